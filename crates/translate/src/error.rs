@@ -1,0 +1,54 @@
+//! Errors from validating and translating a module.
+
+use std::fmt;
+
+/// Result of translation.
+pub type TranslateResult<T> = Result<T, TranslateError>;
+
+/// Why a module could not be translated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TranslateError {
+    /// The bytes are not a valid (or well-formed) WebAssembly module.
+    InvalidWasm {
+        /// What the validator reported.
+        message: String,
+        /// Byte offset in the module where the problem was found.
+        offset: u64,
+    },
+    /// The module uses a feature keel does not implement yet.
+    Unsupported(String),
+    /// The module exceeds one of keel's implementation limits.
+    ImplLimit(String),
+}
+
+/// Return `Err(TranslateError::Unsupported)` with a formatted message.
+#[macro_export]
+macro_rules! unsupported {
+    ($($arg:tt)*) => {
+        return Err($crate::TranslateError::Unsupported(format!($($arg)*)).into())
+    };
+}
+
+impl From<wasmparser::BinaryReaderError> for TranslateError {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        TranslateError::InvalidWasm {
+            message: e.message().into(),
+            offset: e.offset(),
+        }
+    }
+}
+
+impl fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TranslateError::InvalidWasm { message, offset } => {
+                write!(f, "invalid WebAssembly at byte offset {offset:#x}: {message}")
+            }
+            TranslateError::Unsupported(m) => write!(f, "unsupported WebAssembly feature: {m}"),
+            TranslateError::ImplLimit(m) => write!(f, "implementation limit exceeded: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TranslateError {}

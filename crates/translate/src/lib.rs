@@ -1,0 +1,45 @@
+//! The vocabulary every keel crate shares, and the first stage of the
+//! pipeline: WebAssembly validation and module metadata.
+//!
+//! `keel-translate` turns `.wasm` bytes into a [`ModuleTranslation`]: the
+//! validated [`Module`] (types, imports, exports, functions, tables,
+//! memories, globals, data and element segments, start function and names)
+//! plus the function bodies still to be compiled. It also defines what the
+//! compiler and the runtime must agree on: the index newtypes
+//! ([`FuncIndex`], [`DefinedMemoryIndex`], ...), the [`TrapCode`]s, the
+//! builtin (libcall) list ([`foreach_builtin!`]) and the [`VMOffsets`]
+//! layout of a VMContext.
+//!
+//! It has no Cranelift dependency: a runtime-only build (loading
+//! precompiled code) needs this crate too. Embedders should use the `keel`
+//! crate instead; this one is an implementation detail of it.
+//!
+//! Module metadata holds no pointers or host addresses, only indices and
+//! offsets, so that it can later be serialized next to ahead-of-time code.
+
+pub mod builtin;
+mod error;
+mod index;
+mod module;
+mod trap;
+mod translate;
+mod types;
+mod vmoffsets;
+
+pub use error::{TranslateError, TranslateResult};
+pub use index::*;
+pub use module::*;
+pub use trap::TrapCode;
+pub use translate::{FunctionBodyData, ModuleTranslation, translate_module, wasm_features};
+pub use types::*;
+pub use vmoffsets::*;
+
+pub use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
+pub use wasmparser;
+
+/// The size of a WebAssembly page, in bytes (spec §2.5.7 "Memory
+/// Instances": 64 KiB).
+pub const WASM_PAGE_SIZE: u64 = 0x1_0000;
+
+/// The largest number of pages a 32-bit linear memory can have (4 GiB).
+pub const WASM32_MAX_PAGES: u64 = 1 << 16;

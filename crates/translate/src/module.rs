@@ -1,0 +1,235 @@
+//! The validated metadata of a module (spec §2.5 "Modules").
+
+use crate::*;
+use std::collections::BTreeMap;
+
+/// One instruction of a constant expression (spec §3.3.10 "Constant
+/// Expressions").
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConstOp {
+    /// `i32.const`.
+    I32Const(i32),
+    /// `i64.const`.
+    I64Const(i64),
+    /// `f32.const`, as raw bits.
+    F32Const(u32),
+    /// `f64.const`, as raw bits.
+    F64Const(u64),
+    /// `v128.const`, as raw bits.
+    V128Const(u128),
+    /// `global.get` of an (imported) global.
+    GlobalGet(GlobalIndex),
+    /// `ref.null`.
+    RefNull,
+    /// `ref.func`.
+    RefFunc(FuncIndex),
+    /// `i32.add` (extended constant expressions).
+    I32Add,
+    /// `i32.sub`.
+    I32Sub,
+    /// `i32.mul`.
+    I32Mul,
+    /// `i64.add`.
+    I64Add,
+    /// `i64.sub`.
+    I64Sub,
+    /// `i64.mul`.
+    I64Mul,
+}
+
+/// A constant expression: a short stack program yielding one value.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ConstExpr {
+    /// The instructions, without the final `end`.
+    pub ops: Vec<ConstOp>,
+}
+
+/// Where an import comes from and what it is.
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// The module name.
+    pub module: String,
+    /// The field name.
+    pub field: String,
+    /// The index it takes in its index space, and its type.
+    pub index: EntityIndex,
+    /// Its type.
+    pub ty: EntityType,
+}
+
+/// An index into one of the four external index spaces.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EntityIndex {
+    /// A function.
+    Function(FuncIndex),
+    /// A table.
+    Table(TableIndex),
+    /// A memory.
+    Memory(MemoryIndex),
+    /// A global.
+    Global(GlobalIndex),
+}
+
+/// A global's type and initializer.
+#[derive(Clone, Debug)]
+pub struct Global {
+    /// Its type.
+    pub ty: GlobalType,
+    /// Its initializer; empty for imported globals.
+    pub init: ConstExpr,
+}
+
+/// How an element segment is used (spec §2.5.7 "Element Segments").
+#[derive(Clone, Debug)]
+pub enum ElemMode {
+    /// Copied into a table at instantiation.
+    Active {
+        /// The table.
+        table: TableIndex,
+        /// The element offset in the table.
+        offset: ConstExpr,
+    },
+    /// Available to `table.init`.
+    Passive,
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// An element segment.
+#[derive(Clone, Debug)]
+pub struct ElemSegment {
+    /// Its element type.
+    pub ty: WasmValType,
+    /// How it is used.
+    pub mode: ElemMode,
+    /// Its items, one constant expression each.
+    pub items: Vec<ConstExpr>,
+}
+
+/// How a data segment is used (spec §2.5.8 "Data Segments").
+#[derive(Clone, Debug)]
+pub enum DataMode {
+    /// Copied into a memory at instantiation.
+    Active {
+        /// The memory.
+        memory: MemoryIndex,
+        /// The byte offset in the memory.
+        offset: ConstExpr,
+    },
+    /// Available to `memory.init`.
+    Passive,
+}
+
+/// A data segment.
+#[derive(Clone, Debug)]
+pub struct DataSegment {
+    /// How it is used.
+    pub mode: DataMode,
+    /// Its bytes.
+    pub data: Box<[u8]>,
+}
+
+/// Everything about a module except its function bodies.
+#[derive(Clone, Debug, Default)]
+pub struct Module {
+    /// The type section.
+    pub types: PrimaryMap<TypeIndex, WasmFuncType>,
+    /// Imports, in order.
+    pub imports: Vec<Import>,
+    /// Exports by name, in the order they appear.
+    pub exports: Vec<(String, EntityIndex)>,
+    /// The type of every function, imports first.
+    pub functions: PrimaryMap<FuncIndex, TypeIndex>,
+    /// Every table, imports first.
+    pub tables: PrimaryMap<TableIndex, TableType>,
+    /// Every memory, imports first.
+    pub memories: PrimaryMap<MemoryIndex, MemoryType>,
+    /// Every global, imports first.
+    pub globals: PrimaryMap<GlobalIndex, Global>,
+    /// Element segments.
+    pub elems: PrimaryMap<ElemIndex, ElemSegment>,
+    /// Data segments.
+    pub data: PrimaryMap<DataIndex, DataSegment>,
+    /// The start function.
+    pub start: Option<FuncIndex>,
+    /// The module's name from the name section.
+    pub name: Option<String>,
+    /// Function names from the name section.
+    pub func_names: BTreeMap<FuncIndex, String>,
+    /// Number of imported functions.
+    pub num_imported_funcs: u32,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+}
+
+macro_rules! index_conversions {
+    ($($defined_fn:ident $index_fn:ident $is_imported:ident: $index:ident / $defined:ident / $count:ident;)*) => {$(
+        /// The definition index of a module index, or `None` for an import.
+        pub fn $defined_fn(&self, index: $index) -> Option<$defined> {
+            index.as_u32().checked_sub(self.$count).map($defined::from_u32)
+        }
+
+        /// The module index of a definition index.
+        pub fn $index_fn(&self, defined: $defined) -> $index {
+            $index::from_u32(self.$count + defined.as_u32())
+        }
+
+        /// Whether the index refers to an import.
+        pub fn $is_imported(&self, index: $index) -> bool {
+            index.as_u32() < self.$count
+        }
+    )*};
+}
+
+impl Module {
+    index_conversions! {
+        defined_func_index func_index is_imported_func: FuncIndex / DefinedFuncIndex / num_imported_funcs;
+        defined_table_index table_index is_imported_table: TableIndex / DefinedTableIndex / num_imported_tables;
+        defined_memory_index memory_index is_imported_memory: MemoryIndex / DefinedMemoryIndex / num_imported_memories;
+        defined_global_index global_index is_imported_global: GlobalIndex / DefinedGlobalIndex / num_imported_globals;
+    }
+
+    /// The type of function `index`.
+    pub fn func_type(&self, index: FuncIndex) -> &WasmFuncType {
+        &self.types[self.functions[index]]
+    }
+
+    /// Number of functions the module defines.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.functions.len() as u32 - self.num_imported_funcs
+    }
+
+    /// Number of tables the module defines.
+    pub fn num_defined_tables(&self) -> u32 {
+        self.tables.len() as u32 - self.num_imported_tables
+    }
+
+    /// Number of memories the module defines.
+    pub fn num_defined_memories(&self) -> u32 {
+        self.memories.len() as u32 - self.num_imported_memories
+    }
+
+    /// Number of globals the module defines.
+    pub fn num_defined_globals(&self) -> u32 {
+        self.globals.len() as u32 - self.num_imported_globals
+    }
+
+    /// Look up an export by name.
+    pub fn export(&self, name: &str) -> Option<EntityIndex> {
+        self.exports.iter().find(|(n, _)| n == name).map(|(_, e)| *e)
+    }
+
+    /// The type of an entity of this module.
+    pub fn entity_type(&self, index: EntityIndex) -> EntityType {
+        match index {
+            EntityIndex::Function(f) => EntityType::Function(self.functions[f]),
+            EntityIndex::Table(t) => EntityType::Table(self.tables[t]),
+            EntityIndex::Memory(m) => EntityType::Memory(self.memories[m]),
+            EntityIndex::Global(g) => EntityType::Global(self.globals[g].ty),
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The walk over a module's sections: validation and metadata.
+
+use crate::*;
+use wasmparser::{
+    ElementItems, ElementKind, ExternalKind, FuncValidatorAllocations, KnownCustom, Name, Parser,
+    Payload, TypeRef, ValidPayload, Validator, WasmFeatures,
+};
+
+/// The body of one defined function, borrowed from the module bytes.
+#[derive(Clone, Debug)]
+pub struct FunctionBodyData<'data> {
+    /// The validated body (locals and operators).
+    pub body: wasmparser::FunctionBody<'data>,
+}
+
+/// A validated module: its metadata and the bodies still to compile.
+#[derive(Debug)]
+pub struct ModuleTranslation<'data> {
+    /// The module's metadata.
+    pub module: Module,
+    /// Bodies of the defined functions.
+    pub function_bodies: PrimaryMap<DefinedFuncIndex, FunctionBodyData<'data>>,
+    /// The VMContext layout.
+    pub offsets: VMOffsets,
+}
+
+/// The WebAssembly features keel accepts: WebAssembly 2.0 (spec 2.0:
+/// sign-extension, non-trapping float-to-int, multi-value, mutable globals,
+/// reference types, bulk memory, fixed-width SIMD).
+pub fn wasm_features() -> WasmFeatures {
+    WasmFeatures::WASM2
+}
+
+/// Validate `bytes` as a WebAssembly module and collect its metadata.
+///
+/// Every function body is validated here, so compilation can assume
+/// well-typed operators.
+///
+/// # Errors
+///
+/// [`TranslateError::InvalidWasm`] (with the byte offset) for malformed or
+/// invalid modules, [`TranslateError::Unsupported`] for features outside
+/// `features` handling, [`TranslateError::ImplLimit`] for modules too large.
+pub fn translate_module(
+    bytes: &[u8],
+    features: WasmFeatures,
+) -> TranslateResult<ModuleTranslation<'_>> {
+    let mut validator = Validator::new_with_features(features);
+    let mut module = Module::default();
+    let mut function_bodies = PrimaryMap::new();
+    let mut allocs = FuncValidatorAllocations::default();
+
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let ValidPayload::Func(to_validate, body) = validator.payload(&payload)? {
+            let mut func_validator = to_validate.into_validator(allocs);
+            func_validator.validate(&body)?;
+            allocs = func_validator.into_allocations();
+            function_bodies.push(FunctionBodyData { body });
+            continue;
+        }
+        match payload {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let ty = ty?;
+                    let params = ty
+                        .params()
+                        .iter()
+                        .map(|t| WasmValType::from_wasmparser(*t))
+                        .collect::<TranslateResult<Vec<_>>>()?;
+                    let results = ty
+                        .results()
+                        .iter()
+                        .map(|t| WasmValType::from_wasmparser(*t))
+                        .collect::<TranslateResult<Vec<_>>>()?;
+                    module.types.push(WasmFuncType::new(params, results));
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let (index, ty) = match import.ty {
+                        TypeRef::Func(ty) => {
+                            let ty = TypeIndex::from_u32(ty);
+                            module.num_imported_funcs += 1;
+                            (EntityIndex::Function(module.functions.push(ty)), EntityType::Function(ty))
+                        }
+                        TypeRef::Table(t) => {
+                            let t = table_type(t)?;
+                            module.num_imported_tables += 1;
+                            (EntityIndex::Table(module.tables.push(t)), EntityType::Table(t))
+                        }
+                        TypeRef::Memory(m) => {
+                            let m = memory_type(m)?;
+                            module.num_imported_memories += 1;
+                            (EntityIndex::Memory(module.memories.push(m)), EntityType::Memory(m))
+                        }
+                        TypeRef::Global(g) => {
+                            let g = global_type(g)?;
+                            module.num_imported_globals += 1;
+                            let index = module.globals.push(Global {
+                                ty: g,
+                                init: ConstExpr::default(),
+                            });
+                            (EntityIndex::Global(index), EntityType::Global(g))
+                        }
+                        other => unsupported!("import of {other:?}"),
+                    };
+                    module.imports.push(Import {
+                        module: import.module.into(),
+                        field: import.name.into(),
+                        index,
+                        ty,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    module.functions.push(TypeIndex::from_u32(ty?));
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    if !matches!(table.init, wasmparser::TableInit::RefNull) {
+                        unsupported!("table initializer expressions");
+                    }
+                    module.tables.push(table_type(table.ty)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    module.memories.push(memory_type(memory?)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    module.globals.push(Global {
+                        ty: global_type(global.ty)?,
+                        init: const_expr(&global.init_expr)?,
+                    });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let index = match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            EntityIndex::Function(FuncIndex::from_u32(export.index))
+                        }
+                        ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(export.index)),
+                        ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(export.index)),
+                        ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(export.index)),
+                        other => unsupported!("export of {other:?}"),
+                    };
+                    module.exports.push((export.name.into(), index));
+                }
+            }
+            Payload::StartSection { func, .. } => module.start = Some(FuncIndex::from_u32(func)),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    let elem = elem?;
+                    let mode = match elem.kind {
+                        ElementKind::Passive => ElemMode::Passive,
+                        ElementKind::Declared => ElemMode::Declared,
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemMode::Active {
+                            table: TableIndex::from_u32(table_index.unwrap_or(0)),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let (ty, items) = match elem.items {
+                        ElementItems::Functions(funcs) => {
+                            let items = funcs
+                                .into_iter()
+                                .map(|f| {
+                                    Ok(ConstExpr {
+                                        ops: vec![ConstOp::RefFunc(FuncIndex::from_u32(f?))],
+                                    })
+                                })
+                                .collect::<TranslateResult<Vec<_>>>()?;
+                            (WasmValType::FuncRef, items)
+                        }
+                        ElementItems::Expressions(ty, exprs) => {
+                            let items = exprs
+                                .into_iter()
+                                .map(|e| const_expr(&e?))
+                                .collect::<TranslateResult<Vec<_>>>()?;
+                            (WasmValType::from_ref_type(ty)?, items)
+                        }
+                    };
+                    module.elems.push(ElemSegment { ty, mode, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let mode = match data.kind {
+                        wasmparser::DataKind::Passive => DataMode::Passive,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataMode::Active {
+                            memory: MemoryIndex::from_u32(memory_index),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    module.data.push(DataSegment {
+                        mode,
+                        data: data.data.into(),
+                    });
+                }
+            }
+            Payload::CustomSection(section) => {
+                // A malformed name section is ignored, as the spec's
+                // appendix (§7.4 "Custom Sections") allows.
+                if let KnownCustom::Name(reader) = section.as_known() {
+                    let _ = read_names(&mut module, reader);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let offsets = VMOffsets::new(&module)?;
+    Ok(ModuleTranslation {
+        module,
+        function_bodies,
+        offsets,
+    })
+}
+
+fn read_names(module: &mut Module, reader: wasmparser::NameSectionReader<'_>) -> TranslateResult<()> {
+    for name in reader {
+        match name? {
+            Name::Module { name, .. } => module.name = Some(name.into()),
+            Name::Function(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    module
+                        .func_names
+                        .insert(FuncIndex::from_u32(naming.index), naming.name.into());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn table_type(t: wasmparser::TableType) -> TranslateResult<TableType> {
+    if t.table64 {
+        unsupported!("64-bit tables (memory64)");
+    }
+    if t.shared {
+        unsupported!("shared tables");
+    }
+    Ok(TableType {
+        element: WasmValType::from_ref_type(t.element_type)?,
+        limits: Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+    })
+}
+
+fn memory_type(m: wasmparser::MemoryType) -> TranslateResult<MemoryType> {
+    if m.memory64 {
+        unsupported!("64-bit memories (memory64)");
+    }
+    if m.shared {
+        unsupported!("shared memories (threads)");
+    }
+    if m.page_size_log2.is_some() {
+        unsupported!("custom page sizes");
+    }
+    Ok(MemoryType {
+        limits: Limits {
+            min: m.initial,
+            max: m.maximum,
+        },
+        memory64: m.memory64,
+        shared: m.shared,
+    })
+}
+
+fn global_type(g: wasmparser::GlobalType) -> TranslateResult<GlobalType> {
+    if g.shared {
+        unsupported!("shared globals");
+    }
+    Ok(GlobalType {
+        content: WasmValType::from_wasmparser(g.content_type)?,
+        mutable: g.mutable,
+    })
+}
+
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> TranslateResult<ConstExpr> {
+    use wasmparser::Operator as O;
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let op = match reader.read()? {
+            O::End => continue,
+            O::I32Const { value } => ConstOp::I32Const(value),
+            O::I64Const { value } => ConstOp::I64Const(value),
+            O::F32Const { value } => ConstOp::F32Const(value.bits()),
+            O::F64Const { value } => ConstOp::F64Const(value.bits()),
+            O::V128Const { value } => ConstOp::V128Const(u128::from_le_bytes(*value.bytes())),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
+            O::RefNull { .. } => ConstOp::RefNull,
+            O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            other => unsupported!("constant expression operator {other:?}"),
+        };
+        ops.push(op);
+    }
+    Ok(ConstExpr { ops })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_module_reports_offset() {
+        let err = translate_module(b"\0asm\x01\0\0\0\x01", wasm_features()).unwrap_err();
+        assert!(matches!(err, TranslateError::InvalidWasm { offset: 8.., .. }), "{err:?}");
+    }
+
+    #[test]
+    fn collects_metadata() {
+        // (module (import "m" "f" (func (param i32))) (memory 1 2)
+        //   (func (export "g") (result i32) i32.const 7) (global i32 (i32.const 3)))
+        let bytes = [
+            0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // header
+            0x01, 0x09, 0x02, 0x60, 0x01, 0x7f, 0x00, 0x60, 0x00, 0x01, 0x7f, // types
+            0x02, 0x07, 0x01, 0x01, b'm', 0x01, b'f', 0x00, 0x00, // import
+            0x03, 0x02, 0x01, 0x01, // functions
+            0x05, 0x04, 0x01, 0x01, 0x01, 0x02, // memory 1 2
+            0x06, 0x06, 0x01, 0x7f, 0x00, 0x41, 0x03, 0x0b, // global
+            0x07, 0x05, 0x01, 0x01, b'g', 0x00, 0x01, // export
+            0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x07, 0x0b, // code
+        ];
+        let t = translate_module(&bytes, wasm_features()).unwrap();
+        let m = &t.module;
+        assert_eq!(m.types.len(), 2);
+        assert_eq!(m.num_imported_funcs, 1);
+        assert_eq!(m.functions.len(), 2);
+        assert_eq!(m.defined_func_index(FuncIndex::from_u32(1)), Some(DefinedFuncIndex::from_u32(0)));
+        assert_eq!(m.defined_func_index(FuncIndex::from_u32(0)), None);
+        assert_eq!(m.memories[MemoryIndex::from_u32(0)].limits, Limits { min: 1, max: Some(2) });
+        assert_eq!(m.export("g"), Some(EntityIndex::Function(FuncIndex::from_u32(1))));
+        assert_eq!(m.globals[GlobalIndex::from_u32(0)].init.ops, vec![ConstOp::I32Const(3)]);
+        assert_eq!(t.function_bodies.len(), 1);
+        assert_eq!(t.offsets.size() % 16, 0);
+    }
+}

@@ -1,0 +1,88 @@
+//! The WebAssembly traps keel can raise.
+
+use std::fmt;
+
+macro_rules! trap_codes {
+    ($($(#[$doc:meta])* $name:ident = $n:literal, $msg:literal;)*) => {
+        /// Why WebAssembly execution trapped (spec §4.4.1 "Traps"; the
+        /// individual instructions in §4.4 say when each one arises).
+        ///
+        /// The [`Display`](fmt::Display) text contains the message the
+        /// spec testsuite's `assert_trap` expects.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        #[repr(u8)]
+        pub enum TrapCode {
+            $($(#[$doc])* $name = $n,)*
+        }
+
+        impl TrapCode {
+            /// Every trap code, in discriminant order.
+            pub const ALL: &'static [TrapCode] = &[$(TrapCode::$name,)*];
+
+            /// The code with discriminant `byte`, if any.
+            pub fn from_u8(byte: u8) -> Option<TrapCode> {
+                match byte {
+                    $($n => Some(TrapCode::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// The spec's message for this trap.
+            pub fn message(self) -> &'static str {
+                match self {
+                    $(TrapCode::$name => $msg,)*
+                }
+            }
+        }
+    };
+}
+
+trap_codes! {
+    /// The call stack grew past `Config::max_wasm_stack`
+    /// (spec §4.4.10, "call stack exhausted" in the testsuite).
+    StackOverflow = 1, "call stack exhausted";
+    /// A load, store or bulk operation was outside the linear memory
+    /// (spec §4.4.7 "Memory Instructions").
+    MemoryOutOfBounds = 2, "out of bounds memory access";
+    /// A table index was outside the table (spec §4.4.6, §4.4.8
+    /// `call_indirect`).
+    TableOutOfBounds = 3, "undefined element: out of bounds table access";
+    /// `call_indirect` found a null entry (spec §4.4.8).
+    IndirectCallToNull = 4, "uninitialized element";
+    /// `call_indirect` found a function of another type (spec §4.4.8).
+    BadSignature = 5, "indirect call type mismatch";
+    /// Signed integer division overflowed (spec §4.3.2 `idiv_s`).
+    IntegerOverflow = 6, "integer overflow";
+    /// Integer division or remainder by zero (spec §4.3.2).
+    IntegerDivisionByZero = 7, "integer divide by zero";
+    /// A float-to-integer conversion of NaN or an out-of-range value
+    /// (spec §4.3.3 `trunc`).
+    BadConversionToInteger = 8, "invalid conversion to integer";
+    /// The `unreachable` instruction executed (spec §4.4.8).
+    UnreachableCodeReached = 9, "unreachable";
+    /// A null reference was dereferenced.
+    NullReference = 10, "null reference";
+}
+
+impl fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for TrapCode {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        for &code in TrapCode::ALL {
+            assert_eq!(TrapCode::from_u8(code as u8), Some(code));
+        }
+        assert_eq!(TrapCode::from_u8(0), None);
+        assert_eq!(TrapCode::from_u8(200), None);
+    }
+}

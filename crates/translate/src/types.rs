@@ -1,0 +1,169 @@
+//! WebAssembly types as keel records them (spec §2.3 "Types").
+
+use std::fmt;
+
+/// A value type (spec §2.3.1–2.3.4): number, vector or reference type.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum WasmValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE 754 float.
+    F32,
+    /// 64-bit IEEE 754 float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// Nullable reference to a function.
+    FuncRef,
+    /// Nullable reference to a host value.
+    ExternRef,
+}
+
+impl WasmValType {
+    /// Convert from wasmparser's value type.
+    ///
+    /// # Errors
+    ///
+    /// Reference types other than `funcref` and `externref` (typed function
+    /// references, GC) are [`TranslateError::Unsupported`](crate::TranslateError).
+    pub fn from_wasmparser(ty: wasmparser::ValType) -> crate::TranslateResult<Self> {
+        Ok(match ty {
+            wasmparser::ValType::I32 => Self::I32,
+            wasmparser::ValType::I64 => Self::I64,
+            wasmparser::ValType::F32 => Self::F32,
+            wasmparser::ValType::F64 => Self::F64,
+            wasmparser::ValType::V128 => Self::V128,
+            wasmparser::ValType::Ref(r) => Self::from_ref_type(r)?,
+        })
+    }
+
+    /// Convert from wasmparser's reference type.
+    ///
+    /// # Errors
+    ///
+    /// Anything but nullable `funcref`/`externref` is unsupported.
+    pub fn from_ref_type(r: wasmparser::RefType) -> crate::TranslateResult<Self> {
+        if r == wasmparser::RefType::FUNCREF {
+            Ok(Self::FuncRef)
+        } else if r == wasmparser::RefType::EXTERNREF {
+            Ok(Self::ExternRef)
+        } else {
+            crate::unsupported!("reference type {r:?}")
+        }
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, Self::FuncRef | Self::ExternRef)
+    }
+}
+
+impl fmt::Display for WasmValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::I32 => "i32",
+            Self::I64 => "i64",
+            Self::F32 => "f32",
+            Self::F64 => "f64",
+            Self::V128 => "v128",
+            Self::FuncRef => "funcref",
+            Self::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function type (spec §2.3.6): parameter and result types.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct WasmFuncType {
+    /// Parameter types, in order.
+    pub params: Box<[WasmValType]>,
+    /// Result types, in order.
+    pub results: Box<[WasmValType]>,
+}
+
+impl WasmFuncType {
+    /// Build a function type from its parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = WasmValType>,
+        results: impl IntoIterator<Item = WasmValType>,
+    ) -> Self {
+        Self {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+}
+
+impl fmt::Display for WasmFuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(func")?;
+        if !self.params.is_empty() {
+            f.write_str(" (param")?;
+            for p in self.params.iter() {
+                write!(f, " {p}")?;
+            }
+            f.write_str(")")?;
+        }
+        if !self.results.is_empty() {
+            f.write_str(" (result")?;
+            for r in self.results.iter() {
+                write!(f, " {r}")?;
+            }
+            f.write_str(")")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Limits of a table or memory (spec §2.3.7), in elements or pages.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Limits {
+    /// Initial size.
+    pub min: u64,
+    /// Maximum size, if any.
+    pub max: Option<u64>,
+}
+
+/// A table type (spec §2.3.9): element type and limits in elements.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TableType {
+    /// The reference type of the elements.
+    pub element: WasmValType,
+    /// Limits in elements.
+    pub limits: Limits,
+}
+
+/// A memory type (spec §2.3.8): limits in 64 KiB pages.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    /// Limits in WebAssembly pages.
+    pub limits: Limits,
+    /// Whether the memory is indexed by 64-bit addresses (memory64).
+    pub memory64: bool,
+    /// Whether the memory is shared (threads).
+    pub shared: bool,
+}
+
+/// A global type (spec §2.3.10).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    /// The type of the value.
+    pub content: WasmValType,
+    /// Whether `global.set` may change it.
+    pub mutable: bool,
+}
+
+/// The type of an import or export (spec §2.3.11 "External Types").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EntityType {
+    /// A function of the given module type.
+    Function(crate::TypeIndex),
+    /// A table.
+    Table(TableType),
+    /// A linear memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}

@@ -1,0 +1,230 @@
+//! The layout of a VMContext: the per-instance block of memory compiled code
+//! addresses relative to its `vmctx` argument.
+//!
+//! ```text
+//! VMContext {
+//!     magic: u32, _pad: u32,                  // VMCONTEXT_MAGIC
+//!     store_context: *mut VMStoreContext,
+//!     builtins: *const [fn; BuiltinFunctionIndex::COUNT],
+//!     type_ids: *const [SharedTypeIndex; module.types.len()],
+//!     instance: *mut Instance,                // runtime back pointer
+//!     imported_functions: [VMFunctionImport; num_imported_funcs],
+//!     imported_tables: [*mut VMTableDefinition; num_imported_tables],
+//!     imported_memories: [*mut VMMemoryDefinition; num_imported_memories],
+//!     imported_globals: [*mut VMGlobalDefinition; num_imported_globals],
+//!     tables: [VMTableDefinition; num_defined_tables],
+//!     memories: [VMMemoryDefinition; num_defined_memories],
+//!     globals: [VMGlobalDefinition; num_defined_globals],   // 16-aligned
+//!     func_refs: [VMFuncRef; functions.len()],
+//! }
+//! ```
+//!
+//! Every field is pointer-sized or a multiple of it; the runtime's
+//! `#[repr(C)]` structs are checked against these numbers in its tests.
+
+use crate::*;
+
+/// Value of the VMContext's first field, checked by the runtime.
+pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"keel");
+
+/// Offsets of the fields of `VMFuncRef`: the representation of a function
+/// reference that tables and `call_indirect` use.
+pub mod vmfuncref {
+    /// `array_call: unsafe extern "C" fn(callee_vmctx, caller_vmctx, values: *mut ValRaw, len: usize)`.
+    pub const ARRAY_CALL: u32 = 0;
+    /// `wasm_call`: the function's entry point with the wasm calling convention.
+    pub const WASM_CALL: u32 = 8;
+    /// `vmctx`: the callee's VMContext (or host context).
+    pub const VMCTX: u32 = 16;
+    /// `type_index: SharedTypeIndex` (u32).
+    pub const TYPE_INDEX: u32 = 24;
+    /// Size of a `VMFuncRef` in bytes.
+    pub const SIZE: u32 = 32;
+}
+
+/// Offsets of the fields of `VMFunctionImport`.
+pub mod vmfunction_import {
+    /// `wasm_call`.
+    pub const WASM_CALL: u32 = 0;
+    /// `array_call`.
+    pub const ARRAY_CALL: u32 = 8;
+    /// `vmctx` of the callee.
+    pub const VMCTX: u32 = 16;
+    /// Size in bytes.
+    pub const SIZE: u32 = 24;
+}
+
+/// Offsets of the fields of `VMMemoryDefinition`.
+pub mod vmmemory_definition {
+    /// `base: *mut u8`.
+    pub const BASE: u32 = 0;
+    /// `current_length: usize`, in bytes.
+    pub const CURRENT_LENGTH: u32 = 8;
+    /// Size in bytes.
+    pub const SIZE: u32 = 16;
+}
+
+/// Offsets of the fields of `VMTableDefinition`.
+pub mod vmtable_definition {
+    /// `base: *mut *const VMFuncRef` (or raw reference slots).
+    pub const BASE: u32 = 0;
+    /// `current_elements: usize`.
+    pub const CURRENT_ELEMENTS: u32 = 8;
+    /// Size in bytes.
+    pub const SIZE: u32 = 16;
+}
+
+/// Size in bytes of a `VMGlobalDefinition` (room for a v128).
+pub const VMGLOBAL_DEFINITION_SIZE: u32 = 16;
+
+/// Offsets of the fields of `VMStoreContext`, the per-store block every
+/// instance's VMContext points to.
+pub mod vmstore_context {
+    /// `stack_limit: usize`: the lowest stack pointer wasm code may use.
+    pub const STACK_LIMIT: u32 = 0;
+    /// Size in bytes.
+    pub const SIZE: u32 = 8;
+}
+
+/// Byte offsets of the fields of one module's VMContext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VMOffsets {
+    /// Number of imported functions.
+    pub num_imported_funcs: u32,
+    /// Number of imported tables.
+    pub num_imported_tables: u32,
+    /// Number of imported memories.
+    pub num_imported_memories: u32,
+    /// Number of imported globals.
+    pub num_imported_globals: u32,
+    /// Number of defined tables.
+    pub num_defined_tables: u32,
+    /// Number of defined memories.
+    pub num_defined_memories: u32,
+    /// Number of defined globals.
+    pub num_defined_globals: u32,
+    /// Number of functions (imports included).
+    pub num_funcs: u32,
+    imported_functions: u32,
+    imported_tables: u32,
+    imported_memories: u32,
+    imported_globals: u32,
+    defined_tables: u32,
+    defined_memories: u32,
+    defined_globals: u32,
+    func_refs: u32,
+    size: u32,
+}
+
+impl VMOffsets {
+    /// Offset of the magic number.
+    pub const MAGIC: u32 = 0;
+    /// Offset of the `*mut VMStoreContext`.
+    pub const STORE_CONTEXT: u32 = 8;
+    /// Offset of the builtin function array pointer.
+    pub const BUILTINS: u32 = 16;
+    /// Offset of the type id array pointer.
+    pub const TYPE_IDS: u32 = 24;
+    /// Offset of the runtime's instance back pointer.
+    pub const INSTANCE: u32 = 32;
+    const HEADER: u32 = 40;
+
+    /// Compute the layout for `module`.
+    ///
+    /// # Errors
+    ///
+    /// [`TranslateError::ImplLimit`] when the VMContext would exceed 4 GiB.
+    pub fn new(module: &Module) -> TranslateResult<Self> {
+        let mut off = u64::from(Self::HEADER);
+        let mut field = |count: u32, size: u32, align: u64| {
+            off = off.next_multiple_of(align);
+            let start = off;
+            off += u64::from(count) * u64::from(size);
+            start
+        };
+        let imported_functions = field(module.num_imported_funcs, vmfunction_import::SIZE, 8);
+        let imported_tables = field(module.num_imported_tables, 8, 8);
+        let imported_memories = field(module.num_imported_memories, 8, 8);
+        let imported_globals = field(module.num_imported_globals, 8, 8);
+        let defined_tables = field(module.num_defined_tables(), vmtable_definition::SIZE, 8);
+        let defined_memories = field(module.num_defined_memories(), vmmemory_definition::SIZE, 8);
+        let defined_globals = field(module.num_defined_globals(), VMGLOBAL_DEFINITION_SIZE, 16);
+        let func_refs = field(module.functions.len() as u32, vmfuncref::SIZE, 16);
+        let size = field(0, 0, 16);
+        let fits = |v: u64| {
+            u32::try_from(v).map_err(|_| TranslateError::ImplLimit("VMContext larger than 4 GiB".into()))
+        };
+        Ok(Self {
+            num_imported_funcs: module.num_imported_funcs,
+            num_imported_tables: module.num_imported_tables,
+            num_imported_memories: module.num_imported_memories,
+            num_imported_globals: module.num_imported_globals,
+            num_defined_tables: module.num_defined_tables(),
+            num_defined_memories: module.num_defined_memories(),
+            num_defined_globals: module.num_defined_globals(),
+            num_funcs: module.functions.len() as u32,
+            imported_functions: fits(imported_functions)?,
+            imported_tables: fits(imported_tables)?,
+            imported_memories: fits(imported_memories)?,
+            imported_globals: fits(imported_globals)?,
+            defined_tables: fits(defined_tables)?,
+            defined_memories: fits(defined_memories)?,
+            defined_globals: fits(defined_globals)?,
+            func_refs: fits(func_refs)?,
+            size: fits(size)?,
+        })
+    }
+
+    /// Total size of the VMContext in bytes (a multiple of 16).
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
+    /// Offset of the `VMFunctionImport` of imported function `index`.
+    pub fn imported_function(&self, index: FuncIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_imported_funcs);
+        self.imported_functions + index.as_u32() * vmfunction_import::SIZE
+    }
+
+    /// Offset of the pointer to the definition of imported table `index`.
+    pub fn imported_table(&self, index: TableIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_imported_tables);
+        self.imported_tables + index.as_u32() * 8
+    }
+
+    /// Offset of the pointer to the definition of imported memory `index`.
+    pub fn imported_memory(&self, index: MemoryIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_imported_memories);
+        self.imported_memories + index.as_u32() * 8
+    }
+
+    /// Offset of the pointer to the definition of imported global `index`.
+    pub fn imported_global(&self, index: GlobalIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_imported_globals);
+        self.imported_globals + index.as_u32() * 8
+    }
+
+    /// Offset of the `VMTableDefinition` of defined table `index`.
+    pub fn defined_table(&self, index: DefinedTableIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_defined_tables);
+        self.defined_tables + index.as_u32() * vmtable_definition::SIZE
+    }
+
+    /// Offset of the `VMMemoryDefinition` of defined memory `index`.
+    pub fn defined_memory(&self, index: DefinedMemoryIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_defined_memories);
+        self.defined_memories + index.as_u32() * vmmemory_definition::SIZE
+    }
+
+    /// Offset of the `VMGlobalDefinition` of defined global `index`.
+    pub fn defined_global(&self, index: DefinedGlobalIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_defined_globals);
+        self.defined_globals + index.as_u32() * VMGLOBAL_DEFINITION_SIZE
+    }
+
+    /// Offset of the `VMFuncRef` of function `index`.
+    pub fn func_ref(&self, index: FuncIndex) -> u32 {
+        debug_assert!(index.as_u32() < self.num_funcs);
+        self.func_refs + index.as_u32() * vmfuncref::SIZE
+    }
+}
