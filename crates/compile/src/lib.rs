@@ -1,1 +1,200 @@
-//! placeholder
+//! Compilation of WebAssembly to native code with Cranelift.
+//!
+//! [`Compiler::compile_module`] takes a validated
+//! [`ModuleTranslation`](keel_translate::ModuleTranslation), translates each
+//! function body to Cranelift IR with keel's own operator translator
+//! (`func_translator`, lowering VMContext accesses through `env`), compiles
+//! the functions in parallel, adds one array-to-wasm trampoline per module
+//! type, and links everything into a single text section
+//! ([`CompiledText`](keel_translate::CompiledText)) with relocations
+//! resolved and a sorted trap table.
+//!
+//! Embedders should use the `keel` crate; this crate is its compiler
+//! backend (feature `compiler`).
+
+mod abi;
+mod env;
+mod func_translator;
+mod link;
+mod trampoline;
+
+pub use abi::VAL_RAW_SIZE;
+
+use cranelift_codegen::ir;
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use keel_translate::{PrimaryMap, CompiledText, ModuleTranslation, TranslateError, TrapCode, WasmFuncType};
+use std::fmt;
+
+/// Why compilation failed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CompileError {
+    /// Validation or metadata error.
+    Translate(TranslateError),
+    /// A construct keel cannot compile yet.
+    Unsupported(String),
+    /// Cranelift rejected the generated IR or failed to compile it.
+    Codegen(String),
+    /// The host's CPU or target settings cannot be used.
+    Isa(String),
+    /// An internal inconsistency; a keel bug, never a crash.
+    Bug(String),
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompileError::Translate(e) => e.fmt(f),
+            CompileError::Unsupported(m) => write!(f, "unsupported WebAssembly feature: {m}"),
+            CompileError::Codegen(m) => write!(f, "code generation failed: {m}"),
+            CompileError::Isa(m) => write!(f, "target not supported: {m}"),
+            CompileError::Bug(m) => write!(f, "internal compiler error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+impl From<TranslateError> for CompileError {
+    fn from(e: TranslateError) -> Self {
+        match e {
+            TranslateError::Unsupported(m) => CompileError::Unsupported(m),
+            e => CompileError::Translate(e),
+        }
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for CompileError {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        CompileError::Translate(e.into())
+    }
+}
+
+/// The Cranelift trap code keel uses for `code`.
+pub(crate) fn clif_trap_code(code: TrapCode) -> ir::TrapCode {
+    match code {
+        TrapCode::StackOverflow => ir::TrapCode::STACK_OVERFLOW,
+        TrapCode::IntegerOverflow => ir::TrapCode::INTEGER_OVERFLOW,
+        TrapCode::MemoryOutOfBounds => ir::TrapCode::HEAP_OUT_OF_BOUNDS,
+        TrapCode::IntegerDivisionByZero => ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
+        TrapCode::BadConversionToInteger => ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
+        other => ir::TrapCode::unwrap_user(other as u8),
+    }
+}
+
+/// The keel trap code for a Cranelift trap code in compiled code.
+pub(crate) fn keel_trap_code(code: ir::TrapCode) -> Option<TrapCode> {
+    Some(match code {
+        ir::TrapCode::STACK_OVERFLOW => TrapCode::StackOverflow,
+        ir::TrapCode::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
+        other => return TrapCode::from_u8(other.as_raw().get()),
+    })
+}
+
+/// Settings for [`Compiler::new`].
+#[derive(Clone, Debug)]
+pub struct CompilerOptions {
+    /// Run Cranelift's IR verifier on every function (slower; catches
+    /// translator bugs).
+    pub verify: bool,
+    /// Compile on this many threads (1 = on the calling thread).
+    pub parallelism: usize,
+}
+
+impl Default for CompilerOptions {
+    fn default() -> Self {
+        Self {
+            verify: cfg!(debug_assertions),
+            parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// A Cranelift code generator for one target ISA.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    options: CompilerOptions,
+}
+
+impl fmt::Debug for Compiler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compiler")
+            .field("triple", &self.isa.triple().to_string())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Compiler {
+    /// A compiler for the host CPU, with the features it detects.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Isa`] if Cranelift does not support the host.
+    pub fn new(options: CompilerOptions) -> Result<Self, CompileError> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, name: &str, value: &str| {
+            flags
+                .set(name, value)
+                .map_err(|e| CompileError::Isa(format!("setting {name}={value}: {e}")))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "enable_verifier", if options.verify { "true" } else { "false" })?;
+        // Frame pointers let trap handling walk wasm frames.
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "enable_probestack", "true")?;
+        set(&mut flags, "probestack_strategy", "inline")?;
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
+        set(&mut flags, "unwind_info", "false")?;
+        let isa_builder = cranelift_native::builder()
+            .map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CompileError::Isa(e.to_string()))?;
+        Ok(Self { isa, options })
+    }
+
+    /// The target ISA.
+    pub fn isa(&self) -> &dyn TargetIsa {
+        &*self.isa
+    }
+
+    /// The target triple, as text (e.g. `x86_64-unknown-linux-gnu`).
+    pub fn triple(&self) -> String {
+        self.isa.triple().to_string()
+    }
+
+    /// Compile and link every function of `translation`.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Unsupported`] naming the first operator or feature
+    /// keel cannot compile (with its byte offset), or
+    /// [`CompileError::Codegen`] if Cranelift fails.
+    pub fn compile_module(&self, translation: &ModuleTranslation<'_>) -> Result<CompiledText, CompileError> {
+        let functions = link::compile_functions(self, translation)?;
+        let mut trampolines = Vec::new();
+        for (_, ty) in translation.module.types.iter() {
+            trampolines.push(trampoline::array_to_wasm(self, ty)?);
+        }
+        link::link(functions, trampolines, Vec::new(), translation.module.num_imported_funcs)
+    }
+
+    /// Compile wasm-to-array trampolines for host functions of types `tys`:
+    /// the `wasm_call` entry through which wasm calls a host function.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Codegen`] if Cranelift fails.
+    pub fn compile_host_trampolines(&self, tys: &[WasmFuncType]) -> Result<CompiledText, CompileError> {
+        let mut wasm_to_array = Vec::new();
+        for ty in tys {
+            wasm_to_array.push((ty.clone(), trampoline::wasm_to_array(self, ty)?));
+        }
+        link::link(PrimaryMap::new(), Vec::new(), wasm_to_array, 0)
+    }
+}

@@ -17,6 +17,7 @@
 //! Module metadata holds no pointers or host addresses, only indices and
 //! offsets, so that it can later be serialized next to ahead-of-time code.
 
+pub mod artifact;
 pub mod builtin;
 mod error;
 mod index;
@@ -26,6 +27,8 @@ mod translate;
 mod types;
 mod vmoffsets;
 
+pub use artifact::{CompiledText, FunctionLoc, TrapInfo, vmhost_func_context};
+pub use builtin::BuiltinFunctionIndex;
 pub use error::{TranslateError, TranslateResult};
 pub use index::*;
 pub use module::*;

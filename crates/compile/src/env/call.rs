@@ -1,0 +1,141 @@
+//! `call` and `call_indirect` (spec §4.4.8).
+//!
+//! Calls to defined functions are direct, relocated calls; calls to
+//! imported functions load the callee's `wasm_call` and `vmctx` from the
+//! VMContext. `call_indirect` checks, in the spec's order, the table
+//! bounds (`TableOutOfBounds`), a null entry (`IndirectCallToNull`) and the
+//! callee's type against the engine-wide type id (`BadSignature`).
+
+use super::readonly;
+use crate::func_translator::FuncTranslator;
+use crate::{CompileError, clif_trap_code};
+use cranelift_codegen::ir::{
+    self, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, UserExternalName, Value,
+    condcodes::IntCC, types,
+};
+use keel_translate::{
+    FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets, vmfunction_import, vmfuncref,
+    vmtable_definition,
+};
+
+impl FuncTranslator<'_, '_> {
+    fn direct_callee(&mut self, index: FuncIndex) -> ir::FuncRef {
+        if let Some(f) = self.env.func_refs.get(&index) {
+            return *f;
+        }
+        let sig = self.wasm_sig_ref(self.env.module.functions[index]);
+        let name = self
+            .builder
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, index.as_u32()));
+        let f = self.builder.import_function(ExtFuncData {
+            name: ExternalName::user(name),
+            signature: sig,
+            colocated: true,
+            patchable: false,
+        });
+        self.env.func_refs.insert(index, f);
+        f
+    }
+
+    pub(crate) fn translate_call(&mut self, function_index: u32) -> Result<(), CompileError> {
+        let module = self.env.module;
+        let index = FuncIndex::from_u32(function_index);
+        let ty_index = *module
+            .functions
+            .get(index)
+            .ok_or_else(|| CompileError::Bug(format!("function index {function_index} out of range")))?;
+        let nparams = module.types[ty_index].params.len();
+        let mut args = vec![self.vmctx, self.vmctx];
+        args.extend(self.popn(nparams)?);
+        let call = if module.defined_func_index(index).is_some() {
+            let callee = self.direct_callee(index);
+            self.builder.ins().call(callee, &args)
+        } else {
+            let off = self.env.offsets.imported_function(index);
+            let wasm_call = self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::WASM_CALL);
+            args[0] = self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::VMCTX);
+            let sig = self.wasm_sig_ref(ty_index);
+            self.builder.ins().call_indirect(sig, wasm_call, &args)
+        };
+        let results = self.builder.inst_results(call).to_vec();
+        self.push_all(&results);
+        Ok(())
+    }
+
+    /// The base pointer and element count of table `index`.
+    pub(crate) fn table_base_and_length(&mut self, index: TableIndex) -> Result<(Value, Value), CompileError> {
+        let module = self.env.module;
+        if index.as_u32() as usize >= module.tables.len() {
+            return Err(CompileError::Bug(format!("table index {} out of range", index.as_u32())));
+        }
+        let (def, off) = match module.defined_table_index(index) {
+            Some(d) => (self.vmctx, self.env.offsets.defined_table(d)),
+            None => {
+                let off = self.env.offsets.imported_table(index);
+                (self.load_ptr(readonly(), self.vmctx, off), 0)
+            }
+        };
+        let base = self.load_ptr(MemFlagsData::trusted(), def, off + vmtable_definition::BASE);
+        let length = self.load_ptr(MemFlagsData::trusted(), def, off + vmtable_definition::CURRENT_ELEMENTS);
+        Ok((base, length))
+    }
+
+    pub(crate) fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<(), CompileError> {
+        let ty_index = TypeIndex::from_u32(type_index);
+        let nparams = self
+            .env
+            .module
+            .types
+            .get(ty_index)
+            .ok_or_else(|| CompileError::Bug(format!("type index {type_index} out of range")))?
+            .params
+            .len();
+        let elem_index = self.stack_pop_index()?;
+        let params = self.popn(nparams)?;
+
+        let (base, length) = self.table_base_and_length(TableIndex::from_u32(table_index))?;
+        let elem_index = self.builder.ins().uextend(types::I64, elem_index);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, elem_index, length);
+        self.builder
+            .ins()
+            .trapnz(oob, clif_trap_code(TrapCode::TableOutOfBounds));
+        let scaled = self.builder.ins().ishl_imm_u(elem_index, 3);
+        let slot = self.builder.ins().iadd(base, scaled);
+        let func_ref = self.load_ptr(MemFlagsData::trusted(), slot, 0);
+        self.builder
+            .ins()
+            .trapz(func_ref, clif_trap_code(TrapCode::IndirectCallToNull));
+
+        let actual = self
+            .builder
+            .ins()
+            .load(types::I32, MemFlagsData::trusted(), func_ref, vmfuncref::TYPE_INDEX as i32);
+        let type_ids = self.load_ptr(readonly(), self.vmctx, VMOffsets::TYPE_IDS);
+        let expected = self
+            .builder
+            .ins()
+            .load(types::I32, readonly(), type_ids, (type_index * 4) as i32);
+        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.builder
+            .ins()
+            .trapnz(mismatch, clif_trap_code(TrapCode::BadSignature));
+
+        let wasm_call = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::WASM_CALL);
+        let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);
+        let mut args = vec![callee_vmctx, self.vmctx];
+        args.extend(params);
+        let sig = self.wasm_sig_ref(ty_index);
+        let call = self.builder.ins().call_indirect(sig, wasm_call, &args);
+        let results = self.builder.inst_results(call).to_vec();
+        self.push_all(&results);
+        Ok(())
+    }
+
+    fn stack_pop_index(&mut self) -> Result<Value, CompileError> {
+        Ok(self.popn(1)?[0])
+    }
+}

@@ -1,0 +1,101 @@
+//! Linear memory access: address computation and bounds checks.
+//!
+//! **This file is what keeps guest loads and stores inside their linear
+//! memory.** Every access computes `index + offset + access_size` in 64
+//! bits (no overflow: each term is below 2^33) and traps with
+//! `MemoryOutOfBounds` when it exceeds the memory's current length (spec
+//! §4.4.7: "if ea + N/8 is larger than the length of mem.data, then trap").
+//! The memory's base never moves (the runtime reserves the maximum size up
+//! front), so its load is read-only and can be hoisted; the length is
+//! reloaded because `memory.grow` changes it.
+
+use super::readonly;
+use crate::func_translator::FuncTranslator;
+use crate::{CompileError, clif_trap_code};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
+use keel_translate::{
+    BuiltinFunctionIndex, MemoryIndex, TrapCode, WASM_PAGE_SIZE, vmmemory_definition,
+};
+use wasmparser::MemArg;
+
+impl FuncTranslator<'_, '_> {
+    /// Flags for guest memory accesses after their bounds check.
+    pub(crate) fn mem_flags() -> MemFlagsData {
+        MemFlagsData::new().with_notrap().with_endianness(cranelift_codegen::ir::Endianness::Little)
+    }
+
+    /// The pointer to memory `index`'s `VMMemoryDefinition` and the offset
+    /// of the definition from it.
+    fn memory_definition(&mut self, index: MemoryIndex) -> Result<(Value, u32), CompileError> {
+        let module = self.env.module;
+        if index.as_u32() as usize >= module.memories.len() {
+            return Err(CompileError::Bug(format!("memory index {} out of range", index.as_u32())));
+        }
+        Ok(match module.defined_memory_index(index) {
+            Some(def) => (self.vmctx, self.env.offsets.defined_memory(def)),
+            None => {
+                let off = self.env.offsets.imported_memory(index);
+                (self.load_ptr(readonly(), self.vmctx, off), 0)
+            }
+        })
+    }
+
+    fn memory_base_and_length(&mut self, index: MemoryIndex) -> Result<(Value, Value), CompileError> {
+        let (def, off) = self.memory_definition(index)?;
+        let base = self.load_ptr(readonly(), def, off + vmmemory_definition::BASE);
+        let length = self.load_ptr(MemFlagsData::trusted(), def, off + vmmemory_definition::CURRENT_LENGTH);
+        Ok((base, length))
+    }
+
+    /// The host address of a `size`-byte access at `index` + `memarg.offset`,
+    /// after a bounds check that traps with `MemoryOutOfBounds`.
+    pub(crate) fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Result<Value, CompileError> {
+        let (base, length) = self.memory_base_and_length(self.memarg_memory(memarg)?)?;
+        let index = self.builder.ins().uextend(types::I64, index);
+        let end_offset = memarg
+            .offset
+            .checked_add(u64::from(size))
+            .and_then(|v| i64::try_from(v).ok())
+            .ok_or_else(|| CompileError::Unsupported("memory offset too large".into()))?;
+        let end = self.builder.ins().iadd_imm_s(index, end_offset);
+        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.builder
+            .ins()
+            .trapnz(oob, clif_trap_code(TrapCode::MemoryOutOfBounds));
+        let addr = self.builder.ins().iadd(base, index);
+        Ok(if memarg.offset == 0 {
+            addr
+        } else {
+            self.builder.ins().iadd_imm_s(addr, memarg.offset as i64)
+        })
+    }
+
+    fn memarg_memory(&self, memarg: &MemArg) -> Result<MemoryIndex, CompileError> {
+        match memarg.target {
+            wasmparser::MemArgTarget::Memory(m) => Ok(MemoryIndex::from_u32(m)),
+            wasmparser::MemArgTarget::Array(_) => {
+                Err(CompileError::Unsupported("GC array memory operands".into()))
+            }
+        }
+    }
+
+    /// `memory.size`: the current size in pages.
+    pub(crate) fn memory_size(&mut self, mem: u32) -> Result<Value, CompileError> {
+        let (def, off) = self.memory_definition(MemoryIndex::from_u32(mem))?;
+        let length = self.load_ptr(MemFlagsData::trusted(), def, off + vmmemory_definition::CURRENT_LENGTH);
+        let pages = self
+            .builder
+            .ins()
+            .ushr_imm_s(length, i64::from(WASM_PAGE_SIZE.trailing_zeros()));
+        Ok(self.builder.ins().ireduce(types::I32, pages))
+    }
+
+    /// `memory.grow`: through the `memory32_grow` builtin.
+    pub(crate) fn memory_grow(&mut self, mem: u32, delta: Value) -> Result<Value, CompileError> {
+        self.memory_definition(MemoryIndex::from_u32(mem))?;
+        let index = self.builder.ins().iconst(types::I32, i64::from(mem));
+        let vmctx = self.vmctx;
+        let call = self.call_builtin(BuiltinFunctionIndex::memory32_grow, &[vmctx, index, delta]);
+        Ok(self.builder.inst_results(call)[0])
+    }
+}

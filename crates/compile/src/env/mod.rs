@@ -1,0 +1,80 @@
+//! The function environment: how operators that touch the VMContext
+//! (memories, globals, tables, calls, builtins) are lowered, split by
+//! concern into [`memory`], [`global`] and [`call`].
+
+mod call;
+mod global;
+mod memory;
+
+use crate::abi;
+use crate::func_translator::FuncTranslator;
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, SigRef, Value};
+use cranelift_codegen::isa::TargetIsa;
+use keel_translate::{BuiltinFunctionIndex, FuncIndex, Module, TypeIndex, VMOffsets};
+use std::collections::HashMap;
+
+/// Per-function state of the environment: the module it belongs to and
+/// the signatures and callees imported into the current function.
+pub(crate) struct FuncEnv<'a> {
+    pub(crate) isa: &'a dyn TargetIsa,
+    pub(crate) module: &'a Module,
+    pub(crate) offsets: &'a VMOffsets,
+    sig_refs: HashMap<TypeIndex, SigRef>,
+    func_refs: HashMap<FuncIndex, ir::FuncRef>,
+    builtin_sigs: HashMap<u32, SigRef>,
+}
+
+impl<'a> FuncEnv<'a> {
+    pub(crate) fn new(isa: &'a dyn TargetIsa, module: &'a Module, offsets: &'a VMOffsets) -> Self {
+        Self {
+            isa,
+            module,
+            offsets,
+            sig_refs: HashMap::new(),
+            func_refs: HashMap::new(),
+            builtin_sigs: HashMap::new(),
+        }
+    }
+}
+
+/// Flags for loads of VMContext fields that never change after
+/// instantiation: Cranelift may hoist and merge them.
+pub(crate) fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly()
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Load a pointer-sized field at `offset` from `base`.
+    pub(crate) fn load_ptr(&mut self, flags: MemFlagsData, base: Value, offset: u32) -> Value {
+        let ptr = self.env.isa.pointer_type();
+        self.builder.ins().load(ptr, flags, base, offset as i32)
+    }
+
+    /// The signature reference for module type `index` in this function.
+    pub(crate) fn wasm_sig_ref(&mut self, index: TypeIndex) -> SigRef {
+        if let Some(s) = self.env.sig_refs.get(&index) {
+            return *s;
+        }
+        let sig = abi::wasm_signature(self.env.isa, &self.env.module.types[index]);
+        let s = self.builder.import_signature(sig);
+        self.env.sig_refs.insert(index, s);
+        s
+    }
+
+    /// Call builtin `index` with `args` (the vmctx is not added).
+    pub(crate) fn call_builtin(&mut self, index: BuiltinFunctionIndex, args: &[Value]) -> ir::Inst {
+        let sig = match self.env.builtin_sigs.get(&index.index()) {
+            Some(s) => *s,
+            None => {
+                let s = self
+                    .builder
+                    .import_signature(abi::builtin_signature(self.env.isa, index));
+                self.env.builtin_sigs.insert(index.index(), s);
+                s
+            }
+        };
+        let builtins = self.load_ptr(readonly(), self.vmctx, VMOffsets::BUILTINS);
+        let callee = self.load_ptr(readonly(), builtins, index.index() * 8);
+        self.builder.ins().call_indirect(sig, callee, args)
+    }
+}

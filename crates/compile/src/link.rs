@@ -1,0 +1,245 @@
+//! Compiling functions in parallel and linking them into one text section.
+
+use crate::env::FuncEnv;
+use crate::func_translator::FuncTranslator;
+use crate::{CompileError, Compiler, abi, keel_trap_code};
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName, GlobalValueData, MemFlagsData, UserFuncName, immediates::Offset32};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use keel_translate::{
+    CompiledText, DefinedFuncIndex, EntityRef, FunctionLoc, ModuleTranslation, PrimaryMap, TrapCode,
+    TrapInfo, VMOffsets, WasmFuncType, vmstore_context,
+};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A relocation in a compiled function: a call to a defined function.
+pub(crate) struct FuncReloc {
+    offset: u32,
+    kind: Reloc,
+    /// The callee's index in the module's function space.
+    target: u32,
+    addend: i64,
+}
+
+/// Machine code of one function before linking.
+pub(crate) struct CompiledFunction {
+    code: Vec<u8>,
+    relocs: Vec<FuncReloc>,
+    traps: Vec<(u32, TrapCode)>,
+    alignment: u32,
+}
+
+/// Run Cranelift on `ctx.func` and collect code, relocations and traps.
+pub(crate) fn finish(compiler: &Compiler, ctx: &mut Context) -> Result<CompiledFunction, CompileError> {
+    let mut raw_relocs = Vec::new();
+    let (code, traps, alignment) = {
+        let compiled = ctx
+            .compile(compiler.isa(), &mut ControlPlane::default())
+            .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+        for r in compiled.buffer.relocs() {
+            raw_relocs.push((r.offset, r.kind, r.target.clone(), r.addend));
+        }
+        let mut traps = Vec::new();
+        for t in compiled.buffer.traps() {
+            let code = keel_trap_code(t.code)
+                .ok_or_else(|| CompileError::Bug(format!("unknown trap code {}", t.code)))?;
+            traps.push((t.offset, code));
+        }
+        (compiled.code_buffer().to_vec(), traps, compiled.buffer.alignment)
+    };
+    let mut relocs = Vec::new();
+    for (offset, kind, target, addend) in raw_relocs {
+        let target = match target {
+            FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                let name = &ctx.func.params.user_named_funcs()[name];
+                if name.namespace != 0 {
+                    return Err(CompileError::Bug(format!("relocation to {name:?}")));
+                }
+                name.index
+            }
+            other => {
+                return Err(CompileError::Unsupported(format!(
+                    "relocation to {}",
+                    other.display(Some(&ctx.func.params))
+                )));
+            }
+        };
+        relocs.push(FuncReloc {
+            offset,
+            kind,
+            target,
+            addend,
+        });
+    }
+    Ok(CompiledFunction {
+        code,
+        relocs,
+        traps,
+        alignment,
+    })
+}
+
+fn compile_one(
+    compiler: &Compiler,
+    translation: &ModuleTranslation<'_>,
+    index: DefinedFuncIndex,
+) -> Result<CompiledFunction, CompileError> {
+    let isa = compiler.isa();
+    let module = &translation.module;
+    let func_index = module.func_index(index);
+    let ty = module.func_type(func_index);
+    let mut func = ir::Function::with_name_signature(
+        UserFuncName::user(0, func_index.as_u32()),
+        abi::wasm_signature(isa, ty),
+    );
+    // The prologue compares the stack pointer with the store's stack
+    // limit and traps with StackOverflow below it.
+    let ptr = isa.pointer_type();
+    let vmctx = func.create_global_value(GlobalValueData::VMContext);
+    let readonly = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted().with_readonly());
+    let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
+    let store_context = func.create_global_value(GlobalValueData::Load {
+        base: vmctx,
+        offset: Offset32::new(VMOffsets::STORE_CONTEXT as i32),
+        global_type: ptr,
+        flags: readonly,
+    });
+    let stack_limit = func.create_global_value(GlobalValueData::Load {
+        base: store_context,
+        offset: Offset32::new(vmstore_context::STACK_LIMIT as i32),
+        global_type: ptr,
+        flags: trusted,
+    });
+    func.stack_limit = Some(stack_limit);
+
+    let mut fctx = FunctionBuilderContext::new();
+    let builder = FunctionBuilder::new(&mut func, &mut fctx);
+    let mut env = FuncEnv::new(isa, module, &translation.offsets);
+    let body = &translation.function_bodies[index].body;
+    FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
+        CompileError::Unsupported(m) => CompileError::Unsupported(format!("{m} (in function {})", func_index.as_u32())),
+        CompileError::Bug(m) => CompileError::Bug(format!("{m} (in function {})", func_index.as_u32())),
+        e => e,
+    })?;
+    let mut ctx = Context::for_function(func);
+    finish(compiler, &mut ctx)
+}
+
+/// Compile every defined function, on up to `parallelism` threads.
+pub(crate) fn compile_functions(
+    compiler: &Compiler,
+    translation: &ModuleTranslation<'_>,
+) -> Result<PrimaryMap<DefinedFuncIndex, CompiledFunction>, CompileError> {
+    let n = translation.function_bodies.len();
+    let threads = compiler.options.parallelism.min(n / 4).max(1);
+    let mut out = PrimaryMap::with_capacity(n);
+    if threads == 1 {
+        for (index, _) in translation.function_bodies.iter() {
+            out.push(compile_one(compiler, translation, index)?);
+        }
+        return Ok(out);
+    }
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<CompiledFunction, CompileError>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let r = compile_one(compiler, translation, DefinedFuncIndex::new(i));
+                    let failed = r.is_err();
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    if failed {
+                        // Stop handing out work; the first error wins.
+                        next.store(n, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    for slot in results {
+        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => {
+                out.push(r?);
+            }
+            None => break,
+        }
+    }
+    if out.len() != n {
+        return Err(CompileError::Bug("parallel compilation lost a function".into()));
+    }
+    Ok(out)
+}
+
+fn append(text: &mut Vec<u8>, traps: &mut Vec<TrapInfo>, f: &CompiledFunction) -> Result<FunctionLoc, CompileError> {
+    let align = f.alignment.max(16) as usize;
+    text.resize(text.len().next_multiple_of(align), 0);
+    let start = u32::try_from(text.len()).map_err(|_| CompileError::Bug("text section over 4 GiB".into()))?;
+    text.extend_from_slice(&f.code);
+    for (offset, code) in &f.traps {
+        traps.push(TrapInfo {
+            offset: start + offset,
+            code: *code,
+        });
+    }
+    Ok(FunctionLoc {
+        start,
+        length: f.code.len() as u32,
+    })
+}
+
+/// Lay out functions and trampolines in one text section and resolve the
+/// calls between functions.
+pub(crate) fn link(
+    functions: PrimaryMap<DefinedFuncIndex, CompiledFunction>,
+    array_to_wasm: Vec<CompiledFunction>,
+    wasm_to_array: Vec<(WasmFuncType, CompiledFunction)>,
+    num_imported_funcs: u32,
+) -> Result<CompiledText, CompileError> {
+    let mut out = CompiledText::default();
+    for (_, f) in functions.iter() {
+        let loc = append(&mut out.text, &mut out.traps, f)?;
+        out.functions.push(loc);
+    }
+    for f in &array_to_wasm {
+        let loc = append(&mut out.text, &mut out.traps, f)?;
+        out.array_to_wasm_trampolines.push(loc);
+    }
+    for (ty, f) in &wasm_to_array {
+        let loc = append(&mut out.text, &mut out.traps, f)?;
+        out.wasm_to_array_trampolines.push((ty.clone(), loc));
+    }
+    for (index, f) in functions.iter() {
+        let base = out.functions[index].start;
+        for r in &f.relocs {
+            let target = r
+                .target
+                .checked_sub(num_imported_funcs)
+                .map(DefinedFuncIndex::from_u32)
+                .and_then(|d| out.functions.get(d))
+                .ok_or_else(|| CompileError::Bug(format!("call to unknown function {}", r.target)))?;
+            let site = i64::from(base + r.offset);
+            match r.kind {
+                Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
+                    let value = i64::from(target.start) + r.addend - site;
+                    let value = i32::try_from(value)
+                        .map_err(|_| CompileError::Bug("call displacement out of range".into()))?;
+                    let site = site as usize;
+                    out.text[site..site + 4].copy_from_slice(&value.to_le_bytes());
+                }
+                other => {
+                    return Err(CompileError::Unsupported(format!("relocation kind {other:?}")));
+                }
+            }
+        }
+    }
+    out.traps.sort_by_key(|t| t.offset);
+    Ok(out)
+}
