@@ -1,1 +1,220 @@
-//! placeholder
+//! Trap handling for compiled WebAssembly: the activation chain,
+//! [`catch_traps`], the trap entry point ([`handle_trap`]) that a signal
+//! handler or a kernel's exception vector calls, and the registry of
+//! compiled code it consults.
+//!
+//! # How a trap travels
+//!
+//! 1. The runtime enters wasm through [`catch_traps`], which records the
+//!    callee-saved registers in a jump buffer (the `arch` module's
+//!    `keel_setjmp_call`) and pushes an [`Activation`] on this thread's chain.
+//! 2. A trapping instruction (Cranelift emits `ud2` on x86_64; division
+//!    faults with `#DE`) raises a signal. The handler passes the faulting
+//!    pc to [`handle_trap`], which looks the pc up in the registered trap
+//!    tables ([`register_code`]).
+//! 3. If the pc is a trap site, the trap is recorded in the innermost
+//!    activation and control jumps back into `catch_traps`, which returns
+//!    `Err(UnwindReason::Trap(..))`. Otherwise the fault is not keel's and
+//!    is passed on (the previous signal handler, or the kernel's own).
+//!
+//! Host functions unwind the same way with [`raise`]: an error or a caught
+//! panic is stored in the activation and the wasm frames are skipped.
+//!
+//! # Invariants
+//!
+//! * **TRAP-1**: every frame between `keel_setjmp_call` and the point that
+//!   jumps back is wasm code, a trampoline, or a Rust frame with nothing to
+//!   drop at that point; jumping over them leaks nothing and skips no
+//!   destructor.
+//! * **TRAP-2**: an [`Activation`] is on the chain only while the
+//!   `catch_traps` call that created it is running, so the pointer in
+//!   the thread-local `CURRENT` slot is always valid or null.
+
+mod arch;
+mod registry;
+#[cfg(all(unix, target_arch = "x86_64"))]
+mod signals;
+
+pub use registry::{CodeRegistration, TrapTable, lookup_trap, register_code};
+#[cfg(all(unix, target_arch = "x86_64"))]
+pub use signals::init_traps;
+
+use keel_translate::TrapCode;
+use std::any::Any;
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+
+/// A trap raised by compiled code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrapRecord {
+    /// Which trap.
+    pub code: TrapCode,
+    /// The pc of the trapping instruction (raw address).
+    pub pc: usize,
+    /// The frame pointer at the trap (raw address), for backtraces.
+    pub fp: usize,
+}
+
+/// Why execution left wasm abnormally.
+pub enum UnwindReason {
+    /// A wasm trap.
+    Trap(TrapRecord),
+    /// A host function returned an error; the payload is the embedder's
+    /// error value.
+    User(Box<dyn Any + Send>),
+    /// A host function panicked; the payload is the panic's.
+    Panic(Box<dyn Any + Send>),
+}
+
+impl std::fmt::Debug for UnwindReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnwindReason::Trap(t) => f.debug_tuple("Trap").field(t).finish(),
+            UnwindReason::User(_) => f.write_str("User(..)"),
+            UnwindReason::Panic(_) => f.write_str("Panic(..)"),
+        }
+    }
+}
+
+/// One entry into wasm on this thread: the jump buffer to return to and
+/// the reason, once something unwinds.
+pub struct Activation {
+    jmp_buf: arch::JmpBuf,
+    prev: *mut Activation,
+    reason: Option<UnwindReason>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*mut Activation> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Whether this thread is currently running inside [`catch_traps`].
+pub fn in_wasm() -> bool {
+    !CURRENT.with(|c| c.get()).is_null()
+}
+
+/// Run `f` so that traps and host unwinds inside it come back as `Err`.
+///
+/// `f` normally calls compiled wasm code. A panic in `f` itself is caught
+/// and returned as [`UnwindReason::Panic`].
+///
+/// # Safety
+///
+/// * TRAP-1: `f` may only be jumped out of at points where it holds
+///   nothing that needs dropping; in practice it must call compiled code
+///   through raw function pointers and own no heap values.
+pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
+    #[cfg(all(unix, target_arch = "x86_64"))]
+    signals::init_traps();
+    signals_alt_stack();
+    let mut activation = Activation {
+        jmp_buf: arch::JmpBuf::default(),
+        prev: CURRENT.with(|c| c.get()),
+        reason: None,
+    };
+    let act_ptr: *mut Activation = &mut activation;
+    CURRENT.with(|c| c.set(act_ptr));
+
+    struct Call<F> {
+        f: Option<F>,
+        act: *mut Activation,
+    }
+    extern "C" fn call<F: FnOnce()>(data: *mut u8) -> i32 {
+        // SAFETY: `data` is the `Call<F>` on `catch_traps`' stack frame,
+        // alive for the duration of `keel_setjmp_call`.
+        let call = unsafe { &mut *data.cast::<Call<F>>() };
+        let Some(f) = call.f.take() else { return 1 };
+        match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(()) => 0,
+            Err(payload) => {
+                // SAFETY: the activation outlives this call (TRAP-2).
+                unsafe { (*call.act).reason = Some(UnwindReason::Panic(payload)) };
+                1
+            }
+        }
+    }
+    let mut data = Call { f: Some(f), act: act_ptr };
+    // SAFETY: the jump buffer and `data` live in this frame for the whole
+    // call; `call::<F>` matches the callback signature.
+    let ret = unsafe {
+        arch::keel_setjmp_call(
+            &mut (*act_ptr).jmp_buf,
+            call::<F>,
+            (&mut data as *mut Call<F>).cast(),
+        )
+    };
+    CURRENT.with(|c| c.set(activation.prev));
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(activation
+            .reason
+            .take()
+            .unwrap_or(UnwindReason::Panic(Box::new("wasm unwound without a reason"))))
+    }
+}
+
+fn signals_alt_stack() {
+    #[cfg(all(unix, target_arch = "x86_64"))]
+    signals::ensure_alt_stack();
+}
+
+/// Unwind to the innermost [`catch_traps`] with `reason`.
+///
+/// # Safety
+///
+/// * There must be an active [`catch_traps`] on this thread ([`in_wasm`]).
+/// * TRAP-1: every frame between here and that `catch_traps` must hold
+///   nothing that needs dropping, including the caller of `raise`.
+pub unsafe fn raise(reason: UnwindReason) -> ! {
+    let act = CURRENT.with(|c| c.get());
+    if act.is_null() {
+        // Not inside wasm: there is nowhere to unwind to.
+        std::process::abort();
+    }
+    // SAFETY: TRAP-2, the activation is live; the caller guarantees the
+    // skipped frames are plain (TRAP-1).
+    unsafe {
+        (*act).reason = Some(reason);
+        arch::keel_longjmp(&(*act).jmp_buf)
+    }
+}
+
+/// The trap entry point: call it from a signal handler or a kernel
+/// exception vector with the faulting instruction's `pc`, the frame
+/// pointer `fp` at the fault, and the faulting data address (or 0).
+///
+/// If this thread is running wasm and `pc` is a registered trap site, the
+/// trap is recorded and control jumps back to the innermost
+/// [`catch_traps`]: the call does not return. Otherwise it returns `false`
+/// ("not mine") and the caller should treat the fault as a host fault.
+///
+/// It allocates nothing and takes no lock a trapping thread can hold.
+///
+/// # Safety
+///
+/// Must be called on the thread that faulted, from its fault context, with
+/// the registers of the faulting frame (the jump discards all frames above
+/// the activation).
+pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
+    let act = CURRENT.with(|c| c.get());
+    if act.is_null() {
+        return false;
+    }
+    let Some(code) = lookup_trap(pc) else {
+        return false;
+    };
+    // SAFETY: TRAP-2; the frames above the activation are wasm frames
+    // (the pc is in registered code) and trampolines (TRAP-1).
+    unsafe {
+        (*act).reason = Some(UnwindReason::Trap(TrapRecord { code, pc, fp }));
+        arch::keel_longjmp(&(*act).jmp_buf)
+    }
+}
+
+/// The current stack pointer (approximately: this function's frame).
+#[inline(never)]
+pub fn stack_pointer() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}

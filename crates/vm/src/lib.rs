@@ -1,1 +1,33 @@
-//! placeholder
+//! The runtime for compiled WebAssembly: executable code memory, the
+//! VMContext and instances, linear memories, tables, globals, function
+//! references and the builtins compiled code calls.
+//!
+//! Embedders should use the `keel` crate; this crate holds the raw,
+//! pointer-level pieces it is built from.
+//!
+//! # Invariants
+//!
+//! * **VM-1**: an [`Instance`] and its VMContext are heap-allocated and
+//!   never move; the VMContext's `instance` field points back to it. They
+//!   live as long as the store that owns them.
+//! * **VM-2**: a linear memory's base address never changes: the maximum
+//!   size is reserved when the memory is created and growth commits pages
+//!   inside the reservation. `current_length` always equals the committed,
+//!   accessible size.
+//! * **VM-3**: the `#[repr(C)]` `VM*` structs match the offsets in
+//!   [`keel_translate::VMOffsets`] and its field modules (checked by tests).
+//! * **VM-4**: code in a [`CodeMemory`] is immutable and executable for the
+//!   memory's whole life, and registered with keel-trap while it lives.
+
+mod builtins;
+mod code_memory;
+mod instance;
+mod memory;
+mod sys;
+mod vmcontext;
+
+pub use builtins::BUILTINS;
+pub use code_memory::CodeMemory;
+pub use instance::{ImportedMemory, ImportedTable, Imports, Instance, InstantiationError};
+pub use memory::LinearMemory;
+pub use vmcontext::*;

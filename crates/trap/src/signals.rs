@@ -1,0 +1,160 @@
+//! Hosted Linux (x86_64): signal handlers for SIGSEGV, SIGBUS, SIGILL and
+//! SIGFPE that route faults in wasm code to [`handle_trap`](crate::handle_trap),
+//! on a per-thread alternate signal stack, chaining to the previous handler
+//! for faults that are not keel's.
+
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::sync::Once;
+
+const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
+
+/// Previous handlers, written once before any keel handler can run.
+static mut PREVIOUS: [MaybeUninit<libc::sigaction>; 4] = [MaybeUninit::uninit(); 4];
+static INIT: Once = Once::new();
+
+/// Install keel's signal handlers once per process.
+pub fn init_traps() {
+    INIT.call_once(|| {
+        for (i, signal) in SIGNALS.iter().enumerate() {
+            // SAFETY: zeroed `sigaction` is a valid starting value;
+            // `PREVIOUS[i]` is written here, inside `Once`, before the new
+            // handler (the only reader) is installed.
+            unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = trap_handler as *const () as usize;
+                action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+                libc::sigemptyset(&mut action.sa_mask);
+                let previous = &raw mut PREVIOUS[i];
+                if libc::sigaction(*signal, &action, (*previous).as_mut_ptr()) != 0 {
+                    // Without our handler traps would crash; treat as fatal.
+                    std::process::abort();
+                }
+            }
+        }
+    });
+}
+
+unsafe extern "C" fn trap_handler(
+    signum: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    // SAFETY: the kernel passes a valid ucontext_t for SA_SIGINFO handlers.
+    let (pc, fp) = unsafe {
+        let uc = &*context.cast::<libc::ucontext_t>();
+        (
+            uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
+            uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize,
+        )
+    };
+    // SAFETY: `info` is valid for SA_SIGINFO handlers.
+    let addr = unsafe { (*info).si_addr() as usize };
+    // SAFETY: we are on the faulting thread, in its fault context.
+    if unsafe { crate::handle_trap(pc, fp, addr) } {
+        return;
+    }
+    // Not keel's fault: hand it to whoever was installed before us.
+    let Some(i) = SIGNALS.iter().position(|s| *s == signum) else {
+        return;
+    };
+    // SAFETY: PREVIOUS[i] was initialised before this handler was installed.
+    unsafe {
+        let previous = (*(&raw const PREVIOUS[i])).assume_init_ref();
+        if previous.sa_flags & libc::SA_SIGINFO != 0 {
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                std::mem::transmute(previous.sa_sigaction);
+            f(signum, info, context);
+        } else if previous.sa_sigaction == libc::SIG_DFL || previous.sa_sigaction == libc::SIG_IGN {
+            // Restore the default action and return: the instruction faults
+            // again and the process dies with the original signal, as a
+            // host crash must.
+            libc::sigaction(signum, previous, std::ptr::null_mut());
+        } else {
+            let f: extern "C" fn(libc::c_int) = std::mem::transmute(previous.sa_sigaction);
+            f(signum);
+        }
+    }
+}
+
+/// Size of the alternate signal stack keel installs, in bytes.
+const ALT_STACK_SIZE: usize = 64 * 1024;
+
+struct AltStack {
+    mapping: *mut libc::c_void,
+    size: usize,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        // SAFETY: disable the alternate stack before unmapping it; the
+        // mapping was created by `ensure_alt_stack` with this size.
+        unsafe {
+            let disable = libc::stack_t {
+                ss_sp: std::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: ALT_STACK_SIZE,
+            };
+            libc::sigaltstack(&disable, std::ptr::null_mut());
+            libc::munmap(self.mapping, self.size);
+        }
+    }
+}
+
+thread_local! {
+    static ALT_STACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
+}
+
+/// Give this thread an alternate signal stack if it has none large enough,
+/// so that handlers run even when the fault is a stack overflow.
+pub(crate) fn ensure_alt_stack() {
+    ALT_STACK.with(|slot| {
+        if slot.borrow().is_some() {
+            return;
+        }
+        // SAFETY: querying the current alternate stack with a valid out-pointer.
+        let mut current: libc::stack_t = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::sigaltstack(std::ptr::null(), &mut current) } == 0
+            && current.ss_flags & libc::SS_DISABLE == 0
+            && current.ss_size >= ALT_STACK_SIZE
+        {
+            return;
+        }
+        let page = 4096;
+        let size = ALT_STACK_SIZE + page;
+        // SAFETY: anonymous private mapping; checked for failure below.
+        let mapping = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            )
+        };
+        if mapping == libc::MAP_FAILED {
+            return;
+        }
+        // SAFETY: the mapping is `size` bytes; leave the lowest page as a
+        // guard and make the rest the stack.
+        unsafe {
+            let stack = mapping.cast::<u8>().add(page).cast::<libc::c_void>();
+            if libc::mprotect(stack, ALT_STACK_SIZE, libc::PROT_READ | libc::PROT_WRITE) != 0 {
+                libc::munmap(mapping, size);
+                return;
+            }
+            let new = libc::stack_t {
+                ss_sp: stack,
+                ss_flags: 0,
+                ss_size: ALT_STACK_SIZE,
+            };
+            if libc::sigaltstack(&new, std::ptr::null_mut()) != 0 {
+                libc::munmap(mapping, size);
+                return;
+            }
+        }
+        *slot.borrow_mut() = Some(AltStack { mapping, size });
+    });
+}

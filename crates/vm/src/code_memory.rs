@@ -1,0 +1,80 @@
+//! Executable memory holding one linked text section (VM-4).
+
+use crate::sys;
+use keel_translate::{CompiledText, FunctionLoc};
+use std::sync::Arc;
+
+/// A text section mapped executable and registered for trap handling.
+#[derive(Debug)]
+pub struct CodeMemory {
+    base: *mut u8,
+    mapped_len: usize,
+    text: Arc<CompiledText>,
+    _registration: keel_trap::CodeRegistration,
+}
+
+// SAFETY: the mapping is immutable after `new` (VM-4); sharing its address
+// between threads is sound.
+unsafe impl Send for CodeMemory {}
+// SAFETY: as above, no interior mutability.
+unsafe impl Sync for CodeMemory {}
+
+impl CodeMemory {
+    /// Map `text` executable and register its trap table.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if mapping or protecting memory fails.
+    pub fn new(text: Arc<CompiledText>) -> std::io::Result<Self> {
+        let len = text.text.len().max(1);
+        let mapped_len = len.next_multiple_of(sys::PAGE_SIZE);
+        let base = sys::reserve(mapped_len)?;
+        // SAFETY: `base` is a fresh mapping of `mapped_len` bytes; we write
+        // the code while it is writable, then make it read+execute, and
+        // never write it again (VM-4).
+        unsafe {
+            if let Err(e) = sys::protect(base, mapped_len, true, true, false) {
+                sys::release(base, mapped_len);
+                return Err(e);
+            }
+            std::ptr::copy_nonoverlapping(text.text.as_ptr(), base, text.text.len());
+            if let Err(e) = sys::protect(base, mapped_len, true, false, true) {
+                sys::release(base, mapped_len);
+                return Err(e);
+            }
+        }
+        let registration = keel_trap::register_code(base as usize, len, text.clone());
+        Ok(Self {
+            base,
+            mapped_len,
+            text,
+            _registration: registration,
+        })
+    }
+
+    /// The metadata of the code.
+    pub fn text(&self) -> &CompiledText {
+        &self.text
+    }
+
+    /// The address of the code at `loc`.
+    pub fn resolve(&self, loc: FunctionLoc) -> *const u8 {
+        // SAFETY: `loc` comes from this text's metadata, so it is inside
+        // the mapping.
+        unsafe { self.base.add(loc.start as usize) }
+    }
+
+    /// Start address of the text.
+    pub fn base(&self) -> usize {
+        self.base as usize
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was created in `new`; the registration is
+        // dropped after this (field order), but no thread can be executing
+        // this code because every instance using it holds an `Arc` to us.
+        unsafe { sys::release(self.base, self.mapped_len) };
+    }
+}

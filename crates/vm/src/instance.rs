@@ -1,0 +1,496 @@
+//! Instances (spec §4.2.5 "Module Instances") and their VMContext.
+
+use crate::builtins::BUILTINS;
+use crate::{
+    CodeMemory, LinearMemory, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
+    VMStoreContext, VMTableDefinition, ValRaw,
+};
+use keel_translate::{
+    ConstExpr, ConstOp, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemMode, EntityRef,
+    FuncIndex, GlobalIndex, MemoryIndex, Module, PrimaryMap, SharedTypeIndex, TableIndex, TrapCode,
+    VMCONTEXT_MAGIC, VMOffsets, WasmValType,
+};
+use std::alloc::Layout;
+use std::fmt;
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// An imported linear memory: its definition and the instance that owns it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportedMemory {
+    /// The owner's definition.
+    pub definition: *mut VMMemoryDefinition,
+    /// The owning instance.
+    pub owner: *mut Instance,
+    /// The memory's index among the owner's definitions.
+    pub index: DefinedMemoryIndex,
+}
+
+/// An imported table: its definition and the instance that owns it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportedTable {
+    /// The owner's definition.
+    pub definition: *mut VMTableDefinition,
+    /// The owning instance.
+    pub owner: *mut Instance,
+    /// The table's index among the owner's definitions.
+    pub index: DefinedTableIndex,
+}
+
+/// Resolved imports, in the module's import order per kind.
+#[derive(Debug, Default)]
+pub struct Imports {
+    /// Functions.
+    pub functions: Vec<VMFunctionImport>,
+    /// Tables.
+    pub tables: Vec<ImportedTable>,
+    /// Memories.
+    pub memories: Vec<ImportedMemory>,
+    /// Globals: pointers to their definitions.
+    pub globals: Vec<*mut VMGlobalDefinition>,
+}
+
+/// Why an instance could not be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstantiationError {
+    /// A resource (memory reservation, ...) could not be created.
+    Resource(String),
+    /// A segment initializer trapped (spec §4.5.4 "Instantiation").
+    Trap(TrapCode),
+}
+
+impl fmt::Display for InstantiationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiationError::Resource(m) => f.write_str(m),
+            InstantiationError::Trap(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl std::error::Error for InstantiationError {}
+
+/// An instance of a module: its VMContext and the memories and tables it
+/// defines (VM-1).
+pub struct Instance {
+    module: Arc<Module>,
+    offsets: VMOffsets,
+    code: Option<Arc<CodeMemory>>,
+    type_ids: Arc<[SharedTypeIndex]>,
+    memories: PrimaryMap<DefinedMemoryIndex, LinearMemory>,
+    tables: PrimaryMap<DefinedTableIndex, Vec<*const VMFuncRef>>,
+    imported_memories: Vec<ImportedMemory>,
+    imported_tables: Vec<ImportedTable>,
+    vmctx: NonNull<u8>,
+    vmctx_layout: Layout,
+}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instance")
+            .field("module", &self.module.name)
+            .field("vmctx", &self.vmctx)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Instance {
+    /// Allocate an instance of `module`: VMContext, imports, memories,
+    /// tables, globals and function references. Segments are applied
+    /// separately by [`Instance::initialize_segments`].
+    ///
+    /// `type_ids` maps each module type to its engine-wide id; `code` is
+    /// the module's compiled text (None for modules without functions).
+    ///
+    /// # Errors
+    ///
+    /// [`InstantiationError::Resource`] if a memory cannot be reserved.
+    ///
+    /// # Safety
+    ///
+    /// * `imports` must match the module's imports in number and type, and
+    ///   point to definitions that outlive the instance (VM-1).
+    /// * `store_context` must outlive the instance.
+    /// * `code` must be the compilation of `module` whenever the module
+    ///   defines functions.
+    pub unsafe fn new(
+        module: Arc<Module>,
+        offsets: VMOffsets,
+        code: Option<Arc<CodeMemory>>,
+        type_ids: Arc<[SharedTypeIndex]>,
+        imports: Imports,
+        store_context: *mut VMStoreContext,
+    ) -> Result<Box<Instance>, InstantiationError> {
+        let vmctx_layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
+            .map_err(|e| InstantiationError::Resource(e.to_string()))?;
+        // SAFETY: the layout has a non-zero size.
+        let vmctx = NonNull::new(unsafe { std::alloc::alloc_zeroed(vmctx_layout) })
+            .ok_or_else(|| InstantiationError::Resource("out of memory for a VMContext".into()))?;
+        let mut memories = PrimaryMap::new();
+        for (index, ty) in module.memories.iter() {
+            if module.defined_memory_index(index).is_some() {
+                let memory = match LinearMemory::new(ty.limits.min, ty.limits.max) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        // SAFETY: allocated above with this layout.
+                        unsafe { std::alloc::dealloc(vmctx.as_ptr(), vmctx_layout) };
+                        return Err(InstantiationError::Resource(e));
+                    }
+                };
+                memories.push(memory);
+            }
+        }
+        let mut tables = PrimaryMap::new();
+        for (index, ty) in module.tables.iter() {
+            if module.defined_table_index(index).is_some() {
+                tables.push(vec![std::ptr::null::<VMFuncRef>(); ty.limits.min as usize]);
+            }
+        }
+        let mut instance = Box::new(Instance {
+            module,
+            offsets,
+            code,
+            type_ids,
+            memories,
+            tables,
+            imported_memories: imports.memories.clone(),
+            imported_tables: imports.tables.clone(),
+            vmctx,
+            vmctx_layout,
+        });
+        // SAFETY: the VMContext was just allocated with `offsets.size()`
+        // bytes; every offset below comes from `offsets` (VM-3).
+        unsafe { instance.init_vmctx(&imports, store_context) };
+        Ok(instance)
+    }
+
+    /// Write a field of the VMContext.
+    ///
+    /// # Safety
+    ///
+    /// `offset` must be a field of type `T` per [`VMOffsets`].
+    unsafe fn write<T>(&mut self, offset: u32, value: T) {
+        // SAFETY: per the caller's contract the field is in bounds and aligned.
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write(value) }
+    }
+
+    /// Pointer to a field of the VMContext.
+    fn field<T>(&self, offset: u32) -> *mut T {
+        // SAFETY: offsets come from `self.offsets` and are in bounds.
+        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>() }
+    }
+
+    unsafe fn init_vmctx(&mut self, imports: &Imports, store_context: *mut VMStoreContext) {
+        let module = self.module.clone();
+        let self_ptr: *mut Instance = self;
+        // SAFETY: (for all writes) each offset is the matching field per
+        // `VMOffsets` (VM-3), inside the allocation.
+        unsafe {
+            self.write(VMOffsets::MAGIC, VMCONTEXT_MAGIC);
+            self.write(VMOffsets::STORE_CONTEXT, store_context);
+            self.write(VMOffsets::BUILTINS, &BUILTINS as *const _);
+            self.write(VMOffsets::TYPE_IDS, self.type_ids.as_ptr());
+            self.write(VMOffsets::INSTANCE, self_ptr);
+            for (i, f) in imports.functions.iter().enumerate() {
+                self.write(self.offsets.imported_function(FuncIndex::new(i)), *f);
+            }
+            for (i, t) in imports.tables.iter().enumerate() {
+                self.write(self.offsets.imported_table(TableIndex::new(i)), t.definition);
+            }
+            for (i, m) in imports.memories.iter().enumerate() {
+                self.write(self.offsets.imported_memory(MemoryIndex::new(i)), m.definition);
+            }
+            for (i, g) in imports.globals.iter().enumerate() {
+                self.write(self.offsets.imported_global(GlobalIndex::new(i)), *g);
+            }
+            let memory_defs: Vec<_> = self
+                .memories
+                .iter()
+                .map(|(i, m)| (i, m.base(), m.current_length()))
+                .collect();
+            for (index, base, current_length) in memory_defs {
+                let def = VMMemoryDefinition { base, current_length };
+                self.write(self.offsets.defined_memory(index), def);
+            }
+            let table_defs: Vec<_> = self
+                .tables
+                .iter_mut()
+                .map(|(i, t)| (i, t.as_mut_ptr(), t.len()))
+                .collect();
+            for (index, base, len) in table_defs {
+                let def = VMTableDefinition {
+                    base,
+                    current_elements: len,
+                };
+                self.write(self.offsets.defined_table(index), def);
+            }
+            for (index, ty) in module.functions.iter() {
+                let type_index = self.type_ids[ty.index()];
+                let func_ref = match module.defined_func_index(index) {
+                    None => {
+                        let import = imports.functions[index.index()];
+                        VMFuncRef {
+                            array_call: import.array_call,
+                            wasm_call: import.wasm_call,
+                            vmctx: import.vmctx,
+                            type_index,
+                        }
+                    }
+                    Some(def) => {
+                        let code = self.code.as_ref().expect("module with functions has code");
+                        let text = code.text();
+                        let array_call = code.resolve(text.array_to_wasm_trampolines[*ty]);
+                        VMFuncRef {
+                            // SAFETY: the trampoline at this location has the
+                            // array-call signature (keel-compile's abi).
+                            array_call: Some(std::mem::transmute::<*const u8, crate::VMArrayCallFn>(array_call)),
+                            wasm_call: code.resolve(text.functions[def]),
+                            vmctx: self.vmctx.as_ptr(),
+                            type_index,
+                        }
+                    }
+                };
+                self.write(self.offsets.func_ref(index), func_ref);
+            }
+            // Globals, in order: an initializer may read earlier globals.
+            for (index, global) in module.globals.iter() {
+                if let Some(def) = module.defined_global_index(index) {
+                    let value = self.eval_const_expr(&global.init);
+                    let mut g = VMGlobalDefinition::default();
+                    g.bytes = value.get_v128().to_le_bytes();
+                    self.write(self.offsets.defined_global(def), g);
+                }
+            }
+        }
+    }
+
+    /// Evaluate a constant expression (spec §4.4.10 / §3.3.10).
+    pub fn eval_const_expr(&self, expr: &ConstExpr) -> ValRaw {
+        let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+        for op in &expr.ops {
+            let v = match op {
+                ConstOp::I32Const(v) => ValRaw::i32(*v),
+                ConstOp::I64Const(v) => ValRaw::i64(*v),
+                ConstOp::F32Const(v) => ValRaw::f32(*v),
+                ConstOp::F64Const(v) => ValRaw::f64(*v),
+                ConstOp::V128Const(v) => ValRaw::v128(*v),
+                ConstOp::GlobalGet(g) => {
+                    // SAFETY: the global pointer is valid for this instance.
+                    let bytes = unsafe { (*self.global_ptr(*g)).bytes };
+                    ValRaw::v128(u128::from_le_bytes(bytes))
+                }
+                ConstOp::RefNull => ValRaw::ptr(0),
+                ConstOp::RefFunc(f) => ValRaw::ptr(self.func_ref(*f) as usize),
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let b = stack.pop().unwrap_or_default().get_i32();
+                    let a = stack.pop().unwrap_or_default().get_i32();
+                    ValRaw::i32(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let b = stack.pop().unwrap_or_default().get_i64();
+                    let a = stack.pop().unwrap_or_default().get_i64();
+                    ValRaw::i64(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(v);
+        }
+        stack.pop().unwrap_or_default()
+    }
+
+    /// Apply active element and data segments in order (spec 2.0 §4.5.4:
+    /// `table.init` then `memory.init` semantics; an out-of-bounds
+    /// segment traps and earlier segments stay applied).
+    ///
+    /// # Errors
+    ///
+    /// The trap code of the first segment that does not fit.
+    pub fn initialize_segments(&mut self) -> Result<(), TrapCode> {
+        let module = self.module.clone();
+        for (_, elem) in module.elems.iter() {
+            let ElemMode::Active { table, offset } = &elem.mode else {
+                continue;
+            };
+            let start = self.eval_const_expr(offset).get_i32() as u32 as usize;
+            let items: Vec<*const VMFuncRef> = elem
+                .items
+                .iter()
+                .map(|e| self.eval_const_expr(e).get_ptr() as *const VMFuncRef)
+                .collect();
+            let def = self.table_definition(*table);
+            // SAFETY: the definition pointer is valid (VM-1) and describes
+            // `current_elements` initialised slots.
+            unsafe {
+                let len = (*def).current_elements;
+                if start.checked_add(items.len()).is_none_or(|end| end > len) {
+                    return Err(TrapCode::TableOutOfBounds);
+                }
+                std::ptr::copy_nonoverlapping(items.as_ptr(), (*def).base.add(start), items.len());
+            }
+        }
+        for (_, data) in module.data.iter() {
+            let DataMode::Active { memory, offset } = &data.mode else {
+                continue;
+            };
+            let start = self.eval_const_expr(offset).get_i32() as u32 as usize;
+            let def = self.memory_definition(*memory);
+            // SAFETY: the definition is valid (VM-1) and its first
+            // `current_length` bytes are accessible (VM-2).
+            unsafe {
+                let len = (*def).current_length;
+                if start.checked_add(data.data.len()).is_none_or(|end| end > len) {
+                    return Err(TrapCode::MemoryOutOfBounds);
+                }
+                std::ptr::copy_nonoverlapping(data.data.as_ptr(), (*def).base.add(start), data.data.len());
+            }
+        }
+        Ok(())
+    }
+
+    /// The instance owning the VMContext `vmctx`.
+    ///
+    /// # Safety
+    ///
+    /// `vmctx` must be the VMContext of a live instance (VM-1), and the
+    /// caller must not create aliasing mutable references to it.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a mut Instance {
+        // SAFETY: per the caller's contract; the INSTANCE field was written
+        // by `init_vmctx`.
+        unsafe {
+            debug_assert_eq!(*vmctx.cast::<u32>(), VMCONTEXT_MAGIC);
+            &mut **vmctx.add(VMOffsets::INSTANCE as usize).cast::<*mut Instance>()
+        }
+    }
+
+    /// The module's metadata.
+    pub fn module(&self) -> &Arc<Module> {
+        &self.module
+    }
+
+    /// The VMContext pointer compiled code receives.
+    pub fn vmctx(&self) -> *mut u8 {
+        self.vmctx.as_ptr()
+    }
+
+    /// The function reference of function `index`.
+    pub fn func_ref(&self, index: FuncIndex) -> *const VMFuncRef {
+        self.field(self.offsets.func_ref(index))
+    }
+
+    /// The definition of global `index` (this instance's or the imported one).
+    pub fn global_ptr(&self, index: GlobalIndex) -> *mut VMGlobalDefinition {
+        match self.module.defined_global_index(index) {
+            Some(def) => self.field(self.offsets.defined_global(def)),
+            // SAFETY: the import slot holds a valid pointer (written in
+            // `init_vmctx`).
+            None => unsafe { *self.field::<*mut VMGlobalDefinition>(self.offsets.imported_global(index)) },
+        }
+    }
+
+    /// The definition of memory `index`.
+    pub fn memory_definition(&self, index: MemoryIndex) -> *mut VMMemoryDefinition {
+        match self.module.defined_memory_index(index) {
+            Some(def) => self.field(self.offsets.defined_memory(def)),
+            None => self.imported_memories[index.index()].definition,
+        }
+    }
+
+    /// The definition of table `index`.
+    pub fn table_definition(&self, index: TableIndex) -> *mut VMTableDefinition {
+        match self.module.defined_table_index(index) {
+            Some(def) => self.field(self.offsets.defined_table(def)),
+            None => self.imported_tables[index.index()].definition,
+        }
+    }
+
+    /// The owner and definition index of memory `index`.
+    pub fn memory_owner(&mut self, index: MemoryIndex) -> (*mut Instance, DefinedMemoryIndex) {
+        match self.module.defined_memory_index(index) {
+            Some(def) => (self as *mut Instance, def),
+            None => {
+                let m = self.imported_memories[index.index()];
+                (m.owner, m.index)
+            }
+        }
+    }
+
+    /// The owner and definition index of table `index`.
+    pub fn table_owner(&mut self, index: TableIndex) -> (*mut Instance, DefinedTableIndex) {
+        match self.module.defined_table_index(index) {
+            Some(def) => (self as *mut Instance, def),
+            None => {
+                let t = self.imported_tables[index.index()];
+                (t.owner, t.index)
+            }
+        }
+    }
+
+    /// Grow defined memory `index` by `delta_pages`; the old size in pages.
+    pub fn defined_memory_grow(&mut self, index: DefinedMemoryIndex, delta_pages: u64) -> Option<u64> {
+        let memory = self.memories.get_mut(index)?;
+        let old = memory.grow(delta_pages)?;
+        let length = memory.current_length();
+        let def: *mut VMMemoryDefinition = self.field(self.offsets.defined_memory(index));
+        // SAFETY: the definition field is in this VMContext.
+        unsafe { (*def).current_length = length };
+        Some(old)
+    }
+
+    /// Grow memory `index` (defined or imported) by `delta_pages`.
+    pub fn memory_grow(&mut self, index: MemoryIndex, delta_pages: u64) -> Option<u64> {
+        let (owner, def) = self.memory_owner(index);
+        // SAFETY: the owner is a live instance of the same store (VM-1).
+        unsafe { (*owner).defined_memory_grow(def, delta_pages) }
+    }
+
+    /// The defined memory `index`.
+    pub fn defined_memory(&self, index: DefinedMemoryIndex) -> &LinearMemory {
+        &self.memories[index]
+    }
+
+    /// Grow defined table `index` by `delta` elements set to `init`; the
+    /// old size, or `None` past `maximum`.
+    pub fn defined_table_grow(
+        &mut self,
+        index: DefinedTableIndex,
+        delta: u64,
+        init: *const VMFuncRef,
+        maximum: Option<u64>,
+    ) -> Option<u64> {
+        let table = self.tables.get_mut(index)?;
+        let old = table.len() as u64;
+        let new = old.checked_add(delta)?;
+        if new > maximum.unwrap_or(u64::from(u32::MAX)) || new > u64::from(u32::MAX) {
+            return None;
+        }
+        table.resize(usize::try_from(new).ok()?, init);
+        let (base, len) = (table.as_mut_ptr(), table.len());
+        let def: *mut VMTableDefinition = self.field(self.offsets.defined_table(index));
+        // SAFETY: the definition field is in this VMContext.
+        unsafe {
+            (*def).base = base;
+            (*def).current_elements = len;
+        }
+        Some(old)
+    }
+
+    /// The element type of table `index`.
+    pub fn table_element_type(&self, index: TableIndex) -> WasmValType {
+        self.module.tables[index].element
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout; nothing refers to
+        // the VMContext once its owning store drops the instance.
+        unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), self.vmctx_layout) };
+    }
+}

@@ -1,0 +1,258 @@
+//! The `#[repr(C)]` structures compiled code reads and writes (VM-3).
+
+use keel_translate::{SharedTypeIndex, vmhost_func_context};
+use std::any::Any;
+
+/// The array-call convention: `values` holds the parameters on entry and
+/// the results on return, one 16-byte [`ValRaw`] each; `wasm_call` is the
+/// callee's wasm-convention entry (trampolines call it; host functions
+/// ignore it).
+pub type VMArrayCallFn = unsafe extern "C" fn(
+    callee_vmctx: *mut u8,
+    caller_vmctx: *mut u8,
+    wasm_call: *const u8,
+    values: *mut ValRaw,
+    values_len: usize,
+);
+
+/// A function reference: what tables hold and `call_indirect` calls.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Entry with the array-call convention.
+    pub array_call: Option<VMArrayCallFn>,
+    /// Entry with the wasm convention.
+    pub wasm_call: *const u8,
+    /// The callee's VMContext or `VMHostFuncContext`.
+    pub vmctx: *mut u8,
+    /// The function's type in the engine's registry.
+    pub type_index: SharedTypeIndex,
+}
+
+/// An imported function as stored in the importer's VMContext.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFunctionImport {
+    /// Entry with the wasm convention.
+    pub wasm_call: *const u8,
+    /// Entry with the array-call convention.
+    pub array_call: Option<VMArrayCallFn>,
+    /// The callee's VMContext or `VMHostFuncContext`.
+    pub vmctx: *mut u8,
+}
+
+/// A linear memory as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Start of the memory; never changes (VM-2).
+    pub base: *mut u8,
+    /// Accessible size in bytes.
+    pub current_length: usize,
+}
+
+/// A table as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// Start of the element array (`*const VMFuncRef` each, null = null ref).
+    pub base: *mut *const VMFuncRef,
+    /// Number of elements.
+    pub current_elements: usize,
+}
+
+/// Storage of one global: 16 bytes, enough for a v128.
+#[repr(C, align(16))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VMGlobalDefinition {
+    /// The value's bytes, little-endian, starting at byte 0.
+    pub bytes: [u8; 16],
+}
+
+/// Per-store state every VMContext points to.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMStoreContext {
+    /// The lowest stack pointer wasm may use; function prologues trap with
+    /// `StackOverflow` below it.
+    pub stack_limit: usize,
+}
+
+/// The context of a host function: what its `vmctx` points to.
+#[repr(C)]
+pub struct VMHostFuncContext {
+    magic: u32,
+    _pad: u32,
+    array_call: VMArrayCallFn,
+    func_ref: VMFuncRef,
+    host_state: Box<dyn Any + Send + Sync>,
+}
+
+impl VMHostFuncContext {
+    /// Create a host function context. `wasm_call` is the wasm-to-array
+    /// trampoline for its type; `host_state` is handed back to
+    /// `array_call` through [`VMHostFuncContext::host_state`].
+    pub fn new(
+        array_call: VMArrayCallFn,
+        wasm_call: *const u8,
+        type_index: SharedTypeIndex,
+        host_state: Box<dyn Any + Send + Sync>,
+    ) -> Box<Self> {
+        let mut ctx = Box::new(Self {
+            magic: vmhost_func_context::VMHOST_FUNC_MAGIC,
+            _pad: 0,
+            array_call,
+            func_ref: VMFuncRef {
+                array_call: Some(array_call),
+                wasm_call,
+                vmctx: std::ptr::null_mut(),
+                type_index,
+            },
+            host_state,
+        });
+        let self_ptr: *mut Self = &mut *ctx;
+        ctx.func_ref.vmctx = self_ptr.cast();
+        ctx
+    }
+
+    /// The function reference of this host function.
+    pub fn func_ref(&self) -> *const VMFuncRef {
+        &self.func_ref
+    }
+
+    /// The embedder's state.
+    pub fn host_state(&self) -> &(dyn Any + Send + Sync) {
+        &*self.host_state
+    }
+
+    /// Recover the context from the `vmctx` a host function received.
+    ///
+    /// # Safety
+    ///
+    /// `vmctx` must be the `vmctx` of a [`VMFuncRef`] created by
+    /// [`VMHostFuncContext::new`], and that context must still be alive.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a VMHostFuncContext {
+        // SAFETY: per the caller's contract.
+        let ctx = unsafe { &*vmctx.cast::<VMHostFuncContext>() };
+        debug_assert_eq!(ctx.magic, vmhost_func_context::VMHOST_FUNC_MAGIC);
+        ctx
+    }
+}
+
+/// One value in the array-call convention: 16 little-endian bytes.
+#[repr(C, align(16))]
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValRaw([u8; 16]);
+
+impl std::fmt::Debug for ValRaw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValRaw({:#034x})", self.get_v128())
+    }
+}
+
+impl ValRaw {
+    /// An `i32`.
+    pub fn i32(v: i32) -> Self {
+        Self::u128(v as u32 as u128)
+    }
+    /// An `i64`.
+    pub fn i64(v: i64) -> Self {
+        Self::u128(v as u64 as u128)
+    }
+    /// An `f32`, by bits.
+    pub fn f32(bits: u32) -> Self {
+        Self::u128(u128::from(bits))
+    }
+    /// An `f64`, by bits.
+    pub fn f64(bits: u64) -> Self {
+        Self::u128(u128::from(bits))
+    }
+    /// A `v128`.
+    pub fn v128(v: u128) -> Self {
+        Self::u128(v)
+    }
+    /// A reference, by address (0 = null).
+    pub fn ptr(p: usize) -> Self {
+        Self::u128(p as u128)
+    }
+    fn u128(v: u128) -> Self {
+        Self(v.to_le_bytes())
+    }
+    /// Read as `i32`.
+    pub fn get_i32(&self) -> i32 {
+        self.get_v128() as u32 as i32
+    }
+    /// Read as `i64`.
+    pub fn get_i64(&self) -> i64 {
+        self.get_v128() as u64 as i64
+    }
+    /// Read as `f32` bits.
+    pub fn get_f32(&self) -> u32 {
+        self.get_v128() as u32
+    }
+    /// Read as `f64` bits.
+    pub fn get_f64(&self) -> u64 {
+        self.get_v128() as u64
+    }
+    /// Read as `v128`.
+    pub fn get_v128(&self) -> u128 {
+        u128::from_le_bytes(self.0)
+    }
+    /// Read as a reference address.
+    pub fn get_ptr(&self) -> usize {
+        self.get_v128() as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_translate::{
+        VMGLOBAL_DEFINITION_SIZE, vmfunction_import, vmfuncref, vmmemory_definition,
+        vmstore_context, vmtable_definition,
+    };
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn layouts_match_vmoffsets() {
+        assert_eq!(offset_of!(VMFuncRef, array_call), vmfuncref::ARRAY_CALL as usize);
+        assert_eq!(offset_of!(VMFuncRef, wasm_call), vmfuncref::WASM_CALL as usize);
+        assert_eq!(offset_of!(VMFuncRef, vmctx), vmfuncref::VMCTX as usize);
+        assert_eq!(offset_of!(VMFuncRef, type_index), vmfuncref::TYPE_INDEX as usize);
+        assert!(size_of::<VMFuncRef>() <= vmfuncref::SIZE as usize);
+        assert_eq!(offset_of!(VMFunctionImport, wasm_call), vmfunction_import::WASM_CALL as usize);
+        assert_eq!(offset_of!(VMFunctionImport, array_call), vmfunction_import::ARRAY_CALL as usize);
+        assert_eq!(offset_of!(VMFunctionImport, vmctx), vmfunction_import::VMCTX as usize);
+        assert_eq!(size_of::<VMFunctionImport>(), vmfunction_import::SIZE as usize);
+        assert_eq!(offset_of!(VMMemoryDefinition, base), vmmemory_definition::BASE as usize);
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, current_length),
+            vmmemory_definition::CURRENT_LENGTH as usize
+        );
+        assert_eq!(size_of::<VMMemoryDefinition>(), vmmemory_definition::SIZE as usize);
+        assert_eq!(offset_of!(VMTableDefinition, base), vmtable_definition::BASE as usize);
+        assert_eq!(
+            offset_of!(VMTableDefinition, current_elements),
+            vmtable_definition::CURRENT_ELEMENTS as usize
+        );
+        assert_eq!(size_of::<VMTableDefinition>(), vmtable_definition::SIZE as usize);
+        assert_eq!(size_of::<VMGlobalDefinition>(), VMGLOBAL_DEFINITION_SIZE as usize);
+        assert_eq!(offset_of!(VMStoreContext, stack_limit), vmstore_context::STACK_LIMIT as usize);
+        assert_eq!(size_of::<VMStoreContext>(), vmstore_context::SIZE as usize);
+        assert_eq!(offset_of!(VMHostFuncContext, magic), vmhost_func_context::MAGIC as usize);
+        assert_eq!(
+            offset_of!(VMHostFuncContext, array_call),
+            vmhost_func_context::ARRAY_CALL as usize
+        );
+        assert_eq!(size_of::<ValRaw>(), 16);
+    }
+
+    #[test]
+    fn val_raw_round_trips() {
+        assert_eq!(ValRaw::i32(-5).get_i32(), -5);
+        assert_eq!(ValRaw::i64(i64::MIN).get_i64(), i64::MIN);
+        assert_eq!(ValRaw::f32(0x7fc0_0001).get_f32(), 0x7fc0_0001);
+        assert_eq!(ValRaw::f64(u64::MAX).get_f64(), u64::MAX);
+        assert_eq!(ValRaw::v128(u128::MAX - 1).get_v128(), u128::MAX - 1);
+    }
+}
