@@ -1,0 +1,405 @@
+//! [`Memory`], [`Table`] and [`Global`] handles.
+//!
+//! Each is a definition inside some instance of the store. Host-created
+//! ones ([`Memory::new`], ...) live in a small instance of their own whose
+//! module defines just that entity.
+
+use crate::instance::InstanceData;
+use crate::store::{StoreContext, StoreContextMut, StoreId, StoreOpaque};
+use crate::{AsContext, AsContextMut, Func, GlobalType, MemoryType, Result, TableType, Val, ValType};
+use keel_translate::{
+    DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, EntityRef, Global as GlobalDef,
+    VMOffsets, WASM_PAGE_SIZE,
+};
+use keel_vm::{Imports, VMFuncRef, VMGlobalDefinition, ValRaw};
+use std::sync::Arc;
+
+/// Create a single-entity instance for a host-created memory, table or
+/// global; returns its index in the store.
+fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Result<usize> {
+    let offsets = VMOffsets::new(&module)?;
+    // SAFETY: the module has no imports and no functions, so no code is
+    // needed; the store context lives in the store (VM-1).
+    let handle = unsafe {
+        keel_vm::Instance::new(
+            Arc::new(module),
+            offsets,
+            None,
+            Arc::from(Vec::new()),
+            Imports::default(),
+            &mut *store.store_context,
+        )
+    }?;
+    store.instances.push(InstanceData {
+        handle,
+        _module: None,
+        exports: Vec::new(),
+    });
+    Ok(store.instances.len() - 1)
+}
+
+/// A linear memory (spec §4.2.8): a byte array of a whole number of
+/// 64 KiB pages, growable up to its maximum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    pub(crate) store: StoreId,
+    pub(crate) instance: usize,
+    pub(crate) index: DefinedMemoryIndex,
+}
+
+impl Memory {
+    pub(crate) fn from_parts(store: StoreId, instance: usize, index: DefinedMemoryIndex) -> Self {
+        Self { store, instance, index }
+    }
+
+    /// A new memory of type `ty` in `store`, zero-filled.
+    ///
+    /// # Errors
+    ///
+    /// If the minimum exceeds the maximum or 4 GiB, or the memory cannot
+    /// be reserved.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let mut module = keel_translate::Module::default();
+        module.memories.push(ty.0);
+        let instance = host_instance(store, module)?;
+        Ok(Memory::from_parts(store.id, instance, DefinedMemoryIndex::new(0)))
+    }
+
+    fn definition(&self, store: &StoreOpaque) -> (*mut u8, usize) {
+        store.check(self.store);
+        let handle = &store.instances[self.instance].handle;
+        let def = handle.memory_definition(handle.module().memory_index(self.index));
+        // SAFETY: the definition lives in the instance's VMContext (VM-1).
+        unsafe { ((*def).base, (*def).current_length) }
+    }
+
+    pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> MemoryType {
+        store.check(self.store);
+        let handle = &store.instances[self.instance].handle;
+        let index = handle.module().memory_index(self.index);
+        let mut ty = MemoryType(handle.module().memories[index]);
+        ty.0.limits.min = handle.defined_memory(self.index).size_pages();
+        ty
+    }
+
+    /// The memory's type; its minimum is the current size.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this memory.
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        self.ty_opaque(&store.as_context().0.opaque)
+    }
+
+    /// The memory's contents.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this memory.
+    pub fn data<'a, T: 'a>(&self, store: impl Into<StoreContext<'a, T>>) -> &'a [u8] {
+        let store: StoreContext<'a, T> = store.into();
+        let (base, len) = self.definition(&store.0.opaque);
+        // SAFETY: `len` bytes at `base` are accessible (VM-2) and cannot
+        // change while the store is borrowed.
+        unsafe { std::slice::from_raw_parts(base, len) }
+    }
+
+    /// The memory's contents, mutably.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this memory.
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> &'a mut [u8] {
+        let store: StoreContextMut<'a, T> = store.into();
+        let (base, len) = self.definition(&store.0.opaque);
+        // SAFETY: as in `data`, with the store borrowed exclusively.
+        unsafe { std::slice::from_raw_parts_mut(base, len) }
+    }
+
+    /// Copy `buf.len()` bytes starting at byte `offset` into `buf`.
+    ///
+    /// # Errors
+    ///
+    /// If the range is out of bounds.
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let (base, len) = self.definition(&store.as_context().0.opaque);
+        let end = offset
+            .checked_add(buf.len())
+            .filter(|end| *end <= len)
+            .ok_or_else(|| anyhow::anyhow!("out of bounds memory access: {} bytes at {offset} in a memory of {len} bytes", buf.len()))?;
+        // SAFETY: `offset..end` is inside the accessible memory.
+        let src = unsafe { std::slice::from_raw_parts(base.add(offset), end - offset) };
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Copy `buf` into the memory at byte `offset`.
+    ///
+    /// # Errors
+    ///
+    /// If the range is out of bounds.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        let (base, len) = self.definition(&store.as_context_mut().0.opaque);
+        let end = offset
+            .checked_add(buf.len())
+            .filter(|end| *end <= len)
+            .ok_or_else(|| anyhow::anyhow!("out of bounds memory access: {} bytes at {offset} in a memory of {len} bytes", buf.len()))?;
+        // SAFETY: `offset..end` is inside the accessible memory.
+        let dst = unsafe { std::slice::from_raw_parts_mut(base.add(offset), end - offset) };
+        dst.copy_from_slice(buf);
+        Ok(())
+    }
+
+    /// Current size in 64 KiB pages.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this memory.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.definition(&store.as_context().0.opaque).1 as u64 / WASM_PAGE_SIZE
+    }
+
+    /// Grow by `delta_pages` pages; returns the old size in pages.
+    ///
+    /// # Errors
+    ///
+    /// If the new size would exceed the maximum.
+    pub fn grow(&self, mut store: impl AsContextMut, delta_pages: u64) -> Result<u64> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.store);
+        store.instances[self.instance]
+            .handle
+            .defined_memory_grow(self.index, delta_pages)
+            .ok_or_else(|| anyhow::anyhow!("failed to grow memory by {delta_pages} pages"))
+    }
+}
+
+/// A table of references (spec §4.2.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table {
+    pub(crate) store: StoreId,
+    pub(crate) instance: usize,
+    pub(crate) index: DefinedTableIndex,
+}
+
+fn funcref_ptr(store: &StoreOpaque, val: Val, element: ValType) -> Result<*const VMFuncRef> {
+    match (val, element) {
+        (Val::FuncRef(f), ValType::FuncRef) => Ok(match f {
+            None => std::ptr::null(),
+            Some(f) => {
+                store.check(f.store);
+                store.funcs[f.index].func_ref
+            }
+        }),
+        (v, e) => anyhow::bail!("table element type mismatch: expected {e}, got {}", v.ty()),
+    }
+}
+
+impl Table {
+    pub(crate) fn from_parts(store: StoreId, instance: usize, index: DefinedTableIndex) -> Self {
+        Self { store, instance, index }
+    }
+
+    /// A new table of type `ty` with every element set to `init`.
+    ///
+    /// # Errors
+    ///
+    /// If `init` does not match the element type, or the minimum exceeds
+    /// the maximum.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if ty.0.limits.max.is_some_and(|max| max < ty.0.limits.min) {
+            anyhow::bail!("table minimum exceeds its maximum");
+        }
+        let init = funcref_ptr(store, init, ty.0.element)?;
+        let mut module = keel_translate::Module::default();
+        module.tables.push(ty.0);
+        let instance = host_instance(store, module)?;
+        let table = Table::from_parts(store.id, instance, DefinedTableIndex::new(0));
+        let (base, len) = table.definition(store);
+        for i in 0..len {
+            // SAFETY: `len` elements are allocated at `base`.
+            unsafe { *base.add(i) = init };
+        }
+        Ok(table)
+    }
+
+    fn definition(&self, store: &StoreOpaque) -> (*mut *const VMFuncRef, usize) {
+        store.check(self.store);
+        let handle = &store.instances[self.instance].handle;
+        let def = handle.table_definition(handle.module().table_index(self.index));
+        // SAFETY: the definition lives in the instance's VMContext (VM-1).
+        unsafe { ((*def).base, (*def).current_elements) }
+    }
+
+    pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> TableType {
+        let (_, len) = self.definition(store);
+        let handle = &store.instances[self.instance].handle;
+        let mut ty = TableType(handle.module().tables[handle.module().table_index(self.index)]);
+        ty.0.limits.min = len as u64;
+        ty
+    }
+
+    /// The table's type; its minimum is the current size.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this table.
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        self.ty_opaque(&store.as_context().0.opaque)
+    }
+
+    /// Element `index`, or `None` if out of bounds.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this table.
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let (base, len) = self.definition(store);
+        let i = usize::try_from(index).ok().filter(|i| *i < len)?;
+        // SAFETY: `i < len`.
+        let ptr = unsafe { *base.add(i) };
+        Some(Val::FuncRef((!ptr.is_null()).then(|| Func::from_func_ref(store, ptr))))
+    }
+
+    /// Set element `index` to `val`.
+    ///
+    /// # Errors
+    ///
+    /// If `index` is out of bounds or `val` has the wrong type.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let element = self.ty_opaque(store).element();
+        let ptr = funcref_ptr(store, val, element)?;
+        let (base, len) = self.definition(store);
+        let i = usize::try_from(index)
+            .ok()
+            .filter(|i| *i < len)
+            .ok_or_else(|| anyhow::anyhow!("table index {index} out of bounds for a table of {len} elements"))?;
+        // SAFETY: `i < len`.
+        unsafe { *base.add(i) = ptr };
+        Ok(())
+    }
+
+    /// Number of elements.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this table.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.definition(&store.as_context().0.opaque).1 as u64
+    }
+
+    /// Grow by `delta` elements set to `init`; returns the old size.
+    ///
+    /// # Errors
+    ///
+    /// If `init` has the wrong type or the table would exceed its maximum.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let ty = self.ty_opaque(store);
+        let init = funcref_ptr(store, init, ty.element())?;
+        let handle = &mut store.instances[self.instance].handle;
+        let maximum = handle.module().tables[handle.module().table_index(self.index)].limits.max;
+        handle
+            .defined_table_grow(self.index, delta, init, maximum)
+            .ok_or_else(|| anyhow::anyhow!("failed to grow table by {delta} elements"))
+    }
+}
+
+/// A global variable (spec §4.2.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Global {
+    pub(crate) store: StoreId,
+    pub(crate) instance: usize,
+    pub(crate) index: DefinedGlobalIndex,
+}
+
+impl Global {
+    pub(crate) fn from_parts(store: StoreId, instance: usize, index: DefinedGlobalIndex) -> Self {
+        Self { store, instance, index }
+    }
+
+    /// A new global of type `ty` holding `val`.
+    ///
+    /// # Errors
+    ///
+    /// If `val` does not have the type's content type.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if val.ty() != ty.content() {
+            anyhow::bail!("global of type {} cannot hold a value of type {}", ty.content(), val.ty());
+        }
+        let raw = val.to_raw(store)?;
+        let mut module = keel_translate::Module::default();
+        module.globals.push(GlobalDef {
+            ty: ty.0,
+            init: keel_translate::ConstExpr::default(),
+        });
+        let instance = host_instance(store, module)?;
+        let global = Global::from_parts(store.id, instance, DefinedGlobalIndex::new(0));
+        let def = global.definition(store);
+        // SAFETY: the definition lives in the new instance's VMContext.
+        unsafe { (*def).bytes = raw.get_v128().to_le_bytes() };
+        Ok(global)
+    }
+
+    pub(crate) fn definition(&self, store: &StoreOpaque) -> *mut VMGlobalDefinition {
+        store.check(self.store);
+        let handle = &store.instances[self.instance].handle;
+        handle.global_ptr(handle.module().global_index(self.index))
+    }
+
+    pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> GlobalType {
+        store.check(self.store);
+        let handle = &store.instances[self.instance].handle;
+        GlobalType(handle.module().globals[handle.module().global_index(self.index)].ty)
+    }
+
+    /// The global's type.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this global.
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        self.ty_opaque(&store.as_context().0.opaque)
+    }
+
+    /// The current value.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this global.
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let store = &mut store.as_context_mut().0.opaque;
+        let ty = self.ty_opaque(store);
+        let def = self.definition(store);
+        // SAFETY: the definition lives in a VMContext of this store.
+        let raw = ValRaw::v128(u128::from_le_bytes(unsafe { (*def).bytes }));
+        Val::from_raw(store, raw, ty.content()).unwrap_or(Val::FuncRef(None))
+    }
+
+    /// Set the value.
+    ///
+    /// # Errors
+    ///
+    /// If the global is immutable or `val` has the wrong type.
+    pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let ty = self.ty_opaque(store);
+        if ty.0.mutable {
+            if val.ty() != ty.content() {
+                anyhow::bail!("global of type {} cannot hold a value of type {}", ty.content(), val.ty());
+            }
+            let raw = val.to_raw(store)?;
+            let def = self.definition(store);
+            // SAFETY: the definition lives in a VMContext of this store.
+            unsafe { (*def).bytes = raw.get_v128().to_le_bytes() };
+            Ok(())
+        } else {
+            anyhow::bail!("cannot set an immutable global")
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! [`Func`]: wasm and host functions, calls into wasm, and [`Caller`].
+
+use crate::store::{StoreId, StoreInner, StoreOpaque};
+use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
+use crate::{AsContext, AsContextMut, Extern, FuncType, Instance, Result, Trap, Val};
+use keel_trap::UnwindReason;
+use keel_vm::{VMFuncRef, VMHostFuncContext, ValRaw};
+use std::panic::{self, AssertUnwindSafe};
+
+/// A function in a store: exported by an instance or defined by the host.
+///
+/// A `Func` is a handle; it is only valid with the store that created it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Func {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+pub(crate) struct FuncData {
+    pub(crate) func_ref: *const VMFuncRef,
+    pub(crate) ty: FuncType,
+}
+
+/// The body of a host function after parameter decoding was set up:
+/// it reads its parameters from and writes its results to the slots.
+pub(crate) type HostFn<T> = Box<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
+
+/// What a host function's context holds: its store and body.
+struct HostFuncState<T> {
+    store: StorePtr<T>,
+    func: HostFn<T>,
+}
+
+struct StorePtr<T>(*mut StoreInner<T>);
+// SAFETY: the pointer is only dereferenced on the thread that is running
+// the store's wasm code, which has exclusive access to the store.
+unsafe impl<T> Send for StorePtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for StorePtr<T> {}
+
+/// The host function's side of the array-call convention.
+unsafe extern "C" fn host_array_call<T: 'static>(
+    callee_vmctx: *mut u8,
+    caller_vmctx: *mut u8,
+    _wasm_call: *const u8,
+    values: *mut ValRaw,
+    values_len: usize,
+) {
+    let reason = {
+        // SAFETY: `callee_vmctx` is the context this entry was registered
+        // with in `new_host_func`, kept alive by the store.
+        let ctx = unsafe { VMHostFuncContext::from_vmctx(callee_vmctx) };
+        let Some(state) = ctx.host_state().downcast_ref::<HostFuncState<T>>() else {
+            return;
+        };
+        // SAFETY: the store outlives its host functions; while wasm runs
+        // the store is exclusively borrowed by the call that entered wasm,
+        // whose borrow is not used until this returns.
+        let store = unsafe { &mut *state.store.0 };
+        // SAFETY: the trampoline passes `values_len` valid slots.
+        let values = unsafe { std::slice::from_raw_parts_mut(values, values_len) };
+        let caller = Caller { store, caller_vmctx };
+        match panic::catch_unwind(AssertUnwindSafe(|| (state.func)(caller, values))) {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => UnwindReason::User(Box::new(e)),
+            Err(payload) => UnwindReason::Panic(payload),
+        }
+    };
+    // SAFETY: we were called from wasm under `catch_traps` (every entry
+    // goes through `call_raw`), and nothing in this frame needs dropping.
+    unsafe { keel_trap::raise(reason) }
+}
+
+/// Register a host function in `store`.
+pub(crate) fn new_host_func<T: 'static>(store: &mut StoreInner<T>, ty: FuncType, func: HostFn<T>) -> Result<Func> {
+    let engine = store.opaque.engine.clone();
+    let type_index = engine.register_type(&ty.0);
+    let wasm_call = engine.host_trampoline(&ty.0)?;
+    let state = HostFuncState {
+        store: StorePtr(store as *mut StoreInner<T>),
+        func,
+    };
+    let ctx = VMHostFuncContext::new(host_array_call::<T>, wasm_call, type_index, Box::new(state));
+    let func_ref = ctx.func_ref();
+    store.opaque.host_contexts.push(ctx);
+    Ok(Func::register(&mut store.opaque, func_ref, ty))
+}
+
+impl Func {
+    pub(crate) fn register(store: &mut StoreOpaque, func_ref: *const VMFuncRef, ty: FuncType) -> Func {
+        let f = Func {
+            store: store.id,
+            index: store.funcs.len(),
+        };
+        store.funcs.push(FuncData { func_ref, ty });
+        store.func_by_ref.insert(func_ref as usize, f);
+        f
+    }
+
+    /// The handle of the function behind `func_ref`.
+    pub(crate) fn from_func_ref(store: &mut StoreOpaque, func_ref: *const VMFuncRef) -> Func {
+        if let Some(f) = store.func_by_ref.get(&(func_ref as usize)) {
+            return *f;
+        }
+        // SAFETY: `func_ref` came from a table or global of this store, so
+        // it points into a live VMContext or host context.
+        let type_index = unsafe { (*func_ref).type_index };
+        let ty = store
+            .engine
+            .lookup_type(type_index)
+            .map(FuncType)
+            .unwrap_or_else(|| FuncType::new([], []));
+        Func::register(store, func_ref, ty)
+    }
+
+    /// A host function from a Rust closure; parameter and result types
+    /// come from the closure's signature.
+    ///
+    /// The closure takes `i32`, `i64`, `f32` or `f64` parameters,
+    /// optionally preceded by a [`Caller`], and returns `()`, one such
+    /// value, a tuple of them, or a [`Result`] of those. An `Err` becomes
+    /// the error of the wasm call that reached it.
+    ///
+    /// # Panics
+    ///
+    /// If the store is of another engine type, or the host call
+    /// trampoline cannot be compiled (an internal code generator failure).
+    pub fn wrap<T: 'static, Params, Results>(
+        mut store: impl AsContextMut<Data = T>,
+        func: impl IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, body) = func.into_func();
+        match new_host_func(store.as_context_mut().0, ty, body) {
+            Ok(f) => f,
+            Err(e) => panic!("cannot create a host function: {e:#}"),
+        }
+    }
+
+    /// A host function of type `ty` taking and returning [`Val`]s.
+    ///
+    /// # Panics
+    ///
+    /// As [`Func::wrap`].
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let fty = ty.clone();
+        let body: HostFn<T> = Box::new(move |mut caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+            let mut params = Vec::with_capacity(fty.0.params.len());
+            for (raw, t) in slots.iter().zip(fty.params()) {
+                params.push(Val::from_raw(&mut caller.store.opaque, *raw, t)?);
+            }
+            let mut results: Vec<Val> = fty.results().map(Val::default_for).collect::<Result<_>>()?;
+            func(caller.reborrow(), &params, &mut results)?;
+            for (i, (r, t)) in results.iter().zip(fty.results()).enumerate() {
+                if r.ty() != t {
+                    anyhow::bail!("host function result {i}: expected {t}, got {}", r.ty());
+                }
+                slots[i] = r.to_raw(&caller.store.opaque)?;
+            }
+            Ok(())
+        });
+        match new_host_func(store.as_context_mut().0, ty, body) {
+            Ok(f) => f,
+            Err(e) => panic!("cannot create a host function: {e:#}"),
+        }
+    }
+
+    /// The function's type.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this function.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let store = &store.as_context().0.opaque;
+        store.check(self.store);
+        store.funcs[self.index].ty.clone()
+    }
+
+    /// Call the function with `params`, writing its results to `results`.
+    ///
+    /// # Errors
+    ///
+    /// If the number or types of `params` or the length of `results` do
+    /// not match the function's type, or the call traps ([`Trap`]) or a
+    /// host function it calls returns an error.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this function, or a host function it calls
+    /// panics (the panic resumes here).
+    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.store);
+        let ty = store.funcs[self.index].ty.clone();
+        if params.len() != ty.0.params.len() {
+            anyhow::bail!(
+                "function of type {ty} expects {} arguments, got {}",
+                ty.0.params.len(),
+                params.len()
+            );
+        }
+        if results.len() != ty.0.results.len() {
+            anyhow::bail!(
+                "function of type {ty} has {} results, but {} result slots were given",
+                ty.0.results.len(),
+                results.len()
+            );
+        }
+        let mut values = vec![ValRaw::default(); params.len().max(results.len())];
+        for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
+            if p.ty() != t {
+                anyhow::bail!("argument {i} of function of type {ty}: expected {t}, got {}", p.ty());
+            }
+            values[i] = p.to_raw(store)?;
+        }
+        let func_ref = store.funcs[self.index].func_ref;
+        // SAFETY: `func_ref` belongs to this store and `values` has room
+        // for the parameters and results of its type, checked above.
+        unsafe { call_raw(store, func_ref, &mut values)? };
+        for (i, t) in ty.results().enumerate() {
+            results[i] = Val::from_raw(store, values[i], t)?;
+        }
+        Ok(())
+    }
+
+    /// A typed view of this function for calls without boxing.
+    ///
+    /// # Errors
+    ///
+    /// If `P` and `R` do not match the function's type.
+    pub fn typed<P: WasmParams, R: WasmResults>(&self, store: impl AsContext) -> Result<TypedFunc<P, R>> {
+        let ty = self.ty(store);
+        P::typecheck(&ty.0.params).map_err(|e| anyhow::anyhow!("parameters of {ty}: {e}"))?;
+        R::typecheck(&ty.0.results).map_err(|e| anyhow::anyhow!("results of {ty}: {e}"))?;
+        Ok(TypedFunc::new(*self))
+    }
+}
+
+/// Call `func_ref` with the array-call convention under `catch_traps`.
+///
+/// # Safety
+///
+/// `func_ref` must be a live function of `store`, and `values` must hold
+/// its parameters and have room for its results.
+pub(crate) unsafe fn call_raw(store: &mut StoreOpaque, func_ref: *const VMFuncRef, values: &mut [ValRaw]) -> Result<()> {
+    let previous_limit = store.store_context.stack_limit;
+    if store.wasm_depth == 0 {
+        let max = store.engine.config().max_wasm_stack;
+        store.store_context.stack_limit = keel_trap::stack_pointer().saturating_sub(max);
+    }
+    store.wasm_depth += 1;
+    // SAFETY: per the caller's contract.
+    let fr = unsafe { *func_ref };
+    let (ptr, len) = (values.as_mut_ptr(), values.len());
+    let result = match fr.array_call {
+        // SAFETY: the closure only copies raw pointers (TRAP-1); the entry
+        // point and its vmctx come from a live function reference.
+        Some(array_call) => unsafe {
+            keel_trap::catch_traps(|| array_call(fr.vmctx, std::ptr::null_mut(), fr.wasm_call, ptr, len))
+        },
+        None => Ok(()),
+    };
+    store.wasm_depth -= 1;
+    store.store_context.stack_limit = previous_limit;
+    match result {
+        Ok(()) => Ok(()),
+        Err(UnwindReason::Trap(t)) => Err(Trap::new(t.code).into()),
+        Err(UnwindReason::User(e)) => match e.downcast::<anyhow::Error>() {
+            Ok(e) => Err(*e),
+            Err(_) => Err(anyhow::anyhow!("host function failed")),
+        },
+        Err(UnwindReason::Panic(payload)) => panic::resume_unwind(payload),
+    }
+}
+
+/// The context of a host function call: the store and the calling
+/// instance.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    pub(crate) caller_vmctx: *mut u8,
+}
+
+impl<T> Caller<'_, T> {
+    /// The store's host data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The store's host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// The store's engine.
+    pub fn engine(&self) -> &crate::Engine {
+        &self.store.opaque.engine
+    }
+
+    /// An export of the calling instance, e.g. its `"memory"`. `None` if
+    /// there is no such export or the caller is the host.
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let index = *self.store.opaque.instance_by_vmctx.get(&(self.caller_vmctx as usize))?;
+        let instance = Instance {
+            store: self.store.opaque.id,
+            index,
+        };
+        instance.get_export(&mut *self, name)
+    }
+
+    pub(crate) fn reborrow(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: self.store,
+            caller_vmctx: self.caller_vmctx,
+        }
+    }
+}

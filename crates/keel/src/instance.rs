@@ -1,0 +1,367 @@
+//! [`Instance`] and [`Extern`]: instantiation (spec §4.5.4) and exports.
+
+use crate::func::call_raw;
+use crate::store::{StoreId, StoreOpaque, StoreContextMut};
+use crate::types::ExternType;
+use crate::typed::{TypedFunc, WasmParams, WasmResults};
+use crate::{AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, Table, Trap};
+use keel_translate::{EntityIndex, EntityRef};
+use keel_vm::{ImportedMemory, ImportedTable, Imports, VMFunctionImport, ValRaw};
+
+/// An external entity: what imports and exports are (spec §4.2.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A global.
+    Global(Global),
+    /// A table.
+    Table(Table),
+    /// A linear memory.
+    Memory(Memory),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+
+    /// The memory, if this is one.
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+
+    /// The entity's type.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own the entity.
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        self.ty_opaque(&store.as_context().0.opaque)
+    }
+
+    pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> ExternType {
+        store.check(self.store_id());
+        match self {
+            Extern::Func(f) => ExternType::Func(store.funcs[f.index].ty.clone()),
+            Extern::Global(g) => ExternType::Global(g.ty_opaque(store)),
+            Extern::Table(t) => ExternType::Table(t.ty_opaque(store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty_opaque(store)),
+        }
+    }
+
+    fn store_id(&self) -> StoreId {
+        match self {
+            Extern::Func(f) => f.store,
+            Extern::Global(g) => g.store,
+            Extern::Table(t) => t.store,
+            Extern::Memory(m) => m.store,
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Extern {
+        Extern::Func(f)
+    }
+}
+
+impl From<Global> for Extern {
+    fn from(g: Global) -> Extern {
+        Extern::Global(g)
+    }
+}
+
+impl From<Table> for Extern {
+    fn from(t: Table) -> Extern {
+        Extern::Table(t)
+    }
+}
+
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Extern {
+        Extern::Memory(m)
+    }
+}
+
+/// A named export of an instance.
+#[derive(Clone, Debug)]
+pub struct Export<'a> {
+    name: &'a str,
+    ext: Extern,
+}
+
+impl<'a> Export<'a> {
+    /// The export's name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The exported entity.
+    pub fn into_extern(self) -> Extern {
+        self.ext
+    }
+}
+
+pub(crate) struct InstanceData {
+    pub(crate) handle: Box<keel_vm::Instance>,
+    /// The module, keeping its code alive; `None` for the single-entity
+    /// instances behind host-created memories, tables and globals.
+    pub(crate) _module: Option<Module>,
+    pub(crate) exports: Vec<(String, Extern)>,
+}
+
+/// An instantiated module in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+fn limits_match(actual: &keel_translate::Limits, expected: &keel_translate::Limits) -> bool {
+    actual.min >= expected.min
+        && match expected.max {
+            None => true,
+            Some(em) => actual.max.is_some_and(|am| am <= em),
+        }
+}
+
+/// Whether an entity of type `actual` may satisfy an import of type
+/// `expected` (spec §4.5.2 "Import Subtyping").
+fn extern_type_matches(actual: &ExternType, expected: &ExternType) -> bool {
+    match (actual, expected) {
+        (ExternType::Func(a), ExternType::Func(e)) => a == e,
+        (ExternType::Global(a), ExternType::Global(e)) => a == e,
+        (ExternType::Table(a), ExternType::Table(e)) => {
+            a.0.element == e.0.element && limits_match(&a.0.limits, &e.0.limits)
+        }
+        (ExternType::Memory(a), ExternType::Memory(e)) => limits_match(&a.0.limits, &e.0.limits),
+        _ => false,
+    }
+}
+
+impl Instance {
+    /// Instantiate `module` with `imports`, given in the module's import
+    /// order, and run its start function.
+    ///
+    /// # Errors
+    ///
+    /// If an import is missing or has the wrong type ("incompatible import
+    /// type"), a memory cannot be created, an element or data segment does
+    /// not fit (a [`Trap`]), or the start function traps. When a segment
+    /// or the start function traps, the instance's effects on imported
+    /// memories and tables remain, as the spec says.
+    ///
+    /// # Panics
+    ///
+    /// If an import belongs to another store.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        Instance::new_raw(&mut store.as_context_mut().0.opaque, module, imports)
+    }
+
+    pub(crate) fn new_raw(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        if !Engine::same(&store.engine, module.engine()) {
+            anyhow::bail!("module was compiled by another engine than the store's");
+        }
+        let m = &module.inner.module;
+        if imports.len() != m.imports.len() {
+            anyhow::bail!(
+                "module expects {} imports, {} were given",
+                m.imports.len(),
+                imports.len()
+            );
+        }
+        let mut vm_imports = Imports::default();
+        let (mut funcs, mut tables, mut memories, mut globals) = (vec![], vec![], vec![], vec![]);
+        for (import, ext) in m.imports.iter().zip(imports) {
+            store.check(ext.store_id());
+            let expected = ExternType::from_entity(m, &import.ty);
+            let actual = ext.ty_opaque(store);
+            if !extern_type_matches(&actual, &expected) {
+                anyhow::bail!(
+                    "incompatible import type for `{}::{}`: expected {}, found {}",
+                    import.module,
+                    import.field,
+                    expected.describe(),
+                    actual.describe()
+                );
+            }
+            match ext {
+                Extern::Func(f) => {
+                    // SAFETY: the func ref belongs to this store and is live.
+                    let fr = unsafe { *store.funcs[f.index].func_ref };
+                    vm_imports.functions.push(VMFunctionImport {
+                        wasm_call: fr.wasm_call,
+                        array_call: fr.array_call,
+                        vmctx: fr.vmctx,
+                    });
+                    funcs.push(*ext);
+                }
+                Extern::Table(t) => {
+                    let owner = &mut store.instances[t.instance].handle;
+                    let index = owner.module().table_index(t.index);
+                    vm_imports.tables.push(ImportedTable {
+                        definition: owner.table_definition(index),
+                        owner: &mut **owner,
+                        index: t.index,
+                    });
+                    tables.push(*ext);
+                }
+                Extern::Memory(mem) => {
+                    let owner = &mut store.instances[mem.instance].handle;
+                    let index = owner.module().memory_index(mem.index);
+                    vm_imports.memories.push(ImportedMemory {
+                        definition: owner.memory_definition(index),
+                        owner: &mut **owner,
+                        index: mem.index,
+                    });
+                    memories.push(*ext);
+                }
+                Extern::Global(g) => {
+                    vm_imports.globals.push(g.definition(store));
+                    globals.push(*ext);
+                }
+            }
+        }
+        // SAFETY: the imports were type-checked against the module and
+        // point into instances and host contexts of this store, which live
+        // as long as the new instance (VM-1); the store context is boxed in
+        // the store; `code` is this module's compilation.
+        let handle = unsafe {
+            keel_vm::Instance::new(
+                m.clone(),
+                module.inner.offsets.clone(),
+                module.inner.code.clone(),
+                module.inner.type_ids.clone(),
+                vm_imports,
+                &mut *store.store_context,
+            )
+        }?;
+        let index = store.instances.len();
+        store.instance_by_vmctx.insert(handle.vmctx() as usize, index);
+        let mut exports = Vec::with_capacity(m.exports.len());
+        for (name, entity) in &m.exports {
+            let ext = match *entity {
+                EntityIndex::Function(f) => match m.defined_func_index(f) {
+                    None => funcs[f.index()],
+                    Some(_) => {
+                        let fr = handle.func_ref(f);
+                        match store.func_by_ref.get(&(fr as usize)) {
+                            Some(func) => Extern::Func(*func),
+                            None => Extern::Func(Func::register(store, fr, FuncType(m.func_type(f).clone()))),
+                        }
+                    }
+                },
+                EntityIndex::Table(t) => match m.defined_table_index(t) {
+                    None => tables[t.index()],
+                    Some(d) => Extern::Table(Table::from_parts(store.id, index, d)),
+                },
+                EntityIndex::Memory(mi) => match m.defined_memory_index(mi) {
+                    None => memories[mi.index()],
+                    Some(d) => Extern::Memory(Memory::from_parts(store.id, index, d)),
+                },
+                EntityIndex::Global(g) => match m.defined_global_index(g) {
+                    None => globals[g.index()],
+                    Some(d) => Extern::Global(Global::from_parts(store.id, index, d)),
+                },
+            };
+            exports.push((name.clone(), ext));
+        }
+        store.instances.push(InstanceData {
+            handle,
+            _module: Some(module.clone()),
+            exports,
+        });
+        let instance = Instance { store: store.id, index };
+
+        store.instances[index]
+            .handle
+            .initialize_segments()
+            .map_err(|code| anyhow::Error::from(Trap::new(code)))?;
+        if let Some(start) = m.start {
+            let func_ref = store.instances[index].handle.func_ref(start);
+            let mut slots = [ValRaw::default()];
+            // SAFETY: the start function takes and returns nothing; its
+            // func ref was initialised with the instance.
+            unsafe { call_raw(store, func_ref, &mut slots)? };
+        }
+        Ok(instance)
+    }
+
+    /// The export called `name`, if any.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this instance.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = &store.as_context_mut().0.opaque;
+        store.check(self.store);
+        store.instances[self.index]
+            .exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| *e)
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function `name` with a Rust signature.
+    ///
+    /// # Errors
+    ///
+    /// If there is no such function export or its type is not `P -> R`.
+    pub fn get_typed_func<P: WasmParams, R: WasmResults>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
+        let f = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| anyhow::anyhow!("no exported function named `{name}`"))?;
+        f.typed(&store)
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// All exports, in the module's order.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this instance.
+    pub fn exports<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
+        let store: StoreContextMut<'a, T> = store.into();
+        let opaque = &store.0.opaque;
+        opaque.check(self.store);
+        opaque.instances[self.index].exports.iter().map(|(name, ext)| Export {
+            name: name.as_str(),
+            ext: *ext,
+        })
+    }
+}

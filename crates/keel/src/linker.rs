@@ -1,0 +1,168 @@
+//! [`Linker`]: resolves imports by name.
+
+use crate::func::{Caller, HostFn, new_host_func};
+use crate::store::StoreInner;
+use crate::typed::IntoFunc;
+use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Instance, Module, Result};
+use keel_vm::ValRaw;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type SharedHostFn<T> = Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
+
+enum Definition<T> {
+    /// An entity of a particular store.
+    Extern(Extern),
+    /// A host function, created in each store that instantiates with it.
+    HostFunc(FuncType, SharedHostFn<T>),
+}
+
+impl<T> Clone for Definition<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::HostFunc(t, f) => Definition::HostFunc(t.clone(), f.clone()),
+        }
+    }
+}
+
+/// Names for imports: `(module, name)` → definition. Instantiating through
+/// a linker looks each import of a module up by its two names.
+pub struct Linker<T> {
+    engine: Engine,
+    definitions: HashMap<(String, String), Definition<T>>,
+    allow_shadowing: bool,
+}
+
+impl<T> std::fmt::Debug for Linker<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Linker")
+            .field("definitions", &self.definitions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker for stores of `engine`.
+    pub fn new(engine: &Engine) -> Self {
+        Self {
+            engine: engine.clone(),
+            definitions: HashMap::new(),
+            allow_shadowing: false,
+        }
+    }
+
+    /// Whether a later definition may replace an earlier one of the same
+    /// names. Default: no (it is an error).
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.allow_shadowing = allow;
+        self
+    }
+
+    fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<&mut Self> {
+        let key = (module.to_string(), name.to_string());
+        if !self.allow_shadowing && self.definitions.contains_key(&key) {
+            anyhow::bail!("import `{module}::{name}` is already defined");
+        }
+        self.definitions.insert(key, def);
+        Ok(self)
+    }
+
+    /// Define `module::name` as a host function from a Rust closure (see
+    /// [`Func::wrap`](crate::Func::wrap)).
+    ///
+    /// # Errors
+    ///
+    /// If the name is taken and shadowing is off.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: impl IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self> {
+        let (ty, body) = func.into_func();
+        let shared: SharedHostFn<T> = Arc::from(body);
+        self.insert(module, name, Definition::HostFunc(ty, shared))
+    }
+
+    /// Define `module::name` as `item`, an entity of `store`.
+    ///
+    /// # Errors
+    ///
+    /// If the name is taken and shadowing is off.
+    pub fn define(
+        &mut self,
+        _store: impl AsContext<Data = T>,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self> {
+        self.insert(module, name, Definition::Extern(item.into()))
+    }
+
+    /// Define every export of `instance` under module name `module_name`.
+    ///
+    /// # Errors
+    ///
+    /// If a name is taken and shadowing is off.
+    pub fn instance(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
+        let exports: Vec<(String, Extern)> = instance
+            .exports(store.as_context_mut())
+            .map(|e| (e.name().to_string(), e.into_extern()))
+            .collect();
+        for (name, ext) in exports {
+            self.insert(module_name, &name, Definition::Extern(ext))?;
+        }
+        Ok(self)
+    }
+
+    fn resolve(&self, store: &mut StoreInner<T>, def: &Definition<T>) -> Result<Extern> {
+        Ok(match def {
+            Definition::Extern(e) => *e,
+            Definition::HostFunc(ty, f) => {
+                let f = f.clone();
+                let body: HostFn<T> = Box::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| f(caller, slots));
+                Extern::Func(new_host_func(store, ty.clone(), body)?)
+            }
+        })
+    }
+
+    /// The definition of `module::name`, if any.
+    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+        let def = self.definitions.get(&(module.to_string(), name.to_string()))?;
+        self.resolve(store.as_context_mut().0, def).ok()
+    }
+
+    /// Instantiate `module`, resolving each import by name.
+    ///
+    /// # Errors
+    ///
+    /// "unknown import" if an import has no definition, and every error of
+    /// [`Instance::new`].
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+        if !Engine::same(&self.engine, module.engine()) {
+            anyhow::bail!("module was compiled by another engine than the linker's");
+        }
+        let store = store.as_context_mut().0;
+        let mut imports = Vec::with_capacity(module.inner.module.imports.len());
+        for import in module.imports() {
+            let def = self
+                .definitions
+                .get(&(import.module().to_string(), import.name().to_string()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown import: `{}::{}` has not been defined",
+                        import.module(),
+                        import.name()
+                    )
+                })?;
+            imports.push(self.resolve(store, def)?);
+        }
+        Instance::new_raw(&mut store.opaque, module, &imports)
+    }
+}

@@ -1,0 +1,267 @@
+//! [`Store`]: owner of instances, host functions and host state, and the
+//! context traits that let APIs take a store, a [`Caller`] or a reference.
+
+use crate::func::{Caller, FuncData};
+use crate::instance::InstanceData;
+use crate::{Engine, Func};
+use keel_vm::{VMHostFuncContext, VMStoreContext};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Identifies a store; handles carry it so a handle from another store is
+/// detected instead of misused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct StoreId(u64);
+
+impl StoreId {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// The part of a store that does not depend on its host data type.
+pub(crate) struct StoreOpaque {
+    pub(crate) id: StoreId,
+    pub(crate) engine: Engine,
+    /// Read by compiled code through every VMContext; boxed so it never moves.
+    pub(crate) store_context: Box<VMStoreContext>,
+    pub(crate) instances: Vec<InstanceData>,
+    pub(crate) funcs: Vec<FuncData>,
+    pub(crate) func_by_ref: HashMap<usize, Func>,
+    pub(crate) host_contexts: Vec<Box<VMHostFuncContext>>,
+    pub(crate) instance_by_vmctx: HashMap<usize, usize>,
+    /// How many host-to-wasm calls are active on this store.
+    pub(crate) wasm_depth: usize,
+}
+
+impl StoreOpaque {
+    /// Panic unless `id` is this store's.
+    #[track_caller]
+    pub(crate) fn check(&self, id: StoreId) {
+        assert!(id == self.id, "object used with the wrong store");
+    }
+}
+
+pub(crate) struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) data: T,
+}
+
+/// Owns everything instantiated in it (instances, memories, tables,
+/// globals, host functions) and the embedder's data `T`, which host
+/// functions reach through [`Caller::data`].
+///
+/// Everything is freed when the store is dropped.
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+impl<T> std::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("id", &self.inner.opaque.id).finish_non_exhaustive()
+    }
+}
+
+impl<T> Store<T> {
+    /// A new, empty store for modules of `engine`, holding `data`.
+    pub fn new(engine: &Engine, data: T) -> Self {
+        Store {
+            inner: Box::new(StoreInner {
+                opaque: StoreOpaque {
+                    id: StoreId::fresh(),
+                    engine: engine.clone(),
+                    store_context: Box::default(),
+                    instances: Vec::new(),
+                    funcs: Vec::new(),
+                    func_by_ref: HashMap::new(),
+                    host_contexts: Vec::new(),
+                    instance_by_vmctx: HashMap::new(),
+                    wasm_depth: 0,
+                },
+                data,
+            }),
+        }
+    }
+
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Take the host data out, dropping the store.
+    pub fn into_data(self) -> T {
+        self.inner.data
+    }
+
+    /// The store's engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+}
+
+/// A shared borrow of a store.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive borrow of a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContext<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+}
+
+impl<T> StoreContextMut<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+}
+
+/// Something that gives shared access to a store: [`Store`],
+/// [`StoreContext`], [`StoreContextMut`], [`Caller`], or a reference to one.
+pub trait AsContext {
+    /// The store's host data type.
+    type Data;
+
+    /// Borrow the store.
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Something that gives exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    /// Borrow the store exclusively.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.store)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.store)
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContext + ?Sized> AsContext for &mut C {
+    type Data = C::Data;
+    fn as_context(&self) -> StoreContext<'_, C::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<C: AsContextMut + ?Sized> AsContextMut for &mut C {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, C::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+impl<'a, T> From<&'a Store<T>> for StoreContext<'a, T> {
+    fn from(s: &'a Store<T>) -> Self {
+        StoreContext(&s.inner)
+    }
+}
+
+impl<'a, T> From<&'a mut Store<T>> for StoreContext<'a, T> {
+    fn from(s: &'a mut Store<T>) -> Self {
+        StoreContext(&s.inner)
+    }
+}
+
+impl<'a, T> From<&'a Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a Caller<'_, T>) -> Self {
+        StoreContext(c.store)
+    }
+}
+
+impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a mut Caller<'_, T>) -> Self {
+        StoreContext(c.store)
+    }
+}
+
+impl<'a, T> From<StoreContextMut<'a, T>> for StoreContext<'a, T> {
+    fn from(c: StoreContextMut<'a, T>) -> Self {
+        StoreContext(c.0)
+    }
+}
+
+impl<'a, T> From<&'a StoreContextMut<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a StoreContextMut<'_, T>) -> Self {
+        StoreContext(c.0)
+    }
+}
+
+impl<'a, T> From<&'a mut Store<T>> for StoreContextMut<'a, T> {
+    fn from(s: &'a mut Store<T>) -> Self {
+        StoreContextMut(&mut s.inner)
+    }
+}
+
+impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContextMut<'a, T> {
+    fn from(c: &'a mut Caller<'_, T>) -> Self {
+        StoreContextMut(c.store)
+    }
+}
+
+impl<'a, T> From<&'a mut StoreContextMut<'_, T>> for StoreContextMut<'a, T> {
+    fn from(c: &'a mut StoreContextMut<'_, T>) -> Self {
+        StoreContextMut(c.0)
+    }
+}

@@ -1,0 +1,328 @@
+//! Statically typed calls: [`TypedFunc`], and the traits that map Rust
+//! types to wasm types for it and for host closures ([`IntoFunc`]).
+
+use crate::func::{Caller, HostFn, call_raw};
+use crate::{AsContextMut, Func, FuncType, Result, ValType};
+use keel_vm::ValRaw;
+use std::marker::PhantomData;
+
+/// A Rust type that is a wasm value type.
+pub trait WasmTy: Copy + Send + Sync + 'static {
+    /// The wasm type.
+    fn valtype() -> ValType;
+    /// Encode for the array-call convention.
+    fn to_raw(self) -> ValRaw;
+    /// Decode from the array-call convention.
+    fn from_raw(raw: ValRaw) -> Self;
+}
+
+impl WasmTy for i32 {
+    fn valtype() -> ValType {
+        ValType::I32
+    }
+    fn to_raw(self) -> ValRaw {
+        ValRaw::i32(self)
+    }
+    fn from_raw(raw: ValRaw) -> Self {
+        raw.get_i32()
+    }
+}
+
+impl WasmTy for i64 {
+    fn valtype() -> ValType {
+        ValType::I64
+    }
+    fn to_raw(self) -> ValRaw {
+        ValRaw::i64(self)
+    }
+    fn from_raw(raw: ValRaw) -> Self {
+        raw.get_i64()
+    }
+}
+
+impl WasmTy for f32 {
+    fn valtype() -> ValType {
+        ValType::F32
+    }
+    fn to_raw(self) -> ValRaw {
+        ValRaw::f32(self.to_bits())
+    }
+    fn from_raw(raw: ValRaw) -> Self {
+        f32::from_bits(raw.get_f32())
+    }
+}
+
+impl WasmTy for f64 {
+    fn valtype() -> ValType {
+        ValType::F64
+    }
+    fn to_raw(self) -> ValRaw {
+        ValRaw::f64(self.to_bits())
+    }
+    fn from_raw(raw: ValRaw) -> Self {
+        f64::from_bits(raw.get_f64())
+    }
+}
+
+/// Parameters of a [`TypedFunc`]: `()`, one [`WasmTy`], or a tuple of them.
+pub trait WasmParams: Send + Sync {
+    /// Number of values.
+    const COUNT: usize;
+    /// The wasm types, in order.
+    fn valtypes() -> Vec<ValType>;
+    /// Check against a function's parameter types.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the first mismatch.
+    fn typecheck(tys: &[ValType]) -> Result<(), String> {
+        let mine = Self::valtypes();
+        if mine.as_slice() == tys {
+            Ok(())
+        } else {
+            Err(format!("expected {tys:?}, found {mine:?}"))
+        }
+    }
+    /// Write into slots `0..COUNT`.
+    fn store(self, slots: &mut [ValRaw]);
+}
+
+/// Results of a [`TypedFunc`] or a host closure: `()`, one [`WasmTy`], or
+/// a tuple of them.
+pub trait WasmResults: Sized {
+    /// Number of values.
+    const COUNT: usize;
+    /// The wasm types, in order.
+    fn valtypes() -> Vec<ValType>;
+    /// Check against a function's result types.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the mismatch.
+    fn typecheck(tys: &[ValType]) -> Result<(), String> {
+        let mine = Self::valtypes();
+        if mine.as_slice() == tys {
+            Ok(())
+        } else {
+            Err(format!("expected {tys:?}, found {mine:?}"))
+        }
+    }
+    /// Read from slots `0..COUNT`.
+    fn load(slots: &[ValRaw]) -> Self;
+    /// Write into slots `0..COUNT`.
+    fn store(self, slots: &mut [ValRaw]);
+}
+
+impl<A: WasmTy> WasmParams for A {
+    const COUNT: usize = 1;
+    fn valtypes() -> Vec<ValType> {
+        vec![A::valtype()]
+    }
+    fn store(self, slots: &mut [ValRaw]) {
+        slots[0] = self.to_raw();
+    }
+}
+
+impl<A: WasmTy> WasmResults for A {
+    const COUNT: usize = 1;
+    fn valtypes() -> Vec<ValType> {
+        vec![A::valtype()]
+    }
+    fn load(slots: &[ValRaw]) -> Self {
+        A::from_raw(slots[0])
+    }
+    fn store(self, slots: &mut [ValRaw]) {
+        slots[0] = self.to_raw();
+    }
+}
+
+macro_rules! count {
+    () => { 0 };
+    ($x:ident $($rest:ident)*) => { 1 + count!($($rest)*) };
+}
+
+macro_rules! impl_tuples {
+    ($($A:ident $a:ident),*) => {
+        impl<$($A: WasmTy),*> WasmParams for ($($A,)*) {
+            const COUNT: usize = count!($($A)*);
+            fn valtypes() -> Vec<ValType> {
+                vec![$($A::valtype()),*]
+            }
+            #[allow(unused_variables, unused_mut, unused_assignments, reason = "empty tuple")]
+            fn store(self, slots: &mut [ValRaw]) {
+                let ($($a,)*) = self;
+                let mut i = 0;
+                $(slots[i] = $a.to_raw(); i += 1;)*
+            }
+        }
+
+        impl<$($A: WasmTy),*> WasmResults for ($($A,)*) {
+            const COUNT: usize = count!($($A)*);
+            fn valtypes() -> Vec<ValType> {
+                vec![$($A::valtype()),*]
+            }
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit, reason = "empty tuple")]
+            fn load(slots: &[ValRaw]) -> Self {
+                let mut i = 0;
+                ($({ let v = $A::from_raw(slots[i]); i += 1; v },)*)
+            }
+            #[allow(unused_variables, unused_mut, unused_assignments, reason = "empty tuple")]
+            fn store(self, slots: &mut [ValRaw]) {
+                let ($($a,)*) = self;
+                let mut i = 0;
+                $(slots[i] = $a.to_raw(); i += 1;)*
+            }
+        }
+
+        impl<T, F, $($A,)* R> IntoFunc<T, ($($A,)*), R> for F
+        where
+            F: Fn($($A),*) -> R + Send + Sync + 'static,
+            $($A: WasmTy,)*
+            R: WasmRet,
+        {
+            #[allow(unused_variables, unused_mut, unused_assignments, reason = "no parameters")]
+            fn into_func(self) -> (FuncType, HostFn<T>) {
+                let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
+                let body: HostFn<T> = Box::new(move |_caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                    let mut i = 0;
+                    $(let $a = $A::from_raw(slots[i]); i += 1;)*
+                    (self)($($a),*).into_result()?.store(slots);
+                    Ok(())
+                });
+                (ty, body)
+            }
+        }
+
+        impl<T, F, $($A,)* R> IntoFunc<T, (Caller<'_, T>, $($A,)*), R> for F
+        where
+            F: Fn(Caller<'_, T>, $($A),*) -> R + Send + Sync + 'static,
+            $($A: WasmTy,)*
+            R: WasmRet,
+        {
+            #[allow(unused_variables, unused_mut, unused_assignments, reason = "no parameters")]
+            fn into_func(self) -> (FuncType, HostFn<T>) {
+                let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
+                let body: HostFn<T> = Box::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                    let mut i = 0;
+                    $(let $a = $A::from_raw(slots[i]); i += 1;)*
+                    (self)(caller, $($a),*).into_result()?.store(slots);
+                    Ok(())
+                });
+                (ty, body)
+            }
+        }
+    };
+}
+
+impl_tuples!();
+impl_tuples!(A1 a1);
+impl_tuples!(A1 a1, A2 a2);
+impl_tuples!(A1 a1, A2 a2, A3 a3);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
+impl_tuples!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
+
+/// What a host closure returns: [`WasmResults`] or `Result` of them.
+pub trait WasmRet {
+    /// The values returned on success.
+    type Results: WasmResults;
+    /// Convert into a `Result`.
+    ///
+    /// # Errors
+    ///
+    /// The closure's own error.
+    fn into_result(self) -> Result<Self::Results>;
+}
+
+impl<R: WasmResults> WasmRet for R {
+    type Results = R;
+    fn into_result(self) -> Result<R> {
+        Ok(self)
+    }
+}
+
+impl<R: WasmResults> WasmRet for Result<R> {
+    type Results = R;
+    fn into_result(self) -> Result<R> {
+        self
+    }
+}
+
+/// A Rust closure usable as a host function of store data `T`; see
+/// [`Func::wrap`]. `Params` and `Results` are inferred.
+pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
+    #[doc(hidden)]
+    fn into_func(self) -> (FuncType, HostFn<T>);
+}
+
+/// A function with a known Rust signature: calls take and return Rust
+/// values without boxing. Made by [`Func::typed`] or
+/// [`Instance::get_typed_func`](crate::Instance::get_typed_func).
+pub struct TypedFunc<P, R> {
+    func: Func,
+    _marker: PhantomData<fn(P) -> R>,
+}
+
+impl<P, R> Clone for TypedFunc<P, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P, R> Copy for TypedFunc<P, R> {}
+
+impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TypedFunc").field(&self.func).finish()
+    }
+}
+
+impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
+    pub(crate) fn new(func: Func) -> Self {
+        Self {
+            func,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The untyped function.
+    pub fn func(&self) -> &Func {
+        &self.func
+    }
+
+    /// Call the function.
+    ///
+    /// # Errors
+    ///
+    /// If the call traps ([`Trap`](crate::Trap)) or a host function it
+    /// reaches returns an error.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own the function, or a host function panics.
+    pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.check(self.func.store);
+        let func_ref = store.funcs[self.func.index].func_ref;
+        let n = P::COUNT.max(R::COUNT);
+        let mut inline = [ValRaw::default(); 8];
+        let mut heap;
+        let slots: &mut [ValRaw] = if n <= inline.len() {
+            &mut inline[..n]
+        } else {
+            heap = vec![ValRaw::default(); n];
+            &mut heap
+        };
+        params.store(slots);
+        // SAFETY: the types were checked when this TypedFunc was made and
+        // `slots` has room for parameters and results.
+        unsafe { call_raw(store, func_ref, slots)? };
+        Ok(R::load(slots))
+    }
+}

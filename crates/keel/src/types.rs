@@ -1,0 +1,212 @@
+//! Types of WebAssembly values and external entities (spec §2.3).
+
+use std::fmt;
+
+pub use keel_translate::WasmValType as ValType;
+
+/// A function type: parameter and result types (spec §2.3.6).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FuncType(pub(crate) keel_translate::WasmFuncType);
+
+impl FuncType {
+    /// A function type with these parameters and results.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        Self(keel_translate::WasmFuncType::new(params, results))
+    }
+
+    /// The parameter types.
+    pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.0.params.iter().copied()
+    }
+
+    /// The result types.
+    pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
+        self.0.results.iter().copied()
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A memory type: limits in 64 KiB pages (spec §2.3.8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType(pub(crate) keel_translate::MemoryType);
+
+impl MemoryType {
+    /// A 32-bit memory of at least `minimum_pages` and at most
+    /// `maximum_pages` pages.
+    pub fn new(minimum_pages: u32, maximum_pages: Option<u32>) -> Self {
+        Self(keel_translate::MemoryType {
+            limits: keel_translate::Limits {
+                min: u64::from(minimum_pages),
+                max: maximum_pages.map(u64::from),
+            },
+            memory64: false,
+            shared: false,
+        })
+    }
+
+    /// Minimum size in pages.
+    pub fn minimum(&self) -> u64 {
+        self.0.limits.min
+    }
+
+    /// Maximum size in pages, if any.
+    pub fn maximum(&self) -> Option<u64> {
+        self.0.limits.max
+    }
+}
+
+/// A table type: element type and limits in elements (spec §2.3.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableType(pub(crate) keel_translate::TableType);
+
+impl TableType {
+    /// A table of `element` references (`FuncRef` or `ExternRef`) with at
+    /// least `minimum` and at most `maximum` elements.
+    pub fn new(element: ValType, minimum: u32, maximum: Option<u32>) -> Self {
+        Self(keel_translate::TableType {
+            element,
+            limits: keel_translate::Limits {
+                min: u64::from(minimum),
+                max: maximum.map(u64::from),
+            },
+        })
+    }
+
+    /// The element type.
+    pub fn element(&self) -> ValType {
+        self.0.element
+    }
+
+    /// Minimum number of elements.
+    pub fn minimum(&self) -> u64 {
+        self.0.limits.min
+    }
+
+    /// Maximum number of elements, if any.
+    pub fn maximum(&self) -> Option<u64> {
+        self.0.limits.max
+    }
+}
+
+/// Whether a global can change (spec §2.3.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    /// Immutable.
+    Const,
+    /// Mutable with `global.set` or [`Global::set`](crate::Global::set).
+    Var,
+}
+
+/// A global type (spec §2.3.10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType(pub(crate) keel_translate::GlobalType);
+
+impl GlobalType {
+    /// A global holding `content`.
+    pub fn new(content: ValType, mutability: Mutability) -> Self {
+        Self(keel_translate::GlobalType {
+            content,
+            mutable: mutability == Mutability::Var,
+        })
+    }
+
+    /// The value type.
+    pub fn content(&self) -> ValType {
+        self.0.content
+    }
+
+    /// Its mutability.
+    pub fn mutability(&self) -> Mutability {
+        if self.0.mutable { Mutability::Var } else { Mutability::Const }
+    }
+}
+
+/// The type of an import or export (spec §2.3.11).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func(FuncType),
+    /// A global.
+    Global(GlobalType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+}
+
+impl ExternType {
+    pub(crate) fn from_entity(module: &keel_translate::Module, ty: &keel_translate::EntityType) -> Self {
+        match ty {
+            keel_translate::EntityType::Function(t) => ExternType::Func(FuncType(module.types[*t].clone())),
+            keel_translate::EntityType::Table(t) => ExternType::Table(TableType(*t)),
+            keel_translate::EntityType::Memory(m) => ExternType::Memory(MemoryType(*m)),
+            keel_translate::EntityType::Global(g) => ExternType::Global(GlobalType(*g)),
+        }
+    }
+
+    /// A short description for error messages.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            ExternType::Func(f) => format!("function {f}"),
+            ExternType::Global(g) => format!(
+                "global {}{}",
+                if g.0.mutable { "mut " } else { "" },
+                g.0.content
+            ),
+            ExternType::Table(t) => format!("table {} {:?}", t.0.element, t.0.limits),
+            ExternType::Memory(m) => format!("memory {:?}", m.0.limits),
+        }
+    }
+}
+
+/// An import of a module: its names and type.
+#[derive(Clone, Debug)]
+pub struct ImportType<'a> {
+    pub(crate) module: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) ty: ExternType,
+}
+
+impl<'a> ImportType<'a> {
+    /// The module name.
+    pub fn module(&self) -> &'a str {
+        self.module
+    }
+
+    /// The field name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The expected type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// An export of a module: its name and type.
+#[derive(Clone, Debug)]
+pub struct ExportType<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) ty: ExternType,
+}
+
+impl<'a> ExportType<'a> {
+    /// The export name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The exported entity's type.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}

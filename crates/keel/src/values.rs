@@ -1,0 +1,181 @@
+//! [`Val`]: a WebAssembly value as the host sees it (spec §4.2.1).
+
+use crate::store::StoreOpaque;
+use crate::{Func, Result, ValType};
+use keel_vm::ValRaw;
+
+/// A WebAssembly value.
+///
+/// Floats are kept as their bits so NaN payloads survive a round trip.
+#[derive(Clone, Copy, Debug)]
+pub enum Val {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`, as its IEEE 754 bits.
+    F32(u32),
+    /// An `f64`, as its IEEE 754 bits.
+    F64(u64),
+    /// A `v128`.
+    V128(u128),
+    /// A `funcref`: a function or null.
+    FuncRef(Option<Func>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+        }
+    }
+
+    /// The `i32`, if it is one.
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `i64`, if it is one.
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `f32`, if it is one.
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+
+    /// The `f64`, if it is one.
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+
+    /// The `v128`, if it is one.
+    pub fn v128(&self) -> Option<u128> {
+        if let Val::V128(v) = self { Some(*v) } else { None }
+    }
+
+    /// The funcref, if it is one (`Some(None)` is a null funcref).
+    pub fn funcref(&self) -> Option<Option<Func>> {
+        if let Val::FuncRef(v) = self { Some(*v) } else { None }
+    }
+
+    /// The `i32`.
+    ///
+    /// # Panics
+    ///
+    /// If the value is not an `i32`.
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().expect("expected an i32 value")
+    }
+
+    /// The `i64`.
+    ///
+    /// # Panics
+    ///
+    /// If the value is not an `i64`.
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().expect("expected an i64 value")
+    }
+
+    /// The `f32`.
+    ///
+    /// # Panics
+    ///
+    /// If the value is not an `f32`.
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().expect("expected an f32 value")
+    }
+
+    /// The `f64`.
+    ///
+    /// # Panics
+    ///
+    /// If the value is not an `f64`.
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().expect("expected an f64 value")
+    }
+
+    /// The zero (or null) value of `ty`.
+    pub fn default_for(ty: ValType) -> Result<Val> {
+        Ok(match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => anyhow::bail!("externref values are not supported by the keel API yet"),
+        })
+    }
+
+    /// The raw form of this value for `store`.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+        Ok(match self {
+            Val::I32(v) => ValRaw::i32(v),
+            Val::I64(v) => ValRaw::i64(v),
+            Val::F32(v) => ValRaw::f32(v),
+            Val::F64(v) => ValRaw::f64(v),
+            Val::V128(v) => ValRaw::v128(v),
+            Val::FuncRef(None) => ValRaw::ptr(0),
+            Val::FuncRef(Some(f)) => {
+                if f.store != store.id {
+                    anyhow::bail!("function reference belongs to another store");
+                }
+                ValRaw::ptr(store.funcs[f.index].func_ref as usize)
+            }
+        })
+    }
+
+    /// The value of type `ty` held in `raw`.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Result<Val> {
+        Ok(match ty {
+            ValType::I32 => Val::I32(raw.get_i32()),
+            ValType::I64 => Val::I64(raw.get_i64()),
+            ValType::F32 => Val::F32(raw.get_f32()),
+            ValType::F64 => Val::F64(raw.get_f64()),
+            ValType::V128 => Val::V128(raw.get_v128()),
+            ValType::FuncRef => match raw.get_ptr() {
+                0 => Val::FuncRef(None),
+                p => Val::FuncRef(Some(Func::from_func_ref(store, p as *const keel_vm::VMFuncRef))),
+            },
+            ValType::ExternRef => anyhow::bail!("externref values are not supported by the keel API yet"),
+        })
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
+
+impl From<Func> for Val {
+    fn from(f: Func) -> Val {
+        Val::FuncRef(Some(f))
+    }
+}

@@ -1,0 +1,4 @@
+//! keel's integration tests, one module per topic.
+
+mod calls;
+mod traps;
