@@ -32,10 +32,16 @@ pub fn value_type(isa: &dyn TargetIsa, ty: WasmValType) -> ir::Type {
 pub fn wasm_signature(isa: &dyn TargetIsa, ty: &WasmFuncType) -> Signature {
     let ptr = isa.pointer_type();
     let mut sig = Signature::new(CallConv::Tail);
-    sig.params.push(AbiParam::special(ptr, ArgumentPurpose::VMContext));
+    sig.params
+        .push(AbiParam::special(ptr, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(ptr));
-    sig.params.extend(ty.params.iter().map(|t| AbiParam::new(value_type(isa, *t))));
-    sig.returns.extend(ty.results.iter().map(|t| AbiParam::new(value_type(isa, *t))));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(value_type(isa, *t))));
+    sig.returns.extend(
+        ty.results
+            .iter()
+            .map(|t| AbiParam::new(value_type(isa, *t))),
+    );
     sig
 }
 

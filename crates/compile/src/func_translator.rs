@@ -201,7 +201,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     }
 
     /// The parameter and result types of a block type.
-    fn block_signature(&self, ty: BlockType) -> Result<(Vec<WasmValType>, Vec<WasmValType>), CompileError> {
+    fn block_signature(
+        &self,
+        ty: BlockType,
+    ) -> Result<(Vec<WasmValType>, Vec<WasmValType>), CompileError> {
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![WasmValType::from_wasmparser(t)?]),
@@ -256,7 +259,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::Else if self.unreachable_depth == 0 => {
                 // The then branch ended unreachable; the else branch starts
                 // reachable if the `if` itself was.
-                let frame = self.control.last_mut().ok_or_else(|| bad("else without if", self.offset))?;
+                let frame = self
+                    .control
+                    .last_mut()
+                    .ok_or_else(|| bad("else without if", self.offset))?;
                 if let FrameKind::If {
                     else_block,
                     params,
@@ -286,10 +292,15 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
     /// Close the innermost frame (its `end`).
     fn end_frame(&mut self) -> Result<(), CompileError> {
-        let frame = self.control.pop().ok_or_else(|| bad("end without block", self.offset))?;
+        let frame = self
+            .control
+            .pop()
+            .ok_or_else(|| bad("end without block", self.offset))?;
         if self.reachable {
             let results = self.peekn(frame.num_results)?.to_vec();
-            self.builder.ins().jump(frame.next, &Self::block_args(&results));
+            self.builder
+                .ins()
+                .jump(frame.next, &Self::block_args(&results));
         }
         let mut next_reachable = self.reachable || frame.exit_reached;
         if let FrameKind::If {
@@ -302,7 +313,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             // parameters through as results.
             if *head_reachable {
                 self.builder.switch_to_block(*else_block);
-                self.builder.ins().jump(frame.next, &Self::block_args(params));
+                self.builder
+                    .ins()
+                    .jump(frame.next, &Self::block_args(params));
                 next_reachable = true;
             }
         }
@@ -487,7 +500,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
                 let next = self.new_block_with(&results);
-                self.builder.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.builder
+                    .ins()
+                    .brif(cond, then_block, &[], else_block, &[]);
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
@@ -506,14 +521,22 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 });
             }
             Operator::Else => {
-                let frame = self.control.last_mut().ok_or_else(|| bad("else without if", self.offset))?;
+                let frame = self
+                    .control
+                    .last_mut()
+                    .ok_or_else(|| bad("else without if", self.offset))?;
                 let num_results = frame.num_results;
                 let next = frame.next;
                 let stack_height = frame.stack_height;
-                let FrameKind::If { else_block, params, .. } = &mut frame.kind else {
+                let FrameKind::If {
+                    else_block, params, ..
+                } = &mut frame.kind
+                else {
                     return Err(bad("else without if", self.offset));
                 };
-                let else_block = else_block.take().ok_or_else(|| bad("second else", self.offset))?;
+                let else_block = else_block
+                    .take()
+                    .ok_or_else(|| bad("second else", self.offset))?;
                 let params = params.clone();
                 frame.exit_reached = true;
                 let results = self.peekn(num_results)?.to_vec();
@@ -577,7 +600,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             Operator::LocalTee { local_index } => {
                 let var = self.local(local_index)?;
-                let v = *self.stack.last().ok_or_else(|| bad("operand stack underflow", self.offset))?;
+                let v = *self
+                    .stack
+                    .last()
+                    .ok_or_else(|| bad("operand stack underflow", self.offset))?;
                 self.builder.def_var(var, v);
             }
             Operator::GlobalGet { global_index } => {
@@ -614,10 +640,18 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let r = self.builder.ins().uload32(Self::mem_flags(), addr, 0);
                 self.push(r);
             }
-            Operator::I32Store { memarg } | Operator::F32Store { memarg } => store!(memarg, store, 4),
-            Operator::I64Store { memarg } | Operator::F64Store { memarg } => store!(memarg, store, 8),
-            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => store!(memarg, istore8, 1),
-            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => store!(memarg, istore16, 2),
+            Operator::I32Store { memarg } | Operator::F32Store { memarg } => {
+                store!(memarg, store, 4)
+            }
+            Operator::I64Store { memarg } | Operator::F64Store { memarg } => {
+                store!(memarg, store, 8)
+            }
+            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
+                store!(memarg, istore8, 1)
+            }
+            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
+                store!(memarg, istore16, 2)
+            }
             Operator::I64Store32 { memarg } => store!(memarg, istore32, 4),
             Operator::MemorySize { mem } => {
                 let v = self.memory_size(mem)?;
@@ -639,11 +673,17 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.push(v);
             }
             Operator::F32Const { value } => {
-                let v = self.builder.ins().f32const(ir::immediates::Ieee32::with_bits(value.bits()));
+                let v = self
+                    .builder
+                    .ins()
+                    .f32const(ir::immediates::Ieee32::with_bits(value.bits()));
                 self.push(v);
             }
             Operator::F64Const { value } => {
-                let v = self.builder.ins().f64const(ir::immediates::Ieee64::with_bits(value.bits()));
+                let v = self
+                    .builder
+                    .ins()
+                    .f64const(ir::immediates::Ieee64::with_bits(value.bits()));
                 self.push(v);
             }
             Operator::I32Eqz | Operator::I64Eqz => {

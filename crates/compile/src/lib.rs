@@ -23,7 +23,9 @@ pub use abi::VAL_RAW_SIZE;
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use keel_translate::{PrimaryMap, CompiledText, ModuleTranslation, TranslateError, TrapCode, WasmFuncType};
+use keel_translate::{
+    CompiledText, ModuleTranslation, PrimaryMap, TranslateError, TrapCode, WasmFuncType,
+};
 use std::fmt;
 
 /// Why compilation failed.
@@ -143,15 +145,19 @@ impl Compiler {
                 .map_err(|e| CompileError::Isa(format!("setting {name}={value}: {e}")))
         };
         set(&mut flags, "opt_level", "speed")?;
-        set(&mut flags, "enable_verifier", if options.verify { "true" } else { "false" })?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if options.verify { "true" } else { "false" },
+        )?;
         // Frame pointers let trap handling walk wasm frames.
         set(&mut flags, "preserve_frame_pointers", "true")?;
         set(&mut flags, "enable_probestack", "true")?;
         set(&mut flags, "probestack_strategy", "inline")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         set(&mut flags, "unwind_info", "false")?;
-        let isa_builder = cranelift_native::builder()
-            .map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
+        let isa_builder =
+            cranelift_native::builder().map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Isa(e.to_string()))?;
@@ -175,13 +181,21 @@ impl Compiler {
     /// [`CompileError::Unsupported`] naming the first operator or feature
     /// keel cannot compile (with its byte offset), or
     /// [`CompileError::Codegen`] if Cranelift fails.
-    pub fn compile_module(&self, translation: &ModuleTranslation<'_>) -> Result<CompiledText, CompileError> {
+    pub fn compile_module(
+        &self,
+        translation: &ModuleTranslation<'_>,
+    ) -> Result<CompiledText, CompileError> {
         let functions = link::compile_functions(self, translation)?;
         let mut trampolines = Vec::new();
         for (_, ty) in translation.module.types.iter() {
             trampolines.push(trampoline::array_to_wasm(self, ty)?);
         }
-        link::link(functions, trampolines, Vec::new(), translation.module.num_imported_funcs)
+        link::link(
+            functions,
+            trampolines,
+            Vec::new(),
+            translation.module.num_imported_funcs,
+        )
     }
 
     /// Compile wasm-to-array trampolines for host functions of types `tys`:
@@ -190,7 +204,10 @@ impl Compiler {
     /// # Errors
     ///
     /// [`CompileError::Codegen`] if Cranelift fails.
-    pub fn compile_host_trampolines(&self, tys: &[WasmFuncType]) -> Result<CompiledText, CompileError> {
+    pub fn compile_host_trampolines(
+        &self,
+        tys: &[WasmFuncType],
+    ) -> Result<CompiledText, CompileError> {
         let mut wasm_to_array = Vec::new();
         for ty in tys {
             wasm_to_array.push((ty.clone(), trampoline::wasm_to_array(self, ty)?));

@@ -5,12 +5,14 @@ use crate::func_translator::FuncTranslator;
 use crate::{CompileError, Compiler, abi, keel_trap_code};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, ExternalName, GlobalValueData, MemFlagsData, UserFuncName, immediates::Offset32};
+use cranelift_codegen::ir::{
+    self, ExternalName, GlobalValueData, MemFlagsData, UserFuncName, immediates::Offset32,
+};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
-    CompiledText, DefinedFuncIndex, EntityRef, FunctionLoc, ModuleTranslation, PrimaryMap, TrapCode,
-    TrapInfo, VMOffsets, WasmFuncType, vmstore_context,
+    CompiledText, DefinedFuncIndex, EntityRef, FunctionLoc, ModuleTranslation, PrimaryMap,
+    TrapCode, TrapInfo, VMOffsets, WasmFuncType, vmstore_context,
 };
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +35,10 @@ pub(crate) struct CompiledFunction {
 }
 
 /// Run Cranelift on `ctx.func` and collect code, relocations and traps.
-pub(crate) fn finish(compiler: &Compiler, ctx: &mut Context) -> Result<CompiledFunction, CompileError> {
+pub(crate) fn finish(
+    compiler: &Compiler,
+    ctx: &mut Context,
+) -> Result<CompiledFunction, CompileError> {
     let mut raw_relocs = Vec::new();
     let (code, traps, alignment) = {
         let compiled = ctx
@@ -48,7 +53,11 @@ pub(crate) fn finish(compiler: &Compiler, ctx: &mut Context) -> Result<CompiledF
                 .ok_or_else(|| CompileError::Bug(format!("unknown trap code {}", t.code)))?;
             traps.push((t.offset, code));
         }
-        (compiled.code_buffer().to_vec(), traps, compiled.buffer.alignment)
+        (
+            compiled.code_buffer().to_vec(),
+            traps,
+            compiled.buffer.alignment,
+        )
     };
     let mut relocs = Vec::new();
     for (offset, kind, target, addend) in raw_relocs {
@@ -99,7 +108,10 @@ fn compile_one(
     // limit and traps with StackOverflow below it.
     let ptr = isa.pointer_type();
     let vmctx = func.create_global_value(GlobalValueData::VMContext);
-    let readonly = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted().with_readonly());
+    let readonly = func
+        .dfg
+        .mem_flags
+        .insert_unchecked(MemFlagsData::trusted().with_readonly());
     let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
     let store_context = func.create_global_value(GlobalValueData::Load {
         base: vmctx,
@@ -120,8 +132,12 @@ fn compile_one(
     let mut env = FuncEnv::new(isa, module, &translation.offsets);
     let body = &translation.function_bodies[index].body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
-        CompileError::Unsupported(m) => CompileError::Unsupported(format!("{m} (in function {})", func_index.as_u32())),
-        CompileError::Bug(m) => CompileError::Bug(format!("{m} (in function {})", func_index.as_u32())),
+        CompileError::Unsupported(m) => {
+            CompileError::Unsupported(format!("{m} (in function {})", func_index.as_u32()))
+        }
+        CompileError::Bug(m) => {
+            CompileError::Bug(format!("{m} (in function {})", func_index.as_u32()))
+        }
         e => e,
     })?;
     let mut ctx = Context::for_function(func);
@@ -173,15 +189,22 @@ pub(crate) fn compile_functions(
         }
     }
     if out.len() != n {
-        return Err(CompileError::Bug("parallel compilation lost a function".into()));
+        return Err(CompileError::Bug(
+            "parallel compilation lost a function".into(),
+        ));
     }
     Ok(out)
 }
 
-fn append(text: &mut Vec<u8>, traps: &mut Vec<TrapInfo>, f: &CompiledFunction) -> Result<FunctionLoc, CompileError> {
+fn append(
+    text: &mut Vec<u8>,
+    traps: &mut Vec<TrapInfo>,
+    f: &CompiledFunction,
+) -> Result<FunctionLoc, CompileError> {
     let align = f.alignment.max(16) as usize;
     text.resize(text.len().next_multiple_of(align), 0);
-    let start = u32::try_from(text.len()).map_err(|_| CompileError::Bug("text section over 4 GiB".into()))?;
+    let start = u32::try_from(text.len())
+        .map_err(|_| CompileError::Bug("text section over 4 GiB".into()))?;
     text.extend_from_slice(&f.code);
     for (offset, code) in &f.traps {
         traps.push(TrapInfo {
@@ -224,7 +247,9 @@ pub(crate) fn link(
                 .checked_sub(num_imported_funcs)
                 .map(DefinedFuncIndex::from_u32)
                 .and_then(|d| out.functions.get(d))
-                .ok_or_else(|| CompileError::Bug(format!("call to unknown function {}", r.target)))?;
+                .ok_or_else(|| {
+                    CompileError::Bug(format!("call to unknown function {}", r.target))
+                })?;
             let site = i64::from(base + r.offset);
             match r.kind {
                 Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
@@ -235,7 +260,9 @@ pub(crate) fn link(
                     out.text[site..site + 4].copy_from_slice(&value.to_le_bytes());
                 }
                 other => {
-                    return Err(CompileError::Unsupported(format!("relocation kind {other:?}")));
+                    return Err(CompileError::Unsupported(format!(
+                        "relocation kind {other:?}"
+                    )));
                 }
             }
         }

@@ -14,9 +14,13 @@ use keel_translate::{WasmFuncType, vmhost_func_context};
 /// The array-call entry of every wasm function of type `ty`: reads the
 /// parameters from the values array, calls `wasm_call`, writes the results
 /// back.
-pub(crate) fn array_to_wasm(compiler: &Compiler, ty: &WasmFuncType) -> Result<CompiledFunction, CompileError> {
+pub(crate) fn array_to_wasm(
+    compiler: &Compiler,
+    ty: &WasmFuncType,
+) -> Result<CompiledFunction, CompileError> {
     let isa = compiler.isa();
-    let mut func = ir::Function::with_name_signature(UserFuncName::user(1, 0), abi::array_call_signature(isa));
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::user(1, 0), abi::array_call_signature(isa));
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let entry = b.create_block();
@@ -29,13 +33,17 @@ pub(crate) fn array_to_wasm(compiler: &Compiler, ty: &WasmFuncType) -> Result<Co
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, t) in ty.params.iter().enumerate() {
         let clif = abi::value_type(isa, *t);
-        args.push(b.ins().load(clif, flags, values, (i as u32 * VAL_RAW_SIZE) as i32));
+        args.push(
+            b.ins()
+                .load(clif, flags, values, (i as u32 * VAL_RAW_SIZE) as i32),
+        );
     }
     let sig = b.import_signature(abi::wasm_signature(isa, ty));
     let call = b.ins().call_indirect(sig, wasm_call, &args);
     let results = b.inst_results(call).to_vec();
     for (i, r) in results.iter().enumerate() {
-        b.ins().store(flags, *r, values, (i as u32 * VAL_RAW_SIZE) as i32);
+        b.ins()
+            .store(flags, *r, values, (i as u32 * VAL_RAW_SIZE) as i32);
     }
     b.ins().return_(&[]);
     b.finalize(isa.frontend_config());
@@ -45,9 +53,13 @@ pub(crate) fn array_to_wasm(compiler: &Compiler, ty: &WasmFuncType) -> Result<Co
 /// The `wasm_call` entry of a host function of type `ty`: spills the
 /// parameters to a values array on the stack and calls the host's
 /// `array_call`, loaded from its `VMHostFuncContext` (the callee vmctx).
-pub(crate) fn wasm_to_array(compiler: &Compiler, ty: &WasmFuncType) -> Result<CompiledFunction, CompileError> {
+pub(crate) fn wasm_to_array(
+    compiler: &Compiler,
+    ty: &WasmFuncType,
+) -> Result<CompiledFunction, CompileError> {
     let isa = compiler.isa();
-    let mut func = ir::Function::with_name_signature(UserFuncName::user(2, 0), abi::wasm_signature(isa, ty));
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::user(2, 0), abi::wasm_signature(isa, ty));
     let mut fctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut fctx);
     let entry = b.create_block();
@@ -66,11 +78,15 @@ pub(crate) fn wasm_to_array(compiler: &Compiler, ty: &WasmFuncType) -> Result<Co
     let values = b.ins().stack_addr(ptr, slot, 0);
     let flags = MemFlagsData::trusted();
     for (i, v) in p[2..].iter().enumerate() {
-        b.ins().store(flags, *v, values, (i as u32 * VAL_RAW_SIZE) as i32);
+        b.ins()
+            .store(flags, *v, values, (i as u32 * VAL_RAW_SIZE) as i32);
     }
-    let array_call = b
-        .ins()
-        .load(ptr, flags.with_readonly(), vmctx, vmhost_func_context::ARRAY_CALL as i32);
+    let array_call = b.ins().load(
+        ptr,
+        flags.with_readonly(),
+        vmctx,
+        vmhost_func_context::ARRAY_CALL as i32,
+    );
     let null = b.ins().iconst(ptr, 0);
     let len = b.ins().iconst(ptr, i64::from(slots));
     let sig = b.import_signature(abi::array_call_signature(isa));
@@ -79,7 +95,10 @@ pub(crate) fn wasm_to_array(compiler: &Compiler, ty: &WasmFuncType) -> Result<Co
     let mut results = Vec::new();
     for (i, t) in ty.results.iter().enumerate() {
         let clif = abi::value_type(isa, *t);
-        results.push(b.ins().load(clif, flags, values, (i as u32 * VAL_RAW_SIZE) as i32));
+        results.push(
+            b.ins()
+                .load(clif, flags, values, (i as u32 * VAL_RAW_SIZE) as i32),
+        );
     }
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());

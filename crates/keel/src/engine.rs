@@ -70,7 +70,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -145,13 +147,20 @@ impl Engine {
     /// The wasm-to-array trampoline for host functions of type `ty`,
     /// compiled on first use.
     pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<*const u8> {
-        let mut cache = self.inner.host_trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self
+            .inner
+            .host_trampolines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some((_, addr)) = cache.get(ty) {
             return Ok(*addr as *const u8);
         }
         #[cfg(feature = "compiler")]
         {
-            let text = self.inner.compiler.compile_host_trampolines(std::slice::from_ref(ty))?;
+            let text = self
+                .inner
+                .compiler
+                .compile_host_trampolines(std::slice::from_ref(ty))?;
             let loc = text.wasm_to_array_trampolines[0].1;
             let code = Arc::new(CodeMemory::new(Arc::new(text))?);
             let addr = code.resolve(loc) as usize;

@@ -6,7 +6,9 @@
 
 use crate::instance::InstanceData;
 use crate::store::{StoreContext, StoreContextMut, StoreId, StoreOpaque};
-use crate::{AsContext, AsContextMut, Func, GlobalType, MemoryType, Result, TableType, Val, ValType};
+use crate::{
+    AsContext, AsContextMut, Func, GlobalType, MemoryType, Result, TableType, Val, ValType,
+};
 use keel_translate::{
     DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, EntityRef, Global as GlobalDef,
     VMOffsets, WASM_PAGE_SIZE,
@@ -49,7 +51,11 @@ pub struct Memory {
 
 impl Memory {
     pub(crate) fn from_parts(store: StoreId, instance: usize, index: DefinedMemoryIndex) -> Self {
-        Self { store, instance, index }
+        Self {
+            store,
+            instance,
+            index,
+        }
     }
 
     /// A new memory of type `ty` in `store`, zero-filled.
@@ -63,7 +69,11 @@ impl Memory {
         let mut module = keel_translate::Module::default();
         module.memories.push(ty.0);
         let instance = host_instance(store, module)?;
-        Ok(Memory::from_parts(store.id, instance, DefinedMemoryIndex::new(0)))
+        Ok(Memory::from_parts(
+            store.id,
+            instance,
+            DefinedMemoryIndex::new(0),
+        ))
     }
 
     fn definition(&self, store: &StoreOpaque) -> (*mut u8, usize) {
@@ -127,7 +137,12 @@ impl Memory {
         let end = offset
             .checked_add(buf.len())
             .filter(|end| *end <= len)
-            .ok_or_else(|| anyhow::anyhow!("out of bounds memory access: {} bytes at {offset} in a memory of {len} bytes", buf.len()))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "out of bounds memory access: {} bytes at {offset} in a memory of {len} bytes",
+                    buf.len()
+                )
+            })?;
         // SAFETY: `offset..end` is inside the accessible memory.
         let src = unsafe { std::slice::from_raw_parts(base.add(offset), end - offset) };
         buf.copy_from_slice(src);
@@ -144,7 +159,12 @@ impl Memory {
         let end = offset
             .checked_add(buf.len())
             .filter(|end| *end <= len)
-            .ok_or_else(|| anyhow::anyhow!("out of bounds memory access: {} bytes at {offset} in a memory of {len} bytes", buf.len()))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "out of bounds memory access: {} bytes at {offset} in a memory of {len} bytes",
+                    buf.len()
+                )
+            })?;
         // SAFETY: `offset..end` is inside the accessible memory.
         let dst = unsafe { std::slice::from_raw_parts_mut(base.add(offset), end - offset) };
         dst.copy_from_slice(buf);
@@ -198,7 +218,11 @@ fn funcref_ptr(store: &StoreOpaque, val: Val, element: ValType) -> Result<*const
 
 impl Table {
     pub(crate) fn from_parts(store: StoreId, instance: usize, index: DefinedTableIndex) -> Self {
-        Self { store, instance, index }
+        Self {
+            store,
+            instance,
+            index,
+        }
     }
 
     /// A new table of type `ty` with every element set to `init`.
@@ -261,7 +285,9 @@ impl Table {
         let i = usize::try_from(index).ok().filter(|i| *i < len)?;
         // SAFETY: `i < len`.
         let ptr = unsafe { *base.add(i) };
-        Some(Val::FuncRef((!ptr.is_null()).then(|| Func::from_func_ref(store, ptr))))
+        Some(Val::FuncRef(
+            (!ptr.is_null()).then(|| Func::from_func_ref(store, ptr)),
+        ))
     }
 
     /// Set element `index` to `val`.
@@ -277,7 +303,9 @@ impl Table {
         let i = usize::try_from(index)
             .ok()
             .filter(|i| *i < len)
-            .ok_or_else(|| anyhow::anyhow!("table index {index} out of bounds for a table of {len} elements"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("table index {index} out of bounds for a table of {len} elements")
+            })?;
         // SAFETY: `i < len`.
         unsafe { *base.add(i) = ptr };
         Ok(())
@@ -302,7 +330,9 @@ impl Table {
         let ty = self.ty_opaque(store);
         let init = funcref_ptr(store, init, ty.element())?;
         let handle = &mut store.instances[self.instance].handle;
-        let maximum = handle.module().tables[handle.module().table_index(self.index)].limits.max;
+        let maximum = handle.module().tables[handle.module().table_index(self.index)]
+            .limits
+            .max;
         handle
             .defined_table_grow(self.index, delta, init, maximum)
             .ok_or_else(|| anyhow::anyhow!("failed to grow table by {delta} elements"))
@@ -319,7 +349,11 @@ pub struct Global {
 
 impl Global {
     pub(crate) fn from_parts(store: StoreId, instance: usize, index: DefinedGlobalIndex) -> Self {
-        Self { store, instance, index }
+        Self {
+            store,
+            instance,
+            index,
+        }
     }
 
     /// A new global of type `ty` holding `val`.
@@ -330,7 +364,11 @@ impl Global {
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
         if val.ty() != ty.content() {
-            anyhow::bail!("global of type {} cannot hold a value of type {}", ty.content(), val.ty());
+            anyhow::bail!(
+                "global of type {} cannot hold a value of type {}",
+                ty.content(),
+                val.ty()
+            );
         }
         let raw = val.to_raw(store)?;
         let mut module = keel_translate::Module::default();
@@ -391,7 +429,11 @@ impl Global {
         let ty = self.ty_opaque(store);
         if ty.0.mutable {
             if val.ty() != ty.content() {
-                anyhow::bail!("global of type {} cannot hold a value of type {}", ty.content(), val.ty());
+                anyhow::bail!(
+                    "global of type {} cannot hold a value of type {}",
+                    ty.content(),
+                    val.ty()
+                );
             }
             let raw = val.to_raw(store)?;
             let def = self.definition(store);

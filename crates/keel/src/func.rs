@@ -59,7 +59,10 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         let store = unsafe { &mut *state.store.0 };
         // SAFETY: the trampoline passes `values_len` valid slots.
         let values = unsafe { std::slice::from_raw_parts_mut(values, values_len) };
-        let caller = Caller { store, caller_vmctx };
+        let caller = Caller {
+            store,
+            caller_vmctx,
+        };
         match panic::catch_unwind(AssertUnwindSafe(|| (state.func)(caller, values))) {
             Ok(Ok(())) => return,
             Ok(Err(e)) => UnwindReason::User(Box::new(e)),
@@ -72,7 +75,11 @@ unsafe extern "C" fn host_array_call<T: 'static>(
 }
 
 /// Register a host function in `store`.
-pub(crate) fn new_host_func<T: 'static>(store: &mut StoreInner<T>, ty: FuncType, func: HostFn<T>) -> Result<Func> {
+pub(crate) fn new_host_func<T: 'static>(
+    store: &mut StoreInner<T>,
+    ty: FuncType,
+    func: HostFn<T>,
+) -> Result<Func> {
     let engine = store.opaque.engine.clone();
     let type_index = engine.register_type(&ty.0);
     let wasm_call = engine.host_trampoline(&ty.0)?;
@@ -87,7 +94,11 @@ pub(crate) fn new_host_func<T: 'static>(store: &mut StoreInner<T>, ty: FuncType,
 }
 
 impl Func {
-    pub(crate) fn register(store: &mut StoreOpaque, func_ref: *const VMFuncRef, ty: FuncType) -> Func {
+    pub(crate) fn register(
+        store: &mut StoreOpaque,
+        func_ref: *const VMFuncRef,
+        ty: FuncType,
+    ) -> Func {
         let f = Func {
             store: store.id,
             index: store.funcs.len(),
@@ -152,7 +163,8 @@ impl Func {
             for (raw, t) in slots.iter().zip(fty.params()) {
                 params.push(Val::from_raw(&mut caller.store.opaque, *raw, t)?);
             }
-            let mut results: Vec<Val> = fty.results().map(Val::default_for).collect::<Result<_>>()?;
+            let mut results: Vec<Val> =
+                fty.results().map(Val::default_for).collect::<Result<_>>()?;
             func(caller.reborrow(), &params, &mut results)?;
             for (i, (r, t)) in results.iter().zip(fty.results()).enumerate() {
                 if r.ty() != t {
@@ -191,7 +203,12 @@ impl Func {
     ///
     /// If `store` does not own this function, or a host function it calls
     /// panics (the panic resumes here).
-    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.store);
         let ty = store.funcs[self.index].ty.clone();
@@ -212,7 +229,10 @@ impl Func {
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != t {
-                anyhow::bail!("argument {i} of function of type {ty}: expected {t}, got {}", p.ty());
+                anyhow::bail!(
+                    "argument {i} of function of type {ty}: expected {t}, got {}",
+                    p.ty()
+                );
             }
             values[i] = p.to_raw(store)?;
         }
@@ -231,7 +251,10 @@ impl Func {
     /// # Errors
     ///
     /// If `P` and `R` do not match the function's type.
-    pub fn typed<P: WasmParams, R: WasmResults>(&self, store: impl AsContext) -> Result<TypedFunc<P, R>> {
+    pub fn typed<P: WasmParams, R: WasmResults>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<P, R>> {
         let ty = self.ty(store);
         P::typecheck(&ty.0.params).map_err(|e| anyhow::anyhow!("parameters of {ty}: {e}"))?;
         R::typecheck(&ty.0.results).map_err(|e| anyhow::anyhow!("results of {ty}: {e}"))?;
@@ -245,7 +268,11 @@ impl Func {
 ///
 /// `func_ref` must be a live function of `store`, and `values` must hold
 /// its parameters and have room for its results.
-pub(crate) unsafe fn call_raw(store: &mut StoreOpaque, func_ref: *const VMFuncRef, values: &mut [ValRaw]) -> Result<()> {
+pub(crate) unsafe fn call_raw(
+    store: &mut StoreOpaque,
+    func_ref: *const VMFuncRef,
+    values: &mut [ValRaw],
+) -> Result<()> {
     let previous_limit = store.store_context.stack_limit;
     if store.wasm_depth == 0 {
         let max = store.engine.config().max_wasm_stack;
@@ -259,7 +286,9 @@ pub(crate) unsafe fn call_raw(store: &mut StoreOpaque, func_ref: *const VMFuncRe
         // SAFETY: the closure only copies raw pointers (TRAP-1); the entry
         // point and its vmctx come from a live function reference.
         Some(array_call) => unsafe {
-            keel_trap::catch_traps(|| array_call(fr.vmctx, std::ptr::null_mut(), fr.wasm_call, ptr, len))
+            keel_trap::catch_traps(|| {
+                array_call(fr.vmctx, std::ptr::null_mut(), fr.wasm_call, ptr, len)
+            })
         },
         None => Ok(()),
     };
@@ -302,7 +331,11 @@ impl<T> Caller<'_, T> {
     /// An export of the calling instance, e.g. its `"memory"`. `None` if
     /// there is no such export or the caller is the host.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
-        let index = *self.store.opaque.instance_by_vmctx.get(&(self.caller_vmctx as usize))?;
+        let index = *self
+            .store
+            .opaque
+            .instance_by_vmctx
+            .get(&(self.caller_vmctx as usize))?;
         let instance = Instance {
             store: self.store.opaque.id,
             index,

@@ -1,10 +1,12 @@
 //! [`Instance`] and [`Extern`]: instantiation (spec §4.5.4) and exports.
 
 use crate::func::call_raw;
-use crate::store::{StoreId, StoreOpaque, StoreContextMut};
-use crate::types::ExternType;
+use crate::store::{StoreContextMut, StoreId, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
-use crate::{AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, Table, Trap};
+use crate::types::ExternType;
+use crate::{
+    AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, Table, Trap,
+};
 use keel_translate::{EntityIndex, EntityRef};
 use keel_vm::{ImportedMemory, ImportedTable, Imports, VMFunctionImport, ValRaw};
 
@@ -24,22 +26,38 @@ pub enum Extern {
 impl Extern {
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
 
     /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
 
     /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
 
     /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
 
     /// The entity's type.
@@ -166,11 +184,19 @@ impl Instance {
     /// # Panics
     ///
     /// If an import belongs to another store.
-    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         Instance::new_raw(&mut store.as_context_mut().0.opaque, module, imports)
     }
 
-    pub(crate) fn new_raw(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub(crate) fn new_raw(
+        store: &mut StoreOpaque,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         if !Engine::same(&store.engine, module.engine()) {
             anyhow::bail!("module was compiled by another engine than the store's");
         }
@@ -249,7 +275,9 @@ impl Instance {
             )
         }?;
         let index = store.instances.len();
-        store.instance_by_vmctx.insert(handle.vmctx() as usize, index);
+        store
+            .instance_by_vmctx
+            .insert(handle.vmctx() as usize, index);
         let mut exports = Vec::with_capacity(m.exports.len());
         for (name, entity) in &m.exports {
             let ext = match *entity {
@@ -259,7 +287,11 @@ impl Instance {
                         let fr = handle.func_ref(f);
                         match store.func_by_ref.get(&(fr as usize)) {
                             Some(func) => Extern::Func(*func),
-                            None => Extern::Func(Func::register(store, fr, FuncType(m.func_type(f).clone()))),
+                            None => Extern::Func(Func::register(
+                                store,
+                                fr,
+                                FuncType(m.func_type(f).clone()),
+                            )),
                         }
                     }
                 },
@@ -283,7 +315,10 @@ impl Instance {
             _module: Some(module.clone()),
             exports,
         });
-        let instance = Instance { store: store.id, index };
+        let instance = Instance {
+            store: store.id,
+            index,
+        };
 
         store.instances[index]
             .handle
@@ -355,13 +390,19 @@ impl Instance {
     /// # Panics
     ///
     /// If `store` does not own this instance.
-    pub fn exports<'a, T: 'a>(&self, store: impl Into<StoreContextMut<'a, T>>) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
+    pub fn exports<'a, T: 'a>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> impl ExactSizeIterator<Item = Export<'a>> + 'a {
         let store: StoreContextMut<'a, T> = store.into();
         let opaque = &store.0.opaque;
         opaque.check(self.store);
-        opaque.instances[self.index].exports.iter().map(|(name, ext)| Export {
-            name: name.as_str(),
-            ext: *ext,
-        })
+        opaque.instances[self.index]
+            .exports
+            .iter()
+            .map(|(name, ext)| Export {
+                name: name.as_str(),
+                ext: *ext,
+            })
     }
 }

@@ -126,15 +126,23 @@ impl<T: 'static> Linker<T> {
             Definition::Extern(e) => *e,
             Definition::HostFunc(ty, f) => {
                 let f = f.clone();
-                let body: HostFn<T> = Box::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| f(caller, slots));
+                let body: HostFn<T> =
+                    Box::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| f(caller, slots));
                 Extern::Func(new_host_func(store, ty.clone(), body)?)
             }
         })
     }
 
     /// The definition of `module::name`, if any.
-    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
-        let def = self.definitions.get(&(module.to_string(), name.to_string()))?;
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        let def = self
+            .definitions
+            .get(&(module.to_string(), name.to_string()))?;
         self.resolve(store.as_context_mut().0, def).ok()
     }
 
@@ -144,7 +152,11 @@ impl<T: 'static> Linker<T> {
     ///
     /// "unknown import" if an import has no definition, and every error of
     /// [`Instance::new`].
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
         if !Engine::same(&self.engine, module.engine()) {
             anyhow::bail!("module was compiled by another engine than the linker's");
         }

@@ -23,7 +23,9 @@ pub struct Module {
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("name", &self.name()).finish_non_exhaustive()
+        f.debug_struct("Module")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,14 +55,19 @@ impl Module {
         #[cfg(feature = "compiler")]
         let text = engine.inner.compiler.compile_module(&translation)?;
         #[cfg(not(feature = "compiler"))]
-        let text: keel_translate::CompiledText = anyhow::bail!("compiling modules needs the `compiler` feature");
+        let text: keel_translate::CompiledText =
+            anyhow::bail!("compiling modules needs the `compiler` feature");
         let code = if text.text.is_empty() {
             None
         } else {
             Some(Arc::new(CodeMemory::new(Arc::new(text))?))
         };
         let module = translation.module;
-        let type_ids: Arc<[SharedTypeIndex]> = module.types.values().map(|t| engine.register_type(t)).collect();
+        let type_ids: Arc<[SharedTypeIndex]> = module
+            .types
+            .values()
+            .map(|t| engine.register_type(t))
+            .collect();
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),

@@ -29,6 +29,8 @@ pub(crate) struct StoreOpaque {
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
     pub(crate) func_by_ref: HashMap<usize, Func>,
+    /// Boxed: compiled code and tables hold pointers into each context.
+    #[expect(clippy::vec_box, reason = "the contexts' addresses must not change")]
     pub(crate) host_contexts: Vec<Box<VMHostFuncContext>>,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
     /// How many host-to-wasm calls are active on this store.
@@ -59,7 +61,9 @@ pub struct Store<T> {
 
 impl<T> std::fmt::Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("id", &self.inner.opaque.id).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("id", &self.inner.opaque.id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -125,7 +125,11 @@ impl GlobalType {
 
     /// Its mutability.
     pub fn mutability(&self) -> Mutability {
-        if self.0.mutable { Mutability::Var } else { Mutability::Const }
+        if self.0.mutable {
+            Mutability::Var
+        } else {
+            Mutability::Const
+        }
     }
 }
 
@@ -143,9 +147,14 @@ pub enum ExternType {
 }
 
 impl ExternType {
-    pub(crate) fn from_entity(module: &keel_translate::Module, ty: &keel_translate::EntityType) -> Self {
+    pub(crate) fn from_entity(
+        module: &keel_translate::Module,
+        ty: &keel_translate::EntityType,
+    ) -> Self {
         match ty {
-            keel_translate::EntityType::Function(t) => ExternType::Func(FuncType(module.types[*t].clone())),
+            keel_translate::EntityType::Function(t) => {
+                ExternType::Func(FuncType(module.types[*t].clone()))
+            }
             keel_translate::EntityType::Table(t) => ExternType::Table(TableType(*t)),
             keel_translate::EntityType::Memory(m) => ExternType::Memory(MemoryType(*m)),
             keel_translate::EntityType::Global(g) => ExternType::Global(GlobalType(*g)),

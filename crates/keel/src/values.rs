@@ -38,32 +38,56 @@ impl Val {
 
     /// The `i32`, if it is one.
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The `i64`, if it is one.
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The `f32`, if it is one.
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// The `f64`, if it is one.
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// The `v128`, if it is one.
     pub fn v128(&self) -> Option<u128> {
-        if let Val::V128(v) = self { Some(*v) } else { None }
+        if let Val::V128(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The funcref, if it is one (`Some(None)` is a null funcref).
     pub fn funcref(&self) -> Option<Option<Func>> {
-        if let Val::FuncRef(v) = self { Some(*v) } else { None }
+        if let Val::FuncRef(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
 
     /// The `i32`.
@@ -111,7 +135,9 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => anyhow::bail!("externref values are not supported by the keel API yet"),
+            ValType::ExternRef => {
+                anyhow::bail!("externref values are not supported by the keel API yet")
+            }
         })
     }
 
@@ -143,9 +169,14 @@ impl Val {
             ValType::V128 => Val::V128(raw.get_v128()),
             ValType::FuncRef => match raw.get_ptr() {
                 0 => Val::FuncRef(None),
-                p => Val::FuncRef(Some(Func::from_func_ref(store, p as *const keel_vm::VMFuncRef))),
+                p => Val::FuncRef(Some(Func::from_func_ref(
+                    store,
+                    p as *const keel_vm::VMFuncRef,
+                ))),
             },
-            ValType::ExternRef => anyhow::bail!("externref values are not supported by the keel API yet"),
+            ValType::ExternRef => {
+                anyhow::bail!("externref values are not supported by the keel API yet")
+            }
         })
     }
 }

@@ -43,7 +43,10 @@ impl fmt::Display for TranslateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TranslateError::InvalidWasm { message, offset } => {
-                write!(f, "invalid WebAssembly at byte offset {offset:#x}: {message}")
+                write!(
+                    f,
+                    "invalid WebAssembly at byte offset {offset:#x}: {message}"
+                )
             }
             TranslateError::Unsupported(m) => write!(f, "unsupported WebAssembly feature: {m}"),
             TranslateError::ImplLimit(m) => write!(f, "implementation limit exceeded: {m}"),

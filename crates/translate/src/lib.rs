@@ -22,8 +22,8 @@ pub mod builtin;
 mod error;
 mod index;
 mod module;
-mod trap;
 mod translate;
+mod trap;
 mod types;
 mod vmoffsets;
 
@@ -32,8 +32,8 @@ pub use builtin::BuiltinFunctionIndex;
 pub use error::{TranslateError, TranslateResult};
 pub use index::*;
 pub use module::*;
-pub use trap::TrapCode;
 pub use translate::{FunctionBodyData, ModuleTranslation, translate_module, wasm_features};
+pub use trap::TrapCode;
 pub use types::*;
 pub use vmoffsets::*;
 

@@ -220,7 +220,10 @@ impl Module {
 
     /// Look up an export by name.
     pub fn export(&self, name: &str) -> Option<EntityIndex> {
-        self.exports.iter().find(|(n, _)| n == name).map(|(_, e)| *e)
+        self.exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| *e)
     }
 
     /// The type of an entity of this module.

@@ -83,17 +83,26 @@ pub fn translate_module(
                         TypeRef::Func(ty) => {
                             let ty = TypeIndex::from_u32(ty);
                             module.num_imported_funcs += 1;
-                            (EntityIndex::Function(module.functions.push(ty)), EntityType::Function(ty))
+                            (
+                                EntityIndex::Function(module.functions.push(ty)),
+                                EntityType::Function(ty),
+                            )
                         }
                         TypeRef::Table(t) => {
                             let t = table_type(t)?;
                             module.num_imported_tables += 1;
-                            (EntityIndex::Table(module.tables.push(t)), EntityType::Table(t))
+                            (
+                                EntityIndex::Table(module.tables.push(t)),
+                                EntityType::Table(t),
+                            )
                         }
                         TypeRef::Memory(m) => {
                             let m = memory_type(m)?;
                             module.num_imported_memories += 1;
-                            (EntityIndex::Memory(module.memories.push(m)), EntityType::Memory(m))
+                            (
+                                EntityIndex::Memory(module.memories.push(m)),
+                                EntityType::Memory(m),
+                            )
                         }
                         TypeRef::Global(g) => {
                             let g = global_type(g)?;
@@ -149,9 +158,15 @@ pub fn translate_module(
                         ExternalKind::Func | ExternalKind::FuncExact => {
                             EntityIndex::Function(FuncIndex::from_u32(export.index))
                         }
-                        ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(export.index)),
-                        ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(export.index)),
-                        ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(export.index)),
+                        ExternalKind::Table => {
+                            EntityIndex::Table(TableIndex::from_u32(export.index))
+                        }
+                        ExternalKind::Memory => {
+                            EntityIndex::Memory(MemoryIndex::from_u32(export.index))
+                        }
+                        ExternalKind::Global => {
+                            EntityIndex::Global(GlobalIndex::from_u32(export.index))
+                        }
                         other => unsupported!("export of {other:?}"),
                     };
                     module.exports.push((export.name.into(), index));
@@ -233,7 +248,10 @@ pub fn translate_module(
     })
 }
 
-fn read_names(module: &mut Module, reader: wasmparser::NameSectionReader<'_>) -> TranslateResult<()> {
+fn read_names(
+    module: &mut Module,
+    reader: wasmparser::NameSectionReader<'_>,
+) -> TranslateResult<()> {
     for name in reader {
         match name? {
             Name::Module { name, .. } => module.name = Some(name.into()),
@@ -309,7 +327,9 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> TranslateResult<ConstExpr> {
             O::F32Const { value } => ConstOp::F32Const(value.bits()),
             O::F64Const { value } => ConstOp::F64Const(value.bits()),
             O::V128Const { value } => ConstOp::V128Const(u128::from_le_bytes(*value.bytes())),
-            O::GlobalGet { global_index } => ConstOp::GlobalGet(GlobalIndex::from_u32(global_index)),
+            O::GlobalGet { global_index } => {
+                ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
+            }
             O::RefNull { .. } => ConstOp::RefNull,
             O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
             O::I32Add => ConstOp::I32Add,
@@ -332,7 +352,10 @@ mod tests {
     #[test]
     fn invalid_module_reports_offset() {
         let err = translate_module(b"\0asm\x01\0\0\0\x01", wasm_features()).unwrap_err();
-        assert!(matches!(err, TranslateError::InvalidWasm { offset: 8.., .. }), "{err:?}");
+        assert!(
+            matches!(err, TranslateError::InvalidWasm { offset: 8.., .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -354,11 +377,26 @@ mod tests {
         assert_eq!(m.types.len(), 2);
         assert_eq!(m.num_imported_funcs, 1);
         assert_eq!(m.functions.len(), 2);
-        assert_eq!(m.defined_func_index(FuncIndex::from_u32(1)), Some(DefinedFuncIndex::from_u32(0)));
+        assert_eq!(
+            m.defined_func_index(FuncIndex::from_u32(1)),
+            Some(DefinedFuncIndex::from_u32(0))
+        );
         assert_eq!(m.defined_func_index(FuncIndex::from_u32(0)), None);
-        assert_eq!(m.memories[MemoryIndex::from_u32(0)].limits, Limits { min: 1, max: Some(2) });
-        assert_eq!(m.export("g"), Some(EntityIndex::Function(FuncIndex::from_u32(1))));
-        assert_eq!(m.globals[GlobalIndex::from_u32(0)].init.ops, vec![ConstOp::I32Const(3)]);
+        assert_eq!(
+            m.memories[MemoryIndex::from_u32(0)].limits,
+            Limits {
+                min: 1,
+                max: Some(2)
+            }
+        );
+        assert_eq!(
+            m.export("g"),
+            Some(EntityIndex::Function(FuncIndex::from_u32(1)))
+        );
+        assert_eq!(
+            m.globals[GlobalIndex::from_u32(0)].init.ops,
+            vec![ConstOp::I32Const(3)]
+        );
         assert_eq!(t.function_bodies.len(), 1);
         assert_eq!(t.offsets.size() % 16, 0);
     }

@@ -152,7 +152,8 @@ impl VMOffsets {
         let func_refs = field(module.functions.len() as u32, vmfuncref::SIZE, 16);
         let size = field(0, 0, 16);
         let fits = |v: u64| {
-            u32::try_from(v).map_err(|_| TranslateError::ImplLimit("VMContext larger than 4 GiB".into()))
+            u32::try_from(v)
+                .map_err(|_| TranslateError::ImplLimit("VMContext larger than 4 GiB".into()))
         };
         Ok(Self {
             num_imported_funcs: module.num_imported_funcs,

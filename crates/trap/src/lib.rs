@@ -133,7 +133,10 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
             }
         }
     }
-    let mut data = Call { f: Some(f), act: act_ptr };
+    let mut data = Call {
+        f: Some(f),
+        act: act_ptr,
+    };
     // SAFETY: the jump buffer and `data` live in this frame for the whole
     // call; `call::<F>` matches the callback signature.
     let ret = unsafe {
@@ -150,7 +153,9 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
         Err(activation
             .reason
             .take()
-            .unwrap_or(UnwindReason::Panic(Box::new("wasm unwound without a reason"))))
+            .unwrap_or(UnwindReason::Panic(Box::new(
+                "wasm unwound without a reason",
+            ))))
     }
 }
 

@@ -4,33 +4,36 @@
 //! for faults that are not keel's.
 
 use std::cell::RefCell;
-use std::mem::MaybeUninit;
-use std::sync::Once;
+use std::sync::OnceLock;
 
 const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
 
-/// Previous handlers, written once before any keel handler can run.
-static mut PREVIOUS: [MaybeUninit<libc::sigaction>; 4] = [MaybeUninit::uninit(); 4];
-static INIT: Once = Once::new();
+/// The handlers installed before keel's, read by keel's handler to chain
+/// faults that are not keel's. Set before keel's handlers are installed.
+static PREVIOUS: OnceLock<[libc::sigaction; 4]> = OnceLock::new();
 
-/// Install keel's signal handlers once per process.
+/// Install keel's signal handlers once per process (hosted platforms call
+/// this before the first entry into wasm; it is idempotent).
 pub fn init_traps() {
-    INIT.call_once(|| {
-        for (i, signal) in SIGNALS.iter().enumerate() {
-            // SAFETY: zeroed `sigaction` is a valid starting value;
-            // `PREVIOUS[i]` is written here, inside `Once`, before the new
-            // handler (the only reader) is installed.
-            unsafe {
+    PREVIOUS.get_or_init(|| {
+        // SAFETY: zeroed `sigaction` is a valid value to overwrite; each
+        // call queries (old action only) or installs a valid action.
+        unsafe {
+            let mut previous: [libc::sigaction; 4] = std::mem::zeroed();
+            for (i, signal) in SIGNALS.iter().enumerate() {
+                libc::sigaction(*signal, std::ptr::null(), &mut previous[i]);
+            }
+            for signal in SIGNALS {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = trap_handler as *const () as usize;
                 action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
                 libc::sigemptyset(&mut action.sa_mask);
-                let previous = &raw mut PREVIOUS[i];
-                if libc::sigaction(*signal, &action, (*previous).as_mut_ptr()) != 0 {
-                    // Without our handler traps would crash; treat as fatal.
+                if libc::sigaction(signal, &action, std::ptr::null_mut()) != 0 {
+                    // Without our handler a trap would kill the process.
                     std::process::abort();
                 }
             }
+            previous
         }
     });
 }
@@ -58,9 +61,12 @@ unsafe extern "C" fn trap_handler(
     let Some(i) = SIGNALS.iter().position(|s| *s == signum) else {
         return;
     };
-    // SAFETY: PREVIOUS[i] was initialised before this handler was installed.
+    let Some(previous) = PREVIOUS.get().map(|p| &p[i]) else {
+        return;
+    };
+    // SAFETY: `previous` is the action the kernel reported for this
+    // signal; its handler field has the type its flags say.
     unsafe {
-        let previous = (*(&raw const PREVIOUS[i])).assume_init_ref();
         if previous.sa_flags & libc::SA_SIGINFO != 0 {
             let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
                 std::mem::transmute(previous.sa_sigaction);

@@ -171,7 +171,13 @@ impl Instance {
     /// `offset` must be a field of type `T` per [`VMOffsets`].
     unsafe fn write<T>(&mut self, offset: u32, value: T) {
         // SAFETY: per the caller's contract the field is in bounds and aligned.
-        unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>().write(value) }
+        unsafe {
+            self.vmctx
+                .as_ptr()
+                .add(offset as usize)
+                .cast::<T>()
+                .write(value)
+        }
     }
 
     /// Pointer to a field of the VMContext.
@@ -195,10 +201,16 @@ impl Instance {
                 self.write(self.offsets.imported_function(FuncIndex::new(i)), *f);
             }
             for (i, t) in imports.tables.iter().enumerate() {
-                self.write(self.offsets.imported_table(TableIndex::new(i)), t.definition);
+                self.write(
+                    self.offsets.imported_table(TableIndex::new(i)),
+                    t.definition,
+                );
             }
             for (i, m) in imports.memories.iter().enumerate() {
-                self.write(self.offsets.imported_memory(MemoryIndex::new(i)), m.definition);
+                self.write(
+                    self.offsets.imported_memory(MemoryIndex::new(i)),
+                    m.definition,
+                );
             }
             for (i, g) in imports.globals.iter().enumerate() {
                 self.write(self.offsets.imported_global(GlobalIndex::new(i)), *g);
@@ -209,7 +221,10 @@ impl Instance {
                 .map(|(i, m)| (i, m.base(), m.current_length()))
                 .collect();
             for (index, base, current_length) in memory_defs {
-                let def = VMMemoryDefinition { base, current_length };
+                let def = VMMemoryDefinition {
+                    base,
+                    current_length,
+                };
                 self.write(self.offsets.defined_memory(index), def);
             }
             let table_defs: Vec<_> = self
@@ -243,7 +258,9 @@ impl Instance {
                         VMFuncRef {
                             // SAFETY: the trampoline at this location has the
                             // array-call signature (keel-compile's abi).
-                            array_call: Some(std::mem::transmute::<*const u8, crate::VMArrayCallFn>(array_call)),
+                            array_call: Some(
+                                std::mem::transmute::<*const u8, crate::VMArrayCallFn>(array_call),
+                            ),
                             wasm_call: code.resolve(text.functions[def]),
                             vmctx: self.vmctx.as_ptr(),
                             type_index,
@@ -256,8 +273,9 @@ impl Instance {
             for (index, global) in module.globals.iter() {
                 if let Some(def) = module.defined_global_index(index) {
                     let value = self.eval_const_expr(&global.init);
-                    let mut g = VMGlobalDefinition::default();
-                    g.bytes = value.get_v128().to_le_bytes();
+                    let g = VMGlobalDefinition {
+                        bytes: value.get_v128().to_le_bytes(),
+                    };
                     self.write(self.offsets.defined_global(def), g);
                 }
             }
@@ -345,10 +363,17 @@ impl Instance {
             // `current_length` bytes are accessible (VM-2).
             unsafe {
                 let len = (*def).current_length;
-                if start.checked_add(data.data.len()).is_none_or(|end| end > len) {
+                if start
+                    .checked_add(data.data.len())
+                    .is_none_or(|end| end > len)
+                {
                     return Err(TrapCode::MemoryOutOfBounds);
                 }
-                std::ptr::copy_nonoverlapping(data.data.as_ptr(), (*def).base.add(start), data.data.len());
+                std::ptr::copy_nonoverlapping(
+                    data.data.as_ptr(),
+                    (*def).base.add(start),
+                    data.data.len(),
+                );
             }
         }
         Ok(())
@@ -365,7 +390,9 @@ impl Instance {
         // by `init_vmctx`.
         unsafe {
             debug_assert_eq!(*vmctx.cast::<u32>(), VMCONTEXT_MAGIC);
-            &mut **vmctx.add(VMOffsets::INSTANCE as usize).cast::<*mut Instance>()
+            &mut **vmctx
+                .add(VMOffsets::INSTANCE as usize)
+                .cast::<*mut Instance>()
         }
     }
 
@@ -390,7 +417,9 @@ impl Instance {
             Some(def) => self.field(self.offsets.defined_global(def)),
             // SAFETY: the import slot holds a valid pointer (written in
             // `init_vmctx`).
-            None => unsafe { *self.field::<*mut VMGlobalDefinition>(self.offsets.imported_global(index)) },
+            None => unsafe {
+                *self.field::<*mut VMGlobalDefinition>(self.offsets.imported_global(index))
+            },
         }
     }
 
@@ -433,7 +462,11 @@ impl Instance {
     }
 
     /// Grow defined memory `index` by `delta_pages`; the old size in pages.
-    pub fn defined_memory_grow(&mut self, index: DefinedMemoryIndex, delta_pages: u64) -> Option<u64> {
+    pub fn defined_memory_grow(
+        &mut self,
+        index: DefinedMemoryIndex,
+        delta_pages: u64,
+    ) -> Option<u64> {
         let memory = self.memories.get_mut(index)?;
         let old = memory.grow(delta_pages)?;
         let length = memory.current_length();

@@ -25,14 +25,17 @@ impl LinearMemory {
     /// A message if the minimum exceeds the maximum or 4 GiB, or the OS
     /// refuses the reservation.
     pub fn new(minimum_pages: u64, maximum_pages: Option<u64>) -> Result<Self, String> {
-        let maximum_pages = maximum_pages.unwrap_or(WASM32_MAX_PAGES).min(WASM32_MAX_PAGES);
+        let maximum_pages = maximum_pages
+            .unwrap_or(WASM32_MAX_PAGES)
+            .min(WASM32_MAX_PAGES);
         if minimum_pages > maximum_pages {
             return Err(format!(
                 "memory minimum of {minimum_pages} pages exceeds the maximum of {maximum_pages} pages"
             ));
         }
         let reserved_bytes = ((maximum_pages * WASM_PAGE_SIZE) as usize).max(sys::PAGE_SIZE);
-        let base = sys::reserve(reserved_bytes).map_err(|e| format!("cannot reserve linear memory: {e}"))?;
+        let base = sys::reserve(reserved_bytes)
+            .map_err(|e| format!("cannot reserve linear memory: {e}"))?;
         let mut memory = Self {
             base,
             reserved_bytes,

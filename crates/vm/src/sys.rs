@@ -32,7 +32,13 @@ pub(crate) fn reserve(len: usize) -> io::Result<*mut u8> {
 ///
 /// `addr..addr + len` must lie inside a mapping this process owns, with
 /// no live Rust references into any part whose access is removed.
-pub(crate) unsafe fn protect(addr: *mut u8, len: usize, read: bool, write: bool, exec: bool) -> io::Result<()> {
+pub(crate) unsafe fn protect(
+    addr: *mut u8,
+    len: usize,
+    read: bool,
+    write: bool,
+    exec: bool,
+) -> io::Result<()> {
     let mut prot = libc::PROT_NONE;
     if read {
         prot |= libc::PROT_READ;

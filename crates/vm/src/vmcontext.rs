@@ -208,38 +208,80 @@ impl ValRaw {
 mod tests {
     use super::*;
     use keel_translate::{
-        VMGLOBAL_DEFINITION_SIZE, vmfunction_import, vmfuncref, vmmemory_definition,
+        VMGLOBAL_DEFINITION_SIZE, vmfuncref, vmfunction_import, vmmemory_definition,
         vmstore_context, vmtable_definition,
     };
     use std::mem::{offset_of, size_of};
 
     #[test]
     fn layouts_match_vmoffsets() {
-        assert_eq!(offset_of!(VMFuncRef, array_call), vmfuncref::ARRAY_CALL as usize);
-        assert_eq!(offset_of!(VMFuncRef, wasm_call), vmfuncref::WASM_CALL as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, array_call),
+            vmfuncref::ARRAY_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, wasm_call),
+            vmfuncref::WASM_CALL as usize
+        );
         assert_eq!(offset_of!(VMFuncRef, vmctx), vmfuncref::VMCTX as usize);
-        assert_eq!(offset_of!(VMFuncRef, type_index), vmfuncref::TYPE_INDEX as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, type_index),
+            vmfuncref::TYPE_INDEX as usize
+        );
         assert!(size_of::<VMFuncRef>() <= vmfuncref::SIZE as usize);
-        assert_eq!(offset_of!(VMFunctionImport, wasm_call), vmfunction_import::WASM_CALL as usize);
-        assert_eq!(offset_of!(VMFunctionImport, array_call), vmfunction_import::ARRAY_CALL as usize);
-        assert_eq!(offset_of!(VMFunctionImport, vmctx), vmfunction_import::VMCTX as usize);
-        assert_eq!(size_of::<VMFunctionImport>(), vmfunction_import::SIZE as usize);
-        assert_eq!(offset_of!(VMMemoryDefinition, base), vmmemory_definition::BASE as usize);
+        assert_eq!(
+            offset_of!(VMFunctionImport, wasm_call),
+            vmfunction_import::WASM_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMFunctionImport, array_call),
+            vmfunction_import::ARRAY_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMFunctionImport, vmctx),
+            vmfunction_import::VMCTX as usize
+        );
+        assert_eq!(
+            size_of::<VMFunctionImport>(),
+            vmfunction_import::SIZE as usize
+        );
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, base),
+            vmmemory_definition::BASE as usize
+        );
         assert_eq!(
             offset_of!(VMMemoryDefinition, current_length),
             vmmemory_definition::CURRENT_LENGTH as usize
         );
-        assert_eq!(size_of::<VMMemoryDefinition>(), vmmemory_definition::SIZE as usize);
-        assert_eq!(offset_of!(VMTableDefinition, base), vmtable_definition::BASE as usize);
+        assert_eq!(
+            size_of::<VMMemoryDefinition>(),
+            vmmemory_definition::SIZE as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableDefinition, base),
+            vmtable_definition::BASE as usize
+        );
         assert_eq!(
             offset_of!(VMTableDefinition, current_elements),
             vmtable_definition::CURRENT_ELEMENTS as usize
         );
-        assert_eq!(size_of::<VMTableDefinition>(), vmtable_definition::SIZE as usize);
-        assert_eq!(size_of::<VMGlobalDefinition>(), VMGLOBAL_DEFINITION_SIZE as usize);
-        assert_eq!(offset_of!(VMStoreContext, stack_limit), vmstore_context::STACK_LIMIT as usize);
+        assert_eq!(
+            size_of::<VMTableDefinition>(),
+            vmtable_definition::SIZE as usize
+        );
+        assert_eq!(
+            size_of::<VMGlobalDefinition>(),
+            VMGLOBAL_DEFINITION_SIZE as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, stack_limit),
+            vmstore_context::STACK_LIMIT as usize
+        );
         assert_eq!(size_of::<VMStoreContext>(), vmstore_context::SIZE as usize);
-        assert_eq!(offset_of!(VMHostFuncContext, magic), vmhost_func_context::MAGIC as usize);
+        assert_eq!(
+            offset_of!(VMHostFuncContext, magic),
+            vmhost_func_context::MAGIC as usize
+        );
         assert_eq!(
             offset_of!(VMHostFuncContext, array_call),
             vmhost_func_context::ARRAY_CALL as usize

@@ -14,7 +14,7 @@ use cranelift_codegen::ir::{
     condcodes::IntCC, types,
 };
 use keel_translate::{
-    FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets, vmfunction_import, vmfuncref,
+    FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets, vmfuncref, vmfunction_import,
     vmtable_definition,
 };
 
@@ -41,10 +41,9 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn translate_call(&mut self, function_index: u32) -> Result<(), CompileError> {
         let module = self.env.module;
         let index = FuncIndex::from_u32(function_index);
-        let ty_index = *module
-            .functions
-            .get(index)
-            .ok_or_else(|| CompileError::Bug(format!("function index {function_index} out of range")))?;
+        let ty_index = *module.functions.get(index).ok_or_else(|| {
+            CompileError::Bug(format!("function index {function_index} out of range"))
+        })?;
         let nparams = module.types[ty_index].params.len();
         let mut args = vec![self.vmctx, self.vmctx];
         args.extend(self.popn(nparams)?);
@@ -53,7 +52,8 @@ impl FuncTranslator<'_, '_> {
             self.builder.ins().call(callee, &args)
         } else {
             let off = self.env.offsets.imported_function(index);
-            let wasm_call = self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::WASM_CALL);
+            let wasm_call =
+                self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::WASM_CALL);
             args[0] = self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::VMCTX);
             let sig = self.wasm_sig_ref(ty_index);
             self.builder.ins().call_indirect(sig, wasm_call, &args)
@@ -64,10 +64,16 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The base pointer and element count of table `index`.
-    pub(crate) fn table_base_and_length(&mut self, index: TableIndex) -> Result<(Value, Value), CompileError> {
+    pub(crate) fn table_base_and_length(
+        &mut self,
+        index: TableIndex,
+    ) -> Result<(Value, Value), CompileError> {
         let module = self.env.module;
         if index.as_u32() as usize >= module.tables.len() {
-            return Err(CompileError::Bug(format!("table index {} out of range", index.as_u32())));
+            return Err(CompileError::Bug(format!(
+                "table index {} out of range",
+                index.as_u32()
+            )));
         }
         let (def, off) = match module.defined_table_index(index) {
             Some(d) => (self.vmctx, self.env.offsets.defined_table(d)),
@@ -77,11 +83,19 @@ impl FuncTranslator<'_, '_> {
             }
         };
         let base = self.load_ptr(MemFlagsData::trusted(), def, off + vmtable_definition::BASE);
-        let length = self.load_ptr(MemFlagsData::trusted(), def, off + vmtable_definition::CURRENT_ELEMENTS);
+        let length = self.load_ptr(
+            MemFlagsData::trusted(),
+            def,
+            off + vmtable_definition::CURRENT_ELEMENTS,
+        );
         Ok((base, length))
     }
 
-    pub(crate) fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) -> Result<(), CompileError> {
+    pub(crate) fn translate_call_indirect(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+    ) -> Result<(), CompileError> {
         let ty_index = TypeIndex::from_u32(type_index);
         let nparams = self
             .env
@@ -110,15 +124,17 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapz(func_ref, clif_trap_code(TrapCode::IndirectCallToNull));
 
-        let actual = self
-            .builder
-            .ins()
-            .load(types::I32, MemFlagsData::trusted(), func_ref, vmfuncref::TYPE_INDEX as i32);
+        let actual = self.builder.ins().load(
+            types::I32,
+            MemFlagsData::trusted(),
+            func_ref,
+            vmfuncref::TYPE_INDEX as i32,
+        );
         let type_ids = self.load_ptr(readonly(), self.vmctx, VMOffsets::TYPE_IDS);
-        let expected = self
-            .builder
-            .ins()
-            .load(types::I32, readonly(), type_ids, (type_index * 4) as i32);
+        let expected =
+            self.builder
+                .ins()
+                .load(types::I32, readonly(), type_ids, (type_index * 4) as i32);
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
         self.builder
             .ins()

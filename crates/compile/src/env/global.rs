@@ -10,20 +10,27 @@ use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
 use keel_translate::GlobalIndex;
 
 impl FuncTranslator<'_, '_> {
-    fn global_address(&mut self, index: u32) -> Result<(Value, i32, MemFlagsData, cranelift_codegen::ir::Type), CompileError> {
+    fn global_address(
+        &mut self,
+        index: u32,
+    ) -> Result<(Value, i32, MemFlagsData, cranelift_codegen::ir::Type), CompileError> {
         let module = self.env.module;
         let index = GlobalIndex::from_u32(index);
-        let global = module
-            .globals
-            .get(index)
-            .ok_or_else(|| CompileError::Bug(format!("global index {} out of range", index.as_u32())))?;
+        let global = module.globals.get(index).ok_or_else(|| {
+            CompileError::Bug(format!("global index {} out of range", index.as_u32()))
+        })?;
         let ty = abi::value_type(self.env.isa, global.ty.content);
         let mut flags = MemFlagsData::trusted();
         if !global.ty.mutable {
             flags = flags.with_readonly();
         }
         Ok(match module.defined_global_index(index) {
-            Some(def) => (self.vmctx, self.env.offsets.defined_global(def) as i32, flags, ty),
+            Some(def) => (
+                self.vmctx,
+                self.env.offsets.defined_global(def) as i32,
+                flags,
+                ty,
+            ),
             None => {
                 let off = self.env.offsets.imported_global(index);
                 (self.load_ptr(readonly(), self.vmctx, off), 0, flags, ty)
@@ -38,7 +45,9 @@ impl FuncTranslator<'_, '_> {
 
     pub(crate) fn global_set(&mut self, index: u32, value: Value) -> Result<(), CompileError> {
         let (base, offset, _, _) = self.global_address(index)?;
-        self.builder.ins().store(MemFlagsData::trusted(), value, base, offset);
+        self.builder
+            .ins()
+            .store(MemFlagsData::trusted(), value, base, offset);
         Ok(())
     }
 }

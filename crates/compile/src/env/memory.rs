@@ -21,7 +21,9 @@ use wasmparser::MemArg;
 impl FuncTranslator<'_, '_> {
     /// Flags for guest memory accesses after their bounds check.
     pub(crate) fn mem_flags() -> MemFlagsData {
-        MemFlagsData::new().with_notrap().with_endianness(cranelift_codegen::ir::Endianness::Little)
+        MemFlagsData::new()
+            .with_notrap()
+            .with_endianness(cranelift_codegen::ir::Endianness::Little)
     }
 
     /// The pointer to memory `index`'s `VMMemoryDefinition` and the offset
@@ -29,7 +31,10 @@ impl FuncTranslator<'_, '_> {
     fn memory_definition(&mut self, index: MemoryIndex) -> Result<(Value, u32), CompileError> {
         let module = self.env.module;
         if index.as_u32() as usize >= module.memories.len() {
-            return Err(CompileError::Bug(format!("memory index {} out of range", index.as_u32())));
+            return Err(CompileError::Bug(format!(
+                "memory index {} out of range",
+                index.as_u32()
+            )));
         }
         Ok(match module.defined_memory_index(index) {
             Some(def) => (self.vmctx, self.env.offsets.defined_memory(def)),
@@ -40,16 +45,28 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
-    fn memory_base_and_length(&mut self, index: MemoryIndex) -> Result<(Value, Value), CompileError> {
+    fn memory_base_and_length(
+        &mut self,
+        index: MemoryIndex,
+    ) -> Result<(Value, Value), CompileError> {
         let (def, off) = self.memory_definition(index)?;
         let base = self.load_ptr(readonly(), def, off + vmmemory_definition::BASE);
-        let length = self.load_ptr(MemFlagsData::trusted(), def, off + vmmemory_definition::CURRENT_LENGTH);
+        let length = self.load_ptr(
+            MemFlagsData::trusted(),
+            def,
+            off + vmmemory_definition::CURRENT_LENGTH,
+        );
         Ok((base, length))
     }
 
     /// The host address of a `size`-byte access at `index` + `memarg.offset`,
     /// after a bounds check that traps with `MemoryOutOfBounds`.
-    pub(crate) fn memory_address(&mut self, memarg: &MemArg, index: Value, size: u32) -> Result<Value, CompileError> {
+    pub(crate) fn memory_address(
+        &mut self,
+        memarg: &MemArg,
+        index: Value,
+        size: u32,
+    ) -> Result<Value, CompileError> {
         let (base, length) = self.memory_base_and_length(self.memarg_memory(memarg)?)?;
         let index = self.builder.ins().uextend(types::I64, index);
         let end_offset = memarg
@@ -58,7 +75,10 @@ impl FuncTranslator<'_, '_> {
             .and_then(|v| i64::try_from(v).ok())
             .ok_or_else(|| CompileError::Unsupported("memory offset too large".into()))?;
         let end = self.builder.ins().iadd_imm_s(index, end_offset);
-        let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, length);
         self.builder
             .ins()
             .trapnz(oob, clif_trap_code(TrapCode::MemoryOutOfBounds));
@@ -82,7 +102,11 @@ impl FuncTranslator<'_, '_> {
     /// `memory.size`: the current size in pages.
     pub(crate) fn memory_size(&mut self, mem: u32) -> Result<Value, CompileError> {
         let (def, off) = self.memory_definition(MemoryIndex::from_u32(mem))?;
-        let length = self.load_ptr(MemFlagsData::trusted(), def, off + vmmemory_definition::CURRENT_LENGTH);
+        let length = self.load_ptr(
+            MemFlagsData::trusted(),
+            def,
+            off + vmmemory_definition::CURRENT_LENGTH,
+        );
         let pages = self
             .builder
             .ins()

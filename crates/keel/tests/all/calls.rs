@@ -52,12 +52,16 @@ fn host_functions_and_memory() -> keel::Result<()> {
     let mut store = Store::new(&engine, Vec::<String>::new());
     let mut linker = Linker::new(&engine);
     linker.func_wrap("host", "add", |a: i32, b: i32| a + b)?;
-    linker.func_wrap("host", "log", |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| {
-        let memory = caller.get_export("memory").unwrap().into_memory().unwrap();
-        let mut buf = vec![0; len as usize];
-        memory.read(&caller, ptr as usize, &mut buf).unwrap();
-        caller.data_mut().push(String::from_utf8(buf).unwrap());
-    })?;
+    linker.func_wrap(
+        "host",
+        "log",
+        |mut caller: Caller<'_, Vec<String>>, ptr: i32, len: i32| {
+            let memory = caller.get_export("memory").unwrap().into_memory().unwrap();
+            let mut buf = vec![0; len as usize];
+            memory.read(&caller, ptr as usize, &mut buf).unwrap();
+            caller.data_mut().push(String::from_utf8(buf).unwrap());
+        },
+    )?;
     let instance = linker.instantiate(&mut store, &module)?;
     let run = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
     assert_eq!(run.call(&mut store, 5)?, 15);

@@ -6,7 +6,9 @@ fn trap_of(wat: &str, export: &str) -> TrapCode {
     let engine = Engine::default();
     let module = Module::new(&engine, wat).unwrap();
     let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine).instantiate(&mut store, &module).unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
     let f = instance.get_func(&mut store, export).unwrap();
     let err = f.call(&mut store, &[], &mut []).unwrap_err();
     err.downcast_ref::<Trap>().expect("a trap").code()
@@ -19,27 +21,45 @@ fn each_trap_code() {
         TrapCode::UnreachableCodeReached
     );
     assert_eq!(
-        trap_of(r#"(module (func (export "f") i32.const 1 i32.const 0 i32.div_s drop))"#, "f"),
+        trap_of(
+            r#"(module (func (export "f") i32.const 1 i32.const 0 i32.div_s drop))"#,
+            "f"
+        ),
         TrapCode::IntegerDivisionByZero
     );
     assert_eq!(
-        trap_of(r#"(module (func (export "f") i32.const 0x80000000 i32.const -1 i32.div_s drop))"#, "f"),
+        trap_of(
+            r#"(module (func (export "f") i32.const 0x80000000 i32.const -1 i32.div_s drop))"#,
+            "f"
+        ),
         TrapCode::IntegerOverflow
     );
     assert_eq!(
-        trap_of(r#"(module (func (export "f") f32.const nan i32.trunc_f32_s drop))"#, "f"),
+        trap_of(
+            r#"(module (func (export "f") f32.const nan i32.trunc_f32_s drop))"#,
+            "f"
+        ),
         TrapCode::BadConversionToInteger
     );
     assert_eq!(
-        trap_of(r#"(module (memory 1) (func (export "f") i32.const 65535 i32.load drop))"#, "f"),
+        trap_of(
+            r#"(module (memory 1) (func (export "f") i32.const 65535 i32.load drop))"#,
+            "f"
+        ),
         TrapCode::MemoryOutOfBounds
     );
     assert_eq!(
-        trap_of(r#"(module (table 1 funcref) (func (export "f") i32.const 5 call_indirect))"#, "f"),
+        trap_of(
+            r#"(module (table 1 funcref) (func (export "f") i32.const 5 call_indirect))"#,
+            "f"
+        ),
         TrapCode::TableOutOfBounds
     );
     assert_eq!(
-        trap_of(r#"(module (table 1 funcref) (func (export "f") i32.const 0 call_indirect))"#, "f"),
+        trap_of(
+            r#"(module (table 1 funcref) (func (export "f") i32.const 0 call_indirect))"#,
+            "f"
+        ),
         TrapCode::IndirectCallToNull
     );
     assert_eq!(
@@ -67,7 +87,9 @@ fn host_error_passes_through_wasm() {
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
     linker
-        .func_wrap("h", "fail", || -> keel::Result<()> { Err(anyhow::anyhow!("boom")) })
+        .func_wrap("h", "fail", || -> keel::Result<()> {
+            Err(anyhow::anyhow!("boom"))
+        })
         .unwrap();
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
