@@ -215,3 +215,62 @@ impl Compiler {
         link::link(PrimaryMap::new(), Vec::new(), wasm_to_array, 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keel_translate::{DefinedFuncIndex, translate_module, wasm_features};
+
+    fn compile(wasm: &[u8]) -> Result<CompiledText, CompileError> {
+        let translation = translate_module(wasm, wasm_features()).unwrap();
+        let compiler = Compiler::new(CompilerOptions {
+            verify: true,
+            parallelism: 2,
+        })?;
+        compiler.compile_module(&translation)
+    }
+
+    const TWO_FUNCS: &str = r#"(module
+        (func (param i32) (result i32) local.get 0 i32.const 0 i32.div_s)
+        (func (param i32) (result i32) local.get 0 call 0))"#;
+
+    #[test]
+    fn links_functions_and_sorted_traps() {
+        let text = compile(&wat::parse_str(TWO_FUNCS).unwrap()).unwrap();
+        assert_eq!(text.functions.len(), 2);
+        assert_eq!(text.array_to_wasm_trampolines.len(), 1);
+        let f0 = text.functions[DefinedFuncIndex::from_u32(0)];
+        let f1 = text.functions[DefinedFuncIndex::from_u32(1)];
+        assert!(f0.start + f0.length <= f1.start);
+        assert!(text.traps.windows(2).all(|w| w[0].offset < w[1].offset));
+        // The division traps inside function 0; every function has a
+        // stack-limit check.
+        assert!(
+            text.traps
+                .iter()
+                .any(|t| t.code == TrapCode::IntegerDivisionByZero
+                    && text.func_by_text_offset(t.offset) == Some(DefinedFuncIndex::from_u32(0)))
+        );
+        assert!(text.traps.iter().any(|t| t.code == TrapCode::StackOverflow
+            && text.func_by_text_offset(t.offset) == Some(DefinedFuncIndex::from_u32(1))));
+    }
+
+    #[test]
+    fn trap_codes_round_trip_through_cranelift() {
+        for &code in TrapCode::ALL {
+            assert_eq!(keel_trap_code(clif_trap_code(code)), Some(code));
+        }
+    }
+
+    #[test]
+    fn unsupported_operator_is_an_error() {
+        let bytes = wat::parse_str(
+            "(module (memory 1) (func i32.const 0 i32.const 0 i32.const 0 memory.fill))",
+        )
+        .unwrap();
+        match compile(&bytes) {
+            Err(CompileError::Unsupported(m)) => assert!(m.contains("MemoryFill"), "{m}"),
+            other => panic!("expected Unsupported, got {:?}", other.map(|_| ())),
+        }
+    }
+}

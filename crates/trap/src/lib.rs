@@ -223,3 +223,41 @@ pub fn stack_pointer() -> usize {
     let marker = 0u8;
     std::hint::black_box(&marker) as *const u8 as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catch_traps_returns_ok_and_raised_reasons() {
+        // SAFETY: the closures hold nothing that needs dropping.
+        unsafe {
+            assert!(catch_traps(|| {}).is_ok());
+            let r = catch_traps(|| raise(UnwindReason::User(Box::new(42u32))));
+            match r {
+                Err(UnwindReason::User(v)) => assert_eq!(*v.downcast::<u32>().unwrap(), 42),
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(!in_wasm());
+            // Nested activations unwind to the innermost one.
+            let outer = catch_traps(|| {
+                let inner = catch_traps(|| raise(UnwindReason::User(Box::new(1u8))));
+                assert!(matches!(inner, Err(UnwindReason::User(_))));
+                assert!(in_wasm());
+            });
+            assert!(outer.is_ok());
+            let r = catch_traps(|| panic!("inside"));
+            assert!(matches!(r, Err(UnwindReason::Panic(_))));
+        }
+    }
+
+    #[test]
+    fn handle_trap_ignores_unknown_pcs() {
+        // SAFETY: not in wasm, so nothing jumps.
+        unsafe {
+            assert!(!handle_trap(0x1234, 0, 0));
+            let r = catch_traps(|| assert!(!handle_trap(0x1234, 0, 0)));
+            assert!(r.is_ok());
+        }
+    }
+}
