@@ -138,6 +138,7 @@ pub fn translate_module(
                 }
             }
             Payload::MemorySection(reader) => {
+                check_memory_limits_encoding(bytes, reader.range())?;
                 for memory in reader {
                     module.memories.push(memory_type(memory?)?);
                 }
@@ -246,6 +247,35 @@ pub fn translate_module(
         function_bodies,
         offsets,
     })
+}
+
+/// Reject 32-bit memory limits whose LEB128 encoding is longer than a
+/// `u32` allows (spec §5.2.2 "Integers": at most ceil(32/7) = 5 bytes).
+/// wasmparser reads limits as 64-bit values, so it accepts them.
+fn check_memory_limits_encoding(bytes: &[u8], range: std::ops::Range<u64>) -> TranslateResult<()> {
+    let (Ok(start), Ok(end)) = (usize::try_from(range.start), usize::try_from(range.end)) else {
+        return Ok(());
+    };
+    let Some(section) = bytes.get(start..end) else {
+        return Ok(());
+    };
+    let mut reader = wasmparser::BinaryReader::new(section, range.start);
+    let count = reader.read_var_u32()?;
+    for _ in 0..count {
+        let flags = reader.read_u8()?;
+        if flags & 0b0100 != 0 {
+            // memory64: 64-bit limits are valid; rejected later as unsupported.
+            return Ok(());
+        }
+        reader.read_var_u32()?;
+        if flags & 0b0001 != 0 {
+            reader.read_var_u32()?;
+        }
+        if flags & 0b1000 != 0 {
+            reader.read_var_u32()?;
+        }
+    }
+    Ok(())
 }
 
 fn read_names(
