@@ -60,7 +60,7 @@ macro_rules! builtin_signatures {
             let ptr = isa.pointer_type();
             let mut sig = Signature::new(isa.default_call_conv());
             let ty = |name: &str| match name {
-                "vmctx" => ptr,
+                "vmctx" | "ptr" => ptr,
                 "i32" => types::I32,
                 "i64" => types::I64,
                 "f32" => types::F32,

@@ -15,7 +15,7 @@ use cranelift_codegen::ir::{
     self, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
-use keel_translate::{TrapCode, WasmFuncType, WasmValType};
+use keel_translate::{BuiltinFunctionIndex, TrapCode, WasmFuncType, WasmValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 /// What kind of structured instruction a control frame belongs to.
@@ -661,6 +661,128 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let delta = self.pop()?;
                 let v = self.memory_grow(mem, delta)?;
                 self.push(v);
+            }
+
+            // Bulk memory instructions (spec §4.4.7).
+            Operator::MemoryFill { mem } => {
+                let len = self.pop()?;
+                let value = self.pop()?;
+                let dst = self.pop()?;
+                let m = self.i32_const(mem);
+                self.checked_builtin(
+                    BuiltinFunctionIndex::memory_fill,
+                    &[m, dst, value, len],
+                    TrapCode::MemoryOutOfBounds,
+                );
+            }
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                let len = self.pop()?;
+                let src = self.pop()?;
+                let dst = self.pop()?;
+                let d = self.i32_const(dst_mem);
+                let s = self.i32_const(src_mem);
+                self.checked_builtin(
+                    BuiltinFunctionIndex::memory_copy,
+                    &[d, dst, s, src, len],
+                    TrapCode::MemoryOutOfBounds,
+                );
+            }
+            Operator::MemoryInit { data_index, mem } => {
+                let len = self.pop()?;
+                let src = self.pop()?;
+                let dst = self.pop()?;
+                let m = self.i32_const(mem);
+                let d = self.i32_const(data_index);
+                self.checked_builtin(
+                    BuiltinFunctionIndex::memory_init,
+                    &[m, d, dst, src, len],
+                    TrapCode::MemoryOutOfBounds,
+                );
+            }
+            Operator::DataDrop { data_index } => {
+                let d = self.i32_const(data_index);
+                self.builtin_value(BuiltinFunctionIndex::data_drop, &[d]);
+            }
+
+            // Reference instructions (spec §4.4.2).
+            Operator::RefNull { .. } => {
+                let v = self.builder.ins().iconst(self.env.isa.pointer_type(), 0);
+                self.push(v);
+            }
+            Operator::RefIsNull => {
+                let a = self.pop()?;
+                let r = self.builder.ins().icmp_imm_s(IntCC::Equal, a, 0);
+                let r = self.builder.ins().uextend(I32, r);
+                self.push(r);
+            }
+            Operator::RefFunc { function_index } => {
+                let v = self.ref_func(function_index)?;
+                self.push(v);
+            }
+
+            // Table instructions (spec §4.4.6).
+            Operator::TableGet { table } => {
+                let index = self.pop()?;
+                let v = self.table_get(table, index)?;
+                self.push(v);
+            }
+            Operator::TableSet { table } => {
+                let value = self.pop()?;
+                let index = self.pop()?;
+                self.table_set(table, index, value)?;
+            }
+            Operator::TableSize { table } => {
+                let v = self.table_size(table)?;
+                self.push(v);
+            }
+            Operator::TableGrow { table } => {
+                let delta = self.pop()?;
+                let init = self.pop()?;
+                let t = self.i32_const(table);
+                let v = self.builtin_value(BuiltinFunctionIndex::table_grow, &[t, init, delta]);
+                self.push(v);
+            }
+            Operator::TableFill { table } => {
+                let len = self.pop()?;
+                let value = self.pop()?;
+                let dst = self.pop()?;
+                let t = self.i32_const(table);
+                self.checked_builtin(
+                    BuiltinFunctionIndex::table_fill,
+                    &[t, dst, value, len],
+                    TrapCode::TableOutOfBounds,
+                );
+            }
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                let len = self.pop()?;
+                let src = self.pop()?;
+                let dst = self.pop()?;
+                let d = self.i32_const(dst_table);
+                let s = self.i32_const(src_table);
+                self.checked_builtin(
+                    BuiltinFunctionIndex::table_copy,
+                    &[d, s, dst, src, len],
+                    TrapCode::TableOutOfBounds,
+                );
+            }
+            Operator::TableInit { elem_index, table } => {
+                let len = self.pop()?;
+                let src = self.pop()?;
+                let dst = self.pop()?;
+                let t = self.i32_const(table);
+                let e = self.i32_const(elem_index);
+                self.checked_builtin(
+                    BuiltinFunctionIndex::table_init,
+                    &[t, e, dst, src, len],
+                    TrapCode::TableOutOfBounds,
+                );
+            }
+            Operator::ElemDrop { elem_index } => {
+                let e = self.i32_const(elem_index);
+                self.builtin_value(BuiltinFunctionIndex::elem_drop, &[e]);
             }
 
             // Numeric instructions (spec §4.4.1).

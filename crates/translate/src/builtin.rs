@@ -5,8 +5,8 @@
 //! table of implementations, so the two cannot drift apart.
 
 /// Invoke `$mac!` with the list of builtins, each written as
-/// `name(param types) -> result type;` where types are `vmctx`, `i32`,
-/// `i64`, `f32` or `f64`. The position in the list is the builtin's index
+/// `name(param types) -> result type;` where types are `vmctx`, `ptr` (a
+/// pointer-sized reference), `i32`, `i64`, `f32` or `f64`. The position in the list is the builtin's index
 /// in the VMContext's builtin array.
 #[macro_export]
 macro_rules! foreach_builtin {
@@ -15,9 +15,25 @@ macro_rules! foreach_builtin {
             /// `memory.grow`: grow memory `memory_index` by `delta` pages;
             /// returns the old size in pages, or -1.
             memory32_grow(vmctx: vmctx, memory_index: i32, delta: i32) -> i32;
-            /// Raise the trap whose [`TrapCode`](crate::TrapCode) discriminant
-            /// is `code`; never returns.
-            raise_trap(vmctx: vmctx, code: i32) -> i32;
+            /// `memory.fill`: returns 0, or non-zero if out of bounds (the
+            /// caller traps).
+            memory_fill(vmctx: vmctx, memory_index: i32, dst: i32, value: i32, len: i32) -> i32;
+            /// `memory.copy`: returns 0, or non-zero if out of bounds.
+            memory_copy(vmctx: vmctx, dst_memory: i32, dst: i32, src_memory: i32, src: i32, len: i32) -> i32;
+            /// `memory.init`: returns 0, or non-zero if out of bounds.
+            memory_init(vmctx: vmctx, memory_index: i32, data_index: i32, dst: i32, src: i32, len: i32) -> i32;
+            /// `data.drop`; returns 0.
+            data_drop(vmctx: vmctx, data_index: i32) -> i32;
+            /// `table.grow`: returns the old size, or -1.
+            table_grow(vmctx: vmctx, table_index: i32, init: ptr, delta: i32) -> i32;
+            /// `table.fill`: returns 0, or non-zero if out of bounds.
+            table_fill(vmctx: vmctx, table_index: i32, dst: i32, value: ptr, len: i32) -> i32;
+            /// `table.copy`: returns 0, or non-zero if out of bounds.
+            table_copy(vmctx: vmctx, dst_table: i32, src_table: i32, dst: i32, src: i32, len: i32) -> i32;
+            /// `table.init`: returns 0, or non-zero if out of bounds.
+            table_init(vmctx: vmctx, table_index: i32, elem_index: i32, dst: i32, src: i32, len: i32) -> i32;
+            /// `elem.drop`; returns 0.
+            elem_drop(vmctx: vmctx, elem_index: i32) -> i32;
         }
     };
 }

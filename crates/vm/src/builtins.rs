@@ -1,12 +1,17 @@
 //! The builtins compiled code calls, one per entry of
 //! [`foreach_builtin!`](keel_translate::foreach_builtin).
+//!
+//! Bulk operations check bounds before touching anything (spec §4.4.6 and
+//! §4.4.7: the whole range must fit, otherwise trap without writing) and
+//! return non-zero for out of bounds; the compiled caller then traps with
+//! the instruction's trap code, so the trap site is in the trap table.
 
-use crate::Instance;
-use keel_translate::{MemoryIndex, TrapCode};
-use keel_trap::{TrapRecord, UnwindReason};
+use crate::{Instance, VMFuncRef};
+use keel_translate::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
 
 macro_rules! builtin_ty {
     (vmctx) => { *mut u8 };
+    (ptr) => { *mut u8 };
     (i32) => { u32 };
     (i64) => { u64 };
     (f32) => { f32 };
@@ -18,7 +23,6 @@ macro_rules! builtins_array {
         /// The table of builtin entry points every VMContext points to, in
         /// [`BuiltinFunctionIndex`](keel_translate::BuiltinFunctionIndex) order.
         #[repr(C)]
-        #[allow(non_snake_case, reason = "fields are named after the builtins")]
         pub struct VMBuiltinFunctionsArray {
             $($(#[$doc])* $name: unsafe extern "C" fn($(builtin_ty!($t)),*) -> builtin_ty!($r),)*
         }
@@ -31,28 +35,199 @@ macro_rules! builtins_array {
 }
 keel_translate::foreach_builtin!(builtins_array);
 
+/// Whether `start..start + len` fits in `size`.
+fn fits(start: u32, len: u32, size: usize) -> bool {
+    u64::from(start) + u64::from(len) <= size as u64
+}
+
 mod impls {
     use super::*;
 
-    /// `memory.grow` (spec §4.4.7): the old size in pages, or -1.
+    /// The instance of the calling code.
+    ///
+    /// # Safety
+    ///
+    /// `vmctx` must be the live VMContext compiled code passed to a builtin.
+    unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
+        // SAFETY: per the caller's contract (VM-1).
+        unsafe { Instance::from_vmctx(vmctx) }
+    }
+
     pub(super) unsafe extern "C" fn memory32_grow(vmctx: *mut u8, index: u32, delta: u32) -> u32 {
-        // SAFETY: compiled code passes its own live VMContext.
-        let instance = unsafe { Instance::from_vmctx(vmctx) };
+        // SAFETY: called by compiled code with its own VMContext.
+        let instance = unsafe { instance(vmctx) };
         match instance.memory_grow(MemoryIndex::from_u32(index), u64::from(delta)) {
             Some(old) => old as u32,
             None => u32::MAX,
         }
     }
 
-    /// Raise trap `code` in the calling wasm code.
-    pub(super) unsafe extern "C" fn raise_trap(_vmctx: *mut u8, code: u32) -> u32 {
-        let code = u8::try_from(code)
-            .ok()
-            .and_then(TrapCode::from_u8)
-            .unwrap_or(TrapCode::UnreachableCodeReached);
-        // SAFETY: called from wasm, so an activation is live; this frame
-        // holds nothing to drop (TRAP-1).
-        unsafe { keel_trap::raise(UnwindReason::Trap(TrapRecord { code, pc: 0, fp: 0 })) }
+    pub(super) unsafe extern "C" fn memory_fill(
+        vmctx: *mut u8,
+        mem: u32,
+        dst: u32,
+        value: u32,
+        len: u32,
+    ) -> u32 {
+        // SAFETY: as above; the definition is live and `current_length`
+        // bytes at `base` are accessible (VM-2); the range is checked.
+        unsafe {
+            let def = instance(vmctx).memory_definition(MemoryIndex::from_u32(mem));
+            if !fits(dst, len, (*def).current_length) {
+                return 1;
+            }
+            std::ptr::write_bytes((*def).base.add(dst as usize), value as u8, len as usize);
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn memory_copy(
+        vmctx: *mut u8,
+        dst_mem: u32,
+        dst: u32,
+        src_mem: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
+        // SAFETY: as in `memory_fill`; `copy` allows overlap.
+        unsafe {
+            let instance = instance(vmctx);
+            let d = instance.memory_definition(MemoryIndex::from_u32(dst_mem));
+            let s = instance.memory_definition(MemoryIndex::from_u32(src_mem));
+            if !fits(dst, len, (*d).current_length) || !fits(src, len, (*s).current_length) {
+                return 1;
+            }
+            std::ptr::copy(
+                (*s).base.add(src as usize),
+                (*d).base.add(dst as usize),
+                len as usize,
+            );
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn memory_init(
+        vmctx: *mut u8,
+        mem: u32,
+        data: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
+        // SAFETY: as in `memory_fill`; the segment bytes are the module's.
+        unsafe {
+            let instance = instance(vmctx);
+            let def = instance.memory_definition(MemoryIndex::from_u32(mem));
+            let bytes = instance.data_segment(DataIndex::from_u32(data));
+            if !fits(src, len, bytes.len()) || !fits(dst, len, (*def).current_length) {
+                return 1;
+            }
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr().add(src as usize),
+                (*def).base.add(dst as usize),
+                len as usize,
+            );
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) -> u32 {
+        // SAFETY: called by compiled code with its own VMContext.
+        unsafe { instance(vmctx) }.drop_data(DataIndex::from_u32(data));
+        0
+    }
+
+    pub(super) unsafe extern "C" fn table_grow(
+        vmctx: *mut u8,
+        table: u32,
+        init: *mut u8,
+        delta: u32,
+    ) -> u32 {
+        // SAFETY: called by compiled code with its own VMContext.
+        let instance = unsafe { instance(vmctx) };
+        match instance.table_grow(
+            TableIndex::from_u32(table),
+            u64::from(delta),
+            init as *const VMFuncRef,
+        ) {
+            Some(old) => old as u32,
+            None => u32::MAX,
+        }
+    }
+
+    pub(super) unsafe extern "C" fn table_fill(
+        vmctx: *mut u8,
+        table: u32,
+        dst: u32,
+        value: *mut u8,
+        len: u32,
+    ) -> u32 {
+        // SAFETY: the table definition is live and describes
+        // `current_elements` slots; the range is checked.
+        unsafe {
+            let def = instance(vmctx).table_definition(TableIndex::from_u32(table));
+            if !fits(dst, len, (*def).current_elements) {
+                return 1;
+            }
+            let slots = std::slice::from_raw_parts_mut((*def).base.add(dst as usize), len as usize);
+            slots.fill(value as *const VMFuncRef);
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn table_copy(
+        vmctx: *mut u8,
+        dst_table: u32,
+        src_table: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
+        // SAFETY: as in `table_fill`; `copy` allows overlap.
+        unsafe {
+            let instance = instance(vmctx);
+            let d = instance.table_definition(TableIndex::from_u32(dst_table));
+            let s = instance.table_definition(TableIndex::from_u32(src_table));
+            if !fits(dst, len, (*d).current_elements) || !fits(src, len, (*s).current_elements) {
+                return 1;
+            }
+            std::ptr::copy(
+                (*s).base.add(src as usize),
+                (*d).base.add(dst as usize),
+                len as usize,
+            );
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn table_init(
+        vmctx: *mut u8,
+        table: u32,
+        elem: u32,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
+        // SAFETY: as in `table_fill`.
+        unsafe {
+            let instance = instance(vmctx);
+            let def = instance.table_definition(TableIndex::from_u32(table));
+            let items = instance.elem_segment(ElemIndex::from_u32(elem));
+            if !fits(src, len, items.len()) || !fits(dst, len, (*def).current_elements) {
+                return 1;
+            }
+            for i in 0..len as usize {
+                let value = instance.eval_const_expr(&items[src as usize + i]).get_ptr();
+                *(*def).base.add(dst as usize + i) = value as *const VMFuncRef;
+            }
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) -> u32 {
+        // SAFETY: called by compiled code with its own VMContext.
+        unsafe { instance(vmctx) }.drop_elem(ElemIndex::from_u32(elem));
+        0
     }
 }
 

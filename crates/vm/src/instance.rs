@@ -6,9 +6,9 @@ use crate::{
     VMStoreContext, VMTableDefinition, ValRaw,
 };
 use keel_translate::{
-    ConstExpr, ConstOp, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemMode, EntityRef,
-    FuncIndex, GlobalIndex, MemoryIndex, Module, PrimaryMap, SharedTypeIndex, TableIndex, TrapCode,
-    VMCONTEXT_MAGIC, VMOffsets, WasmValType,
+    ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
+    ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, Module, PrimaryMap, SharedTypeIndex,
+    TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
 };
 use std::alloc::Layout;
 use std::fmt;
@@ -81,6 +81,10 @@ pub struct Instance {
     tables: PrimaryMap<DefinedTableIndex, Vec<*const VMFuncRef>>,
     imported_memories: Vec<ImportedMemory>,
     imported_tables: Vec<ImportedTable>,
+    /// Element segments dropped by `elem.drop` or instantiation.
+    dropped_elems: Vec<bool>,
+    /// Data segments dropped by `data.drop` or instantiation.
+    dropped_data: Vec<bool>,
     vmctx: NonNull<u8>,
     vmctx_layout: Layout,
 }
@@ -155,6 +159,8 @@ impl Instance {
             tables,
             imported_memories: imports.memories.clone(),
             imported_tables: imports.tables.clone(),
+            dropped_elems: Vec::new(),
+            dropped_data: Vec::new(),
             vmctx,
             vmctx_layout,
         });
@@ -332,6 +338,18 @@ impl Instance {
     /// The trap code of the first segment that does not fit.
     pub fn initialize_segments(&mut self) -> Result<(), TrapCode> {
         let module = self.module.clone();
+        // Active and declarative segments are dropped once instantiation
+        // has used them (spec §4.5.4, steps 14–15).
+        self.dropped_elems = module
+            .elems
+            .values()
+            .map(|e| !matches!(e.mode, ElemMode::Passive))
+            .collect();
+        self.dropped_data = module
+            .data
+            .values()
+            .map(|d| matches!(d.mode, DataMode::Active { .. }))
+            .collect();
         for (_, elem) in module.elems.iter() {
             let ElemMode::Active { table, offset } = &elem.mode else {
                 continue;
@@ -377,6 +395,55 @@ impl Instance {
             }
         }
         Ok(())
+    }
+
+    /// The items of element segment `index`, or none once dropped.
+    pub fn elem_segment(&self, index: ElemIndex) -> &[ConstExpr] {
+        match self.dropped_elems.get(index.index()) {
+            Some(false) => &self.module.elems[index].items,
+            _ => &[],
+        }
+    }
+
+    /// The bytes of data segment `index`, or none once dropped.
+    pub fn data_segment(&self, index: DataIndex) -> &[u8] {
+        match self.dropped_data.get(index.index()) {
+            Some(false) => &self.module.data[index].data,
+            _ => &[],
+        }
+    }
+
+    /// `elem.drop` (spec §4.4.6).
+    pub fn drop_elem(&mut self, index: ElemIndex) {
+        if let Some(d) = self.dropped_elems.get_mut(index.index()) {
+            *d = true;
+        }
+    }
+
+    /// `data.drop` (spec §4.4.7).
+    pub fn drop_data(&mut self, index: DataIndex) {
+        if let Some(d) = self.dropped_data.get_mut(index.index()) {
+            *d = true;
+        }
+    }
+
+    /// Grow table `index` (defined or imported) by `delta` elements set to
+    /// `init`; the old size, or `None` past its maximum.
+    pub fn table_grow(
+        &mut self,
+        index: TableIndex,
+        delta: u64,
+        init: *const VMFuncRef,
+    ) -> Option<u64> {
+        let (owner, def) = self.table_owner(index);
+        // SAFETY: the owner is a live instance of the same store (VM-1).
+        unsafe {
+            let owner = &mut *owner;
+            let maximum = owner.module.tables[owner.module.table_index(def)]
+                .limits
+                .max;
+            owner.defined_table_grow(def, delta, init, maximum)
+        }
     }
 
     /// The instance owning the VMContext `vmctx`.

@@ -117,9 +117,7 @@ impl FuncTranslator<'_, '_> {
     /// `memory.grow`: through the `memory32_grow` builtin.
     pub(crate) fn memory_grow(&mut self, mem: u32, delta: Value) -> Result<Value, CompileError> {
         self.memory_definition(MemoryIndex::from_u32(mem))?;
-        let index = self.builder.ins().iconst(types::I32, i64::from(mem));
-        let vmctx = self.vmctx;
-        let call = self.call_builtin(BuiltinFunctionIndex::memory32_grow, &[vmctx, index, delta]);
-        Ok(self.builder.inst_results(call)[0])
+        let index = self.i32_const(mem);
+        Ok(self.builtin_value(BuiltinFunctionIndex::memory32_grow, &[index, delta]))
     }
 }

@@ -5,6 +5,7 @@
 mod call;
 mod global;
 mod memory;
+mod table;
 
 use crate::abi;
 use crate::func_translator::FuncTranslator;

@@ -1,0 +1,88 @@
+//! Table and reference instructions (spec §4.4.2 "Reference
+//! Instructions", §4.4.6 "Table Instructions").
+//!
+//! `table.get`/`table.set`/`table.size` and the reference instructions are
+//! inline; the bulk table operations call builtins that report out of
+//! bounds, and the trap is raised here so its site is in the trap table.
+
+use crate::func_translator::FuncTranslator;
+use crate::{CompileError, clif_trap_code};
+use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
+use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode};
+
+impl FuncTranslator<'_, '_> {
+    /// The address of slot `index` of table `table`, after a bounds check
+    /// that traps with `TableOutOfBounds`.
+    fn table_slot(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
+        let (base, length) = self.table_base_and_length(TableIndex::from_u32(table))?;
+        let index = self.builder.ins().uextend(types::I64, index);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.builder
+            .ins()
+            .trapnz(oob, clif_trap_code(TrapCode::TableOutOfBounds));
+        let scaled = self.builder.ins().ishl_imm_u(index, 3);
+        Ok(self.builder.ins().iadd(base, scaled))
+    }
+
+    pub(crate) fn table_get(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
+        let slot = self.table_slot(table, index)?;
+        Ok(self.load_ptr(MemFlagsData::trusted(), slot, 0))
+    }
+
+    pub(crate) fn table_set(
+        &mut self,
+        table: u32,
+        index: Value,
+        value: Value,
+    ) -> Result<(), CompileError> {
+        let slot = self.table_slot(table, index)?;
+        self.builder
+            .ins()
+            .store(MemFlagsData::trusted(), value, slot, 0);
+        Ok(())
+    }
+
+    pub(crate) fn table_size(&mut self, table: u32) -> Result<Value, CompileError> {
+        let (_, length) = self.table_base_and_length(TableIndex::from_u32(table))?;
+        Ok(self.builder.ins().ireduce(types::I32, length))
+    }
+
+    /// `ref.func`: the address of the function's `VMFuncRef` in this
+    /// instance's VMContext.
+    pub(crate) fn ref_func(&mut self, function_index: u32) -> Result<Value, CompileError> {
+        let index = FuncIndex::from_u32(function_index);
+        if self.env.module.functions.get(index).is_none() {
+            return Err(CompileError::Bug(format!(
+                "function index {function_index} out of range"
+            )));
+        }
+        let offset = self.env.offsets.func_ref(index);
+        Ok(self.builder.ins().iadd_imm_s(self.vmctx, i64::from(offset)))
+    }
+
+    /// Call builtin `index` with the vmctx and `args`, returning its result.
+    pub(crate) fn builtin_value(&mut self, index: BuiltinFunctionIndex, args: &[Value]) -> Value {
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        let call = self.call_builtin(index, &all);
+        self.builder.inst_results(call)[0]
+    }
+
+    /// Call a bulk builtin and trap with `code` if it reports out of bounds.
+    pub(crate) fn checked_builtin(
+        &mut self,
+        index: BuiltinFunctionIndex,
+        args: &[Value],
+        code: TrapCode,
+    ) {
+        let status = self.builtin_value(index, args);
+        self.builder.ins().trapnz(status, clif_trap_code(code));
+    }
+
+    pub(crate) fn i32_const(&mut self, v: u32) -> Value {
+        self.builder.ins().iconst(types::I32, i64::from(v))
+    }
+}
