@@ -6,9 +6,7 @@
 
 use crate::instance::InstanceData;
 use crate::store::{StoreContext, StoreContextMut, StoreId, StoreOpaque};
-use crate::{
-    AsContext, AsContextMut, Func, GlobalType, MemoryType, Result, TableType, Val, ValType,
-};
+use crate::{AsContext, AsContextMut, GlobalType, MemoryType, Result, TableType, Val, ValType};
 use keel_translate::{
     DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, EntityRef, Global as GlobalDef,
     VMOffsets, WASM_PAGE_SIZE,
@@ -203,17 +201,15 @@ pub struct Table {
     pub(crate) index: DefinedTableIndex,
 }
 
-fn funcref_ptr(store: &StoreOpaque, val: Val, element: ValType) -> Result<*const VMFuncRef> {
-    match (val, element) {
-        (Val::FuncRef(f), ValType::FuncRef) => Ok(match f {
-            None => std::ptr::null(),
-            Some(f) => {
-                store.check(f.store);
-                store.funcs[f.index].func_ref
-            }
-        }),
-        (v, e) => anyhow::bail!("table element type mismatch: expected {e}, got {}", v.ty()),
+/// The raw table slot value of reference `val` for a table of `element`s.
+fn ref_ptr(store: &StoreOpaque, val: Val, element: ValType) -> Result<*const VMFuncRef> {
+    if val.ty() != element {
+        anyhow::bail!(
+            "table element type mismatch: expected {element}, got {}",
+            val.ty()
+        );
     }
+    Ok(val.to_raw(store)?.get_ptr() as *const VMFuncRef)
 }
 
 impl Table {
@@ -236,7 +232,7 @@ impl Table {
         if ty.0.limits.max.is_some_and(|max| max < ty.0.limits.min) {
             anyhow::bail!("table minimum exceeds its maximum");
         }
-        let init = funcref_ptr(store, init, ty.0.element)?;
+        let init = ref_ptr(store, init, ty.0.element)?;
         let mut module = keel_translate::Module::default();
         module.tables.push(ty.0);
         let instance = host_instance(store, module)?;
@@ -285,9 +281,8 @@ impl Table {
         let i = usize::try_from(index).ok().filter(|i| *i < len)?;
         // SAFETY: `i < len`.
         let ptr = unsafe { *base.add(i) };
-        Some(Val::FuncRef(
-            (!ptr.is_null()).then(|| Func::from_func_ref(store, ptr)),
-        ))
+        let element = self.ty_opaque(store).element();
+        Val::from_raw(store, ValRaw::ptr(ptr as usize), element).ok()
     }
 
     /// Set element `index` to `val`.
@@ -298,7 +293,7 @@ impl Table {
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         let element = self.ty_opaque(store).element();
-        let ptr = funcref_ptr(store, val, element)?;
+        let ptr = ref_ptr(store, val, element)?;
         let (base, len) = self.definition(store);
         let i = usize::try_from(index)
             .ok()
@@ -328,7 +323,7 @@ impl Table {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         let ty = self.ty_opaque(store);
-        let init = funcref_ptr(store, init, ty.element())?;
+        let init = ref_ptr(store, init, ty.element())?;
         let handle = &mut store.instances[self.instance].handle;
         let maximum = handle.module().tables[handle.module().table_index(self.index)]
             .limits
@@ -416,7 +411,7 @@ impl Global {
         let def = self.definition(store);
         // SAFETY: the definition lives in a VMContext of this store.
         let raw = ValRaw::v128(u128::from_le_bytes(unsafe { (*def).bytes }));
-        Val::from_raw(store, raw, ty.content()).unwrap_or(Val::FuncRef(None))
+        Val::from_raw(store, raw, ty.content()).unwrap_or(Val::default_for(ty.content()))
     }
 
     /// Set the value.

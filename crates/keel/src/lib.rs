@@ -44,6 +44,7 @@
 
 mod engine;
 mod externals;
+mod externref;
 mod func;
 mod instance;
 mod linker;
@@ -56,6 +57,7 @@ mod values;
 
 pub use engine::{Config, Engine};
 pub use externals::{Global, Memory, Table};
+pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use instance::{Export, Extern, Instance};
 pub use linker::Linker;

@@ -33,6 +33,10 @@ pub(crate) struct StoreOpaque {
     #[expect(clippy::vec_box, reason = "the contexts' addresses must not change")]
     pub(crate) host_contexts: Vec<Box<VMHostFuncContext>>,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
+    /// Host data of extern references; boxed so raw references stay valid.
+    #[expect(clippy::vec_box, reason = "raw externrefs are the boxes' addresses")]
+    pub(crate) externrefs: Vec<Box<crate::externref::ExternData>>,
+    pub(crate) externref_by_ptr: HashMap<usize, crate::ExternRef>,
     /// How many host-to-wasm calls are active on this store.
     pub(crate) wasm_depth: usize,
 }
@@ -81,6 +85,8 @@ impl<T> Store<T> {
                     func_by_ref: HashMap::new(),
                     host_contexts: Vec::new(),
                     instance_by_vmctx: HashMap::new(),
+                    externrefs: Vec::new(),
+                    externref_by_ptr: HashMap::new(),
                     wasm_depth: 0,
                 },
                 data,

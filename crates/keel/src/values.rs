@@ -1,7 +1,7 @@
 //! [`Val`]: a WebAssembly value as the host sees it (spec §4.2.1).
 
 use crate::store::StoreOpaque;
-use crate::{Func, Result, ValType};
+use crate::{ExternRef, Func, Result, ValType};
 use keel_vm::ValRaw;
 
 /// A WebAssembly value.
@@ -21,6 +21,8 @@ pub enum Val {
     V128(u128),
     /// A `funcref`: a function or null.
     FuncRef(Option<Func>),
+    /// An `externref`: a host value or null.
+    ExternRef(Option<ExternRef>),
 }
 
 impl Val {
@@ -33,6 +35,7 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
         }
     }
 
@@ -90,6 +93,20 @@ impl Val {
         }
     }
 
+    /// The externref, if it is one (`Some(None)` is a null externref).
+    pub fn externref(&self) -> Option<Option<ExternRef>> {
+        if let Val::ExternRef(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
+    }
+
+    /// Whether this is a null reference.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::FuncRef(None) | Val::ExternRef(None))
+    }
+
     /// The `i32`.
     ///
     /// # Panics
@@ -127,18 +144,16 @@ impl Val {
     }
 
     /// The zero (or null) value of `ty`.
-    pub fn default_for(ty: ValType) -> Result<Val> {
-        Ok(match ty {
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
             ValType::I32 => Val::I32(0),
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => {
-                anyhow::bail!("externref values are not supported by the keel API yet")
-            }
-        })
+            ValType::ExternRef => Val::ExternRef(None),
+        }
     }
 
     /// The raw form of this value for `store`.
@@ -155,6 +170,13 @@ impl Val {
                     anyhow::bail!("function reference belongs to another store");
                 }
                 ValRaw::ptr(store.funcs[f.index].func_ref as usize)
+            }
+            Val::ExternRef(None) => ValRaw::ptr(0),
+            Val::ExternRef(Some(r)) => {
+                if r.store != store.id {
+                    anyhow::bail!("extern reference belongs to another store");
+                }
+                ValRaw::ptr(r.to_raw(store))
             }
         })
     }
@@ -174,9 +196,12 @@ impl Val {
                     p as *const keel_vm::VMFuncRef,
                 ))),
             },
-            ValType::ExternRef => {
-                anyhow::bail!("externref values are not supported by the keel API yet")
-            }
+            ValType::ExternRef => match raw.get_ptr() {
+                0 => Val::ExternRef(None),
+                p => Val::ExternRef(Some(ExternRef::from_raw(store, p).ok_or_else(|| {
+                    anyhow::anyhow!("externref {p:#x} does not belong to this store")
+                })?)),
+            },
         })
     }
 }
@@ -202,6 +227,12 @@ impl From<f32> for Val {
 impl From<f64> for Val {
     fn from(v: f64) -> Val {
         Val::F64(v.to_bits())
+    }
+}
+
+impl From<ExternRef> for Val {
+    fn from(r: ExternRef) -> Val {
+        Val::ExternRef(Some(r))
     }
 }
 
