@@ -160,6 +160,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         Ok(())
     }
 
+    pub(crate) fn pop_value(&mut self) -> Result<Value, CompileError> {
+        self.pop()
+    }
+
+    pub(crate) fn push_value(&mut self, v: Value) {
+        self.push(v);
+    }
+
     fn pop(&mut self) -> Result<Value, CompileError> {
         self.stack
             .pop()
@@ -896,10 +904,12 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::I64Extend32S => sext!(I32, I64),
 
             other => {
-                return Err(CompileError::Unsupported(format!(
-                    "operator {other:?} at byte offset {:#x}",
-                    self.offset
-                )));
+                if !self.translate_simd(&other)? {
+                    return Err(CompileError::Unsupported(format!(
+                        "operator {other:?} at byte offset {:#x}",
+                        self.offset
+                    )));
+                }
             }
         }
         Ok(())

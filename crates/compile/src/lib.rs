@@ -16,6 +16,7 @@ mod abi;
 mod env;
 mod func_translator;
 mod link;
+mod simd;
 mod trampoline;
 
 pub use abi::VAL_RAW_SIZE;
@@ -97,6 +98,33 @@ pub(crate) fn keel_trap_code(code: ir::TrapCode) -> Option<TrapCode> {
     })
 }
 
+/// The host features Cranelift's lowering of WebAssembly SIMD relies on,
+/// checked up front so a missing one fails engine creation instead of a
+/// later compilation.
+fn check_simd_support(isa: &dyn TargetIsa) -> Result<(), CompileError> {
+    let required: &[&str] = match isa.triple().architecture {
+        target_lexicon::Architecture::X86_64 => {
+            &["has_sse3", "has_ssse3", "has_sse41", "has_sse42"]
+        }
+        _ => &[],
+    };
+    let flags = isa.isa_flags();
+    for name in required {
+        let enabled = flags
+            .iter()
+            .find(|v| v.name == *name)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if !enabled {
+            return Err(CompileError::Isa(format!(
+                "WebAssembly SIMD needs the CPU feature `{}`, which this host lacks",
+                name.trim_start_matches("has_")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Settings for [`Compiler::new`].
 #[derive(Clone, Debug)]
 pub struct CompilerOptions {
@@ -105,6 +133,9 @@ pub struct CompilerOptions {
     pub verify: bool,
     /// Compile on this many threads (1 = on the calling thread).
     pub parallelism: usize,
+    /// Replace every NaN produced by float arithmetic with the canonical
+    /// NaN, making results deterministic across hosts.
+    pub nan_canonicalization: bool,
 }
 
 impl Default for CompilerOptions {
@@ -112,6 +143,7 @@ impl Default for CompilerOptions {
         Self {
             verify: cfg!(debug_assertions),
             parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            nan_canonicalization: false,
         }
     }
 }
@@ -156,11 +188,21 @@ impl Compiler {
         set(&mut flags, "probestack_strategy", "inline")?;
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         set(&mut flags, "unwind_info", "false")?;
+        set(
+            &mut flags,
+            "enable_nan_canonicalization",
+            if options.nan_canonicalization {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         let isa_builder =
             cranelift_native::builder().map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Isa(e.to_string()))?;
+        check_simd_support(&*isa)?;
         Ok(Self { isa, options })
     }
 
@@ -226,6 +268,7 @@ mod tests {
         let compiler = Compiler::new(CompilerOptions {
             verify: true,
             parallelism: 2,
+            nan_canonicalization: false,
         })?;
         compiler.compile_module(&translation)
     }
@@ -263,11 +306,33 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_operator_is_an_error() {
-        let bytes = wat::parse_str("(module (func v128.const i64x2 0 0 drop))").unwrap();
-        match compile(&bytes) {
-            Err(CompileError::Unsupported(m)) => assert!(m.contains("V128Const"), "{m}"),
-            other => panic!("expected Unsupported, got {:?}", other.map(|_| ())),
-        }
+    fn compiles_2_0_features_with_the_verifier_on() {
+        let bytes = wat::parse_str(
+            r#"(module
+                (memory 1) (table 2 funcref) (table 2 externref)
+                (data $d "abc") (elem $e func $f)
+                (func $f (param v128 externref) (result v128 i32)
+                  i32.const 0 local.get 0 local.get 0 i32x4.add f32x4.sqrt
+                  v128.load8_lane 3
+                  i32.const 0 i32.const 1 i32.const 2 memory.copy
+                  i32.const 0 i32.const 0 i32.const 3 memory.init $d
+                  data.drop $d
+                  i32.const 0 i32.const 0 i32.const 1 table.init 0 $e
+                  elem.drop $e
+                  i32.const 0 local.get 1 table.set 1
+                  ref.func $f ref.is_null))"#,
+        )
+        .unwrap();
+        let text = compile(&bytes).unwrap();
+        assert!(
+            text.traps
+                .iter()
+                .any(|t| t.code == TrapCode::MemoryOutOfBounds)
+        );
+        assert!(
+            text.traps
+                .iter()
+                .any(|t| t.code == TrapCode::TableOutOfBounds)
+        );
     }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
+    pub(crate) nan_canonicalization: bool,
 }
 
 impl Default for Config {
@@ -19,6 +20,7 @@ impl Default for Config {
         Self {
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
+            nan_canonicalization: false,
         }
     }
 }
@@ -35,6 +37,15 @@ impl Config {
     /// Default: 512 KiB. The host thread's stack must be larger.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Canonicalize NaNs: every float operation that produces a NaN
+    /// produces the canonical one (spec §4.3.3 "NaN Propagation" allows any
+    /// arithmetic NaN), so results are the same bits on every host.
+    /// Default: off.
+    pub fn cranelift_nan_canonicalization(&mut self, enable: bool) -> &mut Self {
+        self.nan_canonicalization = enable;
         self
     }
 
@@ -96,7 +107,9 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// If the code generator does not support the host CPU.
+    /// If the code generator does not support the host CPU, or the CPU
+    /// lacks a feature that WebAssembly SIMD needs (on x86_64: SSE3, SSSE3,
+    /// SSE4.1 and SSE4.2).
     pub fn new(config: &Config) -> Result<Engine> {
         #[cfg(feature = "compiler")]
         let compiler = {
@@ -104,6 +117,7 @@ impl Engine {
             if !config.parallel_compilation {
                 options.parallelism = 1;
             }
+            options.nan_canonicalization = config.nan_canonicalization;
             keel_compile::Compiler::new(options)?
         };
         Ok(Engine {

@@ -1,4 +1,6 @@
 //! keel's integration tests, one module per topic.
 
 mod calls;
+mod nan;
+mod refs;
 mod traps;

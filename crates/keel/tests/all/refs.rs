@@ -1,0 +1,100 @@
+//! Reference types through the API: funcref and externref tables,
+//! globals and parameters.
+
+use keel::{
+    Engine, ExternRef, Func, GlobalType, Linker, Module, Mutability, Store, Table, TableType, Val,
+    ValType,
+};
+
+#[test]
+fn externref_round_trips_and_stays_alive() -> keel::Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (table (export "t") 2 externref)
+            (func (export "id") (param externref) (result externref) local.get 0)
+            (func (export "store") (param externref) i32.const 1 local.get 0 table.set)
+            (func (export "is_null") (param externref) (result i32) local.get 0 ref.is_null))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let r = ExternRef::new(&mut store, String::from("host value"));
+    let id = instance.get_func(&mut store, "id").unwrap();
+    let mut out = [Val::ExternRef(None)];
+    id.call(&mut store, &[Val::from(r)], &mut out)?;
+    let back = out[0].externref().unwrap().unwrap();
+    assert_eq!(back, r);
+    assert_eq!(
+        back.data(&store).downcast_ref::<String>().unwrap(),
+        "host value"
+    );
+
+    let store_fn = instance.get_func(&mut store, "store").unwrap();
+    store_fn.call(&mut store, &[Val::from(r)], &mut [])?;
+    let table = instance.get_table(&mut store, "t").unwrap();
+    assert!(table.get(&mut store, 0).unwrap().is_null());
+    assert_eq!(table.get(&mut store, 1).unwrap().externref(), Some(Some(r)));
+    assert!(table.get(&mut store, 2).is_none());
+
+    let is_null = instance.get_func(&mut store, "is_null").unwrap();
+    let mut res = [Val::I32(7)];
+    is_null.call(&mut store, &[Val::ExternRef(None)], &mut res)?;
+    assert_eq!(res[0].unwrap_i32(), 1);
+    // A funcref where an externref is expected is a type error.
+    assert!(
+        is_null
+            .call(&mut store, &[Val::FuncRef(None)], &mut res)
+            .is_err()
+    );
+    Ok(())
+}
+
+#[test]
+fn host_table_of_funcrefs_called_indirectly() -> keel::Result<()> {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let table = Table::new(
+        &mut store,
+        TableType::new(ValType::FuncRef, 2, Some(4)),
+        Val::FuncRef(None),
+    )?;
+    let double = Func::wrap(&mut store, |x: i32| x * 2);
+    table.set(&mut store, 1, double.into())?;
+    assert_eq!(table.grow(&mut store, 2, Val::FuncRef(None))?, 2);
+    assert!(table.grow(&mut store, 1, Val::FuncRef(None)).is_err());
+    let global = keel::Global::new(
+        &mut store,
+        GlobalType::new(ValType::FuncRef, Mutability::Var),
+        double.into(),
+    )?;
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "t" (table 2 funcref))
+            (import "env" "g" (global (mut funcref)))
+            (type $t (func (param i32) (result i32)))
+            (func (export "call") (param i32 i32) (result i32)
+              local.get 1 local.get 0 call_indirect (type $t))
+            (func (export "size") (result i32) table.size 0)
+            (func (export "from_global") (result i32)
+              i32.const 0 global.get 0 table.set 0
+              i32.const 21 i32.const 0 call_indirect (type $t)))"#,
+    )?;
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "env", "t", table)?;
+    linker.define(&store, "env", "g", global)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let call = instance.get_typed_func::<(i32, i32), i32>(&mut store, "call")?;
+    assert_eq!(call.call(&mut store, (1, 5))?, 10);
+    let err = call.call(&mut store, (0, 5)).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<keel::Trap>().unwrap().code(),
+        keel::TrapCode::IndirectCallToNull
+    );
+    let size = instance.get_typed_func::<(), i32>(&mut store, "size")?;
+    assert_eq!(size.call(&mut store, ())?, 4);
+    let from_global = instance.get_typed_func::<(), i32>(&mut store, "from_global")?;
+    assert_eq!(from_global.call(&mut store, ())?, 42);
+    Ok(())
+}
