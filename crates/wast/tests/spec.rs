@@ -126,7 +126,9 @@ fn suite_files(suite: &str) -> Vec<(String, &'static str)> {
             .collect(),
         _ => PROPOSALS_IN_2_0
             .iter()
-            .flat_map(|p| proposal(p).map(move |f| (format!("proposals/{p}/{}", f.name()), f.raw())))
+            .flat_map(|p| {
+                proposal(p).map(move |f| (format!("proposals/{p}/{}", f.name()), f.raw()))
+            })
             .collect(),
     }
 }
