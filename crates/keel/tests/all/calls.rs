@@ -77,3 +77,36 @@ fn host_functions_and_memory() -> keel::Result<()> {
     assert_eq!(r[0].unwrap_i64(), 42);
     Ok(())
 }
+
+#[test]
+fn multi_value_host_functions_and_blocks() -> keel::Result<()> {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "h" "divmod" (func $divmod (param i32 i32) (result i32 i32)))
+            (func (export "run") (param i32 i32) (result i32 i32 i32)
+              local.get 0 local.get 1
+              (block (param i32 i32) (result i32 i32)
+                call $divmod)
+              local.get 0))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "h",
+        "divmod",
+        |a: i32, b: i32| -> keel::Result<(i32, i32)> {
+            if b == 0 {
+                anyhow::bail!("division by zero in the host");
+            }
+            Ok((a / b, a % b))
+        },
+    )?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    let run = instance.get_typed_func::<(i32, i32), (i32, i32, i32)>(&mut store, "run")?;
+    assert_eq!(run.call(&mut store, (17, 5))?, (3, 2, 17));
+    let err = run.call(&mut store, (1, 0)).unwrap_err();
+    assert!(err.to_string().contains("division by zero in the host"));
+    Ok(())
+}
