@@ -440,8 +440,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         macro_rules! load {
             ($memarg:expr, $ty:expr, $m:ident, $size:expr) => {{
                 let index = self.pop()?;
-                let addr = self.memory_address(&$memarg, index, $size)?;
-                let r = self.builder.ins().$m($ty, Self::mem_flags(), addr, 0);
+                let (addr, flags) = self.memory_address(&$memarg, index, $size)?;
+                let r = self.builder.ins().$m($ty, flags, addr, 0);
                 self.push(r);
             }};
         }
@@ -449,8 +449,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             ($memarg:expr, $m:ident, $size:expr) => {{
                 let value = self.pop()?;
                 let index = self.pop()?;
-                let addr = self.memory_address(&$memarg, index, $size)?;
-                self.builder.ins().$m(Self::mem_flags(), value, addr, 0);
+                let (addr, flags) = self.memory_address(&$memarg, index, $size)?;
+                self.builder.ins().$m(flags, value, addr, 0);
             }};
         }
         macro_rules! sext {
@@ -638,14 +638,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::I64Load16U { memarg } => load!(memarg, I64, uload16, 2),
             Operator::I64Load32S { memarg } => {
                 let index = self.pop()?;
-                let addr = self.memory_address(&memarg, index, 4)?;
-                let r = self.builder.ins().sload32(Self::mem_flags(), addr, 0);
+                let (addr, flags) = self.memory_address(&memarg, index, 4)?;
+                let r = self.builder.ins().sload32(flags, addr, 0);
                 self.push(r);
             }
             Operator::I64Load32U { memarg } => {
                 let index = self.pop()?;
-                let addr = self.memory_address(&memarg, index, 4)?;
-                let r = self.builder.ins().uload32(Self::mem_flags(), addr, 0);
+                let (addr, flags) = self.memory_address(&memarg, index, 4)?;
+                let r = self.builder.ins().uload32(flags, addr, 0);
                 self.push(r);
             }
             Operator::I32Store { memarg } | Operator::F32Store { memarg } => {

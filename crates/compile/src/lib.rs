@@ -20,6 +20,7 @@ mod simd;
 mod trampoline;
 
 pub use abi::VAL_RAW_SIZE;
+pub use keel_translate::MemoryTunables;
 
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -136,6 +137,9 @@ pub struct CompilerOptions {
     /// Replace every NaN produced by float arithmetic with the canonical
     /// NaN, making results deterministic across hosts.
     pub nan_canonicalization: bool,
+    /// How linear memories are laid out; decides which accesses need an
+    /// explicit bounds check.
+    pub memory: MemoryTunables,
 }
 
 impl Default for CompilerOptions {
@@ -144,6 +148,7 @@ impl Default for CompilerOptions {
             verify: cfg!(debug_assertions),
             parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
             nan_canonicalization: false,
+            memory: MemoryTunables::default(),
         }
     }
 }
@@ -269,6 +274,7 @@ mod tests {
             verify: true,
             parallelism: 2,
             nan_canonicalization: false,
+            memory: MemoryTunables::default(),
         })?;
         compiler.compile_module(&translation)
     }
@@ -334,5 +340,60 @@ mod tests {
                 .iter()
                 .any(|t| t.code == TrapCode::TableOutOfBounds)
         );
+    }
+
+    /// Compile `wasm` with `tunables` and return, for every
+    /// `MemoryOutOfBounds` trap site, whether it is an explicit check's
+    /// `ud2` (x86_64) rather than the faulting access itself.
+    #[cfg(target_arch = "x86_64")]
+    fn oob_sites_are_ud2(wasm: &[u8], tunables: MemoryTunables) -> Vec<bool> {
+        let translation = translate_module(wasm, wasm_features()).unwrap();
+        let compiler = Compiler::new(CompilerOptions {
+            memory: tunables,
+            ..CompilerOptions::default()
+        })
+        .unwrap();
+        let text = compiler.compile_module(&translation).unwrap();
+        text.traps
+            .iter()
+            .filter(|t| t.code == TrapCode::MemoryOutOfBounds)
+            .map(|t| text.text[t.offset as usize..t.offset as usize + 2] == [0x0f, 0x0b])
+            .collect()
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn guard_pages_elide_bounds_checks() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1)
+                (func (param i32) (result i32)
+                  local.get 0 i32.load offset=16
+                  local.get 0 i64.load offset=0x7fff0000 i32.wrap_i64 i32.add
+                  local.get 0 i32.load8_u offset=0xfffffff0 i32.add))"#,
+        )
+        .unwrap();
+        // Guard pages: the two small offsets fault on the access; the
+        // offset beyond the 2 GiB guard keeps its explicit check.
+        let guard = oob_sites_are_ud2(&wasm, MemoryTunables::default());
+        assert_eq!(guard.iter().filter(|ud2| !**ud2).count(), 2, "{guard:?}");
+        assert_eq!(guard.iter().filter(|ud2| **ud2).count(), 1, "{guard:?}");
+        // Explicit mode: every access is checked with a ud2 trap.
+        let explicit = oob_sites_are_ud2(
+            &wasm,
+            MemoryTunables {
+                signals_based_traps: false,
+                ..MemoryTunables::default()
+            },
+        );
+        assert_eq!(explicit, vec![true; 3]);
+        // A reservation below 4 GiB cannot cover every index.
+        let small = oob_sites_are_ud2(
+            &wasm,
+            MemoryTunables {
+                reservation_bytes: 1 << 20,
+                ..MemoryTunables::default()
+            },
+        );
+        assert_eq!(small, vec![true; 3]);
     }
 }

@@ -129,7 +129,7 @@ fn compile_one(
 
     let mut fctx = FunctionBuilderContext::new();
     let builder = FunctionBuilder::new(&mut func, &mut fctx);
-    let mut env = FuncEnv::new(isa, module, &translation.offsets);
+    let mut env = FuncEnv::new(isa, module, &translation.offsets, compiler.options.memory);
     let body = &translation.function_bodies[index].body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
         CompileError::Unsupported(m) => {

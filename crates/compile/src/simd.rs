@@ -165,9 +165,9 @@ impl FuncTranslator<'_, '_> {
             }};
         }
         macro_rules! load {
-            ($memarg:expr, $size:expr, |$t:ident, $addr:ident| $body:expr) => {{
+            ($memarg:expr, $size:expr, |$t:ident, $addr:ident, $flags:ident| $body:expr) => {{
                 let index = self.pop_value()?;
-                let $addr = self.memory_address($memarg, index, $size)?;
+                let ($addr, $flags) = self.memory_address($memarg, index, $size)?;
                 let $t = &mut *self;
                 let r = $body;
                 self.push_v(r);
@@ -175,8 +175,8 @@ impl FuncTranslator<'_, '_> {
         }
         macro_rules! load_splat {
             ($memarg:expr, $ty:expr, $scalar:expr, $size:expr) => {{
-                load!($memarg, $size, |t, addr| {
-                    let s = t.builder.ins().load($scalar, Self::mem_flags(), addr, 0);
+                load!($memarg, $size, |t, addr, flags| {
+                    let s = t.builder.ins().load($scalar, flags, addr, 0);
                     t.builder.ins().splat($ty, s)
                 })
             }};
@@ -185,8 +185,8 @@ impl FuncTranslator<'_, '_> {
             ($memarg:expr, $lane:expr, $ty:expr, $scalar:expr, $size:expr) => {{
                 let v = self.pop_v($ty)?;
                 let index = self.pop_value()?;
-                let addr = self.memory_address($memarg, index, $size)?;
-                let s = self.builder.ins().load($scalar, Self::mem_flags(), addr, 0);
+                let (addr, flags) = self.memory_address($memarg, index, $size)?;
+                let s = self.builder.ins().load($scalar, flags, addr, 0);
                 let r = self.builder.ins().insertlane(v, s, *$lane);
                 self.push_v(r);
             }};
@@ -195,9 +195,9 @@ impl FuncTranslator<'_, '_> {
             ($memarg:expr, $lane:expr, $ty:expr, $size:expr) => {{
                 let v = self.pop_v($ty)?;
                 let index = self.pop_value()?;
-                let addr = self.memory_address($memarg, index, $size)?;
+                let (addr, flags) = self.memory_address($memarg, index, $size)?;
                 let s = self.builder.ins().extractlane(v, *$lane);
-                self.builder.ins().store(Self::mem_flags(), s, addr, 0);
+                self.builder.ins().store(flags, s, addr, 0);
             }};
         }
         macro_rules! pminmax {
@@ -223,59 +223,51 @@ impl FuncTranslator<'_, '_> {
 
         use Operator as O;
         match op {
-            O::V128Load { memarg } => load!(memarg, 16, |t, addr| t.builder.ins().load(
-                I8X16,
-                Self::mem_flags(),
-                addr,
-                0
-            )),
-            O::V128Load8x8S { memarg } => load!(memarg, 8, |t, addr| t.builder.ins().sload8x8(
-                Self::mem_flags(),
-                addr,
-                0
-            )),
-            O::V128Load8x8U { memarg } => load!(memarg, 8, |t, addr| t.builder.ins().uload8x8(
-                Self::mem_flags(),
-                addr,
-                0
-            )),
-            O::V128Load16x4S { memarg } => load!(memarg, 8, |t, addr| t.builder.ins().sload16x4(
-                Self::mem_flags(),
-                addr,
-                0
-            )),
-            O::V128Load16x4U { memarg } => load!(memarg, 8, |t, addr| t.builder.ins().uload16x4(
-                Self::mem_flags(),
-                addr,
-                0
-            )),
-            O::V128Load32x2S { memarg } => load!(memarg, 8, |t, addr| t.builder.ins().sload32x2(
-                Self::mem_flags(),
-                addr,
-                0
-            )),
-            O::V128Load32x2U { memarg } => load!(memarg, 8, |t, addr| t.builder.ins().uload32x2(
-                Self::mem_flags(),
-                addr,
-                0
-            )),
+            O::V128Load { memarg } => load!(memarg, 16, |t, addr, flags| t
+                .builder
+                .ins()
+                .load(I8X16, flags, addr, 0)),
+            O::V128Load8x8S { memarg } => load!(memarg, 8, |t, addr, flags| t
+                .builder
+                .ins()
+                .sload8x8(flags, addr, 0)),
+            O::V128Load8x8U { memarg } => load!(memarg, 8, |t, addr, flags| t
+                .builder
+                .ins()
+                .uload8x8(flags, addr, 0)),
+            O::V128Load16x4S { memarg } => load!(memarg, 8, |t, addr, flags| t
+                .builder
+                .ins()
+                .sload16x4(flags, addr, 0)),
+            O::V128Load16x4U { memarg } => load!(memarg, 8, |t, addr, flags| t
+                .builder
+                .ins()
+                .uload16x4(flags, addr, 0)),
+            O::V128Load32x2S { memarg } => load!(memarg, 8, |t, addr, flags| t
+                .builder
+                .ins()
+                .sload32x2(flags, addr, 0)),
+            O::V128Load32x2U { memarg } => load!(memarg, 8, |t, addr, flags| t
+                .builder
+                .ins()
+                .uload32x2(flags, addr, 0)),
             O::V128Load8Splat { memarg } => load_splat!(memarg, I8X16, I8, 1),
             O::V128Load16Splat { memarg } => load_splat!(memarg, I16X8, I16, 2),
             O::V128Load32Splat { memarg } => load_splat!(memarg, I32X4, I32, 4),
             O::V128Load64Splat { memarg } => load_splat!(memarg, I64X2, I64, 8),
-            O::V128Load32Zero { memarg } => load!(memarg, 4, |t, addr| {
-                let s = t.builder.ins().load(I32, Self::mem_flags(), addr, 0);
+            O::V128Load32Zero { memarg } => load!(memarg, 4, |t, addr, flags| {
+                let s = t.builder.ins().load(I32, flags, addr, 0);
                 t.builder.ins().scalar_to_vector(I32X4, s)
             }),
-            O::V128Load64Zero { memarg } => load!(memarg, 8, |t, addr| {
-                let s = t.builder.ins().load(I64, Self::mem_flags(), addr, 0);
+            O::V128Load64Zero { memarg } => load!(memarg, 8, |t, addr, flags| {
+                let s = t.builder.ins().load(I64, flags, addr, 0);
                 t.builder.ins().scalar_to_vector(I64X2, s)
             }),
             O::V128Store { memarg } => {
                 let v = self.pop_v(I8X16)?;
                 let index = self.pop_value()?;
-                let addr = self.memory_address(memarg, index, 16)?;
-                self.builder.ins().store(Self::mem_flags(), v, addr, 0);
+                let (addr, flags) = self.memory_address(memarg, index, 16)?;
+                self.builder.ins().store(flags, v, addr, 0);
             }
             O::V128Load8Lane { memarg, lane } => load_lane!(memarg, lane, I8X16, I8, 1),
             O::V128Load16Lane { memarg, lane } => load_lane!(memarg, lane, I16X8, I16, 2),

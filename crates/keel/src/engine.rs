@@ -13,6 +13,7 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) nan_canonicalization: bool,
+    pub(crate) memory: keel_translate::MemoryTunables,
 }
 
 impl Default for Config {
@@ -21,6 +22,7 @@ impl Default for Config {
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
             nan_canonicalization: false,
+            memory: keel_translate::MemoryTunables::default(),
         }
     }
 }
@@ -46,6 +48,35 @@ impl Config {
     /// Default: off.
     pub fn cranelift_nan_canonicalization(&mut self, enable: bool) -> &mut Self {
         self.nan_canonicalization = enable;
+        self
+    }
+
+    /// Bytes of address space reserved for each linear memory. With at
+    /// least 4 GiB (the default) and [`Config::signals_based_traps`], a
+    /// 32-bit memory never moves and loads and stores whose static offset
+    /// fits in the guard region need no explicit bounds check: an
+    /// out-of-bounds access faults and becomes a `MemoryOutOfBounds` trap.
+    /// Smaller values make every access check its bounds explicitly (the
+    /// memory is then reserved at its declared maximum).
+    pub fn memory_reservation(&mut self, bytes: u64) -> &mut Self {
+        self.memory.reservation_bytes = bytes;
+        self
+    }
+
+    /// Bytes of inaccessible address space after each memory's
+    /// reservation (default 2 GiB). Accesses whose static offset plus size
+    /// exceed it keep an explicit bounds check.
+    pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
+        self.memory.guard_bytes = bytes;
+        self
+    }
+
+    /// Whether keel may rely on hardware faults (signals on Linux, the
+    /// kernel's exception vector on bare metal) to detect out-of-bounds
+    /// memory accesses. Default: on. Off, every load and store checks its
+    /// bounds explicitly: the choice for platforms without an MMU.
+    pub fn signals_based_traps(&mut self, enable: bool) -> &mut Self {
+        self.memory.signals_based_traps = enable;
         self
     }
 
@@ -118,6 +149,7 @@ impl Engine {
                 options.parallelism = 1;
             }
             options.nan_canonicalization = config.nan_canonicalization;
+            options.memory = config.memory;
             keel_compile::Compiler::new(options)?
         };
         Ok(Engine {

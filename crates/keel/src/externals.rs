@@ -28,6 +28,7 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
             Arc::from(Vec::new()),
             Imports::default(),
             &mut *store.store_context,
+            &store.engine.config().memory,
         )
     }?;
     store.instances.push(InstanceData {

@@ -272,6 +272,7 @@ impl Instance {
                 module.inner.type_ids.clone(),
                 vm_imports,
                 &mut *store.store_context,
+                &store.engine.config().memory,
             )
         }?;
         let index = store.instances.len();

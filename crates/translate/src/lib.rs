@@ -24,6 +24,7 @@ mod index;
 mod module;
 mod translate;
 mod trap;
+mod tunables;
 mod types;
 mod vmoffsets;
 
@@ -34,6 +35,7 @@ pub use index::*;
 pub use module::*;
 pub use translate::{FunctionBodyData, ModuleTranslation, translate_module, wasm_features};
 pub use trap::TrapCode;
+pub use tunables::MemoryTunables;
 pub use types::*;
 pub use vmoffsets::*;
 

@@ -7,8 +7,8 @@ use crate::{
 };
 use keel_translate::{
     ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
-    ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, Module, PrimaryMap, SharedTypeIndex,
-    TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
+    ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module, PrimaryMap,
+    SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
 };
 use std::alloc::Layout;
 use std::fmt;
@@ -124,6 +124,7 @@ impl Instance {
         type_ids: Arc<[SharedTypeIndex]>,
         imports: Imports,
         store_context: *mut VMStoreContext,
+        tunables: &MemoryTunables,
     ) -> Result<Box<Instance>, InstantiationError> {
         let vmctx_layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
             .map_err(|e| InstantiationError::Resource(e.to_string()))?;
@@ -133,7 +134,7 @@ impl Instance {
         let mut memories = PrimaryMap::new();
         for (index, ty) in module.memories.iter() {
             if module.defined_memory_index(index).is_some() {
-                let memory = match LinearMemory::new(ty.limits.min, ty.limits.max) {
+                let memory = match LinearMemory::new(ty.limits.min, ty.limits.max, tunables) {
                     Ok(m) => m,
                     Err(e) => {
                         // SAFETY: allocated above with this layout.

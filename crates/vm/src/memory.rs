@@ -1,10 +1,11 @@
 //! Linear memories (spec §4.2.8 "Memory Instances").
 
 use crate::sys;
-use keel_translate::{WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+use keel_translate::{MemoryTunables, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
 
-/// A 32-bit linear memory: a reservation of its maximum size whose first
-/// `current_length` bytes are accessible (VM-2).
+/// A 32-bit linear memory: a reservation of at least its maximum size,
+/// followed by a guard region, whose first `current_length` bytes are
+/// accessible (VM-2).
 #[derive(Debug)]
 pub struct LinearMemory {
     base: *mut u8,
@@ -18,13 +19,20 @@ pub struct LinearMemory {
 unsafe impl Send for LinearMemory {}
 
 impl LinearMemory {
-    /// A memory of `minimum_pages`, growable to `maximum_pages` (or 4 GiB).
+    /// A memory of `minimum_pages`, growable to `maximum_pages` (or 4 GiB),
+    /// laid out as `tunables` says: the reservation is the larger of
+    /// `tunables.reservation_bytes` and the maximum size, and
+    /// `tunables.guard_bytes` of inaccessible space follow it.
     ///
     /// # Errors
     ///
     /// A message if the minimum exceeds the maximum or 4 GiB, or the OS
     /// refuses the reservation.
-    pub fn new(minimum_pages: u64, maximum_pages: Option<u64>) -> Result<Self, String> {
+    pub fn new(
+        minimum_pages: u64,
+        maximum_pages: Option<u64>,
+        tunables: &MemoryTunables,
+    ) -> Result<Self, String> {
         let maximum_pages = maximum_pages
             .unwrap_or(WASM32_MAX_PAGES)
             .min(WASM32_MAX_PAGES);
@@ -33,7 +41,22 @@ impl LinearMemory {
                 "memory minimum of {minimum_pages} pages exceeds the maximum of {maximum_pages} pages"
             ));
         }
-        let reserved_bytes = ((maximum_pages * WASM_PAGE_SIZE) as usize).max(sys::PAGE_SIZE);
+        let maximum_bytes = maximum_pages * WASM_PAGE_SIZE;
+        let reserved_bytes = maximum_bytes
+            .max(if tunables.signals_based_traps {
+                tunables.reservation_bytes
+            } else {
+                0
+            })
+            .checked_add(if tunables.signals_based_traps {
+                tunables.guard_bytes
+            } else {
+                0
+            })
+            .and_then(|b| usize::try_from(b).ok())
+            .ok_or_else(|| "linear memory reservation exceeds the address space".to_string())?
+            .max(sys::PAGE_SIZE)
+            .next_multiple_of(sys::PAGE_SIZE);
         let base = sys::reserve(reserved_bytes)
             .map_err(|e| format!("cannot reserve linear memory: {e}"))?;
         let mut memory = Self {
@@ -110,13 +133,13 @@ mod tests {
 
     #[test]
     fn grows_within_maximum() {
-        let mut m = LinearMemory::new(1, Some(3)).unwrap();
+        let mut m = LinearMemory::new(1, Some(3), &MemoryTunables::default()).unwrap();
         assert_eq!(m.size_pages(), 1);
         assert_eq!(m.grow(2), Some(1));
         assert_eq!(m.grow(1), None);
         assert_eq!(m.size_pages(), 3);
         // SAFETY: three pages are committed.
         unsafe { m.base().add(3 * WASM_PAGE_SIZE as usize - 1).write(7) };
-        assert!(LinearMemory::new(2, Some(1)).is_err());
+        assert!(LinearMemory::new(2, Some(1), &MemoryTunables::default()).is_err());
     }
 }

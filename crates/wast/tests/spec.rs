@@ -105,9 +105,25 @@ fn read_known() -> Vec<Known> {
         .collect()
 }
 
+/// How linear memories are bounds-checked in a run; the suites must pass
+/// in both modes.
+#[derive(Clone, Copy, Debug)]
+enum Bounds {
+    /// Guard pages and faults (the default configuration).
+    GuardPages,
+    /// An explicit check on every access (`signals_based_traps(false)`).
+    Explicit,
+}
+
+fn engine(bounds: Bounds) -> keel::Engine {
+    let mut config = keel::Config::new();
+    config.signals_based_traps(matches!(bounds, Bounds::GuardPages));
+    keel::Engine::new(&config).expect("creating an engine")
+}
+
 /// Runs one script in a fresh store with `spectest` registered.
-fn run_file(name: String, text: &str) -> FileResult {
-    let mut cx = WastContext::new(keel::Engine::default());
+fn run_file(name: String, text: &str, bounds: Bounds) -> FileResult {
+    let mut cx = WastContext::new(engine(bounds));
     let outcome = match cx.register_spectest() {
         Ok(()) => cx.run_buffer(&name, text).map_err(|e| format!("{e:#}")),
         Err(e) => Err(format!("registering spectest: {e:#}")),
@@ -135,7 +151,7 @@ fn suite_files(suite: &str) -> Vec<(String, &'static str)> {
 
 /// Runs every selected script of `suite` on a few threads (one file at a
 /// time each) and returns the results sorted by file name.
-fn run_suite(suite: &str, filter: Option<&str>) -> Vec<FileResult> {
+fn run_suite(suite: &str, filter: Option<&str>, bounds: Bounds) -> Vec<FileResult> {
     let mut files: Vec<(String, &'static str)> = suite_files(suite)
         .into_iter()
         .filter(|(name, _)| name.ends_with(".wast"))
@@ -160,7 +176,7 @@ fn run_suite(suite: &str, filter: Option<&str>) -> Vec<FileResult> {
                         let Some((name, text)) = files.get(i) else {
                             break;
                         };
-                        let result = run_file(name.clone(), text);
+                        let result = run_file(name.clone(), text, bounds);
                         results
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
@@ -341,11 +357,12 @@ fn comparison_with_the_list() {
 }
 
 /// Runs `suite` and checks its failures against the list.
-fn check_suite(suite: &str) {
+fn check_suite(suite: &str, bounds: Bounds) {
     let filter = std::env::var("KEEL_WAST_FILTER")
         .ok()
         .filter(|f| !f.is_empty());
-    let results = run_suite(suite, filter.as_deref());
+    let results = run_suite(suite, filter.as_deref(), bounds);
+    let _ = writeln!(std::io::stderr(), "{suite}, {bounds:?} bounds checks:");
     if results.is_empty() {
         assert!(filter.is_some(), "no spec files found for {suite}");
         return;
@@ -373,15 +390,30 @@ fn check_suite(suite: &str) {
 
 #[test]
 fn spec_testsuite_wasm_v1() {
-    check_suite("wasm-v1");
+    check_suite("wasm-v1", Bounds::GuardPages);
+}
+
+#[test]
+fn spec_testsuite_wasm_v1_explicit_bounds() {
+    check_suite("wasm-v1", Bounds::Explicit);
 }
 
 #[test]
 fn spec_testsuite_wasm_v2() {
-    check_suite("wasm-v2");
+    check_suite("wasm-v2", Bounds::GuardPages);
+}
+
+#[test]
+fn spec_testsuite_wasm_v2_explicit_bounds() {
+    check_suite("wasm-v2", Bounds::Explicit);
 }
 
 #[test]
 fn spec_testsuite_proposals_in_2_0() {
-    check_suite("proposals");
+    check_suite("proposals", Bounds::GuardPages);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_2_0_explicit_bounds() {
+    check_suite("proposals", Bounds::Explicit);
 }

@@ -1,11 +1,22 @@
 //! Linear memory access: address computation and bounds checks.
 //!
 //! **This file is what keeps guest loads and stores inside their linear
-//! memory.** Every access computes `index + offset + access_size` in 64
-//! bits (no overflow: each term is below 2^33) and traps with
-//! `MemoryOutOfBounds` when it exceeds the memory's current length (spec
-//! §4.4.7: "if ea + N/8 is larger than the length of mem.data, then trap").
-//! The memory's base never moves (the runtime reserves the maximum size up
+//! memory.** Two strategies, chosen per access by
+//! [`MemoryTunables::elide_bounds_check`](crate::MemoryTunables::elide_bounds_check):
+//!
+//! * **Guard pages**: when the memory's reservation is at least 4 GiB and
+//!   the static offset plus access size fits in the guard region after it,
+//!   every address a 32-bit index can form lies inside reserved address
+//!   space, and everything past the memory's current length is
+//!   inaccessible. The access is emitted without a check, with the
+//!   `MemoryOutOfBounds` trap code on the load or store itself, so a fault
+//!   there is a trap site in the trap table.
+//! * **Explicit**: compute `index + offset + access_size` in 64 bits (no
+//!   overflow: each term is below 2^33) and trap with `MemoryOutOfBounds`
+//!   when it exceeds the current length (spec §4.4.7: "if ea + N/8 is
+//!   larger than the length of mem.data, then trap").
+//!
+//! The memory's base never moves (the runtime reserves the maximum up
 //! front), so its load is read-only and can be hoisted; the length is
 //! reloaded because `memory.grow` changes it.
 
@@ -19,11 +30,15 @@ use keel_translate::{
 use wasmparser::MemArg;
 
 impl FuncTranslator<'_, '_> {
-    /// Flags for guest memory accesses after their bounds check.
-    pub(crate) fn mem_flags() -> MemFlagsData {
-        MemFlagsData::new()
-            .with_notrap()
-            .with_endianness(cranelift_codegen::ir::Endianness::Little)
+    /// Flags for a guest memory access: `notrap` after an explicit check,
+    /// or trapping with `MemoryOutOfBounds` when a guard page checks it.
+    fn access_flags(checked: bool) -> MemFlagsData {
+        let flags = MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
+        if checked {
+            flags.with_notrap()
+        } else {
+            flags.with_trap_code(Some(clif_trap_code(TrapCode::MemoryOutOfBounds)))
+        }
     }
 
     /// The pointer to memory `index`'s `VMMemoryDefinition` and the offset
@@ -59,16 +74,33 @@ impl FuncTranslator<'_, '_> {
         Ok((base, length))
     }
 
-    /// The host address of a `size`-byte access at `index` + `memarg.offset`,
-    /// after a bounds check that traps with `MemoryOutOfBounds`.
+    /// The host address of a `size`-byte access at `index` + `memarg.offset`
+    /// and the flags to access it with: either after an explicit bounds
+    /// check, or relying on guard pages (see the module docs).
     pub(crate) fn memory_address(
         &mut self,
         memarg: &MemArg,
         index: Value,
         size: u32,
-    ) -> Result<Value, CompileError> {
-        let (base, length) = self.memory_base_and_length(self.memarg_memory(memarg)?)?;
+    ) -> Result<(Value, MemFlagsData), CompileError> {
+        let memory = self.memarg_memory(memarg)?;
         let index = self.builder.ins().uextend(types::I64, index);
+        if self
+            .env
+            .tunables
+            .elide_bounds_check(memarg.offset, u64::from(size))
+        {
+            let (def, off) = self.memory_definition(memory)?;
+            let base = self.load_ptr(readonly(), def, off + vmmemory_definition::BASE);
+            let addr = self.builder.ins().iadd(base, index);
+            let addr = if memarg.offset == 0 {
+                addr
+            } else {
+                self.builder.ins().iadd_imm_s(addr, memarg.offset as i64)
+            };
+            return Ok((addr, Self::access_flags(false)));
+        }
+        let (base, length) = self.memory_base_and_length(memory)?;
         let end_offset = memarg
             .offset
             .checked_add(u64::from(size))
@@ -83,11 +115,12 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapnz(oob, clif_trap_code(TrapCode::MemoryOutOfBounds));
         let addr = self.builder.ins().iadd(base, index);
-        Ok(if memarg.offset == 0 {
+        let addr = if memarg.offset == 0 {
             addr
         } else {
             self.builder.ins().iadd_imm_s(addr, memarg.offset as i64)
-        })
+        };
+        Ok((addr, Self::access_flags(true)))
     }
 
     fn memarg_memory(&self, memarg: &MemArg) -> Result<MemoryIndex, CompileError> {

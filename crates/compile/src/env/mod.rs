@@ -20,17 +20,24 @@ pub(crate) struct FuncEnv<'a> {
     pub(crate) isa: &'a dyn TargetIsa,
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
+    pub(crate) tunables: crate::MemoryTunables,
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
 }
 
 impl<'a> FuncEnv<'a> {
-    pub(crate) fn new(isa: &'a dyn TargetIsa, module: &'a Module, offsets: &'a VMOffsets) -> Self {
+    pub(crate) fn new(
+        isa: &'a dyn TargetIsa,
+        module: &'a Module,
+        offsets: &'a VMOffsets,
+        tunables: crate::MemoryTunables,
+    ) -> Self {
         Self {
             isa,
             module,
             offsets,
+            tunables,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
