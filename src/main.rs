@@ -67,10 +67,29 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("{}", report(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The text printed for an error: `error: ` and its causes joined by `: `
+/// (a trap included), then the wasm backtrace, if any, one frame a line.
+fn report(err: &anyhow::Error) -> String {
+    let backtrace = err.downcast_ref::<keel::WasmBacktrace>();
+    // The backtrace is one link of the chain (a context); print it last.
+    let backtrace_text = backtrace.map(ToString::to_string);
+    let causes: Vec<String> = err
+        .chain()
+        .map(ToString::to_string)
+        .filter(|cause| Some(cause) != backtrace_text.as_ref())
+        .collect();
+    let mut text = format!("error: {}", causes.join(": "));
+    if let Some(bt) = backtrace {
+        text.push_str("\nwasm backtrace:\n");
+        text.push_str(&bt.frames_text());
+    }
+    text
 }
 
 /// `keel run`: instantiate `file` and call `name` with `args`.

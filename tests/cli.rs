@@ -138,3 +138,41 @@ fn wast_prints_counts_and_totals() {
     );
     assert_eq!(lines.last(), Some(&"4 passed, 1 failed"));
 }
+
+#[test]
+fn run_prints_traps_with_their_backtrace() {
+    let file = temp_file(
+        "traps.wat",
+        r#"(module $demo (memory 1)
+            (func $store (param i32) local.get 0 i32.const 42 i32.store)
+            (func (export "oob") i32.const 70000 call $store)
+            (func $recurse (export "rec") call $recurse)
+            (func $stop (export "stop") unreachable))"#,
+    );
+    for (export, message, frames) in [
+        (
+            "oob",
+            "wasm trap: out of bounds memory access",
+            &["demo!store", "demo!<wasm function 1>"][..],
+        ),
+        (
+            "rec",
+            "wasm trap: call stack exhausted",
+            &["demo!recurse", "repeats"][..],
+        ),
+        ("stop", "wasm trap: unreachable", &["demo!stop"][..]),
+    ] {
+        let output = keel(&["run", path_str(&file), "--invoke", export]);
+        // Exit code 1, not death by a signal.
+        assert_eq!(output.status.code(), Some(1), "{export}: {output:?}");
+        let err = stderr(&output);
+        assert!(
+            err.starts_with("error: ") && err.contains(message),
+            "{export}: {err}"
+        );
+        assert!(err.contains("wasm backtrace:"), "{export}: {err}");
+        for frame in frames {
+            assert!(err.contains(frame), "{export}: missing {frame} in {err}");
+        }
+    }
+}

@@ -31,6 +31,8 @@ pub(crate) struct CompiledFunction {
     code: Vec<u8>,
     relocs: Vec<FuncReloc>,
     traps: Vec<(u32, TrapCode)>,
+    /// (code offset, wasm offset) pairs, sorted by code offset.
+    srclocs: Vec<(u32, u32)>,
     alignment: u32,
 }
 
@@ -40,7 +42,7 @@ pub(crate) fn finish(
     ctx: &mut Context,
 ) -> Result<CompiledFunction, CompileError> {
     let mut raw_relocs = Vec::new();
-    let (code, traps, alignment) = {
+    let (code, traps, srclocs, alignment) = {
         let compiled = ctx
             .compile(compiler.isa(), &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
@@ -53,9 +55,17 @@ pub(crate) fn finish(
                 .ok_or_else(|| CompileError::Bug(format!("unknown trap code {}", t.code)))?;
             traps.push((t.offset, code));
         }
+        let srclocs = compiled
+            .buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|s| !s.loc.is_default())
+            .map(|s| (s.start, s.loc.bits()))
+            .collect();
         (
             compiled.code_buffer().to_vec(),
             traps,
+            srclocs,
             compiled.buffer.alignment,
         )
     };
@@ -87,6 +97,7 @@ pub(crate) fn finish(
         code,
         relocs,
         traps,
+        srclocs,
         alignment,
     })
 }
@@ -141,7 +152,14 @@ fn compile_one(
         e => e,
     })?;
     let mut ctx = Context::for_function(func);
-    finish(compiler, &mut ctx)
+    let mut compiled = finish(compiler, &mut ctx)?;
+    // Code before the first operator (the prologue, its stack check) maps
+    // to the start of the function body.
+    if compiled.srclocs.first().is_none_or(|(code, _)| *code > 0) {
+        let body_start = u32::try_from(body.range().start).unwrap_or(u32::MAX);
+        compiled.srclocs.insert(0, (0, body_start));
+    }
+    Ok(compiled)
 }
 
 /// Compile every defined function, on up to `parallelism` threads.
@@ -196,11 +214,8 @@ pub(crate) fn compile_functions(
     Ok(out)
 }
 
-fn append(
-    text: &mut Vec<u8>,
-    traps: &mut Vec<TrapInfo>,
-    f: &CompiledFunction,
-) -> Result<FunctionLoc, CompileError> {
+fn append(out: &mut CompiledText, f: &CompiledFunction) -> Result<FunctionLoc, CompileError> {
+    let (text, traps) = (&mut out.text, &mut out.traps);
     let align = f.alignment.max(16) as usize;
     text.resize(text.len().next_multiple_of(align), 0);
     let start = u32::try_from(text.len())
@@ -212,6 +227,8 @@ fn append(
             code: *code,
         });
     }
+    out.address_map
+        .extend(f.srclocs.iter().map(|(code, wasm)| (start + code, *wasm)));
     Ok(FunctionLoc {
         start,
         length: f.code.len() as u32,
@@ -228,15 +245,15 @@ pub(crate) fn link(
 ) -> Result<CompiledText, CompileError> {
     let mut out = CompiledText::default();
     for (_, f) in functions.iter() {
-        let loc = append(&mut out.text, &mut out.traps, f)?;
+        let loc = append(&mut out, f)?;
         out.functions.push(loc);
     }
     for f in &array_to_wasm {
-        let loc = append(&mut out.text, &mut out.traps, f)?;
+        let loc = append(&mut out, f)?;
         out.array_to_wasm_trampolines.push(loc);
     }
     for (ty, f) in &wasm_to_array {
-        let loc = append(&mut out.text, &mut out.traps, f)?;
+        let loc = append(&mut out, f)?;
         out.wasm_to_array_trampolines.push((ty.clone(), loc));
     }
     for (index, f) in functions.iter() {

@@ -9,7 +9,7 @@ use cranelift_codegen::ir::{
     self, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use keel_translate::{WasmFuncType, vmhost_func_context};
+use keel_translate::{VMOffsets, WasmFuncType, vmhost_func_context, vmstore_context};
 
 /// The array-call entry of every wasm function of type `ty`: reads the
 /// parameters from the values array, calls `wasm_call`, writes the results
@@ -50,7 +50,9 @@ pub(crate) fn array_to_wasm(
     compile(compiler, func)
 }
 
-/// The `wasm_call` entry of a host function of type `ty`: spills the
+/// The `wasm_call` entry of a host function of type `ty`: records where
+/// wasm left off (the calling wasm frame's frame pointer and the return
+/// address into it, in the store context, for backtraces), spills the
 /// parameters to a values array on the stack and calls the host's
 /// `array_call`, loaded from its `VMHostFuncContext` (the callee vmctx).
 pub(crate) fn wasm_to_array(
@@ -75,8 +77,30 @@ pub(crate) fn wasm_to_array(
         4,
     ));
     let ptr = isa.pointer_type();
-    let values = b.ins().stack_addr(ptr, slot, 0);
     let flags = MemFlagsData::trusted();
+    // The caller is wasm, so `caller_vmctx` is an instance's VMContext.
+    let store_context = b.ins().load(
+        ptr,
+        flags.with_readonly(),
+        caller_vmctx,
+        VMOffsets::STORE_CONTEXT as i32,
+    );
+    let fp = b.ins().get_frame_pointer(ptr);
+    let caller_fp = b.ins().load(ptr, flags, fp, 0);
+    let return_address = b.ins().get_return_address(ptr);
+    b.ins().store(
+        flags,
+        caller_fp,
+        store_context,
+        vmstore_context::LAST_WASM_EXIT_FP as i32,
+    );
+    b.ins().store(
+        flags,
+        return_address,
+        store_context,
+        vmstore_context::LAST_WASM_EXIT_PC as i32,
+    );
+    let values = b.ins().stack_addr(ptr, slot, 0);
     for (i, v) in p[2..].iter().enumerate() {
         b.ins()
             .store(flags, *v, values, (i as u32 * VAL_RAW_SIZE) as i32);

@@ -208,7 +208,7 @@ impl Engine {
                 .compiler
                 .compile_host_trampolines(std::slice::from_ref(ty))?;
             let loc = text.wasm_to_array_trampolines[0].1;
-            let code = Arc::new(CodeMemory::new(Arc::new(text))?);
+            let code = Arc::new(CodeMemory::new(Arc::new(text), None)?);
             let addr = code.resolve(loc) as usize;
             cache.insert(ty.clone(), (code, addr));
             Ok(addr as *const u8)

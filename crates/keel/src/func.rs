@@ -2,7 +2,9 @@
 
 use crate::store::{StoreId, StoreInner, StoreOpaque};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
-use crate::{AsContext, AsContextMut, Extern, FuncType, Instance, Result, Trap, Val};
+use crate::{
+    AsContext, AsContextMut, Extern, FuncType, Instance, Result, Trap, Val, WasmBacktrace,
+};
 use keel_trap::UnwindReason;
 use keel_vm::{VMFuncRef, VMHostFuncContext, ValRaw};
 use std::panic::{self, AssertUnwindSafe};
@@ -65,13 +67,37 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         };
         match panic::catch_unwind(AssertUnwindSafe(|| (state.func)(caller, values))) {
             Ok(Ok(())) => return,
-            Ok(Err(e)) => UnwindReason::User(Box::new(e)),
+            Ok(Err(e)) => {
+                let ctx = &caller_store_context(state);
+                // SAFETY: the wasm-to-host trampoline that called us stored
+                // the calling wasm frame's fp and return address (TRAP-3).
+                let bt = unsafe {
+                    keel_trap::RawBacktrace::capture(
+                        ctx.last_wasm_exit_pc,
+                        ctx.last_wasm_exit_fp,
+                        true,
+                    )
+                };
+                UnwindReason::User(Box::new(e), bt)
+            }
             Err(payload) => UnwindReason::Panic(payload),
         }
     };
     // SAFETY: we were called from wasm under `catch_traps` (every entry
     // goes through `call_raw`), and nothing in this frame needs dropping.
     unsafe { keel_trap::raise(reason) }
+}
+
+/// The store context of a host function's store (for its exit frame).
+fn caller_store_context<T>(state: &HostFuncState<T>) -> keel_vm::VMStoreContext {
+    // SAFETY: as in `host_array_call`: the store is alive; this reads
+    // plain integers that no one is writing while the host function runs.
+    let ctx = unsafe { &(*state.store.0).opaque.store_context };
+    keel_vm::VMStoreContext {
+        stack_limit: ctx.stack_limit,
+        last_wasm_exit_fp: ctx.last_wasm_exit_fp,
+        last_wasm_exit_pc: ctx.last_wasm_exit_pc,
+    }
 }
 
 /// Register a host function in `store`.
@@ -273,6 +299,12 @@ pub(crate) unsafe fn call_raw(
     values: &mut [ValRaw],
 ) -> Result<()> {
     let previous_limit = store.store_context.stack_limit;
+    // A nested call overwrites the exit frame the outer host call may
+    // still need for its own backtrace.
+    let previous_exit = (
+        store.store_context.last_wasm_exit_fp,
+        store.store_context.last_wasm_exit_pc,
+    );
     if store.wasm_depth == 0 {
         let max = store.engine.config().max_wasm_stack;
         store.store_context.stack_limit = keel_trap::stack_pointer().saturating_sub(max);
@@ -293,13 +325,22 @@ pub(crate) unsafe fn call_raw(
     };
     store.wasm_depth -= 1;
     store.store_context.stack_limit = previous_limit;
+    (
+        store.store_context.last_wasm_exit_fp,
+        store.store_context.last_wasm_exit_pc,
+    ) = previous_exit;
     match result {
         Ok(()) => Ok(()),
-        Err(UnwindReason::Trap(t)) => Err(Trap::new(t.code).into()),
-        Err(UnwindReason::User(e)) => match e.downcast::<anyhow::Error>() {
-            Ok(e) => Err(*e),
-            Err(_) => Err(anyhow::anyhow!("host function failed")),
-        },
+        Err(UnwindReason::Trap(t)) => {
+            Err(WasmBacktrace::from_raw(&t.backtrace).attach(Trap::new(t.code).into()))
+        }
+        Err(UnwindReason::User(e, bt)) => {
+            let e = match e.downcast::<anyhow::Error>() {
+                Ok(e) => *e,
+                Err(_) => anyhow::anyhow!("host function failed"),
+            };
+            Err(WasmBacktrace::from_raw(&bt).attach(e))
+        }
         Err(UnwindReason::Panic(payload)) => panic::resume_unwind(payload),
     }
 }

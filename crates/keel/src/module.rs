@@ -57,12 +57,15 @@ impl Module {
         #[cfg(not(feature = "compiler"))]
         let text: keel_translate::CompiledText =
             anyhow::bail!("compiling modules needs the `compiler` feature");
+        let module = Arc::new(translation.module);
         let code = if text.text.is_empty() {
             None
         } else {
-            Some(Arc::new(CodeMemory::new(Arc::new(text))?))
+            Some(Arc::new(CodeMemory::new(
+                Arc::new(text),
+                Some(module.clone()),
+            )?))
         };
-        let module = translation.module;
         let type_ids: Arc<[SharedTypeIndex]> = module
             .types
             .values()
@@ -72,7 +75,7 @@ impl Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 offsets: translation.offsets,
-                module: Arc::new(module),
+                module,
                 code,
                 type_ids,
             }),

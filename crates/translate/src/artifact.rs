@@ -37,6 +37,9 @@ pub struct CompiledText {
     pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
     /// Every trapping instruction, sorted by offset.
     pub traps: Vec<TrapInfo>,
+    /// Text offset to wasm byte offset (in the module) of the operator the
+    /// code from there on belongs to, sorted by text offset.
+    pub address_map: Vec<(u32, u32)>,
 }
 
 impl CompiledText {
@@ -46,6 +49,17 @@ impl CompiledText {
             .binary_search_by_key(&offset, |t| t.offset)
             .ok()
             .map(|i| self.traps[i].code)
+    }
+
+    /// The wasm byte offset of the operator whose code contains text
+    /// `offset`.
+    pub fn wasm_offset(&self, offset: u32) -> Option<u32> {
+        let i = self
+            .address_map
+            .partition_point(|(text, _)| *text <= offset);
+        self.address_map
+            .get(i.checked_sub(1)?)
+            .map(|(_, wasm)| *wasm)
     }
 
     /// The defined function whose code contains `offset`.

@@ -82,8 +82,13 @@ pub const VMGLOBAL_DEFINITION_SIZE: u32 = 16;
 pub mod vmstore_context {
     /// `stack_limit: usize`: the lowest stack pointer wasm code may use.
     pub const STACK_LIMIT: u32 = 0;
+    /// `last_wasm_exit_fp: usize`: frame pointer of the wasm frame that
+    /// last called the host, written by wasm-to-host trampolines.
+    pub const LAST_WASM_EXIT_FP: u32 = 8;
+    /// `last_wasm_exit_pc: usize`: the return address into that frame.
+    pub const LAST_WASM_EXIT_PC: u32 = 16;
     /// Size in bytes.
-    pub const SIZE: u32 = 8;
+    pub const SIZE: u32 = 24;
 }
 
 /// Byte offsets of the fields of one module's VMContext.

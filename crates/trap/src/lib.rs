@@ -29,13 +29,17 @@
 //! * **TRAP-2**: an [`Activation`] is on the chain only while the
 //!   `catch_traps` call that created it is running, so the pointer in
 //!   the thread-local `CURRENT` slot is always valid or null.
+//! * **TRAP-3**: compiled wasm code keeps frame pointers; at any trap site
+//!   the frame pointer register holds the trapping function's frame.
 
 mod arch;
+mod backtrace;
 mod registry;
 #[cfg(all(unix, target_arch = "x86_64"))]
 mod signals;
 
-pub use registry::{CodeRegistration, TrapTable, lookup_trap, register_code};
+pub use backtrace::{MAX_FRAMES, RawBacktrace};
+pub use registry::{CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code};
 #[cfg(all(unix, target_arch = "x86_64"))]
 pub use signals::init_traps;
 
@@ -45,14 +49,16 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
 /// A trap raised by compiled code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct TrapRecord {
     /// Which trap.
     pub code: TrapCode,
     /// The pc of the trapping instruction (raw address).
     pub pc: usize,
-    /// The frame pointer at the trap (raw address), for backtraces.
+    /// The frame pointer at the trap (raw address).
     pub fp: usize,
+    /// The wasm frames at the trap.
+    pub backtrace: RawBacktrace,
 }
 
 /// Why execution left wasm abnormally.
@@ -60,8 +66,8 @@ pub enum UnwindReason {
     /// A wasm trap.
     Trap(TrapRecord),
     /// A host function returned an error; the payload is the embedder's
-    /// error value.
-    User(Box<dyn Any + Send>),
+    /// error value, the backtrace the wasm frames that called the host.
+    User(Box<dyn Any + Send>, RawBacktrace),
     /// A host function panicked; the payload is the panic's.
     Panic(Box<dyn Any + Send>),
 }
@@ -70,7 +76,7 @@ impl std::fmt::Debug for UnwindReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UnwindReason::Trap(t) => f.debug_tuple("Trap").field(t).finish(),
-            UnwindReason::User(_) => f.write_str("User(..)"),
+            UnwindReason::User(_, bt) => f.debug_tuple("User").field(bt).finish(),
             UnwindReason::Panic(_) => f.write_str("Panic(..)"),
         }
     }
@@ -103,6 +109,10 @@ pub fn in_wasm() -> bool {
 /// * TRAP-1: `f` may only be jumped out of at points where it holds
 ///   nothing that needs dropping; in practice it must call compiled code
 ///   through raw function pointers and own no heap values.
+#[expect(
+    clippy::result_large_err,
+    reason = "trap handlers capture the backtrace without allocating, so it is stored inline"
+)]
 pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
     #[cfg(all(unix, target_arch = "x86_64"))]
     signals::init_traps();
@@ -209,10 +219,18 @@ pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
     let Some(code) = lookup_trap(pc) else {
         return false;
     };
+    // SAFETY: `pc` is a trap site of wasm code, so `fp` is its frame's
+    // frame pointer (TRAP-3).
+    let backtrace = unsafe { RawBacktrace::capture(pc, fp, false) };
     // SAFETY: TRAP-2; the frames above the activation are wasm frames
     // (the pc is in registered code) and trampolines (TRAP-1).
     unsafe {
-        (*act).reason = Some(UnwindReason::Trap(TrapRecord { code, pc, fp }));
+        (*act).reason = Some(UnwindReason::Trap(TrapRecord {
+            code,
+            pc,
+            fp,
+            backtrace,
+        }));
         arch::keel_longjmp(&(*act).jmp_buf)
     }
 }
@@ -233,16 +251,18 @@ mod tests {
         // SAFETY: the closures hold nothing that needs dropping.
         unsafe {
             assert!(catch_traps(|| {}).is_ok());
-            let r = catch_traps(|| raise(UnwindReason::User(Box::new(42u32))));
+            let r =
+                catch_traps(|| raise(UnwindReason::User(Box::new(42u32), RawBacktrace::empty())));
             match r {
-                Err(UnwindReason::User(v)) => assert_eq!(*v.downcast::<u32>().unwrap(), 42),
+                Err(UnwindReason::User(v, _)) => assert_eq!(*v.downcast::<u32>().unwrap(), 42),
                 other => panic!("unexpected {other:?}"),
             }
             assert!(!in_wasm());
             // Nested activations unwind to the innermost one.
             let outer = catch_traps(|| {
-                let inner = catch_traps(|| raise(UnwindReason::User(Box::new(1u8))));
-                assert!(matches!(inner, Err(UnwindReason::User(_))));
+                let inner =
+                    catch_traps(|| raise(UnwindReason::User(Box::new(1u8), RawBacktrace::empty())));
+                assert!(matches!(inner, Err(UnwindReason::User(..))));
                 assert!(in_wasm());
             });
             assert!(outer.is_ok());

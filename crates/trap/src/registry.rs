@@ -1,25 +1,35 @@
 //! The process-wide registry of compiled code: which address ranges hold
-//! wasm code and which of their instructions are trap sites.
+//! wasm code, which of their instructions are trap sites, and (for the
+//! runtime) what else is known about them.
 
 use keel_translate::TrapCode;
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-/// Trap-site lookup for one registered text section.
-pub trait TrapTable: Send + Sync {
+/// What the registry knows about one text section.
+pub trait CodeInfo: Send + Sync + 'static {
     /// The trap raised at byte `offset` of the text, if it is a trap site.
+    /// Called from trap handlers: must not allocate or lock.
     fn lookup_trap(&self, offset: u32) -> Option<TrapCode>;
+
+    /// The concrete type, for the runtime to symbolize frames.
+    fn as_any(&self) -> &dyn Any;
 }
 
-impl TrapTable for keel_translate::CompiledText {
+impl CodeInfo for keel_translate::CompiledText {
     fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
         keel_translate::CompiledText::lookup_trap(self, offset)
     }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
-type Registry = BTreeMap<usize, (usize, Arc<dyn TrapTable>)>;
+type Registry = BTreeMap<usize, (usize, Arc<dyn CodeInfo>)>;
 
-/// Text sections by end address: (start address, trap table).
+/// Text sections by end address: (start address, information).
 static REGISTRY: RwLock<Registry> = RwLock::new(BTreeMap::new());
 
 /// Keeps a text section registered; unregisters it when dropped.
@@ -28,12 +38,12 @@ pub struct CodeRegistration {
     end: usize,
 }
 
-/// Register `len` bytes of code at `start` whose trap sites `table`
-/// describes (offsets relative to `start`).
-pub fn register_code(start: usize, len: usize, table: Arc<dyn TrapTable>) -> CodeRegistration {
+/// Register `len` bytes of code at `start`, described by `info` (offsets
+/// relative to `start`).
+pub fn register_code(start: usize, len: usize, info: Arc<dyn CodeInfo>) -> CodeRegistration {
     let end = start + len;
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    reg.insert(end, (start, table));
+    reg.insert(end, (start, info));
     CodeRegistration { end }
 }
 
@@ -44,12 +54,27 @@ impl Drop for CodeRegistration {
     }
 }
 
+/// The registered text containing `pc`: its start address and information.
+pub fn lookup_code(pc: usize) -> Option<(usize, Arc<dyn CodeInfo>)> {
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let (_, (start, info)) = reg.range(pc + 1..).next()?;
+    (pc >= *start).then(|| (*start, info.clone()))
+}
+
+/// Whether `pc` lies in registered code.
+pub(crate) fn is_registered_code(pc: usize) -> bool {
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    reg.range(pc + 1..)
+        .next()
+        .is_some_and(|(_, (start, _))| pc >= *start)
+}
+
 /// The trap raised at `pc`, if `pc` is a trap site of registered code.
 pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
     let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    let (_, (start, table)) = reg.range(pc + 1..).next()?;
+    let (_, (start, info)) = reg.range(pc + 1..).next()?;
     if pc < *start {
         return None;
     }
-    table.lookup_trap(u32::try_from(pc - start).ok()?)
+    info.lookup_trap(u32::try_from(pc - start).ok()?)
 }

@@ -1,8 +1,30 @@
-//! Executable memory holding one linked text section (VM-4).
+//! Executable memory holding one linked text section (VM-4), and what the
+//! trap registry knows about it.
 
 use crate::sys;
-use keel_translate::{CompiledText, FunctionLoc};
+use keel_translate::{CompiledText, FunctionLoc, Module, TrapCode};
+use std::any::Any;
 use std::sync::Arc;
+
+/// A registered text section: its metadata and, for module code, the
+/// module it was compiled from (for frame names).
+#[derive(Debug)]
+pub struct ModuleCode {
+    /// The code's metadata.
+    pub text: Arc<CompiledText>,
+    /// The module, or `None` for trampolines the engine compiled.
+    pub module: Option<Arc<Module>>,
+}
+
+impl keel_trap::CodeInfo for ModuleCode {
+    fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
+        self.text.lookup_trap(offset)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// A text section mapped executable and registered for trap handling.
 #[derive(Debug)]
@@ -20,12 +42,13 @@ unsafe impl Send for CodeMemory {}
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {
-    /// Map `text` executable and register its trap table.
+    /// Map `text` executable and register it (with `module`, the module
+    /// it was compiled from, if any) for trap handling and backtraces.
     ///
     /// # Errors
     ///
     /// The OS error if mapping or protecting memory fails.
-    pub fn new(text: Arc<CompiledText>) -> std::io::Result<Self> {
+    pub fn new(text: Arc<CompiledText>, module: Option<Arc<Module>>) -> std::io::Result<Self> {
         let len = text.text.len().max(1);
         let mapped_len = len.next_multiple_of(sys::PAGE_SIZE);
         let base = sys::reserve(mapped_len)?;
@@ -43,7 +66,11 @@ impl CodeMemory {
                 return Err(e);
             }
         }
-        let registration = keel_trap::register_code(base as usize, len, text.clone());
+        let info = Arc::new(ModuleCode {
+            text: text.clone(),
+            module,
+        });
+        let registration = keel_trap::register_code(base as usize, len, info);
         Ok(Self {
             base,
             mapped_len,

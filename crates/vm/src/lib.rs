@@ -19,6 +19,7 @@
 //! * **VM-4**: code in a [`CodeMemory`] is immutable and executable for the
 //!   memory's whole life, and registered with keel-trap while it lives.
 
+mod backtrace;
 mod builtins;
 mod code_memory;
 mod instance;
@@ -26,8 +27,9 @@ mod memory;
 mod sys;
 mod vmcontext;
 
+pub use backtrace::{FrameInfo, symbolize};
 pub use builtins::BUILTINS;
-pub use code_memory::CodeMemory;
+pub use code_memory::{CodeMemory, ModuleCode};
 pub use instance::{ImportedMemory, ImportedTable, Imports, Instance, InstantiationError};
 pub use memory::LinearMemory;
 pub use vmcontext::*;

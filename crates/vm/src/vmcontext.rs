@@ -76,6 +76,11 @@ pub struct VMStoreContext {
     /// The lowest stack pointer wasm may use; function prologues trap with
     /// `StackOverflow` below it.
     pub stack_limit: usize,
+    /// Frame pointer of the wasm frame that last called the host (written
+    /// by wasm-to-host trampolines; the start of a host error's backtrace).
+    pub last_wasm_exit_fp: usize,
+    /// Return address into that frame.
+    pub last_wasm_exit_pc: usize,
 }
 
 /// The context of a host function: what its `vmctx` points to.
@@ -276,6 +281,14 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, stack_limit),
             vmstore_context::STACK_LIMIT as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, last_wasm_exit_fp),
+            vmstore_context::LAST_WASM_EXIT_FP as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, last_wasm_exit_pc),
+            vmstore_context::LAST_WASM_EXIT_PC as usize
         );
         assert_eq!(size_of::<VMStoreContext>(), vmstore_context::SIZE as usize);
         assert_eq!(

@@ -107,6 +107,6 @@ fn multi_value_host_functions_and_blocks() -> keel::Result<()> {
     let run = instance.get_typed_func::<(i32, i32), (i32, i32, i32)>(&mut store, "run")?;
     assert_eq!(run.call(&mut store, (17, 5))?, (3, 2, 17));
     let err = run.call(&mut store, (1, 0)).unwrap_err();
-    assert!(err.to_string().contains("division by zero in the host"));
+    assert_eq!(err.root_cause().to_string(), "division by zero in the host");
     Ok(())
 }

@@ -1,0 +1,51 @@
+//! Turning captured pcs into wasm frames (function index, name, wasm byte
+//! offset).
+
+use crate::code_memory::ModuleCode;
+use keel_trap::RawBacktrace;
+
+/// One wasm frame of a backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The function's index in its module's function index space.
+    pub func_index: u32,
+    /// The function's name from the name section, if any.
+    pub func_name: Option<String>,
+    /// The module's name from the name section, if any.
+    pub module_name: Option<String>,
+    /// Byte offset, in the module binary, of the trapping instruction or
+    /// of the call this frame is suspended in.
+    pub module_offset: Option<u32>,
+}
+
+/// The wasm frames of `bt`, innermost first; stops at the first pc that is
+/// not inside a wasm function (a trampoline: the entry from the host).
+pub fn symbolize(bt: &RawBacktrace) -> Vec<FrameInfo> {
+    let mut frames = Vec::with_capacity(bt.pcs().len());
+    for i in 0..bt.pcs().len() {
+        let pc = bt.lookup_pc(i);
+        let Some((start, info)) = keel_trap::lookup_code(pc) else {
+            break;
+        };
+        let Some(code) = info.as_any().downcast_ref::<ModuleCode>() else {
+            break;
+        };
+        let Some(module) = &code.module else {
+            break;
+        };
+        let Ok(offset) = u32::try_from(pc - start) else {
+            break;
+        };
+        let Some(defined) = code.text.func_by_text_offset(offset) else {
+            break;
+        };
+        let index = module.func_index(defined);
+        frames.push(FrameInfo {
+            func_index: index.as_u32(),
+            func_name: module.func_names.get(&index).cloned(),
+            module_name: module.name.clone(),
+            module_offset: code.text.wasm_offset(offset),
+        });
+    }
+    frames
+}
