@@ -396,4 +396,31 @@ mod tests {
         );
         assert_eq!(small, vec![true; 3]);
     }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn x86_division_by_zero_traps_in_hardware() {
+        let wasm = wat::parse_str(
+            "(module (func (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u))",
+        )
+        .unwrap();
+        let text = compile(&wasm).unwrap();
+        let sites: Vec<_> = text
+            .traps
+            .iter()
+            .filter(|t| t.code == TrapCode::IntegerDivisionByZero)
+            .collect();
+        assert!(!sites.is_empty());
+        for site in sites {
+            let bytes = &text.text[site.offset as usize..];
+            // The `div` itself (opcode 0xf7, after an optional REX prefix)
+            // is the trap site: #DE raises SIGFPE there. No ud2 check.
+            let opcode = if bytes[0] & 0xf0 == 0x40 {
+                bytes[1]
+            } else {
+                bytes[0]
+            };
+            assert_eq!(opcode, 0xf7, "{:02x?}", &bytes[..4]);
+        }
+    }
 }

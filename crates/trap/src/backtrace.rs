@@ -3,87 +3,93 @@
 //! Compiled code keeps frame pointers (Cranelift's
 //! `preserve_frame_pointers`), so from a frame pointer `fp` the caller's
 //! frame pointer is at `[fp]` and the return address into the caller at
-//! `[fp + 8]` (x86_64 and riscv64 alike, see the `arch` module). The walk
-//! starts at a pc/fp pair inside wasm code and stops at the first return
-//! address that is not registered code: the Rust frame that called the
-//! entry trampoline. Capturing allocates nothing, so trap handlers can do
-//! it; turning pcs into function names happens later, outside.
+//! `[fp + 8]` (x86_64 and riscv64 alike). The walk starts at a pc/fp pair
+//! inside wasm code and stops at the first return address that is not
+//! registered code: the Rust frame that called the entry trampoline.
+//!
+//! Trap handlers may not allocate, so they walk into a fixed per-thread
+//! buffer ([`capture_into_trap_buffer`]); [`catch_traps`](crate::catch_traps)
+//! copies it out after the jump back. Host code walks straight into a
+//! [`RawBacktrace`]. Turning pcs into function names happens later.
 
 use crate::registry::is_registered_code;
+use std::cell::UnsafeCell;
 
 /// The most frames a backtrace records; deeper stacks are cut off.
 pub const MAX_FRAMES: usize = 128;
 
 /// The pcs of the wasm frames at a trap or host call, innermost first.
-#[derive(Clone, Copy)]
+#[derive(Clone, Default)]
 pub struct RawBacktrace {
-    pcs: [usize; MAX_FRAMES],
-    len: usize,
+    pcs: Vec<usize>,
     first_is_return_address: bool,
 }
 
 impl std::fmt::Debug for RawBacktrace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.pcs().iter().map(|pc| format!("{pc:#x}")))
+            .entries(self.pcs.iter().map(|pc| format!("{pc:#x}")))
             .finish()
     }
 }
 
-impl RawBacktrace {
-    /// A backtrace with no frames.
-    pub const fn empty() -> Self {
-        Self {
-            pcs: [0; MAX_FRAMES],
-            len: 0,
-            first_is_return_address: false,
-        }
+/// Walk from `pc`/`fp`, calling `push` with each pc until it returns false.
+///
+/// # Safety
+///
+/// `fp` must be the frame pointer of a live wasm frame on this thread (or
+/// 0), so that the chain it starts is readable while every return address
+/// on it lies in registered code.
+unsafe fn walk(pc: usize, fp: usize, mut push: impl FnMut(usize) -> bool) {
+    if pc == 0 || !is_registered_code(pc) || !push(pc) {
+        return;
     }
+    let mut fp = fp;
+    while fp != 0 {
+        // SAFETY: `fp` is the frame pointer of a wasm frame (the caller's
+        // contract for the first, registered code for the following ones),
+        // whose first two words are the saved frame pointer and the return
+        // address.
+        let (next_fp, ret) = unsafe {
+            (
+                *(fp as *const usize),
+                *((fp + core::mem::size_of::<usize>()) as *const usize),
+            )
+        };
+        if !is_registered_code(ret) || !push(ret) {
+            break;
+        }
+        fp = next_fp;
+    }
+}
 
+impl RawBacktrace {
     /// Walk the frames from `pc`/`fp`. `pc` is the trapping instruction
     /// (`first_is_return_address == false`) or a return address into the
     /// innermost wasm frame (true); `fp` is that frame's frame pointer.
+    /// Allocates: for host code, not trap handlers.
     ///
     /// # Safety
     ///
-    /// `fp` must be the frame pointer of a live wasm frame on this thread
-    /// (or 0), so that the chain it starts is readable while every return
-    /// address on it lies in registered code.
+    /// As for the walk: `fp` must be a live wasm frame's frame pointer or 0.
     pub unsafe fn capture(pc: usize, fp: usize, first_is_return_address: bool) -> Self {
-        let mut bt = Self {
-            first_is_return_address,
-            ..Self::empty()
+        let mut pcs = Vec::new();
+        // SAFETY: per the caller's contract.
+        unsafe {
+            walk(pc, fp, |pc| {
+                pcs.push(pc);
+                pcs.len() < MAX_FRAMES
+            })
         };
-        if pc == 0 || !is_registered_code(pc) {
-            return bt;
+        Self {
+            pcs,
+            first_is_return_address,
         }
-        bt.pcs[0] = pc;
-        bt.len = 1;
-        let mut fp = fp;
-        while fp != 0 && bt.len < MAX_FRAMES {
-            // SAFETY: `fp` is the frame pointer of a wasm frame (the
-            // caller's contract for the first, and registered code for the
-            // following ones), whose first two words are the saved frame
-            // pointer and the return address.
-            let (next_fp, ret) = unsafe {
-                (
-                    *(fp as *const usize),
-                    *((fp + core::mem::size_of::<usize>()) as *const usize),
-                )
-            };
-            if !is_registered_code(ret) {
-                break;
-            }
-            bt.pcs[bt.len] = ret;
-            bt.len += 1;
-            fp = next_fp;
-        }
-        bt
     }
 
     /// The captured pcs, innermost first.
     pub fn pcs(&self) -> &[usize] {
-        &self.pcs[..self.len]
+        &self.pcs
     }
 
     /// The pc to look up for frame `i`: a trapping instruction as is, a
@@ -96,4 +102,58 @@ impl RawBacktrace {
             pc - 1
         }
     }
+}
+
+/// One thread's trap-time backtrace buffer.
+struct TrapBuffer {
+    pcs: UnsafeCell<[usize; MAX_FRAMES]>,
+    len: UnsafeCell<usize>,
+}
+
+thread_local! {
+    static TRAP_BUFFER: TrapBuffer = const {
+        TrapBuffer {
+            pcs: UnsafeCell::new([0; MAX_FRAMES]),
+            len: UnsafeCell::new(0),
+        }
+    };
+}
+
+/// Walk from the trapping `pc`/`fp` into this thread's buffer, without
+/// allocating.
+///
+/// # Safety
+///
+/// As for the walk; and no other code on this thread may be using the
+/// buffer (only trap handling does, one trap at a time).
+pub(crate) unsafe fn capture_into_trap_buffer(pc: usize, fp: usize) {
+    TRAP_BUFFER.with(|buf| {
+        // SAFETY: the buffer is this thread's and nothing else holds a
+        // reference into it (the caller's contract).
+        let (pcs, len) = unsafe { (&mut *buf.pcs.get(), &mut *buf.len.get()) };
+        *len = 0;
+        // SAFETY: per the caller's contract.
+        unsafe {
+            walk(pc, fp, |pc| {
+                pcs[*len] = pc;
+                *len += 1;
+                *len < MAX_FRAMES
+            })
+        };
+    });
+}
+
+/// The backtrace the last trap on this thread left in its buffer.
+pub(crate) fn take_trap_buffer() -> RawBacktrace {
+    TRAP_BUFFER.with(|buf| {
+        // SAFETY: called after the jump back from a trap; the handler that
+        // wrote the buffer has finished.
+        let (pcs, len) = unsafe { (&*buf.pcs.get(), &mut *buf.len.get()) };
+        let out = RawBacktrace {
+            pcs: pcs[..*len].to_vec(),
+            first_is_return_address: false,
+        };
+        *len = 0;
+        out
+    })
 }

@@ -49,7 +49,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
 /// A trap raised by compiled code.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TrapRecord {
     /// Which trap.
     pub code: TrapCode,
@@ -88,6 +88,9 @@ pub struct Activation {
     jmp_buf: arch::JmpBuf,
     prev: *mut Activation,
     reason: Option<UnwindReason>,
+    /// A trap recorded by [`handle_trap`] (code, pc, fp); its backtrace is
+    /// in the thread's trap buffer.
+    trap: Option<(TrapCode, usize, usize)>,
 }
 
 thread_local! {
@@ -109,10 +112,6 @@ pub fn in_wasm() -> bool {
 /// * TRAP-1: `f` may only be jumped out of at points where it holds
 ///   nothing that needs dropping; in practice it must call compiled code
 ///   through raw function pointers and own no heap values.
-#[expect(
-    clippy::result_large_err,
-    reason = "trap handlers capture the backtrace without allocating, so it is stored inline"
-)]
 pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
     #[cfg(all(unix, target_arch = "x86_64"))]
     signals::init_traps();
@@ -121,6 +120,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
         jmp_buf: arch::JmpBuf::default(),
         prev: CURRENT.with(|c| c.get()),
         reason: None,
+        trap: None,
     };
     let act_ptr: *mut Activation = &mut activation;
     CURRENT.with(|c| c.set(act_ptr));
@@ -158,15 +158,22 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
     };
     CURRENT.with(|c| c.set(activation.prev));
     if ret == 0 {
-        Ok(())
-    } else {
-        Err(activation
-            .reason
-            .take()
-            .unwrap_or(UnwindReason::Panic(Box::new(
-                "wasm unwound without a reason",
-            ))))
+        return Ok(());
     }
+    if let Some((code, pc, fp)) = activation.trap {
+        return Err(UnwindReason::Trap(TrapRecord {
+            code,
+            pc,
+            fp,
+            backtrace: backtrace::take_trap_buffer(),
+        }));
+    }
+    Err(activation
+        .reason
+        .take()
+        .unwrap_or(UnwindReason::Panic(Box::new(
+            "wasm unwound without a reason",
+        ))))
 }
 
 fn signals_alt_stack() {
@@ -220,17 +227,12 @@ pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
         return false;
     };
     // SAFETY: `pc` is a trap site of wasm code, so `fp` is its frame's
-    // frame pointer (TRAP-3).
-    let backtrace = unsafe { RawBacktrace::capture(pc, fp, false) };
+    // frame pointer (TRAP-3); one trap at a time uses the buffer.
+    unsafe { backtrace::capture_into_trap_buffer(pc, fp) };
     // SAFETY: TRAP-2; the frames above the activation are wasm frames
     // (the pc is in registered code) and trampolines (TRAP-1).
     unsafe {
-        (*act).reason = Some(UnwindReason::Trap(TrapRecord {
-            code,
-            pc,
-            fp,
-            backtrace,
-        }));
+        (*act).trap = Some((code, pc, fp));
         arch::keel_longjmp(&(*act).jmp_buf)
     }
 }
@@ -252,7 +254,7 @@ mod tests {
         unsafe {
             assert!(catch_traps(|| {}).is_ok());
             let r =
-                catch_traps(|| raise(UnwindReason::User(Box::new(42u32), RawBacktrace::empty())));
+                catch_traps(|| raise(UnwindReason::User(Box::new(42u32), RawBacktrace::default())));
             match r {
                 Err(UnwindReason::User(v, _)) => assert_eq!(*v.downcast::<u32>().unwrap(), 42),
                 other => panic!("unexpected {other:?}"),
@@ -260,8 +262,9 @@ mod tests {
             assert!(!in_wasm());
             // Nested activations unwind to the innermost one.
             let outer = catch_traps(|| {
-                let inner =
-                    catch_traps(|| raise(UnwindReason::User(Box::new(1u8), RawBacktrace::empty())));
+                let inner = catch_traps(|| {
+                    raise(UnwindReason::User(Box::new(1u8), RawBacktrace::default()))
+                });
                 assert!(matches!(inner, Err(UnwindReason::User(..))));
                 assert!(in_wasm());
             });
