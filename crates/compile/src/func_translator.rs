@@ -10,6 +10,7 @@
 use crate::CompileError;
 use crate::abi;
 use crate::env::FuncEnv;
+use crate::prelude::*;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     self, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value, types,

@@ -12,6 +12,19 @@
 //! Embedders should use the `keel` crate; this crate is its compiler
 //! backend (feature `compiler`).
 
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod prelude {
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
 mod abi;
 mod env;
 mod func_translator;
@@ -22,13 +35,14 @@ mod trampoline;
 pub use abi::VAL_RAW_SIZE;
 pub use keel_translate::MemoryTunables;
 
+use crate::prelude::*;
+use core::fmt;
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use keel_translate::{
     CompiledText, ModuleTranslation, PrimaryMap, TranslateError, TrapCode, WasmFuncType,
 };
-use std::fmt;
 
 /// Why compilation failed.
 #[derive(Debug, Clone)]
@@ -58,7 +72,7 @@ impl fmt::Display for CompileError {
     }
 }
 
-impl std::error::Error for CompileError {}
+impl core::error::Error for CompileError {}
 
 impl From<TranslateError> for CompileError {
     fn from(e: TranslateError) -> Self {
@@ -146,7 +160,10 @@ impl Default for CompilerOptions {
     fn default() -> Self {
         Self {
             verify: cfg!(debug_assertions),
+            #[cfg(feature = "std")]
             parallelism: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            #[cfg(not(feature = "std"))]
+            parallelism: 1,
             nan_canonicalization: false,
             memory: MemoryTunables::default(),
         }
@@ -169,12 +186,8 @@ impl fmt::Debug for Compiler {
 }
 
 impl Compiler {
-    /// A compiler for the host CPU, with the features it detects.
-    ///
-    /// # Errors
-    ///
-    /// [`CompileError::Isa`] if Cranelift does not support the host.
-    pub fn new(options: CompilerOptions) -> Result<Self, CompileError> {
+    /// The Cranelift settings every keel compiler uses.
+    fn shared_flags(options: &CompilerOptions) -> Result<settings::Builder, CompileError> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, name: &str, value: &str| {
             flags
@@ -202,8 +215,53 @@ impl Compiler {
                 "false"
             },
         )?;
+        Ok(flags)
+    }
+
+    /// A compiler for the host CPU, with the features it detects (feature
+    /// `std`).
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Isa`] if Cranelift does not support the host, or
+    /// the host lacks a feature WebAssembly SIMD needs.
+    #[cfg(feature = "std")]
+    pub fn new(options: CompilerOptions) -> Result<Self, CompileError> {
+        let flags = Self::shared_flags(&options)?;
         let isa_builder =
             cranelift_native::builder().map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CompileError::Isa(e.to_string()))?;
+        check_simd_support(&*isa)?;
+        Ok(Self { isa, options })
+    }
+
+    /// A compiler for `triple` (e.g. `x86_64-unknown-none`,
+    /// `riscv64gc-unknown-linux-gnu`) with the ISA settings in `isa_flags`
+    /// (Cranelift names, e.g. `("has_sse41", "true")`): for kernels, where
+    /// the host cannot be probed, and for cross-compilation.
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Isa`] for an unknown triple or setting, or when the
+    /// settings lack a feature WebAssembly SIMD needs on that target.
+    pub fn for_target(
+        options: CompilerOptions,
+        triple: &str,
+        isa_flags: &[(String, String)],
+    ) -> Result<Self, CompileError> {
+        let flags = Self::shared_flags(&options)?;
+        let triple: target_lexicon::Triple = triple
+            .parse()
+            .map_err(|e| CompileError::Isa(format!("target `{triple}`: {e}")))?;
+        let mut isa_builder = cranelift_codegen::isa::lookup(triple.clone())
+            .map_err(|e| CompileError::Isa(format!("target `{triple}`: {e}")))?;
+        for (name, value) in isa_flags {
+            isa_builder
+                .set(name, value)
+                .map_err(|e| CompileError::Isa(format!("setting {name}={value}: {e}")))?;
+        }
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Isa(e.to_string()))?;

@@ -2,6 +2,7 @@
 
 use crate::env::FuncEnv;
 use crate::func_translator::FuncTranslator;
+use crate::prelude::*;
 use crate::{CompileError, Compiler, abi, keel_trap_code};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
@@ -11,11 +12,9 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
-    CompiledText, DefinedFuncIndex, EntityRef, FunctionLoc, ModuleTranslation, PrimaryMap,
-    TrapCode, TrapInfo, VMOffsets, WasmFuncType, vmstore_context,
+    CompiledText, DefinedFuncIndex, FunctionLoc, ModuleTranslation, PrimaryMap, TrapCode, TrapInfo,
+    VMOffsets, WasmFuncType, vmstore_context,
 };
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A relocation in a compiled function: a call to a defined function.
 pub(crate) struct FuncReloc {
@@ -176,40 +175,13 @@ pub(crate) fn compile_functions(
         }
         return Ok(out);
     }
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<CompiledFunction, CompileError>>>> =
-        (0..n).map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        break;
-                    }
-                    let r = compile_one(compiler, translation, DefinedFuncIndex::new(i));
-                    let failed = r.is_err();
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                    if failed {
-                        // Stop handing out work; the first error wins.
-                        next.store(n, Ordering::Relaxed);
-                    }
-                }
-            });
-        }
-    });
-    for slot in results {
-        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            Some(r) => {
-                out.push(r?);
-            }
-            None => break,
-        }
+    #[cfg(feature = "std")]
+    {
+        compile_in_parallel(compiler, translation, threads, &mut out)?;
     }
-    if out.len() != n {
-        return Err(CompileError::Bug(
-            "parallel compilation lost a function".into(),
-        ));
+    #[cfg(not(feature = "std"))]
+    for (index, _) in translation.function_bodies.iter() {
+        out.push(compile_one(compiler, translation, index)?);
     }
     Ok(out)
 }
@@ -286,4 +258,55 @@ pub(crate) fn link(
     }
     out.traps.sort_by_key(|t| t.offset);
     Ok(out)
+}
+
+/// Compile every function of `translation` on `threads` threads, in order
+/// into `out`.
+#[cfg(feature = "std")]
+fn compile_in_parallel(
+    compiler: &Compiler,
+    translation: &ModuleTranslation<'_>,
+    threads: usize,
+    out: &mut PrimaryMap<DefinedFuncIndex, CompiledFunction>,
+) -> Result<(), CompileError> {
+    use keel_translate::EntityRef;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = translation.function_bodies.len();
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<CompiledFunction, CompileError>>>> =
+        (0..n).map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let r = compile_one(compiler, translation, DefinedFuncIndex::new(i));
+                    let failed = r.is_err();
+                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    if failed {
+                        // Stop handing out work; the first error wins.
+                        next.store(n, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    for slot in results {
+        match slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(r) => {
+                out.push(r?);
+            }
+            None => break,
+        }
+    }
+    if out.len() != n {
+        return Err(CompileError::Bug(
+            "parallel compilation lost a function".into(),
+        ));
+    }
+    Ok(())
 }

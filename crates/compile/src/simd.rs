@@ -9,6 +9,7 @@
 
 use crate::CompileError;
 use crate::func_translator::FuncTranslator;
+use crate::prelude::*;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
     self, ConstantData, Endianness, InstBuilder, MemFlagsData, Value, types,

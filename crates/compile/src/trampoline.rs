@@ -3,6 +3,7 @@
 
 use crate::abi::{self, VAL_RAW_SIZE};
 use crate::link::CompiledFunction;
+use crate::prelude::*;
 use crate::{CompileError, Compiler};
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::{

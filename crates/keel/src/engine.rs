@@ -2,18 +2,37 @@
 //! engine-wide registry of function types.
 
 use crate::Result;
+use crate::prelude::*;
+use alloc::sync::Arc;
+use hashbrown::HashMap;
 use keel_translate::{EntityRef, SharedTypeIndex, WasmFuncType};
 use keel_vm::CodeMemory;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use spin::Mutex;
 
 /// Settings for an [`Engine`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) nan_canonicalization: bool,
     pub(crate) memory: keel_translate::MemoryTunables,
+    pub(crate) platform: Option<&'static &'static dyn keel_trap::Platform>,
+    pub(crate) target: Option<String>,
+    pub(crate) isa_flags: Vec<(String, String)>,
+}
+
+impl core::fmt::Debug for Config {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("max_wasm_stack", &self.max_wasm_stack)
+            .field("parallel_compilation", &self.parallel_compilation)
+            .field("nan_canonicalization", &self.nan_canonicalization)
+            .field("memory", &self.memory)
+            .field("platform", &self.platform.is_some())
+            .field("target", &self.target)
+            .field("isa_flags", &self.isa_flags)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -23,6 +42,9 @@ impl Default for Config {
             parallel_compilation: true,
             nan_canonicalization: false,
             memory: keel_translate::MemoryTunables::default(),
+            platform: None,
+            target: None,
+            isa_flags: Vec::new(),
         }
     }
 }
@@ -80,6 +102,53 @@ impl Config {
         self
     }
 
+    /// The [`Platform`](crate::Platform) keel runs on: where memory comes
+    /// from, whether faults reach keel, the per-CPU slot for the current
+    /// activation. Required without `std`; with `std` the hosted Linux
+    /// platform is the default. Registered process-wide (kernel-wide) when
+    /// the engine is created; all engines must use the same one.
+    ///
+    /// A kernel passes a reference to a `static`:
+    ///
+    /// ```text
+    /// static PLATFORM: MyKernelPlatform = MyKernelPlatform::new();
+    /// static PLATFORM_REF: &dyn keel::Platform = &PLATFORM;
+    /// config.platform(&PLATFORM_REF);
+    /// ```
+    pub fn platform(&mut self, platform: &'static &'static dyn keel_trap::Platform) -> &mut Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// Compile for target `triple` (e.g. `x86_64-unknown-none` in a
+    /// kernel, or `riscv64gc-unknown-linux-gnu` to cross-compile) instead
+    /// of the host, whose CPU is then not probed: give its features with
+    /// [`Config::cranelift_flag_enable`]. Modules compiled for another
+    /// architecture can only be precompiled ([`Engine::precompile`]).
+    ///
+    /// # Errors
+    ///
+    /// If Cranelift does not know the triple.
+    pub fn target(&mut self, triple: &str) -> Result<&mut Self> {
+        let parsed: target_lexicon::Triple = triple
+            .parse()
+            .map_err(|e| anyhow::anyhow!("target `{triple}`: {e}"))?;
+        self.target = Some(parsed.to_string());
+        Ok(self)
+    }
+
+    /// Enable the Cranelift ISA setting `name` (e.g. `has_sse41`, `has_v`)
+    /// for an explicit [`Config::target`].
+    ///
+    /// # Errors
+    ///
+    /// Unknown settings are reported by [`Engine::new`]; this cannot fail
+    /// yet, and returns `Result` so that it can validate later.
+    pub fn cranelift_flag_enable(&mut self, name: &str) -> Result<&mut Self> {
+        self.isa_flags.push((name.to_string(), "true".to_string()));
+        Ok(self)
+    }
+
     /// Compile a module's functions on several threads. Default: on.
     pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
         self.parallel_compilation = enable;
@@ -110,8 +179,8 @@ pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
 }
 
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Engine")
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
@@ -142,6 +211,17 @@ impl Engine {
     /// lacks a feature that WebAssembly SIMD needs (on x86_64: SSE3, SSSE3,
     /// SSE4.1 and SSE4.2).
     pub fn new(config: &Config) -> Result<Engine> {
+        let mut config = config.clone();
+        if let Some(platform) = config.platform {
+            keel_trap::set_platform(platform)?;
+        }
+        let platform = keel_trap::platform().ok_or_else(|| {
+            anyhow::anyhow!("no keel platform: without `std`, pass one with `Config::platform`")
+        })?;
+        // Without an MMU or fault delivery, every access checks its bounds.
+        if !platform.has_virtual_memory() || !platform.has_trap_handlers() {
+            config.memory.signals_based_traps = false;
+        }
         #[cfg(feature = "compiler")]
         let compiler = {
             let mut options = keel_compile::CompilerOptions::default();
@@ -150,16 +230,58 @@ impl Engine {
             }
             options.nan_canonicalization = config.nan_canonicalization;
             options.memory = config.memory;
-            keel_compile::Compiler::new(options)?
+            match &config.target {
+                Some(triple) => {
+                    keel_compile::Compiler::for_target(options, triple, &config.isa_flags)?
+                }
+                #[cfg(feature = "std")]
+                None => keel_compile::Compiler::new(options)?,
+                #[cfg(not(feature = "std"))]
+                None => anyhow::bail!(
+                    "without `std` the host CPU cannot be probed: set `Config::target` and its features"
+                ),
+            }
         };
         Ok(Engine {
             inner: Arc::new(EngineInner {
-                config: config.clone(),
+                config,
                 #[cfg(feature = "compiler")]
                 compiler,
                 types: Mutex::new(TypeRegistry::default()),
                 host_trampolines: Mutex::new(HashMap::new()),
             }),
+        })
+    }
+
+    /// Whether this engine's code runs on this machine's architecture.
+    #[cfg(feature = "compiler")]
+    pub(crate) fn targets_host(&self) -> bool {
+        let arch = self.inner.compiler.isa().triple().architecture;
+        matches!(
+            (
+                arch,
+                cfg!(target_arch = "x86_64"),
+                cfg!(target_arch = "riscv64")
+            ),
+            (target_lexicon::Architecture::X86_64, true, _)
+                | (target_lexicon::Architecture::Riscv64(_), _, true)
+        )
+    }
+
+    /// Validate and compile `bytes` (the binary format) for this engine's
+    /// target without loading the code: the way to compile for another
+    /// architecture ([`Config::target`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Module::from_binary`](crate::Module::from_binary).
+    #[cfg(feature = "compiler")]
+    pub fn precompile(&self, bytes: &[u8]) -> Result<Precompiled> {
+        let translation = keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
+        let text = self.inner.compiler.compile_module(&translation)?;
+        Ok(Precompiled {
+            triple: self.inner.compiler.triple(),
+            text,
         })
     }
 
@@ -174,7 +296,7 @@ impl Engine {
 
     /// The engine-wide id of function type `ty`.
     pub(crate) fn register_type(&self, ty: &WasmFuncType) -> SharedTypeIndex {
-        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        let mut reg = self.inner.types.lock();
         if let Some(id) = reg.ids.get(ty) {
             return *id;
         }
@@ -186,18 +308,14 @@ impl Engine {
 
     /// The function type with engine-wide id `id`.
     pub(crate) fn lookup_type(&self, id: SharedTypeIndex) -> Option<WasmFuncType> {
-        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        let reg = self.inner.types.lock();
         reg.types.get(id.index()).cloned()
     }
 
     /// The wasm-to-array trampoline for host functions of type `ty`,
     /// compiled on first use.
     pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<*const u8> {
-        let mut cache = self
-            .inner
-            .host_trampolines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.inner.host_trampolines.lock();
         if let Some((_, addr)) = cache.get(ty) {
             return Ok(*addr as *const u8);
         }
@@ -206,9 +324,9 @@ impl Engine {
             let text = self
                 .inner
                 .compiler
-                .compile_host_trampolines(std::slice::from_ref(ty))?;
+                .compile_host_trampolines(core::slice::from_ref(ty))?;
             let loc = text.wasm_to_array_trampolines[0].1;
-            let code = Arc::new(CodeMemory::new(Arc::new(text), None)?);
+            let code = Arc::new(CodeMemory::new(Arc::new(text), None).map_err(anyhow::Error::msg)?);
             let addr = code.resolve(loc) as usize;
             cache.insert(ty.clone(), (code, addr));
             Ok(addr as *const u8)
@@ -217,5 +335,47 @@ impl Engine {
         {
             anyhow::bail!("host functions of type {ty} need the `compiler` feature")
         }
+    }
+}
+
+/// A module compiled by [`Engine::precompile`]: one linked text section
+/// with its trap table, not loaded for execution.
+#[cfg(feature = "compiler")]
+#[derive(Debug, Clone)]
+pub struct Precompiled {
+    triple: String,
+    text: keel_translate::CompiledText,
+}
+
+#[cfg(feature = "compiler")]
+impl Precompiled {
+    /// The target triple the code is for.
+    pub fn target(&self) -> &str {
+        &self.triple
+    }
+
+    /// The machine code, relocations applied.
+    pub fn text(&self) -> &[u8] {
+        &self.text.text
+    }
+
+    /// Number of compiled functions (the module's defined functions).
+    pub fn function_count(&self) -> usize {
+        self.text.functions.len()
+    }
+
+    /// Number of trap sites in the trap table.
+    pub fn trap_count(&self) -> usize {
+        self.text.traps.len()
+    }
+
+    /// Whether the trap table is sorted by offset and every entry lies in
+    /// the text: what a loader relies on.
+    pub fn trap_table_is_consistent(&self) -> bool {
+        let t = &self.text;
+        t.traps.windows(2).all(|w| w[0].offset < w[1].offset)
+            && t.traps
+                .iter()
+                .all(|trap| (trap.offset as usize) < t.text.len())
     }
 }

@@ -5,14 +5,15 @@
 //! module defines just that entity.
 
 use crate::instance::InstanceData;
+use crate::prelude::*;
 use crate::store::{StoreContext, StoreContextMut, StoreId, StoreOpaque};
 use crate::{AsContext, AsContextMut, GlobalType, MemoryType, Result, TableType, Val, ValType};
+use alloc::sync::Arc;
 use keel_translate::{
     DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, EntityRef, Global as GlobalDef,
     VMOffsets, WASM_PAGE_SIZE,
 };
 use keel_vm::{Imports, VMFuncRef, VMGlobalDefinition, ValRaw};
-use std::sync::Arc;
 
 /// Create a single-entity instance for a host-created memory, table or
 /// global; returns its index in the store.
@@ -111,7 +112,7 @@ impl Memory {
         let (base, len) = self.definition(&store.0.opaque);
         // SAFETY: `len` bytes at `base` are accessible (VM-2) and cannot
         // change while the store is borrowed.
-        unsafe { std::slice::from_raw_parts(base, len) }
+        unsafe { core::slice::from_raw_parts(base, len) }
     }
 
     /// The memory's contents, mutably.
@@ -123,7 +124,7 @@ impl Memory {
         let store: StoreContextMut<'a, T> = store.into();
         let (base, len) = self.definition(&store.0.opaque);
         // SAFETY: as in `data`, with the store borrowed exclusively.
-        unsafe { std::slice::from_raw_parts_mut(base, len) }
+        unsafe { core::slice::from_raw_parts_mut(base, len) }
     }
 
     /// Copy `buf.len()` bytes starting at byte `offset` into `buf`.
@@ -143,7 +144,7 @@ impl Memory {
                 )
             })?;
         // SAFETY: `offset..end` is inside the accessible memory.
-        let src = unsafe { std::slice::from_raw_parts(base.add(offset), end - offset) };
+        let src = unsafe { core::slice::from_raw_parts(base.add(offset), end - offset) };
         buf.copy_from_slice(src);
         Ok(())
     }
@@ -165,7 +166,7 @@ impl Memory {
                 )
             })?;
         // SAFETY: `offset..end` is inside the accessible memory.
-        let dst = unsafe { std::slice::from_raw_parts_mut(base.add(offset), end - offset) };
+        let dst = unsafe { core::slice::from_raw_parts_mut(base.add(offset), end - offset) };
         dst.copy_from_slice(buf);
         Ok(())
     }

@@ -2,8 +2,9 @@
 //! §2.3.3 "Reference Types").
 
 use crate::AsContextMut;
+use crate::prelude::*;
 use crate::store::{StoreContext, StoreId, StoreOpaque};
-use std::any::Any;
+use core::any::Any;
 
 /// The host data behind an `externref`; its address is the raw reference.
 pub(crate) struct ExternData {

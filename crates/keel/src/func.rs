@@ -1,5 +1,6 @@
 //! [`Func`]: wasm and host functions, calls into wasm, and [`Caller`].
 
+use crate::prelude::*;
 use crate::store::{StoreId, StoreInner, StoreOpaque};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::{
@@ -7,7 +8,6 @@ use crate::{
 };
 use keel_trap::UnwindReason;
 use keel_vm::{VMFuncRef, VMHostFuncContext, ValRaw};
-use std::panic::{self, AssertUnwindSafe};
 
 /// A function in a store: exported by an instance or defined by the host.
 ///
@@ -40,6 +40,19 @@ unsafe impl<T> Send for StorePtr<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for StorePtr<T> {}
 
+/// Run a host function body, catching a panic (with `std`; without it
+/// panics abort).
+fn catch_host_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn core::any::Any + Send>> {
+    #[cfg(feature = "std")]
+    {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        Ok(f())
+    }
+}
+
 /// The host function's side of the array-call convention.
 unsafe extern "C" fn host_array_call<T: 'static>(
     callee_vmctx: *mut u8,
@@ -60,12 +73,12 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         // whose borrow is not used until this returns.
         let store = unsafe { &mut *state.store.0 };
         // SAFETY: the trampoline passes `values_len` valid slots.
-        let values = unsafe { std::slice::from_raw_parts_mut(values, values_len) };
+        let values = unsafe { core::slice::from_raw_parts_mut(values, values_len) };
         let caller = Caller {
             store,
             caller_vmctx,
         };
-        match panic::catch_unwind(AssertUnwindSafe(|| (state.func)(caller, values))) {
+        match catch_host_panic(|| (state.func)(caller, values)) {
             Ok(Ok(())) => return,
             Ok(Err(e)) => {
                 let ctx = &caller_store_context(state);
@@ -318,7 +331,7 @@ pub(crate) unsafe fn call_raw(
         // point and its vmctx come from a live function reference.
         Some(array_call) => unsafe {
             keel_trap::catch_traps(|| {
-                array_call(fr.vmctx, std::ptr::null_mut(), fr.wasm_call, ptr, len)
+                array_call(fr.vmctx, core::ptr::null_mut(), fr.wasm_call, ptr, len)
             })
         },
         None => Ok(()),
@@ -341,7 +354,11 @@ pub(crate) unsafe fn call_raw(
             };
             Err(WasmBacktrace::from_raw(&bt).attach(e))
         }
-        Err(UnwindReason::Panic(payload)) => panic::resume_unwind(payload),
+        #[cfg(feature = "std")]
+        Err(UnwindReason::Panic(payload)) => std::panic::resume_unwind(payload),
+        // Without std, panics abort before they could be carried here.
+        #[cfg(not(feature = "std"))]
+        Err(UnwindReason::Panic(_)) => Err(anyhow::anyhow!("host function panicked")),
     }
 }
 

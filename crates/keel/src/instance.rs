@@ -1,6 +1,7 @@
 //! [`Instance`] and [`Extern`]: instantiation (spec §4.5.4) and exports.
 
 use crate::func::call_raw;
+use crate::prelude::*;
 use crate::store::{StoreContextMut, StoreId, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::ExternType;

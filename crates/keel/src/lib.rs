@@ -39,8 +39,52 @@
 //!
 //! | feature    | default | effect                                              |
 //! |------------|---------|-----------------------------------------------------|
+//! | `std`      | yes     | hosted Linux platform, host CPU detection, parallel compilation, catching host panics |
 //! | `compiler` | yes     | compile modules with Cranelift (keel-compile)       |
-//! | `wat`      | yes     | accept the text format in [`Module::new`]           |
+//! | `wat`      | yes     | accept the text format in [`Module::new`] (needs `std`) |
+//!
+//! # Bare metal
+//!
+//! Without `std` (`default-features = false, features = ["compiler"]`)
+//! keel is `#![no_std]` + `alloc`: a kernel supplies a [`Platform`]
+//! (memory mapping, whether faults reach keel, a per-CPU [`CpuLocal`]),
+//! names the target and its CPU features, and calls [`trap_entry`] from
+//! its exception vector:
+//!
+//! ```text
+//! static PLATFORM: MyPlatform = MyPlatform::new();
+//! static PLATFORM_REF: &dyn keel::Platform = &PLATFORM;
+//!
+//! let mut config = keel::Config::new();
+//! config
+//!     .platform(&PLATFORM_REF)
+//!     .target("x86_64-unknown-none")?
+//!     .cranelift_flag_enable("has_sse41")?;
+//! let engine = keel::Engine::new(&config)?;
+//! let module = keel::Module::from_binary(&engine, WASM)?;
+//!
+//! // In the page-fault (and #UD, #DE) handler:
+//! // SAFETY: called on the faulting CPU with the faulting frame's state.
+//! if !unsafe { keel::trap_entry(rip, rbp, cr2) } {
+//!     // not a wasm trap: the kernel's own fault
+//! }
+//! ```
+//!
+//! `examples/kernel-x86_64` is a complete kernel that does this under QEMU.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod prelude {
+    pub use alloc::boxed::Box;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
 
 mod engine;
 mod externals;
@@ -55,11 +99,16 @@ mod typed;
 mod types;
 mod values;
 
+#[cfg(feature = "compiler")]
+pub use engine::Precompiled;
 pub use engine::{Config, Engine};
 pub use externals::{Global, Memory, Table};
 pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use instance::{Export, Extern, Instance};
+#[cfg(feature = "std")]
+pub use keel_trap::HostedPlatform;
+pub use keel_trap::{Access, CpuLocal, Platform, PlatformError, handle_trap as trap_entry};
 pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};

@@ -1,12 +1,13 @@
 //! [`Linker`]: resolves imports by name.
 
 use crate::func::{Caller, HostFn, new_host_func};
+use crate::prelude::*;
 use crate::store::StoreInner;
 use crate::typed::IntoFunc;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Instance, Module, Result};
+use alloc::sync::Arc;
+use hashbrown::HashMap;
 use keel_vm::ValRaw;
-use std::collections::HashMap;
-use std::sync::Arc;
 
 type SharedHostFn<T> = Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
 
@@ -34,8 +35,8 @@ pub struct Linker<T> {
     allow_shadowing: bool,
 }
 
-impl<T> std::fmt::Debug for Linker<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<T> core::fmt::Debug for Linker<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Linker")
             .field("definitions", &self.definitions.len())
             .finish_non_exhaustive()

@@ -2,9 +2,9 @@
 
 use crate::types::{ExportType, ExternType, ImportType};
 use crate::{Engine, Result};
+use alloc::sync::Arc;
 use keel_translate::{SharedTypeIndex, VMOffsets};
 use keel_vm::CodeMemory;
-use std::sync::Arc;
 
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
@@ -21,8 +21,8 @@ pub struct Module {
     pub(crate) inner: Arc<ModuleInner>,
 }
 
-impl std::fmt::Debug for Module {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Module {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Module")
             .field("name", &self.name())
             .finish_non_exhaustive()
@@ -53,7 +53,15 @@ impl Module {
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let translation = keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
         #[cfg(feature = "compiler")]
-        let text = engine.inner.compiler.compile_module(&translation)?;
+        let text = {
+            if !engine.targets_host() {
+                anyhow::bail!(
+                    "this engine compiles for `{}`, not this machine: use `Engine::precompile`",
+                    engine.inner.compiler.triple()
+                );
+            }
+            engine.inner.compiler.compile_module(&translation)?
+        };
         #[cfg(not(feature = "compiler"))]
         let text: keel_translate::CompiledText =
             anyhow::bail!("compiling modules needs the `compiler` feature");
@@ -61,10 +69,10 @@ impl Module {
         let code = if text.text.is_empty() {
             None
         } else {
-            Some(Arc::new(CodeMemory::new(
-                Arc::new(text),
-                Some(module.clone()),
-            )?))
+            Some(Arc::new(
+                CodeMemory::new(Arc::new(text), Some(module.clone()))
+                    .map_err(anyhow::Error::msg)?,
+            ))
         };
         let type_ids: Arc<[SharedTypeIndex]> = module
             .types

@@ -3,10 +3,11 @@
 
 use crate::func::{Caller, FuncData};
 use crate::instance::InstanceData;
+use crate::prelude::*;
 use crate::{Engine, Func};
+use core::sync::atomic::{AtomicU64, Ordering};
+use hashbrown::HashMap;
 use keel_vm::{VMHostFuncContext, VMStoreContext};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Identifies a store; handles carry it so a handle from another store is
 /// detected instead of misused.
@@ -63,8 +64,8 @@ pub struct Store<T> {
     pub(crate) inner: Box<StoreInner<T>>,
 }
 
-impl<T> std::fmt::Debug for Store<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<T> core::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Store")
             .field("id", &self.inner.opaque.id)
             .finish_non_exhaustive()

@@ -1,7 +1,8 @@
 //! The [`Trap`] error value.
 
+use crate::prelude::*;
+use core::fmt;
 use keel_translate::TrapCode;
-use std::fmt;
 
 /// A WebAssembly trap (spec §4.4.1): execution stopped and the store's
 /// state is as the trapping instruction left it.
@@ -30,7 +31,7 @@ impl fmt::Display for Trap {
     }
 }
 
-impl std::error::Error for Trap {}
+impl core::error::Error for Trap {}
 
 /// The wasm frames active when a trap or host error unwound, innermost
 /// first. Attached as context to the [`Error`](crate::Error) of every trap

@@ -2,9 +2,10 @@
 //! types to wasm types for it and for host closures ([`IntoFunc`]).
 
 use crate::func::{Caller, HostFn, call_raw};
+use crate::prelude::*;
 use crate::{AsContextMut, Func, FuncType, Result, ValType};
+use core::marker::PhantomData;
 use keel_vm::ValRaw;
-use std::marker::PhantomData;
 
 /// A Rust type that is a wasm value type.
 pub trait WasmTy: Copy + Send + Sync + 'static {
@@ -277,8 +278,8 @@ impl<P, R> Clone for TypedFunc<P, R> {
 
 impl<P, R> Copy for TypedFunc<P, R> {}
 
-impl<P, R> std::fmt::Debug for TypedFunc<P, R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<P, R> core::fmt::Debug for TypedFunc<P, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_tuple("TypedFunc").field(&self.func).finish()
     }
 }

@@ -1,6 +1,7 @@
 //! Types of WebAssembly values and external entities (spec §2.3).
 
-use std::fmt;
+use crate::prelude::*;
+use core::fmt;
 
 pub use keel_translate::WasmValType as ValType;
 

@@ -2,6 +2,8 @@
 //! the tables that describe it, with offsets only (no addresses), so it
 //! can later be written to and loaded from an ELF object as it is.
 
+use crate::prelude::*;
+
 use crate::*;
 
 /// Where a function lives in a text section, in bytes from its start.

@@ -1,6 +1,8 @@
 //! Errors from validating and translating a module.
 
-use std::fmt;
+use crate::prelude::*;
+
+use core::fmt;
 
 /// Result of translation.
 pub type TranslateResult<T> = Result<T, TranslateError>;
@@ -54,4 +56,4 @@ impl fmt::Display for TranslateError {
     }
 }
 
-impl std::error::Error for TranslateError {}
+impl core::error::Error for TranslateError {}

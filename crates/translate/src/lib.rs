@@ -16,6 +16,23 @@
 //!
 //! Module metadata holds no pointers or host addresses, only indices and
 //! offsets, so that it can later be serialized next to ahead-of-time code.
+//!
+//! `#![no_std]` with `alloc`; the default `std` feature only adds
+//! wasmparser's std support.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod prelude {
+    pub use alloc::boxed::Box;
+    pub use alloc::format;
+    pub use alloc::string::String;
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
 
 pub mod artifact;
 pub mod builtin;

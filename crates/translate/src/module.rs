@@ -1,7 +1,9 @@
 //! The validated metadata of a module (spec §2.5 "Modules").
 
+use crate::prelude::*;
+
 use crate::*;
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
 
 /// One instruction of a constant expression (spec §3.3.10 "Constant
 /// Expressions").

@@ -1,5 +1,7 @@
 //! The walk over a module's sections: validation and metadata.
 
+use crate::prelude::*;
+
 use crate::*;
 use wasmparser::{
     ElementItems, ElementKind, ExternalKind, FuncValidatorAllocations, KnownCustom, Name, Parser,
@@ -252,7 +254,7 @@ pub fn translate_module(
 /// Reject 32-bit memory limits whose LEB128 encoding is longer than a
 /// `u32` allows (spec §5.2.2 "Integers": at most ceil(32/7) = 5 bytes).
 /// wasmparser reads limits as 64-bit values, so it accepts them.
-fn check_memory_limits_encoding(bytes: &[u8], range: std::ops::Range<u64>) -> TranslateResult<()> {
+fn check_memory_limits_encoding(bytes: &[u8], range: core::ops::Range<u64>) -> TranslateResult<()> {
     let (Ok(start), Ok(end)) = (usize::try_from(range.start), usize::try_from(range.end)) else {
         return Ok(());
     };

@@ -1,6 +1,6 @@
 //! The WebAssembly traps keel can raise.
 
-use std::fmt;
+use core::fmt;
 
 macro_rules! trap_codes {
     ($($(#[$doc:meta])* $name:ident = $n:literal, $msg:literal;)*) => {
@@ -71,7 +71,7 @@ impl fmt::Display for TrapCode {
     }
 }
 
-impl std::error::Error for TrapCode {}
+impl core::error::Error for TrapCode {}
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,8 @@
 //! WebAssembly types as keel records them (spec §2.3 "Types").
 
-use std::fmt;
+use crate::prelude::*;
+
+use core::fmt;
 
 /// A value type (spec §2.3.1–2.3.4): number, vector or reference type.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

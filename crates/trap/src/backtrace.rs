@@ -13,7 +13,8 @@
 //! [`RawBacktrace`]. Turning pcs into function names happens later.
 
 use crate::registry::is_registered_code;
-use std::cell::UnsafeCell;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 
 /// The most frames a backtrace records; deeper stacks are cut off.
 pub const MAX_FRAMES: usize = 128;
@@ -25,10 +26,10 @@ pub struct RawBacktrace {
     first_is_return_address: bool,
 }
 
-impl std::fmt::Debug for RawBacktrace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for RawBacktrace {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list()
-            .entries(self.pcs.iter().map(|pc| format!("{pc:#x}")))
+            .entries(self.pcs.iter().map(|pc| alloc::format!("{pc:#x}")))
             .finish()
     }
 }
@@ -50,12 +51,8 @@ unsafe fn walk(pc: usize, fp: usize, mut push: impl FnMut(usize) -> bool) {
         // contract for the first, registered code for the following ones),
         // whose first two words are the saved frame pointer and the return
         // address.
-        let (next_fp, ret) = unsafe {
-            (
-                *(fp as *const usize),
-                *((fp + core::mem::size_of::<usize>()) as *const usize),
-            )
-        };
+        let (next_fp, ret) =
+            unsafe { <crate::arch::Host as crate::arch::Arch>::next_older_frame(fp) };
         if !is_registered_code(ret) || !push(ret) {
             break;
         }
@@ -104,56 +101,60 @@ impl RawBacktrace {
     }
 }
 
-/// One thread's trap-time backtrace buffer.
-struct TrapBuffer {
+/// One CPU's trap-time backtrace buffer (part of [`CpuLocal`](crate::CpuLocal)).
+pub(crate) struct TrapBuffer {
     pcs: UnsafeCell<[usize; MAX_FRAMES]>,
     len: UnsafeCell<usize>,
 }
 
-thread_local! {
-    static TRAP_BUFFER: TrapBuffer = const {
-        TrapBuffer {
+impl TrapBuffer {
+    pub(crate) const fn new() -> Self {
+        Self {
             pcs: UnsafeCell::new([0; MAX_FRAMES]),
             len: UnsafeCell::new(0),
         }
-    };
+    }
 }
 
-/// Walk from the trapping `pc`/`fp` into this thread's buffer, without
+fn trap_buffer() -> &'static TrapBuffer {
+    // SAFETY: the CPU-local state lives as long as this CPU (thread) runs
+    // keel code, and this CPU is the only one using it.
+    unsafe { &crate::cpu_local::cpu_local().as_ref().trap_buffer }
+}
+
+/// Walk from the trapping `pc`/`fp` into this CPU's buffer, without
 /// allocating.
 ///
 /// # Safety
 ///
-/// As for the walk; and no other code on this thread may be using the
-/// buffer (only trap handling does, one trap at a time).
+/// As for the walk; and no other code on this CPU may be using the buffer
+/// (only trap handling does, one trap at a time).
 pub(crate) unsafe fn capture_into_trap_buffer(pc: usize, fp: usize) {
-    TRAP_BUFFER.with(|buf| {
-        // SAFETY: the buffer is this thread's and nothing else holds a
-        // reference into it (the caller's contract).
-        let (pcs, len) = unsafe { (&mut *buf.pcs.get(), &mut *buf.len.get()) };
-        *len = 0;
-        // SAFETY: per the caller's contract.
-        unsafe {
-            walk(pc, fp, |pc| {
-                pcs[*len] = pc;
-                *len += 1;
-                *len < MAX_FRAMES
-            })
-        };
-    });
+    let buf = trap_buffer();
+    // SAFETY: the buffer is this CPU's and nothing else holds a reference
+    // into it (the caller's contract).
+    let (pcs, len) = unsafe { (&mut *buf.pcs.get(), &mut *buf.len.get()) };
+    *len = 0;
+    // SAFETY: per the caller's contract.
+    unsafe {
+        walk(pc, fp, |pc| {
+            pcs[*len] = pc;
+            *len += 1;
+            *len < MAX_FRAMES
+        })
+    };
 }
 
-/// The backtrace the last trap on this thread left in its buffer.
+/// The backtrace the last trap on this CPU left in its buffer.
 pub(crate) fn take_trap_buffer() -> RawBacktrace {
-    TRAP_BUFFER.with(|buf| {
-        // SAFETY: called after the jump back from a trap; the handler that
-        // wrote the buffer has finished.
-        let (pcs, len) = unsafe { (&*buf.pcs.get(), &mut *buf.len.get()) };
-        let out = RawBacktrace {
-            pcs: pcs[..*len].to_vec(),
-            first_is_return_address: false,
-        };
-        *len = 0;
-        out
-    })
+    let buf = trap_buffer();
+    // SAFETY: called after the jump back from a trap; the handler that
+    // wrote the buffer has finished.
+    let (pcs, len) = unsafe { (&*buf.pcs.get(), &mut *buf.len.get()) };
+    let out = RawBacktrace {
+        pcs: pcs[..*len].to_vec(),
+        first_is_return_address: false,
+    };
+    *len = 0;
+    out
 }

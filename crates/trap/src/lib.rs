@@ -32,21 +32,29 @@
 //! * **TRAP-3**: compiled wasm code keeps frame pointers; at any trap site
 //!   the frame pointer register holds the trapping function's frame.
 
-mod arch;
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod arch;
 mod backtrace;
+mod cpu_local;
+#[cfg(feature = "std")]
+mod hosted;
+mod platform;
 mod registry;
-#[cfg(all(unix, target_arch = "x86_64"))]
-mod signals;
 
 pub use backtrace::{MAX_FRAMES, RawBacktrace};
+#[cfg(feature = "std")]
+pub use hosted::HostedPlatform;
+pub use platform::{Access, CpuLocal, Platform, PlatformError, platform, set_platform};
 pub use registry::{CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code};
-#[cfg(all(unix, target_arch = "x86_64"))]
-pub use signals::init_traps;
 
+use alloc::boxed::Box;
+use core::any::Any;
 use keel_translate::TrapCode;
-use std::any::Any;
-use std::cell::Cell;
-use std::panic::{self, AssertUnwindSafe};
 
 /// A trap raised by compiled code.
 #[derive(Debug, Clone)]
@@ -72,8 +80,8 @@ pub enum UnwindReason {
     Panic(Box<dyn Any + Send>),
 }
 
-impl std::fmt::Debug for UnwindReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for UnwindReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             UnwindReason::Trap(t) => f.debug_tuple("Trap").field(t).finish(),
             UnwindReason::User(_, bt) => f.debug_tuple("User").field(bt).finish(),
@@ -93,13 +101,16 @@ pub struct Activation {
     trap: Option<(TrapCode, usize, usize)>,
 }
 
-thread_local! {
-    static CURRENT: Cell<*mut Activation> = const { Cell::new(std::ptr::null_mut()) };
+/// The innermost activation on this CPU (thread), or null.
+fn current() -> &'static core::cell::Cell<*mut Activation> {
+    // SAFETY: the CPU-local state outlives this CPU's (thread's) keel
+    // code and only this CPU uses it (the `Platform::cpu_local` contract).
+    unsafe { &cpu_local::cpu_local().as_ref().current }
 }
 
 /// Whether this thread is currently running inside [`catch_traps`].
 pub fn in_wasm() -> bool {
-    !CURRENT.with(|c| c.get()).is_null()
+    !current().get().is_null()
 }
 
 /// Run `f` so that traps and host unwinds inside it come back as `Err`.
@@ -113,17 +124,18 @@ pub fn in_wasm() -> bool {
 ///   nothing that needs dropping; in practice it must call compiled code
 ///   through raw function pointers and own no heap values.
 pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
-    #[cfg(all(unix, target_arch = "x86_64"))]
-    signals::init_traps();
-    signals_alt_stack();
+    if let Some(platform) = platform() {
+        platform.init_traps();
+    }
+    let current = current();
     let mut activation = Activation {
         jmp_buf: arch::JmpBuf::default(),
-        prev: CURRENT.with(|c| c.get()),
+        prev: current.get(),
         reason: None,
         trap: None,
     };
     let act_ptr: *mut Activation = &mut activation;
-    CURRENT.with(|c| c.set(act_ptr));
+    current.set(act_ptr);
 
     struct Call<F> {
         f: Option<F>,
@@ -134,13 +146,21 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
         // alive for the duration of `keel_setjmp_call`.
         let call = unsafe { &mut *data.cast::<Call<F>>() };
         let Some(f) = call.f.take() else { return 1 };
-        match panic::catch_unwind(AssertUnwindSafe(f)) {
+        #[cfg(feature = "std")]
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             Ok(()) => 0,
             Err(payload) => {
                 // SAFETY: the activation outlives this call (TRAP-2).
                 unsafe { (*call.act).reason = Some(UnwindReason::Panic(payload)) };
                 1
             }
+        }
+        // Without std, panics abort: nothing can unwind through here.
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = call.act;
+            f();
+            0
         }
     }
     let mut data = Call {
@@ -156,7 +176,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
             (&mut data as *mut Call<F>).cast(),
         )
     };
-    CURRENT.with(|c| c.set(activation.prev));
+    current.set(activation.prev);
     if ret == 0 {
         return Ok(());
     }
@@ -176,11 +196,6 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
         ))))
 }
 
-fn signals_alt_stack() {
-    #[cfg(all(unix, target_arch = "x86_64"))]
-    signals::ensure_alt_stack();
-}
-
 /// Unwind to the innermost [`catch_traps`] with `reason`.
 ///
 /// # Safety
@@ -189,10 +204,11 @@ fn signals_alt_stack() {
 /// * TRAP-1: every frame between here and that `catch_traps` must hold
 ///   nothing that needs dropping, including the caller of `raise`.
 pub unsafe fn raise(reason: UnwindReason) -> ! {
-    let act = CURRENT.with(|c| c.get());
+    let act = current().get();
     if act.is_null() {
-        // Not inside wasm: there is nowhere to unwind to.
-        std::process::abort();
+        // Not inside wasm: there is nowhere to unwind to. Callers check
+        // `in_wasm` first; reaching this is a keel bug.
+        panic!("keel_trap::raise called outside of wasm");
     }
     // SAFETY: TRAP-2, the activation is live; the caller guarantees the
     // skipped frames are plain (TRAP-1).
@@ -219,7 +235,7 @@ pub unsafe fn raise(reason: UnwindReason) -> ! {
 /// the registers of the faulting frame (the jump discards all frames above
 /// the activation).
 pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
-    let act = CURRENT.with(|c| c.get());
+    let act = current().get();
     if act.is_null() {
         return false;
     }
@@ -241,7 +257,7 @@ pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
 #[inline(never)]
 pub fn stack_pointer() -> usize {
     let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
+    core::hint::black_box(&marker) as *const u8 as usize
 }
 
 #[cfg(test)]

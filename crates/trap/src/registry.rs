@@ -2,10 +2,11 @@
 //! wasm code, which of their instructions are trap sites, and (for the
 //! runtime) what else is known about them.
 
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use core::any::Any;
 use keel_translate::TrapCode;
-use std::any::Any;
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use spin::RwLock;
 
 /// What the registry knows about one text section.
 pub trait CodeInfo: Send + Sync + 'static {
@@ -42,28 +43,28 @@ pub struct CodeRegistration {
 /// relative to `start`).
 pub fn register_code(start: usize, len: usize, info: Arc<dyn CodeInfo>) -> CodeRegistration {
     let end = start + len;
-    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    let mut reg = REGISTRY.write();
     reg.insert(end, (start, info));
     CodeRegistration { end }
 }
 
 impl Drop for CodeRegistration {
     fn drop(&mut self) {
-        let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+        let mut reg = REGISTRY.write();
         reg.remove(&self.end);
     }
 }
 
 /// The registered text containing `pc`: its start address and information.
 pub fn lookup_code(pc: usize) -> Option<(usize, Arc<dyn CodeInfo>)> {
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let reg = REGISTRY.read();
     let (_, (start, info)) = reg.range(pc + 1..).next()?;
     (pc >= *start).then(|| (*start, info.clone()))
 }
 
 /// Whether `pc` lies in registered code.
 pub(crate) fn is_registered_code(pc: usize) -> bool {
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let reg = REGISTRY.read();
     reg.range(pc + 1..)
         .next()
         .is_some_and(|(_, (start, _))| pc >= *start)
@@ -71,7 +72,7 @@ pub(crate) fn is_registered_code(pc: usize) -> bool {
 
 /// The trap raised at `pc`, if `pc` is a trap site of registered code.
 pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let reg = REGISTRY.read();
     let (_, (start, info)) = reg.range(pc + 1..).next()?;
     if pc < *start {
         return None;

@@ -2,6 +2,8 @@
 //! offset).
 
 use crate::code_memory::ModuleCode;
+use alloc::string::String;
+use alloc::vec::Vec;
 use keel_trap::RawBacktrace;
 
 /// One wasm frame of a backtrace.

@@ -76,7 +76,7 @@ mod impls {
             if !fits(dst, len, (*def).current_length) {
                 return 1;
             }
-            std::ptr::write_bytes((*def).base.add(dst as usize), value as u8, len as usize);
+            core::ptr::write_bytes((*def).base.add(dst as usize), value as u8, len as usize);
         }
         0
     }
@@ -97,7 +97,7 @@ mod impls {
             if !fits(dst, len, (*d).current_length) || !fits(src, len, (*s).current_length) {
                 return 1;
             }
-            std::ptr::copy(
+            core::ptr::copy(
                 (*s).base.add(src as usize),
                 (*d).base.add(dst as usize),
                 len as usize,
@@ -122,7 +122,7 @@ mod impls {
             if !fits(src, len, bytes.len()) || !fits(dst, len, (*def).current_length) {
                 return 1;
             }
-            std::ptr::copy_nonoverlapping(
+            core::ptr::copy_nonoverlapping(
                 bytes.as_ptr().add(src as usize),
                 (*def).base.add(dst as usize),
                 len as usize,
@@ -169,7 +169,8 @@ mod impls {
             if !fits(dst, len, (*def).current_elements) {
                 return 1;
             }
-            let slots = std::slice::from_raw_parts_mut((*def).base.add(dst as usize), len as usize);
+            let slots =
+                core::slice::from_raw_parts_mut((*def).base.add(dst as usize), len as usize);
             slots.fill(value as *const VMFuncRef);
         }
         0
@@ -191,7 +192,7 @@ mod impls {
             if !fits(dst, len, (*d).current_elements) || !fits(src, len, (*s).current_elements) {
                 return 1;
             }
-            std::ptr::copy(
+            core::ptr::copy(
                 (*s).base.add(src as usize),
                 (*d).base.add(dst as usize),
                 len as usize,
@@ -236,8 +237,8 @@ mod tests {
     #[test]
     fn builtins_array_has_one_pointer_per_builtin() {
         assert_eq!(
-            std::mem::size_of::<super::VMBuiltinFunctionsArray>(),
-            keel_translate::BuiltinFunctionIndex::COUNT as usize * std::mem::size_of::<usize>()
+            core::mem::size_of::<super::VMBuiltinFunctionsArray>(),
+            keel_translate::BuiltinFunctionIndex::COUNT as usize * core::mem::size_of::<usize>()
         );
     }
 }

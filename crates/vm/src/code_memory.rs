@@ -2,9 +2,11 @@
 //! trap registry knows about it.
 
 use crate::sys;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::any::Any;
 use keel_translate::{CompiledText, FunctionLoc, Module, TrapCode};
-use std::any::Any;
-use std::sync::Arc;
+use keel_trap::Access;
 
 /// A registered text section: its metadata and, for module code, the
 /// module it was compiled from (for frame names).
@@ -47,21 +49,21 @@ impl CodeMemory {
     ///
     /// # Errors
     ///
-    /// The OS error if mapping or protecting memory fails.
-    pub fn new(text: Arc<CompiledText>, module: Option<Arc<Module>>) -> std::io::Result<Self> {
+    /// The platform's error if mapping or protecting memory fails.
+    pub fn new(text: Arc<CompiledText>, module: Option<Arc<Module>>) -> Result<Self, String> {
         let len = text.text.len().max(1);
-        let mapped_len = len.next_multiple_of(sys::PAGE_SIZE);
+        let mapped_len = len.next_multiple_of(sys::page_size());
         let base = sys::reserve(mapped_len)?;
         // SAFETY: `base` is a fresh mapping of `mapped_len` bytes; we write
         // the code while it is writable, then make it read+execute, and
         // never write it again (VM-4).
         unsafe {
-            if let Err(e) = sys::protect(base, mapped_len, true, true, false) {
+            if let Err(e) = sys::protect(base, mapped_len, Access::ReadWrite) {
                 sys::release(base, mapped_len);
                 return Err(e);
             }
-            std::ptr::copy_nonoverlapping(text.text.as_ptr(), base, text.text.len());
-            if let Err(e) = sys::protect(base, mapped_len, true, false, true) {
+            core::ptr::copy_nonoverlapping(text.text.as_ptr(), base, text.text.len());
+            if let Err(e) = sys::protect(base, mapped_len, Access::ReadExecute) {
                 sys::release(base, mapped_len);
                 return Err(e);
             }
@@ -70,6 +72,7 @@ impl CodeMemory {
             text: text.clone(),
             module,
         });
+        keel_trap::arch::flush_icache(base, len);
         let registration = keel_trap::register_code(base as usize, len, info);
         Ok(Self {
             base,

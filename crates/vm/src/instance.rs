@@ -5,15 +5,19 @@ use crate::{
     CodeMemory, LinearMemory, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
     VMStoreContext, VMTableDefinition, ValRaw,
 };
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::fmt;
+use core::ptr::NonNull;
 use keel_translate::{
     ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
     ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module, PrimaryMap,
     SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
 };
-use std::alloc::Layout;
-use std::fmt;
-use std::ptr::NonNull;
-use std::sync::Arc;
 
 /// An imported linear memory: its definition and the instance that owns it.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +72,7 @@ impl fmt::Display for InstantiationError {
     }
 }
 
-impl std::error::Error for InstantiationError {}
+impl core::error::Error for InstantiationError {}
 
 /// An instance of a module: its VMContext and the memories and tables it
 /// defines (VM-1).
@@ -129,7 +133,7 @@ impl Instance {
         let vmctx_layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
             .map_err(|e| InstantiationError::Resource(e.to_string()))?;
         // SAFETY: the layout has a non-zero size.
-        let vmctx = NonNull::new(unsafe { std::alloc::alloc_zeroed(vmctx_layout) })
+        let vmctx = NonNull::new(unsafe { alloc::alloc::alloc_zeroed(vmctx_layout) })
             .ok_or_else(|| InstantiationError::Resource("out of memory for a VMContext".into()))?;
         let mut memories = PrimaryMap::new();
         for (index, ty) in module.memories.iter() {
@@ -138,7 +142,7 @@ impl Instance {
                     Ok(m) => m,
                     Err(e) => {
                         // SAFETY: allocated above with this layout.
-                        unsafe { std::alloc::dealloc(vmctx.as_ptr(), vmctx_layout) };
+                        unsafe { alloc::alloc::dealloc(vmctx.as_ptr(), vmctx_layout) };
                         return Err(InstantiationError::Resource(e));
                     }
                 };
@@ -148,7 +152,7 @@ impl Instance {
         let mut tables = PrimaryMap::new();
         for (index, ty) in module.tables.iter() {
             if module.defined_table_index(index).is_some() {
-                tables.push(vec![std::ptr::null::<VMFuncRef>(); ty.limits.min as usize]);
+                tables.push(vec![core::ptr::null::<VMFuncRef>(); ty.limits.min as usize]);
             }
         }
         let mut instance = Box::new(Instance {
@@ -266,7 +270,7 @@ impl Instance {
                             // SAFETY: the trampoline at this location has the
                             // array-call signature (keel-compile's abi).
                             array_call: Some(
-                                std::mem::transmute::<*const u8, crate::VMArrayCallFn>(array_call),
+                                core::mem::transmute::<*const u8, crate::VMArrayCallFn>(array_call),
                             ),
                             wasm_call: code.resolve(text.functions[def]),
                             vmctx: self.vmctx.as_ptr(),
@@ -369,7 +373,7 @@ impl Instance {
                 if start.checked_add(items.len()).is_none_or(|end| end > len) {
                     return Err(TrapCode::TableOutOfBounds);
                 }
-                std::ptr::copy_nonoverlapping(items.as_ptr(), (*def).base.add(start), items.len());
+                core::ptr::copy_nonoverlapping(items.as_ptr(), (*def).base.add(start), items.len());
             }
         }
         for (_, data) in module.data.iter() {
@@ -388,7 +392,7 @@ impl Instance {
                 {
                     return Err(TrapCode::MemoryOutOfBounds);
                 }
-                std::ptr::copy_nonoverlapping(
+                core::ptr::copy_nonoverlapping(
                     data.data.as_ptr(),
                     (*def).base.add(start),
                     data.data.len(),
@@ -592,6 +596,6 @@ impl Drop for Instance {
     fn drop(&mut self) {
         // SAFETY: allocated in `new` with this layout; nothing refers to
         // the VMContext once its owning store drops the instance.
-        unsafe { std::alloc::dealloc(self.vmctx.as_ptr(), self.vmctx_layout) };
+        unsafe { alloc::alloc::dealloc(self.vmctx.as_ptr(), self.vmctx_layout) };
     }
 }

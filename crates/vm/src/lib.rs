@@ -19,6 +19,10 @@
 //! * **VM-4**: code in a [`CodeMemory`] is immutable and executable for the
 //!   memory's whole life, and registered with keel-trap while it lives.
 
+#![no_std]
+
+extern crate alloc;
+
 mod backtrace;
 mod builtins;
 mod code_memory;

@@ -1,7 +1,10 @@
 //! Linear memories (spec §4.2.8 "Memory Instances").
 
 use crate::sys;
+use alloc::format;
+use alloc::string::{String, ToString};
 use keel_translate::{MemoryTunables, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+use keel_trap::Access;
 
 /// A 32-bit linear memory: a reservation of at least its maximum size,
 /// followed by a guard region, whose first `current_length` bytes are
@@ -55,10 +58,10 @@ impl LinearMemory {
             })
             .and_then(|b| usize::try_from(b).ok())
             .ok_or_else(|| "linear memory reservation exceeds the address space".to_string())?
-            .max(sys::PAGE_SIZE)
-            .next_multiple_of(sys::PAGE_SIZE);
+            .max(sys::page_size())
+            .next_multiple_of(sys::page_size());
         let base = sys::reserve(reserved_bytes)
-            .map_err(|e| format!("cannot reserve linear memory: {e}"))?;
+            .map_err(|e| format!("cannot reserve a linear memory: {e}"))?;
         let mut memory = Self {
             base,
             reserved_bytes,
@@ -87,9 +90,7 @@ impl LinearMemory {
                 sys::protect(
                     self.base.add(self.current_length),
                     new_length - self.current_length,
-                    true,
-                    true,
-                    false,
+                    Access::ReadWrite,
                 )
                 .ok()?;
             }

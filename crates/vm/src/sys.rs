@@ -1,69 +1,55 @@
-//! Hosted Linux memory mapping (mmap/mprotect/munmap).
+//! Memory mapping through the registered [`Platform`](keel_trap::Platform).
 
-use std::io;
+use alloc::format;
+use alloc::string::String;
+use core::ptr::NonNull;
+use keel_trap::{Access, Platform};
 
-/// Page size the runtime assumes for protections, in bytes.
-pub(crate) const PAGE_SIZE: usize = 4096;
-
-/// Reserve `len` bytes of address space with no access.
-pub(crate) fn reserve(len: usize) -> io::Result<*mut u8> {
-    // SAFETY: anonymous mapping at a kernel-chosen address; no existing
-    // memory is affected. Failure is checked.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(p.cast())
-    }
+/// The registered platform.
+///
+/// # Errors
+///
+/// When no platform is registered (only possible without `std`).
+pub(crate) fn platform() -> Result<&'static dyn Platform, String> {
+    keel_trap::platform().ok_or_else(|| {
+        String::from("no keel platform is registered: pass one with `Config::platform`")
+    })
 }
 
-/// Change the protection of `len` bytes at `addr`.
+/// The platform's page size in bytes.
+pub(crate) fn page_size() -> usize {
+    keel_trap::platform().map_or(4096, |p| p.page_size())
+}
+
+/// Reserve `len` bytes of inaccessible address space.
+pub(crate) fn reserve(len: usize) -> Result<*mut u8, String> {
+    let p = platform()?;
+    p.reserve(len)
+        .map(NonNull::as_ptr)
+        .map_err(|e| format!("cannot reserve {len} bytes: {e}"))
+}
+
+/// Change the access of `len` bytes at `addr`.
 ///
 /// # Safety
 ///
-/// `addr..addr + len` must lie inside a mapping this process owns, with
-/// no live Rust references into any part whose access is removed.
-pub(crate) unsafe fn protect(
-    addr: *mut u8,
-    len: usize,
-    read: bool,
-    write: bool,
-    exec: bool,
-) -> io::Result<()> {
-    let mut prot = libc::PROT_NONE;
-    if read {
-        prot |= libc::PROT_READ;
-    }
-    if write {
-        prot |= libc::PROT_WRITE;
-    }
-    if exec {
-        prot |= libc::PROT_EXEC;
-    }
+/// As [`Platform::protect`]: the range lies in a live reservation, with no
+/// live references into any part whose access is removed.
+pub(crate) unsafe fn protect(addr: *mut u8, len: usize, access: Access) -> Result<(), String> {
+    let p = platform()?;
+    let addr = NonNull::new(addr).ok_or_else(|| String::from("protect of a null address"))?;
     // SAFETY: per the caller's contract.
-    if unsafe { libc::mprotect(addr.cast(), len, prot) } != 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    unsafe { p.protect(addr, len, access) }.map_err(|e| format!("cannot change memory access: {e}"))
 }
 
-/// Release a mapping made by [`reserve`].
+/// Release a reservation made by [`reserve`].
 ///
 /// # Safety
 ///
-/// `addr` and `len` must be exactly a mapping returned by [`reserve`] that
-/// nothing uses any more.
+/// As [`Platform::release`]: exactly one reservation nothing uses.
 pub(crate) unsafe fn release(addr: *mut u8, len: usize) {
-    // SAFETY: per the caller's contract.
-    unsafe { libc::munmap(addr.cast(), len) };
+    if let (Ok(p), Some(addr)) = (platform(), NonNull::new(addr)) {
+        // SAFETY: per the caller's contract.
+        unsafe { p.release(addr, len) };
+    }
 }

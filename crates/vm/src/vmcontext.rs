@@ -1,7 +1,8 @@
 //! The `#[repr(C)]` structures compiled code reads and writes (VM-3).
 
+use alloc::boxed::Box;
+use core::any::Any;
 use keel_translate::{SharedTypeIndex, vmhost_func_context};
-use std::any::Any;
 
 /// The array-call convention: `values` holds the parameters on entry and
 /// the results on return, one 16-byte [`ValRaw`] each; `wasm_call` is the
@@ -110,7 +111,7 @@ impl VMHostFuncContext {
             func_ref: VMFuncRef {
                 array_call: Some(array_call),
                 wasm_call,
-                vmctx: std::ptr::null_mut(),
+                vmctx: core::ptr::null_mut(),
                 type_index,
             },
             host_state,
@@ -149,8 +150,8 @@ impl VMHostFuncContext {
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct ValRaw([u8; 16]);
 
-impl std::fmt::Debug for ValRaw {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for ValRaw {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "ValRaw({:#034x})", self.get_v128())
     }
 }
@@ -212,11 +213,11 @@ impl ValRaw {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::mem::{offset_of, size_of};
     use keel_translate::{
         VMGLOBAL_DEFINITION_SIZE, vmfuncref, vmfunction_import, vmmemory_definition,
         vmstore_context, vmtable_definition,
     };
-    use std::mem::{offset_of, size_of};
 
     #[test]
     fn layouts_match_vmoffsets() {

@@ -8,6 +8,7 @@
 
 use super::readonly;
 use crate::func_translator::FuncTranslator;
+use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
 use cranelift_codegen::ir::{
     self, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, UserExternalName, Value,

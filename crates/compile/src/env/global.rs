@@ -5,6 +5,7 @@
 
 use super::readonly;
 use crate::func_translator::FuncTranslator;
+use crate::prelude::*;
 use crate::{CompileError, abi};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
 use keel_translate::GlobalIndex;

@@ -22,6 +22,7 @@
 
 use super::readonly;
 use crate::func_translator::FuncTranslator;
+use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
 use keel_translate::{

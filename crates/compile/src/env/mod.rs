@@ -11,8 +11,8 @@ use crate::abi;
 use crate::func_translator::FuncTranslator;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, SigRef, Value};
 use cranelift_codegen::isa::TargetIsa;
+use hashbrown::HashMap;
 use keel_translate::{BuiltinFunctionIndex, FuncIndex, Module, TypeIndex, VMOffsets};
-use std::collections::HashMap;
 
 /// Per-function state of the environment: the module it belongs to and
 /// the signatures and callees imported into the current function.

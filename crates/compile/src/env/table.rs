@@ -6,6 +6,7 @@
 //! bounds, and the trap is raised here so its site is in the trap table.
 
 use crate::func_translator::FuncTranslator;
+use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
 use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode};

@@ -7,7 +7,7 @@
 #[derive(Default)]
 pub(crate) struct JmpBuf([usize; 8]);
 
-std::arch::global_asm!(
+core::arch::global_asm!(
     ".text",
     ".globl keel_setjmp_call",
     ".type keel_setjmp_call,@function",

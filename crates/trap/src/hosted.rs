@@ -1,10 +1,93 @@
-//! Hosted Linux (x86_64): signal handlers for SIGSEGV, SIGBUS, SIGILL and
+//! The hosted Linux platform ([`HostedPlatform`], feature `std`): memory
+//! from mmap/mprotect, and signal handlers for SIGSEGV, SIGBUS, SIGILL and
 //! SIGFPE that route faults in wasm code to [`handle_trap`](crate::handle_trap),
 //! on a per-thread alternate signal stack, chaining to the previous handler
 //! for faults that are not keel's.
 
+use crate::platform::{Access, CpuLocal, Platform, PlatformError};
+use alloc::format;
+use core::ptr::NonNull;
 use std::cell::RefCell;
 use std::sync::OnceLock;
+
+/// The hosted Linux platform: used when no other platform is registered.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HostedPlatform;
+
+/// The instance `platform()` falls back to.
+pub(crate) static HOSTED: HostedPlatform = HostedPlatform;
+
+fn os_error(what: &str) -> PlatformError {
+    PlatformError(format!("{what}: {}", std::io::Error::last_os_error()))
+}
+
+// SAFETY: mmap returns fresh address space; mprotect changes exactly the
+// range asked (anonymous private pages read as zero when first touched);
+// `cpu_local` is thread-local storage that lives as long as its thread.
+unsafe impl Platform for HostedPlatform {
+    fn page_size(&self) -> usize {
+        4096
+    }
+
+    fn reserve(&self, len: usize) -> Result<NonNull<u8>, PlatformError> {
+        // SAFETY: an anonymous mapping at a kernel-chosen address affects no
+        // existing memory; failure is checked.
+        let p = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(os_error("mmap"));
+        }
+        NonNull::new(p.cast()).ok_or_else(|| PlatformError("mmap returned null".into()))
+    }
+
+    unsafe fn protect(
+        &self,
+        addr: NonNull<u8>,
+        len: usize,
+        access: Access,
+    ) -> Result<(), PlatformError> {
+        let prot = match access {
+            Access::None => libc::PROT_NONE,
+            Access::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+            Access::ReadExecute => libc::PROT_READ | libc::PROT_EXEC,
+        };
+        // SAFETY: per the caller's contract the range is in a reservation.
+        if unsafe { libc::mprotect(addr.as_ptr().cast(), len, prot) } != 0 {
+            return Err(os_error("mprotect"));
+        }
+        Ok(())
+    }
+
+    unsafe fn release(&self, addr: NonNull<u8>, len: usize) {
+        // SAFETY: per the caller's contract this is one whole reservation.
+        unsafe { libc::munmap(addr.as_ptr().cast(), len) };
+    }
+
+    fn has_virtual_memory(&self) -> bool {
+        true
+    }
+
+    fn has_trap_handlers(&self) -> bool {
+        true
+    }
+
+    fn init_traps(&self) {
+        init_traps();
+        ensure_alt_stack();
+    }
+
+    fn cpu_local(&self) -> NonNull<CpuLocal> {
+        crate::cpu_local::cpu_local()
+    }
+}
 
 const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE];
 
@@ -107,7 +190,7 @@ impl Drop for AltStack {
     }
 }
 
-thread_local! {
+std::thread_local! {
     static ALT_STACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
 }
 

@@ -1,0 +1,184 @@
+//! The platform trait: what keel needs from its home, hosted or bare
+//! metal.
+//!
+//! keel never calls an operating system directly below its API. Memory
+//! for linear memories and code, the knowledge of whether faults reach
+//! keel, and the per-CPU slot that holds the current activation all come
+//! from one [`Platform`], registered once per process (or kernel) with
+//! [`set_platform`]. With the `std` feature the hosted Linux platform
+//! ([`HostedPlatform`]) is used when none was set.
+
+use core::fmt;
+use core::ptr::NonNull;
+
+/// The access rights of a range of memory.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No access: touching it faults (a guard region or reserved space).
+    None,
+    /// Read and write (linear memories, code being written).
+    ReadWrite,
+    /// Read and execute (finished code).
+    ReadExecute,
+}
+
+/// A platform failure, e.g. out of address space or memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformError(pub alloc::string::String);
+
+impl fmt::Display for PlatformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::error::Error for PlatformError {}
+
+/// What the runtime needs from its home.
+///
+/// # Safety
+///
+/// Implementations must uphold each method's contract: in particular
+/// [`Platform::reserve`] returns address space no one else uses,
+/// [`Platform::protect`] makes exactly the given range accessible as
+/// asked (zero-filled when first made accessible), and
+/// [`Platform::cpu_local`] returns storage private to the calling CPU (or
+/// thread) that lives as long as it runs keel code. keel's memory safety
+/// rests on these.
+pub unsafe trait Platform: Send + Sync + 'static {
+    /// The page size in bytes; every address and length passed to
+    /// [`Platform::protect`] and [`Platform::release`] is a multiple of it.
+    fn page_size(&self) -> usize;
+
+    /// Reserve `len` bytes (a multiple of the page size) of address space,
+    /// inaccessible ([`Access::None`]). Like `mmap(PROT_NONE)`.
+    ///
+    /// # Errors
+    ///
+    /// When the address space or memory is exhausted.
+    fn reserve(&self, len: usize) -> Result<NonNull<u8>, PlatformError>;
+
+    /// Set the access of `len` bytes at `addr`, inside a reservation.
+    /// Pages that become accessible for the first time read as zero. Like
+    /// `mprotect`, committing memory as needed.
+    ///
+    /// # Errors
+    ///
+    /// When memory cannot be committed.
+    ///
+    /// # Safety
+    ///
+    /// The range must lie in a live reservation of this platform, and no
+    /// Rust reference may point into a part whose access is removed.
+    unsafe fn protect(
+        &self,
+        addr: NonNull<u8>,
+        len: usize,
+        access: Access,
+    ) -> Result<(), PlatformError>;
+
+    /// Release a whole reservation made by [`Platform::reserve`]. Like
+    /// `munmap`.
+    ///
+    /// # Safety
+    ///
+    /// `addr` and `len` must be exactly one reservation that nothing uses
+    /// any more.
+    unsafe fn release(&self, addr: NonNull<u8>, len: usize);
+
+    /// Whether [`Access::None`] really faults (an MMU); without it keel
+    /// must check memory bounds explicitly.
+    fn has_virtual_memory(&self) -> bool;
+
+    /// Whether faults in compiled code reach [`handle_trap`](crate::handle_trap)
+    /// (signal handlers, or the kernel's exception vector). Without them,
+    /// keel must never rely on a fault to detect a trap.
+    fn has_trap_handlers(&self) -> bool;
+
+    /// Prepare trap handling, once, before the first entry into wasm
+    /// (hosted: install the signal handlers). Kernels usually do nothing:
+    /// their vector already calls [`handle_trap`](crate::handle_trap).
+    fn init_traps(&self) {}
+
+    /// This CPU's (or thread's) [`CpuLocal`] storage.
+    ///
+    /// A kernel keeps one `CpuLocal` per CPU (a single `static` for a
+    /// uniprocessor kernel) and returns the current CPU's.
+    fn cpu_local(&self) -> NonNull<CpuLocal>;
+}
+
+/// The state keel keeps per CPU (per thread when hosted): the current
+/// activation and the buffer trap handlers write backtraces into.
+/// Embedders only allocate it ([`CpuLocal::new`]) and hand it out from
+/// [`Platform::cpu_local`].
+pub struct CpuLocal {
+    pub(crate) current: core::cell::Cell<*mut crate::Activation>,
+    pub(crate) trap_buffer: crate::backtrace::TrapBuffer,
+}
+
+// SAFETY: a `CpuLocal` is only ever used by the CPU (or thread) that owns
+// it, per the `Platform::cpu_local` contract; sharing the static that holds
+// it between CPUs never shares its contents.
+unsafe impl Sync for CpuLocal {}
+
+impl CpuLocal {
+    /// Fresh per-CPU state, usable in a `static`.
+    pub const fn new() -> Self {
+        Self {
+            current: core::cell::Cell::new(core::ptr::null_mut()),
+            trap_buffer: crate::backtrace::TrapBuffer::new(),
+        }
+    }
+}
+
+impl Default for CpuLocal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A thin pointer to the registered `&'static dyn Platform`.
+static PLATFORM: core::sync::atomic::AtomicPtr<&'static dyn Platform> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Register the platform for this process (or kernel). The first call
+/// wins; later calls with another platform fail.
+///
+/// # Errors
+///
+/// If a different platform is already registered.
+pub fn set_platform(platform: &'static &'static dyn Platform) -> Result<(), PlatformError> {
+    use core::sync::atomic::Ordering;
+    let new = platform as *const &'static dyn Platform as *mut &'static dyn Platform;
+    match PLATFORM.compare_exchange(
+        core::ptr::null_mut(),
+        new,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => Ok(()),
+        Err(existing) if core::ptr::eq(existing, new) => Ok(()),
+        Err(_) => Err(PlatformError(
+            "a different keel platform is already registered".into(),
+        )),
+    }
+}
+
+/// The registered platform; with `std`, the hosted platform when none was
+/// registered.
+pub fn platform() -> Option<&'static dyn Platform> {
+    let p = PLATFORM.load(core::sync::atomic::Ordering::Acquire);
+    if p.is_null() {
+        #[cfg(feature = "std")]
+        {
+            return Some(&crate::hosted::HOSTED);
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            return None;
+        }
+    }
+    // SAFETY: only `set_platform` stores into `PLATFORM`, always a
+    // `&'static &'static dyn Platform`.
+    Some(unsafe { *p })
+}
