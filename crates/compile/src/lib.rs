@@ -481,4 +481,36 @@ mod tests {
             assert_eq!(opcode, 0xf7, "{:02x?}", &bytes[..4]);
         }
     }
+
+    #[test]
+    fn riscv64_calls_are_linked_to_their_callee() {
+        let wasm = wat::parse_str(TWO_FUNCS).unwrap();
+        let translation = translate_module(&wasm, wasm_features()).unwrap();
+        let compiler = Compiler::for_target(
+            CompilerOptions::default(),
+            "riscv64gc-unknown-linux-gnu",
+            &[],
+        )
+        .unwrap();
+        let text = compiler.compile_module(&translation).unwrap();
+        let callee = text.functions[DefinedFuncIndex::from_u32(0)];
+        let caller = text.functions[DefinedFuncIndex::from_u32(1)];
+        let word = |at: usize| u32::from_le_bytes(text.text[at..at + 4].try_into().unwrap());
+        // Find `auipc ra, hi20` followed by `jalr ra, lo12(ra)` in the
+        // caller and decode where it goes.
+        let mut targets = Vec::new();
+        let (start, end) = (
+            caller.start as usize,
+            (caller.start + caller.length) as usize,
+        );
+        for at in (start..end - 4).step_by(2) {
+            let (auipc, jalr) = (word(at), word(at + 4));
+            if auipc & 0xfff == 0x0097 && jalr & 0xfffff == 0x80e7 {
+                let hi = (auipc & 0xffff_f000) as i32 as i64;
+                let lo = ((jalr as i32) >> 20) as i64;
+                targets.push(at as i64 + hi + lo);
+            }
+        }
+        assert_eq!(targets, vec![i64::from(callee.start)]);
+    }
 }

@@ -248,6 +248,26 @@ pub(crate) fn link(
                     let site = site as usize;
                     out.text[site..site + 4].copy_from_slice(&value.to_le_bytes());
                 }
+                Reloc::RiscvCallPlt => {
+                    // `auipc ra, hi20; jalr ra, lo12(ra)`: split the
+                    // pc-relative displacement so that the sign-extended
+                    // low 12 bits plus the high 20 bits give it back.
+                    let value = i64::from(target.start) + r.addend - site;
+                    let value = i32::try_from(value)
+                        .map_err(|_| CompileError::Bug("call displacement out of range".into()))?;
+                    let hi20 = value.wrapping_add(0x800) as u32 & 0xffff_f000;
+                    let lo12 = (value as u32).wrapping_sub(hi20) & 0xfff;
+                    let site = site as usize;
+                    let auipc =
+                        u32::from_le_bytes(out.text[site..site + 4].try_into().unwrap_or_default());
+                    let jalr = u32::from_le_bytes(
+                        out.text[site + 4..site + 8].try_into().unwrap_or_default(),
+                    );
+                    let auipc = (auipc & 0xfff) | hi20;
+                    let jalr = (jalr & 0x000f_ffff) | (lo12 << 20);
+                    out.text[site..site + 4].copy_from_slice(&auipc.to_le_bytes());
+                    out.text[site + 4..site + 8].copy_from_slice(&jalr.to_le_bytes());
+                }
                 other => {
                     return Err(CompileError::Unsupported(format!(
                         "relocation kind {other:?}"
