@@ -108,13 +108,69 @@ impl Config {
     /// platform is the default. Registered process-wide (kernel-wide) when
     /// the engine is created; all engines must use the same one.
     ///
-    /// A kernel passes a reference to a `static`:
+    /// Every method of a platform, here wrapping the hosted one but
+    /// declaring no MMU, so that keel checks every memory access
+    /// explicitly instead of relying on guard pages:
     ///
-    /// ```text
-    /// static PLATFORM: MyKernelPlatform = MyKernelPlatform::new();
-    /// static PLATFORM_REF: &dyn keel::Platform = &PLATFORM;
-    /// config.platform(&PLATFORM_REF);
     /// ```
+    /// use core::ptr::NonNull;
+    /// use keel::{Access, Config, CpuLocal, Engine, HostedPlatform, Linker, Module, Platform};
+    /// use keel::{PlatformError, Store};
+    ///
+    /// struct NoGuardPages;
+    ///
+    /// // SAFETY: every method forwards to the hosted platform, which upholds
+    /// // the contract; claiming no virtual memory only makes keel check more.
+    /// unsafe impl Platform for NoGuardPages {
+    ///     fn page_size(&self) -> usize {
+    ///         HostedPlatform.page_size()
+    ///     }
+    ///     fn reserve(&self, len: usize) -> Result<NonNull<u8>, PlatformError> {
+    ///         HostedPlatform.reserve(len)
+    ///     }
+    ///     unsafe fn protect(&self, addr: NonNull<u8>, len: usize, access: Access) -> Result<(), PlatformError> {
+    ///         // SAFETY: our caller upholds the same contract.
+    ///         unsafe { HostedPlatform.protect(addr, len, access) }
+    ///     }
+    ///     unsafe fn release(&self, addr: NonNull<u8>, len: usize) {
+    ///         // SAFETY: our caller upholds the same contract.
+    ///         unsafe { HostedPlatform.release(addr, len) }
+    ///     }
+    ///     fn has_virtual_memory(&self) -> bool {
+    ///         false
+    ///     }
+    ///     fn has_trap_handlers(&self) -> bool {
+    ///         true
+    ///     }
+    ///     fn init_traps(&self) {
+    ///         // Installs the signal handlers that call `keel::trap_entry`.
+    ///         HostedPlatform.init_traps();
+    ///     }
+    ///     fn cpu_local(&self) -> NonNull<CpuLocal> {
+    ///         // A kernel returns its current CPU's `CpuLocal`.
+    ///         HostedPlatform.cpu_local()
+    ///     }
+    /// }
+    ///
+    /// static NO_GUARD_PAGES: NoGuardPages = NoGuardPages;
+    /// static PLATFORM: &dyn Platform = &NO_GUARD_PAGES;
+    ///
+    /// let mut config = Config::new();
+    /// config.platform(&PLATFORM);
+    /// let engine = Engine::new(&config)?;
+    /// let module = Module::new(&engine, r#"(module (memory 1 1)
+    ///     (func (export "peek") (param i32) (result i32) local.get 0 i32.load))"#)?;
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    /// let peek = instance.get_typed_func::<i32, i32>(&mut store, "peek")?;
+    /// assert_eq!(peek.call(&mut store, 8)?, 0);
+    /// let err = peek.call(&mut store, 65536).unwrap_err();
+    /// assert_eq!(err.downcast_ref::<keel::Trap>().unwrap().code(), keel::TrapCode::MemoryOutOfBounds);
+    /// # Ok::<(), keel::Error>(())
+    /// ```
+    ///
+    /// `examples/kernel-x86_64` is a kernel with a platform that maps pages
+    /// on demand and delivers page faults to [`trap_entry`](crate::trap_entry).
     pub fn platform(&mut self, platform: &'static &'static dyn keel_trap::Platform) -> &mut Self {
         self.platform = Some(platform);
         self
@@ -207,9 +263,11 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// If the code generator does not support the host CPU, or the CPU
-    /// lacks a feature that WebAssembly SIMD needs (on x86_64: SSE3, SSSE3,
-    /// SSE4.1 and SSE4.2).
+    /// If the code generator does not support the host CPU (or the
+    /// configured target), the CPU lacks a feature that WebAssembly SIMD
+    /// needs (on x86_64: SSE3, SSSE3, SSE4.1 and SSE4.2), no platform is
+    /// registered (without `std`), a different platform is already
+    /// registered, or the platform cannot deliver faults to keel.
     pub fn new(config: &Config) -> Result<Engine> {
         let mut config = config.clone();
         if let Some(platform) = config.platform {
@@ -218,8 +276,16 @@ impl Engine {
         let platform = keel_trap::platform().ok_or_else(|| {
             anyhow::anyhow!("no keel platform: without `std`, pass one with `Config::platform`")
         })?;
-        // Without an MMU or fault delivery, every access checks its bounds.
-        if !platform.has_virtual_memory() || !platform.has_trap_handlers() {
+        // Compiled code raises every trap through the hardware (`ud2`,
+        // division faults), so faults must reach `trap_entry`.
+        if !platform.has_trap_handlers() {
+            anyhow::bail!(
+                "this platform cannot deliver faults to keel (`Platform::has_trap_handlers` is false); \
+                 keel's compiled code raises traps as hardware faults and needs them"
+            );
+        }
+        // Without an MMU, every memory access checks its bounds.
+        if !platform.has_virtual_memory() {
             config.memory.signals_based_traps = false;
         }
         #[cfg(feature = "compiler")]
