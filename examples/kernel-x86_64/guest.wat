@@ -1,0 +1,67 @@
+;; The guest the example kernel JIT-compiles with keel (build.rs turns it
+;; into guest.wasm).
+(module $guest
+  ;; A host function the kernel provides through keel::Linker.
+  (import "kernel" "twice" (func $twice (param i32) (result i32)))
+
+  ;; One 64 KiB page. keel reserves 4 GiB + guard for it, so accesses past
+  ;; the page hit unmapped address space: a page fault, a keel trap.
+  (memory (export "memory") 1)
+
+  (func $add (export "add") (param $a i32) (param $b i32) (result i32)
+    (i32.add (local.get $a) (local.get $b)))
+
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else
+        (i32.add
+          (call $fib (i32.sub (local.get $n) (i32.const 1)))
+          (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+
+  ;; Stores 1..=n as consecutive i32s at address 0, then sums them back.
+  (func $sum_via_memory (export "sum_via_memory") (param $n i32) (result i32)
+    (local $i i32)
+    (local $acc i32)
+    (block $stored
+      (loop $store
+        (br_if $stored (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store
+          (i32.shl (local.get $i) (i32.const 2))
+          (i32.add (local.get $i) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $store)))
+    (local.set $i (i32.const 0))
+    (block $summed
+      (loop $sum
+        (br_if $summed (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $acc
+          (i32.add (local.get $acc)
+            (i32.load (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $sum)))
+    (local.get $acc))
+
+  (func $call_host (export "call_host") (param $x i32) (result i32)
+    (call $twice (local.get $x)))
+
+  ;; A store far past the one page: 0x20000 is in the guard region.
+  (func $poke (param $addr i32) (param $value i32)
+    (i32.store (local.get $addr) (local.get $value)))
+
+  (func $store_out_of_bounds (export "store_out_of_bounds")
+    (call $poke (i32.const 0x20000) (i32.const 42)))
+
+  ;; More traps, each through another exception vector: unsigned division
+  ;; by zero faults in the `div` itself (#DE; Cranelift tests a signed
+  ;; divisor explicitly); `unreachable` and the stack-limit check in every
+  ;; prologue execute `ud2` (#UD).
+  (func (export "div_u") (param $a i32) (param $b i32) (result i32)
+    (i32.div_u (local.get $a) (local.get $b)))
+
+  (func (export "unreachable")
+    unreachable)
+
+  (func $recurse (export "recurse") (param $n i32) (result i32)
+    (i32.add (call $recurse (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
+)

@@ -1,0 +1,86 @@
+//! Runs `guest.wat` with keel: JIT compilation, calls, a host function, a
+//! guest memory access out of bounds (a page fault turned into a keel
+//! trap) and a call after it.
+
+use crate::platform::PLATFORM_REF;
+use keel::{Config, Engine, Linker, Module, Store, Trap, WasmBacktrace};
+
+/// The guest module, assembled from `guest.wat` by build.rs.
+static WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
+
+/// Compiles and runs the guest, printing each result on the serial port.
+pub fn run() -> keel::Result<()> {
+    let mut config = Config::new();
+    config
+        .platform(&PLATFORM_REF)
+        .target("x86_64-unknown-none")?
+        .cranelift_flag_enable("has_sse3")?
+        .cranelift_flag_enable("has_ssse3")?
+        .cranelift_flag_enable("has_sse41")?
+        .cranelift_flag_enable("has_sse42")?;
+    let engine = Engine::new(&config)?;
+    let module = Module::from_binary(&engine, WASM)?;
+    kprintln!("keel: compiled guest ({} bytes of wasm)", WASM.len());
+
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("kernel", "twice", |x: i32| x.wrapping_mul(2))?;
+    let instance = linker.instantiate(&mut store, &module)?;
+
+    let add = instance.get_typed_func::<(i32, i32), i32>(&mut store, "add")?;
+    let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib")?;
+    let sum = instance.get_typed_func::<i32, i32>(&mut store, "sum_via_memory")?;
+    let call_host = instance.get_typed_func::<i32, i32>(&mut store, "call_host")?;
+    let out_of_bounds = instance.get_typed_func::<(), ()>(&mut store, "store_out_of_bounds")?;
+
+    kprintln!("add(2, 3) = {}", add.call(&mut store, (2, 3))?);
+    kprintln!("fib(20) = {}", fib.call(&mut store, 20)?);
+    kprintln!("sum(1..=100) via memory = {}", sum.call(&mut store, 100)?);
+    kprintln!(
+        "twice(21) via host call = {}",
+        call_host.call(&mut store, 21)?
+    );
+
+    match out_of_bounds.call(&mut store, ()) {
+        Ok(()) => anyhow::bail!("store_out_of_bounds returned instead of trapping"),
+        Err(err) => {
+            let trap = err
+                .downcast_ref::<Trap>()
+                .ok_or_else(|| anyhow::anyhow!("expected a trap, got: {err:?}"))?;
+            kprintln!("trap: {:?}", trap.code());
+            kprintln!("backtrace:");
+            match err.downcast_ref::<WasmBacktrace>() {
+                Some(backtrace) => kprintln!("{}", backtrace.frames_text()),
+                None => kprintln!("  (none)"),
+            }
+        }
+    }
+
+    kprintln!("after trap: fib(10) = {}", fib.call(&mut store, 10)?);
+
+    let div_u = instance.get_typed_func::<(i32, i32), i32>(&mut store, "div_u")?;
+    let unreachable = instance.get_typed_func::<(), ()>(&mut store, "unreachable")?;
+    let recurse = instance.get_typed_func::<i32, i32>(&mut store, "recurse")?;
+    kprintln!("div_u(7, 0): {}", trap_name(div_u.call(&mut store, (7, 0))));
+    kprintln!(
+        "unreachable(): {}",
+        trap_name(unreachable.call(&mut store, ()))
+    );
+    kprintln!("recurse(0): {}", trap_name(recurse.call(&mut store, 0)));
+    kprintln!(
+        "after traps: add(40, 2) = {}",
+        add.call(&mut store, (40, 2))?
+    );
+    Ok(())
+}
+
+/// `trap <code>` for a call that trapped, or what happened instead.
+fn trap_name<T: core::fmt::Debug>(result: keel::Result<T>) -> alloc::string::String {
+    match result {
+        Ok(value) => alloc::format!("returned {value:?} instead of trapping"),
+        Err(err) => match err.downcast_ref::<Trap>() {
+            Some(trap) => alloc::format!("trap {:?}", trap.code()),
+            None => alloc::format!("error {err:#}"),
+        },
+    }
+}
