@@ -1,4 +1,8 @@
-//! Workloads shared by keel's benchmarks.
+//! Workloads and runtime adapters shared by keel's benchmarks: the same
+//! `.wasm` run in keel, Wasmtime and wasmi with default configurations,
+//! and the C sources compiled natively.
+
+use anyhow::Result;
 
 /// A memory-heavy loop: fill `pages` of linear memory with i32 values,
 /// then sum them back `passes` times, with byte, 32-bit and 64-bit loads
@@ -26,3 +30,225 @@ pub const MEMORY_LOOP_WAT: &str = r#"(module
       (local.tee $passes (i32.sub (local.get $passes) (i32.const 1)))
       (br_if $pass))
     (local.get $sum)))"#;
+
+/// What a workload's `run` export returns.
+#[derive(Clone, Copy, Debug)]
+pub enum Ret {
+    /// `i32`.
+    I32,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+}
+
+/// One compute workload: its wasm, the argument of `run`, and the native
+/// build of the same C source.
+pub struct Workload {
+    /// Name, also the C source file name.
+    pub name: &'static str,
+    /// What it exercises.
+    pub profile: &'static str,
+    /// The wasm32 build (`workloads/build.sh`).
+    pub wasm: &'static [u8],
+    /// Argument to `run`.
+    pub arg: u32,
+    /// Result type of `run`.
+    pub ret: Ret,
+    /// The native build, returning the result as f64.
+    pub native: fn(u32) -> f64,
+}
+
+unsafe extern "C" {
+    fn fib_run(n: u32) -> u32;
+    fn sieve_run(n: u32) -> u32;
+    fn matmul_run(n: u32) -> f64;
+    fn sha256_run(n: u32) -> u32;
+    fn nbody_run(n: u32) -> f64;
+    fn quicksort_run(n: u32) -> u32;
+    fn simd_run(n: u32) -> f32;
+}
+
+macro_rules! native {
+    ($f:ident) => {
+        |n| {
+            // SAFETY: the C functions take and return plain numbers and
+            // touch only their own static arrays.
+            f64::from(unsafe { $f(n) })
+        }
+    };
+}
+
+/// The execution workloads.
+pub fn workloads() -> Vec<Workload> {
+    vec![
+        Workload {
+            name: "fib",
+            profile: "recursive calls",
+            wasm: include_bytes!("../workloads/fib.wasm"),
+            arg: 27,
+            ret: Ret::I32,
+            native: native!(fib_run),
+        },
+        Workload {
+            name: "sieve",
+            profile: "tight integer loops, byte stores",
+            wasm: include_bytes!("../workloads/sieve.wasm"),
+            arg: 1,
+            ret: Ret::I32,
+            native: native!(sieve_run),
+        },
+        Workload {
+            name: "matmul",
+            profile: "floating point, memory",
+            wasm: include_bytes!("../workloads/matmul.wasm"),
+            arg: 2,
+            ret: Ret::F64,
+            native: native!(matmul_run),
+        },
+        Workload {
+            name: "sha256",
+            profile: "integer bit manipulation, memory",
+            wasm: include_bytes!("../workloads/sha256.wasm"),
+            arg: 4,
+            ret: Ret::I32,
+            native: native!(sha256_run),
+        },
+        Workload {
+            name: "nbody",
+            profile: "floating point, sqrt",
+            wasm: include_bytes!("../workloads/nbody.wasm"),
+            arg: 50_000,
+            ret: Ret::F64,
+            native: native!(nbody_run),
+        },
+        Workload {
+            name: "quicksort",
+            profile: "indirect calls, memory",
+            wasm: include_bytes!("../workloads/quicksort.wasm"),
+            arg: 1,
+            ret: Ret::I32,
+            native: native!(quicksort_run),
+        },
+        Workload {
+            name: "simd",
+            profile: "128-bit SIMD",
+            wasm: include_bytes!("../workloads/simd.wasm"),
+            arg: 2_000,
+            ret: Ret::F32,
+            native: native!(simd_run),
+        },
+    ]
+}
+
+/// A prepared `run(i32)` entry point that returns its result as f64.
+pub type Runner = Box<dyn FnMut(u32) -> f64>;
+
+/// Instantiate `wasm` in keel and return its `run`.
+pub fn keel_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
+    let engine = keel::Engine::default();
+    let module = keel::Module::new(&engine, wasm)?;
+    let mut store = keel::Store::new(&engine, ());
+    let instance = keel::Linker::new(&engine).instantiate(&mut store, &module)?;
+    Ok(match ret {
+        Ret::I32 => {
+            let f = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
+            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("keel run") as u32))
+        }
+        Ret::F32 => {
+            let f = instance.get_typed_func::<i32, f32>(&mut store, "run")?;
+            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("keel run")))
+        }
+        Ret::F64 => {
+            let f = instance.get_typed_func::<i32, f64>(&mut store, "run")?;
+            Box::new(move |n| f.call(&mut store, n as i32).expect("keel run"))
+        }
+    })
+}
+
+/// Wasmtime's error as an `anyhow::Error`.
+fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
+    r.map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
+/// Instantiate `wasm` in Wasmtime and return its `run`.
+pub fn wasmtime_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
+    let engine = wasmtime::Engine::default();
+    let module = wt(wasmtime::Module::new(&engine, wasm))?;
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance = wt(wasmtime::Instance::new(&mut store, &module, &[]))?;
+    Ok(match ret {
+        Ret::I32 => {
+            let f = wt(instance.get_typed_func::<i32, i32>(&mut store, "run"))?;
+            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmtime run") as u32))
+        }
+        Ret::F32 => {
+            let f = wt(instance.get_typed_func::<i32, f32>(&mut store, "run"))?;
+            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmtime run")))
+        }
+        Ret::F64 => {
+            let f = wt(instance.get_typed_func::<i32, f64>(&mut store, "run"))?;
+            Box::new(move |n| f.call(&mut store, n as i32).expect("wasmtime run"))
+        }
+    })
+}
+
+/// Instantiate `wasm` in wasmi and return its `run`.
+pub fn wasmi_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
+    let engine = wasmi::Engine::default();
+    let module = wasmi::Module::new(&engine, wasm)?;
+    let mut store = wasmi::Store::new(&engine, ());
+    let instance = wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module)?;
+    Ok(match ret {
+        Ret::I32 => {
+            let f = instance.get_typed_func::<i32, i32>(&store, "run")?;
+            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmi run") as u32))
+        }
+        Ret::F32 => {
+            let f = instance.get_typed_func::<i32, f32>(&store, "run")?;
+            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmi run")))
+        }
+        Ret::F64 => {
+            let f = instance.get_typed_func::<i32, f64>(&store, "run")?;
+            Box::new(move |n| f.call(&mut store, n as i32).expect("wasmi run"))
+        }
+    })
+}
+
+/// A module of about `target_bytes`, generated deterministically: many
+/// functions with loops, arithmetic, memory accesses and calls, to time
+/// compilation.
+pub fn generated_module(target_bytes: usize) -> Vec<u8> {
+    let mut wat = String::from("(module (memory 1) (table 16 funcref)\n");
+    let mut i = 0usize;
+    loop {
+        let callee = if i == 0 { 0 } else { (i * 7) % i };
+        wat += &format!(
+            "(func $f{i} (param $a i32) (param $b i32) (result i32) (local $t i32) (local $x f64)
+               (local.set $t (i32.add (local.get $a) (i32.const {k})))
+               (block $out (loop $l
+                 (br_if $out (i32.ge_u (local.get $t) (i32.add (local.get $b) (i32.const 100))))
+                 (i32.store offset={off} (i32.and (local.get $t) (i32.const 0xfff0))
+                   (i32.xor (i32.mul (local.get $t) (i32.const {m})) (i32.load offset=4 (i32.and (local.get $b) (i32.const 0xff00)))))
+                 (local.set $x (f64.add (local.get $x) (f64.sqrt (f64.convert_i32_u (local.get $t)))))
+                 (local.set $t (i32.add (local.get $t) (i32.const 1)))
+                 (br $l)))
+               (if (result i32) (i32.gt_s (local.get $a) (i32.const 3))
+                 (then (call $f{callee} (i32.sub (local.get $a) (i32.const 1)) (local.get $t)))
+                 (else (i32.add (i32.trunc_sat_f64_s (local.get $x)) (local.get $t)))))\n",
+            k = i % 97,
+            off = (i % 16) * 4,
+            m = (i * 2654435761usize) % 1_000_003,
+        );
+        i += 1;
+        if i % 64 == 0
+            && wat::parse_str(&(wat.clone() + ")"))
+                .map(|b| b.len())
+                .unwrap_or(0)
+                >= target_bytes
+        {
+            break;
+        }
+    }
+    wat::parse_str(wat + ")").expect("generated module parses")
+}

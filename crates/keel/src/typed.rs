@@ -65,6 +65,15 @@ impl WasmTy for f64 {
     }
 }
 
+/// `Ok` if `mine` (a Rust signature's types) equals `tys` (a function's).
+fn same_types(mine: &[ValType], tys: &[ValType]) -> Result<(), String> {
+    if mine == tys {
+        Ok(())
+    } else {
+        Err(format!("expected {tys:?}, found {mine:?}"))
+    }
+}
+
 /// Parameters of a [`TypedFunc`]: `()`, one [`WasmTy`], or a tuple of them.
 pub trait WasmParams: Send + Sync {
     /// Number of values.
@@ -77,12 +86,7 @@ pub trait WasmParams: Send + Sync {
     ///
     /// A message naming the first mismatch.
     fn typecheck(tys: &[ValType]) -> Result<(), String> {
-        let mine = Self::valtypes();
-        if mine.as_slice() == tys {
-            Ok(())
-        } else {
-            Err(format!("expected {tys:?}, found {mine:?}"))
-        }
+        same_types(&Self::valtypes(), tys)
     }
     /// Write into slots `0..COUNT`.
     fn store(self, slots: &mut [ValRaw]);
@@ -101,12 +105,7 @@ pub trait WasmResults: Sized {
     ///
     /// A message naming the mismatch.
     fn typecheck(tys: &[ValType]) -> Result<(), String> {
-        let mine = Self::valtypes();
-        if mine.as_slice() == tys {
-            Ok(())
-        } else {
-            Err(format!("expected {tys:?}, found {mine:?}"))
-        }
+        same_types(&Self::valtypes(), tys)
     }
     /// Read from slots `0..COUNT`.
     fn load(slots: &[ValRaw]) -> Self;

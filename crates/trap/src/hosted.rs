@@ -192,11 +192,16 @@ impl Drop for AltStack {
 
 std::thread_local! {
     static ALT_STACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
+    static ALT_STACK_CHECKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Give this thread an alternate signal stack if it has none large enough,
 /// so that handlers run even when the fault is a stack overflow.
 pub(crate) fn ensure_alt_stack() {
+    // Checked once per thread: this runs on every entry into wasm.
+    if ALT_STACK_CHECKED.with(|checked| checked.replace(true)) {
+        return;
+    }
     ALT_STACK.with(|slot| {
         if slot.borrow().is_some() {
             return;

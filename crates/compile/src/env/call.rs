@@ -106,20 +106,10 @@ impl FuncTranslator<'_, '_> {
             .ok_or_else(|| CompileError::Bug(format!("type index {type_index} out of range")))?
             .params
             .len();
-        let elem_index = self.stack_pop_index()?;
+        let elem_index = self.popn(1)?[0];
         let params = self.popn(nparams)?;
 
-        let (base, length) = self.table_base_and_length(TableIndex::from_u32(table_index))?;
-        let elem_index = self.builder.ins().uextend(types::I64, elem_index);
-        let oob = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, elem_index, length);
-        self.builder
-            .ins()
-            .trapnz(oob, clif_trap_code(TrapCode::TableOutOfBounds));
-        let scaled = self.builder.ins().ishl_imm_u(elem_index, 3);
-        let slot = self.builder.ins().iadd(base, scaled);
+        let slot = self.table_slot(table_index, elem_index)?;
         let func_ref = self.load_ptr(MemFlagsData::trusted(), slot, 0);
         self.builder
             .ins()
@@ -150,9 +140,5 @@ impl FuncTranslator<'_, '_> {
         let results = self.builder.inst_results(call).to_vec();
         self.push_all(&results);
         Ok(())
-    }
-
-    fn stack_pop_index(&mut self) -> Result<Value, CompileError> {
-        Ok(self.popn(1)?[0])
     }
 }

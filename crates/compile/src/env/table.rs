@@ -14,7 +14,7 @@ use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode};
 impl FuncTranslator<'_, '_> {
     /// The address of slot `index` of table `table`, after a bounds check
     /// that traps with `TableOutOfBounds`.
-    fn table_slot(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
+    pub(crate) fn table_slot(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
         let (base, length) = self.table_base_and_length(TableIndex::from_u32(table))?;
         let index = self.builder.ins().uextend(types::I64, index);
         let oob = self

@@ -1,0 +1,222 @@
+//! keel side by side with Wasmtime and wasmi (default configurations),
+//! and native code (`gcc -O2`) for the execution workloads.
+//!
+//! `cargo bench --manifest-path benches/Cargo.toml --bench peers`;
+//! `benches/report` runs this and writes BENCHMARKS.md.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use keel_benches::{Ret, generated_module, keel_runner, wasmi_runner, wasmtime_runner, workloads};
+use std::time::Duration;
+
+fn compile(c: &mut Criterion) {
+    // About 1 KB: the SHA-256 workload as clang built it.
+    let small = include_bytes!("../workloads/sha256.wasm").to_vec();
+    let medium = generated_module(100 * 1024);
+    let large = generated_module(1024 * 1024);
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10);
+    for (size, bytes) in [("small", &small), ("medium", &medium), ("large", &large)] {
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        let keel_engine = keel::Engine::default();
+        group.bench_with_input(BenchmarkId::new(size, "keel"), bytes, |b, bytes| {
+            b.iter(|| keel::Module::new(&keel_engine, bytes).unwrap())
+        });
+        let wasmtime_engine = wasmtime::Engine::default();
+        group.bench_with_input(BenchmarkId::new(size, "wasmtime"), bytes, |b, bytes| {
+            b.iter(|| wasmtime::Module::new(&wasmtime_engine, bytes).unwrap())
+        });
+        let wasmi_engine = wasmi::Engine::default();
+        group.bench_with_input(BenchmarkId::new(size, "wasmi"), bytes, |b, bytes| {
+            b.iter(|| wasmi::Module::new(&wasmi_engine, bytes).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn instantiate(c: &mut Criterion) {
+    let empty = wat::parse_str("(module)").unwrap();
+    let data = wat::parse_str(format!(
+        "(module (memory 1) (data (i32.const 0) \"{}\"))",
+        "\\2a".repeat(65536)
+    ))
+    .unwrap();
+    let mut funcs = String::from("(module (table 1000 funcref)");
+    for i in 0..1000 {
+        funcs += &format!("(func $f{i} (result i32) i32.const {i})");
+    }
+    funcs += "(elem (i32.const 0) func";
+    for i in 0..1000 {
+        funcs += &format!(" $f{i}");
+    }
+    funcs += "))";
+    let funcs = wat::parse_str(funcs).unwrap();
+    let mut group = c.benchmark_group("instantiate");
+    for (name, bytes) in [
+        ("empty", &empty),
+        ("data_64k", &data),
+        ("funcs_1000", &funcs),
+    ] {
+        let engine = keel::Engine::default();
+        let module = keel::Module::new(&engine, bytes).unwrap();
+        let linker = keel::Linker::new(&engine);
+        group.bench_function(BenchmarkId::new(name, "keel"), |b| {
+            b.iter(|| {
+                let mut store = keel::Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).unwrap();
+                store
+            })
+        });
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, bytes).unwrap();
+        let linker = wasmtime::Linker::new(&engine);
+        group.bench_function(BenchmarkId::new(name, "wasmtime"), |b| {
+            b.iter(|| {
+                let mut store = wasmtime::Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).unwrap();
+                store
+            })
+        });
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, bytes).unwrap();
+        let linker = wasmi::Linker::<()>::new(&engine);
+        group.bench_function(BenchmarkId::new(name, "wasmi"), |b| {
+            b.iter(|| {
+                let mut store = wasmi::Store::new(&engine, ());
+                linker.instantiate_and_start(&mut store, &module).unwrap();
+                store
+            })
+        });
+    }
+    group.finish();
+}
+
+const CALLS_WAT: &str = r#"(module
+    (import "host" "inc" (func $inc (param i32) (result i32)))
+    (func (export "id") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+    (func (export "host_loop") (param $n i32) (result i32) (local $acc i32)
+      (loop $l
+        (local.set $acc (call $inc (local.get $acc)))
+        (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+      local.get $acc))"#;
+
+/// The three call benchmarks of one runtime: a typed call, an untyped
+/// call (`$val` is its value type) and a loop of wasm-to-host calls.
+macro_rules! bench_calls {
+    ($group:ident, $runtime:literal, $store:ident, $typed:ident, $untyped:ident, $host_loop:ident, $val:path) => {{
+        $group.throughput(Throughput::Elements(1));
+        $group.bench_function(BenchmarkId::new("typed", $runtime), |b| {
+            b.iter(|| $typed.call(&mut $store, 7).unwrap())
+        });
+        $group.bench_function(BenchmarkId::new("untyped", $runtime), |b| {
+            use $val as V;
+            let mut out = [V::I32(0)];
+            b.iter(|| $untyped.call(&mut $store, &[V::I32(7)], &mut out).unwrap())
+        });
+        $group.throughput(Throughput::Elements(LOOP as u64));
+        $group.bench_function(BenchmarkId::new("wasm_to_host", $runtime), |b| {
+            b.iter(|| $host_loop.call(&mut $store, LOOP).unwrap())
+        });
+    }};
+}
+
+const LOOP: i32 = 1000;
+
+/// Host-to-wasm and wasm-to-host calls, per call.
+fn calls(c: &mut Criterion) {
+    let bytes = wat::parse_str(CALLS_WAT).unwrap();
+    let mut group = c.benchmark_group("calls");
+    {
+        let engine = keel::Engine::default();
+        let module = keel::Module::new(&engine, &bytes).unwrap();
+        let mut store = keel::Store::new(&engine, ());
+        let mut linker = keel::Linker::new(&engine);
+        linker.func_wrap("host", "inc", |x: i32| x + 1).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let typed = instance
+            .get_typed_func::<i32, i32>(&mut store, "id")
+            .unwrap();
+        let untyped = instance.get_func(&mut store, "id").unwrap();
+        let host_loop = instance
+            .get_typed_func::<i32, i32>(&mut store, "host_loop")
+            .unwrap();
+        bench_calls!(group, "keel", store, typed, untyped, host_loop, keel::Val);
+    }
+    {
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, &bytes).unwrap();
+        let mut store = wasmtime::Store::new(&engine, ());
+        let mut linker = wasmtime::Linker::new(&engine);
+        linker.func_wrap("host", "inc", |x: i32| x + 1).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let typed = instance
+            .get_typed_func::<i32, i32>(&mut store, "id")
+            .unwrap();
+        let untyped = instance.get_func(&mut store, "id").unwrap();
+        let host_loop = instance
+            .get_typed_func::<i32, i32>(&mut store, "host_loop")
+            .unwrap();
+        bench_calls!(
+            group,
+            "wasmtime",
+            store,
+            typed,
+            untyped,
+            host_loop,
+            wasmtime::Val
+        );
+    }
+    {
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, &bytes).unwrap();
+        let mut store = wasmi::Store::new(&engine, ());
+        let mut linker = wasmi::Linker::<()>::new(&engine);
+        linker.func_wrap("host", "inc", |x: i32| x + 1).unwrap();
+        let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+        let typed = instance.get_typed_func::<i32, i32>(&store, "id").unwrap();
+        let untyped = instance.get_func(&store, "id").unwrap();
+        let host_loop = instance
+            .get_typed_func::<i32, i32>(&store, "host_loop")
+            .unwrap();
+        bench_calls!(group, "wasmi", store, typed, untyped, host_loop, wasmi::Val);
+    }
+    group.finish();
+}
+
+fn execution(c: &mut Criterion) {
+    let mut group = c.benchmark_group("execution");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    for w in workloads() {
+        let mut keel = keel_runner(w.wasm, w.ret).unwrap();
+        let mut wasmtime = wasmtime_runner(w.wasm, w.ret).unwrap();
+        let mut wasmi = wasmi_runner(w.wasm, w.ret).unwrap();
+        // All four must compute the same thing (floats to the printed
+        // precision: native code may use other instructions).
+        let expect = (w.native)(w.arg);
+        for (name, got) in [
+            ("keel", keel(w.arg)),
+            ("wasmtime", wasmtime(w.arg)),
+            ("wasmi", wasmi(w.arg)),
+        ] {
+            let same = match w.ret {
+                Ret::I32 => got == expect,
+                Ret::F32 | Ret::F64 => (got - expect).abs() <= 1e-6 * expect.abs().max(1.0),
+            };
+            assert!(same, "{}: {name} computed {got}, native {expect}", w.name);
+        }
+        let arg = w.arg;
+        group.bench_function(BenchmarkId::new(w.name, "keel"), |b| b.iter(|| keel(arg)));
+        group.bench_function(BenchmarkId::new(w.name, "wasmtime"), |b| {
+            b.iter(|| wasmtime(arg))
+        });
+        group.bench_function(BenchmarkId::new(w.name, "wasmi"), |b| b.iter(|| wasmi(arg)));
+        let native = w.native;
+        group.bench_function(BenchmarkId::new(w.name, "native"), |b| {
+            b.iter(|| native(std::hint::black_box(arg)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, execution, calls, instantiate, compile);
+criterion_main!(benches);
