@@ -1,0 +1,239 @@
+//! Shared pieces of keel's fuzz targets: the wasm-smith configuration for
+//! what keel supports (WebAssembly 2.0), and the differential comparison
+//! with wasmi.
+
+use arbitrary::{Result, Unstructured};
+
+/// A wasm-smith configuration for the WebAssembly 2.0 feature set keel
+/// implements, with sizes kept small enough for fast iterations.
+pub fn smith_config(u: &mut Unstructured<'_>, imports: bool) -> Result<wasm_smith::Config> {
+    let mut config = wasm_smith::Config {
+        // 2.0: on.
+        simd_enabled: u.arbitrary()?,
+        reference_types_enabled: true,
+        bulk_memory_enabled: true,
+        multi_value_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        // 3.0 and later proposals: off.
+        memory64_enabled: false,
+        threads_enabled: false,
+        gc_enabled: false,
+        exceptions_enabled: false,
+        tail_call_enabled: false,
+        relaxed_simd_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        shared_everything_threads_enabled: false,
+        custom_descriptors_enabled: false,
+        ..Default::default()
+    };
+    config.max_memories = 1;
+    config.max_tables = u.int_in_range(0..=3)?;
+    config.max_memory32_bytes = 16 << 20;
+    config.max_table_elements = 1_000;
+    config.max_funcs = 50;
+    config.max_instructions = 500;
+    config.max_imports = if imports { 20 } else { 0 };
+    config.min_funcs = 1;
+    config.export_everything = true;
+    Ok(config)
+}
+
+/// A keel engine for fuzzing: one thread per compilation (the fuzzer runs
+/// one input at a time).
+pub fn keel_engine() -> keel::Engine {
+    let mut config = keel::Config::new();
+    config.parallel_compilation(false);
+    keel::Engine::new(&config).expect("keel engine")
+}
+
+/// An arbitrary argument of type `ty` for keel and the same for wasmi.
+fn arg(u: &mut Unstructured<'_>, ty: keel::ValType) -> (keel::Val, wasmi::Val) {
+    use keel::ValType as T;
+    match ty {
+        T::I32 => {
+            let v: i32 = u.arbitrary().unwrap_or(0);
+            (keel::Val::I32(v), wasmi::Val::I32(v))
+        }
+        T::I64 => {
+            let v: i64 = u.arbitrary().unwrap_or(0);
+            (keel::Val::I64(v), wasmi::Val::I64(v))
+        }
+        T::F32 => {
+            let v: u32 = u.arbitrary().unwrap_or(0);
+            (keel::Val::F32(v), wasmi::Val::F32(wasmi::F32::from_bits(v)))
+        }
+        T::F64 => {
+            let v: u64 = u.arbitrary().unwrap_or(0);
+            (keel::Val::F64(v), wasmi::Val::F64(wasmi::F64::from_bits(v)))
+        }
+        T::V128 => {
+            let v: u128 = u.arbitrary().unwrap_or(0);
+            (keel::Val::V128(v), wasmi::Val::V128(wasmi::V128::from(v)))
+        }
+        T::FuncRef => (
+            keel::Val::FuncRef(None),
+            wasmi::Val::FuncRef(wasmi::Ref::Null),
+        ),
+        T::ExternRef => (
+            keel::Val::ExternRef(None),
+            wasmi::Val::ExternRef(wasmi::Ref::Null),
+        ),
+    }
+}
+
+/// A value in a form both engines' values can be compared in: numbers by
+/// bits (NaNs are canonicalized by the generator), references by nullness.
+fn keel_key(v: &keel::Val) -> String {
+    match v {
+        keel::Val::I32(x) => format!("i32:{x}"),
+        keel::Val::I64(x) => format!("i64:{x}"),
+        keel::Val::F32(x) => format!("f32:{x:#x}"),
+        keel::Val::F64(x) => format!("f64:{x:#x}"),
+        keel::Val::V128(x) => format!("v128:{x:#x}"),
+        v => format!("ref:null={}", v.is_null()),
+    }
+}
+
+fn wasmi_key(v: &wasmi::Val) -> String {
+    match v {
+        wasmi::Val::I32(x) => format!("i32:{x}"),
+        wasmi::Val::I64(x) => format!("i64:{x}"),
+        wasmi::Val::F32(x) => format!("f32:{:#x}", x.to_bits()),
+        wasmi::Val::F64(x) => format!("f64:{:#x}", x.to_bits()),
+        wasmi::Val::V128(x) => format!("v128:{:#x}", x.as_u128()),
+        wasmi::Val::FuncRef(r) => format!("ref:null={}", r.is_null()),
+        wasmi::Val::ExternRef(r) => format!("ref:null={}", r.is_null()),
+        other => format!("{other:?}"),
+    }
+}
+
+/// How a call or instantiation ended, comparably across engines.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Values(Vec<String>),
+    Trap(String),
+    /// Resource exhaustion, whose point legitimately differs.
+    Exhausted,
+    /// Any other error (e.g. a failed host-side operation).
+    Error(String),
+}
+
+fn keel_outcome(r: keel::Result<Vec<keel::Val>>) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Values(v.iter().map(keel_key).collect()),
+        Err(e) => match e.downcast_ref::<keel::Trap>().map(|t| t.code()) {
+            Some(keel::TrapCode::StackOverflow) => Outcome::Exhausted,
+            Some(code) => Outcome::Trap(format!("{code:?}")),
+            None => Outcome::Error(format!("{e:#}")),
+        },
+    }
+}
+
+fn wasmi_outcome(r: Result<Vec<wasmi::Val>, wasmi::Error>) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Values(v.iter().map(wasmi_key).collect()),
+        Err(e) => match e.as_trap_code() {
+            Some(wasmi::TrapCode::StackOverflow | wasmi::TrapCode::OutOfFuel) => Outcome::Exhausted,
+            Some(wasmi::TrapCode::GrowthOperationLimited) => Outcome::Exhausted,
+            Some(code) => Outcome::Trap(format!("{code:?}")),
+            None => Outcome::Error(format!("{e}")),
+        },
+    }
+}
+
+/// Instantiate `wasm` (no imports) in keel and wasmi, call every exported
+/// function with arbitrary arguments, and panic on any difference in
+/// results, traps, exported globals or memory contents.
+pub fn differential(keel_engine: &keel::Engine, wasm: &[u8], u: &mut Unstructured<'_>) {
+    let keel_module = keel::Module::from_binary(keel_engine, wasm)
+        .unwrap_or_else(|e| panic!("keel rejected a valid module: {e:#}"));
+    let wasmi_engine = wasmi::Engine::default();
+    let Ok(wasmi_module) = wasmi::Module::new(&wasmi_engine, wasm) else {
+        // wasmi's own limits; nothing to compare against.
+        return;
+    };
+    let mut ks = keel::Store::new(keel_engine, ());
+    let mut ws = wasmi::Store::new(&wasmi_engine, ());
+    let ki = keel::Linker::new(keel_engine).instantiate(&mut ks, &keel_module);
+    let wi = wasmi::Linker::<()>::new(&wasmi_engine).instantiate_and_start(&mut ws, &wasmi_module);
+    let (ki, wi) = match (ki, wi) {
+        (Ok(k), Ok(w)) => (k, w),
+        (k, w) => {
+            let (ko, wo) = (
+                keel_outcome(k.map(|_| vec![])),
+                wasmi_outcome(w.map(|_| vec![])),
+            );
+            if ko != Outcome::Exhausted && wo != Outcome::Exhausted {
+                assert_eq!(ko, wo, "instantiation differs");
+            }
+            return;
+        }
+    };
+    let exports: Vec<(String, keel::ExternType)> = keel_module
+        .exports()
+        .map(|e| (e.name().to_string(), e.ty()))
+        .collect();
+    for (name, ty) in &exports {
+        let keel::ExternType::Func(fty) = ty else {
+            continue;
+        };
+        let kf = ki.get_func(&mut ks, name).expect("keel export");
+        let Some(wf) = wi.get_func(&ws, name) else {
+            continue;
+        };
+        let (kargs, wargs): (Vec<_>, Vec<_>) = fty.params().map(|t| arg(u, t)).unzip();
+        let mut kres: Vec<keel::Val> = fty.results().map(keel::Val::default_for).collect();
+        let mut wres: Vec<wasmi::Val> = wf
+            .ty(&ws)
+            .results()
+            .iter()
+            .map(|t| wasmi::Val::default(*t))
+            .collect();
+        let ko = keel_outcome(kf.call(&mut ks, &kargs, &mut kres).map(|()| kres));
+        let wo = wasmi_outcome(wf.call(&mut ws, &wargs, &mut wres).map(|()| wres));
+        if ko == Outcome::Exhausted || wo == Outcome::Exhausted {
+            // One engine ran out of stack or fuel where the other did not;
+            // their states may now differ legitimately.
+            return;
+        }
+        assert_eq!(ko, wo, "calling `{name}`");
+        compare_state(&ki, &mut ks, &wi, &ws, &exports);
+    }
+}
+
+fn compare_state(
+    ki: &keel::Instance,
+    ks: &mut keel::Store<()>,
+    wi: &wasmi::Instance,
+    ws: &wasmi::Store<()>,
+    exports: &[(String, keel::ExternType)],
+) {
+    for (name, ty) in exports {
+        match ty {
+            keel::ExternType::Global(_) => {
+                let k = ki
+                    .get_global(&mut *ks, name)
+                    .expect("keel global")
+                    .get(&mut *ks);
+                let w = wi.get_global(ws, name).expect("wasmi global").get(ws);
+                assert_eq!(keel_key(&k), wasmi_key(&w), "global `{name}`");
+            }
+            keel::ExternType::Memory(_) => {
+                let k = ki.get_memory(&mut *ks, name).expect("keel memory");
+                let w = wi.get_memory(ws, name).expect("wasmi memory");
+                let (kd, wd) = (k.data(&*ks), w.data(ws));
+                assert_eq!(kd.len(), wd.len(), "memory `{name}` size");
+                if let Some(i) = kd.iter().zip(wd).position(|(a, b)| a != b) {
+                    panic!(
+                        "memory `{name}` differs at byte {i}: keel {} wasmi {}",
+                        kd[i], wd[i]
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
