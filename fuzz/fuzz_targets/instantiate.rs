@@ -15,9 +15,13 @@ fuzz_target!(|data: &[u8]| {
     let Ok(config) = keel_fuzz::smith_config(&mut u, true) else {
         return;
     };
-    let Ok(module) = wasm_smith::Module::new(config, &mut u) else {
+    let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
         return;
     };
+    // Generated code may loop forever; a fuel counter makes it trap instead.
+    if module.ensure_termination(1_000).is_err() {
+        return;
+    }
     let bytes = module.to_bytes();
     let module = keel::Module::from_binary(&ENGINE, &bytes)
         .unwrap_or_else(|e| panic!("keel rejected a valid module: {e:#}"));

@@ -75,11 +75,11 @@ fn arg(u: &mut Unstructured<'_>, ty: keel::ValType) -> (keel::Val, wasmi::Val) {
         }
         T::FuncRef => (
             keel::Val::FuncRef(None),
-            wasmi::Val::FuncRef(wasmi::Ref::Null),
+            wasmi::Val::FuncRef(wasmi::Nullable::Null),
         ),
         T::ExternRef => (
             keel::Val::ExternRef(None),
-            wasmi::Val::ExternRef(wasmi::Ref::Null),
+            wasmi::Val::ExternRef(wasmi::Nullable::Null),
         ),
     }
 }
@@ -106,7 +106,6 @@ fn wasmi_key(v: &wasmi::Val) -> String {
         wasmi::Val::V128(x) => format!("v128:{:#x}", x.as_u128()),
         wasmi::Val::FuncRef(r) => format!("ref:null={}", r.is_null()),
         wasmi::Val::ExternRef(r) => format!("ref:null={}", r.is_null()),
-        other => format!("{other:?}"),
     }
 }
 
@@ -190,7 +189,7 @@ pub fn differential(keel_engine: &keel::Engine, wasm: &[u8], u: &mut Unstructure
             .ty(&ws)
             .results()
             .iter()
-            .map(|t| wasmi::Val::default(*t))
+            .map(|t| wasmi::Val::default_for_ty(*t))
             .collect();
         let ko = keel_outcome(kf.call(&mut ks, &kargs, &mut kres).map(|()| kres));
         let wo = wasmi_outcome(wf.call(&mut ws, &wargs, &mut wres).map(|()| wres));
