@@ -25,7 +25,8 @@ pub(crate) struct FuncData {
 
 /// The body of a host function after parameter decoding was set up:
 /// it reads its parameters from and writes its results to the slots.
-pub(crate) type HostFn<T> = Box<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
+pub(crate) type HostFn<T> =
+    alloc::sync::Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
 
 /// What a host function's context holds: its store and body.
 struct HostFuncState<T> {
@@ -65,9 +66,9 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         // SAFETY: `callee_vmctx` is the context this entry was registered
         // with in `new_host_func`, kept alive by the store.
         let ctx = unsafe { VMHostFuncContext::from_vmctx(callee_vmctx) };
-        let Some(state) = ctx.host_state().downcast_ref::<HostFuncState<T>>() else {
-            return;
-        };
+        // SAFETY: `host_array_call::<T>` is only installed, by
+        // `new_host_func::<T>`, together with a `HostFuncState<T>`.
+        let state = unsafe { ctx.host_state_unchecked::<HostFuncState<T>>() };
         // SAFETY: the store outlives its host functions; while wasm runs
         // the store is exclusively borrowed by the call that entered wasm,
         // whose borrow is not used until this returns.
@@ -197,21 +198,22 @@ impl Func {
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
         let fty = ty.clone();
-        let body: HostFn<T> = Box::new(move |mut caller: Caller<'_, T>, slots: &mut [ValRaw]| {
-            let mut params = Vec::with_capacity(fty.0.params.len());
-            for (raw, t) in slots.iter().zip(fty.params()) {
-                params.push(Val::from_raw(&mut caller.store.opaque, *raw, t)?);
-            }
-            let mut results: Vec<Val> = fty.results().map(Val::default_for).collect();
-            func(caller.reborrow(), &params, &mut results)?;
-            for (i, (r, t)) in results.iter().zip(fty.results()).enumerate() {
-                if r.ty() != t {
-                    anyhow::bail!("host function result {i}: expected {t}, got {}", r.ty());
+        let body: HostFn<T> =
+            alloc::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                let mut params = Vec::with_capacity(fty.0.params.len());
+                for (raw, t) in slots.iter().zip(fty.params()) {
+                    params.push(Val::from_raw(&mut caller.store.opaque, *raw, t)?);
                 }
-                slots[i] = r.to_raw(&caller.store.opaque)?;
-            }
-            Ok(())
-        });
+                let mut results: Vec<Val> = fty.results().map(Val::default_for).collect();
+                func(caller.reborrow(), &params, &mut results)?;
+                for (i, (r, t)) in results.iter().zip(fty.results()).enumerate() {
+                    if r.ty() != t {
+                        anyhow::bail!("host function result {i}: expected {t}, got {}", r.ty());
+                    }
+                    slots[i] = r.to_raw(&caller.store.opaque)?;
+                }
+                Ok(())
+            });
         match new_host_func(store.as_context_mut().0, ty, body) {
             Ok(f) => f,
             Err(e) => panic!("cannot create a host function: {e:#}"),

@@ -1,15 +1,13 @@
 //! [`Linker`]: resolves imports by name.
 
-use crate::func::{Caller, HostFn, new_host_func};
+use crate::func::{HostFn, new_host_func};
 use crate::prelude::*;
 use crate::store::StoreInner;
 use crate::typed::IntoFunc;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Instance, Module, Result};
-use alloc::sync::Arc;
 use hashbrown::HashMap;
-use keel_vm::ValRaw;
 
-type SharedHostFn<T> = Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
+type SharedHostFn<T> = HostFn<T>;
 
 enum Definition<T> {
     /// An entity of a particular store.
@@ -82,7 +80,7 @@ impl<T: 'static> Linker<T> {
         func: impl IntoFunc<T, Params, Results>,
     ) -> Result<&mut Self> {
         let (ty, body) = func.into_func();
-        let shared: SharedHostFn<T> = Arc::from(body);
+        let shared: SharedHostFn<T> = body;
         self.insert(module, name, Definition::HostFunc(ty, shared))
     }
 
@@ -126,10 +124,7 @@ impl<T: 'static> Linker<T> {
         Ok(match def {
             Definition::Extern(e) => *e,
             Definition::HostFunc(ty, f) => {
-                let f = f.clone();
-                let body: HostFn<T> =
-                    Box::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| f(caller, slots));
-                Extern::Func(new_host_func(store, ty.clone(), body)?)
+                Extern::Func(new_host_func(store, ty.clone(), f.clone())?)
             }
         })
     }

@@ -183,7 +183,7 @@ macro_rules! impl_tuples {
             #[allow(unused_variables, unused_mut, unused_assignments, reason = "no parameters")]
             fn into_func(self) -> (FuncType, HostFn<T>) {
                 let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
-                let body: HostFn<T> = Box::new(move |_caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                let body: HostFn<T> = alloc::sync::Arc::new(move |_caller: Caller<'_, T>, slots: &mut [ValRaw]| {
                     let mut i = 0;
                     $(let $a = $A::from_raw(slots[i]); i += 1;)*
                     (self)($($a),*).into_result()?.store(slots);
@@ -202,7 +202,7 @@ macro_rules! impl_tuples {
             #[allow(unused_variables, unused_mut, unused_assignments, reason = "no parameters")]
             fn into_func(self) -> (FuncType, HostFn<T>) {
                 let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
-                let body: HostFn<T> = Box::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                let body: HostFn<T> = alloc::sync::Arc::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
                     let mut i = 0;
                     $(let $a = $A::from_raw(slots[i]); i += 1;)*
                     (self)(caller, $($a),*).into_result()?.store(slots);

@@ -294,44 +294,58 @@ impl Instance {
     }
 
     /// Evaluate a constant expression (spec §4.4.10 / §3.3.10).
+    #[inline]
     pub fn eval_const_expr(&self, expr: &ConstExpr) -> ValRaw {
-        let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+        // Almost every constant expression is one instruction; evaluate
+        // those without a stack.
+        if let [op] = expr.ops.as_slice()
+            && let Some(v) = self.eval_const_leaf(op)
+        {
+            return v;
+        }
+        // Validation bounds the depth; a small inline stack covers the
+        // expressions seen in practice, a Vec the rest.
+        let mut stack: smallstack::Stack = smallstack::Stack::new();
         for op in &expr.ops {
-            let v = match op {
-                ConstOp::I32Const(v) => ValRaw::i32(*v),
-                ConstOp::I64Const(v) => ValRaw::i64(*v),
-                ConstOp::F32Const(v) => ValRaw::f32(*v),
-                ConstOp::F64Const(v) => ValRaw::f64(*v),
-                ConstOp::V128Const(v) => ValRaw::v128(*v),
-                ConstOp::GlobalGet(g) => {
-                    // SAFETY: the global pointer is valid for this instance.
-                    let bytes = unsafe { (*self.global_ptr(*g)).bytes };
-                    ValRaw::v128(u128::from_le_bytes(bytes))
-                }
-                ConstOp::RefNull => ValRaw::ptr(0),
-                ConstOp::RefFunc(f) => ValRaw::ptr(self.func_ref(*f) as usize),
-                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                    let b = stack.pop().unwrap_or_default().get_i32();
-                    let a = stack.pop().unwrap_or_default().get_i32();
-                    ValRaw::i32(match op {
-                        ConstOp::I32Add => a.wrapping_add(b),
-                        ConstOp::I32Sub => a.wrapping_sub(b),
-                        _ => a.wrapping_mul(b),
-                    })
-                }
-                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let b = stack.pop().unwrap_or_default().get_i64();
-                    let a = stack.pop().unwrap_or_default().get_i64();
-                    ValRaw::i64(match op {
-                        ConstOp::I64Add => a.wrapping_add(b),
-                        ConstOp::I64Sub => a.wrapping_sub(b),
-                        _ => a.wrapping_mul(b),
-                    })
+            let v = match self.eval_const_leaf(op) {
+                Some(v) => v,
+                None => {
+                    let b = stack.pop();
+                    let a = stack.pop();
+                    match op {
+                        ConstOp::I32Add => ValRaw::i32(a.get_i32().wrapping_add(b.get_i32())),
+                        ConstOp::I32Sub => ValRaw::i32(a.get_i32().wrapping_sub(b.get_i32())),
+                        ConstOp::I32Mul => ValRaw::i32(a.get_i32().wrapping_mul(b.get_i32())),
+                        ConstOp::I64Add => ValRaw::i64(a.get_i64().wrapping_add(b.get_i64())),
+                        ConstOp::I64Sub => ValRaw::i64(a.get_i64().wrapping_sub(b.get_i64())),
+                        _ => ValRaw::i64(a.get_i64().wrapping_mul(b.get_i64())),
+                    }
                 }
             };
             stack.push(v);
         }
-        stack.pop().unwrap_or_default()
+        stack.pop()
+    }
+
+    /// The value of an instruction that pushes without popping, or `None`
+    /// for the arithmetic ones.
+    #[inline]
+    fn eval_const_leaf(&self, op: &ConstOp) -> Option<ValRaw> {
+        Some(match op {
+            ConstOp::I32Const(v) => ValRaw::i32(*v),
+            ConstOp::I64Const(v) => ValRaw::i64(*v),
+            ConstOp::F32Const(v) => ValRaw::f32(*v),
+            ConstOp::F64Const(v) => ValRaw::f64(*v),
+            ConstOp::V128Const(v) => ValRaw::v128(*v),
+            ConstOp::GlobalGet(g) => {
+                // SAFETY: the global pointer is valid for this instance.
+                let bytes = unsafe { (*self.global_ptr(*g)).bytes };
+                ValRaw::v128(u128::from_le_bytes(bytes))
+            }
+            ConstOp::RefNull => ValRaw::ptr(0),
+            ConstOp::RefFunc(f) => ValRaw::ptr(self.func_ref(*f) as usize),
+            _ => return None,
+        })
     }
 
     /// Apply active element and data segments in order (spec 2.0 §4.5.4:
@@ -360,20 +374,26 @@ impl Instance {
                 continue;
             };
             let start = self.eval_const_expr(offset).get_i32() as u32 as usize;
-            let items: Vec<*const VMFuncRef> = elem
-                .items
-                .iter()
-                .map(|e| self.eval_const_expr(e).get_ptr() as *const VMFuncRef)
-                .collect();
             let def = self.table_definition(*table);
             // SAFETY: the definition pointer is valid (VM-1) and describes
-            // `current_elements` initialised slots.
+            // `current_elements` initialised slots; the whole range is
+            // checked before the first write.
             unsafe {
                 let len = (*def).current_elements;
-                if start.checked_add(items.len()).is_none_or(|end| end > len) {
+                if start
+                    .checked_add(elem.items.len())
+                    .is_none_or(|end| end > len)
+                {
                     return Err(TrapCode::TableOutOfBounds);
                 }
-                core::ptr::copy_nonoverlapping(items.as_ptr(), (*def).base.add(start), items.len());
+                let slots = (*def).base.add(start);
+                for (i, item) in elem.items.iter().enumerate() {
+                    *slots.add(i) = match item.ops.as_slice() {
+                        [ConstOp::RefFunc(f)] => self.func_ref(*f),
+                        [ConstOp::RefNull] => core::ptr::null(),
+                        _ => self.eval_const_expr(item).get_ptr() as *const VMFuncRef,
+                    };
+                }
             }
         }
         for (_, data) in module.data.iter() {
@@ -597,5 +617,54 @@ impl Drop for Instance {
         // SAFETY: allocated in `new` with this layout; nothing refers to
         // the VMContext once its owning store drops the instance.
         unsafe { alloc::alloc::dealloc(self.vmctx.as_ptr(), self.vmctx_layout) };
+    }
+}
+
+/// The evaluation stack of constant expressions.
+mod smallstack {
+    use crate::ValRaw;
+    use alloc::vec::Vec;
+
+    const INLINE: usize = 8;
+
+    /// A stack that lives inline up to 8 values.
+    pub(super) struct Stack {
+        inline: [ValRaw; INLINE],
+        len: usize,
+        spill: Vec<ValRaw>,
+    }
+
+    impl Stack {
+        pub(super) fn new() -> Self {
+            Self {
+                inline: [ValRaw::default(); INLINE],
+                len: 0,
+                spill: Vec::new(),
+            }
+        }
+
+        pub(super) fn push(&mut self, v: ValRaw) {
+            if self.len < INLINE {
+                self.inline[self.len] = v;
+            } else {
+                self.spill.push(v);
+            }
+            self.len += 1;
+        }
+
+        /// The top value; zero on an empty stack (validation rules it out).
+        pub(super) fn pop(&mut self) -> ValRaw {
+            match self.len {
+                0 => ValRaw::default(),
+                n if n > INLINE => {
+                    self.len -= 1;
+                    self.spill.pop().unwrap_or_default()
+                }
+                n => {
+                    self.len -= 1;
+                    self.inline[n - 1]
+                }
+            }
+        }
     }
 }

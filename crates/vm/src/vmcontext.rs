@@ -92,6 +92,8 @@ pub struct VMHostFuncContext {
     array_call: VMArrayCallFn,
     func_ref: VMFuncRef,
     host_state: Box<dyn Any + Send + Sync>,
+    /// `host_state`'s data, for entry points that know its type.
+    host_state_ptr: *const (),
 }
 
 impl VMHostFuncContext {
@@ -114,8 +116,10 @@ impl VMHostFuncContext {
                 vmctx: core::ptr::null_mut(),
                 type_index,
             },
+            host_state_ptr: core::ptr::null(),
             host_state,
         });
+        ctx.host_state_ptr = (&*ctx.host_state as *const (dyn Any + Send + Sync)).cast::<()>();
         let self_ptr: *mut Self = &mut *ctx;
         ctx.func_ref.vmctx = self_ptr.cast();
         ctx
@@ -129,6 +133,20 @@ impl VMHostFuncContext {
     /// The embedder's state.
     pub fn host_state(&self) -> &(dyn Any + Send + Sync) {
         &*self.host_state
+    }
+
+    /// The embedder's state as a `&S`, without the `Any` type check: for
+    /// the hot entry path.
+    ///
+    /// # Safety
+    ///
+    /// The state must be an `S` (the caller created this context with an
+    /// `S` and an `array_call` that is the only reader of it).
+    pub unsafe fn host_state_unchecked<S: 'static>(&self) -> &S {
+        debug_assert!(self.host_state.is::<S>());
+        // SAFETY: per the caller's contract the data is an `S`, owned by
+        // this context for as long as `self` is borrowed.
+        unsafe { &*self.host_state_ptr.cast::<S>() }
     }
 
     /// Recover the context from the `vmctx` a host function received.

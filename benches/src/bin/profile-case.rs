@@ -1,0 +1,79 @@
+//! Run one benchmark case of keel in a loop, for profiling it alone
+//! (`perf record -g target/release/profile-case instantiate-data`):
+//! the criterion binary also builds every other case's inputs, which
+//! drowns a profile.
+//!
+//! Cases: `instantiate-empty`, `instantiate-data`, `instantiate-funcs`,
+//! `wasm-to-host`. An optional second argument is the number of seconds.
+
+use std::time::{Duration, Instant};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let case = args.next().unwrap_or_default();
+    let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let engine = keel::Engine::default();
+    let mut iterations = 0u64;
+    match case.as_str() {
+        "instantiate-empty" | "instantiate-data" | "instantiate-funcs" => {
+            let wat = match case.as_str() {
+                "instantiate-empty" => "(module)".to_string(),
+                "instantiate-data" => format!(
+                    "(module (memory 1) (data (i32.const 0) \"{}\"))",
+                    "\\2a".repeat(65536)
+                ),
+                _ => {
+                    let mut w = String::from("(module (table 1000 funcref)");
+                    for i in 0..1000 {
+                        w += &format!("(func $f{i} (result i32) i32.const {i})");
+                    }
+                    w += "(elem (i32.const 0) func";
+                    for i in 0..1000 {
+                        w += &format!(" $f{i}");
+                    }
+                    w + "))"
+                }
+            };
+            let module = keel::Module::new(&engine, wat)?;
+            let linker = keel::Linker::new(&engine);
+            let start = Instant::now();
+            while Instant::now() < deadline {
+                let mut store = keel::Store::new(&engine, ());
+                linker.instantiate(&mut store, &module)?;
+                iterations += 1;
+            }
+            println!(
+                "{case}: {:.2} µs per instantiation",
+                start.elapsed().as_secs_f64() * 1e6 / iterations as f64
+            );
+        }
+        "wasm-to-host" => {
+            let module = keel::Module::new(
+                &engine,
+                r#"(module (import "host" "inc" (func $inc (param i32) (result i32)))
+                    (func (export "host_loop") (param $n i32) (result i32) (local $acc i32)
+                      (loop $l
+                        (local.set $acc (call $inc (local.get $acc)))
+                        (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+                      local.get $acc))"#,
+            )?;
+            let mut store = keel::Store::new(&engine, ());
+            let mut linker = keel::Linker::new(&engine);
+            linker.func_wrap("host", "inc", |x: i32| x + 1)?;
+            let instance = linker.instantiate(&mut store, &module)?;
+            let f = instance.get_typed_func::<i32, i32>(&mut store, "host_loop")?;
+            let start = Instant::now();
+            while Instant::now() < deadline {
+                f.call(&mut store, 1_000_000)?;
+                iterations += 1_000_000;
+            }
+            println!(
+                "{case}: {:.2} ns per call",
+                start.elapsed().as_secs_f64() * 1e9 / iterations as f64
+            );
+        }
+        other => anyhow::bail!("unknown case `{other}`"),
+    }
+    Ok(())
+}
