@@ -526,3 +526,28 @@ fn host_crash_stays_a_crash() {
     // SIGSEGV on Linux.
     assert_eq!(status.signal(), Some(11), "{status:?}");
 }
+
+/// Found by the `differential` fuzz target: an element segment that fits
+/// no table (offset 2^32 - 1, even with no items) must fail instantiation
+/// with a trap (spec 2.0 §4.5.4: `table.init` bounds), and the store must
+/// stay usable.
+#[test]
+fn fuzz_differential_elem_segment_past_the_table_traps() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (table 0 funcref) (elem (i32.const -1)) (func (export "f") (result i32) i32.const 1))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
+    assert_eq!(trap_code(&err), TrapCode::TableOutOfBounds);
+    let ok = Module::new(
+        &engine,
+        r#"(module (table 1 funcref) (elem (i32.const 1)))"#,
+    )
+    .unwrap();
+    Linker::new(&engine).instantiate(&mut store, &ok).unwrap();
+}
