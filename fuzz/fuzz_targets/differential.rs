@@ -25,5 +25,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let bytes = module.to_bytes();
-    keel_fuzz::differential(&ENGINE, &bytes, &mut u);
+    let rest = u.take_rest().to_vec();
+    // wasmi executes calls on the native stack, and ASan makes its frames
+    // large: compare on a thread with room for both engines.
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || keel_fuzz::differential(&ENGINE, &bytes, &mut Unstructured::new(&rest)))
+        .expect("spawning the comparison thread")
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 });
