@@ -144,26 +144,42 @@ pub fn workloads() -> Vec<Workload> {
 /// A prepared `run(i32)` entry point that returns its result as f64.
 pub type Runner = Box<dyn FnMut(u32) -> f64>;
 
+/// A [`Runner`] around `$get`, the engine's typed `run` for result type
+/// `$r` (an alias the caller's expression names), called in `$store`.
+macro_rules! typed_runner {
+    ($ret:expr, $store:ident, $r:ident => $get:expr, $what:literal) => {
+        match $ret {
+            Ret::I32 => {
+                type $r = i32;
+                let f = $get;
+                Box::new(
+                    move |n: u32| f64::from(f.call(&mut $store, n as i32).expect($what) as u32),
+                ) as Runner
+            }
+            Ret::F32 => {
+                type $r = f32;
+                let f = $get;
+                Box::new(move |n: u32| f64::from(f.call(&mut $store, n as i32).expect($what)))
+                    as Runner
+            }
+            Ret::F64 => {
+                type $r = f64;
+                let f = $get;
+                Box::new(move |n: u32| f.call(&mut $store, n as i32).expect($what)) as Runner
+            }
+        }
+    };
+}
+
 /// Instantiate `wasm` in keel and return its `run`.
 pub fn keel_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
     let engine = keel::Engine::default();
     let module = keel::Module::new(&engine, wasm)?;
     let mut store = keel::Store::new(&engine, ());
     let instance = keel::Linker::new(&engine).instantiate(&mut store, &module)?;
-    Ok(match ret {
-        Ret::I32 => {
-            let f = instance.get_typed_func::<i32, i32>(&mut store, "run")?;
-            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("keel run") as u32))
-        }
-        Ret::F32 => {
-            let f = instance.get_typed_func::<i32, f32>(&mut store, "run")?;
-            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("keel run")))
-        }
-        Ret::F64 => {
-            let f = instance.get_typed_func::<i32, f64>(&mut store, "run")?;
-            Box::new(move |n| f.call(&mut store, n as i32).expect("keel run"))
-        }
-    })
+    Ok(
+        typed_runner!(ret, store, R => instance.get_typed_func::<i32, R>(&mut store, "run")?, "keel run"),
+    )
 }
 
 /// Wasmtime's error as an `anyhow::Error`.
@@ -177,20 +193,9 @@ pub fn wasmtime_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
     let module = wt(wasmtime::Module::new(&engine, wasm))?;
     let mut store = wasmtime::Store::new(&engine, ());
     let instance = wt(wasmtime::Instance::new(&mut store, &module, &[]))?;
-    Ok(match ret {
-        Ret::I32 => {
-            let f = wt(instance.get_typed_func::<i32, i32>(&mut store, "run"))?;
-            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmtime run") as u32))
-        }
-        Ret::F32 => {
-            let f = wt(instance.get_typed_func::<i32, f32>(&mut store, "run"))?;
-            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmtime run")))
-        }
-        Ret::F64 => {
-            let f = wt(instance.get_typed_func::<i32, f64>(&mut store, "run"))?;
-            Box::new(move |n| f.call(&mut store, n as i32).expect("wasmtime run"))
-        }
-    })
+    Ok(
+        typed_runner!(ret, store, R => wt(instance.get_typed_func::<i32, R>(&mut store, "run"))?, "wasmtime run"),
+    )
 }
 
 /// Instantiate `wasm` in wasmi and return its `run`.
@@ -199,20 +204,9 @@ pub fn wasmi_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
     let module = wasmi::Module::new(&engine, wasm)?;
     let mut store = wasmi::Store::new(&engine, ());
     let instance = wasmi::Linker::<()>::new(&engine).instantiate_and_start(&mut store, &module)?;
-    Ok(match ret {
-        Ret::I32 => {
-            let f = instance.get_typed_func::<i32, i32>(&store, "run")?;
-            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmi run") as u32))
-        }
-        Ret::F32 => {
-            let f = instance.get_typed_func::<i32, f32>(&store, "run")?;
-            Box::new(move |n| f64::from(f.call(&mut store, n as i32).expect("wasmi run")))
-        }
-        Ret::F64 => {
-            let f = instance.get_typed_func::<i32, f64>(&store, "run")?;
-            Box::new(move |n| f.call(&mut store, n as i32).expect("wasmi run"))
-        }
-    })
+    Ok(
+        typed_runner!(ret, store, R => instance.get_typed_func::<i32, R>(&store, "run")?, "wasmi run"),
+    )
 }
 
 /// A module of about `target_bytes`, generated deterministically: many
