@@ -6,9 +6,9 @@ use crate::{
     VMStoreContext, VMTableDefinition, ValRaw,
 };
 use alloc::boxed::Box;
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::fmt;
@@ -18,6 +18,25 @@ use keel_translate::{
     ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module, PrimaryMap,
     SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
 };
+
+/// The most elements a table may have: keel's implementation limit
+/// (80 MB of references), so a guest's `table.grow` or a table's declared
+/// minimum cannot exhaust the host's memory. Beyond it, growth fails (-1)
+/// and instantiation reports a resource error.
+pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+/// Table slots for `elements` null references, or `None` past
+/// [`MAX_TABLE_ELEMENTS`] or when memory runs out.
+fn new_table_slots(elements: u64) -> Option<Vec<*const VMFuncRef>> {
+    if elements > MAX_TABLE_ELEMENTS {
+        return None;
+    }
+    let elements = usize::try_from(elements).ok()?;
+    let mut slots = Vec::new();
+    slots.try_reserve_exact(elements).ok()?;
+    slots.resize(elements, core::ptr::null());
+    Some(slots)
+}
 
 /// An imported linear memory: its definition and the instance that owns it.
 #[derive(Debug, Clone, Copy)]
@@ -152,7 +171,16 @@ impl Instance {
         let mut tables = PrimaryMap::new();
         for (index, ty) in module.tables.iter() {
             if module.defined_table_index(index).is_some() {
-                tables.push(vec![core::ptr::null::<VMFuncRef>(); ty.limits.min as usize]);
+                let slots = new_table_slots(ty.limits.min).ok_or_else(|| {
+                    // SAFETY: allocated above with this layout.
+                    unsafe { alloc::alloc::dealloc(vmctx.as_ptr(), vmctx_layout) };
+                    InstantiationError::Resource(format!(
+                        "a table of {} elements exceeds keel's limit of {MAX_TABLE_ELEMENTS} elements \
+                         or the available memory",
+                        ty.limits.min
+                    ))
+                })?;
+                tables.push(slots);
             }
         }
         let mut instance = Box::new(Instance {
@@ -592,10 +620,14 @@ impl Instance {
         let table = self.tables.get_mut(index)?;
         let old = table.len() as u64;
         let new = old.checked_add(delta)?;
-        if new > maximum.unwrap_or(u64::from(u32::MAX)) || new > u64::from(u32::MAX) {
+        if new > maximum.unwrap_or(MAX_TABLE_ELEMENTS) || new > MAX_TABLE_ELEMENTS {
             return None;
         }
-        table.resize(usize::try_from(new).ok()?, init);
+        let new = usize::try_from(new).ok()?;
+        // Growing may fail (spec §4.4.6 `table.grow` returns -1); it must
+        // not abort the host.
+        table.try_reserve_exact(new - table.len()).ok()?;
+        table.resize(new, init);
         let (base, len) = (table.as_mut_ptr(), table.len());
         let def: *mut VMTableDefinition = self.field(self.offsets.defined_table(index));
         // SAFETY: the definition field is in this VMContext.

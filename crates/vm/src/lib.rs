@@ -34,6 +34,8 @@ mod vmcontext;
 pub use backtrace::{FrameInfo, symbolize};
 pub use builtins::BUILTINS;
 pub use code_memory::{CodeMemory, ModuleCode};
-pub use instance::{ImportedMemory, ImportedTable, Imports, Instance, InstantiationError};
+pub use instance::{
+    ImportedMemory, ImportedTable, Imports, Instance, InstantiationError, MAX_TABLE_ELEMENTS,
+};
 pub use memory::LinearMemory;
 pub use vmcontext::*;

@@ -551,3 +551,38 @@ fn fuzz_differential_elem_segment_past_the_table_traps() {
     .unwrap();
     Linker::new(&engine).instantiate(&mut store, &ok).unwrap();
 }
+
+/// Found by the `differential` fuzz target: `table.grow` by nearly 2^32
+/// elements on a table without a maximum tried to allocate 4 GB and would
+/// abort the host. Growth past keel's table limit fails with -1; a table
+/// declared larger than the limit fails instantiation with an error.
+#[test]
+fn fuzz_differential_huge_table_growth_fails_instead_of_aborting() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (table 1 funcref)
+            (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow 0)
+            (func (export "size") (result i32) table.size 0))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let size = instance
+        .get_typed_func::<(), i32>(&mut store, "size")
+        .unwrap();
+    assert_eq!(grow.call(&mut store, -3).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, 100).unwrap(), 1);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 101);
+
+    let huge = Module::new(&engine, "(module (table 0xffffffff funcref))").unwrap();
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &huge)
+        .unwrap_err();
+    assert!(err.to_string().contains("exceeds keel's limit"), "{err:#}");
+}
