@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
-use keel::{Engine, ExternType, FuncType, Linker, Module, Store, Val, ValType};
+use keel::{DisplayName, Engine, ExternType, FuncType, Linker, Module, Store, Val, ValType};
 use keel_wast::WastContext;
 
 /// Run WebAssembly modules and .wast scripts with keel.
@@ -108,7 +108,11 @@ fn run(file: &Path, name: &str, args: &[String]) -> Result<ExitCode> {
                 ExternType::Table(_) => "table",
                 ExternType::Memory(_) => "memory",
             };
-            format!("{}::{} ({kind})", import.module(), import.name())
+            format!(
+                "{}::{} ({kind})",
+                DisplayName(import.module()),
+                DisplayName(import.name())
+            )
         })
         .collect();
     if !imports.is_empty() {
@@ -126,10 +130,10 @@ fn run(file: &Path, name: &str, args: &[String]) -> Result<ExitCode> {
         .with_context(|| format!("instantiating `{}`", file.display()))?;
 
     let Some(func) = instance.get_func(&mut store, name) else {
-        let funcs: Vec<&str> = module
+        let funcs: Vec<String> = module
             .exports()
             .filter(|export| matches!(export.ty(), ExternType::Func(_)))
-            .map(|export| export.name())
+            .map(|export| DisplayName(export.name()).to_string())
             .collect();
         let available = if funcs.is_empty() {
             "it exports no functions".to_string()

@@ -16,6 +16,7 @@ use cranelift_codegen::ir::{
     self, Block, BlockArg, InstBuilder, JumpTableData, MemFlagsData, Value, types,
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
+use hashbrown::HashMap;
 use keel_translate::{BuiltinFunctionIndex, TrapCode, WasmFuncType, WasmValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -365,20 +366,21 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         // Branches with arguments go through one small block per target
         // depth, because a jump table entry's arguments must be the same
         // values for every index.
+        // Edge blocks in creation order (deterministic output), found by
+        // depth in a hash map: linear in the number of entries, however
+        // many distinct depths they name.
         let mut edge_blocks: Vec<(u32, Block)> = Vec::new();
+        let mut edge_by_depth: HashMap<u32, Block> = HashMap::new();
         let mut edge = |t: &mut Self, depth: u32| -> Result<ir::BlockCall, CompileError> {
             let (target, _) = t.branch_to(depth)?;
             if arity == 0 {
                 return Ok(t.builder.func.dfg.block_call(target, &[]));
             }
-            let block = match edge_blocks.iter().find(|(d, _)| *d == depth) {
-                Some((_, b)) => *b,
-                None => {
-                    let b = t.builder.create_block();
-                    edge_blocks.push((depth, b));
-                    b
-                }
-            };
+            let block = *edge_by_depth.entry(depth).or_insert_with(|| {
+                let b = t.builder.create_block();
+                edge_blocks.push((depth, b));
+                b
+            });
             Ok(t.builder.func.dfg.block_call(block, &[]))
         };
         let default = edge(self, default_depth)?;
@@ -464,7 +466,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
         use types::{F32, F64, I8, I16, I32, I64};
         match op {
-            // Control instructions (spec §4.4.8).
+            // Control instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#control-instructions>).
             Operator::Unreachable => self.trap(TrapCode::UnreachableCodeReached),
             Operator::Nop => {}
             Operator::Block { blockty } => {
@@ -585,7 +588,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 table_index,
             } => self.translate_call_indirect(type_index, table_index)?,
 
-            // Parametric instructions (spec §4.4.4).
+            // Parametric instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#parametric-instructions>).
             Operator::Drop => {
                 self.pop()?;
             }
@@ -596,7 +600,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.push(r);
             }
 
-            // Variable instructions (spec §4.4.5).
+            // Variable instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#variable-instructions>).
             Operator::LocalGet { local_index } => {
                 let var = self.local(local_index)?;
                 let v = self.builder.use_var(var);
@@ -624,7 +629,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.global_set(global_index, v)?;
             }
 
-            // Memory instructions (spec §4.4.7).
+            // Memory instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#memory-instructions>).
             Operator::I32Load { memarg } => load!(memarg, I32, load, 4),
             Operator::I64Load { memarg } => load!(memarg, I64, load, 8),
             Operator::F32Load { memarg } => load!(memarg, F32, load, 4),
@@ -672,7 +678,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.push(v);
             }
 
-            // Bulk memory instructions (spec §4.4.7).
+            // Bulk memory instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#memory-instructions>).
             Operator::MemoryFill { mem } => {
                 let len = self.pop()?;
                 let value = self.pop()?;
@@ -713,7 +720,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.builtin_value(BuiltinFunctionIndex::data_drop, &[d]);
             }
 
-            // Reference instructions (spec §4.4.2).
+            // Reference instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#reference-instructions>).
             Operator::RefNull { .. } => {
                 let v = self.builder.ins().iconst(self.env.isa.pointer_type(), 0);
                 self.push(v);
@@ -729,7 +737,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.push(v);
             }
 
-            // Table instructions (spec §4.4.6).
+            // Table instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#table-instructions>).
             Operator::TableGet { table } => {
                 let index = self.pop()?;
                 let v = self.table_get(table, index)?;
@@ -794,7 +803,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.builtin_value(BuiltinFunctionIndex::elem_drop, &[e]);
             }
 
-            // Numeric instructions (spec §4.4.1).
+            // Numeric instructions
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#numeric-instructions>).
             Operator::I32Const { value } => {
                 let v = self.builder.ins().iconst(I32, i64::from(value));
                 self.push(v);

@@ -4,8 +4,8 @@
 //! [`ModuleTranslation`](keel_translate::ModuleTranslation), translates each
 //! function body to Cranelift IR with keel's own operator translator
 //! (`func_translator`, lowering VMContext accesses through `env`), compiles
-//! the functions in parallel, adds one array-to-wasm trampoline per module
-//! type, and links everything into a single text section
+//! the functions in parallel, adds one array-to-wasm trampoline per
+//! distinct signature of the functions the host can reach, and links everything into a single text section
 //! ([`CompiledText`](keel_translate::CompiledText)) with relocations
 //! resolved and a sorted trap table.
 //!
@@ -40,8 +40,10 @@ use core::fmt;
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
+use hashbrown::HashMap;
 use keel_translate::{
-    CompiledText, ModuleTranslation, PrimaryMap, TranslateError, TrapCode, WasmFuncType,
+    CompiledText, EntitySet, ModuleTranslation, PrimaryMap, TranslateError, TrapCode, TypeIndex,
+    WasmFuncType,
 };
 
 /// Why compilation failed.
@@ -154,6 +156,15 @@ pub struct CompilerOptions {
     /// How linear memories are laid out; decides which accesses need an
     /// explicit bounds check.
     pub memory: MemoryTunables,
+    /// Make explicit linear-memory bounds checks immune to speculation:
+    /// a failed check also turns the address into null with a conditional
+    /// move (`select_spectre_guard`), as Wasmtime's
+    /// `enable_heap_access_spectre_mitigation`. Default: on.
+    pub heap_access_spectre_mitigation: bool,
+    /// The same for table accesses (`call_indirect`, `table.get`,
+    /// `table.set`): an out-of-bounds index selects the table base, as
+    /// Wasmtime's `enable_table_access_spectre_mitigation`. Default: on.
+    pub table_access_spectre_mitigation: bool,
 }
 
 impl Default for CompilerOptions {
@@ -166,6 +177,8 @@ impl Default for CompilerOptions {
             parallelism: 1,
             nan_canonicalization: false,
             memory: MemoryTunables::default(),
+            heap_access_spectre_mitigation: true,
+            table_access_spectre_mitigation: true,
         }
     }
 }
@@ -291,15 +304,38 @@ impl Compiler {
         translation: &ModuleTranslation<'_>,
     ) -> Result<CompiledText, CompileError> {
         let functions = link::compile_functions(self, translation)?;
+        let module = &translation.module;
+        // Array-to-wasm trampolines only for functions the host can reach,
+        // one per distinct signature however many type indices share it.
+        let mut by_signature: HashMap<&WasmFuncType, usize> = HashMap::new();
         let mut trampolines = Vec::new();
-        for (_, ty) in translation.module.types.iter() {
-            trampolines.push(trampoline::array_to_wasm(self, ty)?);
+        let mut type_trampolines = Vec::new();
+        let mut types_done = EntitySet::<TypeIndex>::new();
+        for func in module.escaped_funcs.iter() {
+            if module.is_imported_func(func) {
+                continue;
+            }
+            let ty = module.functions[func];
+            if !types_done.insert(ty) {
+                continue;
+            }
+            let signature = &module.types[ty];
+            let i = match by_signature.get(signature) {
+                Some(&i) => i,
+                None => {
+                    trampolines.push(trampoline::array_to_wasm(self, signature)?);
+                    by_signature.insert(signature, trampolines.len() - 1);
+                    trampolines.len() - 1
+                }
+            };
+            type_trampolines.push((ty, i));
         }
         link::link(
             functions,
             trampolines,
+            &type_trampolines,
             Vec::new(),
-            translation.module.num_imported_funcs,
+            module.num_imported_funcs,
         )
     }
 
@@ -317,7 +353,7 @@ impl Compiler {
         for ty in tys {
             wasm_to_array.push((ty.clone(), trampoline::wasm_to_array(self, ty)?));
         }
-        link::link(PrimaryMap::new(), Vec::new(), wasm_to_array, 0)
+        link::link(PrimaryMap::new(), Vec::new(), &[], wasm_to_array, 0)
     }
 }
 
@@ -333,6 +369,7 @@ mod tests {
             parallelism: 2,
             nan_canonicalization: false,
             memory: MemoryTunables::default(),
+            ..CompilerOptions::default()
         })?;
         compiler.compile_module(&translation)
     }
@@ -345,7 +382,8 @@ mod tests {
     fn links_functions_and_sorted_traps() {
         let text = compile(&wat::parse_str(TWO_FUNCS).unwrap()).unwrap();
         assert_eq!(text.functions.len(), 2);
-        assert_eq!(text.array_to_wasm_trampolines.len(), 1);
+        // Neither function escapes: no host-call trampolines.
+        assert!(text.array_to_wasm_trampolines.is_empty());
         let f0 = text.functions[DefinedFuncIndex::from_u32(0)];
         let f1 = text.functions[DefinedFuncIndex::from_u32(1)];
         assert!(f0.start + f0.length <= f1.start);
@@ -360,6 +398,46 @@ mod tests {
         );
         assert!(text.traps.iter().any(|t| t.code == TrapCode::StackOverflow
             && text.func_by_text_offset(t.offset) == Some(DefinedFuncIndex::from_u32(1))));
+    }
+
+    /// Issue 10: one array-to-wasm trampoline per distinct signature of
+    /// the functions the host can reach, not one per type-section entry.
+    #[test]
+    fn trampolines_only_for_escaped_functions_once_per_signature() {
+        let mut wat =
+            String::from("(module (type $a (func (param i32))) (type $b (func (param i32)))");
+        for _ in 0..1000 {
+            wat.push_str(" (type (func))");
+        }
+        wat.push_str(
+            r#" (type $c (func (result i64)))
+                (func $f (export "f") (type $a))
+                (func $g (type $b))
+                (func $h (type $c) i64.const 0)
+                (func $i (type $c) i64.const 1)
+                (table 1 funcref) (elem (i32.const 0) $g))"#,
+        );
+        let text = compile(&wat::parse_str(&wat).unwrap()).unwrap();
+        // $f and $g escape (export, element segment) with two type indices
+        // of one signature; $h and $i do not escape.
+        let types: Vec<u32> = text
+            .array_to_wasm_trampolines
+            .iter()
+            .map(|(t, _)| t.as_u32())
+            .collect();
+        assert_eq!(types, [0, 1]);
+        assert_eq!(
+            text.array_to_wasm_trampolines[0].1,
+            text.array_to_wasm_trampolines[1].1
+        );
+        assert_eq!(
+            text.array_to_wasm_trampoline(TypeIndex::from_u32(1)),
+            Some(text.array_to_wasm_trampolines[0].1)
+        );
+        assert_eq!(
+            text.array_to_wasm_trampoline(TypeIndex::from_u32(1002)),
+            None
+        );
     }
 
     #[test]
@@ -503,7 +581,7 @@ mod tests {
             caller.start as usize,
             (caller.start + caller.length) as usize,
         );
-        for at in (start..end - 4).step_by(2) {
+        for at in (start..=end - 8).step_by(2) {
             let (auipc, jalr) = (word(at), word(at + 4));
             if auipc & 0xfff == 0x0097 && jalr & 0xfffff == 0x80e7 {
                 let hi = (auipc & 0xffff_f000) as i32 as i64;

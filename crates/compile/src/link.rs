@@ -13,7 +13,7 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
     CompiledText, DefinedFuncIndex, FunctionLoc, ModuleTranslation, PrimaryMap, TrapCode, TrapInfo,
-    VMOffsets, WasmFuncType, vmstore_context,
+    TypeIndex, VMOffsets, WasmFuncType, vmstore_context,
 };
 
 /// A relocation in a compiled function: a call to a defined function.
@@ -139,7 +139,7 @@ fn compile_one(
 
     let mut fctx = FunctionBuilderContext::new();
     let builder = FunctionBuilder::new(&mut func, &mut fctx);
-    let mut env = FuncEnv::new(isa, module, &translation.offsets, compiler.options.memory);
+    let mut env = FuncEnv::new(isa, module, &translation.offsets, &compiler.options);
     let body = &translation.function_bodies[index].body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
         CompileError::Unsupported(m) => {
@@ -212,6 +212,7 @@ fn append(out: &mut CompiledText, f: &CompiledFunction) -> Result<FunctionLoc, C
 pub(crate) fn link(
     functions: PrimaryMap<DefinedFuncIndex, CompiledFunction>,
     array_to_wasm: Vec<CompiledFunction>,
+    type_trampolines: &[(TypeIndex, usize)],
     wasm_to_array: Vec<(WasmFuncType, CompiledFunction)>,
     num_imported_funcs: u32,
 ) -> Result<CompiledText, CompileError> {
@@ -220,10 +221,21 @@ pub(crate) fn link(
         let loc = append(&mut out, f)?;
         out.functions.push(loc);
     }
+    let mut trampoline_locs = Vec::with_capacity(array_to_wasm.len());
     for f in &array_to_wasm {
-        let loc = append(&mut out, f)?;
-        out.array_to_wasm_trampolines.push(loc);
+        trampoline_locs.push(append(&mut out, f)?);
     }
+    out.array_to_wasm_trampolines = type_trampolines
+        .iter()
+        .map(|&(ty, i)| {
+            let loc = trampoline_locs
+                .get(i)
+                .ok_or_else(|| CompileError::Bug(format!("no trampoline {i}")))?;
+            Ok((ty, *loc))
+        })
+        .collect::<Result<_, CompileError>>()?;
+    out.array_to_wasm_trampolines
+        .sort_unstable_by_key(|(ty, _)| *ty);
     for (ty, f) in &wasm_to_array {
         let loc = append(&mut out, f)?;
         out.wasm_to_array_trampolines.push((ty.clone(), loc));

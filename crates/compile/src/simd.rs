@@ -1,4 +1,6 @@
-//! Fixed-width SIMD (spec §4.4.3 "Vector Instructions"): every v128
+//! Fixed-width SIMD (spec:
+//! [Vector Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#vector-instructions)):
+//! every v128
 //! operator of WebAssembly 2.0, lowered to Cranelift's vector
 //! instructions.
 //!
@@ -203,7 +205,8 @@ impl FuncTranslator<'_, '_> {
         }
         macro_rules! pminmax {
             ($ty:expr, min) => {{
-                // pmin(a, b) = b < a ? b : a (spec §4.3.3 `fpmin`).
+                // pmin(a, b) = b < a ? b : a (`fpmin`,
+                // <https://webassembly.github.io/spec/core/exec/numerics.html#op-fpmin>).
                 let b = self.pop_v($ty)?;
                 let a = self.pop_v($ty)?;
                 let mask = self.builder.ins().fcmp(FloatCC::LessThan, b, a);

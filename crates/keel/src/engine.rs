@@ -15,6 +15,8 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) nan_canonicalization: bool,
+    pub(crate) heap_spectre: bool,
+    pub(crate) table_spectre: bool,
     pub(crate) memory: keel_translate::MemoryTunables,
     pub(crate) platform: Option<&'static &'static dyn keel_trap::Platform>,
     pub(crate) target: Option<String>,
@@ -27,6 +29,8 @@ impl core::fmt::Debug for Config {
             .field("max_wasm_stack", &self.max_wasm_stack)
             .field("parallel_compilation", &self.parallel_compilation)
             .field("nan_canonicalization", &self.nan_canonicalization)
+            .field("heap_access_spectre_mitigation", &self.heap_spectre)
+            .field("table_access_spectre_mitigation", &self.table_spectre)
             .field("memory", &self.memory)
             .field("platform", &self.platform.is_some())
             .field("target", &self.target)
@@ -41,6 +45,8 @@ impl Default for Config {
             max_wasm_stack: 512 * 1024,
             parallel_compilation: true,
             nan_canonicalization: false,
+            heap_spectre: true,
+            table_spectre: true,
             memory: keel_translate::MemoryTunables::default(),
             platform: None,
             target: None,
@@ -58,15 +64,20 @@ impl Config {
     /// The most stack, in bytes, that wasm code may use below the point
     /// where the host first calls into it; deeper recursion traps with
     /// [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow).
-    /// Default: 512 KiB. The host thread's stack must be larger.
+    /// Default: 512 KiB. On a thread whose stack is smaller, the limit is
+    /// clamped to the thread's real stack (as the platform reports it,
+    /// [`Platform::stack_bounds`](crate::Platform::stack_bounds)) minus a
+    /// reserve for host frames, so deep recursion still traps instead of
+    /// overflowing the host's stack.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
         self
     }
 
     /// Canonicalize NaNs: every float operation that produces a NaN
-    /// produces the canonical one (spec §4.3.3 "NaN Propagation" allows any
-    /// arithmetic NaN), so results are the same bits on every host.
+    /// produces the canonical one (the spec's
+    /// [NaN Propagation](https://webassembly.github.io/spec/core/exec/numerics.html#nan-propagation)
+    /// allows any arithmetic NaN), so results are the same bits on every host.
     /// Default: off.
     pub fn cranelift_nan_canonicalization(&mut self, enable: bool) -> &mut Self {
         self.nan_canonicalization = enable;
@@ -205,6 +216,27 @@ impl Config {
         Ok(self)
     }
 
+    /// Guard explicit linear-memory bounds checks against speculative
+    /// execution (Spectre v1): when a check fails, the address is also
+    /// replaced by null with a conditional move, so a mispredicted branch
+    /// cannot read outside the memory. Accesses covered by guard pages
+    /// have no branch to mispredict. Like Wasmtime's
+    /// `enable_heap_access_spectre_mitigation`. Default: on; turn it off
+    /// only when guests cannot observe timing of other domains' data.
+    pub fn heap_access_spectre_mitigation(&mut self, enable: bool) -> &mut Self {
+        self.heap_spectre = enable;
+        self
+    }
+
+    /// Guard table bounds checks (`call_indirect`, `table.get`,
+    /// `table.set`) against speculative execution: an out-of-bounds index
+    /// selects the table's first slot with a conditional move. Like
+    /// Wasmtime's `enable_table_access_spectre_mitigation`. Default: on.
+    pub fn table_access_spectre_mitigation(&mut self, enable: bool) -> &mut Self {
+        self.table_spectre = enable;
+        self
+    }
+
     /// Compile a module's functions on several threads. Default: on.
     pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
         self.parallel_compilation = enable;
@@ -296,6 +328,8 @@ impl Engine {
             }
             options.nan_canonicalization = config.nan_canonicalization;
             options.memory = config.memory;
+            options.heap_access_spectre_mitigation = config.heap_spectre;
+            options.table_access_spectre_mitigation = config.table_spectre;
             match &config.target {
                 Some(triple) => {
                     keel_compile::Compiler::for_target(options, triple, &config.isa_flags)?
@@ -392,8 +426,11 @@ impl Engine {
                 .compiler
                 .compile_host_trampolines(core::slice::from_ref(ty))?;
             let loc = text.wasm_to_array_trampolines[0].1;
-            let code = Arc::new(CodeMemory::new(Arc::new(text), None).map_err(anyhow::Error::msg)?);
-            let addr = code.resolve(loc) as usize;
+            let code = Arc::new(CodeMemory::new(Arc::new(text), None)?);
+            let addr = code
+                .resolve(loc)
+                .ok_or_else(|| anyhow::anyhow!("host trampoline outside its code"))?
+                as usize;
             cache.insert(ty.clone(), (code, addr));
             Ok(addr as *const u8)
         }

@@ -40,7 +40,9 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
     Ok(store.instances.len() - 1)
 }
 
-/// A linear memory (spec §4.2.8): a byte array of a whole number of
+/// A linear memory (spec:
+/// [Memory Instances](https://webassembly.github.io/spec/core/exec/runtime.html#memory-instances)):
+/// a byte array of a whole number of
 /// 64 KiB pages, growable up to its maximum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Memory {
@@ -195,7 +197,8 @@ impl Memory {
     }
 }
 
-/// A table of references (spec §4.2.7).
+/// A table of references (spec:
+/// [Table Instances](https://webassembly.github.io/spec/core/exec/runtime.html#table-instances)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Table {
     pub(crate) store: StoreId,
@@ -336,7 +339,8 @@ impl Table {
     }
 }
 
-/// A global variable (spec §4.2.9).
+/// A global variable (spec:
+/// [Global Instances](https://webassembly.github.io/spec/core/exec/runtime.html#global-instances)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Global {
     pub(crate) store: StoreId,

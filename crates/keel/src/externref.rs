@@ -1,5 +1,5 @@
-//! [`ExternRef`]: host values that wasm can hold as `externref` (spec
-//! §2.3.3 "Reference Types").
+//! [`ExternRef`]: host values that wasm can hold as `externref` (spec:
+//! [Reference Types](https://webassembly.github.io/spec/core/syntax/types.html#reference-types)).
 
 use crate::AsContextMut;
 use crate::prelude::*;

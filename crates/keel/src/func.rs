@@ -322,7 +322,7 @@ pub(crate) unsafe fn call_raw(
     );
     if store.wasm_depth == 0 {
         let max = store.engine.config().max_wasm_stack;
-        store.store_context.stack_limit = keel_trap::stack_pointer().saturating_sub(max);
+        store.store_context.stack_limit = keel_trap::wasm_stack_limit(max);
     }
     store.wasm_depth += 1;
     // SAFETY: per the caller's contract.

@@ -1,4 +1,6 @@
-//! [`Instance`] and [`Extern`]: instantiation (spec §4.5.4) and exports.
+//! [`Instance`] and [`Extern`]:
+//! [instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation)
+//! and exports.
 
 use crate::func::call_raw;
 use crate::prelude::*;
@@ -8,10 +10,12 @@ use crate::types::ExternType;
 use crate::{
     AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, Table, Trap,
 };
+use keel_translate::DisplayName;
 use keel_translate::{EntityIndex, EntityRef};
 use keel_vm::{ImportedMemory, ImportedTable, Imports, VMFunctionImport, ValRaw};
 
-/// An external entity: what imports and exports are (spec §4.2.11).
+/// An external entity: what imports and exports are (spec:
+/// [External Values](https://webassembly.github.io/spec/core/exec/runtime.html#external-values)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
     /// A function.
@@ -157,7 +161,8 @@ fn limits_match(actual: &keel_translate::Limits, expected: &keel_translate::Limi
 }
 
 /// Whether an entity of type `actual` may satisfy an import of type
-/// `expected` (spec §4.5.2 "Import Subtyping").
+/// `expected` (spec:
+/// [Import Matching](https://webassembly.github.io/spec/core/exec/modules.html#import-matching)).
 fn extern_type_matches(actual: &ExternType, expected: &ExternType) -> bool {
     match (actual, expected) {
         (ExternType::Func(a), ExternType::Func(e)) => a == e,
@@ -218,8 +223,8 @@ impl Instance {
             if !extern_type_matches(&actual, &expected) {
                 anyhow::bail!(
                     "incompatible import type for `{}::{}`: expected {}, found {}",
-                    import.module,
-                    import.field,
+                    DisplayName(&import.module),
+                    DisplayName(&import.field),
                     expected.describe(),
                     actual.describe()
                 );

@@ -120,7 +120,7 @@ pub use types::{
 };
 pub use values::Val;
 
-pub use keel_translate::TrapCode;
+pub use keel_translate::{DisplayName, TrapCode};
 
 /// The error type of every keel API: an [`anyhow::Error`]. Traps are
 /// [`Trap`] values inside it; translation errors are

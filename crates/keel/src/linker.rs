@@ -6,6 +6,7 @@ use crate::store::StoreInner;
 use crate::typed::IntoFunc;
 use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Instance, Module, Result};
 use hashbrown::HashMap;
+use keel_translate::DisplayName;
 
 type SharedHostFn<T> = HostFn<T>;
 
@@ -165,8 +166,8 @@ impl<T: 'static> Linker<T> {
                 .ok_or_else(|| {
                     anyhow::anyhow!(
                         "unknown import: `{}::{}` has not been defined",
-                        import.module(),
-                        import.name()
+                        DisplayName(import.module()),
+                        DisplayName(import.name())
                     )
                 })?;
             imports.push(self.resolve(store, def)?);

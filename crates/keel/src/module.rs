@@ -69,10 +69,10 @@ impl Module {
         let code = if text.text.is_empty() {
             None
         } else {
-            Some(Arc::new(
-                CodeMemory::new(Arc::new(text), Some(module.clone()))
-                    .map_err(anyhow::Error::msg)?,
-            ))
+            Some(Arc::new(CodeMemory::new(
+                Arc::new(text),
+                Some(module.clone()),
+            )?))
         };
         let type_ids: Arc<[SharedTypeIndex]> = module
             .types

@@ -4,7 +4,8 @@ use crate::prelude::*;
 use core::fmt;
 use keel_translate::TrapCode;
 
-/// A WebAssembly trap (spec §4.4.1): execution stopped and the store's
+/// A WebAssembly [trap](https://webassembly.github.io/spec/core/intro/overview.html#trap):
+/// execution stopped and the store's
 /// state is as the trapping instruction left it.
 ///
 /// Found inside a keel [`Error`](crate::Error) with
@@ -83,13 +84,15 @@ impl WasmBacktrace {
             let shown = if run > 3 { 2 } else { run };
             for k in 0..shown {
                 let module = frame.module_name.as_deref().unwrap_or("<unknown>");
+                // Names come from the guest's name section: escape them.
+                let module = keel_translate::DisplayName(module);
                 let _ = write!(out, "  {:>4}: ", i + k);
                 let _ = match frame.module_offset {
                     Some(offset) => write!(out, "{offset:#8x} - "),
                     None => write!(out, "{:>8} - ", ""),
                 };
                 let _ = match &frame.func_name {
-                    Some(name) => writeln!(out, "{module}!{name}"),
+                    Some(name) => writeln!(out, "{module}!{}", keel_translate::DisplayName(name)),
                     None => writeln!(out, "{module}!<wasm function {}>", frame.func_index),
                 };
             }

@@ -1,11 +1,13 @@
-//! Types of WebAssembly values and external entities (spec §2.3).
+//! Types of WebAssembly values and external entities (spec:
+//! [Types](https://webassembly.github.io/spec/core/syntax/types.html)).
 
 use crate::prelude::*;
 use core::fmt;
 
 pub use keel_translate::WasmValType as ValType;
 
-/// A function type: parameter and result types (spec §2.3.6).
+/// A function type: parameter and result types (spec:
+/// [Function Types](https://webassembly.github.io/spec/core/syntax/types.html#function-types)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FuncType(pub(crate) keel_translate::WasmFuncType);
 
@@ -35,7 +37,8 @@ impl fmt::Display for FuncType {
     }
 }
 
-/// A memory type: limits in 64 KiB pages (spec §2.3.8).
+/// A memory type: limits in 64 KiB pages (spec:
+/// [Memory Types](https://webassembly.github.io/spec/core/syntax/types.html#memory-types)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType(pub(crate) keel_translate::MemoryType);
 
@@ -64,7 +67,8 @@ impl MemoryType {
     }
 }
 
-/// A table type: element type and limits in elements (spec §2.3.9).
+/// A table type: element type and limits in elements (spec:
+/// [Table Types](https://webassembly.github.io/spec/core/syntax/types.html#table-types)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType(pub(crate) keel_translate::TableType);
 
@@ -97,7 +101,8 @@ impl TableType {
     }
 }
 
-/// Whether a global can change (spec §2.3.10).
+/// Whether a global can change (spec:
+/// [Global Types](https://webassembly.github.io/spec/core/syntax/types.html#global-types)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mutability {
     /// Immutable.
@@ -106,7 +111,8 @@ pub enum Mutability {
     Var,
 }
 
-/// A global type (spec §2.3.10).
+/// A global type (spec:
+/// [Global Types](https://webassembly.github.io/spec/core/syntax/types.html#global-types)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GlobalType(pub(crate) keel_translate::GlobalType);
 
@@ -134,7 +140,8 @@ impl GlobalType {
     }
 }
 
-/// The type of an import or export (spec §2.3.11).
+/// The type of an import or export (spec:
+/// [External Types](https://webassembly.github.io/spec/core/syntax/types.html#external-types)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExternType {
     /// A function.

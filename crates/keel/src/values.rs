@@ -1,4 +1,5 @@
-//! [`Val`]: a WebAssembly value as the host sees it (spec §4.2.1).
+//! [`Val`]: a WebAssembly value as the host sees it (spec:
+//! [Values](https://webassembly.github.io/spec/core/exec/runtime.html#values)).
 
 use crate::store::StoreOpaque;
 use crate::{ExternRef, Func, Result, ValType};

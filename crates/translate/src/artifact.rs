@@ -31,9 +31,13 @@ pub struct CompiledText {
     pub text: Vec<u8>,
     /// The defined functions' bodies.
     pub functions: PrimaryMap<DefinedFuncIndex, FunctionLoc>,
-    /// One array-to-wasm trampoline per module type: the `array_call`
-    /// entry of every wasm function of that type.
-    pub array_to_wasm_trampolines: PrimaryMap<TypeIndex, FunctionLoc>,
+    /// The array-to-wasm trampolines (the `array_call` entry of wasm
+    /// functions), by module type, sorted by type index: only for the
+    /// types of functions the host can reach
+    /// ([`Module::escaped_funcs`](crate::Module::escaped_funcs)), and one
+    /// trampoline per distinct signature (type indices with equal
+    /// signatures share a location).
+    pub array_to_wasm_trampolines: Vec<(TypeIndex, FunctionLoc)>,
     /// Wasm-to-array trampolines (host functions called from wasm), for
     /// the types this text was compiled for.
     pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
@@ -51,6 +55,16 @@ impl CompiledText {
             .binary_search_by_key(&offset, |t| t.offset)
             .ok()
             .map(|i| self.traps[i].code)
+    }
+
+    /// The array-to-wasm trampoline of functions of type `ty`, if the
+    /// module has one (it does for the type of every escaped function).
+    pub fn array_to_wasm_trampoline(&self, ty: TypeIndex) -> Option<FunctionLoc> {
+        let i = self
+            .array_to_wasm_trampolines
+            .binary_search_by_key(&ty, |(t, _)| *t)
+            .ok()?;
+        Some(self.array_to_wasm_trampolines[i].1)
     }
 
     /// The wasm byte offset of the operator whose code contains text

@@ -2,7 +2,9 @@
 //!
 //! Spaces named `Defined*` count only the module's own definitions, after
 //! its imports; the plain spaces count imports first, then definitions
-//! (WebAssembly spec §2.5.1 "Indices"). Convert between the two only with
+//! (WebAssembly spec:
+//! [Indices](https://webassembly.github.io/spec/core/syntax/modules.html#indices)).
+//! Convert between the two only with
 //! [`Module::defined_func_index`](crate::Module::defined_func_index) and
 //! friends, which return `None` for imports.
 

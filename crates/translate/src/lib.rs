@@ -30,7 +30,6 @@ mod prelude {
     pub use alloc::boxed::Box;
     pub use alloc::format;
     pub use alloc::string::String;
-    pub use alloc::vec;
     pub use alloc::vec::Vec;
 }
 
@@ -38,7 +37,9 @@ pub mod artifact;
 pub mod builtin;
 mod error;
 mod index;
+pub mod limits;
 mod module;
+mod names;
 mod translate;
 mod trap;
 mod tunables;
@@ -50,17 +51,19 @@ pub use builtin::BuiltinFunctionIndex;
 pub use error::{TranslateError, TranslateResult};
 pub use index::*;
 pub use module::*;
+pub use names::{DisplayName, is_unsafe_name_char};
 pub use translate::{FunctionBodyData, ModuleTranslation, translate_module, wasm_features};
 pub use trap::TrapCode;
 pub use tunables::MemoryTunables;
 pub use types::*;
 pub use vmoffsets::*;
 
-pub use cranelift_entity::{EntityRef, PrimaryMap, SecondaryMap};
+pub use cranelift_entity::packed_option::PackedOption;
+pub use cranelift_entity::{EntityRef, EntitySet, PrimaryMap, SecondaryMap};
 pub use wasmparser;
 
-/// The size of a WebAssembly page, in bytes (spec §2.5.7 "Memory
-/// Instances": 64 KiB).
+/// The size of a WebAssembly page, in bytes: 64 KiB (spec:
+/// [Memory Instances](https://webassembly.github.io/spec/core/exec/runtime.html#memory-instances)).
 pub const WASM_PAGE_SIZE: u64 = 0x1_0000;
 
 /// The largest number of pages a 32-bit linear memory can have (4 GiB).

@@ -1,12 +1,13 @@
-//! The validated metadata of a module (spec §2.5 "Modules").
+//! The validated metadata of a module (spec:
+//! [Modules](https://webassembly.github.io/spec/core/syntax/modules.html)).
 
 use crate::prelude::*;
 
 use crate::*;
 use alloc::collections::BTreeMap;
 
-/// One instruction of a constant expression (spec §3.3.10 "Constant
-/// Expressions").
+/// One instruction of a constant expression (spec:
+/// [Constant Expressions](https://webassembly.github.io/spec/core/valid/instructions.html#constant-expressions)).
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConstOp {
     /// `i32.const`.
@@ -81,7 +82,8 @@ pub struct Global {
     pub init: ConstExpr,
 }
 
-/// How an element segment is used (spec §2.5.7 "Element Segments").
+/// How an element segment is used (spec:
+/// [Element Segments](https://webassembly.github.io/spec/core/syntax/modules.html#element-segments)).
 #[derive(Clone, Debug)]
 pub enum ElemMode {
     /// Copied into a table at instantiation.
@@ -104,11 +106,78 @@ pub struct ElemSegment {
     pub ty: WasmValType,
     /// How it is used.
     pub mode: ElemMode,
-    /// Its items, one constant expression each.
-    pub items: Vec<ConstExpr>,
+    /// Its items.
+    pub items: ElemItems,
 }
 
-/// How a data segment is used (spec §2.5.8 "Data Segments").
+/// The items of an element segment, stored compactly: a segment of
+/// function references (`ref.func`/`ref.null` items, or the `func`
+/// shorthand) is a flat array of 4-byte function indices; only segments
+/// with other constant expressions (`global.get`, extended constants)
+/// keep expressions, flattened into one array of operators.
+#[derive(Clone, Debug)]
+pub enum ElemItems {
+    /// One function index per item; `None` for `ref.null`.
+    Functions(Box<[PackedOption<FuncIndex>]>),
+    /// Constant expressions, flattened: item `i` is
+    /// `ops[ends[i - 1]..ends[i]]` (from 0 for the first).
+    Expressions {
+        /// Every item's operators, in order.
+        ops: Box<[ConstOp]>,
+        /// One past each item's last operator.
+        ends: Box<[u32]>,
+    },
+}
+
+impl Default for ElemItems {
+    fn default() -> Self {
+        ElemItems::Functions(Box::default())
+    }
+}
+
+impl ElemItems {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            ElemItems::Functions(f) => f.len(),
+            ElemItems::Expressions { ends, .. } => ends.len(),
+        }
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The operators of item `i` of an [`ElemItems::Expressions`] segment
+    /// (empty when out of range).
+    pub fn expression(&self, i: usize) -> &[ConstOp] {
+        match self {
+            ElemItems::Functions(_) => &[],
+            ElemItems::Expressions { ops, ends } => {
+                let start = match i.checked_sub(1) {
+                    Some(prev) => ends.get(prev).copied().unwrap_or(0) as usize,
+                    None => 0,
+                };
+                let end = ends.get(i).copied().unwrap_or(0) as usize;
+                ops.get(start..end).unwrap_or(&[])
+            }
+        }
+    }
+
+    /// Bytes of heap the items occupy (for tests and limits).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            ElemItems::Functions(f) => core::mem::size_of_val(&**f),
+            ElemItems::Expressions { ops, ends } => {
+                core::mem::size_of_val(&**ops) + core::mem::size_of_val(&**ends)
+            }
+        }
+    }
+}
+
+/// How a data segment is used (spec:
+/// [Data Segments](https://webassembly.github.io/spec/core/syntax/modules.html#data-segments)).
 #[derive(Clone, Debug)]
 pub enum DataMode {
     /// Copied into a memory at instantiation.
@@ -166,6 +235,13 @@ pub struct Module {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Functions that can be reached other than by a direct `call`:
+    /// exported, the start function, or referenced by an element segment
+    /// or a global's initializer (the only places `ref.func` may name, per
+    /// [validation](https://webassembly.github.io/spec/core/valid/modules.html#valid-module)).
+    /// Only these can be called from the host, so only their types get
+    /// array-to-wasm trampolines.
+    pub escaped_funcs: EntitySet<FuncIndex>,
 }
 
 macro_rules! index_conversions {

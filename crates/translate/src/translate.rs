@@ -131,6 +131,13 @@ pub fn translate_module(
                 }
             }
             Payload::TableSection(reader) => {
+                let total = module.tables.len() + reader.count() as usize;
+                if total > limits::MAX_TABLES {
+                    return Err(TranslateError::ImplLimit(format!(
+                        "{total} tables (keel allows at most {})",
+                        limits::MAX_TABLES
+                    )));
+                }
                 for table in reader {
                     let table = table?;
                     if !matches!(table.init, wasmparser::TableInit::RefNull) {
@@ -148,9 +155,11 @@ pub fn translate_module(
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
+                    let init = const_expr(&global.init_expr)?;
+                    mark_escaped(&mut module.escaped_funcs, &init.ops);
                     module.globals.push(Global {
                         ty: global_type(global.ty)?,
-                        init: const_expr(&global.init_expr)?,
+                        init,
                     });
                 }
             }
@@ -159,7 +168,9 @@ pub fn translate_module(
                     let export = export?;
                     let index = match export.kind {
                         ExternalKind::Func | ExternalKind::FuncExact => {
-                            EntityIndex::Function(FuncIndex::from_u32(export.index))
+                            let f = FuncIndex::from_u32(export.index);
+                            module.escaped_funcs.insert(f);
+                            EntityIndex::Function(f)
                         }
                         ExternalKind::Table => {
                             EntityIndex::Table(TableIndex::from_u32(export.index))
@@ -175,7 +186,11 @@ pub fn translate_module(
                     module.exports.push((export.name.into(), index));
                 }
             }
-            Payload::StartSection { func, .. } => module.start = Some(FuncIndex::from_u32(func)),
+            Payload::StartSection { func, .. } => {
+                let f = FuncIndex::from_u32(func);
+                module.escaped_funcs.insert(f);
+                module.start = Some(f);
+            }
             Payload::ElementSection(reader) => {
                 for elem in reader {
                     let elem = elem?;
@@ -190,25 +205,33 @@ pub fn translate_module(
                             offset: const_expr(&offset_expr)?,
                         },
                     };
+                    let declared = matches!(mode, ElemMode::Declared);
                     let (ty, items) = match elem.items {
                         ElementItems::Functions(funcs) => {
-                            let items = funcs
-                                .into_iter()
-                                .map(|f| {
-                                    Ok(ConstExpr {
-                                        ops: vec![ConstOp::RefFunc(FuncIndex::from_u32(f?))],
-                                    })
-                                })
-                                .collect::<TranslateResult<Vec<_>>>()?;
-                            (WasmValType::FuncRef, items)
+                            let mut items = Vec::new();
+                            items
+                                .try_reserve_exact(funcs.count() as usize)
+                                .map_err(|_| {
+                                    TranslateError::ImplLimit("element segment too large".into())
+                                })?;
+                            for f in funcs {
+                                let f = FuncIndex::from_u32(f?);
+                                module.escaped_funcs.insert(f);
+                                items.push(PackedOption::from(f));
+                            }
+                            (WasmValType::FuncRef, ElemItems::Functions(items.into()))
                         }
                         ElementItems::Expressions(ty, exprs) => {
-                            let items = exprs
-                                .into_iter()
-                                .map(|e| const_expr(&e?))
-                                .collect::<TranslateResult<Vec<_>>>()?;
-                            (WasmValType::from_ref_type(ty)?, items)
+                            let ty = WasmValType::from_ref_type(ty)?;
+                            (ty, elem_expressions(&mut module.escaped_funcs, exprs)?)
                         }
+                    };
+                    // A declarative segment only declares its functions for
+                    // `ref.func` (marked above); nothing reads its items.
+                    let items = if declared {
+                        ElemItems::default()
+                    } else {
+                        items
                     };
                     module.elems.push(ElemSegment { ty, mode, items });
                 }
@@ -234,7 +257,8 @@ pub fn translate_module(
             }
             Payload::CustomSection(section) => {
                 // A malformed name section is ignored, as the spec's
-                // appendix (§7.4 "Custom Sections") allows.
+                // Custom Sections appendix allows:
+                // <https://webassembly.github.io/spec/core/appendix/custom.html#name-section>.
                 if let KnownCustom::Name(reader) = section.as_known() {
                     let _ = read_names(&mut module, reader);
                 }
@@ -252,7 +276,9 @@ pub fn translate_module(
 }
 
 /// Reject 32-bit memory limits whose LEB128 encoding is longer than a
-/// `u32` allows (spec §5.2.2 "Integers": at most ceil(32/7) = 5 bytes).
+/// `u32` allows (spec:
+/// [Integers](https://webassembly.github.io/spec/core/binary/values.html#integers):
+/// at most ceil(32/7) = 5 bytes).
 /// wasmparser reads limits as 64-bit values, so it accepts them.
 fn check_memory_limits_encoding(bytes: &[u8], range: core::ops::Range<u64>) -> TranslateResult<()> {
     let (Ok(start), Ok(end)) = (usize::try_from(range.start), usize::try_from(range.end)) else {
@@ -278,6 +304,72 @@ fn check_memory_limits_encoding(bytes: &[u8], range: core::ops::Range<u64>) -> T
         }
     }
     Ok(())
+}
+
+/// Record the functions a constant expression references with `ref.func`.
+fn mark_escaped(escaped: &mut EntitySet<FuncIndex>, ops: &[ConstOp]) {
+    for op in ops {
+        if let ConstOp::RefFunc(f) = op {
+            escaped.insert(*f);
+        }
+    }
+}
+
+/// The items of an element segment given as expressions: a flat array of
+/// function indices when every item is `ref.func` or `ref.null` (the usual
+/// case), flattened expressions otherwise.
+fn elem_expressions(
+    escaped: &mut EntitySet<FuncIndex>,
+    exprs: wasmparser::SectionLimited<'_, wasmparser::ConstExpr<'_>>,
+) -> TranslateResult<ElemItems> {
+    let count = exprs.count() as usize;
+    let too_large = |_| TranslateError::ImplLimit("element segment too large".into());
+    let mut funcs: Vec<PackedOption<FuncIndex>> = Vec::new();
+    funcs.try_reserve_exact(count).map_err(too_large)?;
+    let mut ops: Vec<ConstOp> = Vec::new();
+    let mut ends: Vec<u32> = Vec::new();
+    let mut all_funcs = true;
+    for expr in exprs {
+        let expr = const_expr(&expr?)?;
+        mark_escaped(escaped, &expr.ops);
+        if all_funcs {
+            match expr.ops.as_slice() {
+                [ConstOp::RefFunc(f)] => {
+                    funcs.push(PackedOption::from(*f));
+                    continue;
+                }
+                [ConstOp::RefNull] => {
+                    funcs.push(PackedOption::default());
+                    continue;
+                }
+                _ => {
+                    // Switch to expressions: re-express the items so far.
+                    all_funcs = false;
+                    ends.try_reserve_exact(count).map_err(too_large)?;
+                    for f in funcs.drain(..) {
+                        ops.push(match f.expand() {
+                            Some(f) => ConstOp::RefFunc(f),
+                            None => ConstOp::RefNull,
+                        });
+                        ends.push(ops.len() as u32);
+                    }
+                }
+            }
+        }
+        ops.extend_from_slice(&expr.ops);
+        ends.push(
+            u32::try_from(ops.len())
+                .map_err(|_| TranslateError::ImplLimit("element segment too large".into()))?,
+        );
+    }
+    Ok(if all_funcs {
+        ElemItems::Functions(funcs.into())
+    } else {
+        ElemItems::Expressions {
+            ops: ops.into(),
+            ends: ends.into(),
+        }
+    })
 }
 
 fn read_names(
@@ -380,6 +472,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> TranslateResult<ConstExpr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn invalid_module_reports_offset() {

@@ -4,8 +4,10 @@ use core::fmt;
 
 macro_rules! trap_codes {
     ($($(#[$doc:meta])* $name:ident = $n:literal, $msg:literal;)*) => {
-        /// Why WebAssembly execution trapped (spec §4.4.1 "Traps"; the
-        /// individual instructions in §4.4 say when each one arises).
+        /// Why WebAssembly execution trapped (spec:
+        /// [Traps](https://webassembly.github.io/spec/core/intro/overview.html#trap); the individual
+        /// [instructions](https://webassembly.github.io/spec/core/exec/instructions.html) say when
+        /// each one arises).
         ///
         /// The [`Display`](fmt::Display) text contains the message the
         /// spec testsuite's `assert_trap` expects.
@@ -39,27 +41,37 @@ macro_rules! trap_codes {
 }
 
 trap_codes! {
-    /// The call stack grew past `Config::max_wasm_stack`
-    /// (spec §4.4.10, "call stack exhausted" in the testsuite).
+    /// The call stack grew past `Config::max_wasm_stack` (the spec's
+    /// [execution limits](https://webassembly.github.io/spec/core/appendix/implementation.html#impl-exec)
+    /// allow bounding it; "call stack exhausted" in the testsuite).
     StackOverflow = 1, "call stack exhausted";
     /// A load, store or bulk operation was outside the linear memory
-    /// (spec §4.4.7 "Memory Instructions").
+    /// (spec:
+    /// [Memory Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#memory-instructions)).
     MemoryOutOfBounds = 2, "out of bounds memory access";
-    /// A table index was outside the table (spec §4.4.6, §4.4.8
-    /// `call_indirect`).
+    /// A table index was outside the table (spec:
+    /// [Table Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#table-instructions),
+    /// [`call_indirect`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-call-indirect)).
     TableOutOfBounds = 3, "undefined element: out of bounds table access";
-    /// `call_indirect` found a null entry (spec §4.4.8).
+    /// `call_indirect` found a null entry (spec:
+    /// [`call_indirect`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-call-indirect)).
     IndirectCallToNull = 4, "uninitialized element";
-    /// `call_indirect` found a function of another type (spec §4.4.8).
+    /// `call_indirect` found a function of another type (spec:
+    /// [`call_indirect`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-call-indirect)).
     BadSignature = 5, "indirect call type mismatch";
-    /// Signed integer division overflowed (spec §4.3.2 `idiv_s`).
+    /// Signed integer division overflowed (spec:
+    /// [`idiv_s`](https://webassembly.github.io/spec/core/exec/numerics.html#op-idiv-s)).
     IntegerOverflow = 6, "integer overflow";
-    /// Integer division or remainder by zero (spec §4.3.2).
+    /// Integer division or remainder by zero (spec:
+    /// [Integer Operations](https://webassembly.github.io/spec/core/exec/numerics.html#integer-operations)).
     IntegerDivisionByZero = 7, "integer divide by zero";
     /// A float-to-integer conversion of NaN or an out-of-range value
-    /// (spec §4.3.3 `trunc`).
+    /// (spec:
+    /// [`trunc_u`](https://webassembly.github.io/spec/core/exec/numerics.html#op-trunc-u),
+    /// [`trunc_s`](https://webassembly.github.io/spec/core/exec/numerics.html#op-trunc-s)).
     BadConversionToInteger = 8, "invalid conversion to integer";
-    /// The `unreachable` instruction executed (spec §4.4.8).
+    /// The `unreachable` instruction executed (spec:
+    /// [`unreachable`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-unreachable)).
     UnreachableCodeReached = 9, "unreachable";
     /// A null reference was dereferenced.
     NullReference = 10, "null reference";

@@ -36,4 +36,14 @@ impl MemoryTunables {
                 .checked_add(access_bytes)
                 .is_some_and(|end| end <= self.guard_bytes)
     }
+
+    /// Whether a linear memory with `maximum_pages` may move when it grows:
+    /// without signals-based traps (explicit bounds checks, e.g. a kernel
+    /// without an MMU) a memory with no declared maximum reserves only
+    /// what it holds and is reallocated on growth. Compiled code must then
+    /// reload the memory's base after every call; the runtime must lay the
+    /// memory out the same way.
+    pub fn memory_may_move(&self, maximum_pages: Option<u64>) -> bool {
+        !self.signals_based_traps && maximum_pages.is_none()
+    }
 }

@@ -1,10 +1,12 @@
-//! WebAssembly types as keel records them (spec §2.3 "Types").
+//! WebAssembly types as keel records them (spec:
+//! [Types](https://webassembly.github.io/spec/core/syntax/types.html)).
 
 use crate::prelude::*;
 
 use core::fmt;
 
-/// A value type (spec §2.3.1–2.3.4): number, vector or reference type.
+/// A [value type](https://webassembly.github.io/spec/core/syntax/types.html#value-types):
+/// number, vector or reference type.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WasmValType {
     /// 32-bit integer.
@@ -76,7 +78,8 @@ impl fmt::Display for WasmValType {
     }
 }
 
-/// A function type (spec §2.3.6): parameter and result types.
+/// A [function type](https://webassembly.github.io/spec/core/syntax/types.html#function-types):
+/// parameter and result types.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct WasmFuncType {
     /// Parameter types, in order.
@@ -119,7 +122,8 @@ impl fmt::Display for WasmFuncType {
     }
 }
 
-/// Limits of a table or memory (spec §2.3.7), in elements or pages.
+/// [Limits](https://webassembly.github.io/spec/core/syntax/types.html#limits) of a table or
+/// memory, in elements or pages.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Initial size.
@@ -128,7 +132,8 @@ pub struct Limits {
     pub max: Option<u64>,
 }
 
-/// A table type (spec §2.3.9): element type and limits in elements.
+/// A [table type](https://webassembly.github.io/spec/core/syntax/types.html#table-types):
+/// element type and limits in elements.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
     /// The reference type of the elements.
@@ -137,7 +142,8 @@ pub struct TableType {
     pub limits: Limits,
 }
 
-/// A memory type (spec §2.3.8): limits in 64 KiB pages.
+/// A [memory type](https://webassembly.github.io/spec/core/syntax/types.html#memory-types):
+/// limits in 64 KiB pages.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     /// Limits in WebAssembly pages.
@@ -148,7 +154,7 @@ pub struct MemoryType {
     pub shared: bool,
 }
 
-/// A global type (spec §2.3.10).
+/// A [global type](https://webassembly.github.io/spec/core/syntax/types.html#global-types).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GlobalType {
     /// The type of the value.
@@ -157,7 +163,8 @@ pub struct GlobalType {
     pub mutable: bool,
 }
 
-/// The type of an import or export (spec §2.3.11 "External Types").
+/// The type of an import or export (spec:
+/// [External Types](https://webassembly.github.io/spec/core/syntax/types.html#external-types)).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EntityType {
     /// A function of the given module type.

@@ -187,50 +187,122 @@ impl VMOffsets {
     }
 
     /// Offset of the `VMFunctionImport` of imported function `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn imported_function(&self, index: FuncIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_imported_funcs);
+        assert!(
+            index.as_u32() < self.num_imported_funcs,
+            "VMContext index out of range"
+        );
         self.imported_functions + index.as_u32() * vmfunction_import::SIZE
     }
 
     /// Offset of the pointer to the definition of imported table `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn imported_table(&self, index: TableIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_imported_tables);
+        assert!(
+            index.as_u32() < self.num_imported_tables,
+            "VMContext index out of range"
+        );
         self.imported_tables + index.as_u32() * 8
     }
 
     /// Offset of the pointer to the definition of imported memory `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn imported_memory(&self, index: MemoryIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_imported_memories);
+        assert!(
+            index.as_u32() < self.num_imported_memories,
+            "VMContext index out of range"
+        );
         self.imported_memories + index.as_u32() * 8
     }
 
     /// Offset of the pointer to the definition of imported global `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn imported_global(&self, index: GlobalIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_imported_globals);
+        assert!(
+            index.as_u32() < self.num_imported_globals,
+            "VMContext index out of range"
+        );
         self.imported_globals + index.as_u32() * 8
     }
 
     /// Offset of the `VMTableDefinition` of defined table `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn defined_table(&self, index: DefinedTableIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_defined_tables);
+        assert!(
+            index.as_u32() < self.num_defined_tables,
+            "VMContext index out of range"
+        );
         self.defined_tables + index.as_u32() * vmtable_definition::SIZE
     }
 
     /// Offset of the `VMMemoryDefinition` of defined memory `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn defined_memory(&self, index: DefinedMemoryIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_defined_memories);
+        assert!(
+            index.as_u32() < self.num_defined_memories,
+            "VMContext index out of range"
+        );
         self.defined_memories + index.as_u32() * vmmemory_definition::SIZE
     }
 
     /// Offset of the `VMGlobalDefinition` of defined global `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn defined_global(&self, index: DefinedGlobalIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_defined_globals);
+        assert!(
+            index.as_u32() < self.num_defined_globals,
+            "VMContext index out of range"
+        );
         self.defined_globals + index.as_u32() * VMGLOBAL_DEFINITION_SIZE
     }
 
     /// Offset of the `VMFuncRef` of function `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
     pub fn func_ref(&self, index: FuncIndex) -> u32 {
-        debug_assert!(index.as_u32() < self.num_funcs);
+        assert!(
+            index.as_u32() < self.num_funcs,
+            "VMContext index out of range"
+        );
         self.func_refs + index.as_u32() * vmfuncref::SIZE
     }
 }

@@ -5,7 +5,6 @@
 //! for faults that are not keel's.
 
 use crate::platform::{Access, CpuLocal, Platform, PlatformError};
-use alloc::format;
 use core::ptr::NonNull;
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -18,7 +17,7 @@ pub struct HostedPlatform;
 pub(crate) static HOSTED: HostedPlatform = HostedPlatform;
 
 fn os_error(what: &str) -> PlatformError {
-    PlatformError(format!("{what}: {}", std::io::Error::last_os_error()))
+    PlatformError::with_source(what, std::io::Error::last_os_error())
 }
 
 // SAFETY: mmap returns fresh address space; mprotect changes exactly the
@@ -45,7 +44,7 @@ unsafe impl Platform for HostedPlatform {
         if p == libc::MAP_FAILED {
             return Err(os_error("mmap"));
         }
-        NonNull::new(p.cast()).ok_or_else(|| PlatformError("mmap returned null".into()))
+        NonNull::new(p.cast()).ok_or_else(|| PlatformError::new("mmap returned null"))
     }
 
     unsafe fn protect(
@@ -86,6 +85,48 @@ unsafe impl Platform for HostedPlatform {
 
     fn cpu_local(&self) -> NonNull<CpuLocal> {
         crate::cpu_local::cpu_local()
+    }
+
+    fn stack_bounds(&self) -> Option<core::ops::Range<usize>> {
+        STACK_BOUNDS.with(|cached| {
+            if let Some(bounds) = cached.get() {
+                return Some(bounds.0..bounds.1);
+            }
+            let bounds = thread_stack_bounds()?;
+            cached.set(Some((bounds.start, bounds.end)));
+            Some(bounds)
+        })
+    }
+}
+
+std::thread_local! {
+    /// This thread's stack range, once asked for.
+    static STACK_BOUNDS: std::cell::Cell<Option<(usize, usize)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The calling thread's stack from `pthread_getattr_np`, with the guard
+/// region (if the attributes report it inside the range) excluded.
+fn thread_stack_bounds() -> Option<core::ops::Range<usize>> {
+    // SAFETY: `attr` is initialised by `pthread_getattr_np` before use
+    // and destroyed once; the out-pointers are valid locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let mut guard: libc::size_t = 0;
+        let ok = libc::pthread_attr_getstack(&attr, &mut addr, &mut size) == 0;
+        libc::pthread_attr_getguardsize(&attr, &mut guard);
+        libc::pthread_attr_destroy(&mut attr);
+        if !ok || addr.is_null() {
+            return None;
+        }
+        let start = (addr as usize).checked_add(guard)?;
+        let end = (addr as usize).checked_add(size)?;
+        (start < end).then_some(start..end)
     }
 }
 

@@ -50,7 +50,9 @@ pub use backtrace::{MAX_FRAMES, RawBacktrace};
 #[cfg(feature = "std")]
 pub use hosted::HostedPlatform;
 pub use platform::{Access, CpuLocal, Platform, PlatformError, platform, set_platform};
-pub use registry::{CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code};
+pub use registry::{
+    CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code, registered_code_count,
+};
 
 use alloc::boxed::Box;
 use core::any::Any;
@@ -250,6 +252,31 @@ pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
     unsafe {
         (*act).trap = Some((code, pc, fp));
         arch::keel_longjmp(&(*act).jmp_buf)
+    }
+}
+
+/// Bytes of stack kept free below wasm's stack limit for what runs on the
+/// same stack after wasm stops: host functions wasm calls, the
+/// trampolines, keel's own frames. Host functions that need more must
+/// run with a larger thread stack or a smaller `max_wasm_stack`.
+pub const HOST_STACK_RESERVE: usize = 64 * 1024;
+
+/// The lowest stack address wasm may use when the host enters it here:
+/// the current stack pointer minus `max_wasm_stack` bytes, raised to
+/// [`HOST_STACK_RESERVE`] bytes above the bottom of the thread's real
+/// stack when the platform knows it ([`Platform::stack_bounds`]), so that
+/// exhausting a small stack traps instead of overflowing it. When the
+/// stack has less than the reserve left, the limit is the stack pointer
+/// itself and any wasm call traps with a stack overflow.
+pub fn wasm_stack_limit(max_wasm_stack: usize) -> usize {
+    let sp = stack_pointer();
+    let limit = sp.saturating_sub(max_wasm_stack);
+    match platform().and_then(|p| p.stack_bounds()) {
+        Some(bounds) if bounds.contains(&sp) => {
+            let floor = bounds.start.saturating_add(HOST_STACK_RESERVE).min(sp);
+            limit.max(floor)
+        }
+        _ => limit,
     }
 }
 

@@ -8,7 +8,10 @@
 //! [`set_platform`]. With the `std` feature the hosted Linux platform
 //! ([`HostedPlatform`]) is used when none was set.
 
+use alloc::boxed::Box;
+use alloc::string::String;
 use core::fmt;
+use core::ops::Range;
 use core::ptr::NonNull;
 
 /// The access rights of a range of memory.
@@ -22,17 +25,58 @@ pub enum Access {
     ReadExecute,
 }
 
-/// A platform failure, e.g. out of address space or memory.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlatformError(pub alloc::string::String);
+/// A platform failure, e.g. out of address space or memory: what failed,
+/// and the operating system's error behind it when there is one (hosted:
+/// a `std::io::Error`), reachable through [`Error::source`](core::error::Error::source).
+#[derive(Debug)]
+pub struct PlatformError {
+    message: String,
+    source: Option<Box<dyn core::error::Error + Send + Sync>>,
+}
 
-impl fmt::Display for PlatformError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl PlatformError {
+    /// An error saying `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error saying `message`, caused by `source` (e.g. the OS error).
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl core::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// What failed, without the cause.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
-impl core::error::Error for PlatformError {}
+impl fmt::Display for PlatformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for PlatformError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn core::error::Error + 'static))
+    }
+}
 
 /// What the runtime needs from its home.
 ///
@@ -105,6 +149,21 @@ pub unsafe trait Platform: Send + Sync + 'static {
     /// A kernel keeps one `CpuLocal` per CPU (a single `static` for a
     /// uniprocessor kernel) and returns the current CPU's.
     fn cpu_local(&self) -> NonNull<CpuLocal>;
+
+    /// The address range of the stack the calling thread (or CPU) runs on:
+    /// `start` is its lowest usable address, `end` one past its highest,
+    /// both raw addresses. keel keeps wasm's stack limit above `start`
+    /// (plus a reserve for host frames), so that running out of stack in
+    /// wasm traps instead of overflowing the real stack.
+    ///
+    /// `None` (the default) means unknown: the limit is then only the
+    /// stack pointer at the first entry into wasm minus
+    /// `Config::max_wasm_stack`, and the embedder must make sure that much
+    /// stack exists. Called on every outermost entry into wasm: keep it
+    /// cheap. Hosted: `pthread_getattr_np`, cached per thread.
+    fn stack_bounds(&self) -> Option<Range<usize>> {
+        None
+    }
 }
 
 /// The state keel keeps per CPU (per thread when hosted): the current
@@ -158,8 +217,8 @@ pub fn set_platform(platform: &'static &'static dyn Platform) -> Result<(), Plat
     ) {
         Ok(_) => Ok(()),
         Err(existing) if core::ptr::eq(existing, new) => Ok(()),
-        Err(_) => Err(PlatformError(
-            "a different keel platform is already registered".into(),
+        Err(_) => Err(PlatformError::new(
+            "a different keel platform is already registered",
         )),
     }
 }

@@ -1,13 +1,16 @@
 //! The builtins compiled code calls, one per entry of
 //! [`foreach_builtin!`](keel_translate::foreach_builtin).
 //!
-//! Bulk operations check bounds before touching anything (spec §4.4.6 and
-//! §4.4.7: the whole range must fit, otherwise trap without writing) and
+//! Bulk operations check bounds before touching anything (spec:
+//! [Table Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#table-instructions)
+//! and
+//! [Memory Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#memory-instructions):
+//! the whole range must fit, otherwise trap without writing) and
 //! return non-zero for out of bounds; the compiled caller then traps with
 //! the instruction's trap code, so the trap site is in the trap table.
 
 use crate::{Instance, VMFuncRef};
-use keel_translate::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
+use keel_translate::{DataIndex, ElemIndex, ElemItems, MemoryIndex, TableIndex};
 
 macro_rules! builtin_ty {
     (vmctx) => { *mut u8 };
@@ -213,13 +216,15 @@ mod impls {
         unsafe {
             let instance = instance(vmctx);
             let def = instance.table_definition(TableIndex::from_u32(table));
-            let items = instance.elem_segment(ElemIndex::from_u32(elem));
+            let empty = ElemItems::default();
+            let items = instance
+                .elem_segment(ElemIndex::from_u32(elem))
+                .unwrap_or(&empty);
             if !fits(src, len, items.len()) || !fits(dst, len, (*def).current_elements) {
                 return 1;
             }
             for i in 0..len as usize {
-                let value = instance.eval_const_expr(&items[src as usize + i]).get_ptr();
-                *(*def).base.add(dst as usize + i) = value as *const VMFuncRef;
+                *(*def).base.add(dst as usize + i) = instance.elem_item(items, src as usize + i);
             }
         }
         0

@@ -1,8 +1,7 @@
 //! Executable memory holding one linked text section (VM-4), and what the
 //! trap registry knows about it.
 
-use crate::sys;
-use alloc::string::String;
+use crate::{VmError, sys};
 use alloc::sync::Arc;
 use core::any::Any;
 use keel_translate::{CompiledText, FunctionLoc, Module, TrapCode};
@@ -34,7 +33,8 @@ pub struct CodeMemory {
     base: *mut u8,
     mapped_len: usize,
     text: Arc<CompiledText>,
-    _registration: keel_trap::CodeRegistration,
+    /// Dropped (unregistered) before the mapping is released.
+    registration: Option<keel_trap::CodeRegistration>,
 }
 
 // SAFETY: the mapping is immutable after `new` (VM-4); sharing its address
@@ -49,23 +49,25 @@ impl CodeMemory {
     ///
     /// # Errors
     ///
-    /// The platform's error if mapping or protecting memory fails.
-    pub fn new(text: Arc<CompiledText>, module: Option<Arc<Module>>) -> Result<Self, String> {
+    /// [`VmError::Platform`] (with the platform's error as source) if
+    /// mapping or protecting memory fails.
+    pub fn new(text: Arc<CompiledText>, module: Option<Arc<Module>>) -> Result<Self, VmError> {
         let len = text.text.len().max(1);
         let mapped_len = len.next_multiple_of(sys::page_size());
-        let base = sys::reserve(mapped_len)?;
+        let base = sys::reserve(mapped_len)
+            .map_err(|e| VmError::platform("cannot reserve memory for compiled code", e))?;
         // SAFETY: `base` is a fresh mapping of `mapped_len` bytes; we write
         // the code while it is writable, then make it read+execute, and
         // never write it again (VM-4).
         unsafe {
             if let Err(e) = sys::protect(base, mapped_len, Access::ReadWrite) {
                 sys::release(base, mapped_len);
-                return Err(e);
+                return Err(VmError::platform("cannot make code memory writable", e));
             }
             core::ptr::copy_nonoverlapping(text.text.as_ptr(), base, text.text.len());
             if let Err(e) = sys::protect(base, mapped_len, Access::ReadExecute) {
                 sys::release(base, mapped_len);
-                return Err(e);
+                return Err(VmError::platform("cannot make code memory executable", e));
             }
         }
         let info = Arc::new(ModuleCode {
@@ -78,7 +80,7 @@ impl CodeMemory {
             base,
             mapped_len,
             text,
-            _registration: registration,
+            registration: Some(registration),
         })
     }
 
@@ -87,11 +89,16 @@ impl CodeMemory {
         &self.text
     }
 
-    /// The address of the code at `loc`.
-    pub fn resolve(&self, loc: FunctionLoc) -> *const u8 {
-        // SAFETY: `loc` comes from this text's metadata, so it is inside
-        // the mapping.
-        unsafe { self.base.add(loc.start as usize) }
+    /// The address of the code at `loc`, or `None` when `loc` does not
+    /// lie inside this text.
+    pub fn resolve(&self, loc: FunctionLoc) -> Option<*const u8> {
+        let end = loc.start.checked_add(loc.length)?;
+        if end as usize > self.text.text.len() {
+            return None;
+        }
+        // SAFETY: `loc.start <= text.len() <= mapped_len`, checked above:
+        // the result is inside (or one past) the mapping.
+        Some(unsafe { self.base.add(loc.start as usize) }.cast_const())
     }
 
     /// Start address of the text.
@@ -102,9 +109,12 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        // SAFETY: the mapping was created in `new`; the registration is
-        // dropped after this (field order), but no thread can be executing
-        // this code because every instance using it holds an `Arc` to us.
+        // Unregister first: once the range is unmapped, another thread may
+        // map new code at the same address and register it (VM-4).
+        drop(self.registration.take());
+        // SAFETY: the mapping was created in `new` and is no longer
+        // registered; no thread can be executing this code because every
+        // instance and function using it holds an `Arc` to us.
         unsafe { sys::release(self.base, self.mapped_len) };
     }
 }

@@ -1,13 +1,15 @@
-//! Instances (spec §4.2.5 "Module Instances") and their VMContext.
+//! Instances (spec:
+//! [Module Instances](https://webassembly.github.io/spec/core/exec/runtime.html#module-instances))
+//! and their VMContext.
 
 use crate::builtins::BUILTINS;
+use crate::table::Table;
 use crate::{
     CodeMemory, LinearMemory, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
-    VMStoreContext, VMTableDefinition, ValRaw,
+    VMStoreContext, VMTableDefinition, ValRaw, VmError,
 };
 use alloc::boxed::Box;
 use alloc::format;
-use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::alloc::Layout;
@@ -15,28 +17,11 @@ use core::fmt;
 use core::ptr::NonNull;
 use keel_translate::{
     ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
-    ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module, PrimaryMap,
-    SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
+    ElemItems, ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module,
+    PrimaryMap, SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
 };
 
-/// The most elements a table may have: keel's implementation limit
-/// (80 MB of references), so a guest's `table.grow` or a table's declared
-/// minimum cannot exhaust the host's memory. Beyond it, growth fails (-1)
-/// and instantiation reports a resource error.
-pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
-
-/// Table slots for `elements` null references, or `None` past
-/// [`MAX_TABLE_ELEMENTS`] or when memory runs out.
-fn new_table_slots(elements: u64) -> Option<Vec<*const VMFuncRef>> {
-    if elements > MAX_TABLE_ELEMENTS {
-        return None;
-    }
-    let elements = usize::try_from(elements).ok()?;
-    let mut slots = Vec::new();
-    slots.try_reserve_exact(elements).ok()?;
-    slots.resize(elements, core::ptr::null());
-    Some(slots)
-}
+pub use keel_translate::limits::{MAX_INSTANCE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
 
 /// An imported linear memory: its definition and the instance that owns it.
 #[derive(Debug, Clone, Copy)]
@@ -74,24 +59,41 @@ pub struct Imports {
 }
 
 /// Why an instance could not be created.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
+#[non_exhaustive]
 pub enum InstantiationError {
-    /// A resource (memory reservation, ...) could not be created.
-    Resource(String),
-    /// A segment initializer trapped (spec §4.5.4 "Instantiation").
+    /// A resource (memory reservation, table, VMContext) could not be
+    /// created; the [`VmError`] says which and why.
+    Resource(VmError),
+    /// A segment initializer trapped
+    /// ([instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation)).
     Trap(TrapCode),
 }
 
 impl fmt::Display for InstantiationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InstantiationError::Resource(m) => f.write_str(m),
+            InstantiationError::Resource(e) => e.fmt(f),
             InstantiationError::Trap(t) => write!(f, "{t}"),
         }
     }
 }
 
-impl core::error::Error for InstantiationError {}
+impl core::error::Error for InstantiationError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            // The VmError's own message is displayed; its cause is next.
+            InstantiationError::Resource(e) => core::error::Error::source(e),
+            InstantiationError::Trap(_) => None,
+        }
+    }
+}
+
+impl From<VmError> for InstantiationError {
+    fn from(e: VmError) -> Self {
+        InstantiationError::Resource(e)
+    }
+}
 
 /// An instance of a module: its VMContext and the memories and tables it
 /// defines (VM-1).
@@ -101,7 +103,7 @@ pub struct Instance {
     code: Option<Arc<CodeMemory>>,
     type_ids: Arc<[SharedTypeIndex]>,
     memories: PrimaryMap<DefinedMemoryIndex, LinearMemory>,
-    tables: PrimaryMap<DefinedTableIndex, Vec<*const VMFuncRef>>,
+    tables: PrimaryMap<DefinedTableIndex, Table>,
     imported_memories: Vec<ImportedMemory>,
     imported_tables: Vec<ImportedTable>,
     /// Element segments dropped by `elem.drop` or instantiation.
@@ -149,40 +151,37 @@ impl Instance {
         store_context: *mut VMStoreContext,
         tunables: &MemoryTunables,
     ) -> Result<Box<Instance>, InstantiationError> {
-        let vmctx_layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
-            .map_err(|e| InstantiationError::Resource(e.to_string()))?;
-        // SAFETY: the layout has a non-zero size.
-        let vmctx = NonNull::new(unsafe { alloc::alloc::alloc_zeroed(vmctx_layout) })
-            .ok_or_else(|| InstantiationError::Resource("out of memory for a VMContext".into()))?;
         let mut memories = PrimaryMap::new();
         for (index, ty) in module.memories.iter() {
             if module.defined_memory_index(index).is_some() {
-                let memory = match LinearMemory::new(ty.limits.min, ty.limits.max, tunables) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        // SAFETY: allocated above with this layout.
-                        unsafe { alloc::alloc::dealloc(vmctx.as_ptr(), vmctx_layout) };
-                        return Err(InstantiationError::Resource(e));
-                    }
-                };
-                memories.push(memory);
+                memories.push(LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?);
             }
         }
         let mut tables = PrimaryMap::new();
+        let mut total_elements = 0u64;
         for (index, ty) in module.tables.iter() {
             if module.defined_table_index(index).is_some() {
-                let slots = new_table_slots(ty.limits.min).ok_or_else(|| {
-                    // SAFETY: allocated above with this layout.
-                    unsafe { alloc::alloc::dealloc(vmctx.as_ptr(), vmctx_layout) };
-                    InstantiationError::Resource(format!(
-                        "a table of {} elements exceeds keel's limit of {MAX_TABLE_ELEMENTS} elements \
-                         or the available memory",
-                        ty.limits.min
+                let table = Table::new(ty.limits.min)?;
+                total_elements = total_elements.saturating_add(ty.limits.min);
+                if total_elements > MAX_INSTANCE_TABLE_ELEMENTS {
+                    return Err(VmError::ImplLimit(format!(
+                        "{total_elements} table elements exceed keel's limit of \
+                         {MAX_INSTANCE_TABLE_ELEMENTS} elements for the tables of one instance"
                     ))
-                })?;
-                tables.push(slots);
+                    .into());
+                }
+                tables.push(table);
             }
         }
+        let vmctx_layout = Layout::from_size_align(offsets.size().max(16) as usize, 16)
+            .map_err(|_| VmError::ImplLimit("VMContext too large".into()))?;
+        // SAFETY: the layout has a non-zero size.
+        let vmctx = NonNull::new(unsafe { alloc::alloc::alloc_zeroed(vmctx_layout) }).ok_or(
+            VmError::OutOfMemory {
+                what: "a VMContext",
+                bytes: vmctx_layout.size(),
+            },
+        )?;
         let mut instance = Box::new(Instance {
             module,
             offsets,
@@ -198,8 +197,9 @@ impl Instance {
             vmctx_layout,
         });
         // SAFETY: the VMContext was just allocated with `offsets.size()`
-        // bytes; every offset below comes from `offsets` (VM-3).
-        unsafe { instance.init_vmctx(&imports, store_context) };
+        // bytes; every offset below comes from `offsets` (VM-3). On error
+        // the instance (and its VMContext) is dropped.
+        unsafe { instance.init_vmctx(&imports, store_context)? };
         Ok(instance)
     }
 
@@ -207,25 +207,37 @@ impl Instance {
     ///
     /// # Safety
     ///
-    /// `offset` must be a field of type `T` per [`VMOffsets`].
+    /// `offset` must be a field of type `T` per [`VMOffsets`] (in bounds
+    /// is checked; the field's type is the caller's duty).
     unsafe fn write<T>(&mut self, offset: u32, value: T) {
-        // SAFETY: per the caller's contract the field is in bounds and aligned.
-        unsafe {
-            self.vmctx
-                .as_ptr()
-                .add(offset as usize)
-                .cast::<T>()
-                .write(value)
-        }
+        let field = self.field::<T>(offset);
+        // SAFETY: `field` checked the bounds and alignment; per the
+        // caller's contract the field has type `T`.
+        unsafe { field.write(value) }
     }
 
-    /// Pointer to a field of the VMContext.
+    /// Pointer to the `T` at byte `offset` of the VMContext.
+    ///
+    /// # Panics
+    ///
+    /// If the field does not lie inside the VMContext or is misaligned (a
+    /// keel bug: offsets come from [`VMOffsets`]).
     fn field<T>(&self, offset: u32) -> *mut T {
-        // SAFETY: offsets come from `self.offsets` and are in bounds.
+        let end = (offset as usize).checked_add(core::mem::size_of::<T>());
+        assert!(
+            end.is_some_and(|end| end <= self.vmctx_layout.size())
+                && (offset as usize).is_multiple_of(core::mem::align_of::<T>()),
+            "VMContext field at {offset} out of bounds"
+        );
+        // SAFETY: checked above: the field lies inside the allocation.
         unsafe { self.vmctx.as_ptr().add(offset as usize).cast::<T>() }
     }
 
-    unsafe fn init_vmctx(&mut self, imports: &Imports, store_context: *mut VMStoreContext) {
+    unsafe fn init_vmctx(
+        &mut self,
+        imports: &Imports,
+        store_context: *mut VMStoreContext,
+    ) -> Result<(), VmError> {
         let module = self.module.clone();
         let self_ptr: *mut Instance = self;
         // SAFETY: (for all writes) each offset is the matching field per
@@ -269,7 +281,7 @@ impl Instance {
             let table_defs: Vec<_> = self
                 .tables
                 .iter_mut()
-                .map(|(i, t)| (i, t.as_mut_ptr(), t.len()))
+                .map(|(i, t)| (i, t.base(), t.len()))
                 .collect();
             for (index, base, len) in table_defs {
                 let def = VMTableDefinition {
@@ -291,16 +303,35 @@ impl Instance {
                         }
                     }
                     Some(def) => {
-                        let code = self.code.as_ref().expect("module with functions has code");
+                        let bad_code =
+                            || VmError::ImplLimit("compiled code does not match its module".into());
+                        let code = self.code.as_ref().ok_or_else(bad_code)?;
                         let text = code.text();
-                        let array_call = code.resolve(text.array_to_wasm_trampolines[*ty]);
+                        let wasm_call = text
+                            .functions
+                            .get(def)
+                            .and_then(|loc| code.resolve(*loc))
+                            .ok_or_else(bad_code)?;
+                        // Only escaped functions can be called through
+                        // `array_call`; the others have no trampoline.
+                        let array_call = match text.array_to_wasm_trampoline(*ty) {
+                            Some(loc) => {
+                                let entry = code.resolve(loc).ok_or_else(bad_code)?;
+                                // SAFETY: the trampoline at this location
+                                // has the array-call signature
+                                // (keel-compile's abi).
+                                Some(core::mem::transmute::<*const u8, crate::VMArrayCallFn>(
+                                    entry,
+                                ))
+                            }
+                            None if module.escaped_funcs.contains(index) => {
+                                return Err(bad_code());
+                            }
+                            None => None,
+                        };
                         VMFuncRef {
-                            // SAFETY: the trampoline at this location has the
-                            // array-call signature (keel-compile's abi).
-                            array_call: Some(
-                                core::mem::transmute::<*const u8, crate::VMArrayCallFn>(array_call),
-                            ),
-                            wasm_call: code.resolve(text.functions[def]),
+                            array_call,
+                            wasm_call,
                             vmctx: self.vmctx.as_ptr(),
                             type_index,
                         }
@@ -319,14 +350,23 @@ impl Instance {
                 }
             }
         }
+        Ok(())
     }
 
-    /// Evaluate a constant expression (spec §4.4.10 / §3.3.10).
+    /// Evaluate a constant expression (spec:
+    /// [Expressions](https://webassembly.github.io/spec/core/exec/instructions.html#expressions),
+    /// [Constant Expressions](https://webassembly.github.io/spec/core/valid/instructions.html#constant-expressions)).
     #[inline]
     pub fn eval_const_expr(&self, expr: &ConstExpr) -> ValRaw {
+        self.eval_const_ops(&expr.ops)
+    }
+
+    /// Evaluate the operators of a constant expression (see
+    /// [`Instance::eval_const_expr`]).
+    pub fn eval_const_ops(&self, ops: &[ConstOp]) -> ValRaw {
         // Almost every constant expression is one instruction; evaluate
         // those without a stack.
-        if let [op] = expr.ops.as_slice()
+        if let [op] = ops
             && let Some(v) = self.eval_const_leaf(op)
         {
             return v;
@@ -334,7 +374,7 @@ impl Instance {
         // Validation bounds the depth; a small inline stack covers the
         // expressions seen in practice, a Vec the rest.
         let mut stack: smallstack::Stack = smallstack::Stack::new();
-        for op in &expr.ops {
+        for op in ops {
             let v = match self.eval_const_leaf(op) {
                 Some(v) => v,
                 None => {
@@ -376,7 +416,8 @@ impl Instance {
         })
     }
 
-    /// Apply active element and data segments in order (spec 2.0 §4.5.4:
+    /// Apply active element and data segments in order (spec:
+    /// [Instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation):
     /// `table.init` then `memory.init` semantics; an out-of-bounds
     /// segment traps and earlier segments stay applied).
     ///
@@ -386,7 +427,8 @@ impl Instance {
     pub fn initialize_segments(&mut self) -> Result<(), TrapCode> {
         let module = self.module.clone();
         // Active and declarative segments are dropped once instantiation
-        // has used them (spec §4.5.4, steps 14–15).
+        // has used them (the `elem.drop` and `data.drop` steps of
+        // <https://webassembly.github.io/spec/core/exec/modules.html#instantiation>).
         self.dropped_elems = module
             .elems
             .values()
@@ -415,12 +457,8 @@ impl Instance {
                     return Err(TrapCode::TableOutOfBounds);
                 }
                 let slots = (*def).base.add(start);
-                for (i, item) in elem.items.iter().enumerate() {
-                    *slots.add(i) = match item.ops.as_slice() {
-                        [ConstOp::RefFunc(f)] => self.func_ref(*f),
-                        [ConstOp::RefNull] => core::ptr::null(),
-                        _ => self.eval_const_expr(item).get_ptr() as *const VMFuncRef,
-                    };
+                for i in 0..elem.items.len() {
+                    *slots.add(i) = self.elem_item(&elem.items, i);
                 }
             }
         }
@@ -450,11 +488,27 @@ impl Instance {
         Ok(())
     }
 
-    /// The items of element segment `index`, or none once dropped.
-    pub fn elem_segment(&self, index: ElemIndex) -> &[ConstExpr] {
+    /// The value of item `i` of an element segment: a `VMFuncRef` pointer
+    /// for funcref segments, the raw reference otherwise (null for
+    /// `ref.null` and past the end).
+    pub fn elem_item(&self, items: &ElemItems, i: usize) -> *const VMFuncRef {
+        match items {
+            ElemItems::Functions(funcs) => match funcs.get(i).and_then(|f| f.expand()) {
+                Some(f) => self.func_ref(f),
+                None => core::ptr::null(),
+            },
+            ElemItems::Expressions { .. } => {
+                self.eval_const_ops(items.expression(i)).get_ptr() as *const VMFuncRef
+            }
+        }
+    }
+
+    /// The items of element segment `index`, or `None` once dropped (or
+    /// for an index the module does not have).
+    pub fn elem_segment(&self, index: ElemIndex) -> Option<&ElemItems> {
         match self.dropped_elems.get(index.index()) {
-            Some(false) => &self.module.elems[index].items,
-            _ => &[],
+            Some(false) => self.module.elems.get(index).map(|e| &e.items),
+            _ => None,
         }
     }
 
@@ -466,14 +520,14 @@ impl Instance {
         }
     }
 
-    /// `elem.drop` (spec §4.4.6).
+    /// [`elem.drop`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-elem-drop).
     pub fn drop_elem(&mut self, index: ElemIndex) {
         if let Some(d) = self.dropped_elems.get_mut(index.index()) {
             *d = true;
         }
     }
 
-    /// `data.drop` (spec §4.4.7).
+    /// [`data.drop`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-data-drop).
     pub fn drop_data(&mut self, index: DataIndex) {
         if let Some(d) = self.dropped_data.get_mut(index.index()) {
             *d = true;
@@ -588,11 +642,16 @@ impl Instance {
         delta_pages: u64,
     ) -> Option<u64> {
         let memory = self.memories.get_mut(index)?;
-        let old = memory.grow(delta_pages)?;
-        let length = memory.current_length();
+        // A platform failure is a failed `memory.grow` (-1), not a trap.
+        let old = memory.grow(delta_pages).ok().flatten()?;
+        let (base, length) = (memory.base(), memory.current_length());
         let def: *mut VMMemoryDefinition = self.field(self.offsets.defined_memory(index));
-        // SAFETY: the definition field is in this VMContext.
-        unsafe { (*def).current_length = length };
+        // SAFETY: the definition field is in this VMContext (checked by
+        // `field`); a movable memory may have a new base (VM-2).
+        unsafe {
+            (*def).base = base;
+            (*def).current_length = length;
+        }
         Some(old)
     }
 
@@ -617,25 +676,24 @@ impl Instance {
         init: *const VMFuncRef,
         maximum: Option<u64>,
     ) -> Option<u64> {
-        let table = self.tables.get_mut(index)?;
-        let old = table.len() as u64;
-        let new = old.checked_add(delta)?;
-        if new > maximum.unwrap_or(MAX_TABLE_ELEMENTS) || new > MAX_TABLE_ELEMENTS {
+        let total: u64 = self.tables.values().map(|t| t.len() as u64).sum();
+        if total.saturating_add(delta) > MAX_INSTANCE_TABLE_ELEMENTS {
             return None;
         }
-        let new = usize::try_from(new).ok()?;
-        // Growing may fail (spec §4.4.6 `table.grow` returns -1); it must
-        // not abort the host.
-        table.try_reserve_exact(new - table.len()).ok()?;
-        table.resize(new, init);
-        let (base, len) = (table.as_mut_ptr(), table.len());
+        let table = self.tables.get_mut(index)?;
+        // Growing may fail (`table.grow` returns -1, see
+        // <https://webassembly.github.io/spec/core/exec/instructions.html#exec-table-grow>);
+        // it must not abort the host.
+        let old = table.grow(delta, init, maximum.unwrap_or(u64::MAX))?;
+        let (base, len) = (table.base(), table.len());
         let def: *mut VMTableDefinition = self.field(self.offsets.defined_table(index));
-        // SAFETY: the definition field is in this VMContext.
+        // SAFETY: the definition field is in this VMContext (checked by
+        // `field`).
         unsafe {
             (*def).base = base;
             (*def).current_elements = len;
         }
-        Some(old)
+        Some(old as u64)
     }
 
     /// The element type of table `index`.

@@ -26,16 +26,20 @@ extern crate alloc;
 mod backtrace;
 mod builtins;
 mod code_memory;
+mod error;
 mod instance;
 mod memory;
 mod sys;
+mod table;
 mod vmcontext;
 
 pub use backtrace::{FrameInfo, symbolize};
 pub use builtins::BUILTINS;
 pub use code_memory::{CodeMemory, ModuleCode};
+pub use error::VmError;
 pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstantiationError, MAX_TABLE_ELEMENTS,
 };
 pub use memory::LinearMemory;
+pub use table::Table;
 pub use vmcontext::*;

@@ -1,13 +1,26 @@
-//! Linear memories (spec §4.2.8 "Memory Instances").
+//! Linear memories ([Memory Instances](https://webassembly.github.io/spec/core/exec/runtime.html#memory-instances)).
+//!
+//! Two layouts, chosen by [`MemoryTunables`] when the memory is created:
+//!
+//! * **Fixed** (the base never moves): the reservation covers the maximum
+//!   size (or [`MemoryTunables::reservation_bytes`] when larger) plus the
+//!   guard region, and growing commits pages inside it. Used whenever
+//!   signals-based traps are on (guard pages need it), and for memories
+//!   that declare a maximum.
+//! * **Movable** ([`MemoryTunables::memory_may_move`]: signals-based traps
+//!   off and no declared maximum): the memory holds only what it uses;
+//!   growing past its reservation reserves a larger one (at least double,
+//!   so repeated growth copies O(size) bytes in total), copies the
+//!   contents and releases the old one. Compiled code then reloads the
+//!   base after every call. This is the layout for kernels without an
+//!   MMU, where a 4 GiB reservation would be 4 GiB of RAM.
 
-use crate::sys;
+use crate::{VmError, sys};
 use alloc::format;
-use alloc::string::{String, ToString};
 use keel_translate::{MemoryTunables, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
 use keel_trap::Access;
 
-/// A 32-bit linear memory: a reservation of at least its maximum size,
-/// followed by a guard region, whose first `current_length` bytes are
+/// A 32-bit linear memory whose first `current_length` bytes are
 /// accessible (VM-2).
 #[derive(Debug)]
 pub struct LinearMemory {
@@ -15,88 +28,161 @@ pub struct LinearMemory {
     reserved_bytes: usize,
     current_length: usize,
     maximum_pages: u64,
+    movable: bool,
 }
 
 // SAFETY: the memory is plain bytes owned by this value; access is
-// serialised by the owning store.
+// serialised by the owning store (VM-5).
 unsafe impl Send for LinearMemory {}
+// SAFETY: `&LinearMemory` only reads its fields; the bytes are accessed
+// through the owning store (VM-5).
+unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
-    /// A memory of `minimum_pages`, growable to `maximum_pages` (or 4 GiB),
-    /// laid out as `tunables` says: the reservation is the larger of
-    /// `tunables.reservation_bytes` and the maximum size, and
-    /// `tunables.guard_bytes` of inaccessible space follow it.
+    /// A memory of `minimum_pages` (64 KiB each), growable to
+    /// `maximum_pages` (or 4 GiB), laid out as `tunables` says (see the
+    /// module docs).
     ///
     /// # Errors
     ///
-    /// A message if the minimum exceeds the maximum or 4 GiB, or the OS
-    /// refuses the reservation.
+    /// [`VmError::InvalidLimits`] if the minimum exceeds the maximum or
+    /// 4 GiB; [`VmError::Platform`] (with the platform's error as source)
+    /// if the reservation or the initial pages cannot be had.
     pub fn new(
         minimum_pages: u64,
         maximum_pages: Option<u64>,
         tunables: &MemoryTunables,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, VmError> {
+        let movable = tunables.memory_may_move(maximum_pages);
         let maximum_pages = maximum_pages
             .unwrap_or(WASM32_MAX_PAGES)
             .min(WASM32_MAX_PAGES);
         if minimum_pages > maximum_pages {
-            return Err(format!(
+            return Err(VmError::InvalidLimits(format!(
                 "memory minimum of {minimum_pages} pages exceeds the maximum of {maximum_pages} pages"
-            ));
+            )));
         }
-        let maximum_bytes = maximum_pages * WASM_PAGE_SIZE;
-        let reserved_bytes = maximum_bytes
-            .max(if tunables.signals_based_traps {
-                tunables.reservation_bytes
-            } else {
-                0
-            })
-            .checked_add(if tunables.signals_based_traps {
-                tunables.guard_bytes
-            } else {
-                0
-            })
-            .and_then(|b| usize::try_from(b).ok())
-            .ok_or_else(|| "linear memory reservation exceeds the address space".to_string())?
-            .max(sys::page_size())
-            .next_multiple_of(sys::page_size());
+        let page = sys::page_size();
+        let reserved_bytes = if movable {
+            // Only what the memory holds: its minimum.
+            minimum_pages * WASM_PAGE_SIZE
+        } else {
+            let guarded = tunables.signals_based_traps;
+            (maximum_pages * WASM_PAGE_SIZE)
+                .max(if guarded {
+                    tunables.reservation_bytes
+                } else {
+                    0
+                })
+                .checked_add(if guarded { tunables.guard_bytes } else { 0 })
+                .ok_or_else(|| {
+                    VmError::ImplLimit("linear memory reservation exceeds the address space".into())
+                })?
+        };
+        let reserved_bytes = usize::try_from(reserved_bytes)
+            .map_err(|_| {
+                VmError::ImplLimit("linear memory reservation exceeds the address space".into())
+            })?
+            .max(page)
+            .next_multiple_of(page);
         let base = sys::reserve(reserved_bytes)
-            .map_err(|e| format!("cannot reserve a linear memory: {e}"))?;
+            .map_err(|e| VmError::platform("cannot reserve a linear memory", e))?;
         let mut memory = Self {
             base,
             reserved_bytes,
             current_length: 0,
             maximum_pages,
+            movable,
         };
         memory
             .grow(minimum_pages)
-            .ok_or_else(|| "cannot commit the initial pages of a linear memory".to_string())?;
+            .map_err(|e| match e {
+                VmError::Platform { source, .. } => {
+                    VmError::platform("cannot commit the initial pages of a linear memory", source)
+                }
+                e => e,
+            })?
+            .ok_or_else(|| VmError::InvalidLimits("memory minimum exceeds its maximum".into()))?;
         Ok(memory)
     }
 
-    /// Grow by `delta_pages`; the old size in pages, or `None` if the
-    /// result would exceed the maximum (spec §4.4.7 `memory.grow`).
-    pub fn grow(&mut self, delta_pages: u64) -> Option<u64> {
+    /// Grow by `delta_pages`: `Ok(Some(old size in pages))`, or `Ok(None)`
+    /// when the result would exceed the maximum
+    /// ([`memory.grow`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-memory-grow)
+    /// then returns -1).
+    ///
+    /// A movable memory may change its [`base`](Self::base); the owner
+    /// must update the `VMMemoryDefinition`.
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::Platform`] when the platform cannot commit or reserve
+    /// the memory (the memory is unchanged).
+    pub fn grow(&mut self, delta_pages: u64) -> Result<Option<u64>, VmError> {
         let old_pages = self.size_pages();
-        let new_pages = old_pages.checked_add(delta_pages)?;
+        let Some(new_pages) = old_pages.checked_add(delta_pages) else {
+            return Ok(None);
+        };
         if new_pages > self.maximum_pages {
-            return None;
+            return Ok(None);
         }
-        let new_length = usize::try_from(new_pages * WASM_PAGE_SIZE).ok()?;
+        let Ok(new_length) = usize::try_from(new_pages * WASM_PAGE_SIZE) else {
+            return Ok(None);
+        };
+        if new_length > self.reserved_bytes {
+            // Only movable memories reserve less than their maximum.
+            self.move_to_larger_reservation(new_length)?;
+        }
         if new_length > self.current_length {
             // SAFETY: the range lies inside our reservation (new_length <=
-            // maximum bytes <= reserved_bytes) and only gains access.
+            // reserved_bytes, ensured above) and only gains access.
             unsafe {
                 sys::protect(
                     self.base.add(self.current_length),
                     new_length - self.current_length,
                     Access::ReadWrite,
                 )
-                .ok()?;
+                .map_err(|e| VmError::platform("cannot grow a linear memory", e))?;
             }
         }
         self.current_length = new_length;
-        Some(old_pages)
+        Ok(Some(old_pages))
+    }
+
+    /// Reserve at least `min_bytes` (and at least double the current
+    /// reservation, up to the maximum), copy the contents there and
+    /// release the old reservation.
+    fn move_to_larger_reservation(&mut self, min_bytes: usize) -> Result<(), VmError> {
+        debug_assert!(self.movable);
+        let page = sys::page_size();
+        let max_bytes = usize::try_from(self.maximum_pages * WASM_PAGE_SIZE).unwrap_or(usize::MAX);
+        let new_reserved = self
+            .reserved_bytes
+            .saturating_mul(2)
+            .min(max_bytes)
+            .max(min_bytes)
+            .next_multiple_of(page);
+        let new_base = sys::reserve(new_reserved)
+            .map_err(|e| VmError::platform("cannot reserve a larger linear memory", e))?;
+        // SAFETY: `new_base` is a fresh reservation of `new_reserved` bytes,
+        // made accessible for the current length and filled from the old
+        // memory, whose first `current_length` bytes are accessible (VM-2);
+        // the two do not overlap. The old reservation is released only
+        // once nothing refers to it: the owner updates its definition
+        // before compiled code runs again.
+        unsafe {
+            if self.current_length > 0 {
+                if let Err(e) = sys::protect(new_base, self.current_length, Access::ReadWrite) {
+                    sys::release(new_base, new_reserved);
+                    return Err(VmError::platform("cannot grow a linear memory", e));
+                }
+                core::ptr::copy_nonoverlapping(self.base, new_base, self.current_length);
+            }
+            sys::release(self.base, self.reserved_bytes);
+        }
+        self.base = new_base;
+        self.reserved_bytes = new_reserved;
+        Ok(())
     }
 
     /// Current size in pages.
@@ -109,7 +195,8 @@ impl LinearMemory {
         self.maximum_pages
     }
 
-    /// Base address (never changes, VM-2).
+    /// Base address. Fixed memories never move (VM-2); a movable one may
+    /// move when it grows.
     pub fn base(&self) -> *mut u8 {
         self.base
     }
@@ -118,12 +205,23 @@ impl LinearMemory {
     pub fn current_length(&self) -> usize {
         self.current_length
     }
+
+    /// Bytes of address space this memory holds (its reservation,
+    /// including any guard region).
+    pub fn reserved_bytes(&self) -> usize {
+        self.reserved_bytes
+    }
+
+    /// Whether [`grow`](Self::grow) may move the memory.
+    pub fn is_movable(&self) -> bool {
+        self.movable
+    }
 }
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        // SAFETY: the reservation was made in `new` and nothing refers to
-        // it once its owning instance is dropped.
+        // SAFETY: the reservation was made in `new` (or by a move) and
+        // nothing refers to it once its owning instance is dropped.
         unsafe { sys::release(self.base, self.reserved_bytes) };
     }
 }
@@ -136,11 +234,75 @@ mod tests {
     fn grows_within_maximum() {
         let mut m = LinearMemory::new(1, Some(3), &MemoryTunables::default()).unwrap();
         assert_eq!(m.size_pages(), 1);
-        assert_eq!(m.grow(2), Some(1));
-        assert_eq!(m.grow(1), None);
+        assert_eq!(m.grow(2).unwrap(), Some(1));
+        assert_eq!(m.grow(1).unwrap(), None);
         assert_eq!(m.size_pages(), 3);
         // SAFETY: three pages are committed.
         unsafe { m.base().add(3 * WASM_PAGE_SIZE as usize - 1).write(7) };
-        assert!(LinearMemory::new(2, Some(1), &MemoryTunables::default()).is_err());
+        assert!(matches!(
+            LinearMemory::new(2, Some(1), &MemoryTunables::default()),
+            Err(VmError::InvalidLimits(_))
+        ));
     }
+
+    fn explicit() -> MemoryTunables {
+        MemoryTunables {
+            signals_based_traps: false,
+            ..MemoryTunables::default()
+        }
+    }
+
+    /// Issue 10 / item 4: without signals-based traps a memory with no
+    /// maximum holds only what it uses, and growing keeps its contents.
+    #[test]
+    fn explicit_memories_hold_only_what_they_use() {
+        let mut m = LinearMemory::new(1, None, &explicit()).unwrap();
+        assert!(m.is_movable());
+        assert_eq!(m.reserved_bytes(), WASM_PAGE_SIZE as usize);
+        // SAFETY: one page is committed.
+        unsafe { m.base().add(100).write(42) };
+        for _ in 0..20 {
+            assert!(m.grow(1).unwrap().is_some());
+        }
+        assert_eq!(m.size_pages(), 21);
+        // Doubling: 1 -> 2 -> 4 -> 8 -> 16 -> 32 pages.
+        assert_eq!(m.reserved_bytes(), 32 * WASM_PAGE_SIZE as usize);
+        // SAFETY: 21 pages are committed.
+        unsafe {
+            assert_eq!(m.base().add(100).read(), 42);
+            m.base().add(21 * WASM_PAGE_SIZE as usize - 1).write(1);
+        }
+        // With a declared maximum the memory reserves it and never moves.
+        let fixed = LinearMemory::new(1, Some(4), &explicit()).unwrap();
+        assert!(!fixed.is_movable());
+        assert_eq!(fixed.reserved_bytes(), 4 * WASM_PAGE_SIZE as usize);
+        // No 4 GiB reservation for a memory with no maximum.
+        let empty = LinearMemory::new(0, None, &explicit()).unwrap();
+        assert!(empty.reserved_bytes() <= 4096);
+    }
+
+    /// Issue 10 ("Lost causes"): a failed commit keeps the OS error as the
+    /// error's source.
+    #[test]
+    fn platform_errors_keep_their_source() {
+        let e = VmError::platform(
+            "cannot commit the initial pages of a linear memory",
+            keel_trap::PlatformError::with_source("mprotect", FakeOsError),
+        );
+        let source = core::error::Error::source(&e).unwrap();
+        assert!(core::error::Error::source(source).is_some());
+        assert_eq!(
+            format!("{e}"),
+            "cannot commit the initial pages of a linear memory"
+        );
+    }
+
+    #[derive(Debug)]
+    struct FakeOsError;
+    impl core::fmt::Display for FakeOsError {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            f.write_str("Cannot allocate memory (os error 12)")
+        }
+    }
+    impl core::error::Error for FakeOsError {}
 }

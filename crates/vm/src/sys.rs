@@ -1,19 +1,17 @@
 //! Memory mapping through the registered [`Platform`](keel_trap::Platform).
 
-use alloc::format;
-use alloc::string::String;
+use crate::VmError;
 use core::ptr::NonNull;
-use keel_trap::{Access, Platform};
+use keel_trap::{Access, Platform, PlatformError};
 
 /// The registered platform.
 ///
 /// # Errors
 ///
-/// When no platform is registered (only possible without `std`).
-pub(crate) fn platform() -> Result<&'static dyn Platform, String> {
-    keel_trap::platform().ok_or_else(|| {
-        String::from("no keel platform is registered: pass one with `Config::platform`")
-    })
+/// [`VmError::NoPlatform`] when no platform is registered (only possible
+/// without `std`).
+pub(crate) fn platform() -> Result<&'static dyn Platform, VmError> {
+    keel_trap::platform().ok_or(VmError::NoPlatform)
 }
 
 /// The platform's page size in bytes.
@@ -22,11 +20,9 @@ pub(crate) fn page_size() -> usize {
 }
 
 /// Reserve `len` bytes of inaccessible address space.
-pub(crate) fn reserve(len: usize) -> Result<*mut u8, String> {
-    let p = platform()?;
-    p.reserve(len)
-        .map(NonNull::as_ptr)
-        .map_err(|e| format!("cannot reserve {len} bytes: {e}"))
+pub(crate) fn reserve(len: usize) -> Result<*mut u8, PlatformError> {
+    let p = platform().map_err(|e| PlatformError::new(alloc::format!("{e}")))?;
+    p.reserve(len).map(NonNull::as_ptr)
 }
 
 /// Change the access of `len` bytes at `addr`.
@@ -35,11 +31,15 @@ pub(crate) fn reserve(len: usize) -> Result<*mut u8, String> {
 ///
 /// As [`Platform::protect`]: the range lies in a live reservation, with no
 /// live references into any part whose access is removed.
-pub(crate) unsafe fn protect(addr: *mut u8, len: usize, access: Access) -> Result<(), String> {
-    let p = platform()?;
-    let addr = NonNull::new(addr).ok_or_else(|| String::from("protect of a null address"))?;
+pub(crate) unsafe fn protect(
+    addr: *mut u8,
+    len: usize,
+    access: Access,
+) -> Result<(), PlatformError> {
+    let p = platform().map_err(|e| PlatformError::new(alloc::format!("{e}")))?;
+    let addr = NonNull::new(addr).ok_or_else(|| PlatformError::new("protect of a null address"))?;
     // SAFETY: per the caller's contract.
-    unsafe { p.protect(addr, len, access) }.map_err(|e| format!("cannot change memory access: {e}"))
+    unsafe { p.protect(addr, len, access) }
 }
 
 /// Release a reservation made by [`reserve`].

@@ -59,7 +59,7 @@ fn check_range(addr: NonNull<u8>, len: usize) -> Result<(u64, u64), PlatformErro
             .checked_add(len)
             .is_some_and(|end| end <= reserved_end);
     if !in_region || !start.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) {
-        return Err(PlatformError(format!(
+        return Err(PlatformError::new(format!(
             "range {start:#x}+{len:#x} is not page-aligned reserved space"
         )));
     }
@@ -78,7 +78,7 @@ unsafe impl Platform for KernelPlatform {
     fn reserve(&self, len: usize) -> Result<NonNull<u8>, PlatformError> {
         reserve_range(len as u64)
             .and_then(|addr| NonNull::new(addr as *mut u8))
-            .ok_or_else(|| PlatformError(format!("out of address space reserving {len:#x} bytes")))
+            .ok_or_else(|| PlatformError::new(format!("out of address space reserving {len:#x} bytes")))
     }
 
     unsafe fn protect(
@@ -97,7 +97,7 @@ unsafe impl Platform for KernelPlatform {
         // (checked above); the caller guarantees no reference points into
         // pages losing access.
         unsafe { paging::protect(start, len, protection) }.map_err(|_| {
-            PlatformError(format!(
+            PlatformError::new(format!(
                 "out of memory mapping {len:#x} bytes at {start:#x}"
             ))
         })

@@ -1,4 +1,5 @@
-//! `call` and `call_indirect` (spec §4.4.8).
+//! [`call`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-call) and
+//! [`call_indirect`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-call-indirect).
 //!
 //! Calls to defined functions are direct, relocated calls; calls to
 //! imported functions load the callee's `wasm_call` and `vmctx` from the

@@ -1,4 +1,6 @@
-//! `global.get` and `global.set` (spec §4.4.5).
+//! [`global.get`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-global-get)
+//! and
+//! [`global.set`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-global-set).
 //!
 //! Defined globals live in the VMContext; imported ones are reached
 //! through a pointer the runtime stores there at instantiation.

@@ -13,12 +13,18 @@
 //!   there is a trap site in the trap table.
 //! * **Explicit**: compute `index + offset + access_size` in 64 bits (no
 //!   overflow: each term is below 2^33) and trap with `MemoryOutOfBounds`
-//!   when it exceeds the current length (spec §4.4.7: "if ea + N/8 is
-//!   larger than the length of mem.data, then trap").
+//!   when it exceeds the current length (spec,
+//!   [`load`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-load):
+//!   "if ea + N/8 is larger than the length of mem.data, then trap"). With the heap
+//!   Spectre mitigation (`CompilerOptions::heap_access_spectre_mitigation`,
+//!   on by default) the address is also replaced by null through
+//!   `select_spectre_guard` (a `cmov`) when the check fails, so a
+//!   mispredicted branch cannot load outside the memory.
 //!
-//! The memory's base never moves (the runtime reserves the maximum up
-//! front), so its load is read-only and can be hoisted; the length is
-//! reloaded because `memory.grow` changes it.
+//! A memory's base never moves (the runtime reserves the maximum up
+//! front) unless it is movable (explicit checks and no declared maximum),
+//! so its load is read-only and can be hoisted, except for movable
+//! memories; the length is reloaded because `memory.grow` changes it.
 
 use super::readonly;
 use crate::func_translator::FuncTranslator;
@@ -61,12 +67,26 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
+    /// Flags for loading memory `index`'s base: read-only (hoistable)
+    /// unless the memory may move when it grows
+    /// ([`MemoryTunables::memory_may_move`](crate::MemoryTunables::memory_may_move)),
+    /// in which case it is reloaded after every call.
+    fn memory_base_flags(&self, index: MemoryIndex) -> MemFlagsData {
+        let maximum = self.env.module.memories[index].limits.max;
+        if self.env.tunables.memory_may_move(maximum) {
+            MemFlagsData::trusted()
+        } else {
+            readonly()
+        }
+    }
+
     fn memory_base_and_length(
         &mut self,
         index: MemoryIndex,
     ) -> Result<(Value, Value), CompileError> {
         let (def, off) = self.memory_definition(index)?;
-        let base = self.load_ptr(readonly(), def, off + vmmemory_definition::BASE);
+        let base_flags = self.memory_base_flags(index);
+        let base = self.load_ptr(base_flags, def, off + vmmemory_definition::BASE);
         let length = self.load_ptr(
             MemFlagsData::trusted(),
             def,
@@ -120,6 +140,15 @@ impl FuncTranslator<'_, '_> {
             addr
         } else {
             self.builder.ins().iadd_imm_s(addr, memarg.offset as i64)
+        };
+        let addr = if self.env.heap_spectre {
+            // A mispredicted `trapnz` must not load out of bounds: the
+            // address becomes null (a conditional move, never predicted)
+            // whenever the check fails.
+            let zero = self.builder.ins().iconst(self.env.isa.pointer_type(), 0);
+            self.builder.ins().select_spectre_guard(oob, zero, addr)
+        } else {
+            addr
         };
         Ok((addr, Self::access_flags(true)))
     }

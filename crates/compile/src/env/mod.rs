@@ -21,6 +21,10 @@ pub(crate) struct FuncEnv<'a> {
     pub(crate) module: &'a Module,
     pub(crate) offsets: &'a VMOffsets,
     pub(crate) tunables: crate::MemoryTunables,
+    /// Guard explicit memory bounds checks against speculation.
+    pub(crate) heap_spectre: bool,
+    /// Guard table bounds checks against speculation.
+    pub(crate) table_spectre: bool,
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
@@ -31,13 +35,15 @@ impl<'a> FuncEnv<'a> {
         isa: &'a dyn TargetIsa,
         module: &'a Module,
         offsets: &'a VMOffsets,
-        tunables: crate::MemoryTunables,
+        options: &crate::CompilerOptions,
     ) -> Self {
         Self {
             isa,
             module,
             offsets,
-            tunables,
+            tunables: options.memory,
+            heap_spectre: options.heap_access_spectre_mitigation,
+            table_spectre: options.table_access_spectre_mitigation,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),

@@ -1,5 +1,6 @@
-//! Table and reference instructions (spec §4.4.2 "Reference
-//! Instructions", §4.4.6 "Table Instructions").
+//! Table and reference instructions (spec:
+//! [Reference Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#reference-instructions),
+//! [Table Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#table-instructions)).
 //!
 //! `table.get`/`table.set`/`table.size` and the reference instructions are
 //! inline; the bulk table operations call builtins that report out of
@@ -13,7 +14,9 @@ use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode};
 
 impl FuncTranslator<'_, '_> {
     /// The address of slot `index` of table `table`, after a bounds check
-    /// that traps with `TableOutOfBounds`.
+    /// that traps with `TableOutOfBounds`. With the table Spectre
+    /// mitigation (on by default) the slot address is also clamped to the
+    /// table's base by `select_spectre_guard` when the check fails.
     pub(crate) fn table_slot(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
         let (base, length) = self.table_base_and_length(TableIndex::from_u32(table))?;
         let index = self.builder.ins().uextend(types::I64, index);
@@ -25,7 +28,15 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapnz(oob, clif_trap_code(TrapCode::TableOutOfBounds));
         let scaled = self.builder.ins().ishl_imm_u(index, 3);
-        Ok(self.builder.ins().iadd(base, scaled))
+        let slot = self.builder.ins().iadd(base, scaled);
+        if self.env.table_spectre {
+            // A mispredicted `trapnz` must not read past the table: an
+            // out-of-bounds index selects the table base instead, with a
+            // conditional move the CPU does not predict.
+            Ok(self.builder.ins().select_spectre_guard(oob, base, slot))
+        } else {
+            Ok(slot)
+        }
     }
 
     pub(crate) fn table_get(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {

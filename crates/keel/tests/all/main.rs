@@ -3,4 +3,5 @@
 mod calls;
 mod nan;
 mod refs;
+mod stress;
 mod traps;

@@ -529,7 +529,9 @@ fn host_crash_stays_a_crash() {
 
 /// Found by the `differential` fuzz target: an element segment that fits
 /// no table (offset 2^32 - 1, even with no items) must fail instantiation
-/// with a trap (spec 2.0 §4.5.4: `table.init` bounds), and the store must
+/// with a trap (spec:
+/// [Instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation)
+/// applies it with `table.init`, which checks bounds), and the store must
 /// stay usable.
 #[test]
 fn fuzz_differential_elem_segment_past_the_table_traps() {
@@ -585,4 +587,38 @@ fn fuzz_differential_huge_table_growth_fails_instead_of_aborting() {
         .instantiate(&mut store, &huge)
         .unwrap_err();
     assert!(err.to_string().contains("exceeds keel's limit"), "{err:#}");
+}
+
+/// Issue 10 ("Aborts"): recursion on a thread whose stack is smaller than
+/// `max_wasm_stack` (512 KiB by default) must trap, not overflow the host
+/// stack and abort the process.
+#[test]
+fn recursion_on_a_small_thread_stack_traps() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (func $f (export "f") (param i64) (result i64)
+               local.get 0 i64.const 1 i64.add call $f))"#,
+    )
+    .unwrap();
+    for stack_size in [128 * 1024, 256 * 1024, 400 * 1024] {
+        let (engine, module) = (engine.clone(), module.clone());
+        let code = std::thread::Builder::new()
+            .stack_size(stack_size)
+            .spawn(move || {
+                let mut store = Store::new(&engine, ());
+                let instance = Linker::new(&engine)
+                    .instantiate(&mut store, &module)
+                    .unwrap();
+                let f = instance
+                    .get_typed_func::<i64, i64>(&mut store, "f")
+                    .unwrap();
+                trap_code(&f.call(&mut store, 0).unwrap_err())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(code, TrapCode::StackOverflow, "stack of {stack_size} bytes");
+    }
 }
