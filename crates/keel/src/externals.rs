@@ -117,6 +117,15 @@ impl Memory {
         unsafe { core::slice::from_raw_parts(base, len) }
     }
 
+    /// The memory's current size in bytes (its size in pages times 64 KiB).
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this memory.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.definition(&store.as_context().0.opaque).1
+    }
+
     /// The memory's contents, mutably.
     ///
     /// # Panics

@@ -127,5 +127,7 @@ pub use keel_translate::{DisplayName, TrapCode};
 /// [`keel_translate::TranslateError`].
 pub type Error = anyhow::Error;
 
+pub use anyhow::{bail, ensure, format_err};
+
 /// `Result` with keel's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -45,6 +45,22 @@ impl Module {
         Self::from_binary(engine, bytes)
     }
 
+    /// Read, validate and compile the module in file `path` (binary, or
+    /// text with the `wat` feature), as [`Module::new`] (feature `std`).
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be read (the error names the path and keeps the
+    /// I/O error as its source), and every error of [`Module::new`].
+    #[cfg(feature = "std")]
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
+        use anyhow::Context as _;
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .with_context(|| alloc::format!("cannot read `{}`", path.display()))?;
+        Self::new(engine, bytes).with_context(|| alloc::format!("compiling `{}`", path.display()))
+    }
+
     /// Validate and compile a module from its binary encoding.
     ///
     /// # Errors

@@ -50,6 +50,21 @@ impl StoreOpaque {
     }
 }
 
+// SAFETY: every raw pointer in a store points either into memory the
+// store itself owns (instances and their VMContexts, memories and tables,
+// host function contexts, extern reference data: all freed with the store)
+// or into engine data shared through `Arc`s that are `Send + Sync` (code,
+// type ids, builtins). Nothing refers to the creating thread: the stack
+// limit is set on each outermost entry into wasm, on the entering thread,
+// and no call is in progress when the store can move (calls borrow it
+// exclusively). Host closures and extern reference data are required to
+// be `Send + Sync` when they are added. So moving the store moves
+// exclusive ownership of all of it (VM-5).
+unsafe impl Send for StoreOpaque {}
+// SAFETY: a shared `&StoreOpaque` only reads plain fields; every mutation
+// of the store or of anything its pointers reach needs `&mut` (VM-5).
+unsafe impl Sync for StoreOpaque {}
+
 pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
@@ -113,6 +128,17 @@ impl<T> Store<T> {
     /// The store's engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+}
+
+impl<T: Default> Default for Store<T> {
+    /// A store for the default [`Engine`] holding `T::default()`.
+    ///
+    /// # Panics
+    ///
+    /// As [`Engine::default`], if the host CPU is not supported.
+    fn default() -> Self {
+        Store::new(&Engine::default(), T::default())
     }
 }
 

@@ -114,6 +114,13 @@ pub struct Instance {
     vmctx_layout: Layout,
 }
 
+// SAFETY: an instance's raw pointers reach only memory owned by its store
+// or immutable engine data; all access is serialised by the store's
+// exclusive borrow (VM-5).
+unsafe impl Send for Instance {}
+// SAFETY: `&Instance` methods only read (VM-5).
+unsafe impl Sync for Instance {}
+
 impl fmt::Debug for Instance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Instance")

@@ -17,7 +17,21 @@
 //! * **VM-3**: the `#[repr(C)]` `VM*` structs match the offsets in
 //!   [`keel_translate::VMOffsets`] and its field modules (checked by tests).
 //! * **VM-4**: code in a [`CodeMemory`] is immutable and executable for the
-//!   memory's whole life, and registered with keel-trap while it lives.
+//!   memory's whole life, and registered with keel-trap while it lives
+//!   (it is unregistered before it is unmapped).
+//! * **VM-5** (aliasing model): a store owns its instances (boxed, VM-1);
+//!   everything an instance points to (its VMContext, memories, tables,
+//!   imported definitions, host contexts) is owned by the same store or
+//!   is immutable engine data shared through `Arc`. All mutation happens
+//!   under an exclusive borrow of the store: the host mutates through
+//!   `&mut Store`, compiled code runs only inside a call that borrows the
+//!   store exclusively and sees only raw `VMContext` pointers, and a
+//!   builtin turns its `vmctx` into the one `&mut Instance` that exists
+//!   for the builtin's duration ([`Instance::from_vmctx`]); it reaches other
+//!   instances (owners of imported memories and tables) only through raw
+//!   pointers, one access at a time. So instances, memories and tables are
+//!   `Send` and `Sync`: moving or sharing the store moves or shares that
+//!   exclusive access, never splits it.
 
 #![no_std]
 

@@ -153,3 +153,96 @@ fn concurrent_mixed_sizes_with_long_lived_callers() {
         stop.store(true, Ordering::Relaxed);
     });
 }
+
+fn assert_send_sync<T: Send + Sync>() {}
+
+/// Issue 10 item 9: the handles are `Send + Sync` and a store with live
+/// instances moves to another thread, where calls into it work.
+#[test]
+fn store_with_live_instances_moves_between_threads() {
+    assert_send_sync::<Engine>();
+    assert_send_sync::<Module>();
+    assert_send_sync::<Store<()>>();
+    assert_send_sync::<keel::Func>();
+    assert_send_sync::<keel::Memory>();
+    assert_send_sync::<keel::Table>();
+    assert_send_sync::<keel::Global>();
+    assert_send_sync::<Instance>();
+    assert_send_sync::<keel::TypedFunc<(i32, i32), i32>>();
+
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "count" (func $count (result i32)))
+             (memory (export "mem") 1)
+             (func (export "run") (param i32) (result i32)
+               i32.const 0 local.get 0 i32.store
+               call $count i32.const 0 i32.load i32.add))"#,
+    )
+    .unwrap();
+    let mut store: Store<Vec<u32>> = Store::new(&engine, Vec::new());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("host", "count", |mut caller: keel::Caller<'_, Vec<u32>>| {
+            caller.data_mut().push(1);
+            caller.data().len() as i32
+        })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, 10).unwrap(), 11);
+    let mut store = std::thread::spawn(move || {
+        assert_eq!(run.call(&mut store, 20).unwrap(), 22);
+        let memory = instance.get_memory(&mut store, "mem").unwrap();
+        assert_eq!(memory.data_size(&store), 65536);
+        assert_eq!(memory.data(&store)[0], 20);
+        store
+    })
+    .join()
+    .unwrap();
+    assert_eq!(store.data().len(), 2);
+    assert_eq!(run.call(&mut store, 1).unwrap(), 4);
+}
+
+/// The first things a port from Wasmtime needs: `Module::from_file`,
+/// `Store: Default`, `keel::{bail, ensure, format_err}`.
+#[test]
+fn wasmtime_porting_conveniences() {
+    let dir = std::env::temp_dir().join(format!("keel-from-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("m.wat");
+    std::fs::write(
+        &path,
+        r#"(module (func (export "f") (result i32) i32.const 5))"#,
+    )
+    .unwrap();
+    let mut store: Store<()> = Store::default();
+    let module = Module::from_file(store.engine(), &path).unwrap();
+    let instance = Linker::new(store.engine())
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 5);
+    let missing = Module::from_file(store.engine(), dir.join("missing.wasm")).unwrap_err();
+    assert!(missing.to_string().contains("missing.wasm"), "{missing:#}");
+    assert!(
+        missing
+            .chain()
+            .any(|e| e.downcast_ref::<std::io::Error>().is_some())
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    fn check(x: i32) -> keel::Result<i32> {
+        keel::ensure!(x >= 0, "negative: {x}");
+        if x > 100 {
+            keel::bail!("too large: {x}");
+        }
+        Err(keel::format_err!("value {x}"))
+    }
+    assert_eq!(check(-1).unwrap_err().to_string(), "negative: -1");
+    assert_eq!(check(101).unwrap_err().to_string(), "too large: 101");
+    assert_eq!(check(7).unwrap_err().to_string(), "value 7");
+}
