@@ -916,7 +916,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
             other => {
                 if !self.translate_simd(&other)? {
-                    return Err(CompileError::Unsupported(format!(
+                    return Err(CompileError::unsupported(format!(
                         "operator {other:?} at byte offset {:#x}",
                         self.offset
                     )));

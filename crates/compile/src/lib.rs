@@ -50,10 +50,9 @@ use keel_translate::{
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum CompileError {
-    /// Validation or metadata error.
+    /// Validation or metadata error, an unsupported feature
+    /// ([`TranslateError::Unsupported`]) or an implementation limit.
     Translate(TranslateError),
-    /// A construct keel cannot compile yet.
-    Unsupported(String),
     /// Cranelift rejected the generated IR or failed to compile it.
     Codegen(String),
     /// The host's CPU or target settings cannot be used.
@@ -66,7 +65,6 @@ impl fmt::Display for CompileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CompileError::Translate(e) => e.fmt(f),
-            CompileError::Unsupported(m) => write!(f, "unsupported WebAssembly feature: {m}"),
             CompileError::Codegen(m) => write!(f, "code generation failed: {m}"),
             CompileError::Isa(m) => write!(f, "target not supported: {m}"),
             CompileError::Bug(m) => write!(f, "internal compiler error: {m}"),
@@ -76,12 +74,17 @@ impl fmt::Display for CompileError {
 
 impl core::error::Error for CompileError {}
 
+impl CompileError {
+    /// A construct keel cannot compile yet: the one "unsupported" error,
+    /// [`TranslateError::Unsupported`].
+    pub(crate) fn unsupported(message: String) -> Self {
+        CompileError::Translate(TranslateError::Unsupported(message))
+    }
+}
+
 impl From<TranslateError> for CompileError {
     fn from(e: TranslateError) -> Self {
-        match e {
-            TranslateError::Unsupported(m) => CompileError::Unsupported(m),
-            e => CompileError::Translate(e),
-        }
+        CompileError::Translate(e)
     }
 }
 
@@ -296,7 +299,7 @@ impl Compiler {
     ///
     /// # Errors
     ///
-    /// [`CompileError::Unsupported`] naming the first operator or feature
+    /// [`TranslateError::Unsupported`] naming the first operator or feature
     /// keel cannot compile (with its byte offset), or
     /// [`CompileError::Codegen`] if Cranelift fails.
     pub fn compile_module(

@@ -12,8 +12,8 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
-    CompiledText, DefinedFuncIndex, FunctionLoc, ModuleTranslation, PrimaryMap, TrapCode, TrapInfo,
-    TypeIndex, VMOffsets, WasmFuncType, vmstore_context,
+    CompiledText, DefinedFuncIndex, FunctionLoc, ModuleTranslation, PrimaryMap, TranslateError,
+    TrapCode, TrapInfo, TypeIndex, VMOffsets, WasmFuncType, vmstore_context,
 };
 
 /// A relocation in a compiled function: a call to a defined function.
@@ -79,7 +79,7 @@ pub(crate) fn finish(
                 name.index
             }
             other => {
-                return Err(CompileError::Unsupported(format!(
+                return Err(CompileError::unsupported(format!(
                     "relocation to {}",
                     other.display(Some(&ctx.func.params))
                 )));
@@ -142,8 +142,8 @@ fn compile_one(
     let mut env = FuncEnv::new(isa, module, &translation.offsets, &compiler.options);
     let body = &translation.function_bodies[index].body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
-        CompileError::Unsupported(m) => {
-            CompileError::Unsupported(format!("{m} (in function {})", func_index.as_u32()))
+        CompileError::Translate(TranslateError::Unsupported(m)) => {
+            CompileError::unsupported(format!("{m} (in function {})", func_index.as_u32()))
         }
         CompileError::Bug(m) => {
             CompileError::Bug(format!("{m} (in function {})", func_index.as_u32()))
@@ -281,7 +281,7 @@ pub(crate) fn link(
                     out.text[site + 4..site + 8].copy_from_slice(&jalr.to_le_bytes());
                 }
                 other => {
-                    return Err(CompileError::Unsupported(format!(
+                    return Err(CompileError::unsupported(format!(
                         "relocation kind {other:?}"
                     )));
                 }

@@ -244,6 +244,18 @@ impl Config {
     }
 }
 
+/// A compilation error as keel reports it: validation errors, unsupported
+/// features and implementation limits as the one [`WasmError`](crate::WasmError)
+/// type (downcastable), code generator failures as
+/// [`CompileError`](crate::CompileError).
+#[cfg(feature = "compiler")]
+pub(crate) fn compile_error(e: keel_compile::CompileError) -> anyhow::Error {
+    match e {
+        keel_compile::CompileError::Translate(e) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e),
+    }
+}
+
 /// The engine-wide function type registry: equal types get equal ids, so
 /// `call_indirect` compares one integer.
 #[derive(Default)]
@@ -378,7 +390,11 @@ impl Engine {
     #[cfg(feature = "compiler")]
     pub fn precompile(&self, bytes: &[u8]) -> Result<Precompiled> {
         let translation = keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
-        let text = self.inner.compiler.compile_module(&translation)?;
+        let text = self
+            .inner
+            .compiler
+            .compile_module(&translation)
+            .map_err(compile_error)?;
         Ok(Precompiled {
             triple: self.inner.compiler.triple(),
             text,

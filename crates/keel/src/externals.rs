@@ -31,7 +31,8 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
             &mut *store.store_context,
             &store.engine.config().memory,
         )
-    }?;
+    }
+    .map_err(crate::instance::instantiation_error)?;
     store.instances.push(InstanceData {
         handle,
         _module: None,

@@ -6,7 +6,7 @@ use crate::func::call_raw;
 use crate::prelude::*;
 use crate::store::{StoreContextMut, StoreId, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
-use crate::types::ExternType;
+use crate::types::{ExternType, GlobalType};
 use crate::{
     AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, Table, Trap,
 };
@@ -160,18 +160,76 @@ fn limits_match(actual: &keel_translate::Limits, expected: &keel_translate::Limi
         }
 }
 
-/// Whether an entity of type `actual` may satisfy an import of type
-/// `expected` (spec:
+/// An instantiation error as keel reports it: resource failures as the
+/// downcastable [`VmError`](crate::VmError) (with the OS error as its
+/// source).
+pub(crate) fn instantiation_error(e: keel_vm::InstantiationError) -> anyhow::Error {
+    match e {
+        keel_vm::InstantiationError::Resource(e) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e),
+    }
+}
+
+/// Limits as Wasmtime prints them: `(min: 1, max: none)`.
+fn show_limits(l: &keel_translate::Limits) -> String {
+    match l.max {
+        Some(max) => format!("(min: {}, max: {max})", l.min),
+        None => format!("(min: {}, max: none)", l.min),
+    }
+}
+
+/// Why an entity of type `actual` cannot satisfy an import of type
+/// `expected`, or `None` when it can (spec:
 /// [Import Matching](https://webassembly.github.io/spec/core/exec/modules.html#import-matching)).
-fn extern_type_matches(actual: &ExternType, expected: &ExternType) -> bool {
+/// The messages follow Wasmtime's.
+pub(crate) fn import_mismatch(actual: &ExternType, expected: &ExternType) -> Option<String> {
     match (actual, expected) {
-        (ExternType::Func(a), ExternType::Func(e)) => a == e,
-        (ExternType::Global(a), ExternType::Global(e)) => a == e,
-        (ExternType::Table(a), ExternType::Table(e)) => {
-            a.0.element == e.0.element && limits_match(&a.0.limits, &e.0.limits)
+        (ExternType::Func(a), ExternType::Func(e)) => (a != e).then(|| {
+            format!("types incompatible: expected func of type `{e}`, found func of type `{a}`")
+        }),
+        (ExternType::Global(a), ExternType::Global(e)) => {
+            if a.0.mutable != e.0.mutable {
+                let m = |g: &GlobalType| if g.0.mutable { "mutable" } else { "immutable" };
+                Some(format!("expected {} global, found {} global", m(e), m(a)))
+            } else if a.0.content != e.0.content {
+                Some(format!(
+                    "expected global of type `{}`, found global of type `{}`",
+                    e.0.content, a.0.content
+                ))
+            } else {
+                None
+            }
         }
-        (ExternType::Memory(a), ExternType::Memory(e)) => limits_match(&a.0.limits, &e.0.limits),
-        _ => false,
+        (ExternType::Table(a), ExternType::Table(e)) => {
+            if a.0.element != e.0.element {
+                Some(format!(
+                    "expected table of element type `{}`, found table of element type `{}`",
+                    e.0.element, a.0.element
+                ))
+            } else if !limits_match(&a.0.limits, &e.0.limits) {
+                Some(format!(
+                    "expected table limits {} doesn't match provided table limits {}",
+                    show_limits(&e.0.limits),
+                    show_limits(&a.0.limits)
+                ))
+            } else {
+                None
+            }
+        }
+        (ExternType::Memory(a), ExternType::Memory(e)) => {
+            (!limits_match(&a.0.limits, &e.0.limits)).then(|| {
+                format!(
+                    "memory types incompatible: expected memory limits {} doesn't match provided memory limits {}",
+                    show_limits(&e.0.limits),
+                    show_limits(&a.0.limits)
+                )
+            })
+        }
+        _ => Some(format!(
+            "expected {}, found {}",
+            expected.describe(),
+            actual.describe()
+        )),
     }
 }
 
@@ -220,14 +278,12 @@ impl Instance {
             store.check(ext.store_id());
             let expected = ExternType::from_entity(m, &import.ty);
             let actual = ext.ty_opaque(store);
-            if !extern_type_matches(&actual, &expected) {
-                anyhow::bail!(
-                    "incompatible import type for `{}::{}`: expected {}, found {}",
+            if let Some(reason) = import_mismatch(&actual, &expected) {
+                return Err(anyhow::anyhow!(reason).context(format!(
+                    "incompatible import type for `{}::{}`",
                     DisplayName(&import.module),
                     DisplayName(&import.field),
-                    expected.describe(),
-                    actual.describe()
-                );
+                )));
             }
             match ext {
                 Extern::Func(f) => {
@@ -280,7 +336,8 @@ impl Instance {
                 &mut *store.store_context,
                 &store.engine.config().memory,
             )
-        }?;
+        }
+        .map_err(instantiation_error)?;
         let index = store.instances.len();
         store
             .instance_by_vmctx

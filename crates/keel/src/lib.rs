@@ -122,6 +122,29 @@ pub use values::Val;
 
 pub use keel_translate::{DisplayName, TrapCode};
 
+/// Why a module was refused: [`WasmError::InvalidWasm`] (malformed or
+/// invalid, with the byte offset), [`WasmError::Unsupported`] (a feature
+/// keel does not implement) or [`WasmError::ImplLimit`] (past one of
+/// keel's implementation limits, see [`limits`]). Downcast it from the
+/// error of [`Module::new`]: `err.downcast_ref::<keel::WasmError>()`.
+pub use keel_translate::TranslateError as WasmError;
+
+/// keel's implementation limits (counts and sizes a module or instance may
+/// reach).
+pub use keel_translate::limits;
+
+/// A code generator failure (Cranelift or the target), downcastable from
+/// the error of [`Module::new`]; invalid and unsupported modules are
+/// [`WasmError`]s instead.
+#[cfg(feature = "compiler")]
+pub use keel_compile::CompileError;
+
+/// Why a runtime resource (linear memory, table, code memory) could not be
+/// created or grown, downcastable from instantiation and
+/// [`Memory::new`]/[`Table::new`] errors; its
+/// [`source`](core::error::Error::source) is the platform's (OS) error.
+pub use keel_vm::VmError;
+
 /// The error type of every keel API: an [`anyhow::Error`]. Traps are
 /// [`Trap`] values inside it; translation errors are
 /// [`keel_translate::TranslateError`].

@@ -76,7 +76,11 @@ impl Module {
                     engine.inner.compiler.triple()
                 );
             }
-            engine.inner.compiler.compile_module(&translation)?
+            engine
+                .inner
+                .compiler
+                .compile_module(&translation)
+                .map_err(crate::engine::compile_error)?
         };
         #[cfg(not(feature = "compiler"))]
         let text: keel_translate::CompiledText =

@@ -126,7 +126,7 @@ impl FuncTranslator<'_, '_> {
             .offset
             .checked_add(u64::from(size))
             .and_then(|v| i64::try_from(v).ok())
-            .ok_or_else(|| CompileError::Unsupported("memory offset too large".into()))?;
+            .ok_or_else(|| CompileError::unsupported("memory offset too large".into()))?;
         let end = self.builder.ins().iadd_imm_s(index, end_offset);
         let oob = self
             .builder
@@ -157,7 +157,7 @@ impl FuncTranslator<'_, '_> {
         match memarg.target {
             wasmparser::MemArgTarget::Memory(m) => Ok(MemoryIndex::from_u32(m)),
             wasmparser::MemArgTarget::Array(_) => {
-                Err(CompileError::Unsupported("GC array memory operands".into()))
+                Err(CompileError::unsupported("GC array memory operands".into()))
             }
         }
     }

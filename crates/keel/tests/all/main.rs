@@ -1,6 +1,7 @@
 //! keel's integration tests, one module per topic.
 
 mod calls;
+mod errors;
 mod nan;
 mod refs;
 mod stress;
