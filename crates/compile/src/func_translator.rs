@@ -306,6 +306,17 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             .control
             .pop()
             .ok_or_else(|| bad("end without block", self.offset))?;
+        if self.reachable
+            && !frame.exit_reached
+            && matches!(frame.kind, FrameKind::Block)
+            && !self.control.is_empty()
+        {
+            // Nothing branches to this block's end and control falls
+            // through: its results are already on the stack, so code goes
+            // on in the current Cranelift block (`next` stays unused). This
+            // keeps deeply nested blocks from becoming a chain of blocks.
+            return Ok(());
+        }
         if self.reachable {
             let results = self.peekn(frame.num_results)?.to_vec();
             self.builder

@@ -189,6 +189,10 @@ impl Default for CompilerOptions {
 /// A Cranelift code generator for one target ISA.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    /// The same ISA without optimization, for functions whose control flow
+    /// would make Cranelift's optimizer superlinear (see
+    /// `link::MAX_OPTIMIZED_DOMTREE_DEPTH`).
+    isa_unoptimized: OwnedTargetIsa,
     options: CompilerOptions,
 }
 
@@ -246,11 +250,30 @@ impl Compiler {
         let flags = Self::shared_flags(&options)?;
         let isa_builder =
             cranelift_native::builder().map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
+        let (isa, isa_unoptimized) = Self::finish_isas(&isa_builder, flags)?;
+        check_simd_support(&*isa)?;
+        Ok(Self {
+            isa,
+            isa_unoptimized,
+            options,
+        })
+    }
+
+    /// The optimizing and the unoptimized ISA from one builder.
+    fn finish_isas(
+        isa_builder: &cranelift_codegen::isa::Builder,
+        mut flags: settings::Builder,
+    ) -> Result<(OwnedTargetIsa, OwnedTargetIsa), CompileError> {
         let isa = isa_builder
+            .finish(settings::Flags::new(flags.clone()))
+            .map_err(|e| CompileError::Isa(e.to_string()))?;
+        flags
+            .set("opt_level", "none")
+            .map_err(|e| CompileError::Isa(format!("setting opt_level=none: {e}")))?;
+        let isa_unoptimized = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Isa(e.to_string()))?;
-        check_simd_support(&*isa)?;
-        Ok(Self { isa, options })
+        Ok((isa, isa_unoptimized))
     }
 
     /// A compiler for `triple` (e.g. `x86_64-unknown-none`,
@@ -278,11 +301,13 @@ impl Compiler {
                 .set(name, value)
                 .map_err(|e| CompileError::Isa(format!("setting {name}={value}: {e}")))?;
         }
-        let isa = isa_builder
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| CompileError::Isa(e.to_string()))?;
+        let (isa, isa_unoptimized) = Self::finish_isas(&isa_builder, flags)?;
         check_simd_support(&*isa)?;
-        Ok(Self { isa, options })
+        Ok(Self {
+            isa,
+            isa_unoptimized,
+            options,
+        })
     }
 
     /// The target ISA.

@@ -167,13 +167,13 @@ unsafe extern "C" fn trap_handler(
     info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
-    // SAFETY: the kernel passes a valid ucontext_t for SA_SIGINFO handlers.
-    let (pc, fp) = unsafe {
-        let uc = &*context.cast::<libc::ucontext_t>();
-        (
-            uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
-            uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize,
-        )
+    use crate::arch::{Arch, Host};
+    // SAFETY: the kernel passes a valid ucontext_t of this architecture to
+    // SA_SIGINFO handlers.
+    let regs = unsafe { Host::signal_context(context.cast_const()) };
+    let Some(crate::arch::TrapContext { pc, fp }) = regs else {
+        // This build cannot read the context: no trap can be keel's.
+        return chain(signum, info, context);
     };
     // SAFETY: `info` is valid for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() as usize };
@@ -181,7 +181,11 @@ unsafe extern "C" fn trap_handler(
     if unsafe { crate::handle_trap(pc, fp, addr) } {
         return;
     }
-    // Not keel's fault: hand it to whoever was installed before us.
+    chain(signum, info, context)
+}
+
+/// Not keel's fault: hand it to whoever was installed before us.
+fn chain(signum: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     let Some(i) = SIGNALS.iter().position(|s| *s == signum) else {
         return;
     };

@@ -33,6 +33,33 @@ pub trait Arch {
     /// Make `len` bytes of code just written at `addr` visible to
     /// instruction fetch (x86_64: nothing to do; riscv64: `fence.i`).
     fn flush_icache(addr: *const u8, len: usize);
+
+    /// The program counter and frame pointer of the interrupted context a
+    /// Linux `SA_SIGINFO` signal handler receives as its third argument
+    /// (a `ucontext_t`), for the hosted platform's trap handler; `None`
+    /// when this build cannot read this architecture's `ucontext_t` (only
+    /// the host architecture's layout is known to the build).
+    ///
+    /// Called from a signal handler: must not allocate, lock or panic.
+    ///
+    /// # Safety
+    ///
+    /// `ucontext` must point to the `ucontext_t` the kernel passed to a
+    /// signal handler running on this architecture.
+    #[cfg(feature = "std")]
+    unsafe fn signal_context(_ucontext: *const core::ffi::c_void) -> Option<TrapContext> {
+        None
+    }
+}
+
+/// Registers of an interrupted context that trap handling needs (raw
+/// addresses).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TrapContext {
+    /// The faulting instruction's address.
+    pub pc: usize,
+    /// The frame pointer at the fault.
+    pub fp: usize,
 }
 
 /// x86_64 (System V): `[fp]` is the caller's rbp, `[fp + 8]` the return
@@ -46,6 +73,17 @@ impl Arch for X86_64 {
     }
 
     fn flush_icache(_addr: *const u8, _len: usize) {}
+
+    #[cfg(all(feature = "std", target_arch = "x86_64", target_os = "linux"))]
+    unsafe fn signal_context(ucontext: *const core::ffi::c_void) -> Option<TrapContext> {
+        // SAFETY: per the caller's contract this is an x86_64 Linux
+        // `ucontext_t`, whose general registers are indexed by `REG_*`.
+        let regs = unsafe { &(*ucontext.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
+        Some(TrapContext {
+            pc: regs[libc::REG_RIP as usize] as usize,
+            fp: regs[libc::REG_RBP as usize] as usize,
+        })
+    }
 }
 
 /// riscv64 (LP64D): Cranelift's frame record puts the caller's `fp` at
@@ -66,6 +104,18 @@ impl Arch for Riscv64 {
         unsafe {
             core::arch::asm!("fence.i")
         };
+    }
+
+    #[cfg(all(feature = "std", target_arch = "riscv64", target_os = "linux"))]
+    unsafe fn signal_context(ucontext: *const core::ffi::c_void) -> Option<TrapContext> {
+        // SAFETY: per the caller's contract this is a riscv64 Linux
+        // `ucontext_t`: `__gregs[REG_PC]` is the pc and `__gregs[REG_S0]`
+        // is s0, the frame pointer.
+        let regs = unsafe { &(*ucontext.cast::<libc::ucontext_t>()).uc_mcontext.__gregs };
+        Some(TrapContext {
+            pc: regs[libc::REG_PC] as usize,
+            fp: regs[libc::REG_S0] as usize,
+        })
     }
 }
 
