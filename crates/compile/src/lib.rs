@@ -367,6 +367,22 @@ impl Compiler {
         )
     }
 
+    /// The machine code of defined function `index` of `translation`, as
+    /// Cranelift prints it after register allocation (one instruction a
+    /// line, x86_64 in AT&T syntax): for tests that pin code sequences and
+    /// for inspecting what keel generates.
+    ///
+    /// # Errors
+    ///
+    /// As [`Compiler::compile_module`].
+    pub fn disassemble_function(
+        &self,
+        translation: &ModuleTranslation<'_>,
+        index: keel_translate::DefinedFuncIndex,
+    ) -> Result<String, CompileError> {
+        link::disassemble(self, translation, index)
+    }
+
     /// Compile wasm-to-array trampolines for host functions of types `tys`:
     /// the `wasm_call` entry through which wasm calls a host function.
     ///
@@ -466,6 +482,56 @@ mod tests {
             text.array_to_wasm_trampoline(TypeIndex::from_u32(1002)),
             None
         );
+    }
+
+    /// Disassembly of function 0 of `wat` compiled with `options`.
+    fn disassembly(wat: &str, options: CompilerOptions) -> String {
+        let wasm = wat::parse_str(wat).unwrap();
+        let translation = translate_module(&wasm, wasm_features()).unwrap();
+        Compiler::new(options)
+            .unwrap()
+            .disassemble_function(&translation, DefinedFuncIndex::from_u32(0))
+            .unwrap()
+    }
+
+    fn explicit_checks(spectre: bool) -> CompilerOptions {
+        CompilerOptions {
+            memory: MemoryTunables {
+                signals_based_traps: false,
+                ..MemoryTunables::default()
+            },
+            heap_access_spectre_mitigation: spectre,
+            table_access_spectre_mitigation: spectre,
+            ..CompilerOptions::default()
+        }
+    }
+
+    /// Issue 10 item 6: explicit memory bounds checks and table bounds
+    /// checks are followed by a conditional move on the address (Cranelift's
+    /// `select_spectre_guard` lowers to `cmov`), so a mispredicted branch
+    /// cannot access out of bounds; without the mitigation, there is none.
+    #[test]
+    fn spectre_guards_pin_a_conditional_move() {
+        let load = r#"(module (memory 1)
+            (func (param i32) (result i32) local.get 0 i32.load offset=8))"#;
+        let guarded = disassembly(load, explicit_checks(true));
+        assert!(guarded.contains("cmov"), "{guarded}");
+        let unguarded = disassembly(load, explicit_checks(false));
+        assert!(!unguarded.contains("cmov"), "{unguarded}");
+        // With guard pages there is no check, so nothing to guard.
+        let guard_pages = disassembly(load, CompilerOptions::default());
+        assert!(!guard_pages.contains("cmov"), "{guard_pages}");
+
+        let call_indirect = r#"(module (type $t (func (result i32))) (table 4 funcref)
+            (func (param i32) (result i32) local.get 0 call_indirect (type $t)))"#;
+        let guarded = disassembly(call_indirect, explicit_checks(true));
+        assert!(guarded.contains("cmov"), "{guarded}");
+        let unguarded = disassembly(call_indirect, explicit_checks(false));
+        assert!(!unguarded.contains("cmov"), "{unguarded}");
+
+        let table_get = r#"(module (table 4 externref)
+            (func (param i32) (result externref) local.get 0 table.get 0))"#;
+        assert!(disassembly(table_get, explicit_checks(true)).contains("cmov"));
     }
 
     #[test]

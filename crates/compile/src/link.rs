@@ -141,6 +141,41 @@ fn compile_one(
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
 ) -> Result<CompiledFunction, CompileError> {
+    let func = build_function(compiler, translation, index)?;
+    let body = &translation.function_bodies[index].body;
+    let mut ctx = Context::for_function(func);
+    let mut compiled = finish(compiler, &mut ctx)?;
+    // Code before the first operator (the prologue, its stack check) maps
+    // to the start of the function body.
+    if compiled.srclocs.first().is_none_or(|(code, _)| *code > 0) {
+        let body_start = u32::try_from(body.range().start).unwrap_or(u32::MAX);
+        compiled.srclocs.insert(0, (0, body_start));
+    }
+    Ok(compiled)
+}
+
+/// The machine code of defined function `index` as Cranelift prints it
+/// (its lowered, register-allocated instructions), for tests and tools.
+pub(crate) fn disassemble(
+    compiler: &Compiler,
+    translation: &ModuleTranslation<'_>,
+    index: DefinedFuncIndex,
+) -> Result<String, CompileError> {
+    let func = build_function(compiler, translation, index)?;
+    let mut ctx = Context::for_function(func);
+    ctx.set_disasm(true);
+    let compiled = ctx
+        .compile(compiler.isa(), &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+    Ok(compiled.vcode.clone().unwrap_or_default())
+}
+
+/// Translate defined function `index` to Cranelift IR.
+fn build_function(
+    compiler: &Compiler,
+    translation: &ModuleTranslation<'_>,
+    index: DefinedFuncIndex,
+) -> Result<ir::Function, CompileError> {
     let isa = compiler.isa();
     let module = &translation.module;
     let func_index = module.func_index(index);
@@ -185,15 +220,7 @@ fn compile_one(
         }
         e => e,
     })?;
-    let mut ctx = Context::for_function(func);
-    let mut compiled = finish(compiler, &mut ctx)?;
-    // Code before the first operator (the prologue, its stack check) maps
-    // to the start of the function body.
-    if compiled.srclocs.first().is_none_or(|(code, _)| *code > 0) {
-        let body_start = u32::try_from(body.range().start).unwrap_or(u32::MAX);
-        compiled.srclocs.insert(0, (0, body_start));
-    }
-    Ok(compiled)
+    Ok(func)
 }
 
 /// Compile every defined function, on up to `parallelism` threads.
