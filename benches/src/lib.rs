@@ -173,7 +173,12 @@ macro_rules! typed_runner {
 
 /// Instantiate `wasm` in keel and return its `run`.
 pub fn keel_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
-    let engine = keel::Engine::default();
+    keel_runner_with(&keel::Config::default(), wasm, ret)
+}
+
+/// Instantiate `wasm` in keel configured by `config` and return its `run`.
+pub fn keel_runner_with(config: &keel::Config, wasm: &[u8], ret: Ret) -> Result<Runner> {
+    let engine = keel::Engine::new(config)?;
     let module = keel::Module::new(&engine, wasm)?;
     let mut store = keel::Store::new(&engine, ());
     let instance = keel::Linker::new(&engine).instantiate(&mut store, &module)?;
@@ -189,7 +194,13 @@ fn wt<T>(r: wasmtime::Result<T>) -> Result<T> {
 
 /// Instantiate `wasm` in Wasmtime and return its `run`.
 pub fn wasmtime_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
-    let engine = wasmtime::Engine::default();
+    wasmtime_runner_with(&wasmtime::Config::default(), wasm, ret)
+}
+
+/// Instantiate `wasm` in Wasmtime configured by `config` and return its
+/// `run`.
+pub fn wasmtime_runner_with(config: &wasmtime::Config, wasm: &[u8], ret: Ret) -> Result<Runner> {
+    let engine = wt(wasmtime::Engine::new(config))?;
     let module = wt(wasmtime::Module::new(&engine, wasm))?;
     let mut store = wasmtime::Store::new(&engine, ());
     let instance = wt(wasmtime::Instance::new(&mut store, &module, &[]))?;

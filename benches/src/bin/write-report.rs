@@ -171,6 +171,97 @@ fn main() -> Result<()> {
         }
         writeln!(md)?;
     }
+    // The Spectre mitigation's cost (`benches/spectre.rs`).
+    if results.keys().any(|(g, _)| g == "spectre") {
+        writeln!(md, "## Spectre mitigation (explicit bounds checks)\n")?;
+        writeln!(
+            md,
+            "Execution with `signals_based_traps(false)`: keel with its default Spectre \
+             guards, without them, and with guard pages (no checks); Wasmtime with explicit \
+             checks and its default (guarded) settings.\n"
+        )?;
+        writeln!(
+            md,
+            "| case | keel guarded | keel unguarded | keel guard pages | Wasmtime guarded | \
+             guarded/unguarded | keel/Wasmtime (guarded) |\n|---|---:|---:|---:|---:|---:|---:|"
+        )?;
+        let mut costs = Vec::new();
+        for ((g, case), rt) in &results {
+            if g != "spectre" {
+                continue;
+            }
+            let get = |r: &str| rt.get(r).copied().unwrap_or(f64::NAN);
+            let (on, off, pages, wt) = (
+                get("keel_guarded"),
+                get("keel_unguarded"),
+                get("keel_guard_pages"),
+                get("wasmtime_guarded"),
+            );
+            writeln!(
+                md,
+                "| {case} | {} | {} | {} | {} | {:.3} | {:.2} |",
+                fmt_ns(on),
+                fmt_ns(off),
+                fmt_ns(pages),
+                fmt_ns(wt),
+                on / off,
+                on / wt
+            )?;
+            if (on / off).is_finite() {
+                costs.push(on / off);
+            }
+        }
+        if !costs.is_empty() {
+            let geo = (costs.iter().map(|r| r.ln()).sum::<f64>() / costs.len() as f64).exp();
+            writeln!(
+                md,
+                "\nGeometric mean cost of the mitigation (guarded/unguarded): **{geo:.3}**"
+            )?;
+        }
+        writeln!(md)?;
+    }
+    // Compile-time scaling of hostile shapes (`benches/pathological.rs`).
+    if results.keys().any(|(g, _)| g == "pathological") {
+        writeln!(md, "## Pathological modules: compile time per byte\n")?;
+        writeln!(
+            md,
+            "`Module::from_binary` of each hostile shape at 1x, 4x and 16x its base size; \
+             linear compile time shows as a flat ns/byte.\n"
+        )?;
+        writeln!(
+            md,
+            "| shape | 1x bytes | 1x | 4x | 16x | ns/byte 1x | ns/byte 4x | ns/byte 16x | \
+             16x/1x per byte |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
+        for ((g, case), rt) in &results {
+            if g != "pathological" {
+                continue;
+            }
+            // Runtime keys are `{scale}x_{bytes}`.
+            let mut by_scale = BTreeMap::new();
+            for (key, ns) in rt {
+                if let Some((scale, bytes)) = key.split_once("x_")
+                    && let (Ok(scale), Ok(bytes)) = (scale.parse::<u32>(), bytes.parse::<f64>())
+                {
+                    by_scale.insert(scale, (*ns, bytes));
+                }
+            }
+            let get = |s: u32| by_scale.get(&s).copied().unwrap_or((f64::NAN, f64::NAN));
+            let ((t1, b1), (t4, b4), (t16, b16)) = (get(1), get(4), get(16));
+            writeln!(
+                md,
+                "| {case} | {b1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} |",
+                fmt_ns(t1),
+                fmt_ns(t4),
+                fmt_ns(t16),
+                t1 / b1,
+                t4 / b4,
+                t16 / b16,
+                (t16 / b16) / (t1 / b1)
+            )?;
+        }
+        writeln!(md)?;
+    }
     if !exec_ratios.is_empty() {
         let geo =
             (exec_ratios.iter().map(|r| r.ln()).sum::<f64>() / exec_ratios.len() as f64).exp();

@@ -1,0 +1,110 @@
+//! Generated modules run on two threads at once while a third compiles,
+//! instantiates, traps in and drops other modules: the code registry, the
+//! type registry and trap handling must hold up under concurrency, and
+//! both threads must see the same results (issue 10).
+
+#![no_main]
+
+use arbitrary::Unstructured;
+use libfuzzer_sys::fuzz_target;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static ENGINE: LazyLock<keel::Engine> = LazyLock::new(keel_fuzz::keel_engine);
+
+/// A module whose export traps: compiled and dropped by the churn thread.
+const TRAPPING: &str = r#"(module (func (export "f") unreachable))"#;
+
+/// What one call gave, in a form comparable across stores: numeric results
+/// (references as null or not), or the trap code, or that it failed
+/// otherwise.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Values(Vec<String>),
+    Trap(keel::TrapCode),
+    Error,
+}
+
+fn describe(v: &keel::Val) -> String {
+    match v {
+        keel::Val::I32(x) => format!("i32 {x}"),
+        keel::Val::I64(x) => format!("i64 {x}"),
+        keel::Val::F32(x) => format!("f32 {x:#x}"),
+        keel::Val::F64(x) => format!("f64 {x:#x}"),
+        keel::Val::V128(x) => format!("v128 {x:#x}"),
+        keel::Val::FuncRef(f) => format!("funcref {}", f.is_some()),
+        keel::Val::ExternRef(e) => format!("externref {}", e.is_some()),
+    }
+}
+
+/// Instantiate `module` in a fresh store and call every exported function
+/// once with default arguments.
+fn run(module: &keel::Module) -> Option<Vec<(String, Outcome)>> {
+    let mut store = keel::Store::new(&ENGINE, ());
+    let instance = keel::Linker::new(&ENGINE)
+        .instantiate(&mut store, module)
+        .ok()?;
+    let names: Vec<String> = module.exports().map(|e| e.name().to_string()).collect();
+    let mut outcomes = Vec::new();
+    for name in names {
+        let Some(f) = instance.get_func(&mut store, &name) else {
+            continue;
+        };
+        let ty = f.ty(&store);
+        let args: Vec<keel::Val> = ty.params().map(keel::Val::default_for).collect();
+        let mut out: Vec<keel::Val> = ty.results().map(keel::Val::default_for).collect();
+        let outcome = match f.call(&mut store, &args, &mut out) {
+            Ok(()) => Outcome::Values(out.iter().map(describe).collect()),
+            Err(e) => match e.downcast_ref::<keel::Trap>() {
+                Some(t) => Outcome::Trap(t.code()),
+                None => Outcome::Error,
+            },
+        };
+        outcomes.push((name, outcome));
+    }
+    Some(outcomes)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut u = Unstructured::new(data);
+    let Ok(config) = keel_fuzz::smith_config(&mut u, false) else {
+        return;
+    };
+    let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
+        return;
+    };
+    // Generated code may loop forever; a fuel counter makes it trap instead.
+    if module.ensure_termination(1_000).is_err() {
+        return;
+    }
+    let bytes = module.to_bytes();
+    let module = keel::Module::from_binary(&ENGINE, &bytes)
+        .unwrap_or_else(|e| panic!("keel rejected a valid module: {e:#}"));
+    let done = AtomicBool::new(false);
+    let (a, b) = std::thread::scope(|s| {
+        s.spawn(|| {
+            // Churn: compile, instantiate, trap and drop, until both
+            // runners are done; every trap must be recognised as one.
+            let trapping = keel::Module::new(&ENGINE, TRAPPING).unwrap();
+            while !done.load(Ordering::Relaxed) {
+                let fresh = keel::Module::from_binary(&ENGINE, &bytes).unwrap();
+                drop(fresh);
+                let outcomes = run(&trapping).expect("the trapping module instantiates");
+                assert_eq!(
+                    outcomes,
+                    [(
+                        "f".to_string(),
+                        Outcome::Trap(keel::TrapCode::UnreachableCodeReached)
+                    )]
+                );
+            }
+        });
+        let a = s.spawn(|| run(&module));
+        let b = s.spawn(|| run(&module));
+        let (a, b) = (a.join().unwrap(), b.join().unwrap());
+        done.store(true, Ordering::Relaxed);
+        (a, b)
+    });
+    // Both instances started from the same state and ran the same calls.
+    assert_eq!(a, b, "two threads saw different results");
+});
