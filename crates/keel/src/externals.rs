@@ -28,7 +28,7 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
             None,
             Arc::from(Vec::new()),
             Imports::default(),
-            &mut *store.store_context,
+            store.store_context.as_ptr(),
             &store.engine.config().memory,
         )
     }

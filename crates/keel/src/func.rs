@@ -28,18 +28,22 @@ pub(crate) struct FuncData {
 pub(crate) type HostFn<T> =
     alloc::sync::Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
 
-/// What a host function's context holds: its store and body.
+/// What a host function's context holds: where to find its store while
+/// it runs, and its body.
 struct HostFuncState<T> {
-    store: StorePtr<T>,
+    store_context: StoreContextPtr,
     func: HostFn<T>,
+    _store: core::marker::PhantomData<fn(T)>,
 }
 
-struct StorePtr<T>(*mut StoreInner<T>);
-// SAFETY: the pointer is only dereferenced on the thread that is running
-// the store's wasm code, which has exclusive access to the store.
-unsafe impl<T> Send for StorePtr<T> {}
+/// The store's `VMStoreContext` (its raw owning pointer, VM-5); while a
+/// call runs, its `store` field is the running store.
+struct StoreContextPtr(*mut keel_vm::VMStoreContext);
+// SAFETY: only dereferenced by host functions, which run on the thread
+// that is running the store's wasm code with exclusive access to it.
+unsafe impl Send for StoreContextPtr {}
 // SAFETY: as above.
-unsafe impl<T> Sync for StorePtr<T> {}
+unsafe impl Sync for StoreContextPtr {}
 
 /// Run a host function body, catching a panic (with `std`; without it
 /// panics abort).
@@ -69,10 +73,22 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         // SAFETY: `host_array_call::<T>` is only installed, by
         // `new_host_func::<T>`, together with a `HostFuncState<T>`.
         let state = unsafe { ctx.host_state_unchecked::<HostFuncState<T>>() };
-        // SAFETY: the store outlives its host functions; while wasm runs
-        // the store is exclusively borrowed by the call that entered wasm,
-        // whose borrow is not used until this returns.
-        let store = unsafe { &mut *state.store.0 };
+        // SAFETY: the store context outlives the store's host functions
+        // (VM-5). Every call into wasm (`call_raw`) publishes the store it
+        // runs in as `store`, derived from that call's own exclusive
+        // borrow, which it does not use until we return; `T` is that
+        // store's data type (`new_host_func::<T>` registered us in it).
+        let store = unsafe {
+            let running = (*state.store_context.0).store.cast::<StoreInner<T>>();
+            if running.is_null() {
+                // Host functions only run inside `call_raw`; a keel bug.
+                keel_trap::raise(UnwindReason::User(
+                    Box::new(anyhow::anyhow!("host function called outside of a call")),
+                    keel_trap::RawBacktrace::default(),
+                ));
+            }
+            &mut *running
+        };
         // SAFETY: the trampoline passes `values_len` valid slots.
         let values = unsafe { core::slice::from_raw_parts_mut(values, values_len) };
         let caller = Caller {
@@ -82,7 +98,9 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         match catch_host_panic(|| (state.func)(caller, values)) {
             Ok(Ok(())) => return,
             Ok(Err(e)) => {
-                let ctx = &caller_store_context(state);
+                // SAFETY: the store context is alive (as above); these are
+                // plain integers no one writes while the host function runs.
+                let ctx = unsafe { &*state.store_context.0 };
                 // SAFETY: the wasm-to-host trampoline that called us stored
                 // the calling wasm frame's fp and return address (TRAP-3).
                 let bt = unsafe {
@@ -102,18 +120,6 @@ unsafe extern "C" fn host_array_call<T: 'static>(
     unsafe { keel_trap::raise(reason) }
 }
 
-/// The store context of a host function's store (for its exit frame).
-fn caller_store_context<T>(state: &HostFuncState<T>) -> keel_vm::VMStoreContext {
-    // SAFETY: as in `host_array_call`: the store is alive; this reads
-    // plain integers that no one is writing while the host function runs.
-    let ctx = unsafe { &(*state.store.0).opaque.store_context };
-    keel_vm::VMStoreContext {
-        stack_limit: ctx.stack_limit,
-        last_wasm_exit_fp: ctx.last_wasm_exit_fp,
-        last_wasm_exit_pc: ctx.last_wasm_exit_pc,
-    }
-}
-
 /// Register a host function in `store`.
 pub(crate) fn new_host_func<T: 'static>(
     store: &mut StoreInner<T>,
@@ -123,9 +129,10 @@ pub(crate) fn new_host_func<T: 'static>(
     let engine = store.opaque.engine.clone();
     let type_index = engine.register_type(&ty.0);
     let wasm_call = engine.host_trampoline(&ty.0)?;
-    let state = HostFuncState {
-        store: StorePtr(store as *mut StoreInner<T>),
+    let state = HostFuncState::<T> {
+        store_context: StoreContextPtr(store.opaque.store_context.as_ptr()),
         func,
+        _store: core::marker::PhantomData,
     };
     let ctx = VMHostFuncContext::new(host_array_call::<T>, wasm_call, type_index, Box::new(state));
     let func_ref = ctx.func_ref();
@@ -249,7 +256,8 @@ impl Func {
         params: &[Val],
         results: &mut [Val],
     ) -> Result<()> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
+        let store = &mut inner.opaque;
         store.check(self.store);
         let ty = store.funcs[self.index].ty.clone();
         if params.len() != ty.0.params.len() {
@@ -279,7 +287,8 @@ impl Func {
         let func_ref = store.funcs[self.index].func_ref;
         // SAFETY: `func_ref` belongs to this store and `values` has room
         // for the parameters and results of its type, checked above.
-        unsafe { call_raw(store, func_ref, &mut values)? };
+        unsafe { call_raw(inner, func_ref, &mut values)? };
+        let store = &mut inner.opaque;
         for (i, t) in ty.results().enumerate() {
             results[i] = Val::from_raw(store, values[i], t)?;
         }
@@ -304,27 +313,45 @@ impl Func {
 
 /// Call `func_ref` with the array-call convention under `catch_traps`.
 ///
+/// The store is used only through a raw pointer derived from `store` from
+/// here on, and that pointer is what host functions called by the wasm
+/// code receive (published in the store context's `store` field, VM-5):
+/// so the host function's `&mut StoreInner<T>` is derived from this
+/// call's borrow, not from a pointer captured earlier.
+///
 /// # Safety
 ///
 /// `func_ref` must be a live function of `store`, and `values` must hold
 /// its parameters and have room for its results.
-pub(crate) unsafe fn call_raw(
-    store: &mut StoreOpaque,
+pub(crate) unsafe fn call_raw<T>(
+    store: &mut StoreInner<T>,
     func_ref: *const VMFuncRef,
     values: &mut [ValRaw],
 ) -> Result<()> {
-    let previous_limit = store.store_context.stack_limit;
-    // A nested call overwrites the exit frame the outer host call may
-    // still need for its own backtrace.
-    let previous_exit = (
-        store.store_context.last_wasm_exit_fp,
-        store.store_context.last_wasm_exit_pc,
-    );
-    if store.wasm_depth == 0 {
-        let max = store.engine.config().max_wasm_stack;
-        store.store_context.stack_limit = keel_trap::wasm_stack_limit(max);
-    }
-    store.wasm_depth += 1;
+    let store: *mut StoreInner<T> = store;
+    // SAFETY: `store` is valid and exclusively ours for this call; the
+    // store context is the store's own allocation (VM-5). Only short-lived
+    // accesses are made through them, none across the call into wasm.
+    let (ctx, saved) = unsafe {
+        let opaque = &mut (*store).opaque;
+        let ctx = opaque.store_context.as_ptr();
+        let first = opaque.wasm_depth == 0;
+        opaque.wasm_depth += 1;
+        // A nested call overwrites the exit frame the outer host call may
+        // still need for its own backtrace, and the published store.
+        let saved = (
+            (*ctx).stack_limit,
+            (*ctx).last_wasm_exit_fp,
+            (*ctx).last_wasm_exit_pc,
+            (*ctx).store,
+        );
+        if first {
+            let max = opaque.engine.config().max_wasm_stack;
+            (*ctx).stack_limit = keel_trap::wasm_stack_limit(max);
+        }
+        (*ctx).store = store.cast();
+        (ctx, saved)
+    };
     // SAFETY: per the caller's contract.
     let fr = unsafe { *func_ref };
     let (ptr, len) = (values.as_mut_ptr(), values.len());
@@ -338,12 +365,16 @@ pub(crate) unsafe fn call_raw(
         },
         None => Ok(()),
     };
-    store.wasm_depth -= 1;
-    store.store_context.stack_limit = previous_limit;
-    (
-        store.store_context.last_wasm_exit_fp,
-        store.store_context.last_wasm_exit_pc,
-    ) = previous_exit;
+    // SAFETY: as above; the wasm code and any host functions are done.
+    unsafe {
+        (*store).opaque.wasm_depth -= 1;
+        (
+            (*ctx).stack_limit,
+            (*ctx).last_wasm_exit_fp,
+            (*ctx).last_wasm_exit_pc,
+            (*ctx).store,
+        ) = saved;
+    }
     match result {
         Ok(()) => Ok(()),
         Err(UnwindReason::Trap(t)) => {

@@ -4,7 +4,7 @@
 
 use crate::func::call_raw;
 use crate::prelude::*;
-use crate::store::{StoreContextMut, StoreId, StoreOpaque};
+use crate::store::{StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{ExternType, GlobalType};
 use crate::{
@@ -138,7 +138,7 @@ impl<'a> Export<'a> {
 }
 
 pub(crate) struct InstanceData {
-    pub(crate) handle: Box<keel_vm::Instance>,
+    pub(crate) handle: keel_vm::InstanceHandle,
     /// The module, keeping its code alive; `None` for the single-entity
     /// instances behind host-created memories, tables and globals.
     pub(crate) _module: Option<Module>,
@@ -253,14 +253,32 @@ impl Instance {
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
-        Instance::new_raw(&mut store.as_context_mut().0.opaque, module, imports)
+        Instance::new_raw(store.as_context_mut().0, module, imports)
     }
 
-    pub(crate) fn new_raw(
-        store: &mut StoreOpaque,
+    /// Instantiate (see [`Instance::new`]) and run the start function.
+    pub(crate) fn new_raw<T>(
+        store: &mut StoreInner<T>,
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
+        let (instance, start) = Self::new_without_start(&mut store.opaque, module, imports)?;
+        if let Some(func_ref) = start {
+            let mut slots = [ValRaw::default()];
+            // SAFETY: the start function takes and returns nothing; its
+            // func ref was initialised with the instance, in this store.
+            unsafe { call_raw(store, func_ref, &mut slots)? };
+        }
+        Ok(instance)
+    }
+
+    /// Instantiate and apply segments; the start function's reference,
+    /// if the module has one, is returned for the caller to run.
+    fn new_without_start(
+        store: &mut StoreOpaque,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<(Instance, Option<*const keel_vm::VMFuncRef>)> {
         if !Engine::same(&store.engine, module.engine()) {
             anyhow::bail!("module was compiled by another engine than the store's");
         }
@@ -333,7 +351,7 @@ impl Instance {
                 module.inner.code.clone(),
                 module.inner.type_ids.clone(),
                 vm_imports,
-                &mut *store.store_context,
+                store.store_context.as_ptr(),
                 &store.engine.config().memory,
             )
         }
@@ -388,14 +406,10 @@ impl Instance {
             .handle
             .initialize_segments()
             .map_err(|code| anyhow::Error::from(Trap::new(code)))?;
-        if let Some(start) = m.start {
-            let func_ref = store.instances[index].handle.func_ref(start);
-            let mut slots = [ValRaw::default()];
-            // SAFETY: the start function takes and returns nothing; its
-            // func ref was initialised with the instance.
-            unsafe { call_raw(store, func_ref, &mut slots)? };
-        }
-        Ok(instance)
+        let start = m
+            .start
+            .map(|start| store.instances[index].handle.func_ref(start));
+        Ok((instance, start))
     }
 
     /// The export called `name`, if any.

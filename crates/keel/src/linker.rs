@@ -172,6 +172,6 @@ impl<T: 'static> Linker<T> {
                 })?;
             imports.push(self.resolve(store, def)?);
         }
-        Instance::new_raw(&mut store.opaque, module, &imports)
+        Instance::new_raw(store, module, &imports)
     }
 }

@@ -25,8 +25,10 @@ impl StoreId {
 pub(crate) struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,
-    /// Read by compiled code through every VMContext; boxed so it never moves.
-    pub(crate) store_context: Box<VMStoreContext>,
+    /// Read and written by compiled code through every VMContext, and by
+    /// host calls; owned through a raw pointer so those pointers stay
+    /// valid (VM-5).
+    pub(crate) store_context: RawStoreContext,
     pub(crate) instances: Vec<InstanceData>,
     pub(crate) funcs: Vec<FuncData>,
     pub(crate) func_by_ref: HashMap<usize, Func>,
@@ -40,6 +42,32 @@ pub(crate) struct StoreOpaque {
     pub(crate) externref_by_ptr: HashMap<usize, crate::ExternRef>,
     /// How many host-to-wasm calls are active on this store.
     pub(crate) wasm_depth: usize,
+}
+
+/// The store's [`VMStoreContext`], owned through a raw pointer: compiled
+/// code, trampolines and host calls all reach it through copies of this
+/// one pointer, and Rust code only ever accesses it through the pointer
+/// too (never through a `Box` whose reborrows would invalidate the copies).
+pub(crate) struct RawStoreContext(core::ptr::NonNull<VMStoreContext>);
+
+impl RawStoreContext {
+    fn new() -> Self {
+        // SAFETY: `Box::into_raw` never returns null.
+        Self(unsafe { core::ptr::NonNull::new_unchecked(Box::into_raw(Box::default())) })
+    }
+
+    /// The pointer every VMContext of the store holds.
+    pub(crate) fn as_ptr(&self) -> *mut VMStoreContext {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for RawStoreContext {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box` in `new`; dropped once, with the store,
+        // after which no instance or host function of the store runs.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
 }
 
 impl StoreOpaque {
@@ -95,7 +123,7 @@ impl<T> Store<T> {
                 opaque: StoreOpaque {
                     id: StoreId::fresh(),
                     engine: engine.clone(),
-                    store_context: Box::default(),
+                    store_context: RawStoreContext::new(),
                     instances: Vec::new(),
                     funcs: Vec::new(),
                     func_by_ref: HashMap::new(),

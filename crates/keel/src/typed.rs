@@ -307,9 +307,9 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     ///
     /// If `store` does not own the function, or a host function panics.
     pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
-        let store = &mut store.as_context_mut().0.opaque;
-        store.check(self.func.store);
-        let func_ref = store.funcs[self.func.index].func_ref;
+        let inner = store.as_context_mut().0;
+        inner.opaque.check(self.func.store);
+        let func_ref = inner.opaque.funcs[self.func.index].func_ref;
         let n = P::COUNT.max(R::COUNT);
         let mut inline = [ValRaw::default(); 8];
         let mut heap;
@@ -322,7 +322,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         params.store(slots);
         // SAFETY: the types were checked when this TypedFunc was made and
         // `slots` has room for parameters and results.
-        unsafe { call_raw(store, func_ref, slots)? };
+        unsafe { call_raw(inner, func_ref, slots)? };
         Ok(R::load(slots))
     }
 }

@@ -87,8 +87,10 @@ pub mod vmstore_context {
     pub const LAST_WASM_EXIT_FP: u32 = 8;
     /// `last_wasm_exit_pc: usize`: the return address into that frame.
     pub const LAST_WASM_EXIT_PC: u32 = 16;
+    /// `store: *mut ()`: the store running wasm (runtime use only).
+    pub const STORE: u32 = 24;
     /// Size in bytes.
-    pub const SIZE: u32 = 24;
+    pub const SIZE: u32 = 32;
 }
 
 /// Byte offsets of the fields of one module's VMContext.

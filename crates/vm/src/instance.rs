@@ -114,6 +114,56 @@ pub struct Instance {
     vmctx_layout: Layout,
 }
 
+/// Owns an [`Instance`] through a raw pointer (VM-5): the pointer the
+/// VMContext's back pointer holds and every access derive from is this
+/// one, so builtins that find the instance from its `vmctx` and the
+/// runtime's own accesses never invalidate each other. Dereferences to the
+/// instance; dropping it drops the instance.
+pub struct InstanceHandle(NonNull<Instance>);
+
+impl InstanceHandle {
+    /// The raw owning pointer.
+    pub fn as_ptr(&self) -> *mut Instance {
+        self.0.as_ptr()
+    }
+}
+
+impl core::ops::Deref for InstanceHandle {
+    type Target = Instance;
+    fn deref(&self) -> &Instance {
+        // SAFETY: the pointer came from `Box::leak` in `Instance::new` and
+        // is freed only in `drop`; a shared borrow of the handle excludes
+        // a `&mut` through it, and compiled code and builtins only run
+        // under an exclusive borrow of the owning store (VM-5).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl core::ops::DerefMut for InstanceHandle {
+    fn deref_mut(&mut self) -> &mut Instance {
+        // SAFETY: as in `deref`, with the handle borrowed exclusively.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for InstanceHandle {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box` in `Instance::new`; dropped once.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+impl fmt::Debug for InstanceHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+// SAFETY: as for `Instance` below: the handle owns the instance.
+unsafe impl Send for InstanceHandle {}
+// SAFETY: as for `Instance` below.
+unsafe impl Sync for InstanceHandle {}
+
 // SAFETY: an instance's raw pointers reach only memory owned by its store
 // or immutable engine data; all access is serialised by the store's
 // exclusive borrow (VM-5).
@@ -149,6 +199,10 @@ impl Instance {
     /// * `store_context` must outlive the instance.
     /// * `code` must be the compilation of `module` whenever the module
     ///   defines functions.
+    #[expect(
+        clippy::new_ret_no_self,
+        reason = "the instance is owned through its handle (VM-5)"
+    )]
     pub unsafe fn new(
         module: Arc<Module>,
         offsets: VMOffsets,
@@ -157,7 +211,7 @@ impl Instance {
         imports: Imports,
         store_context: *mut VMStoreContext,
         tunables: &MemoryTunables,
-    ) -> Result<Box<Instance>, InstantiationError> {
+    ) -> Result<InstanceHandle, InstantiationError> {
         let mut memories = PrimaryMap::new();
         for (index, ty) in module.memories.iter() {
             if module.defined_memory_index(index).is_some() {
@@ -189,7 +243,7 @@ impl Instance {
                 bytes: vmctx_layout.size(),
             },
         )?;
-        let mut instance = Box::new(Instance {
+        let instance = Box::new(Instance {
             module,
             offsets,
             code,
@@ -203,11 +257,18 @@ impl Instance {
             vmctx,
             vmctx_layout,
         });
+        // The instance is owned through one raw root pointer from here on
+        // (VM-5): the VMContext's back pointer and every later access
+        // derive from it.
+        // SAFETY: `Box::into_raw` never returns null.
+        let handle = InstanceHandle(unsafe { NonNull::new_unchecked(Box::into_raw(instance)) });
+        let root = handle.0.as_ptr();
         // SAFETY: the VMContext was just allocated with `offsets.size()`
-        // bytes; every offset below comes from `offsets` (VM-3). On error
-        // the instance (and its VMContext) is dropped.
-        unsafe { instance.init_vmctx(&imports, store_context)? };
-        Ok(instance)
+        // bytes; every offset below comes from `offsets` (VM-3). `root`
+        // is the instance's owning pointer. On error the handle drops the
+        // instance (and its VMContext).
+        unsafe { (*root).init_vmctx(root, &imports, store_context)? };
+        Ok(handle)
     }
 
     /// Write a field of the VMContext.
@@ -242,11 +303,11 @@ impl Instance {
 
     unsafe fn init_vmctx(
         &mut self,
+        self_ptr: *mut Instance,
         imports: &Imports,
         store_context: *mut VMStoreContext,
     ) -> Result<(), VmError> {
         let module = self.module.clone();
-        let self_ptr: *mut Instance = self;
         // SAFETY: (for all writes) each offset is the matching field per
         // `VMOffsets` (VM-3), inside the allocation.
         unsafe {

@@ -52,7 +52,8 @@ pub use builtins::BUILTINS;
 pub use code_memory::{CodeMemory, ModuleCode};
 pub use error::VmError;
 pub use instance::{
-    ImportedMemory, ImportedTable, Imports, Instance, InstantiationError, MAX_TABLE_ELEMENTS,
+    ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
+    MAX_TABLE_ELEMENTS,
 };
 pub use memory::LinearMemory;
 pub use table::Table;

@@ -72,7 +72,7 @@ pub struct VMGlobalDefinition {
 
 /// Per-store state every VMContext points to.
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VMStoreContext {
     /// The lowest stack pointer wasm may use; function prologues trap with
     /// `StackOverflow` below it.
@@ -82,6 +82,24 @@ pub struct VMStoreContext {
     pub last_wasm_exit_fp: usize,
     /// Return address into that frame.
     pub last_wasm_exit_pc: usize,
+    /// The store currently running wasm, as the runtime type-erased it
+    /// (keel: `*mut StoreInner<T>`), published on each entry into wasm
+    /// from the entering call's own exclusive borrow (VM-5), so that host
+    /// functions reach the store through a pointer derived from the live
+    /// borrow, never a stale one. Null when no call is running. Compiled
+    /// code never reads it.
+    pub store: *mut (),
+}
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        Self {
+            stack_limit: 0,
+            last_wasm_exit_fp: 0,
+            last_wasm_exit_pc: 0,
+            store: core::ptr::null_mut(),
+        }
+    }
 }
 
 /// The context of a host function: what its `vmctx` points to.
@@ -308,6 +326,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, last_wasm_exit_pc),
             vmstore_context::LAST_WASM_EXIT_PC as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, store),
+            vmstore_context::STORE as usize
         );
         assert_eq!(size_of::<VMStoreContext>(), vmstore_context::SIZE as usize);
         assert_eq!(
