@@ -1,12 +1,12 @@
 //! Compilation of WebAssembly to native code with Cranelift.
 //!
 //! [`Compiler::compile_module`] takes a validated
-//! [`ModuleTranslation`](keel_translate::ModuleTranslation), translates each
+//! [`keel_translate::ModuleTranslation`], translates each
 //! function body to Cranelift IR with keel's own operator translator
 //! (`func_translator`, lowering VMContext accesses through `env`), compiles
 //! the functions in parallel, adds one array-to-wasm trampoline per
 //! distinct signature of the functions the host can reach, and links everything into a single text section
-//! ([`CompiledText`](keel_translate::CompiledText)) with relocations
+//! ([`keel_translate::CompiledText`]) with relocations
 //! resolved and a sorted trap table.
 //!
 //! Embedders should use the `keel` crate; this crate is its compiler
