@@ -2,6 +2,7 @@
 
 mod calls;
 mod errors;
+mod memory;
 mod nan;
 mod refs;
 mod stress;
