@@ -67,17 +67,9 @@ fn run(module: &keel::Module) -> Option<Vec<(String, Outcome)>> {
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Ok(config) = keel_fuzz::smith_config(&mut u, false) else {
+    let Some(bytes) = keel_fuzz::terminating_module(&mut u, false, false) else {
         return;
     };
-    let Ok(mut module) = wasm_smith::Module::new(config, &mut u) else {
-        return;
-    };
-    // Generated code may loop forever; a fuel counter makes it trap instead.
-    if module.ensure_termination(1_000).is_err() {
-        return;
-    }
-    let bytes = module.to_bytes();
     let module = keel::Module::from_binary(&ENGINE, &bytes)
         .unwrap_or_else(|e| panic!("keel rejected a valid module: {e:#}"));
     let done = AtomicBool::new(false);

@@ -41,6 +41,22 @@ pub fn smith_config(u: &mut Unstructured<'_>, imports: bool) -> Result<wasm_smit
     Ok(config)
 }
 
+/// A wasm-smith module from `u` made to terminate (a fuel counter traps
+/// instead of looping forever), as bytes; `None` when the input runs out.
+/// `imports` as [`smith_config`]; `canonicalize_nans` makes NaN results
+/// deterministic for comparisons by bits.
+pub fn terminating_module(
+    u: &mut Unstructured<'_>,
+    imports: bool,
+    canonicalize_nans: bool,
+) -> Option<Vec<u8>> {
+    let mut config = smith_config(u, imports).ok()?;
+    config.canonicalize_nans = canonicalize_nans;
+    let mut module = wasm_smith::Module::new(config, u).ok()?;
+    module.ensure_termination(1_000).ok()?;
+    Some(module.to_bytes())
+}
+
 /// A keel engine for fuzzing: one thread per compilation (the fuzzer runs
 /// one input at a time).
 pub fn keel_engine() -> keel::Engine {

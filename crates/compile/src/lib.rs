@@ -247,23 +247,18 @@ impl Compiler {
     /// the host lacks a feature WebAssembly SIMD needs.
     #[cfg(feature = "std")]
     pub fn new(options: CompilerOptions) -> Result<Self, CompileError> {
-        let flags = Self::shared_flags(&options)?;
         let isa_builder =
             cranelift_native::builder().map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
-        let (isa, isa_unoptimized) = Self::finish_isas(&isa_builder, flags)?;
-        check_simd_support(&*isa)?;
-        Ok(Self {
-            isa,
-            isa_unoptimized,
-            options,
-        })
+        Self::with_isa_builder(options, &isa_builder)
     }
 
-    /// The optimizing and the unoptimized ISA from one builder.
-    fn finish_isas(
+    /// A compiler from a configured ISA builder: the optimizing and the
+    /// unoptimized ISA, checked for the features SIMD needs.
+    fn with_isa_builder(
+        options: CompilerOptions,
         isa_builder: &cranelift_codegen::isa::Builder,
-        mut flags: settings::Builder,
-    ) -> Result<(OwnedTargetIsa, OwnedTargetIsa), CompileError> {
+    ) -> Result<Self, CompileError> {
+        let mut flags = Self::shared_flags(&options)?;
         let isa = isa_builder
             .finish(settings::Flags::new(flags.clone()))
             .map_err(|e| CompileError::Isa(e.to_string()))?;
@@ -273,7 +268,12 @@ impl Compiler {
         let isa_unoptimized = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Isa(e.to_string()))?;
-        Ok((isa, isa_unoptimized))
+        check_simd_support(&*isa)?;
+        Ok(Self {
+            isa,
+            isa_unoptimized,
+            options,
+        })
     }
 
     /// A compiler for `triple` (e.g. `x86_64-unknown-none`,
@@ -290,7 +290,6 @@ impl Compiler {
         triple: &str,
         isa_flags: &[(String, String)],
     ) -> Result<Self, CompileError> {
-        let flags = Self::shared_flags(&options)?;
         let triple: target_lexicon::Triple = triple
             .parse()
             .map_err(|e| CompileError::Isa(format!("target `{triple}`: {e}")))?;
@@ -301,13 +300,7 @@ impl Compiler {
                 .set(name, value)
                 .map_err(|e| CompileError::Isa(format!("setting {name}={value}: {e}")))?;
         }
-        let (isa, isa_unoptimized) = Self::finish_isas(&isa_builder, flags)?;
-        check_simd_support(&*isa)?;
-        Ok(Self {
-            isa,
-            isa_unoptimized,
-            options,
-        })
+        Self::with_isa_builder(options, &isa_builder)
     }
 
     /// The target ISA.

@@ -12,6 +12,30 @@ use wasm_encoder::{
     RefType, TableSection, TableType, TypeSection, ValType,
 };
 
+/// A module with one function of type `params -> results`, with `locals`,
+/// whose body `body` writes (without the final `end`).
+fn one_function(
+    params: &[ValType],
+    results: &[ValType],
+    locals: &[(u32, ValType)],
+    body: impl FnOnce(&mut Function),
+) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    types
+        .ty()
+        .function(params.iter().copied(), results.iter().copied());
+    let mut funcs = FunctionSection::new();
+    funcs.function(0);
+    let mut f = Function::new(locals.iter().copied());
+    body(&mut f);
+    f.instruction(&Instruction::End);
+    let mut code = CodeSection::new();
+    code.function(&f);
+    let mut module = Module::new();
+    module.section(&types).section(&funcs).section(&code);
+    module.finish()
+}
+
 /// `count` funcref tables of `minimum` elements each.
 pub fn many_tables(count: u32, minimum: u64) -> Vec<u8> {
     let mut tables = TableSection::new();
@@ -33,27 +57,18 @@ pub fn many_tables(count: u32, minimum: u64) -> Vec<u8> {
 /// `br_table` of `entries` targets cycling over every depth, carrying an
 /// `i32` to each.
 pub fn br_table(depths: u32, entries: u32) -> Vec<u8> {
-    let mut types = TypeSection::new();
-    types.ty().function([ValType::I32], [ValType::I32]);
-    let mut funcs = FunctionSection::new();
-    funcs.function(0);
-    let mut f = Function::new([]);
-    for _ in 0..depths {
-        f.instruction(&Instruction::Block(BlockType::Result(ValType::I32)));
-    }
-    let targets: Vec<u32> = (0..entries).map(|i| i % depths).collect();
-    f.instruction(&Instruction::I32Const(7));
-    f.instruction(&Instruction::LocalGet(0));
-    f.instruction(&Instruction::BrTable(Cow::Owned(targets), 0));
-    for _ in 0..depths {
-        f.instruction(&Instruction::End);
-    }
-    f.instruction(&Instruction::End);
-    let mut code = CodeSection::new();
-    code.function(&f);
-    let mut module = Module::new();
-    module.section(&types).section(&funcs).section(&code);
-    module.finish()
+    one_function(&[ValType::I32], &[ValType::I32], &[], |f| {
+        for _ in 0..depths {
+            f.instruction(&Instruction::Block(BlockType::Result(ValType::I32)));
+        }
+        let targets: Vec<u32> = (0..entries).map(|i| i % depths).collect();
+        f.instruction(&Instruction::I32Const(7));
+        f.instruction(&Instruction::LocalGet(0));
+        f.instruction(&Instruction::BrTable(Cow::Owned(targets), 0));
+        for _ in 0..depths {
+            f.instruction(&Instruction::End);
+        }
+    })
 }
 
 /// `count` identical `(func)` types; with `export`, one exported function
@@ -133,62 +148,35 @@ pub fn many_functions(count: u32) -> Vec<u8> {
 
 /// One function with `count` i64 locals, summing the first and the last.
 pub fn locals(count: u32) -> Vec<u8> {
-    let mut types = TypeSection::new();
-    types.ty().function([], [ValType::I64]);
-    let mut funcs = FunctionSection::new();
-    funcs.function(0);
-    let mut f = Function::new([(count, ValType::I64)]);
-    f.instruction(&Instruction::LocalGet(0));
-    f.instruction(&Instruction::LocalGet(count.saturating_sub(1)));
-    f.instruction(&Instruction::I64Add);
-    f.instruction(&Instruction::End);
-    let mut code = CodeSection::new();
-    code.function(&f);
-    let mut module = Module::new();
-    module.section(&types).section(&funcs).section(&code);
-    module.finish()
+    one_function(&[], &[ValType::I64], &[(count, ValType::I64)], |f| {
+        f.instruction(&Instruction::LocalGet(0));
+        f.instruction(&Instruction::LocalGet(count.saturating_sub(1)));
+        f.instruction(&Instruction::I64Add);
+    })
 }
 
 /// One function with `depth` nested empty blocks.
 pub fn nesting(depth: u32) -> Vec<u8> {
-    let mut types = TypeSection::new();
-    types.ty().function([], []);
-    let mut funcs = FunctionSection::new();
-    funcs.function(0);
-    let mut f = Function::new([]);
-    for _ in 0..depth {
-        f.instruction(&Instruction::Block(BlockType::Empty));
-    }
-    for _ in 0..depth {
-        f.instruction(&Instruction::End);
-    }
-    f.instruction(&Instruction::End);
-    let mut code = CodeSection::new();
-    code.function(&f);
-    let mut module = Module::new();
-    module.section(&types).section(&funcs).section(&code);
-    module.finish()
+    one_function(&[], &[], &[], |f| {
+        for _ in 0..depth {
+            f.instruction(&Instruction::Block(BlockType::Empty));
+        }
+        for _ in 0..depth {
+            f.instruction(&Instruction::End);
+        }
+    })
 }
 
 /// One function with `count` blocks in sequence, each ending in `br 0`:
 /// a chain of `count` Cranelift blocks (a dominator tree `count` deep).
 pub fn block_chain(count: u32) -> Vec<u8> {
-    let mut types = TypeSection::new();
-    types.ty().function([], []);
-    let mut funcs = FunctionSection::new();
-    funcs.function(0);
-    let mut f = Function::new([]);
-    for _ in 0..count {
-        f.instruction(&Instruction::Block(BlockType::Empty));
-        f.instruction(&Instruction::Br(0));
-        f.instruction(&Instruction::End);
-    }
-    f.instruction(&Instruction::End);
-    let mut code = CodeSection::new();
-    code.function(&f);
-    let mut module = Module::new();
-    module.section(&types).section(&funcs).section(&code);
-    module.finish()
+    one_function(&[], &[], &[], |f| {
+        for _ in 0..count {
+            f.instruction(&Instruction::Block(BlockType::Empty));
+            f.instruction(&Instruction::Br(0));
+            f.instruction(&Instruction::End);
+        }
+    })
 }
 
 /// A one-page memory and `count` active one-byte data segments.
