@@ -128,3 +128,42 @@ fn resource_errors_are_vm_errors() {
         "{err:#}"
     );
 }
+
+/// Table limits at and past the limit: 10 M elements per table and 20 M
+/// per instance instantiate (lazily zeroed, so cheap); one element more
+/// is an implementation-limit error; `table.grow` past them returns -1.
+#[test]
+fn table_limits_at_and_past() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let at = Module::new(
+        &engine,
+        r#"(module (table $a 10000000 funcref) (table $b 10000000 externref)
+             (func (export "grow") (param i32) (result i32)
+               ref.null func local.get 0 table.grow $a))"#,
+    )
+    .unwrap();
+    let instance = Linker::new(&engine).instantiate(&mut store, &at).unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, 0).unwrap(), 10_000_000);
+
+    let past = Module::new(
+        &engine,
+        r#"(module (table 10000000 funcref) (table 10000000 funcref) (table 1 funcref))"#,
+    )
+    .unwrap();
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &past)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<keel::VmError>(),
+            Some(keel::VmError::ImplLimit(_))
+        ),
+        "{err:#}"
+    );
+    assert!(err.to_string().contains("exceed keel's limit"), "{err:#}");
+}
