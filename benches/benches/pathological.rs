@@ -17,8 +17,12 @@ type Shape = (&'static str, u32, fn(u32) -> Vec<u8>);
 /// The shapes and their 1x sizes (16x stays within wasmparser's limits).
 pub const SHAPES: &[Shape] = &[
     ("br_table_depths", 4_000, |n| shapes::br_table(n / 8, n * 8)),
-    ("duplicate_types", 60_000, |n| shapes::duplicate_types(n, true)),
-    ("elem_segment_items", 60_000, |n| shapes::elem_segments(5, n)),
+    ("duplicate_types", 60_000, |n| {
+        shapes::duplicate_types(n, true)
+    }),
+    ("elem_segment_items", 60_000, |n| {
+        shapes::elem_segments(5, n)
+    }),
     ("functions", 6_000, shapes::many_functions),
     ("locals", 3_000, shapes::locals),
     ("nesting", 60_000, shapes::nesting),
