@@ -50,9 +50,7 @@ pub use backtrace::{MAX_FRAMES, RawBacktrace};
 #[cfg(feature = "std")]
 pub use hosted::HostedPlatform;
 pub use platform::{Access, CpuLocal, Platform, PlatformError, platform, set_platform};
-pub use registry::{
-    CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code, registered_code_count,
-};
+pub use registry::{CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code};
 
 use alloc::boxed::Box;
 use core::any::Any;

@@ -58,6 +58,7 @@ impl CodeInfo for keel_translate::CompiledText {
 }
 
 /// One registered text section.
+#[derive(Clone)]
 struct Entry {
     /// First byte (raw address).
     start: usize,
@@ -66,17 +67,6 @@ struct Entry {
     /// The registration's identity.
     id: u64,
     info: Arc<dyn CodeInfo>,
-}
-
-impl Clone for Entry {
-    fn clone(&self) -> Self {
-        Entry {
-            start: self.start,
-            end: self.end,
-            id: self.id,
-            info: self.info.clone(),
-        }
-    }
 }
 
 /// An immutable view of every registered text section (REG-2).
@@ -226,11 +216,6 @@ pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
         let e = s.find(pc)?;
         e.info.lookup_trap(u32::try_from(pc - e.start).ok()?)
     })
-}
-
-/// Number of registered text sections (for tests and diagnostics).
-pub fn registered_code_count() -> usize {
-    read(|s| s.entries.len())
 }
 
 #[cfg(test)]

@@ -104,6 +104,9 @@ pub struct Instance {
     type_ids: Arc<[SharedTypeIndex]>,
     memories: PrimaryMap<DefinedMemoryIndex, LinearMemory>,
     tables: PrimaryMap<DefinedTableIndex, Table>,
+    /// Elements of all `tables` together (kept under
+    /// [`MAX_INSTANCE_TABLE_ELEMENTS`]).
+    table_elements: u64,
     imported_memories: Vec<ImportedMemory>,
     imported_tables: Vec<ImportedTable>,
     /// Element segments dropped by `elem.drop` or instantiation.
@@ -121,17 +124,10 @@ pub struct Instance {
 /// instance; dropping it drops the instance.
 pub struct InstanceHandle(NonNull<Instance>);
 
-impl InstanceHandle {
-    /// The raw owning pointer.
-    pub fn as_ptr(&self) -> *mut Instance {
-        self.0.as_ptr()
-    }
-}
-
 impl core::ops::Deref for InstanceHandle {
     type Target = Instance;
     fn deref(&self) -> &Instance {
-        // SAFETY: the pointer came from `Box::leak` in `Instance::new` and
+        // SAFETY: the pointer came from `Box::into_raw` in `Instance::new` and
         // is freed only in `drop`; a shared borrow of the handle excludes
         // a `&mut` through it, and compiled code and builtins only run
         // under an exclusive borrow of the owning store (VM-5).
@@ -250,6 +246,7 @@ impl Instance {
             type_ids,
             memories,
             tables,
+            table_elements: total_elements,
             imported_memories: imports.memories.clone(),
             imported_tables: imports.tables.clone(),
             dropped_elems: Vec::new(),
@@ -744,8 +741,7 @@ impl Instance {
         init: *const VMFuncRef,
         maximum: Option<u64>,
     ) -> Option<u64> {
-        let total: u64 = self.tables.values().map(|t| t.len() as u64).sum();
-        if total.saturating_add(delta) > MAX_INSTANCE_TABLE_ELEMENTS {
+        if self.table_elements.saturating_add(delta) > MAX_INSTANCE_TABLE_ELEMENTS {
             return None;
         }
         let table = self.tables.get_mut(index)?;
@@ -754,6 +750,7 @@ impl Instance {
         // it must not abort the host.
         let old = table.grow(delta, init, maximum.unwrap_or(u64::MAX))?;
         let (base, len) = (table.base(), table.len());
+        self.table_elements += delta;
         let def: *mut VMTableDefinition = self.field(self.offsets.defined_table(index));
         // SAFETY: the definition field is in this VMContext (checked by
         // `field`).

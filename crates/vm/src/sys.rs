@@ -19,9 +19,14 @@ pub(crate) fn page_size() -> usize {
     keel_trap::platform().map_or(4096, |p| p.page_size())
 }
 
+/// The registered platform, or a [`PlatformError`] saying there is none.
+fn platform_or_error() -> Result<&'static dyn Platform, PlatformError> {
+    platform().map_err(|e| PlatformError::new(alloc::format!("{e}")))
+}
+
 /// Reserve `len` bytes of inaccessible address space.
 pub(crate) fn reserve(len: usize) -> Result<*mut u8, PlatformError> {
-    let p = platform().map_err(|e| PlatformError::new(alloc::format!("{e}")))?;
+    let p = platform_or_error()?;
     p.reserve(len).map(NonNull::as_ptr)
 }
 
@@ -36,7 +41,7 @@ pub(crate) unsafe fn protect(
     len: usize,
     access: Access,
 ) -> Result<(), PlatformError> {
-    let p = platform().map_err(|e| PlatformError::new(alloc::format!("{e}")))?;
+    let p = platform_or_error()?;
     let addr = NonNull::new(addr).ok_or_else(|| PlatformError::new("protect of a null address"))?;
     // SAFETY: per the caller's contract.
     unsafe { p.protect(addr, len, access) }
