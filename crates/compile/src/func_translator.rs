@@ -9,7 +9,7 @@
 
 use crate::CompileError;
 use crate::abi;
-use crate::env::FuncEnv;
+use crate::env::{FuncEnv, Metering};
 use crate::prelude::*;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
@@ -66,12 +66,14 @@ pub(crate) struct FuncTranslator<'a, 'b> {
     pub(crate) vmctx: Value,
     stack: Vec<Value>,
     control: Vec<ControlFrame>,
-    reachable: bool,
+    pub(crate) reachable: bool,
     /// Nesting depth of blocks opened inside unreachable code.
     unreachable_depth: u32,
     locals: Vec<Variable>,
     /// Byte offset of the operator being translated, for error messages.
     pub(crate) offset: usize,
+    /// Fuel and epoch state.
+    pub(crate) metering: Metering,
 }
 
 fn bad(msg: impl Into<String>, offset: usize) -> CompileError {
@@ -141,7 +143,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             unreachable_depth: 0,
             locals,
             offset: 0,
+            metering: Metering::default(),
         };
+        t.metering_function_entry();
 
         let mut ops = body.get_operators_reader()?;
         while !ops.eof() {
@@ -149,7 +153,12 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             t.offset = offset as usize;
             t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
             if t.reachable {
+                t.fuel_before_op(&op);
+                let is_call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
                 t.translate_operator(op)?;
+                if is_call {
+                    t.fuel_after_call();
+                }
             } else {
                 t.translate_unreachable_operator(op)?;
             }
@@ -350,6 +359,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.builder.switch_to_block(frame.next);
                 self.builder.seal_block(frame.next);
                 let results = self.builder.block_params(frame.next).to_vec();
+                self.metering_function_exit();
                 self.builder.ins().return_(&results);
             }
             self.reachable = false;
@@ -506,6 +516,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.builder.ins().jump(header, &Self::block_args(&args));
                 self.builder.switch_to_block(header);
                 let header_params = self.builder.block_params(header).to_vec();
+                self.metering_loop_header();
                 let stack_height = self.stack.len();
                 self.stack.extend_from_slice(&header_params);
                 self.control.push(ControlFrame {
@@ -590,6 +601,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::Return => {
                 let n = self.control[0].num_results;
                 let results = self.peekn(n)?.to_vec();
+                // Fuel was written back by `fuel_before_op`.
                 self.builder.ins().return_(&results);
                 self.reachable = false;
             }
@@ -768,7 +780,11 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let delta = self.pop()?;
                 let init = self.pop()?;
                 let t = self.i32_const(table);
-                let v = self.builtin_value(BuiltinFunctionIndex::table_grow, &[t, init, delta]);
+                let v = self.grow_builtin(
+                    BuiltinFunctionIndex::table_grow,
+                    &[t, init, delta],
+                    TrapCode::TableOutOfBounds,
+                );
                 self.push(v);
             }
             Operator::TableFill { table } => {

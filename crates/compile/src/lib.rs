@@ -168,6 +168,14 @@ pub struct CompilerOptions {
     /// `table.set`): an out-of-bounds index selects the table base, as
     /// Wasmtime's `enable_table_access_spectre_mitigation`. Default: on.
     pub table_access_spectre_mitigation: bool,
+    /// Meter fuel: count each operator's cost against the store's fuel
+    /// and call the `out_of_gas` builtin when it runs out, with
+    /// Wasmtime 48's cost model (Wasmtime's `consume_fuel`). Default: off.
+    pub consume_fuel: bool,
+    /// Check the store's epoch deadline at function entry and loop
+    /// headers and call the `new_epoch` builtin when the engine's epoch
+    /// reaches it (Wasmtime's `epoch_interruption`). Default: off.
+    pub epoch_interruption: bool,
 }
 
 impl Default for CompilerOptions {
@@ -182,6 +190,8 @@ impl Default for CompilerOptions {
             memory: MemoryTunables::default(),
             heap_access_spectre_mitigation: true,
             table_access_spectre_mitigation: true,
+            consume_fuel: false,
+            epoch_interruption: false,
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::Result;
 use crate::prelude::*;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashMap;
 use keel_translate::{EntityRef, SharedTypeIndex, WasmFuncType};
 use keel_vm::CodeMemory;
@@ -17,6 +18,8 @@ pub struct Config {
     pub(crate) nan_canonicalization: bool,
     pub(crate) heap_spectre: bool,
     pub(crate) table_spectre: bool,
+    pub(crate) consume_fuel: bool,
+    pub(crate) epoch_interruption: bool,
     pub(crate) memory: keel_translate::MemoryTunables,
     pub(crate) platform: Option<&'static &'static dyn keel_trap::Platform>,
     pub(crate) target: Option<String>,
@@ -31,6 +34,8 @@ impl core::fmt::Debug for Config {
             .field("nan_canonicalization", &self.nan_canonicalization)
             .field("heap_access_spectre_mitigation", &self.heap_spectre)
             .field("table_access_spectre_mitigation", &self.table_spectre)
+            .field("consume_fuel", &self.consume_fuel)
+            .field("epoch_interruption", &self.epoch_interruption)
             .field("memory", &self.memory)
             .field("platform", &self.platform.is_some())
             .field("target", &self.target)
@@ -47,6 +52,8 @@ impl Default for Config {
             nan_canonicalization: false,
             heap_spectre: true,
             table_spectre: true,
+            consume_fuel: false,
+            epoch_interruption: false,
             memory: keel_translate::MemoryTunables::default(),
             platform: None,
             target: None,
@@ -237,6 +244,36 @@ impl Config {
         self
     }
 
+    /// Meter execution with fuel, as Wasmtime's `consume_fuel`: every
+    /// operator costs 1 unit except `nop`, `drop`, `block`, `loop`,
+    /// `unreachable`, `return`, `else` and `end`, which cost 0 (Wasmtime
+    /// 48's cost model, so budgets port unchanged). A store starts with 0
+    /// fuel: give it some with [`Store::set_fuel`](crate::Store::set_fuel).
+    /// Running out traps with
+    /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel). The count is
+    /// checked at function entry and loop headers, so a guest may run a
+    /// few straight-line operators past the budget before it traps.
+    /// Default: off. Changes the compiled code.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.consume_fuel = enable;
+        self
+    }
+
+    /// Let the embedder interrupt guests with epochs, as Wasmtime's
+    /// `epoch_interruption`: compiled code compares the engine's epoch
+    /// ([`Engine::increment_epoch`]) with the store's deadline
+    /// ([`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline))
+    /// at function entry and loop headers. Reaching it traps with
+    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt), or runs the
+    /// store's
+    /// [`epoch_deadline_callback`](crate::Store::epoch_deadline_callback).
+    /// A store's deadline starts at 0, so a store must set one before it
+    /// runs wasm. Default: off. Changes the compiled code.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.epoch_interruption = enable;
+        self
+    }
+
     /// Compile a module's functions on several threads. Default: on.
     pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
         self.parallel_compilation = enable;
@@ -269,6 +306,9 @@ pub(crate) struct EngineInner {
     #[cfg(feature = "compiler")]
     pub(crate) compiler: keel_compile::Compiler,
     types: Mutex<TypeRegistry>,
+    /// The epoch counter ([`Engine::increment_epoch`]); stores point their
+    /// store context at it.
+    pub(crate) epoch: AtomicU64,
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, usize)>>,
 }
 
@@ -342,6 +382,8 @@ impl Engine {
             options.memory = config.memory;
             options.heap_access_spectre_mitigation = config.heap_spectre;
             options.table_access_spectre_mitigation = config.table_spectre;
+            options.consume_fuel = config.consume_fuel;
+            options.epoch_interruption = config.epoch_interruption;
             match &config.target {
                 Some(triple) => {
                     keel_compile::Compiler::for_target(options, triple, &config.isa_flags)?
@@ -360,6 +402,7 @@ impl Engine {
                 #[cfg(feature = "compiler")]
                 compiler,
                 types: Mutex::new(TypeRegistry::default()),
+                epoch: AtomicU64::new(0),
                 host_trampolines: Mutex::new(HashMap::new()),
             }),
         })
@@ -399,6 +442,24 @@ impl Engine {
             triple: self.inner.compiler.triple(),
             text,
         })
+    }
+
+    /// Advance the engine's epoch by one, as Wasmtime's
+    /// `Engine::increment_epoch`: running guests of every store of this
+    /// engine see it at their next function entry or loop header and stop
+    /// or call back once the epoch reaches their store's deadline
+    /// ([`Config::epoch_interruption`]).
+    ///
+    /// One relaxed atomic add: no lock, no allocation, so it may be called
+    /// from any thread, a signal handler or a kernel interrupt handler.
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The engine's current epoch (the number of
+    /// [`increment_epoch`](Engine::increment_epoch) calls so far).
+    pub fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Relaxed)
     }
 
     /// Whether two handles refer to the same engine.

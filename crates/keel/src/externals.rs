@@ -13,7 +13,7 @@ use keel_translate::{
     DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, EntityRef, Global as GlobalDef,
     VMOffsets, WASM_PAGE_SIZE,
 };
-use keel_vm::{Imports, VMFuncRef, VMGlobalDefinition, ValRaw};
+use keel_vm::{Imports, StoreTrap, VMFuncRef, VMGlobalDefinition, ValRaw};
 
 /// Create a single-entity instance for a host-created memory, table or
 /// global; returns its index in the store.
@@ -68,7 +68,10 @@ impl Memory {
     /// If the minimum exceeds the maximum or 4 GiB, or the memory cannot
     /// be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
+        inner.check_new_memory("memory", ty.0.limits.min, ty.0.limits.max)?;
+        inner.opaque.bump_resource_counts(1, 0, 0)?;
+        let store = &mut inner.opaque;
         let mut module = keel_translate::Module::default();
         module.memories.push(ty.0);
         let instance = host_instance(store, module)?;
@@ -198,12 +201,21 @@ impl Memory {
     ///
     /// If the new size would exceed the maximum.
     pub fn grow(&self, mut store: impl AsContextMut, delta_pages: u64) -> Result<u64> {
-        let store = &mut store.as_context_mut().0.opaque;
-        store.check(self.store);
-        store.instances[self.instance]
-            .handle
-            .defined_memory_grow(self.index, delta_pages)
-            .ok_or_else(|| anyhow::anyhow!("failed to grow memory by {delta_pages} pages"))
+        let inner = store.as_context_mut().0;
+        inner.opaque.check(self.store);
+        let instance: *mut keel_vm::Instance = &mut *inner.opaque.instances[self.instance].handle;
+        // SAFETY: the instance is owned by the store through a raw root
+        // (VM-5), not inside `inner`'s memory, so the store's limiter hooks
+        // (which touch only the limiter and the host data) do not alias it.
+        let result =
+            unsafe { (*instance).defined_memory_grow(self.index, delta_pages, Some(inner)) };
+        match result {
+            Ok(Some(old)) => Ok(old),
+            Ok(None) => Err(anyhow::anyhow!(
+                "failed to grow memory by {delta_pages} pages"
+            )),
+            Err(StoreTrap) => Err(inner.opaque.take_pending_error()),
+        }
     }
 }
 
@@ -243,10 +255,13 @@ impl Table {
     /// If `init` does not match the element type, or the minimum exceeds
     /// the maximum.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
         if ty.0.limits.max.is_some_and(|max| max < ty.0.limits.min) {
             anyhow::bail!("table minimum exceeds its maximum");
         }
+        inner.check_new_table("table", ty.0.limits.min, ty.0.limits.max)?;
+        inner.opaque.bump_resource_counts(0, 1, 0)?;
+        let store = &mut inner.opaque;
         let init = ref_ptr(store, init, ty.0.element)?;
         let mut module = keel_translate::Module::default();
         module.tables.push(ty.0);
@@ -336,16 +351,18 @@ impl Table {
     ///
     /// If `init` has the wrong type or the table would exceed its maximum.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
-        let store = &mut store.as_context_mut().0.opaque;
-        let ty = self.ty_opaque(store);
-        let init = ref_ptr(store, init, ty.element())?;
-        let handle = &mut store.instances[self.instance].handle;
-        let maximum = handle.module().tables[handle.module().table_index(self.index)]
-            .limits
-            .max;
-        handle
-            .defined_table_grow(self.index, delta, init, maximum)
-            .ok_or_else(|| anyhow::anyhow!("failed to grow table by {delta} elements"))
+        let inner = store.as_context_mut().0;
+        let ty = self.ty_opaque(&inner.opaque);
+        let init = ref_ptr(&inner.opaque, init, ty.element())?;
+        let instance: *mut keel_vm::Instance = &mut *inner.opaque.instances[self.instance].handle;
+        // SAFETY: as in `Memory::grow`.
+        let result =
+            unsafe { (*instance).defined_table_grow(self.index, delta, init, Some(inner)) };
+        match result {
+            Ok(Some(old)) => Ok(old),
+            Ok(None) => Err(anyhow::anyhow!("failed to grow table by {delta} elements")),
+            Err(StoreTrap) => Err(inner.opaque.take_pending_error()),
+        }
     }
 }
 

@@ -79,7 +79,11 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         // borrow, which it does not use until we return; `T` is that
         // store's data type (`new_host_func::<T>` registered us in it).
         let store = unsafe {
-            let running = (*state.store_context.0).store.cast::<StoreInner<T>>();
+            let running = (*state.store_context.0)
+                .store
+                .map_or(core::ptr::null_mut(), |s| {
+                    s.cast::<StoreInner<T>>().as_ptr()
+                });
             if running.is_null() {
                 // Host functions only run inside `call_raw`; a keel bug.
                 keel_trap::raise(UnwindReason::User(
@@ -349,7 +353,7 @@ pub(crate) unsafe fn call_raw<T>(
             let max = opaque.engine.config().max_wasm_stack;
             (*ctx).stack_limit = keel_trap::wasm_stack_limit(max);
         }
-        (*ctx).store = store.cast();
+        (*ctx).store = Some((*store).as_vm_store());
         (ctx, saved)
     };
     // SAFETY: per the caller's contract.
@@ -378,7 +382,16 @@ pub(crate) unsafe fn call_raw<T>(
     match result {
         Ok(()) => Ok(()),
         Err(UnwindReason::Trap(t)) => {
-            Err(WasmBacktrace::from_raw(&t.backtrace).attach(Trap::new(t.code).into()))
+            // SAFETY: the call is over; the store is ours again.
+            let opaque = unsafe { &mut (*store).opaque };
+            // A builtin whose store hook failed with an error (a resource
+            // limiter or epoch callback error) made the code trap: report
+            // that error.
+            let error = match opaque.pending_error.take() {
+                Some(e) => e,
+                None => Trap::new(t.code).into(),
+            };
+            Err(WasmBacktrace::from_raw(&t.backtrace).attach(error))
         }
         Err(UnwindReason::User(e, bt)) => {
             let e = match e.downcast::<anyhow::Error>() {
@@ -416,6 +429,31 @@ impl<T> Caller<'_, T> {
     /// The store's engine.
     pub fn engine(&self) -> &crate::Engine {
         &self.store.opaque.engine
+    }
+
+    /// As [`Store::set_fuel`](crate::Store::set_fuel): takes effect when
+    /// the host function returns to wasm.
+    ///
+    /// # Errors
+    ///
+    /// If fuel is not enabled in the engine's configuration.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.opaque.set_fuel(fuel)
+    }
+
+    /// As [`Store::get_fuel`](crate::Store::get_fuel): the fuel left when
+    /// wasm called this host function.
+    ///
+    /// # Errors
+    ///
+    /// If fuel is not enabled in the engine's configuration.
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.opaque.get_fuel()
+    }
+
+    /// As [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline).
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.store.opaque.set_epoch_deadline(ticks_beyond_current);
     }
 
     /// An export of the calling instance, e.g. its `"memory"`. `None` if

@@ -262,6 +262,7 @@ impl Instance {
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
+        Self::check_limits(store, module)?;
         let (instance, start) = Self::new_without_start(&mut store.opaque, module, imports)?;
         if let Some(func_ref) = start {
             let mut slots = [ValRaw::default()];
@@ -270,6 +271,52 @@ impl Instance {
             unsafe { call_raw(store, func_ref, &mut slots)? };
         }
         Ok(instance)
+    }
+
+    /// Count the instance, its memories and tables against the store's
+    /// limits and ask the store's resource limiter about each defined
+    /// memory's and table's minimum.
+    fn check_limits<T>(store: &mut StoreInner<T>, module: &Module) -> Result<()> {
+        let m = &module.inner.module;
+        let export_name = |entity: EntityIndex| {
+            m.exports
+                .iter()
+                .find(|(_, e)| *e == entity)
+                .map(|(name, _)| format!(" (export \"{}\")", DisplayName(name)))
+                .unwrap_or_default()
+        };
+        let memories: Vec<_> = m
+            .memories
+            .keys()
+            .filter(|i| m.defined_memory_index(*i).is_some())
+            .collect();
+        let tables: Vec<_> = m
+            .tables
+            .keys()
+            .filter(|i| m.defined_table_index(*i).is_some())
+            .collect();
+        store
+            .opaque
+            .bump_resource_counts(memories.len(), tables.len(), 1)?;
+        for index in memories {
+            let limits = m.memories[index].limits;
+            let name = format!(
+                "memory {}{}",
+                index.index(),
+                export_name(EntityIndex::Memory(index))
+            );
+            store.check_new_memory(&name, limits.min, limits.max)?;
+        }
+        for index in tables {
+            let limits = m.tables[index].limits;
+            let name = format!(
+                "table {}{}",
+                index.index(),
+                export_name(EntityIndex::Table(index))
+            );
+            store.check_new_table(&name, limits.min, limits.max)?;
+        }
+        Ok(())
     }
 
     /// Instantiate and apply segments; the start function's reference,

@@ -93,6 +93,7 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+mod resource_limiter;
 mod store;
 mod trap;
 mod typed;
@@ -111,7 +112,11 @@ pub use keel_trap::HostedPlatform;
 pub use keel_trap::{Access, CpuLocal, Platform, PlatformError, handle_trap as trap_entry};
 pub use linker::Linker;
 pub use module::Module;
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use resource_limiter::{
+    DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
+    StoreLimits, StoreLimitsBuilder,
+};
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{

@@ -5,9 +5,10 @@ use crate::func::{Caller, FuncData};
 use crate::instance::InstanceData;
 use crate::prelude::*;
 use crate::{Engine, Func};
+use crate::{ResourceLimiter, Result};
 use core::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashMap;
-use keel_vm::{VMHostFuncContext, VMStoreContext};
+use keel_vm::{StoreTrap, VMHostFuncContext, VMStore, VMStoreContext, VmError};
 
 /// Identifies a store; handles carry it so a handle from another store is
 /// detected instead of misused.
@@ -42,6 +43,19 @@ pub(crate) struct StoreOpaque {
     pub(crate) externref_by_ptr: HashMap<usize, crate::ExternRef>,
     /// How many host-to-wasm calls are active on this store.
     pub(crate) wasm_depth: usize,
+    /// Fuel beyond what fits in the store context's `i64` counter.
+    pub(crate) fuel_reserve: u64,
+    /// An error a [`VMStore`] hook recorded for a builtin that then made
+    /// compiled code trap; reported in place of the trap code.
+    pub(crate) pending_error: Option<anyhow::Error>,
+    /// Instances, memories and tables created in this store so far.
+    pub(crate) instance_count: usize,
+    pub(crate) memory_count: usize,
+    pub(crate) table_count: usize,
+    /// Their limits, read from the limiter when it is installed.
+    pub(crate) instance_limit: usize,
+    pub(crate) memory_limit: usize,
+    pub(crate) table_limit: usize,
 }
 
 /// The store's [`VMStoreContext`], owned through a raw pointer: compiled
@@ -51,9 +65,13 @@ pub(crate) struct StoreOpaque {
 pub(crate) struct RawStoreContext(core::ptr::NonNull<VMStoreContext>);
 
 impl RawStoreContext {
-    fn new() -> Self {
+    fn new(engine: &Engine) -> Self {
+        let ctx = VMStoreContext {
+            epoch_ptr: &engine.inner.epoch,
+            ..VMStoreContext::default()
+        };
         // SAFETY: `Box::into_raw` never returns null.
-        Self(unsafe { core::ptr::NonNull::new_unchecked(Box::into_raw(Box::default())) })
+        Self(unsafe { core::ptr::NonNull::new_unchecked(Box::into_raw(Box::new(ctx))) })
     }
 
     /// The pointer every VMContext of the store holds.
@@ -93,9 +111,28 @@ unsafe impl Send for StoreOpaque {}
 // of the store or of anything its pointers reach needs `&mut` (VM-5).
 unsafe impl Sync for StoreOpaque {}
 
+/// The closure installed by [`Store::limiter`].
+type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync>;
+
+/// The closure installed by [`Store::epoch_deadline_callback`].
+type EpochCallback<T> =
+    Box<dyn FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync>;
+
 pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
+    pub(crate) limiter: Option<LimiterFn<T>>,
+    pub(crate) epoch_callback: Option<EpochCallback<T>>,
     pub(crate) data: T,
+}
+
+/// What an [`epoch_deadline_callback`](Store::epoch_deadline_callback)
+/// tells the guest to do, as Wasmtime's `UpdateDeadline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateDeadline {
+    /// Go on running; the new deadline is this many ticks past the
+    /// engine's current epoch.
+    Continue(u64),
 }
 
 /// Owns everything instantiated in it (instances, memories, tables,
@@ -123,7 +160,7 @@ impl<T> Store<T> {
                 opaque: StoreOpaque {
                     id: StoreId::fresh(),
                     engine: engine.clone(),
-                    store_context: RawStoreContext::new(),
+                    store_context: RawStoreContext::new(engine),
                     instances: Vec::new(),
                     funcs: Vec::new(),
                     func_by_ref: HashMap::new(),
@@ -132,7 +169,17 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     externref_by_ptr: HashMap::new(),
                     wasm_depth: 0,
+                    fuel_reserve: 0,
+                    pending_error: None,
+                    instance_count: 0,
+                    memory_count: 0,
+                    table_count: 0,
+                    instance_limit: crate::DEFAULT_INSTANCE_LIMIT,
+                    memory_limit: crate::DEFAULT_MEMORY_LIMIT,
+                    table_limit: crate::DEFAULT_TABLE_LIMIT,
                 },
+                limiter: None,
+                epoch_callback: None,
                 data,
             }),
         }
@@ -156,6 +203,317 @@ impl<T> Store<T> {
     /// The store's engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// Set the fuel left for wasm in this store to `fuel` units
+    /// ([`Config::consume_fuel`](crate::Config::consume_fuel)).
+    ///
+    /// # Errors
+    ///
+    /// If fuel is not enabled in the engine's configuration.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.inner.opaque.set_fuel(fuel)
+    }
+
+    /// The fuel left; 0 once wasm has trapped with
+    /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel).
+    ///
+    /// # Errors
+    ///
+    /// If fuel is not enabled in the engine's configuration.
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.inner.opaque.get_fuel()
+    }
+
+    /// Set the epoch deadline to `ticks_beyond_current` ticks after the
+    /// engine's current epoch
+    /// ([`Config::epoch_interruption`](crate::Config::epoch_interruption)).
+    /// Wasm reaching it traps or runs the callback, see
+    /// [`epoch_deadline_trap`](Store::epoch_deadline_trap) and
+    /// [`epoch_deadline_callback`](Store::epoch_deadline_callback).
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.inner.opaque.set_epoch_deadline(ticks_beyond_current);
+    }
+
+    /// Reaching the epoch deadline traps with
+    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt) (the default).
+    pub fn epoch_deadline_trap(&mut self) {
+        self.inner.epoch_callback = None;
+    }
+
+    /// Reaching the epoch deadline calls `callback` with the store. It
+    /// returns [`UpdateDeadline::Continue`]`(ticks)` to let the guest go
+    /// on with a deadline `ticks` past the current epoch, or an error,
+    /// which stops the guest: the wasm call returns that error (with the
+    /// wasm backtrace attached).
+    pub fn epoch_deadline_callback(
+        &mut self,
+        callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync + 'static,
+    ) {
+        self.inner.epoch_callback = Some(Box::new(callback));
+    }
+
+    /// Install a [`ResourceLimiter`]: `limiter` returns it from the
+    /// store's data, as Wasmtime's `Store::limiter`. Its instance, memory
+    /// and table counts are read now and enforced from the next
+    /// instantiation on; its growth decisions apply to every later
+    /// creation or growth of a memory or table in this store.
+    pub fn limiter(
+        &mut self,
+        mut limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+    ) {
+        let inner = &mut *self.inner;
+        let l = limiter(&mut inner.data);
+        (
+            inner.opaque.instance_limit,
+            inner.opaque.memory_limit,
+            inner.opaque.table_limit,
+        ) = (l.instances(), l.memories(), l.tables());
+        inner.limiter = Some(Box::new(limiter));
+    }
+}
+
+impl StoreOpaque {
+    pub(crate) fn context(&self) -> *mut VMStoreContext {
+        self.store_context.as_ptr()
+    }
+
+    fn ensure_fuel(&self) -> Result<()> {
+        anyhow::ensure!(
+            self.engine.config().consume_fuel,
+            "fuel is not configured in this store: enable `Config::consume_fuel`"
+        );
+        Ok(())
+    }
+
+    pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.ensure_fuel()?;
+        self.inject_fuel(fuel);
+        Ok(())
+    }
+
+    /// Put up to `i64::MAX` of `fuel` in the counter compiled code uses
+    /// and the rest in the reserve.
+    fn inject_fuel(&mut self, fuel: u64) {
+        let injected = fuel.min(i64::MAX as u64);
+        self.fuel_reserve = fuel - injected;
+        // SAFETY: the store context is the store's own allocation; no
+        // wasm runs while the store is borrowed here, or the running wasm
+        // has written its counter back (before calls and builtins).
+        unsafe { (*self.context()).fuel_consumed = -(injected as i64) };
+    }
+
+    pub(crate) fn get_fuel(&self) -> Result<u64> {
+        self.ensure_fuel()?;
+        Ok(self.fuel_left())
+    }
+
+    fn fuel_left(&self) -> u64 {
+        // SAFETY: as in `inject_fuel`.
+        let consumed = unsafe { (*self.context()).fuel_consumed };
+        self.fuel_reserve
+            .saturating_add_signed(consumed.saturating_neg())
+    }
+
+    pub(crate) fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        let deadline = self
+            .engine
+            .current_epoch()
+            .saturating_add(ticks_beyond_current);
+        // SAFETY: as in `inject_fuel`.
+        unsafe { (*self.context()).epoch_deadline = deadline };
+    }
+
+    /// Count a new instance with `memories` memories and `tables` tables
+    /// against the store's limits.
+    pub(crate) fn bump_resource_counts(
+        &mut self,
+        memories: usize,
+        tables: usize,
+        instances: usize,
+    ) -> Result<()> {
+        fn bump(count: &mut usize, limit: usize, n: usize, what: &str) -> Result<()> {
+            let new = count.saturating_add(n);
+            if new > limit {
+                anyhow::bail!(
+                    "resource limit exceeded: {what} count too high at {new} (the store allows {limit})"
+                );
+            }
+            *count = new;
+            Ok(())
+        }
+        bump(
+            &mut self.instance_count,
+            self.instance_limit,
+            instances,
+            "instance",
+        )?;
+        bump(
+            &mut self.memory_count,
+            self.memory_limit,
+            memories,
+            "memory",
+        )?;
+        bump(&mut self.table_count, self.table_limit, tables, "table")?;
+        Ok(())
+    }
+
+    /// The error a [`VMStore`] hook recorded when it returned
+    /// [`StoreTrap`].
+    pub(crate) fn take_pending_error(&mut self) -> anyhow::Error {
+        self.pending_error
+            .take()
+            .unwrap_or_else(|| anyhow::anyhow!("the store failed an operation without an error"))
+    }
+}
+
+impl<T> StoreInner<T> {
+    /// The store as the runtime's builtins see it, with its lifetime
+    /// erased: only stored in the store context while a call borrows the
+    /// store exclusively (VM-5), and cleared when the call returns.
+    pub(crate) fn as_vm_store(&mut self) -> core::ptr::NonNull<dyn VMStore> {
+        let ptr: core::ptr::NonNull<dyn VMStore + '_> = core::ptr::NonNull::from(self);
+        // SAFETY: only the trait object's lifetime bound changes; the
+        // pointer is used only while the store is alive and borrowed by
+        // the call that published it.
+        unsafe {
+            core::mem::transmute::<
+                core::ptr::NonNull<dyn VMStore + '_>,
+                core::ptr::NonNull<dyn VMStore + 'static>,
+            >(ptr)
+        }
+    }
+
+    /// The installed limiter, if any.
+    pub(crate) fn resource_limiter(&mut self) -> Option<&mut dyn ResourceLimiter> {
+        let limiter = self.limiter.as_mut()?;
+        Some(limiter(&mut self.data))
+    }
+
+    /// Record `result`'s error (if any) for the builtin's caller to report.
+    fn record<R>(&mut self, result: Result<R>) -> Result<R, StoreTrap> {
+        result.map_err(|e| {
+            self.opaque.pending_error = Some(e);
+            StoreTrap
+        })
+    }
+
+    /// Ask the limiter, at creation, whether a memory of `minimum` pages
+    /// (declared maximum `maximum`) may exist; `what` names it in errors.
+    pub(crate) fn check_new_memory(
+        &mut self,
+        what: &str,
+        minimum: u64,
+        maximum: Option<u64>,
+    ) -> Result<()> {
+        let page = keel_translate::WASM_PAGE_SIZE;
+        let bytes = |p: u64| usize::try_from(p.saturating_mul(page)).unwrap_or(usize::MAX);
+        let Some(limiter) = self.resource_limiter() else {
+            return Ok(());
+        };
+        if !limiter.memory_growing(0, bytes(minimum), maximum.map(bytes))? {
+            let limit = match limiter.memory_size_limit() {
+                Some(l) => format!("the store's limit of {l} bytes"),
+                None => "the store's resource limiter".into(),
+            };
+            anyhow::bail!(
+                "{what}: minimum size of {minimum} pages ({} bytes) exceeds {limit}",
+                bytes(minimum)
+            );
+        }
+        Ok(())
+    }
+
+    /// As [`check_new_memory`](Self::check_new_memory) for a table of
+    /// `minimum` elements.
+    pub(crate) fn check_new_table(
+        &mut self,
+        what: &str,
+        minimum: u64,
+        maximum: Option<u64>,
+    ) -> Result<()> {
+        let n = |e: u64| usize::try_from(e).unwrap_or(usize::MAX);
+        let Some(limiter) = self.resource_limiter() else {
+            return Ok(());
+        };
+        if !limiter.table_growing(0, n(minimum), maximum.map(n))? {
+            let limit = match limiter.table_elements_limit() {
+                Some(l) => format!("the store's limit of {l} elements"),
+                None => "the store's resource limiter".into(),
+            };
+            anyhow::bail!("{what}: minimum size of {minimum} elements exceeds {limit}");
+        }
+        Ok(())
+    }
+}
+
+impl<T> VMStore for StoreInner<T> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap> {
+        let result = match self.resource_limiter() {
+            Some(l) => l.memory_growing(current, desired, maximum),
+            None => Ok(true),
+        };
+        self.record(result)
+    }
+
+    fn memory_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap> {
+        let result = match self.resource_limiter() {
+            Some(l) => l.memory_grow_failed(error.into()),
+            None => Ok(()),
+        };
+        self.record(result)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap> {
+        let result = match self.resource_limiter() {
+            Some(l) => l.table_growing(current, desired, maximum),
+            None => Ok(true),
+        };
+        self.record(result)
+    }
+
+    fn table_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap> {
+        let result = match self.resource_limiter() {
+            Some(l) => l.table_grow_failed(error.into()),
+            None => Ok(()),
+        };
+        self.record(result)
+    }
+
+    fn out_of_gas(&mut self) -> Result<(), StoreTrap> {
+        // Move fuel from the reserve into the counter, if any is left.
+        let left = self.opaque.fuel_left();
+        if left == 0 {
+            return Err(StoreTrap);
+        }
+        self.opaque.inject_fuel(left);
+        Ok(())
+    }
+
+    fn new_epoch(&mut self) -> Result<(), StoreTrap> {
+        let Some(mut callback) = self.epoch_callback.take() else {
+            // Trap with `Interrupt`.
+            return Err(StoreTrap);
+        };
+        let result = callback(StoreContextMut(self));
+        // The callback may have installed another behaviour.
+        if self.epoch_callback.is_none() {
+            self.epoch_callback = Some(callback);
+        }
+        match self.record(result)? {
+            UpdateDeadline::Continue(ticks) => self.opaque.set_epoch_deadline(ticks),
+        }
+        Ok(())
     }
 }
 
@@ -192,6 +550,39 @@ impl<T> StoreContextMut<'_, T> {
     /// The host data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.0.data
+    }
+
+    /// The store's engine.
+    pub fn engine(&self) -> &Engine {
+        &self.0.opaque.engine
+    }
+
+    /// As [`Store::set_fuel`].
+    ///
+    /// # Errors
+    ///
+    /// If fuel is not enabled in the engine's configuration.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.0.opaque.set_fuel(fuel)
+    }
+
+    /// As [`Store::get_fuel`].
+    ///
+    /// # Errors
+    ///
+    /// If fuel is not enabled in the engine's configuration.
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.0.opaque.get_fuel()
+    }
+
+    /// As [`Store::set_epoch_deadline`].
+    pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
+        self.0.opaque.set_epoch_deadline(ticks_beyond_current);
+    }
+
+    /// As [`Store::epoch_deadline_trap`].
+    pub fn epoch_deadline_trap(&mut self) {
+        self.0.epoch_callback = None;
     }
 }
 

@@ -13,7 +13,9 @@ macro_rules! foreach_builtin {
     ($mac:ident) => {
         $mac! {
             /// `memory.grow`: grow memory `memory_index` by `delta` pages;
-            /// returns the old size in pages, or -1.
+            /// returns the old size in pages, -1 if it cannot grow, or
+            /// [`GROW_TRAP`](crate::builtin::GROW_TRAP) if the store's
+            /// resource limiter failed the growth (the caller traps).
             memory32_grow(vmctx: vmctx, memory_index: i32, delta: i32) -> i32;
             /// `memory.fill`: returns 0, or non-zero if out of bounds (the
             /// caller traps).
@@ -24,7 +26,8 @@ macro_rules! foreach_builtin {
             memory_init(vmctx: vmctx, memory_index: i32, data_index: i32, dst: i32, src: i32, len: i32) -> i32;
             /// `data.drop`; returns 0.
             data_drop(vmctx: vmctx, data_index: i32) -> i32;
-            /// `table.grow`: returns the old size, or -1.
+            /// `table.grow`: returns the old size, -1, or
+            /// [`GROW_TRAP`](crate::builtin::GROW_TRAP) (as `memory32_grow`).
             table_grow(vmctx: vmctx, table_index: i32, init: ptr, delta: i32) -> i32;
             /// `table.fill`: returns 0, or non-zero if out of bounds.
             table_fill(vmctx: vmctx, table_index: i32, dst: i32, value: ptr, len: i32) -> i32;
@@ -34,9 +37,25 @@ macro_rules! foreach_builtin {
             table_init(vmctx: vmctx, table_index: i32, elem_index: i32, dst: i32, src: i32, len: i32) -> i32;
             /// `elem.drop`; returns 0.
             elem_drop(vmctx: vmctx, elem_index: i32) -> i32;
+            /// The fuel counter reached zero: the store refuels (returns 0,
+            /// the counter in the store context is updated) or returns
+            /// non-zero and the caller traps with `OutOfFuel`.
+            out_of_gas(vmctx: vmctx) -> i32;
+            /// The engine's epoch reached the store's deadline: the store
+            /// moves the deadline (returns 0; the new deadline is in the
+            /// store context) or returns non-zero and the caller traps
+            /// with `Interrupt`.
+            new_epoch(vmctx: vmctx) -> i32;
         }
     };
 }
+
+/// What `memory32_grow` and `table_grow` return when the store's resource
+/// limiter failed the growth with an error: the caller traps and the
+/// runtime reports the limiter's error. Neither -1 nor any size: memories
+/// have at most 2^16 pages and tables at most
+/// [`MAX_TABLE_ELEMENTS`](crate::limits::MAX_TABLE_ELEMENTS) elements.
+pub const GROW_TRAP: u32 = u32::MAX - 1;
 
 macro_rules! builtin_indices {
     ($($(#[$doc:meta])* $name:ident($($p:ident: $t:ident),*) -> $r:ident;)*) => {

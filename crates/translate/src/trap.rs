@@ -75,6 +75,12 @@ trap_codes! {
     UnreachableCodeReached = 9, "unreachable";
     /// A null reference was dereferenced.
     NullReference = 10, "null reference";
+    /// The store's fuel ran out (`Config::consume_fuel`); Wasmtime's
+    /// `Trap::OutOfFuel`.
+    OutOfFuel = 11, "all fuel consumed by WebAssembly";
+    /// The store's epoch deadline was reached and its behaviour is to trap
+    /// (`Config::epoch_interruption`); Wasmtime's `Trap::Interrupt`.
+    Interrupt = 12, "interrupt";
 }
 
 impl fmt::Display for TrapCode {

@@ -87,10 +87,21 @@ pub mod vmstore_context {
     pub const LAST_WASM_EXIT_FP: u32 = 8;
     /// `last_wasm_exit_pc: usize`: the return address into that frame.
     pub const LAST_WASM_EXIT_PC: u32 = 16;
-    /// `store: *mut ()`: the store running wasm (runtime use only).
-    pub const STORE: u32 = 24;
+    /// `fuel_consumed: i64`: fuel consumed minus fuel injected, so
+    /// negative while fuel remains; compiled code adds each operator's
+    /// cost and calls the `out_of_gas` builtin once it is `>= 0`
+    /// (`Config::consume_fuel`).
+    pub const FUEL_CONSUMED: u32 = 24;
+    /// `epoch_deadline: u64`: the engine epoch at which compiled code
+    /// calls the `new_epoch` builtin (`Config::epoch_interruption`).
+    pub const EPOCH_DEADLINE: u32 = 32;
+    /// `epoch_ptr: *const AtomicU64`: the engine's epoch counter.
+    pub const EPOCH_PTR: u32 = 40;
+    /// `store: Option<NonNull<dyn VMStore>>` (two words): the store
+    /// running wasm (runtime use only).
+    pub const STORE: u32 = 48;
     /// Size in bytes.
-    pub const SIZE: u32 = 32;
+    pub const SIZE: u32 = 64;
 }
 
 /// Byte offsets of the fields of one module's VMContext.

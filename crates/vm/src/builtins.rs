@@ -9,8 +9,9 @@
 //! return non-zero for out of bounds; the compiled caller then traps with
 //! the instruction's trap code, so the trap site is in the trap table.
 
-use crate::{Instance, VMFuncRef};
-use keel_translate::{DataIndex, ElemIndex, ElemItems, MemoryIndex, TableIndex};
+use crate::{Instance, VMFuncRef, VMStore, VMStoreContext};
+use keel_translate::builtin::GROW_TRAP;
+use keel_translate::{DataIndex, ElemIndex, ElemItems, MemoryIndex, TableIndex, VMOffsets};
 
 macro_rules! builtin_ty {
     (vmctx) => { *mut u8 };
@@ -56,12 +57,33 @@ mod impls {
         unsafe { Instance::from_vmctx(vmctx) }
     }
 
+    /// The store running the calling code, if one is published.
+    ///
+    /// # Safety
+    ///
+    /// `vmctx` must be the live VMContext compiled code passed to a
+    /// builtin; the returned store must only be used for the builtin's
+    /// duration, and only for what [`VMStore`] offers (its implementation
+    /// touches no instance, so it does not alias the builtin's instance).
+    unsafe fn running_store<'a>(vmctx: *mut u8) -> Option<&'a mut dyn VMStore> {
+        // SAFETY: the VMContext's store-context field was written at
+        // instantiation and the context outlives the instance (VM-1); the
+        // store is the one published by the call running this code (VM-5).
+        unsafe {
+            let ctx = *vmctx
+                .add(VMOffsets::STORE_CONTEXT as usize)
+                .cast::<*mut VMStoreContext>();
+            (*ctx).store.map(|mut s| s.as_mut())
+        }
+    }
+
     pub(super) unsafe extern "C" fn memory32_grow(vmctx: *mut u8, index: u32, delta: u32) -> u32 {
         // SAFETY: called by compiled code with its own VMContext.
-        let instance = unsafe { instance(vmctx) };
-        match instance.memory_grow(MemoryIndex::from_u32(index), u64::from(delta)) {
-            Some(old) => old as u32,
-            None => u32::MAX,
+        let (instance, store) = unsafe { (instance(vmctx), running_store(vmctx)) };
+        match instance.memory_grow(MemoryIndex::from_u32(index), u64::from(delta), store) {
+            Ok(Some(old)) => old as u32,
+            Ok(None) => u32::MAX,
+            Err(_) => GROW_TRAP,
         }
     }
 
@@ -147,14 +169,16 @@ mod impls {
         delta: u32,
     ) -> u32 {
         // SAFETY: called by compiled code with its own VMContext.
-        let instance = unsafe { instance(vmctx) };
+        let (instance, store) = unsafe { (instance(vmctx), running_store(vmctx)) };
         match instance.table_grow(
             TableIndex::from_u32(table),
             u64::from(delta),
             init as *const VMFuncRef,
+            store,
         ) {
-            Some(old) => old as u32,
-            None => u32::MAX,
+            Ok(Some(old)) => old as u32,
+            Ok(None) => u32::MAX,
+            Err(_) => GROW_TRAP,
         }
     }
 
@@ -234,6 +258,22 @@ mod impls {
         // SAFETY: called by compiled code with its own VMContext.
         unsafe { instance(vmctx) }.drop_elem(ElemIndex::from_u32(elem));
         0
+    }
+
+    pub(super) unsafe extern "C" fn out_of_gas(vmctx: *mut u8) -> u32 {
+        // SAFETY: called by compiled code with its own VMContext.
+        match unsafe { running_store(vmctx) } {
+            Some(store) => u32::from(store.out_of_gas().is_err()),
+            None => 1,
+        }
+    }
+
+    pub(super) unsafe extern "C" fn new_epoch(vmctx: *mut u8) -> u32 {
+        // SAFETY: called by compiled code with its own VMContext.
+        match unsafe { running_store(vmctx) } {
+            Some(store) => u32::from(store.new_epoch().is_err()),
+            None => 1,
+        }
     }
 }
 

@@ -27,6 +27,9 @@ pub enum VmError {
     ImplLimit(String),
     /// A type's limits are inconsistent, e.g. a minimum above the maximum.
     InvalidLimits(String),
+    /// Growth past a memory's or table's declared maximum (or keel's
+    /// limit for it); says which.
+    ExceedsMaximum(String),
     /// The Rust allocator could not provide `bytes` bytes for `what`.
     OutOfMemory {
         /// What was being allocated.
@@ -55,7 +58,7 @@ impl fmt::Display for VmError {
                 f.write_str("no keel platform is registered: pass one with `Config::platform`")
             }
             VmError::ImplLimit(m) => write!(f, "implementation limit exceeded: {m}"),
-            VmError::InvalidLimits(m) => f.write_str(m),
+            VmError::InvalidLimits(m) | VmError::ExceedsMaximum(m) => f.write_str(m),
             VmError::OutOfMemory { what, bytes } => {
                 write!(f, "out of memory allocating {bytes} bytes for {what}")
             }

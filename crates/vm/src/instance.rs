@@ -5,8 +5,8 @@
 use crate::builtins::BUILTINS;
 use crate::table::Table;
 use crate::{
-    CodeMemory, LinearMemory, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
-    VMStoreContext, VMTableDefinition, ValRaw, VmError,
+    CodeMemory, LinearMemory, StoreTrap, VMFuncRef, VMFunctionImport, VMGlobalDefinition,
+    VMMemoryDefinition, VMStore, VMStoreContext, VMTableDefinition, ValRaw, VmError,
 };
 use alloc::boxed::Box;
 use alloc::format;
@@ -18,7 +18,8 @@ use core::ptr::NonNull;
 use keel_translate::{
     ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
     ElemItems, ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module,
-    PrimaryMap, SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
+    PrimaryMap, SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WASM_PAGE_SIZE,
+    WasmValType,
 };
 
 pub use keel_translate::limits::{MAX_INSTANCE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
@@ -600,22 +601,27 @@ impl Instance {
     }
 
     /// Grow table `index` (defined or imported) by `delta` elements set to
-    /// `init`; the old size, or `None` past its maximum.
+    /// `init`, asking `store` first (see [`Instance::defined_table_grow`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreTrap`] if the store's limiter failed the growth.
     pub fn table_grow(
         &mut self,
         index: TableIndex,
         delta: u64,
         init: *const VMFuncRef,
-    ) -> Option<u64> {
+        store: Option<&mut dyn VMStore>,
+    ) -> Result<Option<u64>, StoreTrap> {
         let (owner, def) = self.table_owner(index);
         // SAFETY: the owner is a live instance of the same store (VM-1).
-        unsafe {
-            let owner = &mut *owner;
-            let maximum = owner.module.tables[owner.module.table_index(def)]
-                .limits
-                .max;
-            owner.defined_table_grow(def, delta, init, maximum)
-        }
+        unsafe { (*owner).defined_table_grow(def, delta, init, store) }
+    }
+
+    /// The store context this instance was created with.
+    pub fn store_context(&self) -> *mut VMStoreContext {
+        // SAFETY: the field was written by `init_vmctx`.
+        unsafe { *self.field::<*mut VMStoreContext>(VMOffsets::STORE_CONTEXT) }
     }
 
     /// The instance owning the VMContext `vmctx`.
@@ -700,31 +706,84 @@ impl Instance {
         }
     }
 
-    /// Grow defined memory `index` by `delta_pages`; the old size in pages.
+    /// Grow defined memory `index` by `delta_pages`: `Ok(Some(old size in
+    /// pages))`, or `Ok(None)` if it cannot grow (`memory.grow` returns
+    /// -1). `store`'s [`VMStore::memory_growing`] is asked first (sizes in
+    /// bytes, as Wasmtime's `ResourceLimiter`), and told of a failure
+    /// through [`VMStore::memory_grow_failed`]; growth by 0 always
+    /// succeeds without asking.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreTrap`] if the store failed the growth with an error.
     pub fn defined_memory_grow(
         &mut self,
         index: DefinedMemoryIndex,
         delta_pages: u64,
-    ) -> Option<u64> {
-        let memory = self.memories.get_mut(index)?;
-        // A platform failure is a failed `memory.grow` (-1), not a trap.
-        let old = memory.grow(delta_pages).ok().flatten()?;
-        let (base, length) = (memory.base(), memory.current_length());
-        let def: *mut VMMemoryDefinition = self.field(self.offsets.defined_memory(index));
-        // SAFETY: the definition field is in this VMContext (checked by
-        // `field`); a movable memory may have a new base (VM-2).
-        unsafe {
-            (*def).base = base;
-            (*def).current_length = length;
+        mut store: Option<&mut dyn VMStore>,
+    ) -> Result<Option<u64>, StoreTrap> {
+        let declared_max = self.module.memories[self.module.memory_index(index)]
+            .limits
+            .max;
+        let Some(memory) = self.memories.get_mut(index) else {
+            return Ok(None);
+        };
+        if delta_pages == 0 {
+            return Ok(Some(memory.size_pages()));
         }
-        Some(old)
+        let current = memory.current_length();
+        let desired = delta_pages
+            .saturating_mul(WASM_PAGE_SIZE)
+            .saturating_add(current as u64);
+        let desired = usize::try_from(desired).unwrap_or(usize::MAX);
+        let maximum = declared_max
+            .and_then(|p| p.checked_mul(WASM_PAGE_SIZE))
+            .and_then(|b| usize::try_from(b).ok());
+        if let Some(store) = store.as_deref_mut() {
+            if !store.memory_growing(current, desired, maximum)? {
+                return Ok(None);
+            }
+        }
+        let error = match memory.grow(delta_pages) {
+            Ok(Some(old)) => {
+                let (base, length) = (memory.base(), memory.current_length());
+                let def: *mut VMMemoryDefinition = self.field(self.offsets.defined_memory(index));
+                // SAFETY: the definition field is in this VMContext (checked
+                // by `field`); a movable memory may have a new base (VM-2).
+                unsafe {
+                    (*def).base = base;
+                    (*def).current_length = length;
+                }
+                return Ok(Some(old));
+            }
+            Ok(None) => VmError::ExceedsMaximum(format!(
+                "memory maximum size of {} pages exceeded",
+                memory.maximum_pages()
+            )),
+            // A platform failure is a failed `memory.grow` (-1), not a trap.
+            Err(e) => e,
+        };
+        if let Some(store) = store {
+            store.memory_grow_failed(error)?;
+        }
+        Ok(None)
     }
 
-    /// Grow memory `index` (defined or imported) by `delta_pages`.
-    pub fn memory_grow(&mut self, index: MemoryIndex, delta_pages: u64) -> Option<u64> {
+    /// Grow memory `index` (defined or imported) by `delta_pages` (see
+    /// [`Instance::defined_memory_grow`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreTrap`] if the store failed the growth with an error.
+    pub fn memory_grow(
+        &mut self,
+        index: MemoryIndex,
+        delta_pages: u64,
+        store: Option<&mut dyn VMStore>,
+    ) -> Result<Option<u64>, StoreTrap> {
         let (owner, def) = self.memory_owner(index);
         // SAFETY: the owner is a live instance of the same store (VM-1).
-        unsafe { (*owner).defined_memory_grow(def, delta_pages) }
+        unsafe { (*owner).defined_memory_grow(def, delta_pages, store) }
     }
 
     /// The defined memory `index`.
@@ -732,33 +791,80 @@ impl Instance {
         &self.memories[index]
     }
 
-    /// Grow defined table `index` by `delta` elements set to `init`; the
-    /// old size, or `None` past `maximum`.
+    /// Grow defined table `index` by `delta` elements set to `init`:
+    /// `Ok(Some(old size))`, or `Ok(None)` past its declared maximum, keel's
+    /// limits ([`MAX_TABLE_ELEMENTS`], [`MAX_INSTANCE_TABLE_ELEMENTS`]) or
+    /// when memory runs out (`table.grow` returns -1). `store` is asked and
+    /// told as in [`Instance::defined_memory_grow`], in elements.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreTrap`] if the store failed the growth with an error.
     pub fn defined_table_grow(
         &mut self,
         index: DefinedTableIndex,
         delta: u64,
         init: *const VMFuncRef,
-        maximum: Option<u64>,
-    ) -> Option<u64> {
-        if self.table_elements.saturating_add(delta) > MAX_INSTANCE_TABLE_ELEMENTS {
-            return None;
+        mut store: Option<&mut dyn VMStore>,
+    ) -> Result<Option<u64>, StoreTrap> {
+        let declared_max = self.module.tables[self.module.table_index(index)]
+            .limits
+            .max;
+        let Some(table) = self.tables.get_mut(index) else {
+            return Ok(None);
+        };
+        let current = table.len();
+        if delta == 0 {
+            return Ok(Some(current as u64));
         }
-        let table = self.tables.get_mut(index)?;
-        // Growing may fail (`table.grow` returns -1, see
-        // <https://webassembly.github.io/spec/core/exec/instructions.html#exec-table-grow>);
-        // it must not abort the host.
-        let old = table.grow(delta, init, maximum.unwrap_or(u64::MAX))?;
-        let (base, len) = (table.base(), table.len());
-        self.table_elements += delta;
-        let def: *mut VMTableDefinition = self.field(self.offsets.defined_table(index));
-        // SAFETY: the definition field is in this VMContext (checked by
-        // `field`).
-        unsafe {
-            (*def).base = base;
-            (*def).current_elements = len;
+        let desired = usize::try_from((current as u64).saturating_add(delta)).unwrap_or(usize::MAX);
+        let maximum = declared_max.and_then(|m| usize::try_from(m).ok());
+        if let Some(store) = store.as_deref_mut() {
+            if !store.table_growing(current, desired, maximum)? {
+                return Ok(None);
+            }
         }
-        Some(old as u64)
+        let error = if self.table_elements.saturating_add(delta) > MAX_INSTANCE_TABLE_ELEMENTS {
+            VmError::ImplLimit(format!(
+                "growing a table by {delta} elements would exceed keel's limit of \
+                 {MAX_INSTANCE_TABLE_ELEMENTS} elements for the tables of one instance"
+            ))
+        } else if declared_max.is_some_and(|m| desired as u64 > m) {
+            VmError::ExceedsMaximum(format!(
+                "table maximum size of {} elements exceeded",
+                declared_max.unwrap_or(0)
+            ))
+        } else if desired as u64 > MAX_TABLE_ELEMENTS {
+            VmError::ImplLimit(format!(
+                "{desired} table elements exceed keel's limit of {MAX_TABLE_ELEMENTS}"
+            ))
+        } else {
+            // Growing may fail (`table.grow` returns -1, see
+            // <https://webassembly.github.io/spec/core/exec/instructions.html#exec-table-grow>);
+            // it must not abort the host.
+            match table.grow(delta, init, declared_max.unwrap_or(u64::MAX)) {
+                Some(old) => {
+                    let (base, len) = (table.base(), table.len());
+                    self.table_elements += delta;
+                    let def: *mut VMTableDefinition = self.field(self.offsets.defined_table(index));
+                    // SAFETY: the definition field is in this VMContext
+                    // (checked by `field`).
+                    unsafe {
+                        (*def).base = base;
+                        (*def).current_elements = len;
+                    }
+                    return Ok(Some(old as u64));
+                }
+                None => VmError::OutOfMemory {
+                    what: "table elements",
+                    bytes: desired.saturating_mul(core::mem::size_of::<usize>()),
+                },
+            }
+        };
+        if let Some(store) = store {
+            store.table_grow_failed(error)?;
+        }
+        Ok(None)
     }
 
     /// The element type of table `index`.

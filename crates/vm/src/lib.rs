@@ -43,6 +43,7 @@ mod code_memory;
 mod error;
 mod instance;
 mod memory;
+mod store;
 mod sys;
 mod table;
 mod vmcontext;
@@ -56,5 +57,6 @@ pub use instance::{
     MAX_TABLE_ELEMENTS,
 };
 pub use memory::LinearMemory;
+pub use store::{StoreTrap, VMStore};
 pub use table::Table;
 pub use vmcontext::*;

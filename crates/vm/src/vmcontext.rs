@@ -1,7 +1,10 @@
 //! The `#[repr(C)]` structures compiled code reads and writes (VM-3).
 
+use crate::store::VMStore;
 use alloc::boxed::Box;
 use core::any::Any;
+use core::ptr::NonNull;
+use core::sync::atomic::AtomicU64;
 use keel_translate::{SharedTypeIndex, vmhost_func_context};
 
 /// The array-call convention: `values` holds the parameters on entry and
@@ -72,7 +75,6 @@ pub struct VMGlobalDefinition {
 
 /// Per-store state every VMContext points to.
 #[repr(C)]
-#[derive(Debug)]
 pub struct VMStoreContext {
     /// The lowest stack pointer wasm may use; function prologues trap with
     /// `StackOverflow` below it.
@@ -82,13 +84,22 @@ pub struct VMStoreContext {
     pub last_wasm_exit_fp: usize,
     /// Return address into that frame.
     pub last_wasm_exit_pc: usize,
-    /// The store currently running wasm, as the runtime type-erased it
-    /// (keel: `*mut StoreInner<T>`), published on each entry into wasm
-    /// from the entering call's own exclusive borrow (VM-5), so that host
-    /// functions reach the store through a pointer derived from the live
-    /// borrow, never a stale one. Null when no call is running. Compiled
-    /// code never reads it.
-    pub store: *mut (),
+    /// Fuel consumed minus fuel injected: negative while fuel remains
+    /// (read and written by compiled code when fuel is on).
+    pub fuel_consumed: i64,
+    /// The engine epoch at which compiled code calls `new_epoch` (when
+    /// epoch interruption is on).
+    pub epoch_deadline: u64,
+    /// The engine's epoch counter; lives as long as the engine, which the
+    /// store keeps alive.
+    pub epoch_ptr: *const AtomicU64,
+    /// The store currently running wasm (keel: its `StoreInner<T>`),
+    /// published on each entry into wasm from the entering call's own
+    /// exclusive borrow (VM-5), so that host functions and builtins reach
+    /// the store through a pointer derived from the live borrow, never a
+    /// stale one. `None` when no call is running. Compiled code never
+    /// reads it.
+    pub store: Option<NonNull<dyn VMStore>>,
 }
 
 impl Default for VMStoreContext {
@@ -97,8 +108,22 @@ impl Default for VMStoreContext {
             stack_limit: 0,
             last_wasm_exit_fp: 0,
             last_wasm_exit_pc: 0,
-            store: core::ptr::null_mut(),
+            fuel_consumed: 0,
+            epoch_deadline: 0,
+            epoch_ptr: core::ptr::null(),
+            store: None,
         }
+    }
+}
+
+impl core::fmt::Debug for VMStoreContext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VMStoreContext")
+            .field("stack_limit", &self.stack_limit)
+            .field("fuel_consumed", &self.fuel_consumed)
+            .field("epoch_deadline", &self.epoch_deadline)
+            .field("running", &self.store.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -326,6 +351,18 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, last_wasm_exit_pc),
             vmstore_context::LAST_WASM_EXIT_PC as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, fuel_consumed),
+            vmstore_context::FUEL_CONSUMED as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_deadline),
+            vmstore_context::EPOCH_DEADLINE as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_ptr),
+            vmstore_context::EPOCH_PTR as usize
         );
         assert_eq!(
             offset_of!(VMStoreContext, store),

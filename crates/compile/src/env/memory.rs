@@ -181,6 +181,10 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn memory_grow(&mut self, mem: u32, delta: Value) -> Result<Value, CompileError> {
         self.memory_definition(MemoryIndex::from_u32(mem))?;
         let index = self.i32_const(mem);
-        Ok(self.builtin_value(BuiltinFunctionIndex::memory32_grow, &[index, delta]))
+        Ok(self.grow_builtin(
+            BuiltinFunctionIndex::memory32_grow,
+            &[index, delta],
+            TrapCode::MemoryOutOfBounds,
+        ))
     }
 }

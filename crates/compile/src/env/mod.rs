@@ -1,10 +1,12 @@
 //! The function environment: how operators that touch the VMContext
 //! (memories, globals, tables, calls, builtins) are lowered, split by
-//! concern into [`memory`], [`global`] and [`call`].
+//! concern into [`memory`], [`global`], [`call`], [`table`] and
+//! [`metering`] (fuel and epochs).
 
 mod call;
 mod global;
 mod memory;
+mod metering;
 mod table;
 
 use crate::abi;
@@ -25,6 +27,10 @@ pub(crate) struct FuncEnv<'a> {
     pub(crate) heap_spectre: bool,
     /// Guard table bounds checks against speculation.
     pub(crate) table_spectre: bool,
+    /// Meter fuel (see [`metering`]).
+    pub(crate) consume_fuel: bool,
+    /// Check the epoch deadline (see [`metering`]).
+    pub(crate) epoch_interruption: bool,
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
@@ -44,6 +50,8 @@ impl<'a> FuncEnv<'a> {
             tunables: options.memory,
             heap_spectre: options.heap_access_spectre_mitigation,
             table_spectre: options.table_access_spectre_mitigation,
+            consume_fuel: options.consume_fuel,
+            epoch_interruption: options.epoch_interruption,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
@@ -92,3 +100,5 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().call_indirect(sig, callee, args)
     }
 }
+
+pub(crate) use metering::Metering;

@@ -83,6 +83,26 @@ impl FuncTranslator<'_, '_> {
         self.builder.inst_results(call)[0]
     }
 
+    /// Call a growth builtin (`memory32_grow`, `table_grow`) and trap if it
+    /// returns [`GROW_TRAP`](keel_translate::builtin::GROW_TRAP): the
+    /// store's resource limiter failed the growth, and the runtime reports
+    /// the limiter's error in place of `code`.
+    pub(crate) fn grow_builtin(
+        &mut self,
+        index: BuiltinFunctionIndex,
+        args: &[Value],
+        code: TrapCode,
+    ) -> Value {
+        let result = self.builtin_value(index, args);
+        let failed = self.builder.ins().icmp_imm_u(
+            IntCC::Equal,
+            result,
+            i64::from(keel_translate::builtin::GROW_TRAP),
+        );
+        self.builder.ins().trapnz(failed, clif_trap_code(code));
+        result
+    }
+
     /// Call a bulk builtin and trap with `code` if it reports out of bounds.
     pub(crate) fn checked_builtin(
         &mut self,

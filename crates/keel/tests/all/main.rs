@@ -1,6 +1,7 @@
 //! keel's integration tests, one module per topic.
 
 mod calls;
+mod control;
 mod errors;
 mod memory;
 mod nan;

@@ -1,0 +1,256 @@
+//! [`ResourceLimiter`]: the embedder's say over how large a store's
+//! memories and tables grow and how many instances, memories and tables
+//! it holds, with the ready-made [`StoreLimits`]. Same shape and meaning
+//! as Wasmtime's `ResourceLimiter` and `StoreLimits`.
+
+use crate::Result;
+
+/// The default of [`ResourceLimiter::instances`]: instances per store.
+pub const DEFAULT_INSTANCE_LIMIT: usize = 10_000;
+/// The default of [`ResourceLimiter::tables`]: tables per store.
+pub const DEFAULT_TABLE_LIMIT: usize = 10_000;
+/// The default of [`ResourceLimiter::memories`]: linear memories per store.
+pub const DEFAULT_MEMORY_LIMIT: usize = 10_000;
+
+/// Decides whether a store's linear memories and tables may grow, and
+/// bounds how many instances, memories and tables the store may hold.
+/// Install one with [`Store::limiter`](crate::Store::limiter).
+///
+/// keel consults it when a memory or table is created (at instantiation,
+/// for each defined memory and table, with `current` = 0 and `desired` =
+/// its minimum; refusing fails [`Instance::new`](crate::Instance::new)),
+/// when wasm runs `memory.grow` / `table.grow`, and when the host calls
+/// [`Memory::grow`](crate::Memory::grow) or
+/// [`Table::grow`](crate::Table::grow). The counts are read when the
+/// limiter is installed and enforced at each instantiation.
+pub trait ResourceLimiter {
+    /// A linear memory wants to grow from `current` to `desired` bytes;
+    /// `maximum` is its declared maximum in bytes, if any (keel never
+    /// grows past it, whatever this returns).
+    ///
+    /// `Ok(true)` allows the growth; `Ok(false)` refuses it (`memory.grow`
+    /// returns -1, `Memory::grow` and instantiation fail); `Err` traps the
+    /// running wasm with that error (or fails the host call).
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool>;
+
+    /// Growing a memory failed after [`memory_growing`](Self::memory_growing)
+    /// allowed it (past its maximum, or the platform could not provide the
+    /// memory). `Ok` lets `memory.grow` return -1; `Err` traps with it.
+    /// Default: `Ok(())`.
+    fn memory_grow_failed(&mut self, error: crate::Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// A table wants to grow from `current` to `desired` elements; as
+    /// [`memory_growing`](Self::memory_growing).
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool>;
+
+    /// Growing a table failed after [`table_growing`](Self::table_growing)
+    /// allowed it. Default: `Ok(())`.
+    fn table_grow_failed(&mut self, error: crate::Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// How many instances the store may hold. Default:
+    /// [`DEFAULT_INSTANCE_LIMIT`].
+    fn instances(&self) -> usize {
+        DEFAULT_INSTANCE_LIMIT
+    }
+
+    /// How many tables (defined by instances or created by the host) the
+    /// store may hold. Default: [`DEFAULT_TABLE_LIMIT`].
+    fn tables(&self) -> usize {
+        DEFAULT_TABLE_LIMIT
+    }
+
+    /// How many linear memories the store may hold. Default:
+    /// [`DEFAULT_MEMORY_LIMIT`].
+    fn memories(&self) -> usize {
+        DEFAULT_MEMORY_LIMIT
+    }
+
+    /// The size in bytes past which this limiter refuses any memory, if it
+    /// has such a fixed bound; keel names it in its errors. Default: `None`.
+    /// (A keel addition; Wasmtime's trait has no such method.)
+    fn memory_size_limit(&self) -> Option<usize> {
+        None
+    }
+
+    /// The element count past which this limiter refuses any table, if it
+    /// has such a fixed bound; keel names it in its errors. Default:
+    /// `None`. (A keel addition, as
+    /// [`memory_size_limit`](Self::memory_size_limit).)
+    fn table_elements_limit(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A [`ResourceLimiter`] with fixed bounds, built with
+/// [`StoreLimitsBuilder`]; unset bounds do not limit (counts default to
+/// 10,000 each, as Wasmtime's).
+///
+/// ```
+/// use keel::{Engine, Module, Store, StoreLimits, StoreLimitsBuilder};
+///
+/// struct State { limits: StoreLimits }
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, State {
+///     limits: StoreLimitsBuilder::new().memory_size(1 << 20).build(),
+/// });
+/// store.limiter(|state| &mut state.limits);
+/// let module = Module::new(&engine, "(module (memory 17))")?; // 17 pages > 1 MiB
+/// let err = keel::Instance::new(&mut store, &module, &[]).unwrap_err();
+/// assert!(format!("{err:#}").contains("1048576 bytes"), "{err:#}");
+/// # Ok::<(), keel::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct StoreLimits {
+    memory_size: Option<usize>,
+    table_elements: Option<usize>,
+    instances: usize,
+    tables: usize,
+    memories: usize,
+    trap_on_grow_failure: bool,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            memory_size: None,
+            table_elements: None,
+            instances: DEFAULT_INSTANCE_LIMIT,
+            tables: DEFAULT_TABLE_LIMIT,
+            memories: DEFAULT_MEMORY_LIMIT,
+            trap_on_grow_failure: false,
+        }
+    }
+}
+
+impl ResourceLimiter for StoreLimits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool> {
+        let allow = self.memory_size.is_none_or(|limit| desired <= limit)
+            && maximum.is_none_or(|max| desired <= max);
+        if !allow && self.trap_on_grow_failure {
+            anyhow::bail!("forcing trap when growing memory to {desired} bytes");
+        }
+        Ok(allow)
+    }
+
+    fn memory_grow_failed(&mut self, error: crate::Error) -> Result<()> {
+        if self.trap_on_grow_failure {
+            return Err(error.context("forcing a memory growth failure to be a trap"));
+        }
+        Ok(())
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool> {
+        let allow = self.table_elements.is_none_or(|limit| desired <= limit)
+            && maximum.is_none_or(|max| desired <= max);
+        if !allow && self.trap_on_grow_failure {
+            anyhow::bail!("forcing trap when growing table to {desired} elements");
+        }
+        Ok(allow)
+    }
+
+    fn table_grow_failed(&mut self, error: crate::Error) -> Result<()> {
+        if self.trap_on_grow_failure {
+            return Err(error.context("forcing a table growth failure to be a trap"));
+        }
+        Ok(())
+    }
+
+    fn instances(&self) -> usize {
+        self.instances
+    }
+
+    fn tables(&self) -> usize {
+        self.tables
+    }
+
+    fn memories(&self) -> usize {
+        self.memories
+    }
+
+    fn memory_size_limit(&self) -> Option<usize> {
+        self.memory_size
+    }
+
+    fn table_elements_limit(&self) -> Option<usize> {
+        self.table_elements
+    }
+}
+
+/// Builds [`StoreLimits`].
+#[derive(Clone, Debug, Default)]
+pub struct StoreLimitsBuilder(StoreLimits);
+
+impl StoreLimitsBuilder {
+    /// No limits beyond the default counts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The largest any one linear memory may be, in bytes.
+    pub fn memory_size(mut self, bytes: usize) -> Self {
+        self.0.memory_size = Some(bytes);
+        self
+    }
+
+    /// The most elements any one table may have.
+    pub fn table_elements(mut self, elements: usize) -> Self {
+        self.0.table_elements = Some(elements);
+        self
+    }
+
+    /// How many instances the store may hold.
+    pub fn instances(mut self, limit: usize) -> Self {
+        self.0.instances = limit;
+        self
+    }
+
+    /// How many tables the store may hold.
+    pub fn tables(mut self, limit: usize) -> Self {
+        self.0.tables = limit;
+        self
+    }
+
+    /// How many linear memories the store may hold.
+    pub fn memories(mut self, limit: usize) -> Self {
+        self.0.memories = limit;
+        self
+    }
+
+    /// Turn refused or failed growth into a trap instead of a -1 result
+    /// (Wasmtime's `trap_on_grow_failure`).
+    pub fn trap_on_grow_failure(mut self, trap: bool) -> Self {
+        self.0.trap_on_grow_failure = trap;
+        self
+    }
+
+    /// The limits.
+    pub fn build(self) -> StoreLimits {
+        self.0
+    }
+}

@@ -1,0 +1,51 @@
+//! [`VMStore`]: what the runtime asks of the store that runs wasm (fuel,
+//! epoch deadlines, resource limits). The `keel` crate implements it for
+//! its stores; the store context publishes the running store as a
+//! `*mut dyn VMStore` ([`VMStoreContext::store`](crate::VMStoreContext)).
+
+use crate::VmError;
+
+/// The store failed an operation with an error it has recorded: the
+/// builtin returns a failure status, compiled code traps, and the runtime
+/// reports the recorded error in place of the trap code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreTrap;
+
+/// The store side of guest control, called by builtins (from compiled
+/// code) and by the host API. Sizes are in bytes for memories and in
+/// elements for tables, as Wasmtime's `ResourceLimiter`.
+pub trait VMStore {
+    /// A memory is about to grow from `current` to `desired` bytes
+    /// (`maximum`: its declared maximum, if any). `Ok(false)` refuses
+    /// (`memory.grow` returns -1), `Err` traps.
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap>;
+
+    /// Growing a memory failed after `memory_growing` allowed it (past
+    /// its maximum, or the platform refused); `Err` traps.
+    fn memory_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap>;
+
+    /// A table is about to grow from `current` to `desired` elements.
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap>;
+
+    /// Growing a table failed after `table_growing` allowed it.
+    fn table_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap>;
+
+    /// The fuel counter in the store context reached zero: refuel it and
+    /// return `Ok`, or return `Err` to trap with `OutOfFuel`.
+    fn out_of_gas(&mut self) -> Result<(), StoreTrap>;
+
+    /// The engine epoch reached the store context's deadline: move the
+    /// deadline and return `Ok`, or return `Err` to trap with `Interrupt`
+    /// (or with an error the store recorded).
+    fn new_epoch(&mut self) -> Result<(), StoreTrap>;
+}
