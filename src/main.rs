@@ -4,18 +4,35 @@
 //!   module, instantiates it without imports, calls one exported function
 //!   (`_start` unless `--invoke` names another) with `ARGS` parsed by its
 //!   parameter types, and prints each result on its own line.
+//!
+//!   `-W KEY=VALUE` options (repeatable, comma-separated) bound the guest
+//!   as `wasmtime run`'s do: `fuel=N`, `timeout=DURATION` (`1`, `2s`,
+//!   `100ms`), `epoch-interruption`, `max-memory-size=BYTES`,
+//!   `max-table-elements=N`, `max-instances=N`, `max-tables=N`,
+//!   `max-memories=N`, `trap-on-grow-failure`, `max-wasm-stack=BYTES`.
 //! * `keel wast FILE...` runs `.wast` scripts (the spec testsuite format)
 //!   with the `spectest` module registered and prints pass/fail counts.
 //!
 //! Errors, traps included, are printed as `error: ...` on stderr and the
 //! process exits with status 1.
 
+mod wasm_options;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
-use keel::{DisplayName, Engine, ExternType, FuncType, Linker, Module, Store, Val, ValType};
+use keel::{Config, DisplayName, Engine, ExternType, FuncType, Linker, Module, Val, ValType};
+use wasm_options::{WasmOption, WasmOptions};
+
+/// One `-W` argument's settings.
+#[derive(Clone, Debug)]
+struct WasmArg(Vec<WasmOption>);
+
+fn parse_wasm_arg(arg: &str) -> Result<WasmArg, String> {
+    wasm_options::parse(arg).map(WasmArg)
+}
 use keel_wast::WastContext;
 
 /// Run WebAssembly modules and .wast scripts with keel.
@@ -33,6 +50,14 @@ enum Command {
     /// Instantiate a module (.wasm or .wat) and call one of its exported
     /// functions, printing each result on its own line.
     Run {
+        /// Guest limits, as `wasmtime run`'s `-W`: `fuel=N`,
+        /// `timeout=DURATION` (`1`, `2s`, `100ms`), `epoch-interruption`,
+        /// `max-memory-size=BYTES`, `max-table-elements=N`,
+        /// `max-instances=N`, `max-tables=N`, `max-memories=N`,
+        /// `trap-on-grow-failure`, `max-wasm-stack=BYTES`. Repeatable;
+        /// several may be given comma-separated.
+        #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
+        wasm: Vec<WasmArg>,
         /// The module: WebAssembly binary or text.
         file: PathBuf,
         /// The exported function to call.
@@ -61,7 +86,15 @@ const FAILURES_SHOWN: usize = 5;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { file, invoke, args } => run(&file, &invoke, &args),
+        Command::Run {
+            wasm,
+            file,
+            invoke,
+            args,
+        } => {
+            let options = WasmOptions::new(wasm.into_iter().flat_map(|w| w.0));
+            run(&file, &invoke, &args, &options)
+        }
         Command::Wast { files } => wast(&files),
     };
     match result {
@@ -93,9 +126,11 @@ fn report(err: &anyhow::Error) -> String {
 }
 
 /// `keel run`: instantiate `file` and call `name` with `args`.
-fn run(file: &Path, name: &str, args: &[String]) -> Result<ExitCode> {
+fn run(file: &Path, name: &str, args: &[String], options: &WasmOptions) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
-    let engine = Engine::default();
+    let mut config = Config::new();
+    options.configure(&mut config);
+    let engine = Engine::new(&config)?;
     let module =
         Module::new(&engine, &bytes).with_context(|| format!("compiling `{}`", file.display()))?;
 
@@ -123,7 +158,7 @@ fn run(file: &Path, name: &str, args: &[String]) -> Result<ExitCode> {
         );
     }
 
-    let mut store = Store::new(&engine, ());
+    let mut store = options.store(&engine)?;
     let linker = Linker::new(&engine);
     let instance = linker
         .instantiate(&mut store, &module)

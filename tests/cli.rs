@@ -176,3 +176,101 @@ fn run_prints_traps_with_their_backtrace() {
         }
     }
 }
+
+const SPIN_WAT: &str = r#"(module
+  (func $spin (loop $l (br $l)))
+  (func (export "_start") (call $spin)))"#;
+
+#[test]
+fn run_stops_an_endless_loop_with_fuel() {
+    let file = temp_file("spin_fuel.wat", SPIN_WAT);
+    let start = std::time::Instant::now();
+    let out = keel(&["run", "-W", "fuel=1000", path_str(&file)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("all fuel consumed by WebAssembly"), "{err}");
+    assert!(
+        err.contains("wasm backtrace:") && err.contains("spin"),
+        "{err}"
+    );
+    // Not a speed target: a bound that catches a guest left running.
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn run_stops_an_endless_loop_with_a_timeout() {
+    let file = temp_file("spin_timeout.wat", SPIN_WAT);
+    let start = std::time::Instant::now();
+    let out = keel(&["run", "-W", "timeout=200ms", path_str(&file)]);
+    let elapsed = start.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("wasm trap: interrupt"), "{err}");
+    assert!(err.contains("spin"), "{err}");
+    assert!(elapsed >= std::time::Duration::from_millis(200));
+    // Not a speed target: a bound that catches a guest left running.
+    assert!(elapsed < std::time::Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[test]
+fn run_applies_memory_limits() {
+    let file = temp_file(
+        "grow4.wat",
+        r#"(module (memory 1)
+             (func (export "_start") (result i32) (memory.grow (i32.const 4))))"#,
+    );
+    let out = keel(&["run", "-W", "max-memory-size=131072", path_str(&file)]);
+    assert_eq!(stdout(&out), "-1\n");
+    let out = keel(&["run", "-W", "max-memory-size=327680", path_str(&file)]);
+    assert_eq!(stdout(&out), "1\n");
+    let out = keel(&[
+        "run",
+        "-W",
+        "max-memory-size=131072,trap-on-grow-failure",
+        path_str(&file),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("forcing trap when growing memory to 327680 bytes"),
+        "{}",
+        stderr(&out)
+    );
+    let out = keel(&["run", "-W", "max-memories=0", path_str(&file)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("memory count too high"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn run_rejects_unknown_or_malformed_w_options_as_usage_errors() {
+    let file = temp_file("spin_usage.wat", SPIN_WAT);
+    for (arg, expect) in [
+        ("fuels=1", "unknown `-W` option `fuels`"),
+        ("fuel=lots", "`-W fuel`"),
+        ("timeout=3h", "`-W timeout`"),
+        ("max-memory-size", "needs a value"),
+        ("trap-on-grow-failure=maybe", "`-W trap-on-grow-failure`"),
+    ] {
+        let out = keel(&["run", "-W", arg, path_str(&file)]);
+        assert_eq!(out.status.code(), Some(2), "{arg}");
+        assert!(stderr(&out).contains(expect), "{arg}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn run_limits_the_wasm_stack() {
+    let file = temp_file(
+        "recurse.wat",
+        r#"(module (func $r (export "_start") (call $r)))"#,
+    );
+    let out = keel(&["run", "-W", "max-wasm-stack=65536", path_str(&file)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("call stack exhausted"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -739,10 +739,10 @@ impl Instance {
         let maximum = declared_max
             .and_then(|p| p.checked_mul(WASM_PAGE_SIZE))
             .and_then(|b| usize::try_from(b).ok());
-        if let Some(store) = store.as_deref_mut() {
-            if !store.memory_growing(current, desired, maximum)? {
-                return Ok(None);
-            }
+        if let Some(store) = store.as_deref_mut()
+            && !store.memory_growing(current, desired, maximum)?
+        {
+            return Ok(None);
         }
         let error = match memory.grow(delta_pages) {
             Ok(Some(old)) => {
@@ -819,10 +819,10 @@ impl Instance {
         }
         let desired = usize::try_from((current as u64).saturating_add(delta)).unwrap_or(usize::MAX);
         let maximum = declared_max.and_then(|m| usize::try_from(m).ok());
-        if let Some(store) = store.as_deref_mut() {
-            if !store.table_growing(current, desired, maximum)? {
-                return Ok(None);
-            }
+        if let Some(store) = store.as_deref_mut()
+            && !store.table_growing(current, desired, maximum)?
+        {
+            return Ok(None);
         }
         let error = if self.table_elements.saturating_add(delta) > MAX_INSTANCE_TABLE_ELEMENTS {
             VmError::ImplLimit(format!(
