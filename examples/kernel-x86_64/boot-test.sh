@@ -9,8 +9,11 @@
 #     nothing), no program interpreter, and the PVH entry note is present;
 #   * a normal boot prints, in this order, the guest's call results, the
 #     out-of-bounds trap and its backtrace, a call after the trap, the
-#     other traps (#DE, #UD) and `kernel: done`, and QEMU exits with 33
-#     (isa-debug-exit, success);
+#     other traps (#DE, #UD), then guest control: an endless loop stopped
+#     by the PIT timer interrupt advancing keel's epoch (`Interrupt`), the
+#     same loop stopped by fuel (`OutOfFuel`), memory growth refused past
+#     a `StoreLimits` budget (-1), interrupts still on; then
+#     `kernel: done`, and QEMU exits with 33 (isa-debug-exit, success);
 #   * a boot with `-append fault-test` (a page fault that is not keel's)
 #     prints the kernel's fault diagnostic and QEMU exits with 3 (failure).
 # The last line is "N passed, N failed"; the exit status is non-zero when
@@ -158,7 +161,12 @@ expect_in_order normal \
     '^unreachable\(\): trap UnreachableCodeReached$' \
     '^recurse\(0\): trap StackOverflow$' \
     '^after traps: add\(40, 2\) = 42$' \
-    '^kernel: faults turned into keel traps: #DE 1, #UD 2, #PF 1$' \
+    '^spin\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
+    '^spin\(\) with 10000 fuel: trap OutOfFuel, fuel left 0$' \
+    '^grow\(1\) within a 2-page budget = 1$' \
+    '^grow\(1\) past a 2-page budget = -1$' \
+    '^kernel: [1-9][0-9]* timer ticks, interrupts on: true$' \
+    '^kernel: faults turned into keel traps: #DE 1, #UD 4, #PF 1$' \
     '^kernel: done$'
 expect_status normal 33
 

@@ -64,4 +64,12 @@
 
   (func $recurse (export "recurse") (param $n i32) (result i32)
     (i32.add (call $recurse (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
+
+  ;; Guest control (run by an engine with fuel and epochs): a loop that
+  ;; never ends by itself, and memory growth by a number of pages.
+  (func $spin (export "spin")
+    (loop $forever (br $forever)))
+
+  (func (export "grow") (param $pages i32) (result i32)
+    (memory.grow (local.get $pages)))
 )

@@ -32,8 +32,13 @@ pub const IST_PAGE_FAULT: u8 = 2;
 pub const IST_GENERAL_PROTECTION: u8 = 3;
 /// IST slot for every other exception (#DE, #UD, ...).
 pub const IST_OTHER: u8 = 4;
+/// IST slot for the PIC interrupts (the timer): its own stack, because
+/// interrupts come back on just before a keel trap leaves an exception
+/// handler (see `idt::exception_dispatch`), and because the kernel's Rust
+/// code uses the red zone below the interrupted stack pointer.
+pub const IST_INTERRUPT: u8 = 5;
 /// Number of IST stacks in use.
-const IST_COUNT: usize = 4;
+const IST_COUNT: usize = 5;
 /// Size of each IST stack. A keel trap runs `keel::trap_entry` here
 /// (frame walk into a preallocated buffer), a fatal fault formats a
 /// diagnostic.

@@ -3,13 +3,16 @@
 //! trap) and a call after it.
 
 use crate::platform::PLATFORM_REF;
-use keel::{Config, Engine, Linker, Module, Store, Trap, WasmBacktrace};
+use keel::{
+    Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, WasmBacktrace,
+};
 
 /// The guest module, assembled from `guest.wat` by build.rs.
 static WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
 
-/// Compiles and runs the guest, printing each result on the serial port.
-pub fn run() -> keel::Result<()> {
+/// The engine settings for this machine: the kernel's platform, bare-metal
+/// x86_64 with the SSE levels wasm SIMD needs.
+fn config() -> keel::Result<Config> {
     let mut config = Config::new();
     config
         .platform(&PLATFORM_REF)
@@ -18,7 +21,12 @@ pub fn run() -> keel::Result<()> {
         .cranelift_flag_enable("has_ssse3")?
         .cranelift_flag_enable("has_sse41")?
         .cranelift_flag_enable("has_sse42")?;
-    let engine = Engine::new(&config)?;
+    Ok(config)
+}
+
+/// Compiles and runs the guest, printing each result on the serial port.
+pub fn run() -> keel::Result<()> {
+    let engine = Engine::new(&config()?)?;
     let module = Module::from_binary(&engine, WASM)?;
     kprintln!("keel: compiled guest ({} bytes of wasm)", WASM.len());
 
@@ -70,6 +78,72 @@ pub fn run() -> keel::Result<()> {
     kprintln!(
         "after traps: add(40, 2) = {}",
         add.call(&mut store, (40, 2))?
+    );
+    Ok(())
+}
+
+/// Guest control: the same guest compiled by an engine with fuel and
+/// epoch interruption, in a store with a memory budget. The PIT's tick
+/// handler advances the engine's epoch (see `timer.rs`), so the endless
+/// `spin` comes back as an `Interrupt` trap after a few ticks, with
+/// interrupts on while it runs; with fuel it comes back as `OutOfFuel`;
+/// growing memory past the budget gives -1.
+pub fn control() -> keel::Result<()> {
+    let mut config = config()?;
+    config.consume_fuel(true).epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::from_binary(&engine, WASM)?;
+    crate::timer::drive_epochs_of(&engine);
+
+    // Two pages: the guest's one page and one more.
+    let limits = StoreLimitsBuilder::new().memory_size(2 * 65536).build();
+    let mut store: Store<StoreLimits> = Store::new(&engine, limits);
+    store.limiter(|limits| limits);
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("kernel", "twice", |x: i32| x.wrapping_mul(2))?;
+    store.set_fuel(u64::MAX)?;
+    store.set_epoch_deadline(u64::MAX);
+    let instance = linker.instantiate(&mut store, &module)?;
+    let spin = instance.get_typed_func::<(), ()>(&mut store, "spin")?;
+    let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
+
+    const DEADLINE_TICKS: u64 = 5;
+    if !crate::timer::interrupts_enabled() {
+        anyhow::bail!("interrupts are off before the guest runs");
+    }
+    let before = crate::timer::ticks();
+    store.set_epoch_deadline(DEADLINE_TICKS);
+    let result = spin.call(&mut store, ());
+    let ticks = crate::timer::ticks() - before;
+    kprintln!(
+        "spin() with a deadline of {DEADLINE_TICKS} timer ticks: {} after {ticks} ticks",
+        trap_name(result)
+    );
+    if !crate::timer::interrupts_enabled() {
+        anyhow::bail!("interrupts are off after the guest trapped");
+    }
+    store.set_epoch_deadline(u64::MAX);
+
+    store.set_fuel(10_000)?;
+    kprintln!(
+        "spin() with 10000 fuel: {}, fuel left {}",
+        trap_name(spin.call(&mut store, ())),
+        store.get_fuel()?
+    );
+    store.set_fuel(u64::MAX)?;
+
+    kprintln!(
+        "grow(1) within a 2-page budget = {}",
+        grow.call(&mut store, 1)?
+    );
+    kprintln!(
+        "grow(1) past a 2-page budget = {}",
+        grow.call(&mut store, 1)?
+    );
+    kprintln!(
+        "kernel: {} timer ticks, interrupts on: {}",
+        crate::timer::ticks(),
+        crate::timer::interrupts_enabled()
     );
     Ok(())
 }

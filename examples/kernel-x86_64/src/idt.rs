@@ -1,6 +1,6 @@
 //! The interrupt descriptor table and the exception vector.
 //!
-//! All 32 CPU exception vectors have an assembly stub (`isr_stub_N`) that
+//! All 32 CPU exception vectors and the 16 PIC interrupt vectors have an assembly stub (`isr_stub_N`) that
 //! pushes a uniform [`TrapFrame`] (a dummy error code where the CPU pushes
 //! none, the vector number, then every general-purpose register, `rbp`
 //! among them, before any Rust code can change it), saves the x87/SSE
@@ -14,6 +14,8 @@
 //!   CPU keeps no state about an exception being "in progress" (only
 //!   NMIs have that), so leaving the handler without `iretq` is sound.
 //! * #BP (3, `int3`) prints and resumes, which the boot self-test uses.
+//! * The PIC interrupts (32..48) go to [`crate::timer`]; the timer tick
+//!   advances keel's engine epoch.
 //! * Anything else, and anything keel declines, is a kernel fault: it
 //!   prints a diagnostic and exits QEMU with a failure status.
 
@@ -120,6 +122,10 @@ isr_stub_\vec:
     isr_err 29
     isr_err 30
     isr_noerr 31
+    /* The PIC interrupts (vectors 32..48, see timer.rs). */
+    .irp vec, 32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
+    isr_noerr \vec
+    .endr
 
     /* The CPU pushed 5 quadwords onto a 16-byte aligned IST stack, the
        stub 2 (error code, vector), and 15 registers follow: 22 quadwords
@@ -173,7 +179,7 @@ isr_common:
     .p2align 3
     .global isr_stub_table
 isr_stub_table:
-    .irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
     .quad isr_stub_\vec
     .endr
     .popsection
@@ -182,8 +188,8 @@ isr_stub_table:
 );
 
 unsafe extern "C" {
-    /// Addresses of the 32 exception stubs.
-    static isr_stub_table: [u64; 32];
+    /// Addresses of the stubs of the 32 exceptions and 16 PIC interrupts.
+    static isr_stub_table: [u64; VECTORS];
 }
 
 /// One 16-byte interrupt gate.
@@ -225,15 +231,18 @@ impl IdtEntry {
     }
 }
 
-/// The IDT: the 32 exception vectors. Interrupts are never enabled.
+/// Number of IDT entries: the 32 exceptions and the 16 PIC interrupts.
+const VECTORS: usize = crate::timer::PIC_VECTORS_END as usize;
+
+/// The IDT: the 32 exception vectors and the PIC interrupts.
 #[repr(C, align(16))]
-struct Idt(UnsafeCell<[IdtEntry; 32]>);
+struct Idt(UnsafeCell<[IdtEntry; VECTORS]>);
 
 // SAFETY: written once by `init` on the only CPU before `lidt`, then only
 // read (by the CPU).
 unsafe impl Sync for Idt {}
 
-static IDT: Idt = Idt(UnsafeCell::new([IdtEntry::MISSING; 32]));
+static IDT: Idt = Idt(UnsafeCell::new([IdtEntry::MISSING; VECTORS]));
 
 /// Fills and loads the IDT. Call after [`gdt::init`] (the gates name its
 /// code segment and IST stacks).
@@ -246,13 +255,14 @@ pub fn init() {
             DOUBLE_FAULT => gdt::IST_DOUBLE_FAULT,
             PAGE_FAULT => gdt::IST_PAGE_FAULT,
             GENERAL_PROTECTION => gdt::IST_GENERAL_PROTECTION,
+            v if v >= crate::timer::TIMER_VECTOR => gdt::IST_INTERRUPT,
             _ => gdt::IST_OTHER,
         };
         // SAFETY: boot-time, single CPU, the IDT is not loaded yet.
         unsafe { (*idt)[vector] = IdtEntry::interrupt_gate(stub, ist) };
     }
     let pointer = gdt::DescriptorTablePointer {
-        limit: (core::mem::size_of::<[IdtEntry; 32]>() - 1) as u16,
+        limit: (core::mem::size_of::<[IdtEntry; VECTORS]>() - 1) as u16,
         base: idt as u64,
     };
     // SAFETY: the IDT is a static of valid gates to the stubs above, which
@@ -289,6 +299,16 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
             } else {
                 0
             };
+            // A wasm trap does not return through `iretq`, which would
+            // restore the interrupted code's interrupt flag: keel jumps
+            // back to `catch_traps` from inside `trap_entry`. So turn
+            // interrupts back on here if the faulting code had them on, so
+            // that they stay on for the host code after the trap. The
+            // timer interrupt has its own IST stack, so it cannot overwrite
+            // this handler's.
+            if frame.rflags & RFLAGS_IF != 0 {
+                crate::timer::enable_interrupts();
+            }
             // SAFETY: called from the exception vector with the interrupted
             // pc and frame pointer, exactly as keel's trap entry expects. If
             // the fault is a wasm trap it does not return (it jumps back to
@@ -306,9 +326,15 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
             }
             // `true`: the platform resolved the fault; retry the access.
         }
+        v if (crate::timer::TIMER_VECTOR..crate::timer::PIC_VECTORS_END).contains(&v) => {
+            crate::timer::on_interrupt(v);
+        }
         _ => fatal(frame, crate::cpu::read_cr2()),
     }
 }
+
+/// The interrupt-enable flag in RFLAGS.
+const RFLAGS_IF: u64 = 1 << 9;
 
 /// The name of an exception vector.
 fn vector_name(vector: u64) -> &'static str {

@@ -4,7 +4,8 @@
 //! sets up a serial console, a GDT/TSS/IDT with IST stacks, a heap and
 //! on-demand paging, registers itself as keel's [`platform`], and runs the
 //! guest in `guest.wat`, including a guest memory access far out of
-//! bounds that the page-fault vector turns into a keel trap.
+//! bounds that the page-fault vector turns into a keel trap. A PIT timer
+//! interrupt advances keel's epoch, preempting a guest that loops forever.
 //!
 //! See `README.md` next to this crate for how to build and boot it.
 
@@ -27,6 +28,7 @@ mod platform;
 mod qemu;
 mod rt;
 mod selftest;
+mod timer;
 
 use qemu::ExitCode;
 
@@ -52,8 +54,15 @@ extern "C" fn kmain() -> ! {
     if boot.has_option("fault-test") {
         selftest::unhandled_fault();
     }
+    timer::init();
+    // Interrupts stay on from here: the timer preempts the guests below.
+    timer::enable_interrupts();
     if let Err(err) = guest::run() {
         kprintln!("kernel: guest failed: {err:?}");
+        qemu::exit(ExitCode::Failure);
+    }
+    if let Err(err) = guest::control() {
+        kprintln!("kernel: guest control failed: {err:?}");
         qemu::exit(ExitCode::Failure);
     }
     let [de, ud, pf] = idt::keel_fault_counts();

@@ -78,7 +78,9 @@ unsafe impl Platform for KernelPlatform {
     fn reserve(&self, len: usize) -> Result<NonNull<u8>, PlatformError> {
         reserve_range(len as u64)
             .and_then(|addr| NonNull::new(addr as *mut u8))
-            .ok_or_else(|| PlatformError::new(format!("out of address space reserving {len:#x} bytes")))
+            .ok_or_else(|| {
+                PlatformError::new(format!("out of address space reserving {len:#x} bytes"))
+            })
     }
 
     unsafe fn protect(
