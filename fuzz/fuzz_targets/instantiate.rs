@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let module = keel::Module::from_binary(&ENGINE, &bytes)
         .unwrap_or_else(|e| panic!("keel rejected a valid module: {e:#}"));
-    let mut store = keel::Store::new(&ENGINE, ());
+    let mut store = keel_fuzz::keel_store(&ENGINE);
     let mut linker = keel::Linker::new(&ENGINE);
     for import in module.imports() {
         let value: keel::Extern = match import.ty() {

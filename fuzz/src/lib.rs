@@ -65,6 +65,41 @@ pub fn keel_engine() -> keel::Engine {
     keel::Engine::new(&config).expect("keel engine")
 }
 
+/// The largest linear memory a fuzzed store may grow to (64 MiB), the
+/// same for keel and for wasmi, so that a generated `memory.grow` cannot
+/// exhaust the host.
+pub const MAX_MEMORY_BYTES: usize = 64 << 20;
+
+/// The most elements a fuzzed table may have: a generated `table.grow` to
+/// 2^31 elements would otherwise make the peer allocate 17 GB.
+pub const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// keel's limits for a fuzzed store.
+pub fn keel_limits() -> keel::StoreLimits {
+    keel::StoreLimitsBuilder::new()
+        .memory_size(MAX_MEMORY_BYTES)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .build()
+}
+
+/// A keel store with [`keel_limits`] installed.
+pub fn keel_store(engine: &keel::Engine) -> keel::Store<keel::StoreLimits> {
+    let mut store = keel::Store::new(engine, keel_limits());
+    store.limiter(|limits| limits);
+    store
+}
+
+/// A wasmi store with the same limits as [`keel_store`].
+pub fn wasmi_store(engine: &wasmi::Engine) -> wasmi::Store<wasmi::StoreLimits> {
+    let limits = wasmi::StoreLimitsBuilder::new()
+        .memory_size(MAX_MEMORY_BYTES)
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .build();
+    let mut store = wasmi::Store::new(engine, limits);
+    store.limiter(|limits| limits);
+    store
+}
+
 /// An arbitrary argument of type `ty` for keel and the same for wasmi.
 fn arg(u: &mut Unstructured<'_>, ty: keel::ValType) -> (keel::Val, wasmi::Val) {
     use keel::ValType as T;
@@ -136,7 +171,7 @@ enum Outcome {
     Error(String),
 }
 
-fn keel_outcome(r: keel::Result<Vec<keel::Val>>) -> Outcome {
+fn keel_outcome(r: &keel::Result<Vec<keel::Val>>) -> Outcome {
     match r {
         Ok(v) => Outcome::Values(v.iter().map(keel_key).collect()),
         Err(e) => match e.downcast_ref::<keel::Trap>().map(|t| t.code()) {
@@ -170,15 +205,15 @@ pub fn differential(keel_engine: &keel::Engine, wasm: &[u8], u: &mut Unstructure
         // wasmi's own limits; nothing to compare against.
         return;
     };
-    let mut ks = keel::Store::new(keel_engine, ());
-    let mut ws = wasmi::Store::new(&wasmi_engine, ());
+    let mut ks = keel_store(keel_engine);
+    let mut ws = wasmi_store(&wasmi_engine);
     let ki = keel::Linker::new(keel_engine).instantiate(&mut ks, &keel_module);
-    let wi = wasmi::Linker::<()>::new(&wasmi_engine).instantiate_and_start(&mut ws, &wasmi_module);
+    let wi = wasmi::Linker::new(&wasmi_engine).instantiate_and_start(&mut ws, &wasmi_module);
     let (ki, wi) = match (ki, wi) {
         (Ok(k), Ok(w)) => (k, w),
         (k, w) => {
             let (ko, wo) = (
-                keel_outcome(k.map(|_| vec![])),
+                keel_outcome(&k.map(|_| vec![])),
                 wasmi_outcome(w.map(|_| vec![])),
             );
             match (&ko, &wo) {
@@ -216,7 +251,7 @@ pub fn differential(keel_engine: &keel::Engine, wasm: &[u8], u: &mut Unstructure
             .iter()
             .map(|t| wasmi::Val::default_for_ty(*t))
             .collect();
-        let ko = keel_outcome(kf.call(&mut ks, &kargs, &mut kres).map(|()| kres));
+        let ko = keel_outcome(&kf.call(&mut ks, &kargs, &mut kres).map(|()| kres));
         let wo = wasmi_outcome(wf.call(&mut ws, &wargs, &mut wres).map(|()| wres));
         if ko == Outcome::Exhausted || wo == Outcome::Exhausted {
             // One engine ran out of stack or fuel where the other did not;
@@ -230,9 +265,9 @@ pub fn differential(keel_engine: &keel::Engine, wasm: &[u8], u: &mut Unstructure
 
 fn compare_state(
     ki: &keel::Instance,
-    ks: &mut keel::Store<()>,
+    ks: &mut keel::Store<keel::StoreLimits>,
     wi: &wasmi::Instance,
-    ws: &wasmi::Store<()>,
+    ws: &wasmi::Store<wasmi::StoreLimits>,
     exports: &[(String, keel::ExternType)],
 ) {
     for (name, ty) in exports {
@@ -263,5 +298,82 @@ fn compare_state(
             }
             _ => {}
         }
+    }
+}
+
+/// A keel engine with fuel metering, in either memory mode.
+pub fn keel_fuel_engine(signals_based_traps: bool) -> keel::Engine {
+    let mut config = keel::Config::new();
+    config
+        .parallel_compilation(false)
+        .consume_fuel(true)
+        .signals_based_traps(signals_based_traps);
+    keel::Engine::new(&config).expect("keel engine")
+}
+
+/// The fuel given to each call of [`fuel_consistency`].
+pub const FUEL_PER_CALL: u64 = 1_000_000;
+
+/// Run `wasm` (no imports) in two keel engines with fuel, one with
+/// guard pages and one with explicit bounds checks: every export called
+/// with the same arbitrary arguments must give the same outcome and leave
+/// the same fuel. Panics on a difference.
+pub fn fuel_consistency(engines: [&keel::Engine; 2], wasm: &[u8], u: &mut Unstructured<'_>) {
+    let modules = engines.map(|e| {
+        keel::Module::from_binary(e, wasm)
+            .unwrap_or_else(|err| panic!("keel rejected a valid module: {err:#}"))
+    });
+    let mut stores = engines.map(keel_store);
+    let mut instances = Vec::new();
+    let mut outcomes = Vec::new();
+    for (store, module) in stores.iter_mut().zip(&modules) {
+        store.set_fuel(FUEL_PER_CALL).expect("fuel is on");
+        let result = keel::Linker::new(store.engine()).instantiate(&mut *store, module);
+        let fuel = store.get_fuel().expect("fuel is on");
+        let (outcome, instance) = match result {
+            Ok(i) => (keel_outcome(&Ok(vec![])), Some(i)),
+            Err(e) => (keel_outcome(&Err(e)), None),
+        };
+        outcomes.push((outcome, fuel));
+        instances.push(instance);
+    }
+    if outcomes.iter().any(|(o, _)| *o == Outcome::Exhausted) {
+        return;
+    }
+    assert_eq!(
+        outcomes[0], outcomes[1],
+        "instantiation (outcome, fuel left)"
+    );
+    let (Some(i0), Some(i1)) = (instances[0], instances[1]) else {
+        return;
+    };
+    let instances = [i0, i1];
+    let exports: Vec<(String, keel::ExternType)> = modules[0]
+        .exports()
+        .map(|e| (e.name().to_string(), e.ty()))
+        .collect();
+    for (name, ty) in &exports {
+        let keel::ExternType::Func(fty) = ty else {
+            continue;
+        };
+        let args: Vec<keel::Val> = fty.params().map(|t| arg(u, t).0).collect();
+        let mut outcomes = Vec::new();
+        for (store, instance) in stores.iter_mut().zip(instances) {
+            let f = instance.get_func(&mut *store, name).expect("export");
+            let mut results: Vec<keel::Val> = fty.results().map(keel::Val::default_for).collect();
+            store.set_fuel(FUEL_PER_CALL).expect("fuel is on");
+            let result = f.call(&mut *store, &args, &mut results).map(|()| results);
+            let fuel = store.get_fuel().expect("fuel is on");
+            outcomes.push((keel_outcome(&result), fuel));
+        }
+        if outcomes.iter().any(|(o, _)| *o == Outcome::Exhausted) {
+            // Stack frames differ between the modes, so the depth of a
+            // stack overflow (and the fuel burnt until then) may too.
+            return;
+        }
+        assert_eq!(
+            outcomes[0], outcomes[1],
+            "calling `{name}`: (outcome, fuel left)"
+        );
     }
 }
