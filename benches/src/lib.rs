@@ -178,9 +178,35 @@ pub fn keel_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
 
 /// Instantiate `wasm` in keel configured by `config` and return its `run`.
 pub fn keel_runner_with(config: &keel::Config, wasm: &[u8], ret: Ret) -> Result<Runner> {
+    keel_runner_metered(config, wasm, ret, Metering::default())
+}
+
+/// Which guest controls a runner's store uses; the engine's configuration
+/// must enable them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Metering {
+    /// Give the store `u64::MAX` fuel.
+    pub fuel: bool,
+    /// Set the store's epoch deadline as far away as it goes.
+    pub epochs: bool,
+}
+
+/// As [`keel_runner_with`], with the store set up for `metering`.
+pub fn keel_runner_metered(
+    config: &keel::Config,
+    wasm: &[u8],
+    ret: Ret,
+    metering: Metering,
+) -> Result<Runner> {
     let engine = keel::Engine::new(config)?;
     let module = keel::Module::new(&engine, wasm)?;
     let mut store = keel::Store::new(&engine, ());
+    if metering.fuel {
+        store.set_fuel(u64::MAX)?;
+    }
+    if metering.epochs {
+        store.set_epoch_deadline(u64::MAX);
+    }
     let instance = keel::Linker::new(&engine).instantiate(&mut store, &module)?;
     Ok(
         typed_runner!(ret, store, R => instance.get_typed_func::<i32, R>(&mut store, "run")?, "keel run"),
@@ -200,9 +226,25 @@ pub fn wasmtime_runner(wasm: &[u8], ret: Ret) -> Result<Runner> {
 /// Instantiate `wasm` in Wasmtime configured by `config` and return its
 /// `run`.
 pub fn wasmtime_runner_with(config: &wasmtime::Config, wasm: &[u8], ret: Ret) -> Result<Runner> {
+    wasmtime_runner_metered(config, wasm, ret, Metering::default())
+}
+
+/// As [`wasmtime_runner_with`], with the store set up for `metering`.
+pub fn wasmtime_runner_metered(
+    config: &wasmtime::Config,
+    wasm: &[u8],
+    ret: Ret,
+    metering: Metering,
+) -> Result<Runner> {
     let engine = wt(wasmtime::Engine::new(config))?;
     let module = wt(wasmtime::Module::new(&engine, wasm))?;
     let mut store = wasmtime::Store::new(&engine, ());
+    if metering.fuel {
+        wt(store.set_fuel(u64::MAX))?;
+    }
+    if metering.epochs {
+        store.set_epoch_deadline(u64::MAX);
+    }
     let instance = wt(wasmtime::Instance::new(&mut store, &module, &[]))?;
     Ok(
         typed_runner!(ret, store, R => wt(instance.get_typed_func::<i32, R>(&mut store, "run"))?, "wasmtime run"),

@@ -697,6 +697,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             Operator::MemoryGrow { mem } => {
                 let delta = self.pop()?;
+                self.metering_bulk_op(delta, 0);
                 let v = self.memory_grow(mem, delta)?;
                 self.push(v);
             }
@@ -707,6 +708,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let len = self.pop()?;
                 let value = self.pop()?;
                 let dst = self.pop()?;
+                self.metering_bulk_op(len, 1);
                 let m = self.i32_const(mem);
                 self.checked_builtin(
                     BuiltinFunctionIndex::memory_fill,
@@ -718,6 +720,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let len = self.pop()?;
                 let src = self.pop()?;
                 let dst = self.pop()?;
+                self.metering_bulk_op(len, 1);
                 let d = self.i32_const(dst_mem);
                 let s = self.i32_const(src_mem);
                 self.checked_builtin(
@@ -730,6 +733,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let len = self.pop()?;
                 let src = self.pop()?;
                 let dst = self.pop()?;
+                self.metering_bulk_op(len, 1);
                 let m = self.i32_const(mem);
                 let d = self.i32_const(data_index);
                 self.checked_builtin(
@@ -779,6 +783,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::TableGrow { table } => {
                 let delta = self.pop()?;
                 let init = self.pop()?;
+                self.metering_bulk_op(delta, 1);
                 let t = self.i32_const(table);
                 let v = self.grow_builtin(
                     BuiltinFunctionIndex::table_grow,
@@ -791,6 +796,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let len = self.pop()?;
                 let value = self.pop()?;
                 let dst = self.pop()?;
+                self.metering_bulk_op(len, 1);
                 let t = self.i32_const(table);
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_fill,
@@ -806,6 +812,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let src = self.pop()?;
                 let dst = self.pop()?;
                 let d = self.i32_const(dst_table);
+                self.metering_bulk_op(len, 1);
                 let s = self.i32_const(src_table);
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_copy,
@@ -817,6 +824,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let len = self.pop()?;
                 let src = self.pop()?;
                 let dst = self.pop()?;
+                self.metering_bulk_op(len, 1);
                 let t = self.i32_const(table);
                 let e = self.i32_const(elem_index);
                 self.checked_builtin(

@@ -244,10 +244,13 @@ impl Config {
         self
     }
 
-    /// Meter execution with fuel, as Wasmtime's `consume_fuel`: every
-    /// operator costs 1 unit except `nop`, `drop`, `block`, `loop`,
-    /// `unreachable`, `return`, `else` and `end`, which cost 0 (Wasmtime
-    /// 48's cost model, so budgets port unchanged). A store starts with 0
+    /// Meter execution with fuel, as Wasmtime's `consume_fuel`, with
+    /// Wasmtime 48's cost model, so budgets port unchanged: every operator
+    /// costs 1 unit except `nop`, `drop`, `block`, `loop`, `unreachable`,
+    /// `return`, `else` and `end`, which cost 0; entering a function costs
+    /// 1; `memory.fill`, `memory.copy`, `memory.init` cost 1 more per byte
+    /// and `table.fill`, `table.copy`, `table.init`, `table.grow` 1 more
+    /// per element. A store starts with 0
     /// fuel: give it some with [`Store::set_fuel`](crate::Store::set_fuel).
     /// Running out traps with
     /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel). The count is

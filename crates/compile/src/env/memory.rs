@@ -105,6 +105,15 @@ impl FuncTranslator<'_, '_> {
         size: u32,
     ) -> Result<(Value, MemFlagsData), CompileError> {
         let memory = self.memarg_memory(memarg)?;
+        let max_pages = self.env.module.memories[memory]
+            .limits
+            .max
+            .unwrap_or(1 << 16);
+        if memarg.offset.saturating_add(u64::from(size)) > max_pages.saturating_mul(WASM_PAGE_SIZE)
+        {
+            // Out of bounds whatever the index: the access below traps.
+            self.metering_before_certain_trap();
+        }
         let index = self.builder.ins().uextend(types::I64, index);
         if self
             .env

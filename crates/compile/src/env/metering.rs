@@ -1,7 +1,10 @@
 //! Guest control in compiled code: fuel metering and epoch interruption.
 //!
 //! **Fuel** (`CompilerOptions::consume_fuel`) follows Wasmtime 48's model
-//! so that budgets port unchanged. The store context holds
+//! so that budgets port unchanged: each call of a function costs 1, each
+//! operator its [`fuel_cost`], and the bulk operations also 1 per byte or
+//! element they touch ([`metering_bulk_op`](FuncTranslator::metering_bulk_op)).
+//! The store context holds
 //! `fuel_consumed`, negative while fuel remains. Inside a function the
 //! counter lives in a Cranelift variable: each reachable operator adds its
 //! cost ([`fuel_cost`]) to a compile-time sum, which is added to the
@@ -88,6 +91,9 @@ impl FuncTranslator<'_, '_> {
             let var = self.builder.declare_var(types::I64);
             self.metering.fuel_var = Some(var);
             self.fuel_load_into_var();
+            // Every call costs 1, even of an empty function (Wasmtime's
+            // rule).
+            self.metering.fuel_pending = 1;
             self.fuel_check();
         }
         if self.env.epoch_interruption {
@@ -114,6 +120,70 @@ impl FuncTranslator<'_, '_> {
             // have moved since it was cached (a callee ran the epoch
             // callback), so reload it and check again.
             self.epoch_check_full(current, cont);
+        }
+    }
+
+    /// Before a bulk operation (`memory.fill`/`copy`/`init`/`grow`,
+    /// `table.fill`/`copy`/`init`/`grow`) on `units` bytes or elements:
+    /// charge `cost_per_unit` fuel per unit (Wasmtime 48's variable
+    /// operator costs: 1 for each of them but `memory.grow`, which costs
+    /// 0 per page) and, unless `units` is a constant whose cost is at most
+    /// 128, check fuel and the epoch as at a loop header.
+    pub(crate) fn metering_bulk_op(&mut self, units: Value, cost_per_unit: i64) {
+        if !self.env.consume_fuel && !self.env.epoch_interruption {
+            return;
+        }
+        let constant = self.const_int(units);
+        if self.env.consume_fuel && cost_per_unit > 0 {
+            match constant {
+                Some(n) => {
+                    self.metering.fuel_pending = self
+                        .metering
+                        .fuel_pending
+                        .saturating_add(n.saturating_mul(cost_per_unit));
+                }
+                None => {
+                    // A 32-bit count times a `u8` cost cannot overflow.
+                    let n = self.builder.ins().uextend(types::I64, units);
+                    let cost = self.builder.ins().imul_imm_u(n, cost_per_unit);
+                    self.fuel_increment_var();
+                    let var = self.fuel_var();
+                    let fuel = self.builder.use_var(var);
+                    let fuel = self.builder.ins().iadd(fuel, cost);
+                    self.builder.def_var(var, fuel);
+                }
+            }
+        }
+        const SMALL_BULK_OP_COST: i64 = 128;
+        if constant
+            .and_then(|n| n.checked_mul(cost_per_unit))
+            .is_some_and(|cost| cost <= SMALL_BULK_OP_COST)
+        {
+            return;
+        }
+        self.metering_loop_header();
+    }
+
+    /// `value`'s bits if it is an `iconst`, as a non-negative `i64`
+    /// (saturated).
+    fn const_int(&self, value: Value) -> Option<i64> {
+        let inst = self.builder.func.dfg.value_def(value).inst()?;
+        match self.builder.func.dfg.insts[inst] {
+            ir::InstructionData::UnaryImm {
+                opcode: ir::Opcode::Iconst,
+                imm,
+            } => Some(i64::try_from(imm.bits().cast_unsigned()).unwrap_or(i64::MAX)),
+            _ => None,
+        }
+    }
+
+    /// Before an access that always traps (its static offset is past the
+    /// memory's maximum size): write the fuel back, so that the store's
+    /// figure counts the operators up to the trap, as at `unreachable`.
+    pub(crate) fn metering_before_certain_trap(&mut self) {
+        if self.env.consume_fuel && self.reachable {
+            self.fuel_increment_var();
+            self.fuel_save_from_var();
         }
     }
 

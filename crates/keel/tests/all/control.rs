@@ -226,7 +226,8 @@ fn a_guest_on_each_of_two_threads_is_stopped_by_the_shared_epoch() {
 
 /// A function whose fuel use is easy to count by hand: `n` iterations of
 /// five operators (local.get, i32.const, i32.sub, local.tee, br_if; the
-/// `loop` and `end`s are free), plus a call and its argument.
+/// `loop` and `end`s are free), plus a call and its argument, plus 1 for
+/// each function entered.
 const COUNTED_WAT: &str = r#"
 (module
   (func $count (param i32)
@@ -253,11 +254,11 @@ fn fuel_used(engine: &Engine, name: &str, arg: Option<i32>) -> u64 {
 #[test]
 fn fuel_follows_the_cost_model() {
     let engine = engine(true, true, false);
-    // i32.const, i32.const, i32.add; `end` is free.
-    assert_eq!(fuel_used(&engine, "three", None), 3);
-    // local.get + call, then 5 per iteration.
+    // 1 for the call, then i32.const, i32.const, i32.add; `end` is free.
+    assert_eq!(fuel_used(&engine, "three", None), 4);
+    // 1 + local.get + call, then 1 + 5 per iteration.
     for n in [1, 10, 1000] {
-        assert_eq!(fuel_used(&engine, "run", Some(n)), 2 + 5 * n as u64);
+        assert_eq!(fuel_used(&engine, "run", Some(n)), 4 + 5 * n as u64);
     }
 }
 
@@ -332,7 +333,7 @@ fn fuel_above_i64_max_is_kept_in_full() {
         .get_typed_func::<(), i32>(&mut store, "three")
         .unwrap();
     assert_eq!(three.call(&mut store, ()).unwrap(), 3);
-    assert_eq!(store.get_fuel().unwrap(), u64::MAX - 3);
+    assert_eq!(store.get_fuel().unwrap(), u64::MAX - 4);
 }
 
 #[test]
@@ -382,8 +383,8 @@ fn host_functions_read_and_set_fuel_through_the_caller() {
     run.call(&mut store, 20).unwrap();
     let seen = store.data();
     assert_eq!(seen.len(), 20);
-    // First call: local.get for the call... the call itself costs 1.
-    assert_eq!(seen[0], 100 - 1);
+    // Entering `run` costs 1 and the call 1.
+    assert_eq!(seen[0], 100 - 2);
     assert!(seen[1..].iter().all(|&f| f == 50 - 6), "{seen:?}");
 }
 
