@@ -220,6 +220,68 @@ fn main() -> Result<()> {
         }
         writeln!(md)?;
     }
+    // Fuel and epoch overheads (`benches/guest_control.rs`).
+    if results.keys().any(|(g, _)| g == "guest_control") {
+        writeln!(md, "## Guest control: fuel and epoch overhead\n")?;
+        writeln!(
+            md,
+            "Each runtime with fuel metering (`consume_fuel`, the store given `u64::MAX`) and \
+             with epoch interruption (deadline never reached), as overhead over the same \
+             runtime without, measured in the same run.\n"
+        )?;
+        writeln!(
+            md,
+            "| case | keel | keel fuel | keel epoch | Wasmtime | Wasmtime fuel | Wasmtime epoch | \
+             keel fuel overhead | Wasmtime fuel overhead | keel epoch overhead | \
+             Wasmtime epoch overhead |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        )?;
+        let mut overheads: [Vec<f64>; 4] = Default::default();
+        for ((g, case), rt) in &results {
+            if g != "guest_control" {
+                continue;
+            }
+            let get = |r: &str| rt.get(r).copied().unwrap_or(f64::NAN);
+            let (k, kf, ke) = (get("keel_plain"), get("keel_fuel"), get("keel_epoch"));
+            let (w, wf, we) = (
+                get("wasmtime_plain"),
+                get("wasmtime_fuel"),
+                get("wasmtime_epoch"),
+            );
+            let ratios = [kf / k, wf / w, ke / k, we / w];
+            writeln!(
+                md,
+                "| {case} | {} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+                fmt_ns(k),
+                fmt_ns(kf),
+                fmt_ns(ke),
+                fmt_ns(w),
+                fmt_ns(wf),
+                fmt_ns(we),
+                ratios[0],
+                ratios[1],
+                ratios[2],
+                ratios[3]
+            )?;
+            for (list, r) in overheads.iter_mut().zip(ratios) {
+                if r.is_finite() {
+                    list.push(r);
+                }
+            }
+        }
+        let geo = |v: &[f64]| (v.iter().map(|r| r.ln()).sum::<f64>() / v.len() as f64).exp();
+        if overheads.iter().all(|v| !v.is_empty()) {
+            writeln!(
+                md,
+                "\nGeometric mean overhead: fuel keel **{:.3}**, Wasmtime **{:.3}**; \
+                 epochs keel **{:.3}**, Wasmtime **{:.3}** (targets: keel's at most Wasmtime's).",
+                geo(&overheads[0]),
+                geo(&overheads[1]),
+                geo(&overheads[2]),
+                geo(&overheads[3])
+            )?;
+        }
+        writeln!(md)?;
+    }
     // Compile-time scaling of hostile shapes (`benches/pathological.rs`).
     if results.keys().any(|(g, _)| g == "pathological") {
         writeln!(md, "## Pathological modules: compile time per byte\n")?;

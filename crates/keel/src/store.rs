@@ -122,7 +122,17 @@ pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) limiter: Option<LimiterFn<T>>,
     pub(crate) epoch_callback: Option<EpochCallback<T>>,
+    /// Counts changes of the epoch deadline behaviour, so that a callback
+    /// that changes it is not put back after it returns.
+    pub(crate) epoch_behavior_changes: u64,
     pub(crate) data: T,
+}
+
+impl<T> StoreInner<T> {
+    fn set_epoch_callback(&mut self, callback: Option<EpochCallback<T>>) {
+        self.epoch_callback = callback;
+        self.epoch_behavior_changes += 1;
+    }
 }
 
 /// What an [`epoch_deadline_callback`](Store::epoch_deadline_callback)
@@ -180,6 +190,7 @@ impl<T> Store<T> {
                 },
                 limiter: None,
                 epoch_callback: None,
+                epoch_behavior_changes: 0,
                 data,
             }),
         }
@@ -238,7 +249,7 @@ impl<T> Store<T> {
     /// Reaching the epoch deadline traps with
     /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt) (the default).
     pub fn epoch_deadline_trap(&mut self) {
-        self.inner.epoch_callback = None;
+        self.inner.set_epoch_callback(None);
     }
 
     /// Reaching the epoch deadline calls `callback` with the store. It
@@ -250,7 +261,7 @@ impl<T> Store<T> {
         &mut self,
         callback: impl FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync + 'static,
     ) {
-        self.inner.epoch_callback = Some(Box::new(callback));
+        self.inner.set_epoch_callback(Some(Box::new(callback)));
     }
 
     /// Install a [`ResourceLimiter`]: `limiter` returns it from the
@@ -505,9 +516,10 @@ impl<T> VMStore for StoreInner<T> {
             // Trap with `Interrupt`.
             return Err(StoreTrap);
         };
+        let changes = self.epoch_behavior_changes;
         let result = callback(StoreContextMut(self));
-        // The callback may have installed another behaviour.
-        if self.epoch_callback.is_none() {
+        // Put the callback back unless it chose another behaviour.
+        if self.epoch_behavior_changes == changes {
             self.epoch_callback = Some(callback);
         }
         match self.record(result)? {
@@ -580,9 +592,10 @@ impl<T> StoreContextMut<'_, T> {
         self.0.opaque.set_epoch_deadline(ticks_beyond_current);
     }
 
-    /// As [`Store::epoch_deadline_trap`].
+    /// As [`Store::epoch_deadline_trap`]; called from the epoch callback,
+    /// the next deadline traps.
     pub fn epoch_deadline_trap(&mut self) {
-        self.0.epoch_callback = None;
+        self.0.set_epoch_callback(None);
     }
 }
 

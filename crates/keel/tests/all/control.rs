@@ -50,7 +50,7 @@ fn instantiate<T>(store: &mut Store<T>, wat: &str) -> Instance {
     Instance::new(&mut *store, &module, &[]).unwrap()
 }
 
-fn call0(store: &mut Store<()>, instance: Instance, name: &str) -> keel::Result<()> {
+fn call0<T>(store: &mut Store<T>, instance: Instance, name: &str) -> keel::Result<()> {
     let f = instance
         .get_typed_func::<(), ()>(&mut *store, name)
         .unwrap();
@@ -637,4 +637,22 @@ fn a_custom_limiter_sees_bytes_and_elements() {
     );
     assert_eq!(r.table, [(0, 2, None), (2, 5, None)]);
     assert_eq!(r.failed, 1);
+}
+
+#[test]
+fn an_epoch_callback_can_switch_the_store_to_trapping() {
+    let engine = engine(true, false, true);
+    let _ticker = Ticker::start(&engine);
+    let mut store = Store::new(&engine, 0u32);
+    let module = keel::Module::new(&engine, SHAPES_WAT).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut ctx| {
+        *ctx.data_mut() += 1;
+        ctx.epoch_deadline_trap();
+        Ok(UpdateDeadline::Continue(1))
+    });
+    let err = call0(&mut store, instance, "loop").unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt));
+    assert_eq!(*store.data(), 1);
 }
