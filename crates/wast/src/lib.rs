@@ -106,6 +106,12 @@ impl WastContext {
         }
     }
 
+    /// The store every module of the script is instantiated in, e.g. to
+    /// give it fuel or an epoch deadline before running a script.
+    pub fn store_mut(&mut self) -> &mut Store<()> {
+        &mut self.store
+    }
+
     /// Defines the `spectest` module that the spec testsuite imports from:
     /// no-op `print*` functions, the globals `global_i32`, `global_i64`,
     /// `global_f32`, `global_f64` (immutable, 666 or 666.6), a funcref

@@ -113,17 +113,29 @@ enum Bounds {
     GuardPages,
     /// An explicit check on every access (`signals_based_traps(false)`).
     Explicit,
+    /// Guard pages, with fuel metering and epoch checks compiled in (and
+    /// budgets no script reaches): the instrumentation must not change
+    /// any result.
+    Metered,
 }
 
 fn engine(bounds: Bounds) -> keel::Engine {
     let mut config = keel::Config::new();
-    config.signals_based_traps(matches!(bounds, Bounds::GuardPages));
+    config.signals_based_traps(!matches!(bounds, Bounds::Explicit));
+    if matches!(bounds, Bounds::Metered) {
+        config.consume_fuel(true).epoch_interruption(true);
+    }
     keel::Engine::new(&config).expect("creating an engine")
 }
 
 /// Runs one script in a fresh store with `spectest` registered.
 fn run_file(name: String, text: &str, bounds: Bounds) -> FileResult {
     let mut cx = WastContext::new(engine(bounds));
+    if matches!(bounds, Bounds::Metered) {
+        let store = cx.store_mut();
+        store.set_fuel(u64::MAX).expect("fuel is on");
+        store.set_epoch_deadline(u64::MAX);
+    }
     let outcome = match cx.register_spectest() {
         Ok(()) => cx.run_buffer(&name, text).map_err(|e| format!("{e:#}")),
         Err(e) => Err(format!("registering spectest: {e:#}")),
@@ -406,6 +418,21 @@ fn spec_testsuite_wasm_v2() {
 #[test]
 fn spec_testsuite_wasm_v2_explicit_bounds() {
     check_suite("wasm-v2", Bounds::Explicit);
+}
+
+#[test]
+fn spec_testsuite_wasm_v1_with_fuel_and_epochs() {
+    check_suite("wasm-v1", Bounds::Metered);
+}
+
+#[test]
+fn spec_testsuite_wasm_v2_with_fuel_and_epochs() {
+    check_suite("wasm-v2", Bounds::Metered);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_2_0_with_fuel_and_epochs() {
+    check_suite("proposals", Bounds::Metered);
 }
 
 #[test]
