@@ -245,8 +245,22 @@ impl FuncTranslator<'_, '_> {
         }
         let var = self.fuel_var();
         let fuel = self.builder.use_var(var);
-        let fuel = self.builder.ins().iadd_imm_s(fuel, cost);
-        self.builder.def_var(var, fuel);
+        let sum = self.builder.ins().iadd_imm_s(fuel, cost);
+        let sum = if cost > i64::from(u32::MAX) {
+            // Only a bulk operation with a constant length beyond 32 bits
+            // (64-bit memories and tables, later) costs this much:
+            // saturate instead of wrapping around to a negative counter,
+            // which would hand the guest almost unlimited fuel.
+            let overflow =
+                self.builder
+                    .ins()
+                    .icmp_imm_s(IntCC::SignedGreaterThan, fuel, i64::MAX - cost);
+            let max = self.builder.ins().iconst(types::I64, i64::MAX);
+            self.builder.ins().select(overflow, max, sum)
+        } else {
+            sum
+        };
+        self.builder.def_var(var, sum);
     }
 
     fn fuel_load_into_var(&mut self) {

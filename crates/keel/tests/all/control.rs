@@ -656,3 +656,32 @@ fn an_epoch_callback_can_switch_the_store_to_trapping() {
     assert_eq!(trap_code(&err), Some(TrapCode::Interrupt));
     assert_eq!(*store.data(), 1);
 }
+
+#[test]
+fn a_huge_constant_bulk_length_cannot_wrap_the_fuel_counter() {
+    // The block's `end` adds its ten operators without a check, leaving
+    // the counter above zero; then `table.grow` by 2^32 - 1 elements costs
+    // that many units more. Had the counter wrapped around to a negative
+    // number, the loop after it would get almost unlimited fuel; an epoch
+    // deadline stops the test if so.
+    let engine = engine(true, true, true);
+    let _ticker = Ticker::start(&engine);
+    let mut store = Store::new(&engine, ());
+    let instance = instantiate(
+        &mut store,
+        r#"(module
+          (table 0 funcref)
+          (func (export "f")
+            (block
+              (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1))
+              (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1))
+              (drop (i32.const 1)) (drop (i32.const 1)) (drop (i32.const 1))
+              (drop (i32.const 1)))
+            (drop (table.grow (ref.null func) (i32.const -1)))
+            (loop $l (br $l))))"#,
+    );
+    store.set_fuel(5).unwrap();
+    store.set_epoch_deadline(2000);
+    let err = call0(&mut store, instance, "f").unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel), "{err:?}");
+}
