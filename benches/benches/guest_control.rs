@@ -7,7 +7,9 @@
 //! `cargo bench --manifest-path benches/Cargo.toml --bench guest_control`
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use keel_benches::{Metering, Runner, keel_runner_metered, wasmtime_runner_metered, workloads};
+use keel_benches::{
+    Metering, Runner, check_runners, keel_runner_metered, wasmtime_runner_metered, workloads,
+};
 use std::time::Duration;
 
 fn guest_control(c: &mut Criterion) {
@@ -47,15 +49,7 @@ fn guest_control(c: &mut Criterion) {
                 wasmtime_runner_metered(&wc, w.wasm, w.ret, m).unwrap(),
             ));
         }
-        let expect = (w.native)(w.arg);
-        for (name, run) in &mut runners {
-            let got = run(w.arg);
-            assert!(
-                (got - expect).abs() <= 1e-6 * expect.abs().max(1.0),
-                "{}: {name} computed {got}, native {expect}",
-                w.name
-            );
-        }
+        check_runners(&w, &mut runners);
         let arg = w.arg;
         for (name, mut run) in runners {
             group.bench_function(BenchmarkId::new(w.name, name), |b| b.iter(|| run(arg)));

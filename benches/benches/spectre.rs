@@ -9,7 +9,7 @@
 //! `cargo bench --manifest-path benches/Cargo.toml --bench spectre`
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use keel_benches::{keel_runner_with, wasmtime_runner_with, workloads};
+use keel_benches::{check_runners, keel_runner_with, wasmtime_runner_with, workloads};
 use std::time::Duration;
 
 fn keel_config(guard_pages: bool, spectre: bool) -> keel::Config {
@@ -46,15 +46,7 @@ fn spectre(c: &mut Criterion) {
                 wasmtime_runner_with(&wasmtime_config, w.wasm, w.ret).unwrap(),
             ),
         ];
-        let expect = (w.native)(w.arg);
-        for (name, run) in &mut runners {
-            let got = run(w.arg);
-            assert!(
-                (got - expect).abs() <= 1e-6 * expect.abs().max(1.0),
-                "{}: {name} computed {got}, native {expect}",
-                w.name
-            );
-        }
+        check_runners(&w, &mut runners);
         let arg = w.arg;
         for (name, mut run) in runners {
             group.bench_function(BenchmarkId::new(w.name, name), |b| b.iter(|| run(arg)));

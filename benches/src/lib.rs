@@ -144,6 +144,20 @@ pub fn workloads() -> Vec<Workload> {
 /// A prepared `run(i32)` entry point that returns its result as f64.
 pub type Runner = Box<dyn FnMut(u32) -> f64>;
 
+/// Panic unless every runner computes what the native build of `w`
+/// computes (so a benchmark never times a wrong result).
+pub fn check_runners<N: std::fmt::Display>(w: &Workload, runners: &mut [(N, Runner)]) {
+    let expect = (w.native)(w.arg);
+    for (name, run) in runners {
+        let got = run(w.arg);
+        assert!(
+            (got - expect).abs() <= 1e-6 * expect.abs().max(1.0),
+            "{}: {name} computed {got}, native {expect}",
+            w.name
+        );
+    }
+}
+
 /// A [`Runner`] around `$get`, the engine's typed `run` for result type
 /// `$r` (an alias the caller's expression names), called in `$store`.
 macro_rules! typed_runner {

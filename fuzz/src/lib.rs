@@ -194,6 +194,14 @@ fn wasmi_outcome(r: Result<Vec<wasmi::Val>, wasmi::Error>) -> Outcome {
     }
 }
 
+/// The exports of `module` by name.
+fn exports(module: &keel::Module) -> Vec<(String, keel::ExternType)> {
+    module
+        .exports()
+        .map(|e| (e.name().to_string(), e.ty()))
+        .collect()
+}
+
 /// Instantiate `wasm` (no imports) in keel and wasmi, call every exported
 /// function with arbitrary arguments, and panic on any difference in
 /// results, traps, exported globals or memory contents.
@@ -231,10 +239,7 @@ pub fn differential(keel_engine: &keel::Engine, wasm: &[u8], u: &mut Unstructure
             return;
         }
     };
-    let exports: Vec<(String, keel::ExternType)> = keel_module
-        .exports()
-        .map(|e| (e.name().to_string(), e.ty()))
-        .collect();
+    let exports = exports(&keel_module);
     for (name, ty) in &exports {
         let keel::ExternType::Func(fty) = ty else {
             continue;
@@ -348,10 +353,7 @@ pub fn fuel_consistency(engines: [&keel::Engine; 2], wasm: &[u8], u: &mut Unstru
         return;
     };
     let instances = [i0, i1];
-    let exports: Vec<(String, keel::ExternType)> = modules[0]
-        .exports()
-        .map(|e| (e.name().to_string(), e.ty()))
-        .collect();
+    let exports = exports(&modules[0]);
     for (name, ty) in &exports {
         let keel::ExternType::Func(fty) = ty else {
             continue;

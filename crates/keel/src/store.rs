@@ -458,6 +458,22 @@ impl<T> StoreInner<T> {
     }
 }
 
+impl<T> StoreInner<T> {
+    /// Ask the limiter with `ask` (`allow` without one), recording an
+    /// error for the builtin's caller to report.
+    fn ask_limiter<R>(
+        &mut self,
+        allow: R,
+        ask: impl FnOnce(&mut dyn ResourceLimiter) -> Result<R>,
+    ) -> Result<R, StoreTrap> {
+        let result = match self.resource_limiter() {
+            Some(limiter) => ask(limiter),
+            None => Ok(allow),
+        };
+        self.record(result)
+    }
+}
+
 impl<T> VMStore for StoreInner<T> {
     fn memory_growing(
         &mut self,
@@ -465,19 +481,11 @@ impl<T> VMStore for StoreInner<T> {
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool, StoreTrap> {
-        let result = match self.resource_limiter() {
-            Some(l) => l.memory_growing(current, desired, maximum),
-            None => Ok(true),
-        };
-        self.record(result)
+        self.ask_limiter(true, |l| l.memory_growing(current, desired, maximum))
     }
 
     fn memory_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap> {
-        let result = match self.resource_limiter() {
-            Some(l) => l.memory_grow_failed(error.into()),
-            None => Ok(()),
-        };
-        self.record(result)
+        self.ask_limiter((), |l| l.memory_grow_failed(error.into()))
     }
 
     fn table_growing(
@@ -486,19 +494,11 @@ impl<T> VMStore for StoreInner<T> {
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool, StoreTrap> {
-        let result = match self.resource_limiter() {
-            Some(l) => l.table_growing(current, desired, maximum),
-            None => Ok(true),
-        };
-        self.record(result)
+        self.ask_limiter(true, |l| l.table_growing(current, desired, maximum))
     }
 
     fn table_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap> {
-        let result = match self.resource_limiter() {
-            Some(l) => l.table_grow_failed(error.into()),
-            None => Ok(()),
-        };
-        self.record(result)
+        self.ask_limiter((), |l| l.table_grow_failed(error.into()))
     }
 
     fn out_of_gas(&mut self) -> Result<(), StoreTrap> {

@@ -540,30 +540,33 @@ fn instance_memory_and_table_counts_are_enforced_per_store() {
     let module = keel::Module::new(&engine, "(module (memory 1) (table 1 funcref))").unwrap();
     let empty = keel::Module::new(&engine, "(module)").unwrap();
 
-    let mut store = limited_store(&engine, StoreLimitsBuilder::new().instances(2).build());
-    Instance::new(&mut store, &empty, &[]).unwrap();
-    Instance::new(&mut store, &empty, &[]).unwrap();
-    let err = Instance::new(&mut store, &empty, &[]).unwrap_err();
-    assert!(
-        format!("{err:#}").contains("instance count too high at 3"),
-        "{err}"
-    );
-
-    let mut store = limited_store(&engine, StoreLimitsBuilder::new().memories(1).build());
-    Instance::new(&mut store, &module, &[]).unwrap();
-    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
-    assert!(
-        format!("{err:#}").contains("memory count too high at 2"),
-        "{err}"
-    );
-
-    let mut store = limited_store(&engine, StoreLimitsBuilder::new().tables(1).build());
-    Instance::new(&mut store, &module, &[]).unwrap();
-    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
-    assert!(
-        format!("{err:#}").contains("table count too high at 2"),
-        "{err}"
-    );
+    for (limits, module, allowed, expect) in [
+        (
+            StoreLimitsBuilder::new().instances(2),
+            &empty,
+            2,
+            "instance count too high at 3",
+        ),
+        (
+            StoreLimitsBuilder::new().memories(1),
+            &module,
+            1,
+            "memory count too high at 2",
+        ),
+        (
+            StoreLimitsBuilder::new().tables(1),
+            &module,
+            1,
+            "table count too high at 2",
+        ),
+    ] {
+        let mut store = limited_store(&engine, limits.build());
+        for _ in 0..allowed {
+            Instance::new(&mut store, module, &[]).unwrap();
+        }
+        let err = Instance::new(&mut store, module, &[]).unwrap_err();
+        assert!(format!("{err:#}").contains(expect), "{err:#}");
+    }
 
     // Another store has its own counts.
     let mut other = limited_store(&engine, StoreLimitsBuilder::new().tables(1).build());
