@@ -151,8 +151,7 @@ fn epoch_deadline_callback_continues_three_times_then_traps() {
     let engine = engine(true, false, true);
     let _ticker = Ticker::start(&engine);
     let mut store = Store::new(&engine, 0u32);
-    let module = keel::Module::new(&engine, SHAPES_WAT).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let instance = instantiate(&mut store, SHAPES_WAT);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut ctx| {
         if *ctx.data() < 3 {
@@ -647,8 +646,7 @@ fn an_epoch_callback_can_switch_the_store_to_trapping() {
     let engine = engine(true, false, true);
     let _ticker = Ticker::start(&engine);
     let mut store = Store::new(&engine, 0u32);
-    let module = keel::Module::new(&engine, SHAPES_WAT).unwrap();
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let instance = instantiate(&mut store, SHAPES_WAT);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut ctx| {
         *ctx.data_mut() += 1;
