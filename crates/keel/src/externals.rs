@@ -69,7 +69,7 @@ impl Memory {
     /// be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let inner = store.as_context_mut().0;
-        inner.check_new_memory("memory", ty.0.limits.min, ty.0.limits.max)?;
+        inner.check_new_memory(|| "memory".into(), ty.0.limits.min, ty.0.limits.max)?;
         inner.opaque.bump_resource_counts(1, 0, 0)?;
         let store = &mut inner.opaque;
         let mut module = keel_translate::Module::default();
@@ -259,7 +259,7 @@ impl Table {
         if ty.0.limits.max.is_some_and(|max| max < ty.0.limits.min) {
             anyhow::bail!("table minimum exceeds its maximum");
         }
-        inner.check_new_table("table", ty.0.limits.min, ty.0.limits.max)?;
+        inner.check_new_table(|| "table".into(), ty.0.limits.min, ty.0.limits.max)?;
         inner.opaque.bump_resource_counts(0, 1, 0)?;
         let store = &mut inner.opaque;
         let init = ref_ptr(store, init, ty.0.element)?;

@@ -274,47 +274,40 @@ impl Instance {
     }
 
     /// Count the instance, its memories and tables against the store's
-    /// limits and ask the store's resource limiter about each defined
-    /// memory's and table's minimum.
+    /// limits and ask the store's resource limiter (if any) about each
+    /// defined memory's and table's minimum.
     fn check_limits<T>(store: &mut StoreInner<T>, module: &Module) -> Result<()> {
+        let offsets = &module.inner.offsets;
+        store.opaque.bump_resource_counts(
+            offsets.num_defined_memories as usize,
+            offsets.num_defined_tables as usize,
+            1,
+        )?;
+        if store.limiter.is_none() {
+            return Ok(());
+        }
         let m = &module.inner.module;
-        let export_name = |entity: EntityIndex| {
-            m.exports
+        // Only formatted for an error.
+        let name = |kind: &str, index: usize, entity: EntityIndex| {
+            let export = m
+                .exports
                 .iter()
                 .find(|(_, e)| *e == entity)
                 .map(|(name, _)| format!(" (export \"{}\")", DisplayName(name)))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            format!("{kind} {index}{export}")
         };
-        let memories: Vec<_> = m
-            .memories
-            .keys()
-            .filter(|i| m.defined_memory_index(*i).is_some())
-            .collect();
-        let tables: Vec<_> = m
-            .tables
-            .keys()
-            .filter(|i| m.defined_table_index(*i).is_some())
-            .collect();
-        store
-            .opaque
-            .bump_resource_counts(memories.len(), tables.len(), 1)?;
-        for index in memories {
-            let limits = m.memories[index].limits;
-            let name = format!(
-                "memory {}{}",
-                index.index(),
-                export_name(EntityIndex::Memory(index))
-            );
-            store.check_new_memory(&name, limits.min, limits.max)?;
+        for (index, ty) in m.memories.iter() {
+            if m.defined_memory_index(index).is_some() {
+                let what = || name("memory", index.index(), EntityIndex::Memory(index));
+                store.check_new_memory(what, ty.limits.min, ty.limits.max)?;
+            }
         }
-        for index in tables {
-            let limits = m.tables[index].limits;
-            let name = format!(
-                "table {}{}",
-                index.index(),
-                export_name(EntityIndex::Table(index))
-            );
-            store.check_new_table(&name, limits.min, limits.max)?;
+        for (index, ty) in m.tables.iter() {
+            if m.defined_table_index(index).is_some() {
+                let what = || name("table", index.index(), EntityIndex::Table(index));
+                store.check_new_table(what, ty.limits.min, ty.limits.max)?;
+            }
         }
         Ok(())
     }

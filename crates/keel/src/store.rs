@@ -285,10 +285,6 @@ impl<T> Store<T> {
 }
 
 impl StoreOpaque {
-    pub(crate) fn context(&self) -> *mut VMStoreContext {
-        self.store_context.as_ptr()
-    }
-
     fn ensure_fuel(&self) -> Result<()> {
         anyhow::ensure!(
             self.engine.config().consume_fuel,
@@ -311,7 +307,7 @@ impl StoreOpaque {
         // SAFETY: the store context is the store's own allocation; no
         // wasm runs while the store is borrowed here, or the running wasm
         // has written its counter back (before calls and builtins).
-        unsafe { (*self.context()).fuel_consumed = -(injected as i64) };
+        unsafe { (*self.store_context.as_ptr()).fuel_consumed = -(injected as i64) };
     }
 
     pub(crate) fn get_fuel(&self) -> Result<u64> {
@@ -321,7 +317,7 @@ impl StoreOpaque {
 
     fn fuel_left(&self) -> u64 {
         // SAFETY: as in `inject_fuel`.
-        let consumed = unsafe { (*self.context()).fuel_consumed };
+        let consumed = unsafe { (*self.store_context.as_ptr()).fuel_consumed };
         self.fuel_reserve
             .saturating_add_signed(consumed.saturating_neg())
     }
@@ -332,7 +328,7 @@ impl StoreOpaque {
             .current_epoch()
             .saturating_add(ticks_beyond_current);
         // SAFETY: as in `inject_fuel`.
-        unsafe { (*self.context()).epoch_deadline = deadline };
+        unsafe { (*self.store_context.as_ptr()).epoch_deadline = deadline };
     }
 
     /// Count a new instance with `memories` memories and `tables` tables
@@ -413,7 +409,7 @@ impl<T> StoreInner<T> {
     /// (declared maximum `maximum`) may exist; `what` names it in errors.
     pub(crate) fn check_new_memory(
         &mut self,
-        what: &str,
+        what: impl FnOnce() -> String,
         minimum: u64,
         maximum: Option<u64>,
     ) -> Result<()> {
@@ -428,7 +424,8 @@ impl<T> StoreInner<T> {
                 None => "the store's resource limiter".into(),
             };
             anyhow::bail!(
-                "{what}: minimum size of {minimum} pages ({} bytes) exceeds {limit}",
+                "{}: minimum size of {minimum} pages ({} bytes) exceeds {limit}",
+                what(),
                 bytes(minimum)
             );
         }
@@ -439,7 +436,7 @@ impl<T> StoreInner<T> {
     /// `minimum` elements.
     pub(crate) fn check_new_table(
         &mut self,
-        what: &str,
+        what: impl FnOnce() -> String,
         minimum: u64,
         maximum: Option<u64>,
     ) -> Result<()> {
@@ -452,7 +449,10 @@ impl<T> StoreInner<T> {
                 Some(l) => format!("the store's limit of {l} elements"),
                 None => "the store's resource limiter".into(),
             };
-            anyhow::bail!("{what}: minimum size of {minimum} elements exceeds {limit}");
+            anyhow::bail!(
+                "{}: minimum size of {minimum} elements exceeds {limit}",
+                what()
+            );
         }
         Ok(())
     }
