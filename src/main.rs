@@ -1,9 +1,16 @@
 //! The `keel` command-line tool.
 //!
-//! * `keel run FILE [--invoke NAME] [ARGS...]` compiles a `.wasm` or `.wat`
-//!   module, instantiates it without imports, calls one exported function
-//!   (`_start` unless `--invoke` names another) with `ARGS` parsed by its
-//!   parameter types, and prints each result on its own line.
+//! * `keel run [OPTIONS] FILE [ARGS...]` compiles a `.wasm` or `.wat`
+//!   module and runs it, as `wasmtime run` does. WASI preview 1
+//!   (`wasi_snapshot_preview1`) is provided to every module, with the
+//!   process's stdio, the variables given by `--env`, and the directories
+//!   given by `--dir HOST[::GUEST]`; `--preload NAME=MODULE` instantiates
+//!   another module first and makes its exports importable as `NAME`.
+//!   Without `--invoke`, a command's `_start` runs with `FILE ARGS...` as
+//!   its `argv`, and the process exits with the guest's `proc_exit` code
+//!   (0 after a normal return). With `--invoke NAME` (or a `_start` that
+//!   takes parameters), `ARGS` are parsed by the function's parameter
+//!   types and each result is printed on its own line.
 //!
 //!   `-W KEY=VALUE` options (repeatable, comma-separated) bound the guest
 //!   as `wasmtime run`'s do: `fuel=N`, `timeout=DURATION` (`1`, `2s`,
@@ -13,8 +20,8 @@
 //! * `keel wast FILE...` runs `.wast` scripts (the spec testsuite format)
 //!   with the `spectest` module registered and prints pass/fail counts.
 //!
-//! Errors, traps included, are printed as `error: ...` on stderr and the
-//! process exits with status 1.
+//! Errors, traps included, are printed as `error: ...` (with the wasm
+//! backtrace) on stderr and the process exits with status 1.
 
 mod wasm_options;
 
@@ -23,7 +30,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
-use keel::{Config, DisplayName, Engine, ExternType, FuncType, Linker, Module, Val, ValType};
+use keel::{
+    Config, DisplayName, Engine, ExternType, FuncType, Linker, Module, Store, StoreLimits, Val,
+    ValType,
+};
+use keel_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx, WasiCtxBuilder};
 use wasm_options::{WasmOption, WasmOptions};
 
 /// One `-W` argument's settings.
@@ -47,8 +58,9 @@ struct Cli {
 /// The subcommands of `keel`.
 #[derive(Subcommand)]
 enum Command {
-    /// Instantiate a module (.wasm or .wat) and call one of its exported
-    /// functions, printing each result on its own line.
+    /// Run a WebAssembly module (.wasm or .wat): a WASI command's `_start`
+    /// with ARGS as its arguments, or the function `--invoke` names with
+    /// ARGS as its parameters, printing each result on its own line.
     Run {
         /// Guest limits, as `wasmtime run`'s `-W`: `fuel=N`,
         /// `timeout=DURATION` (`1`, `2s`, `100ms`), `epoch-interruption`,
@@ -58,16 +70,29 @@ enum Command {
         /// several may be given comma-separated.
         #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
         wasm: Vec<WasmArg>,
+        /// Give the guest the host directory HOST as GUEST (HOST itself
+        /// when `::GUEST` is left out), readable and writable; nothing
+        /// outside it is reachable. Repeatable.
+        #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+        dirs: Vec<String>,
+        /// Set the guest's environment variable NAME to VALUE, or to the
+        /// host's value of NAME when `=VALUE` is left out. Repeatable.
+        #[arg(long = "env", value_name = "NAME[=VALUE]")]
+        envs: Vec<String>,
+        /// Instantiate MODULE first and make its exports importable under
+        /// the module name NAME. Repeatable.
+        #[arg(long = "preload", value_name = "NAME=MODULE")]
+        preloads: Vec<String>,
         /// The module: WebAssembly binary or text.
         file: PathBuf,
-        /// The exported function to call.
-        #[arg(long, default_value = "_start")]
-        invoke: String,
-        /// Arguments, parsed by the function's parameter types: integers in
-        /// decimal or 0x hex (optionally negative), floats as Rust parses
-        /// them (e.g. `1.5`, `-0`, `inf`, `NaN`). Everything after FILE
-        /// that is not `--invoke NAME` given before the first argument is an
-        /// argument.
+        /// The exported function to call (default: `_start`).
+        #[arg(long)]
+        invoke: Option<String>,
+        /// For a WASI command, its arguments (after FILE, its `argv[0]`).
+        /// For `--invoke`, the parameters, parsed by the function's types:
+        /// integers in decimal or 0x hex (optionally negative), floats as
+        /// Rust parses them (e.g. `1.5`, `-0`, `inf`, `NaN`). Everything
+        /// after FILE is an argument.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -88,12 +113,23 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run {
             wasm,
+            dirs,
+            envs,
+            preloads,
             file,
             invoke,
             args,
         } => {
             let options = WasmOptions::new(wasm.into_iter().flat_map(|w| w.0));
-            run(&file, &invoke, &args, &options)
+            let run_options = RunOptions {
+                file,
+                invoke,
+                args,
+                dirs,
+                envs,
+                preloads,
+            };
+            run(&run_options, &options)
         }
         Command::Wast { files } => wast(&files),
     };
@@ -125,41 +161,110 @@ fn report(err: &anyhow::Error) -> String {
     text
 }
 
-/// `keel run`: instantiate `file` and call `name` with `args`.
-fn run(file: &Path, name: &str, args: &[String], options: &WasmOptions) -> Result<ExitCode> {
+/// What `keel run` was asked to do.
+struct RunOptions {
+    file: PathBuf,
+    invoke: Option<String>,
+    args: Vec<String>,
+    dirs: Vec<String>,
+    envs: Vec<String>,
+    preloads: Vec<String>,
+}
+
+/// The store data of `keel run`: the resource limits and the WASI context.
+struct Host {
+    limits: StoreLimits,
+    wasi: WasiCtx,
+}
+
+/// The WASI context of `keel run`: stdio inherited, `FILE ARGS...` as
+/// `argv` (for a command), `--env` and `--dir` applied.
+fn wasi_context(run: &RunOptions, command: bool) -> Result<WasiCtx> {
+    let mut builder = WasiCtxBuilder::new();
+    builder.inherit_stdio();
+    builder.arg(run.file.to_string_lossy());
+    if command {
+        builder.args(&run.args);
+    }
+    for env in &run.envs {
+        match env.split_once('=') {
+            Some((name, value)) => builder.env(name, value),
+            None => match std::env::var(env) {
+                Ok(value) => builder.env(env, value),
+                Err(_) => &mut builder,
+            },
+        };
+    }
+    for dir in &run.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        builder
+            .preopened_dir(host, guest, DirPerms::all(), FilePerms::all())
+            .with_context(|| format!("--dir {dir}"))?;
+    }
+    Ok(builder.build())
+}
+
+fn load(engine: &Engine, file: &Path) -> Result<Module> {
     let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
+    Module::new(engine, &bytes).with_context(|| format!("compiling `{}`", file.display()))
+}
+
+/// `keel run`: instantiate the module with WASI and the preloads, then run
+/// its command or the invoked function.
+fn run(run: &RunOptions, options: &WasmOptions) -> Result<ExitCode> {
+    let file = &run.file;
     let mut config = Config::new();
     options.configure(&mut config);
     let engine = Engine::new(&config)?;
-    let module =
-        Module::new(&engine, &bytes).with_context(|| format!("compiling `{}`", file.display()))?;
+    let module = load(&engine, file)?;
 
-    let imports: Vec<String> = module
+    let mut preloads = Vec::new();
+    for preload in &run.preloads {
+        let Some((name, path)) = preload.split_once('=') else {
+            bail!("--preload `{preload}`: expected NAME=MODULE");
+        };
+        preloads.push((name.to_string(), load(&engine, Path::new(path))?));
+    }
+
+    // The imports nothing will provide, listed together.
+    let provided = |module_name: &str| {
+        module_name == keel_wasi::MODULE || preloads.iter().any(|(name, _)| name == module_name)
+    };
+    let missing: Vec<String> = module
         .imports()
-        .map(|import| {
-            let kind = match import.ty() {
-                ExternType::Func(_) => "func",
-                ExternType::Global(_) => "global",
-                ExternType::Table(_) => "table",
-                ExternType::Memory(_) => "memory",
-            };
-            format!(
-                "{}::{} ({kind})",
-                DisplayName(import.module()),
-                DisplayName(import.name())
-            )
-        })
+        .filter(|import| !provided(import.module()))
+        .map(|import| describe_import(&import))
         .collect();
-    if !imports.is_empty() {
+    if !missing.is_empty() {
         bail!(
-            "`{}` imports {}, but `keel run` provides no imports",
+            "`{}` imports {}, which `keel run` does not provide (it provides \
+             `{}` and the --preload modules)",
             file.display(),
-            imports.join(", ")
+            missing.join(", "),
+            keel_wasi::MODULE
         );
     }
 
-    let mut store = options.store(&engine)?;
-    let linker = Linker::new(&engine);
+    let name = run.invoke.as_deref().unwrap_or("_start");
+    let start_params = module.exports().find_map(|export| match export.ty() {
+        ExternType::Func(ty) if export.name() == name => Some(ty.params().len()),
+        _ => None,
+    });
+    // A command: `_start` without parameters, so ARGS are its `argv`.
+    let command = run.invoke.is_none() && start_params == Some(0);
+
+    let limits = options.limits();
+    let wasi = wasi_context(run, command)?;
+    let mut store = Store::new(&engine, Host { limits, wasi });
+    options.apply(&mut store, |host| &mut host.limits)?;
+    let mut linker = Linker::new(&engine);
+    keel_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    for (name, preload) in &preloads {
+        let instance = linker
+            .instantiate(&mut store, preload)
+            .with_context(|| format!("instantiating --preload `{name}`"))?;
+        linker.instance(&mut store, name, instance)?;
+    }
     let instance = linker
         .instantiate(&mut store, &module)
         .with_context(|| format!("instantiating `{}`", file.display()))?;
@@ -181,15 +286,52 @@ fn run(file: &Path, name: &str, args: &[String], options: &WasmOptions) -> Resul
         );
     };
 
-    let ty = func.ty(&store);
-    let params = parse_args(&ty, args).with_context(|| format!("arguments for `{name}`"))?;
-    let mut results = vec![Val::I32(0); ty.results().len()];
-    func.call(&mut store, &params, &mut results)
-        .with_context(|| format!("calling `{name}`"))?;
-    for result in &results {
-        println!("{}", format_val(result));
+    let outcome = (|| -> Result<Vec<Val>> {
+        // A reactor is initialized before the function is invoked.
+        if run.invoke.is_some() {
+            if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                init.call(&mut store, &[], &mut [])
+                    .context("calling `_initialize`")?;
+            }
+        }
+        let ty = func.ty(&store);
+        let args: &[String] = if command { &[] } else { &run.args };
+        let params = parse_args(&ty, args).with_context(|| format!("arguments for `{name}`"))?;
+        let mut results = vec![Val::I32(0); ty.results().len()];
+        func.call(&mut store, &params, &mut results)
+            .with_context(|| format!("calling `{name}`"))?;
+        Ok(results)
+    })();
+    match outcome {
+        Ok(results) => {
+            for result in &results {
+                println!("{}", format_val(result));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => match err.downcast_ref::<I32Exit>() {
+            // The guest's `proc_exit`: its code is the process's status.
+            Some(&I32Exit(code)) => match u8::try_from(code) {
+                Ok(code) => Ok(ExitCode::from(code)),
+                Err(_) => bail!("the guest exited with status {code}, outside 0..=255"),
+            },
+            None => Err(err),
+        },
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_import(import: &keel::ImportType<'_>) -> String {
+    let kind = match import.ty() {
+        ExternType::Func(_) => "func",
+        ExternType::Global(_) => "global",
+        ExternType::Table(_) => "table",
+        ExternType::Memory(_) => "memory",
+    };
+    format!(
+        "{}::{} ({kind})",
+        DisplayName(import.module()),
+        DisplayName(import.name())
+    )
 }
 
 /// Parses `args` as the parameters of `ty`.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use keel::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use keel::{Config, Store, StoreLimits, StoreLimitsBuilder};
 
 /// The `-W` keys keel understands, for error messages.
 const KEYS: &[&str] = &[
@@ -190,13 +190,22 @@ impl WasmOptions {
         }
     }
 
-    /// A store with the fuel, epoch deadline and limits set, and the timer
-    /// thread of `timeout` started.
-    pub fn store(&self, engine: &Engine) -> anyhow::Result<Store<StoreLimits>> {
-        let limits = self.limits.clone().unwrap_or_default().build();
-        let mut store = Store::new(engine, limits);
+    /// The resource limits (the defaults of [`StoreLimits`] when no
+    /// `-W max-*` option is given; they are only enforced then).
+    pub fn limits(&self) -> StoreLimits {
+        self.limits.clone().unwrap_or_default().build()
+    }
+
+    /// Set the fuel, epoch deadline and limiter (reached through `limits`
+    /// from the store's data) on `store`, and start the timer thread of
+    /// `timeout`.
+    pub fn apply<T: 'static>(
+        &self,
+        store: &mut Store<T>,
+        mut limits: impl FnMut(&mut T) -> &mut StoreLimits + Send + Sync + 'static,
+    ) -> anyhow::Result<()> {
         if self.limits.is_some() {
-            store.limiter(|limits| limits);
+            store.limiter(move |data| -> &mut dyn keel::ResourceLimiter { limits(data) });
         }
         if let Some(fuel) = self.fuel {
             store.set_fuel(fuel)?;
@@ -206,7 +215,7 @@ impl WasmOptions {
                 // One tick, when the timeout has passed, reaches the
                 // deadline (as `wasmtime run`).
                 store.set_epoch_deadline(1);
-                let engine = engine.clone();
+                let engine = store.engine().clone();
                 std::thread::spawn(move || {
                     std::thread::sleep(timeout);
                     engine.increment_epoch();
@@ -215,7 +224,7 @@ impl WasmOptions {
             // Epoch checks compiled in, but no deadline to reach.
             None => store.set_epoch_deadline(u64::MAX),
         }
-        Ok(store)
+        Ok(())
     }
 }
 

@@ -142,6 +142,27 @@ impl Memory {
         unsafe { core::slice::from_raw_parts_mut(base, len) }
     }
 
+    /// The memory's contents and the store's host data, both mutably, as
+    /// Wasmtime's method of the same name: what a host function needs to
+    /// decode guest pointers while updating its own state (e.g. a WASI
+    /// context).
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this memory.
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let store: StoreContextMut<'a, T> = store.into();
+        let (base, len) = self.definition(&store.0.opaque);
+        // SAFETY: as in `data_mut`. The memory's bytes live in the
+        // instance's reservation, not in the host data `T`, so the two
+        // borrows are disjoint.
+        let data = unsafe { core::slice::from_raw_parts_mut(base, len) };
+        (data, &mut store.0.data)
+    }
+
     /// Copy `buf.len()` bytes starting at byte `offset` into `buf`.
     ///
     /// # Errors

@@ -1,0 +1,1349 @@
+//! The 46 functions of `wasi_snapshot_preview1` over [`WasiCtx`], and
+//! [`add_to_linker`].
+//!
+//! Reference: [the preview 1 witx and its
+//! documentation](https://github.com/WebAssembly/WASI/blob/wasi-0.1/preview1/docs.md).
+//! Each function returns an `errno` (0 on success) except `proc_exit`,
+//! which ends the call with [`I32Exit`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use keel::{Caller, Extern, Linker};
+
+use crate::ctx::{Desc, DirDesc, FileDesc, WasiCtx};
+use crate::dir::{OpenOptions, Opened};
+use crate::memory::GuestMemory;
+use crate::sched::PollFd;
+use crate::types::layout::*;
+use crate::types::{
+    Advice, ClockId, DirPerms, Errno, FdFlags, FilePerms, Filestat, Filetype, FstFlags, OFlags,
+    Rights, SeekFrom, SetTime,
+};
+use crate::I32Exit;
+
+/// How a WASI function failed: an errno for the guest, or an error that
+/// ends the call (a trap, [`I32Exit`]).
+pub(crate) enum Error {
+    Errno(Errno),
+    Trap(keel::Error),
+}
+
+impl From<Errno> for Error {
+    fn from(errno: Errno) -> Error {
+        Error::Errno(errno)
+    }
+}
+
+type Result<T = (), E = Error> = core::result::Result<T, E>;
+
+/// The module name of WASI preview 1 imports.
+pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// Define the 46 functions of `wasi_snapshot_preview1` in `linker`, each
+/// reaching its [`WasiCtx`] through `get_cx` from the store's data (as
+/// wasmtime-wasi's `add_to_linker_sync`): e.g.
+/// `keel_wasi::add_to_linker(&mut linker, |state: &mut State| &mut state.wasi)`.
+///
+/// The functions find the caller's linear memory through its export named
+/// `memory`; a call from a module without one ends with an error.
+///
+/// # Errors
+///
+/// If a function of that module is already defined in `linker` and
+/// shadowing is off.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get_cx: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> keel::Result<()> {
+    macro_rules! define {
+        ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+            linker.func_wrap(
+                MODULE,
+                stringify!($name),
+                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> keel::Result<i32> {
+                    call(&mut caller, get_cx, stringify!($name), |cx, mem| cx.$name(mem, $($arg),*))
+                },
+            )?;
+        )*};
+    }
+    define! {
+        args_get(argv: i32, argv_buf: i32);
+        args_sizes_get(argc: i32, argv_buf_size: i32);
+        environ_get(environ: i32, environ_buf: i32);
+        environ_sizes_get(count: i32, buf_size: i32);
+        clock_res_get(id: i32, resolution: i32);
+        clock_time_get(id: i32, precision: i64, time: i32);
+        fd_advise(fd: i32, offset: i64, len: i64, advice: i32);
+        fd_allocate(fd: i32, offset: i64, len: i64);
+        fd_close(fd: i32);
+        fd_datasync(fd: i32);
+        fd_fdstat_get(fd: i32, stat: i32);
+        fd_fdstat_set_flags(fd: i32, flags: i32);
+        fd_fdstat_set_rights(fd: i32, base: i64, inheriting: i64);
+        fd_filestat_get(fd: i32, stat: i32);
+        fd_filestat_set_size(fd: i32, size: i64);
+        fd_filestat_set_times(fd: i32, atim: i64, mtim: i64, flags: i32);
+        fd_pread(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nread: i32);
+        fd_prestat_get(fd: i32, prestat: i32);
+        fd_prestat_dir_name(fd: i32, path: i32, path_len: i32);
+        fd_pwrite(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nwritten: i32);
+        fd_read(fd: i32, iovs: i32, iovs_len: i32, nread: i32);
+        fd_readdir(fd: i32, buf: i32, buf_len: i32, cookie: i64, bufused: i32);
+        fd_renumber(fd: i32, to: i32);
+        fd_seek(fd: i32, offset: i64, whence: i32, newoffset: i32);
+        fd_sync(fd: i32);
+        fd_tell(fd: i32, offset: i32);
+        fd_write(fd: i32, iovs: i32, iovs_len: i32, nwritten: i32);
+        path_create_directory(fd: i32, path: i32, path_len: i32);
+        path_filestat_get(fd: i32, flags: i32, path: i32, path_len: i32, stat: i32);
+        path_filestat_set_times(
+            fd: i32, flags: i32, path: i32, path_len: i32, atim: i64, mtim: i64, fst_flags: i32
+        );
+        path_link(
+            old_fd: i32, old_flags: i32, old_path: i32, old_path_len: i32,
+            new_fd: i32, new_path: i32, new_path_len: i32
+        );
+        path_open(
+            fd: i32, dirflags: i32, path: i32, path_len: i32, oflags: i32,
+            rights_base: i64, rights_inheriting: i64, fdflags: i32, opened: i32
+        );
+        path_readlink(fd: i32, path: i32, path_len: i32, buf: i32, buf_len: i32, bufused: i32);
+        path_remove_directory(fd: i32, path: i32, path_len: i32);
+        path_rename(
+            fd: i32, old_path: i32, old_path_len: i32, new_fd: i32, new_path: i32,
+            new_path_len: i32
+        );
+        path_symlink(old_path: i32, old_path_len: i32, fd: i32, new_path: i32, new_path_len: i32);
+        path_unlink_file(fd: i32, path: i32, path_len: i32);
+        poll_oneoff(subscriptions: i32, events: i32, nsubscriptions: i32, nevents: i32);
+        proc_raise(signal: i32);
+        sched_yield();
+        random_get(buf: i32, buf_len: i32);
+        sock_accept(fd: i32, flags: i32, new_fd: i32);
+        sock_recv(
+            fd: i32, ri_data: i32, ri_data_len: i32, ri_flags: i32, ro_datalen: i32, ro_flags: i32
+        );
+        sock_send(fd: i32, si_data: i32, si_data_len: i32, si_flags: i32, so_datalen: i32);
+        sock_shutdown(fd: i32, how: i32);
+    }
+    // `proc_exit` returns nothing: it always ends the call.
+    linker.func_wrap(
+        MODULE,
+        "proc_exit",
+        move |mut caller: Caller<'_, T>, code: i32| -> keel::Result<()> {
+            call(&mut caller, get_cx, "proc_exit", |cx, _| cx.proc_exit(code))?;
+            Ok(())
+        },
+    )?;
+    Ok(())
+}
+
+/// Run one WASI function for `caller`: find its memory and context, map
+/// the outcome to an errno or an error that ends the call.
+fn call<T>(
+    caller: &mut Caller<'_, T>,
+    get_cx: impl Fn(&mut T) -> &mut WasiCtx,
+    name: &str,
+    body: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result,
+) -> keel::Result<i32> {
+    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+        keel::bail!("WASI function `{name}` called by a module that exports no memory named `memory`");
+    };
+    let (data, state) = memory.data_and_store_mut(&mut *caller);
+    let mut mem = GuestMemory::new(data);
+    match body(get_cx(state), &mut mem) {
+        Ok(()) => Ok(0),
+        Err(Error::Errno(errno)) => Ok(i32::from(errno as u16)),
+        Err(Error::Trap(error)) => Err(error),
+    }
+}
+
+/// Rights of a descriptor, as `fd_fdstat_get` reports them.
+fn file_rights(file: &FileDesc) -> Rights {
+    let mut rights = Rights::FD_FDSTAT_SET_FLAGS | Rights::FD_FILESTAT_GET | Rights::POLL_FD_READWRITE;
+    if file.read {
+        rights |= Rights::FD_READ;
+    }
+    if file.write {
+        rights |= Rights::FD_WRITE | Rights::FD_DATASYNC | Rights::FD_SYNC | Rights::FD_ALLOCATE;
+    }
+    match file.file.filetype() {
+        Filetype::RegularFile => {
+            rights |= Rights::FD_SEEK | Rights::FD_TELL | Rights::FD_ADVISE;
+            if file.write {
+                rights |= Rights::FD_FILESTAT_SET_SIZE;
+            }
+            if file.mutable {
+                rights |= Rights::FD_FILESTAT_SET_TIMES;
+            }
+        }
+        Filetype::SocketStream | Filetype::SocketDgram => {
+            rights |= Rights::SOCK_SHUTDOWN | Rights::SOCK_ACCEPT;
+        }
+        _ => {}
+    }
+    rights
+}
+
+/// Rights of a directory descriptor: (`fs_rights_base`,
+/// `fs_rights_inheriting`).
+fn dir_rights(dir: &DirDesc) -> (Rights, Rights) {
+    let mut base = Rights::FD_FILESTAT_GET | Rights::FD_FDSTAT_SET_FLAGS | Rights::FD_SYNC
+        | Rights::FD_DATASYNC;
+    if dir.dir_perms.contains(DirPerms::READ) {
+        base |= Rights::FD_READDIR
+            | Rights::PATH_OPEN
+            | Rights::PATH_FILESTAT_GET
+            | Rights::PATH_READLINK;
+    }
+    if dir.dir_perms.contains(DirPerms::MUTATE) {
+        base |= Rights::PATH_CREATE_DIRECTORY
+            | Rights::PATH_CREATE_FILE
+            | Rights::PATH_LINK_SOURCE
+            | Rights::PATH_LINK_TARGET
+            | Rights::PATH_RENAME_SOURCE
+            | Rights::PATH_RENAME_TARGET
+            | Rights::PATH_FILESTAT_SET_SIZE
+            | Rights::PATH_FILESTAT_SET_TIMES
+            | Rights::FD_FILESTAT_SET_TIMES
+            | Rights::PATH_SYMLINK
+            | Rights::PATH_REMOVE_DIRECTORY
+            | Rights::PATH_UNLINK_FILE;
+    }
+    let mut inheriting = base;
+    if dir.file_perms.contains(FilePerms::READ) {
+        inheriting |= Rights::FD_READ | Rights::FD_SEEK | Rights::FD_TELL | Rights::FD_ADVISE
+            | Rights::POLL_FD_READWRITE;
+    }
+    if dir.file_perms.contains(FilePerms::WRITE) {
+        inheriting |= Rights::FD_WRITE
+            | Rights::FD_ALLOCATE
+            | Rights::FD_FILESTAT_SET_SIZE
+            | Rights::FD_FILESTAT_SET_TIMES;
+    }
+    (base, inheriting)
+}
+
+/// Decode `*_set_times` arguments.
+fn set_times_args(atim: i64, mtim: i64, flags: i32) -> Result<(Option<SetTime>, Option<SetTime>)> {
+    let flags = u16::try_from(flags)
+        .ok()
+        .and_then(FstFlags::from_bits)
+        .ok_or(Errno::Inval)?;
+    let pick = |at: FstFlags, now: FstFlags, value: i64| -> Result<Option<SetTime>> {
+        match (flags.contains(at), flags.contains(now)) {
+            (true, true) => Err(Errno::Inval.into()),
+            (true, false) => Ok(Some(SetTime::At(value as u64))),
+            (false, true) => Ok(Some(SetTime::Now)),
+            (false, false) => Ok(None),
+        }
+    };
+    Ok((
+        pick(FstFlags::ATIM, FstFlags::ATIM_NOW, atim)?,
+        pick(FstFlags::MTIM, FstFlags::MTIM_NOW, mtim)?,
+    ))
+}
+
+fn write_filestat(mem: &mut GuestMemory<'_>, ptr: u32, stat: &Filestat) -> Result {
+    mem.check_array(ptr, 1, FILESTAT_SIZE, 8)?;
+    mem.write_u64(ptr, stat.dev)?;
+    mem.write_u64(ptr + 8, stat.ino)?;
+    mem.write_u64(ptr + 16, 0)?;
+    mem.write_u8(ptr + 16, stat.filetype as u8)?;
+    mem.write_u64(ptr + 24, stat.nlink)?;
+    mem.write_u64(ptr + 32, stat.size)?;
+    mem.write_u64(ptr + 40, stat.atim)?;
+    mem.write_u64(ptr + 48, stat.mtim)?;
+    mem.write_u64(ptr + 56, stat.ctim)?;
+    Ok(())
+}
+
+/// A path argument: UTF-8 (`EILSEQ`) without NUL bytes (`EINVAL`).
+fn path_arg(mem: &GuestMemory<'_>, ptr: i32, len: i32) -> Result<String> {
+    let path = mem.str(ptr as u32, len as u32)?;
+    if path.contains('\0') {
+        return Err(Errno::Inval.into());
+    }
+    Ok(String::from(path))
+}
+
+/// `lookupflags`: only `symlink_follow` is defined.
+fn lookup_follow(flags: i32) -> Result<bool> {
+    match flags as u32 {
+        0 => Ok(false),
+        LOOKUPFLAGS_SYMLINK_FOLLOW => Ok(true),
+        _ => Err(Errno::Inval.into()),
+    }
+}
+
+/// Check that `dir` grants `perms`: `EPERM` otherwise (what wasmtime-wasi
+/// reports for an operation the preopen's permissions forbid).
+fn need_dir_perms(dir: &DirDesc, perms: DirPerms) -> Result {
+    if dir.dir_perms.contains(perms) {
+        Ok(())
+    } else {
+        Err(Errno::Perm.into())
+    }
+}
+
+impl WasiCtx {
+    /// Write a list of NUL-terminated strings and the pointer array to
+    /// them, as `args_get`/`environ_get` do.
+    fn write_strings(
+        mem: &mut GuestMemory<'_>,
+        items: impl Iterator<Item = Vec<u8>>,
+        ptrs: i32,
+        buf: i32,
+    ) -> Result {
+        let (mut ptr, mut at) = (ptrs as u32, buf as u32);
+        for item in items {
+            mem.write_u32(ptr, at)?;
+            let len = u32::try_from(item.len() + 1).map_err(|_| Errno::Overflow)?;
+            let dest = mem.slice_mut(at, len)?;
+            dest[..item.len()].copy_from_slice(&item);
+            dest[item.len()] = 0;
+            ptr = ptr.checked_add(4).ok_or(Errno::Fault)?;
+            at = at.checked_add(len).ok_or(Errno::Fault)?;
+        }
+        Ok(())
+    }
+
+    fn write_sizes(
+        mem: &mut GuestMemory<'_>,
+        lens: impl Iterator<Item = usize>,
+        count_ptr: i32,
+        size_ptr: i32,
+    ) -> Result {
+        let (mut count, mut size) = (0u32, 0u32);
+        for len in lens {
+            count = count.checked_add(1).ok_or(Errno::Overflow)?;
+            let len = u32::try_from(len + 1).map_err(|_| Errno::Overflow)?;
+            size = size.checked_add(len).ok_or(Errno::Overflow)?;
+        }
+        mem.write_u32(count_ptr as u32, count)?;
+        mem.write_u32(size_ptr as u32, size)?;
+        Ok(())
+    }
+
+    fn env_strings(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.env.iter().map(|(name, value)| {
+            let mut item = Vec::with_capacity(name.len() + 1 + value.len());
+            item.extend_from_slice(name.as_bytes());
+            item.push(b'=');
+            item.extend_from_slice(value.as_bytes());
+            item
+        })
+    }
+
+    fn args_get(&mut self, mem: &mut GuestMemory<'_>, argv: i32, argv_buf: i32) -> Result {
+        let args = self.args.iter().map(|a| a.as_bytes().to_vec());
+        Self::write_strings(mem, args, argv, argv_buf)
+    }
+
+    fn args_sizes_get(&mut self, mem: &mut GuestMemory<'_>, argc: i32, size: i32) -> Result {
+        Self::write_sizes(mem, self.args.iter().map(String::len), argc, size)
+    }
+
+    fn environ_get(&mut self, mem: &mut GuestMemory<'_>, environ: i32, buf: i32) -> Result {
+        Self::write_strings(mem, self.env_strings(), environ, buf)
+    }
+
+    fn environ_sizes_get(&mut self, mem: &mut GuestMemory<'_>, count: i32, size: i32) -> Result {
+        let lens = self.env.iter().map(|(n, v)| n.len() + 1 + v.len());
+        Self::write_sizes(mem, lens, count, size)
+    }
+
+    fn clock_res_get(&mut self, mem: &mut GuestMemory<'_>, id: i32, ptr: i32) -> Result {
+        let clock = ClockId::from_raw(id as u32).ok_or(Errno::Inval)?;
+        let resolution = self.clocks.resolution(clock)?;
+        mem.write_u64(ptr as u32, resolution)?;
+        Ok(())
+    }
+
+    fn clock_time_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        id: i32,
+        _precision: i64,
+        ptr: i32,
+    ) -> Result {
+        let clock = ClockId::from_raw(id as u32).ok_or(Errno::Inval)?;
+        let now = self.clocks.now(clock)?;
+        mem.write_u64(ptr as u32, now)?;
+        Ok(())
+    }
+
+    fn fd_advise(
+        &mut self,
+        _mem: &mut GuestMemory<'_>,
+        fd: i32,
+        offset: i64,
+        len: i64,
+        advice: i32,
+    ) -> Result {
+        let advice = u8::try_from(advice)
+            .ok()
+            .and_then(Advice::from_raw)
+            .ok_or(Errno::Inval)?;
+        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        if file.file.filetype() != Filetype::RegularFile {
+            return Err(Errno::Badf.into());
+        }
+        file.file.advise(offset as u64, len as u64, advice)?;
+        Ok(())
+    }
+
+    fn fd_allocate(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, _offset: i64, _len: i64) -> Result {
+        // Preview 2, and so wasmtime-wasi's preview 1, has no allocate:
+        // posix_fallocate reports it unsupported.
+        self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        Err(Errno::Notsup.into())
+    }
+
+    fn fd_close(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
+        self.fds.remove(&(fd as u32)).ok_or(Errno::Badf)?;
+        Ok(())
+    }
+
+    fn fd_datasync(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
+        match self.desc(fd as u32)? {
+            Desc::File(file) => file.file.datasync()?,
+            Desc::Dir(_) => {}
+        }
+        Ok(())
+    }
+
+    fn fd_sync(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
+        match self.desc(fd as u32)? {
+            Desc::File(file) => file.file.sync()?,
+            Desc::Dir(_) => {}
+        }
+        Ok(())
+    }
+
+    fn fd_fdstat_get(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
+        let (filetype, flags, base, inheriting) = match self.desc(fd as u32)? {
+            Desc::File(file) => (
+                file.file.filetype(),
+                file.file.fdflags(),
+                file_rights(file),
+                Rights::empty(),
+            ),
+            Desc::Dir(dir) => {
+                let (base, inheriting) = dir_rights(dir);
+                (Filetype::Directory, FdFlags::empty(), base, inheriting)
+            }
+        };
+        let ptr = ptr as u32;
+        mem.check_array(ptr, 1, FDSTAT_SIZE, 8)?;
+        mem.write_u64(ptr, 0)?;
+        mem.write_u8(ptr, filetype as u8)?;
+        mem.write_u16(ptr + 2, flags.bits())?;
+        mem.write_u64(ptr + 8, base.bits())?;
+        mem.write_u64(ptr + 16, inheriting.bits())?;
+        Ok(())
+    }
+
+    fn fd_fdstat_set_flags(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, flags: i32) -> Result {
+        let flags = u16::try_from(flags)
+            .ok()
+            .and_then(FdFlags::from_bits)
+            .ok_or(Errno::Inval)?;
+        match self.desc(fd as u32)? {
+            Desc::File(file) => file.file.set_fdflags(flags)?,
+            Desc::Dir(_) => return Err(Errno::Badf.into()),
+        }
+        Ok(())
+    }
+
+    fn fd_fdstat_set_rights(
+        &mut self,
+        _mem: &mut GuestMemory<'_>,
+        fd: i32,
+        base: i64,
+        inheriting: i64,
+    ) -> Result {
+        // Rights can only be dropped, never gained. keel-wasi derives
+        // rights from how a descriptor was opened, so asking for fewer is
+        // accepted and changes nothing, as in wasmtime-wasi.
+        let (have_base, have_inheriting) = match self.desc(fd as u32)? {
+            Desc::File(file) => (file_rights(file), Rights::empty()),
+            Desc::Dir(dir) => dir_rights(dir),
+        };
+        let base = Rights::from_bits_retain(base as u64);
+        let inheriting = Rights::from_bits_retain(inheriting as u64);
+        if !have_base.contains(base) || !have_inheriting.contains(inheriting) {
+            return Err(Errno::Notcapable.into());
+        }
+        Ok(())
+    }
+
+    fn fd_filestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
+        let stat = match self.desc(fd as u32)? {
+            Desc::File(file) => file.file.filestat()?,
+            Desc::Dir(dir) => dir.dir.filestat()?,
+        };
+        write_filestat(mem, ptr as u32, &stat)
+    }
+
+    fn fd_filestat_set_size(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, size: i64) -> Result {
+        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        if !file.write {
+            return Err(Errno::Badf.into());
+        }
+        file.file.set_size(size as u64)?;
+        Ok(())
+    }
+
+    fn fd_filestat_set_times(
+        &mut self,
+        _mem: &mut GuestMemory<'_>,
+        fd: i32,
+        atim: i64,
+        mtim: i64,
+        flags: i32,
+    ) -> Result {
+        let (atim, mtim) = set_times_args(atim, mtim, flags)?;
+        match self.desc(fd as u32)? {
+            Desc::File(file) => {
+                if !file.mutable {
+                    return Err(Errno::Perm.into());
+                }
+                file.file.set_times(atim, mtim)?;
+            }
+            Desc::Dir(dir) => {
+                need_dir_perms(dir, DirPerms::MUTATE)?;
+                dir.dir.set_times(atim, mtim)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The file entry for reading (`EBADF` if not opened for it).
+    fn readable(&mut self, fd: i32) -> Result<&mut FileDesc> {
+        let file = self.file(fd as u32)?;
+        if !file.read {
+            return Err(Errno::Badf.into());
+        }
+        Ok(file)
+    }
+
+    /// The file entry for writing (`EBADF` if not opened for it).
+    fn writable(&mut self, fd: i32) -> Result<&mut FileDesc> {
+        let file = self.file(fd as u32)?;
+        if !file.write {
+            return Err(Errno::Badf.into());
+        }
+        Ok(file)
+    }
+
+    /// Read into the guest's iovecs with `read(buf, offset_so_far)`. Only a
+    /// regular file fills more than the first non-empty buffer: a stream
+    /// returns what it has rather than block for the next buffer.
+    fn read_iovecs(
+        mem: &mut GuestMemory<'_>,
+        file: &mut FileDesc,
+        iovs: i32,
+        iovs_len: i32,
+        mut read: impl FnMut(&mut FileDesc, &mut [u8], u64) -> Result<usize, Errno>,
+    ) -> Result<u32> {
+        let iovecs = mem.iovecs(iovs as u32, iovs_len as u32)?;
+        let whole = file.file.filetype() == Filetype::RegularFile;
+        let mut total: u32 = 0;
+        for (ptr, len) in iovecs {
+            if len == 0 {
+                continue;
+            }
+            let buf = mem.slice_mut(ptr, len)?;
+            let n = read(file, buf, u64::from(total))?;
+            total = total.checked_add(n as u32).ok_or(Errno::Overflow)?;
+            if n < len as usize || !whole {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    /// Write the guest's ciovecs with `write(buf, offset_so_far)`, until
+    /// one is written short.
+    fn write_iovecs(
+        mem: &mut GuestMemory<'_>,
+        file: &mut FileDesc,
+        iovs: i32,
+        iovs_len: i32,
+        mut write: impl FnMut(&mut FileDesc, &[u8], u64) -> Result<usize, Errno>,
+    ) -> Result<u32> {
+        let iovecs = mem.iovecs(iovs as u32, iovs_len as u32)?;
+        let mut total: u32 = 0;
+        for (ptr, len) in iovecs {
+            if len == 0 {
+                continue;
+            }
+            let buf = mem.slice(ptr, len)?;
+            let n = write(file, buf, u64::from(total))?;
+            total = total.checked_add(n as u32).ok_or(Errno::Overflow)?;
+            if n < len as usize {
+                break;
+            }
+        }
+        Ok(total)
+    }
+
+    fn fd_read(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        iovs: i32,
+        iovs_len: i32,
+        nread: i32,
+    ) -> Result {
+        mem.check_array(nread as u32, 1, 4, 4)?;
+        let file = self.readable(fd)?;
+        let n = Self::read_iovecs(mem, file, iovs, iovs_len, |f, buf, _| f.file.read(buf))?;
+        mem.write_u32(nread as u32, n)?;
+        Ok(())
+    }
+
+    fn fd_pread(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        iovs: i32,
+        iovs_len: i32,
+        offset: i64,
+        nread: i32,
+    ) -> Result {
+        mem.check_array(nread as u32, 1, 4, 4)?;
+        let file = self.readable(fd)?;
+        let offset = offset as u64;
+        let n = Self::read_iovecs(mem, file, iovs, iovs_len, |f, buf, done| {
+            f.file.pread(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
+        })?;
+        mem.write_u32(nread as u32, n)?;
+        Ok(())
+    }
+
+    fn fd_write(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        iovs: i32,
+        iovs_len: i32,
+        nwritten: i32,
+    ) -> Result {
+        mem.check_array(nwritten as u32, 1, 4, 4)?;
+        let file = self.writable(fd)?;
+        let n = Self::write_iovecs(mem, file, iovs, iovs_len, |f, buf, _| f.file.write(buf))?;
+        mem.write_u32(nwritten as u32, n)?;
+        Ok(())
+    }
+
+    fn fd_pwrite(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        iovs: i32,
+        iovs_len: i32,
+        offset: i64,
+        nwritten: i32,
+    ) -> Result {
+        mem.check_array(nwritten as u32, 1, 4, 4)?;
+        let file = self.writable(fd)?;
+        let offset = offset as u64;
+        let n = Self::write_iovecs(mem, file, iovs, iovs_len, |f, buf, done| {
+            f.file.pwrite(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
+        })?;
+        mem.write_u32(nwritten as u32, n)?;
+        Ok(())
+    }
+
+    fn fd_prestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
+        let Desc::Dir(DirDesc {
+            preopen: Some(name),
+            ..
+        }) = self.desc(fd as u32)?
+        else {
+            return Err(Errno::Badf.into());
+        };
+        let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
+        let ptr = ptr as u32;
+        mem.check_array(ptr, 1, PRESTAT_SIZE, 4)?;
+        mem.write_u32(ptr, 0)?;
+        mem.write_u8(ptr, PREOPENTYPE_DIR)?;
+        mem.write_u32(ptr + 4, len)?;
+        Ok(())
+    }
+
+    fn fd_prestat_dir_name(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        path: i32,
+        path_len: i32,
+    ) -> Result {
+        let Desc::Dir(DirDesc {
+            preopen: Some(name),
+            ..
+        }) = self.desc(fd as u32)?
+        else {
+            return Err(Errno::Badf.into());
+        };
+        if name.len() > path_len as u32 as usize {
+            return Err(Errno::Nametoolong.into());
+        }
+        let dest = mem.slice_mut(path as u32, name.len() as u32)?;
+        dest.copy_from_slice(name.as_bytes());
+        Ok(())
+    }
+
+    fn fd_readdir(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        buf: i32,
+        buf_len: i32,
+        cookie: i64,
+        bufused: i32,
+    ) -> Result {
+        let dir = match self.desc(fd as u32)? {
+            Desc::Dir(dir) => dir,
+            Desc::File(_) => return Err(Errno::Notdir.into()),
+        };
+        need_dir_perms(dir, DirPerms::READ)?;
+        let entries = dir.dir.readdir()?;
+        mem.check_array(bufused as u32, 1, 4, 4)?;
+        let out = mem.slice_mut(buf as u32, buf_len as u32)?;
+        let mut used = 0usize;
+        let start = usize::try_from(cookie as u64).unwrap_or(usize::MAX);
+        for (index, entry) in entries.iter().enumerate().skip(start) {
+            let mut header = [0u8; DIRENT_SIZE as usize];
+            header[0..8].copy_from_slice(&(index as u64 + 1).to_le_bytes());
+            header[8..16].copy_from_slice(&entry.ino.to_le_bytes());
+            let namlen = u32::try_from(entry.name.len()).map_err(|_| Errno::Overflow)?;
+            header[16..20].copy_from_slice(&namlen.to_le_bytes());
+            header[20] = entry.filetype as u8;
+            for chunk in [&header[..], entry.name.as_bytes()] {
+                let n = chunk.len().min(out.len() - used);
+                out[used..used + n].copy_from_slice(&chunk[..n]);
+                used += n;
+            }
+            if used == out.len() {
+                break;
+            }
+        }
+        mem.write_u32(bufused as u32, used as u32)?;
+        Ok(())
+    }
+
+    fn fd_renumber(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, to: i32) -> Result {
+        let (fd, to) = (fd as u32, to as u32);
+        if !self.fds.contains_key(&fd) || !self.fds.contains_key(&to) {
+            return Err(Errno::Badf.into());
+        }
+        if fd != to {
+            let desc = self.fds.remove(&fd).ok_or(Errno::Badf)?;
+            self.fds.insert(to, desc);
+        }
+        Ok(())
+    }
+
+    fn fd_seek(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        offset: i64,
+        whence: i32,
+        newoffset: i32,
+    ) -> Result {
+        let pos = match whence {
+            0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno::Inval)?),
+            1 => SeekFrom::Current(offset),
+            2 => SeekFrom::End(offset),
+            _ => return Err(Errno::Inval.into()),
+        };
+        mem.check_array(newoffset as u32, 1, 8, 8)?;
+        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        let at = file.file.seek(pos)?;
+        mem.write_u64(newoffset as u32, at)?;
+        Ok(())
+    }
+
+    fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
+        mem.check_array(ptr as u32, 1, 8, 8)?;
+        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        let at = file.file.seek(SeekFrom::Current(0))?;
+        mem.write_u64(ptr as u32, at)?;
+        Ok(())
+    }
+
+    fn path_create_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        path: i32,
+        path_len: i32,
+    ) -> Result {
+        let path = path_arg(mem, path, path_len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, DirPerms::MUTATE)?;
+        dir.dir.create_dir(&path)?;
+        Ok(())
+    }
+
+    fn path_filestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        flags: i32,
+        path: i32,
+        path_len: i32,
+        ptr: i32,
+    ) -> Result {
+        let follow = lookup_follow(flags)?;
+        let path = path_arg(mem, path, path_len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, DirPerms::READ)?;
+        let stat = dir.dir.path_filestat(&path, follow)?;
+        write_filestat(mem, ptr as u32, &stat)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the witx signature")]
+    fn path_filestat_set_times(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        flags: i32,
+        path: i32,
+        path_len: i32,
+        atim: i64,
+        mtim: i64,
+        fst_flags: i32,
+    ) -> Result {
+        let follow = lookup_follow(flags)?;
+        let (atim, mtim) = set_times_args(atim, mtim, fst_flags)?;
+        let path = path_arg(mem, path, path_len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, DirPerms::MUTATE)?;
+        dir.dir.path_set_times(&path, follow, atim, mtim)?;
+        Ok(())
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the witx signature")]
+    fn path_link(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        old_fd: i32,
+        old_flags: i32,
+        old_path: i32,
+        old_path_len: i32,
+        new_fd: i32,
+        new_path: i32,
+        new_path_len: i32,
+    ) -> Result {
+        let follow = lookup_follow(old_flags)?;
+        let old_path = path_arg(mem, old_path, old_path_len)?;
+        let new_path = path_arg(mem, new_path, new_path_len)?;
+        let from = self.dir(old_fd as u32)?;
+        let to = self.dir(new_fd as u32)?;
+        need_dir_perms(to, DirPerms::MUTATE)?;
+        from.dir.hard_link(&old_path, follow, &*to.dir, &new_path)?;
+        Ok(())
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "the witx signature")]
+    fn path_open(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        dirflags: i32,
+        path: i32,
+        path_len: i32,
+        oflags: i32,
+        rights_base: i64,
+        _rights_inheriting: i64,
+        fdflags: i32,
+        opened: i32,
+    ) -> Result {
+        let follow = lookup_follow(dirflags)?;
+        let oflags = u16::try_from(oflags)
+            .ok()
+            .and_then(OFlags::from_bits)
+            .ok_or(Errno::Inval)?;
+        let fdflags = u16::try_from(fdflags)
+            .ok()
+            .and_then(FdFlags::from_bits)
+            .ok_or(Errno::Inval)?;
+        let rights = Rights::from_bits_retain(rights_base as u64);
+        let path = path_arg(mem, path, path_len)?;
+        mem.check_array(opened as u32, 1, 4, 4)?;
+        let dir = self.dir(fd as u32)?;
+        let read = rights.intersects(Rights::FD_READ | Rights::FD_READDIR);
+        let write = rights.intersects(
+            Rights::FD_DATASYNC
+                | Rights::FD_WRITE
+                | Rights::FD_ALLOCATE
+                | Rights::FD_FILESTAT_SET_SIZE,
+        ) || fdflags.intersects(FdFlags::APPEND)
+            || oflags.contains(OFlags::TRUNC);
+        // Creating needs the right to mutate the directory; writing, the
+        // right to write its files.
+        if oflags.contains(OFlags::CREAT) {
+            need_dir_perms(dir, DirPerms::MUTATE)?;
+        }
+        if write && !dir.file_perms.contains(FilePerms::WRITE) {
+            return Err(Errno::Perm.into());
+        }
+        if write && oflags.contains(OFlags::DIRECTORY) {
+            return Err(Errno::Isdir.into());
+        }
+        let options = OpenOptions {
+            follow,
+            oflags,
+            read: read || !write,
+            write,
+            fdflags,
+        };
+        let desc = match dir.dir.open(&path, options)? {
+            Opened::File(file) => Desc::File(FileDesc {
+                file,
+                read,
+                write,
+                mutable: dir.file_perms.contains(FilePerms::WRITE),
+            }),
+            Opened::Dir(sub) => {
+                if write {
+                    return Err(Errno::Isdir.into());
+                }
+                Desc::Dir(DirDesc {
+                    dir: sub,
+                    preopen: None,
+                    dir_perms: dir.dir_perms,
+                    file_perms: dir.file_perms,
+                })
+            }
+        };
+        let new_fd = self.push(desc)?;
+        mem.write_u32(opened as u32, new_fd)?;
+        Ok(())
+    }
+
+    fn path_readlink(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        path: i32,
+        path_len: i32,
+        buf: i32,
+        buf_len: i32,
+        bufused: i32,
+    ) -> Result {
+        let path = path_arg(mem, path, path_len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, DirPerms::READ)?;
+        let target = dir.dir.read_link(&path)?;
+        mem.check_array(bufused as u32, 1, 4, 4)?;
+        let out = mem.slice_mut(buf as u32, buf_len as u32)?;
+        let n = target.len().min(out.len());
+        out[..n].copy_from_slice(&target.as_bytes()[..n]);
+        mem.write_u32(bufused as u32, n as u32)?;
+        Ok(())
+    }
+
+    fn path_remove_directory(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        path: i32,
+        path_len: i32,
+    ) -> Result {
+        let path = path_arg(mem, path, path_len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, DirPerms::MUTATE)?;
+        dir.dir.remove_dir(&path)?;
+        Ok(())
+    }
+
+    fn path_rename(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        old_path: i32,
+        old_path_len: i32,
+        new_fd: i32,
+        new_path: i32,
+        new_path_len: i32,
+    ) -> Result {
+        let old_path = path_arg(mem, old_path, old_path_len)?;
+        let new_path = path_arg(mem, new_path, new_path_len)?;
+        let from = self.dir(fd as u32)?;
+        let to = self.dir(new_fd as u32)?;
+        need_dir_perms(from, DirPerms::MUTATE)?;
+        need_dir_perms(to, DirPerms::MUTATE)?;
+        from.dir.rename(&old_path, &*to.dir, &new_path)?;
+        Ok(())
+    }
+
+    fn path_symlink(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        old_path: i32,
+        old_path_len: i32,
+        fd: i32,
+        new_path: i32,
+        new_path_len: i32,
+    ) -> Result {
+        let target = path_arg(mem, old_path, old_path_len)?;
+        let link = path_arg(mem, new_path, new_path_len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, DirPerms::MUTATE)?;
+        dir.dir.symlink(&target, &link)?;
+        Ok(())
+    }
+
+    fn path_unlink_file(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        path: i32,
+        path_len: i32,
+    ) -> Result {
+        let path = path_arg(mem, path, path_len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, DirPerms::MUTATE)?;
+        dir.dir.unlink_file(&path)?;
+        Ok(())
+    }
+
+    fn poll_oneoff(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        subscriptions: i32,
+        events: i32,
+        nsubscriptions: i32,
+        nevents: i32,
+    ) -> Result {
+        let (subs_ptr, events_ptr, count) = (subscriptions as u32, events as u32, nsubscriptions as u32);
+        if count == 0 {
+            return Err(Errno::Inval.into());
+        }
+        mem.check_array(subs_ptr, count, SUBSCRIPTION_SIZE, 8)?;
+        mem.check_array(events_ptr, count, EVENT_SIZE, 8)?;
+        mem.check_array(nevents as u32, 1, 4, 4)?;
+        let subs = self.poll_subscriptions(mem, subs_ptr, count)?;
+        let fired = self.poll_wait(&subs)?;
+        for (i, event) in fired.iter().enumerate() {
+            let at = events_ptr + i as u32 * EVENT_SIZE;
+            mem.slice_mut(at, EVENT_SIZE)?.fill(0);
+            mem.write_u64(at, event.userdata)?;
+            mem.write_u16(at + 8, event.error as u16)?;
+            mem.write_u8(at + 10, event.kind)?;
+            mem.write_u64(at + 16, event.nbytes)?;
+            mem.write_u16(at + 24, event.flags)?;
+        }
+        mem.write_u32(nevents as u32, fired.len() as u32)?;
+        Ok(())
+    }
+
+    /// Decode the subscriptions of `poll_oneoff`, resolving clock timeouts
+    /// to monotonic deadlines.
+    fn poll_subscriptions(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        ptr: u32,
+        count: u32,
+    ) -> Result<Vec<Subscription>> {
+        let now = self.clocks.now(ClockId::Monotonic)?;
+        let mut subs = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let at = ptr + i * SUBSCRIPTION_SIZE;
+            let userdata = mem.read_u64(at)?;
+            let kind = mem.read_u8(at + 8)?;
+            let sub = match kind {
+                EVENTTYPE_CLOCK => {
+                    let id = mem.read_u32(at + 16)?;
+                    let timeout = mem.read_u64(at + 24)?;
+                    let flags = mem.read_u16(at + 40)?;
+                    if flags & !SUBCLOCKFLAGS_ABSTIME != 0 {
+                        return Err(Errno::Inval.into());
+                    }
+                    let deadline = match ClockId::from_raw(id) {
+                        Some(clock @ (ClockId::Monotonic | ClockId::Realtime)) => {
+                            if flags & SUBCLOCKFLAGS_ABSTIME != 0 {
+                                let clock_now = self.clocks.now(clock)?;
+                                Ok(now.saturating_add(timeout.saturating_sub(clock_now)))
+                            } else {
+                                Ok(now.saturating_add(timeout))
+                            }
+                        }
+                        Some(_) => Err(Errno::Notsup),
+                        None => Err(Errno::Inval),
+                    };
+                    Subscription::Clock { userdata, deadline }
+                }
+                EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE => Subscription::Fd {
+                    userdata,
+                    fd: mem.read_u32(at + 16)?,
+                    write: kind == EVENTTYPE_FD_WRITE,
+                },
+                _ => return Err(Errno::Inval.into()),
+            };
+            subs.push(sub);
+        }
+        Ok(subs)
+    }
+
+    /// Wait for the first of `subs`; the events that fired.
+    fn poll_wait(&mut self, subs: &[Subscription]) -> Result<Vec<Event>> {
+        let mut fired = Vec::new();
+        // Descriptors that can be waited on: (index into `subs`, pollable).
+        let mut waits: Vec<(usize, PollFd)> = Vec::new();
+        let mut earliest: Option<u64> = None;
+        for (i, sub) in subs.iter().enumerate() {
+            match *sub {
+                Subscription::Clock { userdata, deadline } => match deadline {
+                    Ok(deadline) => earliest = Some(earliest.map_or(deadline, |e| e.min(deadline))),
+                    Err(errno) => fired.push(Event::clock(userdata, errno)),
+                },
+                Subscription::Fd { userdata, fd, write } => {
+                    let kind = if write { EVENTTYPE_FD_WRITE } else { EVENTTYPE_FD_READ };
+                    let file = match self.fds.get(&fd) {
+                        Some(Desc::File(file)) if (write && file.write) || (!write && file.read) => file,
+                        _ => {
+                            fired.push(Event::fd(userdata, kind, Errno::Badf, 0));
+                            continue;
+                        }
+                    };
+                    match file.file.pollable() {
+                        Some(pollable) => waits.push((
+                            i,
+                            PollFd {
+                                pollable,
+                                write,
+                                ready: false,
+                                hangup: false,
+                            },
+                        )),
+                        None => {
+                            let nbytes = if write { 0 } else { file.file.bytes_ready().unwrap_or(0) };
+                            fired.push(Event::fd(userdata, kind, Errno::Success, nbytes));
+                        }
+                    }
+                }
+            }
+        }
+        if !fired.is_empty() {
+            // Something is ready now: report it without waiting, but also
+            // any descriptor that is ready at this instant.
+            if !waits.is_empty() {
+                let mut fds: Vec<PollFd> = waits.iter().map(|w| w.1).collect();
+                if self.sched.poll(&mut fds, Some(0)).is_ok() {
+                    self.collect_ready(subs, &waits, &fds, &mut fired);
+                }
+            }
+            return Ok(fired);
+        }
+        let now = self.clocks.now(ClockId::Monotonic)?;
+        let timeout = earliest.map(|deadline| deadline.saturating_sub(now));
+        if waits.is_empty() {
+            if let Some(timeout) = timeout {
+                if timeout > 0 {
+                    self.sched.sleep(timeout);
+                }
+            }
+        } else {
+            let mut fds: Vec<PollFd> = waits.iter().map(|w| w.1).collect();
+            self.sched.poll(&mut fds, timeout)?;
+            self.collect_ready(subs, &waits, &fds, &mut fired);
+            if !fired.is_empty() {
+                return Ok(fired);
+            }
+        }
+        // Report every clock whose deadline has passed (at least the
+        // earliest, which the wait above was for).
+        let now = self.clocks.now(ClockId::Monotonic)?;
+        for sub in subs {
+            if let Subscription::Clock {
+                userdata,
+                deadline: Ok(deadline),
+            } = *sub
+            {
+                if deadline <= now || Some(deadline) == earliest {
+                    fired.push(Event::clock(userdata, Errno::Success));
+                }
+            }
+        }
+        Ok(fired)
+    }
+
+    fn collect_ready(
+        &self,
+        subs: &[Subscription],
+        waits: &[(usize, PollFd)],
+        fds: &[PollFd],
+        fired: &mut Vec<Event>,
+    ) {
+        for ((index, _), polled) in waits.iter().zip(fds) {
+            if !polled.ready {
+                continue;
+            }
+            if let Subscription::Fd { userdata, fd, write } = subs[*index] {
+                let kind = if write { EVENTTYPE_FD_WRITE } else { EVENTTYPE_FD_READ };
+                let nbytes = match self.fds.get(&fd) {
+                    Some(Desc::File(file)) if !write => file.file.bytes_ready().unwrap_or(0),
+                    _ => 0,
+                };
+                let mut event = Event::fd(userdata, kind, Errno::Success, nbytes);
+                if polled.hangup {
+                    event.flags = EVENTRWFLAGS_HANGUP;
+                }
+                fired.push(event);
+            }
+        }
+    }
+
+    fn proc_exit(&mut self, code: i32) -> Result {
+        Err(Error::Trap(keel::Error::new(I32Exit(code))))
+    }
+
+    fn proc_raise(&mut self, _mem: &mut GuestMemory<'_>, _signal: i32) -> Result {
+        Err(Errno::Nosys.into())
+    }
+
+    fn sched_yield(&mut self, _mem: &mut GuestMemory<'_>) -> Result {
+        self.sched.yield_now();
+        Ok(())
+    }
+
+    fn random_get(&mut self, mem: &mut GuestMemory<'_>, buf: i32, buf_len: i32) -> Result {
+        let out = mem.slice_mut(buf as u32, buf_len as u32)?;
+        self.random.fill(out)?;
+        Ok(())
+    }
+
+    fn sock_accept(&mut self, mem: &mut GuestMemory<'_>, fd: i32, flags: i32, new_fd: i32) -> Result {
+        let flags = u16::try_from(flags)
+            .ok()
+            .and_then(FdFlags::from_bits)
+            .ok_or(Errno::Inval)?;
+        if !(flags - FdFlags::NONBLOCK).is_empty() {
+            return Err(Errno::Inval.into());
+        }
+        mem.check_array(new_fd as u32, 1, 4, 4)?;
+        let listener = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        let stream = listener.file.sock_accept(flags)?;
+        let new = self.push_file(stream, true, true)?;
+        mem.write_u32(new_fd as u32, new)?;
+        Ok(())
+    }
+
+    fn sock_recv(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        ri_data: i32,
+        ri_data_len: i32,
+        ri_flags: i32,
+        ro_datalen: i32,
+        ro_flags: i32,
+    ) -> Result {
+        let flags = u16::try_from(ri_flags).map_err(|_| Errno::Inval)?;
+        if flags & !(RIFLAGS_RECV_PEEK | RIFLAGS_RECV_WAITALL) != 0 {
+            return Err(Errno::Inval.into());
+        }
+        mem.check_array(ro_datalen as u32, 1, 4, 4)?;
+        mem.check_array(ro_flags as u32, 1, 2, 2)?;
+        let file = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        let iovecs = mem.iovecs(ri_data as u32, ri_data_len as u32)?;
+        let mut total = 0u32;
+        let mut truncated = false;
+        // One receive into the first non-empty buffer, as a datagram or a
+        // stream segment may not fill more.
+        if let Some(&(ptr, len)) = iovecs.iter().find(|(_, len)| *len > 0) {
+            let buf = mem.slice_mut(ptr, len)?;
+            let (n, trunc) = file.file.sock_recv(buf, flags & RIFLAGS_RECV_PEEK != 0)?;
+            total = n as u32;
+            truncated = trunc;
+        } else if file.file.filetype() != Filetype::SocketStream {
+            return Err(Errno::Notsock.into());
+        }
+        mem.write_u32(ro_datalen as u32, total)?;
+        mem.write_u16(
+            ro_flags as u32,
+            if truncated { ROFLAGS_RECV_DATA_TRUNCATED } else { 0 },
+        )?;
+        Ok(())
+    }
+
+    fn sock_send(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        si_data: i32,
+        si_data_len: i32,
+        si_flags: i32,
+        so_datalen: i32,
+    ) -> Result {
+        if si_flags != 0 {
+            return Err(Errno::Inval.into());
+        }
+        mem.check_array(so_datalen as u32, 1, 4, 4)?;
+        let file = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        let n = Self::write_iovecs(mem, file, si_data, si_data_len, |f, buf, _| f.file.sock_send(buf))?;
+        mem.write_u32(so_datalen as u32, n)?;
+        Ok(())
+    }
+
+    fn sock_shutdown(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, how: i32) -> Result {
+        let how = u8::try_from(how).map_err(|_| Errno::Inval)?;
+        if how == 0 || how & !(SDFLAGS_RD | SDFLAGS_WR) != 0 {
+            return Err(Errno::Inval.into());
+        }
+        let file = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        file.file.sock_shutdown(how & SDFLAGS_RD != 0, how & SDFLAGS_WR != 0)?;
+        Ok(())
+    }
+}
+
+/// A decoded `poll_oneoff` subscription.
+#[derive(Clone, Copy)]
+enum Subscription {
+    /// A clock: the monotonic deadline, or why the clock cannot be used.
+    Clock {
+        userdata: u64,
+        deadline: Result<u64, Errno>,
+    },
+    /// Readiness of a descriptor.
+    Fd { userdata: u64, fd: u32, write: bool },
+}
+
+/// An event `poll_oneoff` reports.
+struct Event {
+    userdata: u64,
+    error: Errno,
+    kind: u8,
+    nbytes: u64,
+    flags: u16,
+}
+
+impl Event {
+    fn clock(userdata: u64, error: Errno) -> Event {
+        Event {
+            userdata,
+            error,
+            kind: EVENTTYPE_CLOCK,
+            nbytes: 0,
+            flags: 0,
+        }
+    }
+
+    fn fd(userdata: u64, kind: u8, error: Errno, nbytes: u64) -> Event {
+        Event {
+            userdata,
+            error,
+            kind,
+            nbytes,
+            flags: 0,
+        }
+    }
+}
