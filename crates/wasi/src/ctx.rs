@@ -74,19 +74,21 @@ impl WasiCtx {
         self.fds.get_mut(&fd).ok_or(Errno::Badf)
     }
 
-    /// The file entry for `fd`: `EBADF` if none, `EISDIR` for a directory.
+    /// The file entry for `fd`: `EBADF` if none or a directory (as
+    /// wasmtime-wasi: a file operation on a directory is a bad
+    /// descriptor for it).
     pub(crate) fn file(&mut self, fd: u32) -> Result<&mut FileDesc, Errno> {
         match self.desc(fd)? {
             Desc::File(file) => Ok(file),
-            Desc::Dir(_) => Err(Errno::Isdir),
+            Desc::Dir(_) => Err(Errno::Badf),
         }
     }
 
-    /// The directory entry for `fd`: `EBADF` if none, `ENOTDIR` for a file.
+    /// The directory entry for `fd`: `EBADF` if none or a file.
     pub(crate) fn dir(&self, fd: u32) -> Result<&DirDesc, Errno> {
         match self.fds.get(&fd).ok_or(Errno::Badf)? {
             Desc::Dir(dir) => Ok(dir),
-            Desc::File(_) => Err(Errno::Notdir),
+            Desc::File(_) => Err(Errno::Badf),
         }
     }
 

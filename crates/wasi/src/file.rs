@@ -99,9 +99,9 @@ pub trait WasiFile: Send + Sync + Any {
     ///
     /// # Errors
     ///
-    /// `EINVAL` by default.
+    /// `EBADF` by default.
     fn set_size(&mut self, _size: u64) -> Result<(), Errno> {
-        Err(Errno::Inval)
+        Err(Errno::Badf)
     }
 
     /// Set the access and/or modification time; `None` leaves one as is.
@@ -117,18 +117,18 @@ pub trait WasiFile: Send + Sync + Any {
     ///
     /// # Errors
     ///
-    /// The backend's error; nothing to do by default.
+    /// `EBADF` by default (a stream has no storage to flush).
     fn sync(&mut self) -> Result<(), Errno> {
-        Ok(())
+        Err(Errno::Badf)
     }
 
     /// Flush data to storage (`fd_datasync`).
     ///
     /// # Errors
     ///
-    /// The backend's error; nothing to do by default.
+    /// `EBADF` by default (a stream has no storage to flush).
     fn datasync(&mut self) -> Result<(), Errno> {
-        Ok(())
+        Err(Errno::Badf)
     }
 
     /// Advice about an access pattern (`fd_advise`); `len` 0 means to the
@@ -136,9 +136,9 @@ pub trait WasiFile: Send + Sync + Any {
     ///
     /// # Errors
     ///
-    /// The backend's error; ignored by default.
+    /// `EBADF` by default (advice is for files).
     fn advise(&mut self, _offset: u64, _len: u64, _advice: Advice) -> Result<(), Errno> {
-        Ok(())
+        Err(Errno::Badf)
     }
 
     /// Bytes that can be read now without blocking, for `poll_oneoff`'s

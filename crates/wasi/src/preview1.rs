@@ -409,7 +409,7 @@ impl WasiCtx {
     fn fd_datasync(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
         match self.desc(fd as u32)? {
             Desc::File(file) => file.file.datasync()?,
-            Desc::Dir(_) => {}
+            Desc::Dir(_) => return Err(Errno::Badf.into()),
         }
         Ok(())
     }
@@ -417,7 +417,7 @@ impl WasiCtx {
     fn fd_sync(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
         match self.desc(fd as u32)? {
             Desc::File(file) => file.file.sync()?,
-            Desc::Dir(_) => {}
+            Desc::Dir(_) => return Err(Errno::Badf.into()),
         }
         Ok(())
     }
@@ -461,22 +461,14 @@ impl WasiCtx {
         &mut self,
         _mem: &mut GuestMemory<'_>,
         fd: i32,
-        base: i64,
-        inheriting: i64,
+        _base: i64,
+        _inheriting: i64,
     ) -> Result {
-        // Rights can only be dropped, never gained. keel-wasi derives
-        // rights from how a descriptor was opened, so asking for fewer is
-        // accepted and changes nothing, as in wasmtime-wasi.
-        let (have_base, have_inheriting) = match self.desc(fd as u32)? {
-            Desc::File(file) => (file_rights(file), Rights::empty()),
-            Desc::Dir(dir) => dir_rights(dir),
-        };
-        let base = Rights::from_bits_retain(base as u64);
-        let inheriting = Rights::from_bits_retain(inheriting as u64);
-        if !have_base.contains(base) || !have_inheriting.contains(inheriting) {
-            return Err(Errno::Notcapable.into());
-        }
-        Ok(())
+        // keel-wasi derives rights from how a descriptor was opened and the
+        // preopen's permissions; it cannot narrow them per descriptor (nor
+        // can wasmtime-wasi, which gives the same answer).
+        self.desc(fd as u32)?;
+        Err(Errno::Notsup.into())
     }
 
     fn fd_filestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
@@ -682,12 +674,13 @@ impl WasiCtx {
         path: i32,
         path_len: i32,
     ) -> Result {
-        let Desc::Dir(DirDesc {
-            preopen: Some(name),
-            ..
-        }) = self.desc(fd as u32)?
-        else {
-            return Err(Errno::Badf.into());
+        let name = match self.desc(fd as u32)? {
+            Desc::Dir(DirDesc {
+                preopen: Some(name),
+                ..
+            }) => name,
+            // As wasmtime-wasi: an open descriptor that is not a preopen.
+            _ => return Err(Errno::Notdir.into()),
         };
         if name.len() > path_len as u32 as usize {
             return Err(Errno::Nametoolong.into());
@@ -877,15 +870,23 @@ impl WasiCtx {
         let rights = Rights::from_bits_retain(rights_base as u64);
         let path = path_arg(mem, path, path_len)?;
         mem.check_array(opened as u32, 1, 4, 4)?;
-        let dir = self.dir(fd as u32)?;
-        let read = rights.intersects(Rights::FD_READ | Rights::FD_READDIR);
-        let write = rights.intersects(
-            Rights::FD_DATASYNC
-                | Rights::FD_WRITE
-                | Rights::FD_ALLOCATE
-                | Rights::FD_FILESTAT_SET_SIZE,
-        ) || fdflags.intersects(FdFlags::APPEND)
-            || oflags.contains(OFlags::TRUNC);
+        let dir = match self.desc(fd as u32)? {
+            Desc::Dir(dir) => &*dir,
+            Desc::File(_) => return Err(Errno::Notdir.into()),
+        };
+        // The open mode, as wasmtime-wasi chooses it: write for FD_WRITE,
+        // CREAT or TRUNC; read for FD_READ, or when not writing.
+        let write = rights.contains(Rights::FD_WRITE)
+            || oflags.intersects(OFlags::CREAT | OFlags::TRUNC);
+        let read = rights.contains(Rights::FD_READ) || !write;
+        if fdflags.intersects(FdFlags::SYNC | FdFlags::DSYNC | FdFlags::RSYNC) {
+            return Err(Errno::Notsup.into());
+        }
+        if oflags.contains(OFlags::DIRECTORY)
+            && oflags.intersects(OFlags::CREAT | OFlags::EXCL | OFlags::TRUNC)
+        {
+            return Err(Errno::Inval.into());
+        }
         // Creating needs the right to mutate the directory; writing, the
         // right to write its files.
         if oflags.contains(OFlags::CREAT) {
@@ -894,13 +895,10 @@ impl WasiCtx {
         if write && !dir.file_perms.contains(FilePerms::WRITE) {
             return Err(Errno::Perm.into());
         }
-        if write && oflags.contains(OFlags::DIRECTORY) {
-            return Err(Errno::Isdir.into());
-        }
         let options = OpenOptions {
             follow,
             oflags,
-            read: read || !write,
+            read,
             write,
             fdflags,
         };
@@ -912,9 +910,8 @@ impl WasiCtx {
                 mutable: dir.file_perms.contains(FilePerms::WRITE),
             }),
             Opened::Dir(sub) => {
-                if write {
-                    return Err(Errno::Isdir.into());
-                }
+                // The backend refuses to open a directory for writing.
+                debug_assert!(!write);
                 Desc::Dir(DirDesc {
                     dir: sub,
                     preopen: None,
@@ -1221,6 +1218,15 @@ impl WasiCtx {
         Ok(())
     }
 
+    /// The file entry of socket function: `EBADF` if none, `ENOTSOCK` for
+    /// a directory (and, from the file's default methods, for a file).
+    fn socket(&mut self, fd: i32) -> Result<&mut FileDesc> {
+        match self.desc(fd as u32)? {
+            Desc::File(file) => Ok(file),
+            Desc::Dir(_) => Err(Errno::Notsock.into()),
+        }
+    }
+
     fn sock_accept(&mut self, mem: &mut GuestMemory<'_>, fd: i32, flags: i32, new_fd: i32) -> Result {
         let flags = u16::try_from(flags)
             .ok()
@@ -1230,7 +1236,7 @@ impl WasiCtx {
             return Err(Errno::Inval.into());
         }
         mem.check_array(new_fd as u32, 1, 4, 4)?;
-        let listener = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        let listener = self.socket(fd)?;
         let stream = listener.file.sock_accept(flags)?;
         let new = self.push_file(stream, true, true)?;
         mem.write_u32(new_fd as u32, new)?;
@@ -1253,7 +1259,7 @@ impl WasiCtx {
         }
         mem.check_array(ro_datalen as u32, 1, 4, 4)?;
         mem.check_array(ro_flags as u32, 1, 2, 2)?;
-        let file = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        let file = self.socket(fd)?;
         let iovecs = mem.iovecs(ri_data as u32, ri_data_len as u32)?;
         let mut total = 0u32;
         let mut truncated = false;
@@ -1288,7 +1294,7 @@ impl WasiCtx {
             return Err(Errno::Inval.into());
         }
         mem.check_array(so_datalen as u32, 1, 4, 4)?;
-        let file = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        let file = self.socket(fd)?;
         let n = Self::write_iovecs(mem, file, si_data, si_data_len, |f, buf, _| f.file.sock_send(buf))?;
         mem.write_u32(so_datalen as u32, n)?;
         Ok(())
@@ -1299,7 +1305,7 @@ impl WasiCtx {
         if how == 0 || how & !(SDFLAGS_RD | SDFLAGS_WR) != 0 {
             return Err(Errno::Inval.into());
         }
-        let file = self.file(fd as u32).map_err(|_| Errno::Notsock)?;
+        let file = self.socket(fd)?;
         file.file.sock_shutdown(how & SDFLAGS_RD != 0, how & SDFLAGS_WR != 0)?;
         Ok(())
     }

@@ -263,24 +263,11 @@ impl HostDir {
 impl WasiDir for HostDir {
     fn open(&self, path: &str, options: OpenOptions) -> Result<Opened, Errno> {
         let oflags = options.oflags;
-        if oflags.contains(OFlags::DIRECTORY)
-            && oflags.intersects(OFlags::CREAT | OFlags::EXCL | OFlags::TRUNC)
-        {
-            return Err(Errno::Inval);
-        }
         let follow = if options.follow {
             FollowSymlinks::Yes
         } else {
             FollowSymlinks::No
         };
-        if oflags.contains(OFlags::DIRECTORY) {
-            let dir = if options.follow {
-                self.dir.open_dir(path)
-            } else {
-                self.dir.open_dir_nofollow(path)
-            };
-            return Ok(Opened::Dir(Box::new(HostDir::new(dir.errno()?))));
-        }
         let mut open = CapOpenOptions::new();
         open.read(options.read)
             .write(options.write)
@@ -311,10 +298,11 @@ impl WasiDir for HostDir {
         let std_file = file.into_std();
         let meta = std_file.metadata().errno()?;
         if meta.is_dir() {
-            if options.write {
-                return Err(Errno::Isdir);
-            }
+            // Opening a directory for writing fails in the OS (EISDIR).
             return Ok(Opened::Dir(Box::new(HostDir::new(Dir::from_std_file(std_file)))));
+        }
+        if oflags.contains(OFlags::DIRECTORY) {
+            return Err(Errno::Notdir);
         }
         Ok(Opened::File(Box::new(HostFile::new(std_file))))
     }

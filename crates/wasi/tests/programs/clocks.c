@@ -1,7 +1,7 @@
 /* clocks: monotonic/realtime clocks, clock resolution and nanosleep.
  *
- * Output is booleans only (no times).  CLOCK_PROCESS_CPUTIME_ID support is
- * only reported, not asserted (Wasmtime returns EBADF for it).
+ * Output is booleans only (no times).  CLOCK_PROCESS_CPUTIME_ID is called but
+ * neither printed nor asserted (Wasmtime returns EBADF for it).
  */
 #include "common.h"
 
@@ -75,10 +75,10 @@ int main(void) {
 
     /* CPU-time clock: report only */
     struct timespec ts;
-    int r = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    print_result("clock_gettime CLOCK_PROCESS_CPUTIME_ID", r, errno);
-    r = clock_getres(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    print_result("clock_getres CLOCK_PROCESS_CPUTIME_ID", r, errno);
+    /* Called, not printed: keel has the CPU-time clocks, Wasmtime gives
+     * EBADF, so stdout stays comparable. */
+    (void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    (void)clock_getres(CLOCK_PROCESS_CPUTIME_ID, &ts);
 
     puts("ok");
     return 0;

@@ -179,8 +179,12 @@ int main(int argc, char **argv) {
     CHECK(r == 0, "sched_yield failed");
 
     /* --- proc_raise(SIGTERM=15): ENOSYS or ENOTSUP (Wasmtime: ENOTSUP) --- */
+    /* Only whether it fails is printed: the errno is runtime-specific
+     * (keel: ENOSYS, Wasmtime: ENOTSUP), so stdout stays comparable. */
     e = (__wasi_errno_t)raw_proc_raise(15);
-    EXPECT_WASI_ERRNO("proc_raise(15)", e, 2, ENOSYS, ENOTSUP);
+    printf("proc_raise(15) fails with ENOSYS or ENOTSUP: %s\n",
+           (e == __WASI_ERRNO_NOSYS || e == __WASI_ERRNO_NOTSUP) ? "yes" : "no");
+    CHECK(e == __WASI_ERRNO_NOSYS || e == __WASI_ERRNO_NOTSUP, "proc_raise(15)");
 
     /* --- socket calls on non-sockets: ENOTSOCK (EBADF accepted for accept
      *     on a directory) --- */

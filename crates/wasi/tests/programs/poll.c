@@ -138,15 +138,15 @@ int main(void) {
     memset(&ev, 0, sizeof ev);
     nevents = 0;
     e = __wasi_poll_oneoff(&bad, &ev, 1, &nevents);
-    printf("fd_read on closed fd 1234: errno %d (%s), nevents=%u\n", e, errno_name(e),
-           (unsigned)nevents);
+    /* Only the outcome is printed, so stdout is the same under a runtime
+     * that fails the call (Wasmtime) and one that reports an event (keel). */
     if (e == 0) {
         CHECK(nevents == 1, "closed fd: expected one event");
-        print_event(&ev);
         CHECK(ev.userdata == 0x77 && ev.error == EBADF, "closed fd: expected EBADF event");
     } else {
         CHECK(e == EBADF, "closed fd: expected EBADF");
     }
+    puts("fd_read on closed fd 1234 reports EBADF: yes");
 
     puts("ok");
     return 0;
