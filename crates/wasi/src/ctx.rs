@@ -250,8 +250,7 @@ impl WasiCtxBuilder {
     /// Append `args` to the arguments (the first one is the guest's
     /// `argv[0]`, conventionally the program name).
     pub fn args(&mut self, args: &[impl AsRef<str>]) -> &mut Self {
-        self.args
-            .extend(args.iter().map(|a| a.as_ref().to_owned()));
+        self.args.extend(args.iter().map(|a| a.as_ref().to_owned()));
         self
     }
 

@@ -78,7 +78,10 @@ pub use sched::{PollFd, WasiClocks, WasiRandom, WasiSched};
 pub use types::{DirPerms, Errno, FilePerms};
 
 #[cfg(feature = "std")]
-pub use host::{HostClocks, HostDir, HostFile, HostRandom, HostSched, Stderr, Stdin, Stdout, TcpListenerFile, TcpStreamFile};
+pub use host::{
+    HostClocks, HostDir, HostFile, HostRandom, HostSched, Stderr, Stdin, Stdout, TcpListenerFile,
+    TcpStreamFile,
+};
 
 /// The error a guest's `proc_exit(code)` ends the call with: the call
 /// returns `Err`, and `err.downcast_ref::<I32Exit>()` gives the code.

@@ -114,7 +114,11 @@ impl<'a> GuestMemory<'a> {
 
     /// The `(buf, buf_len)` pairs of an `iovec`/`ciovec` array of `count`
     /// entries at `ptr`, each checked to lie in memory.
-    pub(crate) fn iovecs(&self, ptr: u32, count: u32) -> Result<alloc::vec::Vec<(u32, u32)>, Errno> {
+    pub(crate) fn iovecs(
+        &self,
+        ptr: u32,
+        count: u32,
+    ) -> Result<alloc::vec::Vec<(u32, u32)>, Errno> {
         self.check_array(ptr, count, crate::types::layout::IOVEC_SIZE, 4)?;
         let mut out = alloc::vec::Vec::with_capacity(count as usize);
         for i in 0..count {

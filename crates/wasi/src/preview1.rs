@@ -11,6 +11,7 @@ use alloc::vec::Vec;
 
 use keel::{Caller, Extern, Linker};
 
+use crate::I32Exit;
 use crate::ctx::{Desc, DirDesc, FileDesc, WasiCtx};
 use crate::dir::{OpenOptions, Opened};
 use crate::memory::GuestMemory;
@@ -20,7 +21,6 @@ use crate::types::{
     Advice, ClockId, DirPerms, Errno, FdFlags, FilePerms, Filestat, Filetype, FstFlags, OFlags,
     Rights, SeekFrom, SetTime,
 };
-use crate::I32Exit;
 
 /// How a WASI function failed: an errno for the guest, or an error that
 /// ends the call (a trap, [`I32Exit`]).
@@ -148,7 +148,9 @@ fn call<T>(
     body: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result,
 ) -> keel::Result<i32> {
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-        keel::bail!("WASI function `{name}` called by a module that exports no memory named `memory`");
+        keel::bail!(
+            "WASI function `{name}` called by a module that exports no memory named `memory`"
+        );
     };
     let (data, state) = memory.data_and_store_mut(&mut *caller);
     let mut mem = GuestMemory::new(data);
@@ -161,7 +163,8 @@ fn call<T>(
 
 /// Rights of a descriptor, as `fd_fdstat_get` reports them.
 fn file_rights(file: &FileDesc) -> Rights {
-    let mut rights = Rights::FD_FDSTAT_SET_FLAGS | Rights::FD_FILESTAT_GET | Rights::POLL_FD_READWRITE;
+    let mut rights =
+        Rights::FD_FDSTAT_SET_FLAGS | Rights::FD_FILESTAT_GET | Rights::POLL_FD_READWRITE;
     if file.read {
         rights |= Rights::FD_READ;
     }
@@ -189,7 +192,9 @@ fn file_rights(file: &FileDesc) -> Rights {
 /// Rights of a directory descriptor: (`fs_rights_base`,
 /// `fs_rights_inheriting`).
 fn dir_rights(dir: &DirDesc) -> (Rights, Rights) {
-    let mut base = Rights::FD_FILESTAT_GET | Rights::FD_FDSTAT_SET_FLAGS | Rights::FD_SYNC
+    let mut base = Rights::FD_FILESTAT_GET
+        | Rights::FD_FDSTAT_SET_FLAGS
+        | Rights::FD_SYNC
         | Rights::FD_DATASYNC;
     if dir.dir_perms.contains(DirPerms::READ) {
         base |= Rights::FD_READDIR
@@ -213,7 +218,10 @@ fn dir_rights(dir: &DirDesc) -> (Rights, Rights) {
     }
     let mut inheriting = base;
     if dir.file_perms.contains(FilePerms::READ) {
-        inheriting |= Rights::FD_READ | Rights::FD_SEEK | Rights::FD_TELL | Rights::FD_ADVISE
+        inheriting |= Rights::FD_READ
+            | Rights::FD_SEEK
+            | Rights::FD_TELL
+            | Rights::FD_ADVISE
             | Rights::POLL_FD_READWRITE;
     }
     if dir.file_perms.contains(FilePerms::WRITE) {
@@ -394,7 +402,13 @@ impl WasiCtx {
         Ok(())
     }
 
-    fn fd_allocate(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, _offset: i64, _len: i64) -> Result {
+    fn fd_allocate(
+        &mut self,
+        _mem: &mut GuestMemory<'_>,
+        fd: i32,
+        _offset: i64,
+        _len: i64,
+    ) -> Result {
         // Preview 2, and so wasmtime-wasi's preview 1, has no allocate:
         // posix_fallocate reports it unsupported.
         self.file(fd as u32).map_err(|_| Errno::Badf)?;
@@ -610,7 +624,8 @@ impl WasiCtx {
         let file = self.readable(fd)?;
         let offset = offset as u64;
         let n = Self::read_iovecs(mem, file, iovs, iovs_len, |f, buf, done| {
-            f.file.pread(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
+            f.file
+                .pread(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
         })?;
         mem.write_u32(nread as u32, n)?;
         Ok(())
@@ -644,7 +659,8 @@ impl WasiCtx {
         let file = self.writable(fd)?;
         let offset = offset as u64;
         let n = Self::write_iovecs(mem, file, iovs, iovs_len, |f, buf, done| {
-            f.file.pwrite(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
+            f.file
+                .pwrite(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
         })?;
         mem.write_u32(nwritten as u32, n)?;
         Ok(())
@@ -876,8 +892,8 @@ impl WasiCtx {
         };
         // The open mode, as wasmtime-wasi chooses it: write for FD_WRITE,
         // CREAT or TRUNC; read for FD_READ, or when not writing.
-        let write = rights.contains(Rights::FD_WRITE)
-            || oflags.intersects(OFlags::CREAT | OFlags::TRUNC);
+        let write =
+            rights.contains(Rights::FD_WRITE) || oflags.intersects(OFlags::CREAT | OFlags::TRUNC);
         let read = rights.contains(Rights::FD_READ) || !write;
         if fdflags.intersects(FdFlags::SYNC | FdFlags::DSYNC | FdFlags::RSYNC) {
             return Err(Errno::Notsup.into());
@@ -1020,7 +1036,8 @@ impl WasiCtx {
         nsubscriptions: i32,
         nevents: i32,
     ) -> Result {
-        let (subs_ptr, events_ptr, count) = (subscriptions as u32, events as u32, nsubscriptions as u32);
+        let (subs_ptr, events_ptr, count) =
+            (subscriptions as u32, events as u32, nsubscriptions as u32);
         if count == 0 {
             return Err(Errno::Inval.into());
         }
@@ -1102,10 +1119,22 @@ impl WasiCtx {
                     Ok(deadline) => earliest = Some(earliest.map_or(deadline, |e| e.min(deadline))),
                     Err(errno) => fired.push(Event::clock(userdata, errno)),
                 },
-                Subscription::Fd { userdata, fd, write } => {
-                    let kind = if write { EVENTTYPE_FD_WRITE } else { EVENTTYPE_FD_READ };
+                Subscription::Fd {
+                    userdata,
+                    fd,
+                    write,
+                } => {
+                    let kind = if write {
+                        EVENTTYPE_FD_WRITE
+                    } else {
+                        EVENTTYPE_FD_READ
+                    };
                     let file = match self.fds.get(&fd) {
-                        Some(Desc::File(file)) if (write && file.write) || (!write && file.read) => file,
+                        Some(Desc::File(file))
+                            if (write && file.write) || (!write && file.read) =>
+                        {
+                            file
+                        }
                         _ => {
                             fired.push(Event::fd(userdata, kind, Errno::Badf, 0));
                             continue;
@@ -1122,7 +1151,11 @@ impl WasiCtx {
                             },
                         )),
                         None => {
-                            let nbytes = if write { 0 } else { file.file.bytes_ready().unwrap_or(0) };
+                            let nbytes = if write {
+                                0
+                            } else {
+                                file.file.bytes_ready().unwrap_or(0)
+                            };
                             fired.push(Event::fd(userdata, kind, Errno::Success, nbytes));
                         }
                     }
@@ -1184,8 +1217,17 @@ impl WasiCtx {
             if !polled.ready {
                 continue;
             }
-            if let Subscription::Fd { userdata, fd, write } = subs[*index] {
-                let kind = if write { EVENTTYPE_FD_WRITE } else { EVENTTYPE_FD_READ };
+            if let Subscription::Fd {
+                userdata,
+                fd,
+                write,
+            } = subs[*index]
+            {
+                let kind = if write {
+                    EVENTTYPE_FD_WRITE
+                } else {
+                    EVENTTYPE_FD_READ
+                };
                 let nbytes = match self.fds.get(&fd) {
                     Some(Desc::File(file)) if !write => file.file.bytes_ready().unwrap_or(0),
                     _ => 0,
@@ -1227,7 +1269,13 @@ impl WasiCtx {
         }
     }
 
-    fn sock_accept(&mut self, mem: &mut GuestMemory<'_>, fd: i32, flags: i32, new_fd: i32) -> Result {
+    fn sock_accept(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        flags: i32,
+        new_fd: i32,
+    ) -> Result {
         let flags = u16::try_from(flags)
             .ok()
             .and_then(FdFlags::from_bits)
@@ -1276,7 +1324,11 @@ impl WasiCtx {
         mem.write_u32(ro_datalen as u32, total)?;
         mem.write_u16(
             ro_flags as u32,
-            if truncated { ROFLAGS_RECV_DATA_TRUNCATED } else { 0 },
+            if truncated {
+                ROFLAGS_RECV_DATA_TRUNCATED
+            } else {
+                0
+            },
         )?;
         Ok(())
     }
@@ -1295,7 +1347,9 @@ impl WasiCtx {
         }
         mem.check_array(so_datalen as u32, 1, 4, 4)?;
         let file = self.socket(fd)?;
-        let n = Self::write_iovecs(mem, file, si_data, si_data_len, |f, buf, _| f.file.sock_send(buf))?;
+        let n = Self::write_iovecs(mem, file, si_data, si_data_len, |f, buf, _| {
+            f.file.sock_send(buf)
+        })?;
         mem.write_u32(so_datalen as u32, n)?;
         Ok(())
     }
@@ -1306,7 +1360,8 @@ impl WasiCtx {
             return Err(Errno::Inval.into());
         }
         let file = self.socket(fd)?;
-        file.file.sock_shutdown(how & SDFLAGS_RD != 0, how & SDFLAGS_WR != 0)?;
+        file.file
+            .sock_shutdown(how & SDFLAGS_RD != 0, how & SDFLAGS_WR != 0)?;
         Ok(())
     }
 }

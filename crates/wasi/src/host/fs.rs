@@ -7,8 +7,8 @@ use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
 
-use cap_fs_ext::{DirExt, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, SystemTimeSpec};
 use cap_fs_ext::FollowSymlinks;
+use cap_fs_ext::{DirExt, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, SystemTimeSpec};
 use cap_std::fs::{Dir, OpenOptions as CapOpenOptions};
 
 use super::{IoResultExt, system_time};
@@ -148,7 +148,10 @@ impl WasiFile for HostFile {
         }
         let mut os = rustix::fs::fcntl_getfl(&self.file).map_err(|e| super::errno_of(&e.into()))?;
         os.set(rustix::fs::OFlags::APPEND, flags.contains(FdFlags::APPEND));
-        os.set(rustix::fs::OFlags::NONBLOCK, flags.contains(FdFlags::NONBLOCK));
+        os.set(
+            rustix::fs::OFlags::NONBLOCK,
+            flags.contains(FdFlags::NONBLOCK),
+        );
         rustix::fs::fcntl_setfl(&self.file, os).map_err(|e| super::errno_of(&e.into()))
     }
 
@@ -299,7 +302,9 @@ impl WasiDir for HostDir {
         let meta = std_file.metadata().errno()?;
         if meta.is_dir() {
             // Opening a directory for writing fails in the OS (EISDIR).
-            return Ok(Opened::Dir(Box::new(HostDir::new(Dir::from_std_file(std_file)))));
+            return Ok(Opened::Dir(Box::new(HostDir::new(Dir::from_std_file(
+                std_file,
+            )))));
         }
         if oflags.contains(OFlags::DIRECTORY) {
             return Err(Errno::Notdir);
@@ -330,9 +335,7 @@ impl WasiDir for HostDir {
         for entry in self.dir.entries().errno()? {
             let entry = entry.errno()?;
             let name = entry.file_name().into_string().map_err(|_| Errno::Ilseq)?;
-            let filetype = entry
-                .file_type()
-                .map_or(Filetype::Unknown, cap_filetype_of);
+            let filetype = entry.file_type().map_or(Filetype::Unknown, cap_filetype_of);
             rest.push(DirEntry {
                 name,
                 ino: entry.ino(),
@@ -401,7 +404,10 @@ impl WasiDir for HostDir {
 
     fn read_link(&self, path: &str) -> Result<String, Errno> {
         let target = self.dir.read_link_contents(path).errno()?;
-        target.into_os_string().into_string().map_err(|_| Errno::Ilseq)
+        target
+            .into_os_string()
+            .into_string()
+            .map_err(|_| Errno::Ilseq)
     }
 
     fn rename(&self, from: &str, to_dir: &dyn WasiDir, to: &str) -> Result<(), Errno> {

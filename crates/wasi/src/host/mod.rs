@@ -109,7 +109,6 @@ impl<T> IoResultExt<T> for io::Result<T> {
     }
 }
 
-
 /// The `SystemTime` `nanos` after the Unix epoch.
 pub(crate) fn system_time(nanos: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(nanos)
@@ -137,7 +136,9 @@ fn timespec_nanos(ts: rustix::time::Timespec) -> u64 {
 
 impl WasiClocks for HostClocks {
     fn now(&self, clock: ClockId) -> Result<u64, Errno> {
-        Ok(timespec_nanos(rustix::time::clock_gettime(host_clock(clock))))
+        Ok(timespec_nanos(rustix::time::clock_gettime(host_clock(
+            clock,
+        ))))
     }
 
     fn resolution(&self, clock: ClockId) -> Result<u64, Errno> {
@@ -179,7 +180,11 @@ impl WasiSched for HostSched {
                 // holds borrowed for the whole of this call, so it stays
                 // open until `polled` is dropped at the end of it.
                 let borrowed = unsafe { BorrowedFd::borrow_raw(fd.pollable) };
-                let flags = if fd.write { PollFlags::OUT } else { PollFlags::IN };
+                let flags = if fd.write {
+                    PollFlags::OUT
+                } else {
+                    PollFlags::IN
+                };
                 rustix::event::PollFd::from_borrowed_fd(borrowed, flags)
             })
             .collect();
@@ -264,9 +269,7 @@ impl WasiCtxBuilder {
     ) -> keel::Result<&mut Self> {
         let host_path = host_path.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host_path, cap_std::ambient_authority())
-            .map_err(|e| {
-                keel::format_err!("cannot preopen `{}`: {e}", host_path.display())
-            })?;
+            .map_err(|e| keel::format_err!("cannot preopen `{}`: {e}", host_path.display()))?;
         Ok(self.preopened(HostDir::new(dir), guest_path, dir_perms, file_perms))
     }
 
