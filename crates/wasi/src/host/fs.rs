@@ -397,13 +397,16 @@ impl WasiDir for HostDir {
     }
 
     fn symlink(&self, target: &str, link: &str) -> Result<(), Errno> {
-        // The contents are stored as given; following the link later is
+        // cap-std refuses an absolute target (EPERM, as wasmtime-wasi);
+        // a relative one is stored as given, and following it later is
         // what cap-std confines.
-        self.dir.symlink_contents(target, link).errno()
+        self.dir.symlink(target, link).errno()
     }
 
     fn read_link(&self, path: &str) -> Result<String, Errno> {
-        let target = self.dir.read_link_contents(path).errno()?;
+        // An absolute target (made on the host) is refused, as cap-std
+        // does: the guest cannot learn host paths through it.
+        let target = self.dir.read_link(path).errno()?;
         target
             .into_os_string()
             .into_string()
