@@ -127,8 +127,10 @@ impl Guest {
     /// Call `name` with `args`; the errno it returned.
     fn call(&mut self, name: &str, args: &[keel::Val]) -> keel::Result<Errno> {
         let func = self.instance.get_func(&mut self.store, name).unwrap();
+        // `proc_exit` has no result (and never returns normally).
+        let results = func.ty(&self.store).results().len();
         let mut result = [keel::Val::I32(0)];
-        func.call(&mut self.store, args, &mut result)?;
+        func.call(&mut self.store, args, &mut result[..results])?;
         let keel::Val::I32(raw) = result[0] else {
             panic!("{name} returned {:?}", result[0])
         };
@@ -270,12 +272,12 @@ fn args_and_env_layout() {
         guest.call("environ_sizes_get", &[I32(0), I32(4)]).unwrap(),
         Errno::Success
     );
-    assert_eq!((guest.u32_at(0), guest.u32_at(4)), (2, 6));
+    assert_eq!((guest.u32_at(0), guest.u32_at(4)), (2, 7));
     assert_eq!(
         guest.call("environ_get", &[I32(100), I32(200)]).unwrap(),
         Errno::Success
     );
-    assert_eq!(guest.read(200, 6), b"K=w\0X=\0");
+    assert_eq!(guest.read(200, 7), b"K=w\0X=\0");
     // The string area past the end of memory: EFAULT, nothing written.
     assert_eq!(
         guest.call("args_get", &[I32(100), I32(65536 - 4)]).unwrap(),
