@@ -288,11 +288,11 @@ fn run(run: &RunOptions, options: &WasmOptions) -> Result<ExitCode> {
 
     let outcome = (|| -> Result<Vec<Val>> {
         // A reactor is initialized before the function is invoked.
-        if run.invoke.is_some() {
-            if let Some(init) = instance.get_func(&mut store, "_initialize") {
-                init.call(&mut store, &[], &mut [])
-                    .context("calling `_initialize`")?;
-            }
+        if run.invoke.is_some()
+            && let Some(init) = instance.get_func(&mut store, "_initialize")
+        {
+            init.call(&mut store, &[], &mut [])
+                .context("calling `_initialize`")?;
         }
         let ty = func.ty(&store);
         let args: &[String] = if command { &[] } else { &run.args };

@@ -495,6 +495,10 @@ impl Engine {
     /// The wasm-to-array trampoline for host functions of type `ty`,
     /// compiled on first use.
     pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<*const u8> {
+        #[cfg_attr(
+            not(feature = "compiler"),
+            expect(unused_mut, reason = "only the compiler inserts")
+        )]
         let mut cache = self.inner.host_trampolines.lock();
         if let Some((_, addr)) = cache.get(ty) {
             return Ok(*addr as *const u8);

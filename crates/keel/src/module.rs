@@ -69,22 +69,34 @@ impl Module {
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let translation = keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
         #[cfg(feature = "compiler")]
-        let text = {
+        {
             if !engine.targets_host() {
                 anyhow::bail!(
                     "this engine compiles for `{}`, not this machine: use `Engine::precompile`",
                     engine.inner.compiler.triple()
                 );
             }
-            engine
+            let text = engine
                 .inner
                 .compiler
                 .compile_module(&translation)
-                .map_err(crate::engine::compile_error)?
-        };
+                .map_err(crate::engine::compile_error)?;
+            Self::from_compiled(engine, translation, text)
+        }
         #[cfg(not(feature = "compiler"))]
-        let text: keel_translate::CompiledText =
-            anyhow::bail!("compiling modules needs the `compiler` feature");
+        {
+            let _ = (engine, translation);
+            anyhow::bail!("compiling modules needs the `compiler` feature")
+        }
+    }
+
+    /// The module of `translation` with its compiled code `text`.
+    #[cfg(feature = "compiler")]
+    fn from_compiled(
+        engine: &Engine,
+        translation: keel_translate::ModuleTranslation<'_>,
+        text: keel_translate::CompiledText,
+    ) -> Result<Module> {
         let module = Arc::new(translation.module);
         let code = if text.text.is_empty() {
             None

@@ -36,7 +36,7 @@ impl<'a> GuestMemory<'a> {
     ) -> Result<u32, Errno> {
         let len = count.checked_mul(size).ok_or(Errno::Fault)?;
         self.range(ptr, len)?;
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(Errno::Inval);
         }
         Ok(len)
@@ -57,7 +57,7 @@ impl<'a> GuestMemory<'a> {
     /// `N` bytes at `ptr`, which must be `align`-aligned.
     fn bytes<const N: usize>(&self, ptr: u32, align: u32) -> Result<[u8; N], Errno> {
         let range = self.range(ptr, N as u32)?;
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(Errno::Inval);
         }
         let mut out = [0; N];
@@ -67,7 +67,7 @@ impl<'a> GuestMemory<'a> {
 
     fn put<const N: usize>(&mut self, ptr: u32, align: u32, bytes: [u8; N]) -> Result<(), Errno> {
         let range = self.range(ptr, N as u32)?;
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(Errno::Inval);
         }
         self.data[range].copy_from_slice(&bytes);

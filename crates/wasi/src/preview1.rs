@@ -6,6 +6,11 @@
 //! Each function returns an `errno` (0 on success) except `proc_exit`,
 //! which ends the call with [`I32Exit`].
 
+#![expect(
+    clippy::too_many_arguments,
+    reason = "each function takes the witx signature's parameters and the memory"
+)]
+
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -817,7 +822,6 @@ impl WasiCtx {
         write_filestat(mem, ptr as u32, &stat)
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the witx signature")]
     fn path_filestat_set_times(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -838,7 +842,6 @@ impl WasiCtx {
         Ok(())
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the witx signature")]
     fn path_link(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -860,7 +863,6 @@ impl WasiCtx {
         Ok(())
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the witx signature")]
     fn path_open(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -1176,10 +1178,10 @@ impl WasiCtx {
         let now = self.clocks.now(ClockId::Monotonic)?;
         let timeout = earliest.map(|deadline| deadline.saturating_sub(now));
         if waits.is_empty() {
-            if let Some(timeout) = timeout {
-                if timeout > 0 {
-                    self.sched.sleep(timeout);
-                }
+            if let Some(timeout) = timeout
+                && timeout > 0
+            {
+                self.sched.sleep(timeout);
             }
         } else {
             let mut fds: Vec<PollFd> = waits.iter().map(|w| w.1).collect();
@@ -1197,10 +1199,9 @@ impl WasiCtx {
                 userdata,
                 deadline: Ok(deadline),
             } = *sub
+                && (deadline <= now || Some(deadline) == earliest)
             {
-                if deadline <= now || Some(deadline) == earliest {
-                    fired.push(Event::clock(userdata, Errno::Success));
-                }
+                fired.push(Event::clock(userdata, Errno::Success));
             }
         }
         Ok(fired)
