@@ -238,12 +238,17 @@ fn dir_rights(dir: &DirDesc) -> (Rights, Rights) {
     (base, inheriting)
 }
 
+/// A `u16` flags argument: `EINVAL` for bits the witx does not define.
+fn decode_flags<F: bitflags::Flags<Bits = u16>>(raw: i32) -> Result<F, Errno> {
+    u16::try_from(raw)
+        .ok()
+        .and_then(F::from_bits)
+        .ok_or(Errno::Inval)
+}
+
 /// Decode `*_set_times` arguments.
 fn set_times_args(atim: i64, mtim: i64, flags: i32) -> Result<(Option<SetTime>, Option<SetTime>)> {
-    let flags = u16::try_from(flags)
-        .ok()
-        .and_then(FstFlags::from_bits)
-        .ok_or(Errno::Inval)?;
+    let flags = decode_flags::<FstFlags>(flags)?;
     let pick = |at: FstFlags, now: FstFlags, value: i64| -> Result<Option<SetTime>> {
         match (flags.contains(at), flags.contains(now)) {
             (true, true) => Err(Errno::Inval.into()),
@@ -465,10 +470,7 @@ impl WasiCtx {
     }
 
     fn fd_fdstat_set_flags(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, flags: i32) -> Result {
-        let flags = u16::try_from(flags)
-            .ok()
-            .and_then(FdFlags::from_bits)
-            .ok_or(Errno::Inval)?;
+        let flags = decode_flags::<FdFlags>(flags)?;
         match self.desc(fd as u32)? {
             Desc::File(file) => file.file.set_fdflags(flags)?,
             Desc::Dir(_) => return Err(Errno::Badf.into()),
@@ -601,19 +603,50 @@ impl WasiCtx {
         Ok(total)
     }
 
+    /// `fd_read`, `fd_pread`, `fd_write`, `fd_pwrite`: move bytes between
+    /// the guest's iovecs and the file (at `offset`, for the positional
+    /// ones), then store the byte count at `count_ptr`.
+    fn transfer(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: i32,
+        (iovs, iovs_len): (i32, i32),
+        write: bool,
+        offset: Option<i64>,
+        count_ptr: i32,
+    ) -> Result {
+        mem.check_array(count_ptr as u32, 1, 4, 4)?;
+        let at = |done: u64| -> Result<u64, Errno> {
+            (offset.unwrap_or(0) as u64)
+                .checked_add(done)
+                .ok_or(Errno::Inval)
+        };
+        let n = if write {
+            let file = self.writable(fd)?;
+            Self::write_iovecs(mem, file, iovs, iovs_len, |f, buf, done| match offset {
+                None => f.file.write(buf),
+                Some(_) => f.file.pwrite(buf, at(done)?),
+            })?
+        } else {
+            let file = self.readable(fd)?;
+            Self::read_iovecs(mem, file, iovs, iovs_len, |f, buf, done| match offset {
+                None => f.file.read(buf),
+                Some(_) => f.file.pread(buf, at(done)?),
+            })?
+        };
+        mem.write_u32(count_ptr as u32, n)?;
+        Ok(())
+    }
+
     fn fd_read(
         &mut self,
         mem: &mut GuestMemory<'_>,
         fd: i32,
         iovs: i32,
-        iovs_len: i32,
+        len: i32,
         nread: i32,
     ) -> Result {
-        mem.check_array(nread as u32, 1, 4, 4)?;
-        let file = self.readable(fd)?;
-        let n = Self::read_iovecs(mem, file, iovs, iovs_len, |f, buf, _| f.file.read(buf))?;
-        mem.write_u32(nread as u32, n)?;
-        Ok(())
+        self.transfer(mem, fd, (iovs, len), false, None, nread)
     }
 
     fn fd_pread(
@@ -621,19 +654,11 @@ impl WasiCtx {
         mem: &mut GuestMemory<'_>,
         fd: i32,
         iovs: i32,
-        iovs_len: i32,
+        len: i32,
         offset: i64,
         nread: i32,
     ) -> Result {
-        mem.check_array(nread as u32, 1, 4, 4)?;
-        let file = self.readable(fd)?;
-        let offset = offset as u64;
-        let n = Self::read_iovecs(mem, file, iovs, iovs_len, |f, buf, done| {
-            f.file
-                .pread(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
-        })?;
-        mem.write_u32(nread as u32, n)?;
-        Ok(())
+        self.transfer(mem, fd, (iovs, len), false, Some(offset), nread)
     }
 
     fn fd_write(
@@ -641,14 +666,10 @@ impl WasiCtx {
         mem: &mut GuestMemory<'_>,
         fd: i32,
         iovs: i32,
-        iovs_len: i32,
+        len: i32,
         nwritten: i32,
     ) -> Result {
-        mem.check_array(nwritten as u32, 1, 4, 4)?;
-        let file = self.writable(fd)?;
-        let n = Self::write_iovecs(mem, file, iovs, iovs_len, |f, buf, _| f.file.write(buf))?;
-        mem.write_u32(nwritten as u32, n)?;
-        Ok(())
+        self.transfer(mem, fd, (iovs, len), true, None, nwritten)
     }
 
     fn fd_pwrite(
@@ -656,19 +677,11 @@ impl WasiCtx {
         mem: &mut GuestMemory<'_>,
         fd: i32,
         iovs: i32,
-        iovs_len: i32,
+        len: i32,
         offset: i64,
         nwritten: i32,
     ) -> Result {
-        mem.check_array(nwritten as u32, 1, 4, 4)?;
-        let file = self.writable(fd)?;
-        let offset = offset as u64;
-        let n = Self::write_iovecs(mem, file, iovs, iovs_len, |f, buf, done| {
-            f.file
-                .pwrite(buf, offset.checked_add(done).ok_or(Errno::Inval)?)
-        })?;
-        mem.write_u32(nwritten as u32, n)?;
-        Ok(())
+        self.transfer(mem, fd, (iovs, len), true, Some(offset), nwritten)
     }
 
     fn fd_prestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
@@ -877,14 +890,8 @@ impl WasiCtx {
         opened: i32,
     ) -> Result {
         let follow = lookup_follow(dirflags)?;
-        let oflags = u16::try_from(oflags)
-            .ok()
-            .and_then(OFlags::from_bits)
-            .ok_or(Errno::Inval)?;
-        let fdflags = u16::try_from(fdflags)
-            .ok()
-            .and_then(FdFlags::from_bits)
-            .ok_or(Errno::Inval)?;
+        let oflags = decode_flags::<OFlags>(oflags)?;
+        let fdflags = decode_flags::<FdFlags>(fdflags)?;
         let rights = Rights::from_bits_retain(rights_base as u64);
         let path = path_arg(mem, path, path_len)?;
         mem.check_array(opened as u32, 1, 4, 4)?;
@@ -1277,10 +1284,7 @@ impl WasiCtx {
         flags: i32,
         new_fd: i32,
     ) -> Result {
-        let flags = u16::try_from(flags)
-            .ok()
-            .and_then(FdFlags::from_bits)
-            .ok_or(Errno::Inval)?;
+        let flags = decode_flags::<FdFlags>(flags)?;
         if !(flags - FdFlags::NONBLOCK).is_empty() {
             return Err(Errno::Inval.into());
         }

@@ -5,7 +5,7 @@
 use std::fs::{File, FileTimes};
 use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 
 use cap_fs_ext::FollowSymlinks;
 use cap_fs_ext::{DirExt, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, SystemTimeSpec};
@@ -18,26 +18,8 @@ use crate::types::{
     Advice, DirEntry, Errno, FdFlags, Filestat, Filetype, OFlags, SeekFrom, SetTime,
 };
 
-fn filetype_of(ft: std::fs::FileType) -> Filetype {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_dir() {
-        Filetype::Directory
-    } else if ft.is_file() {
-        Filetype::RegularFile
-    } else if ft.is_symlink() {
-        Filetype::SymbolicLink
-    } else if ft.is_block_device() {
-        Filetype::BlockDevice
-    } else if ft.is_char_device() {
-        Filetype::CharacterDevice
-    } else if ft.is_socket() {
-        Filetype::SocketStream
-    } else {
-        Filetype::Unknown
-    }
-}
-
-fn cap_filetype_of(ft: cap_std::fs::FileType) -> Filetype {
+/// The WASI type of a host file type.
+fn filetype_of(ft: cap_std::fs::FileType) -> Filetype {
     use cap_std::fs::FileTypeExt;
     if ft.is_dir() {
         Filetype::Directory
@@ -63,25 +45,12 @@ fn nanos(secs: i64, nsec: i64) -> u64 {
         .saturating_add(u64::try_from(nsec).unwrap_or(0))
 }
 
-fn filestat_of(meta: &std::fs::Metadata) -> Filestat {
-    Filestat {
-        dev: meta.dev(),
-        ino: meta.ino(),
-        filetype: filetype_of(meta.file_type()),
-        nlink: meta.nlink(),
-        size: meta.size(),
-        atim: nanos(meta.atime(), meta.atime_nsec()),
-        mtim: nanos(meta.mtime(), meta.mtime_nsec()),
-        ctim: nanos(meta.ctime(), meta.ctime_nsec()),
-    }
-}
-
-fn cap_filestat_of(meta: &cap_std::fs::Metadata) -> Filestat {
+fn filestat_of(meta: &cap_std::fs::Metadata) -> Filestat {
     use cap_std::fs::MetadataExt as _;
     Filestat {
         dev: meta.dev(),
         ino: meta.ino(),
-        filetype: cap_filetype_of(meta.file_type()),
+        filetype: filetype_of(meta.file_type()),
         nlink: meta.nlink(),
         size: meta.size(),
         atim: nanos(meta.atime(), meta.atime_nsec()),
@@ -109,8 +78,7 @@ pub struct HostFile {
 impl HostFile {
     /// Wrap an open host file.
     pub fn new(file: File) -> HostFile {
-        let filetype = file
-            .metadata()
+        let filetype = cap_std::fs::Metadata::from_file(&file)
             .map_or(Filetype::Unknown, |m| filetype_of(m.file_type()));
         HostFile { file, filetype }
     }
@@ -181,7 +149,9 @@ impl WasiFile for HostFile {
     }
 
     fn filestat(&self) -> Result<Filestat, Errno> {
-        Ok(filestat_of(&self.file.metadata().errno()?))
+        Ok(filestat_of(
+            &cap_std::fs::Metadata::from_file(&self.file).errno()?,
+        ))
     }
 
     fn set_size(&mut self, size: u64) -> Result<(), Errno> {
@@ -335,7 +305,7 @@ impl WasiDir for HostDir {
         for entry in self.dir.entries().errno()? {
             let entry = entry.errno()?;
             let name = entry.file_name().into_string().map_err(|_| Errno::Ilseq)?;
-            let filetype = entry.file_type().map_or(Filetype::Unknown, cap_filetype_of);
+            let filetype = entry.file_type().map_or(Filetype::Unknown, filetype_of);
             rest.push(DirEntry {
                 name,
                 ino: entry.ino(),
@@ -350,7 +320,7 @@ impl WasiDir for HostDir {
     }
 
     fn filestat(&self) -> Result<Filestat, Errno> {
-        Ok(cap_filestat_of(&self.dir.dir_metadata().errno()?))
+        Ok(filestat_of(&self.dir.dir_metadata().errno()?))
     }
 
     fn set_times(&self, atim: Option<SetTime>, mtim: Option<SetTime>) -> Result<(), Errno> {
@@ -365,7 +335,7 @@ impl WasiDir for HostDir {
         } else {
             self.dir.symlink_metadata(path)
         };
-        Ok(cap_filestat_of(&meta.errno()?))
+        Ok(filestat_of(&meta.errno()?))
     }
 
     fn path_set_times(
