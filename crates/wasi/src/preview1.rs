@@ -804,6 +804,21 @@ impl WasiCtx {
         Ok(())
     }
 
+    /// The directory `fd` (which must grant `perms`) and the path argument
+    /// at `path`/`len` of a `path_*` function.
+    fn dir_path(
+        &self,
+        mem: &GuestMemory<'_>,
+        fd: i32,
+        (path, len): (i32, i32),
+        perms: DirPerms,
+    ) -> Result<(&DirDesc, String)> {
+        let path = path_arg(mem, path, len)?;
+        let dir = self.dir(fd as u32)?;
+        need_dir_perms(dir, perms)?;
+        Ok((dir, path))
+    }
+
     fn path_create_directory(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -811,9 +826,7 @@ impl WasiCtx {
         path: i32,
         path_len: i32,
     ) -> Result {
-        let path = path_arg(mem, path, path_len)?;
-        let dir = self.dir(fd as u32)?;
-        need_dir_perms(dir, DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
         dir.dir.create_dir(&path)?;
         Ok(())
     }
@@ -828,9 +841,7 @@ impl WasiCtx {
         ptr: i32,
     ) -> Result {
         let follow = lookup_follow(flags)?;
-        let path = path_arg(mem, path, path_len)?;
-        let dir = self.dir(fd as u32)?;
-        need_dir_perms(dir, DirPerms::READ)?;
+        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::READ)?;
         let stat = dir.dir.path_filestat(&path, follow)?;
         write_filestat(mem, ptr as u32, &stat)
     }
@@ -848,9 +859,7 @@ impl WasiCtx {
     ) -> Result {
         let follow = lookup_follow(flags)?;
         let (atim, mtim) = set_times_args(atim, mtim, fst_flags)?;
-        let path = path_arg(mem, path, path_len)?;
-        let dir = self.dir(fd as u32)?;
-        need_dir_perms(dir, DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
         dir.dir.path_set_times(&path, follow, atim, mtim)?;
         Ok(())
     }
@@ -960,9 +969,7 @@ impl WasiCtx {
         buf_len: i32,
         bufused: i32,
     ) -> Result {
-        let path = path_arg(mem, path, path_len)?;
-        let dir = self.dir(fd as u32)?;
-        need_dir_perms(dir, DirPerms::READ)?;
+        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::READ)?;
         let target = dir.dir.read_link(&path)?;
         mem.check_array(bufused as u32, 1, 4, 4)?;
         let out = mem.slice_mut(buf as u32, buf_len as u32)?;
@@ -979,9 +986,7 @@ impl WasiCtx {
         path: i32,
         path_len: i32,
     ) -> Result {
-        let path = path_arg(mem, path, path_len)?;
-        let dir = self.dir(fd as u32)?;
-        need_dir_perms(dir, DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
         dir.dir.remove_dir(&path)?;
         Ok(())
     }
@@ -1030,9 +1035,7 @@ impl WasiCtx {
         path: i32,
         path_len: i32,
     ) -> Result {
-        let path = path_arg(mem, path, path_len)?;
-        let dir = self.dir(fd as u32)?;
-        need_dir_perms(dir, DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
         dir.dir.unlink_file(&path)?;
         Ok(())
     }
