@@ -3,7 +3,7 @@
 
 use alloc::borrow::ToOwned;
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -39,6 +39,66 @@ pub(crate) enum Desc {
     Dir(DirDesc),
 }
 
+/// The descriptor table: descriptors by number, plus the free numbers
+/// below the highest one used, so that the lowest free number (POSIX's
+/// rule for new descriptors) is found without a scan of the table.
+#[derive(Default)]
+pub(crate) struct FdTable {
+    entries: BTreeMap<u32, Desc>,
+    /// Numbers below `end` with no entry.
+    free: BTreeSet<u32>,
+    /// One past the highest number ever used.
+    end: u64,
+}
+
+impl FdTable {
+    pub(crate) fn get(&self, fd: u32) -> Option<&Desc> {
+        self.entries.get(&fd)
+    }
+
+    pub(crate) fn get_mut(&mut self, fd: u32) -> Option<&mut Desc> {
+        self.entries.get_mut(&fd)
+    }
+
+    pub(crate) fn contains(&self, fd: u32) -> bool {
+        self.entries.contains_key(&fd)
+    }
+
+    /// Put `desc` at `fd`, closing what was there. Callers only insert at
+    /// numbers in use or just past them (stdio, `fd_renumber`, `push`), so
+    /// the numbers skipped into `free` are few.
+    pub(crate) fn insert(&mut self, fd: u32, desc: Desc) {
+        if u64::from(fd) >= self.end {
+            self.free.extend(self.end as u32..fd);
+            self.end = u64::from(fd) + 1;
+        } else {
+            self.free.remove(&fd);
+        }
+        self.entries.insert(fd, desc);
+    }
+
+    pub(crate) fn remove(&mut self, fd: u32) -> Option<Desc> {
+        let desc = self.entries.remove(&fd)?;
+        self.free.insert(fd);
+        Some(desc)
+    }
+
+    /// Put `desc` at the lowest free number.
+    ///
+    /// # Errors
+    ///
+    /// `EMFILE` when every `u32` is taken (not reachable in practice: the
+    /// host runs out of memory or handles first).
+    pub(crate) fn push(&mut self, desc: Desc) -> Result<u32, Errno> {
+        let fd = match self.free.first() {
+            Some(&fd) => fd,
+            None => u32::try_from(self.end).map_err(|_| Errno::Mfile)?,
+        };
+        self.insert(fd, desc);
+        Ok(fd)
+    }
+}
+
 /// The WASI state of one store: arguments, environment, open
 /// descriptors, clocks, randomness and scheduling. Build one with
 /// [`WasiCtxBuilder`] and reach it from the store's data in
@@ -46,7 +106,7 @@ pub(crate) enum Desc {
 pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
-    pub(crate) fds: BTreeMap<u32, Desc>,
+    pub(crate) fds: FdTable,
     pub(crate) clocks: Box<dyn WasiClocks>,
     pub(crate) random: Box<dyn WasiRandom>,
     pub(crate) sched: Box<dyn WasiSched>,
@@ -57,7 +117,7 @@ impl core::fmt::Debug for WasiCtx {
         f.debug_struct("WasiCtx")
             .field("args", &self.args)
             .field("env", &self.env)
-            .field("fds", &self.fds.keys().collect::<Vec<_>>())
+            .field("fds", &self.fds.entries.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +131,7 @@ impl WasiCtx {
 
     /// The entry for `fd`.
     pub(crate) fn desc(&mut self, fd: u32) -> Result<&mut Desc, Errno> {
-        self.fds.get_mut(&fd).ok_or(Errno::Badf)
+        self.fds.get_mut(fd).ok_or(Errno::Badf)
     }
 
     /// The file entry for `fd`: `EBADF` if none or a directory (as
@@ -86,28 +146,15 @@ impl WasiCtx {
 
     /// The directory entry for `fd`: `EBADF` if none or a file.
     pub(crate) fn dir(&self, fd: u32) -> Result<&DirDesc, Errno> {
-        match self.fds.get(&fd).ok_or(Errno::Badf)? {
+        match self.fds.get(fd).ok_or(Errno::Badf)? {
             Desc::Dir(dir) => Ok(dir),
             Desc::File(_) => Err(Errno::Badf),
         }
     }
 
     /// Put `desc` at the lowest free descriptor number.
-    ///
-    /// # Errors
-    ///
-    /// `EMFILE` when every `u32` is taken (not reachable in practice: the
-    /// host runs out of memory or handles first).
     pub(crate) fn push(&mut self, desc: Desc) -> Result<u32, Errno> {
-        let mut fd = 0u32;
-        for &taken in self.fds.keys() {
-            if taken != fd {
-                break;
-            }
-            fd = fd.checked_add(1).ok_or(Errno::Mfile)?;
-        }
-        self.fds.insert(fd, desc);
-        Ok(fd)
+        self.fds.push(desc)
     }
 
     /// Put `file` in the table as a new descriptor, opened for `read`
@@ -349,7 +396,7 @@ impl WasiCtxBuilder {
         let mut ctx = WasiCtx {
             args: built.args,
             env: built.env,
-            fds: BTreeMap::new(),
+            fds: FdTable::default(),
             clocks: built.clocks.unwrap_or_else(default_clocks),
             random: built.random.unwrap_or_else(default_random),
             sched: built.sched.unwrap_or_else(default_sched),
@@ -428,5 +475,45 @@ impl WasiSched for Missing {
     fn yield_now(&self) {}
     fn poll(&self, _fds: &mut [crate::sched::PollFd], _timeout: Option<u64>) -> Result<(), Errno> {
         Err(Errno::Notsup)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn closed() -> Desc {
+        Desc::File(FileDesc {
+            file: Box::new(crate::pipe::Closed),
+            read: true,
+            write: true,
+            mutable: false,
+        })
+    }
+
+    /// New descriptors take the lowest free number, across closes,
+    /// renumbering and many open descriptors.
+    #[test]
+    fn lowest_free_number() {
+        let mut table = FdTable::default();
+        for fd in 0..3 {
+            table.insert(fd, closed());
+        }
+        for expected in 3..10_000 {
+            assert_eq!(table.push(closed()), Ok(expected));
+        }
+        for fd in [5000, 7, 9000, 3] {
+            assert!(table.remove(fd).is_some());
+        }
+        assert!(table.remove(7).is_none(), "closed twice");
+        assert_eq!(table.push(closed()), Ok(3));
+        // Renumbering 10 onto 9999 frees 10 and keeps 9999 taken.
+        let desc = table.remove(10).unwrap();
+        table.insert(9999, desc);
+        assert_eq!(table.push(closed()), Ok(7));
+        assert_eq!(table.push(closed()), Ok(10));
+        assert_eq!(table.push(closed()), Ok(5000));
+        assert_eq!(table.push(closed()), Ok(9000));
+        assert_eq!(table.push(closed()), Ok(10_000));
     }
 }

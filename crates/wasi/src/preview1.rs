@@ -404,7 +404,7 @@ impl WasiCtx {
             .ok()
             .and_then(Advice::from_raw)
             .ok_or(Errno::Inval)?;
-        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        let file = self.file(fd as u32)?;
         if file.file.filetype() != Filetype::RegularFile {
             return Err(Errno::Badf.into());
         }
@@ -421,12 +421,12 @@ impl WasiCtx {
     ) -> Result {
         // Preview 2, and so wasmtime-wasi's preview 1, has no allocate:
         // posix_fallocate reports it unsupported.
-        self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        self.file(fd as u32)?;
         Err(Errno::Notsup.into())
     }
 
     fn fd_close(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
-        self.fds.remove(&(fd as u32)).ok_or(Errno::Badf)?;
+        self.fds.remove(fd as u32).ok_or(Errno::Badf)?;
         Ok(())
     }
 
@@ -501,7 +501,7 @@ impl WasiCtx {
     }
 
     fn fd_filestat_set_size(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, size: i64) -> Result {
-        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        let file = self.file(fd as u32)?;
         if !file.write {
             return Err(Errno::Badf.into());
         }
@@ -765,11 +765,11 @@ impl WasiCtx {
 
     fn fd_renumber(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, to: i32) -> Result {
         let (fd, to) = (fd as u32, to as u32);
-        if !self.fds.contains_key(&fd) || !self.fds.contains_key(&to) {
+        if !self.fds.contains(fd) || !self.fds.contains(to) {
             return Err(Errno::Badf.into());
         }
         if fd != to {
-            let desc = self.fds.remove(&fd).ok_or(Errno::Badf)?;
+            let desc = self.fds.remove(fd).ok_or(Errno::Badf)?;
             self.fds.insert(to, desc);
         }
         Ok(())
@@ -790,7 +790,7 @@ impl WasiCtx {
             _ => return Err(Errno::Inval.into()),
         };
         mem.check_array(newoffset as u32, 1, 8, 8)?;
-        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        let file = self.file(fd as u32)?;
         let at = file.file.seek(pos)?;
         mem.write_u64(newoffset as u32, at)?;
         Ok(())
@@ -798,7 +798,7 @@ impl WasiCtx {
 
     fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
         mem.check_array(ptr as u32, 1, 8, 8)?;
-        let file = self.file(fd as u32).map_err(|_| Errno::Badf)?;
+        let file = self.file(fd as u32)?;
         let at = file.file.seek(SeekFrom::Current(0))?;
         mem.write_u64(ptr as u32, at)?;
         Ok(())
@@ -1141,7 +1141,7 @@ impl WasiCtx {
                     } else {
                         EVENTTYPE_FD_READ
                     };
-                    let file = match self.fds.get(&fd) {
+                    let file = match self.fds.get(fd) {
                         Some(Desc::File(file))
                             if (write && file.write) || (!write && file.read) =>
                         {
@@ -1239,7 +1239,7 @@ impl WasiCtx {
                 } else {
                     EVENTTYPE_FD_READ
                 };
-                let nbytes = match self.fds.get(&fd) {
+                let nbytes = match self.fds.get(fd) {
                     Some(Desc::File(file)) if !write => file.file.bytes_ready().unwrap_or(0),
                     _ => 0,
                 };
