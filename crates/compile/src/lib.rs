@@ -26,6 +26,7 @@ mod prelude {
 }
 
 mod abi;
+pub mod artifact;
 mod env;
 mod func_translator;
 mod link;
@@ -40,7 +41,7 @@ use core::fmt;
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 use keel_translate::{
     CompiledText, EntitySet, ModuleTranslation, PrimaryMap, TranslateError, TrapCode, TypeIndex,
     WasmFuncType,
@@ -361,11 +362,31 @@ impl Compiler {
             };
             type_trampolines.push((ty, i));
         }
+        // Wasm-to-array trampolines for every signature through which the
+        // code may call a host function: its imports' and those its calls
+        // through a signature name, once per distinct signature, so that
+        // loading the code needs no compiler.
+        let mut host_signatures: HashSet<&WasmFuncType> = HashSet::new();
+        let mut wasm_to_array = Vec::new();
+        let imported = module
+            .functions
+            .values()
+            .take(module.num_imported_funcs as usize);
+        let called = functions.values().flat_map(|f| f.host_call_types.iter());
+        for ty in imported.chain(called) {
+            let signature = &module.types[*ty];
+            if host_signatures.insert(signature) {
+                wasm_to_array.push((
+                    signature.clone(),
+                    trampoline::wasm_to_array(self, signature)?,
+                ));
+            }
+        }
         link::link(
             functions,
             trampolines,
             &type_trampolines,
-            Vec::new(),
+            wasm_to_array,
             module.num_imported_funcs,
         )
     }

@@ -33,6 +33,11 @@ pub(crate) struct CompiledFunction {
     /// (code offset, wasm offset) pairs, sorted by code offset.
     srclocs: Vec<(u32, u32)>,
     alignment: u32,
+    /// The types through which the function calls other than directly:
+    /// `call_indirect`s and calls to imported functions. Each may reach a
+    /// host function, so the module's text carries a wasm-to-array
+    /// trampoline for its signature.
+    pub(crate) host_call_types: Vec<TypeIndex>,
 }
 
 /// Run Cranelift on `ctx.func` and collect code, relocations and traps.
@@ -133,6 +138,7 @@ pub(crate) fn finish(
         traps,
         srclocs,
         alignment,
+        host_call_types: Vec::new(),
     })
 }
 
@@ -141,10 +147,11 @@ fn compile_one(
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
 ) -> Result<CompiledFunction, CompileError> {
-    let func = build_function(compiler, translation, index)?;
+    let (func, host_call_types) = build_function(compiler, translation, index)?;
     let body = &translation.function_bodies[index].body;
     let mut ctx = Context::for_function(func);
     let mut compiled = finish(compiler, &mut ctx)?;
+    compiled.host_call_types = host_call_types;
     // Code before the first operator (the prologue, its stack check) maps
     // to the start of the function body.
     if compiled.srclocs.first().is_none_or(|(code, _)| *code > 0) {
@@ -161,7 +168,7 @@ pub(crate) fn disassemble(
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
 ) -> Result<String, CompileError> {
-    let func = build_function(compiler, translation, index)?;
+    let (func, _) = build_function(compiler, translation, index)?;
     let mut ctx = Context::for_function(func);
     ctx.set_disasm(true);
     let compiled = ctx
@@ -170,12 +177,14 @@ pub(crate) fn disassemble(
     Ok(compiled.vcode.clone().unwrap_or_default())
 }
 
-/// Translate defined function `index` to Cranelift IR.
+/// Translate defined function `index` to Cranelift IR; also return the
+/// types it calls through other than directly (see
+/// [`CompiledFunction::host_call_types`]).
 fn build_function(
     compiler: &Compiler,
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
-) -> Result<ir::Function, CompileError> {
+) -> Result<(ir::Function, Vec<TypeIndex>), CompileError> {
     let isa = compiler.isa();
     let module = &translation.module;
     let func_index = module.func_index(index);
@@ -220,7 +229,8 @@ fn build_function(
         }
         e => e,
     })?;
-    Ok(func)
+    let host_call_types = env.called_types();
+    Ok((func, host_call_types))
 }
 
 /// Compile every defined function, on up to `parallelism` threads.

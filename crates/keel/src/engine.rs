@@ -6,6 +6,7 @@ use crate::prelude::*;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashMap;
+use keel_translate::artifact::Compatibility;
 use keel_translate::{EntityRef, SharedTypeIndex, WasmFuncType};
 use keel_vm::CodeMemory;
 use spin::Mutex;
@@ -24,6 +25,7 @@ pub struct Config {
     pub(crate) platform: Option<&'static &'static dyn keel_trap::Platform>,
     pub(crate) target: Option<String>,
     pub(crate) isa_flags: Vec<(String, String)>,
+    pub(crate) host_trampolines_from_artifacts_only: bool,
 }
 
 impl core::fmt::Debug for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             platform: None,
             target: None,
             isa_flags: Vec::new(),
+            host_trampolines_from_artifacts_only: false,
         }
     }
 }
@@ -198,7 +201,7 @@ impl Config {
     /// kernel, or `riscv64gc-unknown-linux-gnu` to cross-compile) instead
     /// of the host, whose CPU is then not probed: give its features with
     /// [`Config::cranelift_flag_enable`]. Modules compiled for another
-    /// architecture can only be precompiled ([`Engine::precompile`]).
+    /// architecture can only be precompiled ([`Engine::precompile_module`]).
     ///
     /// # Errors
     ///
@@ -274,6 +277,16 @@ impl Config {
     /// runs wasm. Default: off. Changes the compiled code.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.epoch_interruption = enable;
+        self
+    }
+
+    /// Testing aid: never compile a host-call trampoline on demand, as a
+    /// build without the `compiler` feature cannot; host functions then
+    /// only get the trampolines that loaded modules bring. Not part of
+    /// the stable API.
+    #[doc(hidden)]
+    pub fn host_trampolines_from_artifacts_only(&mut self, enable: bool) -> &mut Self {
+        self.host_trampolines_from_artifacts_only = enable;
         self
     }
 
@@ -412,12 +425,13 @@ impl Engine {
     }
 
     /// Whether this engine's code runs on this machine's architecture.
-    #[cfg(feature = "compiler")]
     pub(crate) fn targets_host(&self) -> bool {
-        let arch = self.inner.compiler.isa().triple().architecture;
+        let Ok(triple) = self.target().parse::<target_lexicon::Triple>() else {
+            return false;
+        };
         matches!(
             (
-                arch,
+                triple.architecture,
                 cfg!(target_arch = "x86_64"),
                 cfg!(target_arch = "riscv64")
             ),
@@ -426,25 +440,173 @@ impl Engine {
         )
     }
 
-    /// Validate and compile `bytes` (the binary format) for this engine's
-    /// target without loading the code: the way to compile for another
-    /// architecture ([`Config::target`]).
+    /// Validate and compile `bytes` (the binary format, or the text format
+    /// with the `wat` feature) for this engine's target and write the
+    /// result as an artifact: an ELF file holding the code, its tables,
+    /// the module's metadata and this engine's settings, which
+    /// [`Module::deserialize`](crate::Module::deserialize) loads without
+    /// compiling, in this process or another, with or without the
+    /// `compiler` feature. The way to compile for another architecture
+    /// ([`Config::target`]). Like Wasmtime's `Engine::precompile_module`.
     ///
     /// # Errors
     ///
-    /// As [`Module::from_binary`](crate::Module::from_binary).
+    /// As [`Module::new`](crate::Module::new).
     #[cfg(feature = "compiler")]
-    pub fn precompile(&self, bytes: &[u8]) -> Result<Precompiled> {
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        #[cfg(feature = "wat")]
+        let bytes = &wat::parse_bytes(bytes)?;
         let translation = keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
         let text = self
             .inner
             .compiler
             .compile_module(&translation)
             .map_err(compile_error)?;
-        Ok(Precompiled {
-            triple: self.inner.compiler.triple(),
-            text,
-        })
+        keel_compile::artifact::write_artifact(
+            &translation.module,
+            &text.text,
+            &text,
+            &self.compatibility(),
+        )
+        .map_err(compile_error)
+    }
+
+    /// The target this engine's code is for: [`Config::target`], or the
+    /// host's triple.
+    pub(crate) fn target(&self) -> String {
+        #[cfg(feature = "compiler")]
+        {
+            self.inner.compiler.triple()
+        }
+        #[cfg(not(feature = "compiler"))]
+        {
+            match &self.inner.config.target {
+                Some(t) => t.clone(),
+                None => target_lexicon::HOST.to_string(),
+            }
+        }
+    }
+
+    /// What an artifact must have been compiled with to run on this
+    /// engine. Without the compiler the Cranelift and ISA settings are
+    /// unknown and left empty (see [`Engine::check_compatible`]).
+    pub(crate) fn compatibility(&self) -> Compatibility {
+        let config = &self.inner.config;
+        #[cfg(feature = "compiler")]
+        let (cranelift_flags, isa_flags) = self.inner.compiler.settings();
+        #[cfg(not(feature = "compiler"))]
+        let (cranelift_flags, isa_flags) = (Vec::new(), Vec::new());
+        Compatibility {
+            keel_version: env!("CARGO_PKG_VERSION").to_string(),
+            target: self.target(),
+            cranelift_flags,
+            isa_flags,
+            memory: config.memory,
+            consume_fuel: config.consume_fuel,
+            epoch_interruption: config.epoch_interruption,
+            nan_canonicalization: config.nan_canonicalization,
+            heap_access_spectre_mitigation: config.heap_spectre,
+            table_access_spectre_mitigation: config.table_spectre,
+            wasm_features: keel_translate::wasm_features().bits(),
+        }
+    }
+
+    /// Check that code compiled with `artifact`'s settings can run on this
+    /// engine.
+    ///
+    /// With the compiler, every setting must be equal. Without it, the
+    /// Cranelift settings are implied by the keel version and the options
+    /// compared here, and each CPU feature the artifact's code uses
+    /// (an ISA flag `has_*` set to `true`) must be one this CPU has: on
+    /// x86_64 with `std` as detected at run time, otherwise as declared
+    /// with [`Config::cranelift_flag_enable`].
+    ///
+    /// # Errors
+    ///
+    /// One error listing every mismatch as `setting: artifact value,
+    /// engine value`; or, if the engine's code cannot run on this machine
+    /// (it compiles for another target), that.
+    pub(crate) fn check_compatible(&self, artifact: &Compatibility) -> Result<()> {
+        #[cfg(feature = "compiler")]
+        let expected = self.compatibility();
+        #[cfg(not(feature = "compiler"))]
+        let expected = Compatibility {
+            cranelift_flags: artifact.cranelift_flags.clone(),
+            isa_flags: artifact.isa_flags.clone(),
+            ..self.compatibility()
+        };
+        let mut mismatches = artifact.mismatches(&expected);
+        #[cfg(not(feature = "compiler"))]
+        for (name, value) in &artifact.isa_flags {
+            if value == "true" && name.starts_with("has_") && !self.cpu_has(name) {
+                mismatches.push((
+                    format!("ISA setting `{name}`"),
+                    value.clone(),
+                    "false (this CPU lacks it, or it is not declared with `Config::cranelift_flag_enable`)".into(),
+                ));
+            }
+        }
+        // Cranelift reports settings in a stable order; keep it.
+        mismatches.dedup();
+        if !mismatches.is_empty() {
+            let list: Vec<String> = mismatches
+                .iter()
+                .map(|(name, a, b)| format!("{name}: artifact {a}, engine {b}"))
+                .collect();
+            anyhow::bail!(
+                "the artifact was compiled with settings this engine does not have: {}",
+                list.join("; ")
+            );
+        }
+        if !self.targets_host() {
+            anyhow::bail!(
+                "this engine's target `{}` is not this machine's: its artifacts can be written, not run",
+                expected.target
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether this CPU has Cranelift ISA feature `name` (e.g.
+    /// `has_avx2`), for an engine without the compiler.
+    #[cfg(not(feature = "compiler"))]
+    fn cpu_has(&self, name: &str) -> bool {
+        if self
+            .inner
+            .config
+            .isa_flags
+            .iter()
+            .any(|(n, v)| n == name && v == "true")
+        {
+            return true;
+        }
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            let detected = match name {
+                "has_sse3" => std::is_x86_feature_detected!("sse3"),
+                "has_ssse3" => std::is_x86_feature_detected!("ssse3"),
+                "has_sse41" => std::is_x86_feature_detected!("sse4.1"),
+                "has_sse42" => std::is_x86_feature_detected!("sse4.2"),
+                "has_popcnt" => std::is_x86_feature_detected!("popcnt"),
+                "has_avx" => std::is_x86_feature_detected!("avx"),
+                "has_avx2" => std::is_x86_feature_detected!("avx2"),
+                "has_fma" => std::is_x86_feature_detected!("fma"),
+                "has_bmi1" => std::is_x86_feature_detected!("bmi1"),
+                "has_bmi2" => std::is_x86_feature_detected!("bmi2"),
+                "has_lzcnt" => std::is_x86_feature_detected!("lzcnt"),
+                "has_cmpxchg16b" => std::is_x86_feature_detected!("cmpxchg16b"),
+                "has_avx512bitalg" => std::is_x86_feature_detected!("avx512bitalg"),
+                "has_avx512dq" => std::is_x86_feature_detected!("avx512dq"),
+                "has_avx512f" => std::is_x86_feature_detected!("avx512f"),
+                "has_avx512vl" => std::is_x86_feature_detected!("avx512vl"),
+                "has_avx512vbmi" => std::is_x86_feature_detected!("avx512vbmi"),
+                _ => false,
+            };
+            if detected {
+                return true;
+            }
+        }
+        false
     }
 
     /// Advance the engine's epoch by one, as Wasmtime's
@@ -492,77 +654,87 @@ impl Engine {
         reg.types.get(id.index()).cloned()
     }
 
-    /// The wasm-to-array trampoline for host functions of type `ty`,
-    /// compiled on first use.
-    pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<*const u8> {
+    /// The wasm-to-array trampoline for host functions of type `ty`: one
+    /// a loaded module brought ([`Engine::register_host_trampolines`]) or,
+    /// with the compiler, one compiled now. `None` without the compiler
+    /// when no module loaded so far has one; the store fills it in when a
+    /// module that can call such a function is instantiated.
+    ///
+    /// # Errors
+    ///
+    /// If compiling or mapping the trampoline fails.
+    pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<Option<*const u8>> {
         #[cfg_attr(
             not(feature = "compiler"),
             expect(unused_mut, reason = "only the compiler inserts")
         )]
         let mut cache = self.inner.host_trampolines.lock();
         if let Some((_, addr)) = cache.get(ty) {
-            return Ok(*addr as *const u8);
+            return Ok(Some(*addr as *const u8));
         }
         #[cfg(feature = "compiler")]
-        {
-            let text = self
+        if !self.inner.config.host_trampolines_from_artifacts_only {
+            let mut text = self
                 .inner
                 .compiler
                 .compile_host_trampolines(core::slice::from_ref(ty))?;
             let loc = text.wasm_to_array_trampolines[0].1;
-            let code = Arc::new(CodeMemory::new(Arc::new(text), None)?);
+            let code = core::mem::take(&mut text.text);
+            let code = Arc::new(CodeMemory::new(&code, Arc::new(text), None)?);
             let addr = code
                 .resolve(loc)
                 .ok_or_else(|| anyhow::anyhow!("host trampoline outside its code"))?
                 as usize;
             cache.insert(ty.clone(), (code, addr));
-            Ok(addr as *const u8)
+            return Ok(Some(addr as *const u8));
         }
-        #[cfg(not(feature = "compiler"))]
-        {
-            anyhow::bail!("host functions of type {ty} need the `compiler` feature")
+        Ok(None)
+    }
+
+    /// Make the wasm-to-array trampolines of a module's `code` available
+    /// to host functions of their types (so that a build without the
+    /// compiler can call the host): those of signatures the engine has no
+    /// trampoline for yet are copied into code memory of their own, so
+    /// that the engine does not keep the module's code alive.
+    ///
+    /// # Errors
+    ///
+    /// If mapping the copy fails.
+    pub(crate) fn register_host_trampolines(&self, code: &CodeMemory) -> Result<()> {
+        let mut cache = self.inner.host_trampolines.lock();
+        let mut text = keel_translate::CompiledText::default();
+        let mut bytes = Vec::new();
+        for (ty, loc) in &code.text().wasm_to_array_trampolines {
+            // A module's trampolines have distinct signatures.
+            if cache.contains_key(ty) {
+                continue;
+            }
+            let (start, end) = (loc.start as usize, (loc.start + loc.length) as usize);
+            let Some(body) = code.code().get(start..end) else {
+                anyhow::bail!("a trampoline lies outside its module's code");
+            };
+            bytes.resize(bytes.len().next_multiple_of(16), 0);
+            let start = u32::try_from(bytes.len())?;
+            bytes.extend_from_slice(body);
+            text.wasm_to_array_trampolines.push((
+                ty.clone(),
+                keel_translate::FunctionLoc {
+                    start,
+                    length: loc.length,
+                },
+            ));
         }
-    }
-}
-
-/// A module compiled by [`Engine::precompile`]: one linked text section
-/// with its trap table, not loaded for execution.
-#[cfg(feature = "compiler")]
-#[derive(Debug, Clone)]
-pub struct Precompiled {
-    triple: String,
-    text: keel_translate::CompiledText,
-}
-
-#[cfg(feature = "compiler")]
-impl Precompiled {
-    /// The target triple the code is for.
-    pub fn target(&self) -> &str {
-        &self.triple
-    }
-
-    /// The machine code, relocations applied.
-    pub fn text(&self) -> &[u8] {
-        &self.text.text
-    }
-
-    /// Number of compiled functions (the module's defined functions).
-    pub fn function_count(&self) -> usize {
-        self.text.functions.len()
-    }
-
-    /// Number of trap sites in the trap table.
-    pub fn trap_count(&self) -> usize {
-        self.text.traps.len()
-    }
-
-    /// Whether the trap table is sorted by offset and every entry lies in
-    /// the text: what a loader relies on.
-    pub fn trap_table_is_consistent(&self) -> bool {
-        let t = &self.text;
-        t.traps.windows(2).all(|w| w[0].offset < w[1].offset)
-            && t.traps
-                .iter()
-                .all(|trap| (trap.offset as usize) < t.text.len())
+        if text.wasm_to_array_trampolines.is_empty() {
+            return Ok(());
+        }
+        let text = Arc::new(text);
+        let copy = Arc::new(CodeMemory::new(&bytes, text.clone(), None)?);
+        for (ty, loc) in &text.wasm_to_array_trampolines {
+            let addr = copy
+                .resolve(*loc)
+                .ok_or_else(|| anyhow::anyhow!("host trampoline outside its code"))?;
+            cache.insert(ty.clone(), (copy.clone(), addr as usize));
+        }
+        Ok(())
     }
 }

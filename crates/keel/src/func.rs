@@ -138,8 +138,19 @@ pub(crate) fn new_host_func<T: 'static>(
         func,
         _store: core::marker::PhantomData,
     };
-    let ctx = VMHostFuncContext::new(host_array_call::<T>, wasm_call, type_index, Box::new(state));
+    let ctx = VMHostFuncContext::new(
+        host_array_call::<T>,
+        wasm_call.unwrap_or(core::ptr::null()),
+        type_index,
+        Box::new(state),
+    );
     let func_ref = ctx.func_ref();
+    if wasm_call.is_none() {
+        store
+            .opaque
+            .host_funcs_without_wasm_call
+            .push(store.opaque.host_contexts.len());
+    }
     store.opaque.host_contexts.push(ctx);
     Ok(Func::register(&mut store.opaque, func_ref, ty))
 }

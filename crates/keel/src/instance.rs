@@ -322,6 +322,7 @@ impl Instance {
         if !Engine::same(&store.engine, module.engine()) {
             anyhow::bail!("module was compiled by another engine than the store's");
         }
+        store.fill_wasm_calls()?;
         let m = &module.inner.module;
         if imports.len() != m.imports.len() {
             anyhow::bail!(

@@ -100,8 +100,6 @@ mod typed;
 mod types;
 mod values;
 
-#[cfg(feature = "compiler")]
-pub use engine::Precompiled;
 pub use engine::{Config, Engine};
 pub use externals::{Global, Memory, Table};
 pub use externref::ExternRef;

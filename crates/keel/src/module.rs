@@ -72,7 +72,7 @@ impl Module {
         {
             if !engine.targets_host() {
                 anyhow::bail!(
-                    "this engine compiles for `{}`, not this machine: use `Engine::precompile`",
+                    "this engine compiles for `{}`, not this machine: use `Engine::precompile_module`",
                     engine.inner.compiler.triple()
                 );
             }
@@ -95,17 +95,39 @@ impl Module {
     fn from_compiled(
         engine: &Engine,
         translation: keel_translate::ModuleTranslation<'_>,
-        text: keel_translate::CompiledText,
+        mut text: keel_translate::CompiledText,
     ) -> Result<Module> {
-        let module = Arc::new(translation.module);
-        let code = if text.text.is_empty() {
-            None
-        } else {
-            Some(Arc::new(CodeMemory::new(
-                Arc::new(text),
-                Some(module.clone()),
-            )?))
+        let code = core::mem::take(&mut text.text);
+        Self::from_parts(
+            engine,
+            translation.module,
+            Some(translation.offsets),
+            |module| {
+                if code.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(CodeMemory::new(&code, Arc::new(text), Some(module))?))
+            },
+        )
+    }
+
+    /// The module of metadata `module` (with `offsets` if they are known
+    /// already) and the code `load_code` puts in executable memory.
+    fn from_parts(
+        engine: &Engine,
+        module: keel_translate::Module,
+        offsets: Option<VMOffsets>,
+        load_code: impl FnOnce(Arc<keel_translate::Module>) -> Result<Option<CodeMemory>>,
+    ) -> Result<Module> {
+        let offsets = match offsets {
+            Some(offsets) => offsets,
+            None => VMOffsets::new(&module)?,
         };
+        let module = Arc::new(module);
+        let code = load_code(module.clone())?.map(Arc::new);
+        if let Some(code) = &code {
+            engine.register_host_trampolines(code)?;
+        }
         let type_ids: Arc<[SharedTypeIndex]> = module
             .types
             .values()
@@ -114,12 +136,157 @@ impl Module {
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
-                offsets: translation.offsets,
+                offsets,
                 module,
                 code,
                 type_ids,
             }),
         })
+    }
+
+    /// Write this module as an artifact, as
+    /// [`Engine::precompile_module`] would have for its source, so that
+    /// [`Module::deserialize`] can load it later. Like Wasmtime's
+    /// `Module::serialize`.
+    ///
+    /// # Errors
+    ///
+    /// If the metadata does not serialize (a keel bug).
+    #[cfg(feature = "compiler")]
+    pub fn serialize(&self) -> Result<alloc::vec::Vec<u8>> {
+        let inner = &self.inner;
+        let empty = keel_translate::CompiledText::default();
+        let (code, tables) = match &inner.code {
+            Some(code) => (code.code(), code.text()),
+            None => (&[][..], &empty),
+        };
+        keel_compile::artifact::write_artifact(
+            &inner.module,
+            code,
+            tables,
+            &inner.engine.compatibility(),
+        )
+        .map_err(crate::engine::compile_error)
+    }
+
+    /// Load an artifact that [`Engine::precompile_module`] or
+    /// [`Module::serialize`] wrote, without compiling: its code is copied
+    /// into fresh executable memory. Works without the `compiler`
+    /// feature, host functions included (the artifact carries the
+    /// trampolines that call them). Like Wasmtime's `Module::deserialize`.
+    ///
+    /// # Safety
+    ///
+    /// keel checks everything in the artifact except its machine code:
+    /// the ELF structure and every section's bounds, the format version,
+    /// every setting the code depends on against this engine's, and the
+    /// metadata and tables for consistency with each other and the code's
+    /// size. The machine code itself is run as it is, so the caller must
+    /// make sure the bytes come from keel (`precompile_module` or
+    /// `serialize` of this keel version) and were not altered, for
+    /// example by keeping them where only the host can write. Loading
+    /// untrusted bytes can run arbitrary code.
+    ///
+    /// # Errors
+    ///
+    /// If the bytes are not an artifact or are truncated or corrupted
+    /// (bad magic, a section outside the bytes, tables past the code or
+    /// out of order, metadata that does not decode or is inconsistent), if
+    /// any setting differs from this engine's (the error names each, with
+    /// the artifact's and the engine's value), if the artifact is for
+    /// another machine, or if mapping the code fails.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let file = Self::open_artifact(engine, bytes.as_ref())?;
+        let (module, text) = file.load()?;
+        Self::from_parts(engine, module, None, |module| {
+            if file.code.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some(CodeMemory::new(
+                file.code,
+                Arc::new(text),
+                Some(module),
+            )?))
+        })
+    }
+
+    /// Load the artifact in file `path`, as [`Module::deserialize`]
+    /// (feature `std`).
+    ///
+    /// # Safety
+    ///
+    /// As [`Module::deserialize`]: the file's machine code is trusted.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be read (the error names the path), and every
+    /// error of [`Module::deserialize`].
+    #[cfg(feature = "std")]
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Module> {
+        use anyhow::Context as _;
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .with_context(|| alloc::format!("cannot read `{}`", path.display()))?;
+        // SAFETY: our caller vouches for the file's code.
+        unsafe { Self::deserialize(engine, bytes) }
+            .with_context(|| alloc::format!("loading `{}`", path.display()))
+    }
+
+    /// Load an artifact whose bytes already lie in executable memory the
+    /// embedder owns, such as a section of a kernel image, without
+    /// copying: the code runs where it is. Otherwise as
+    /// [`Module::deserialize`].
+    ///
+    /// The artifact's `.text` section is page-aligned within the file, so
+    /// placing the artifact at a page boundary (e.g. in a
+    /// `#[repr(align(4096))]` static) satisfies the alignment check.
+    ///
+    /// # Safety
+    ///
+    /// As [`Module::deserialize`], and moreover `bytes` must be mapped
+    /// executable (and readable) for the rest of the program and never be
+    /// written.
+    ///
+    /// # Errors
+    ///
+    /// As [`Module::deserialize`], and if the code is not aligned as its
+    /// section requires (4096 bytes).
+    pub unsafe fn deserialize_raw(engine: &Engine, bytes: &'static [u8]) -> Result<Module> {
+        let file = Self::open_artifact(engine, bytes)?;
+        let (module, text) = file.load()?;
+        let align = file.code_alignment;
+        if (file.code.as_ptr() as usize) % align.max(1) != 0 {
+            anyhow::bail!(
+                "the artifact's code lies at {:p}, not aligned to {align} bytes: place the artifact at a page boundary",
+                file.code.as_ptr()
+            );
+        }
+        let code: &'static [u8] = file.code;
+        Self::from_parts(engine, module, None, |module| {
+            if code.is_empty() {
+                return Ok(None);
+            }
+            // SAFETY: our caller guarantees the bytes are executable and
+            // never written for the rest of the program, and vouches for
+            // the code; its tables were checked against its size.
+            Ok(Some(unsafe {
+                CodeMemory::from_static(code, Arc::new(text), Some(module))
+            }))
+        })
+    }
+
+    /// Parse an artifact's headers and check its settings against
+    /// `engine`'s.
+    fn open_artifact<'a>(
+        engine: &Engine,
+        bytes: &'a [u8],
+    ) -> Result<keel_vm::artifact::ArtifactFile<'a>> {
+        let file = keel_vm::artifact::ArtifactFile::parse(bytes)?;
+        engine.check_compatible(&file.compat)?;
+        Ok(file)
     }
 
     /// Check that `bytes` is a valid module, without compiling it.

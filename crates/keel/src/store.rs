@@ -36,6 +36,10 @@ pub(crate) struct StoreOpaque {
     /// Boxed: compiled code and tables hold pointers into each context.
     #[expect(clippy::vec_box, reason = "the contexts' addresses must not change")]
     pub(crate) host_contexts: Vec<Box<VMHostFuncContext>>,
+    /// Indices into `host_contexts` of host functions created before the
+    /// engine had a wasm-to-array trampoline for their type (only without
+    /// the compiler); [`StoreOpaque::fill_wasm_calls`] completes them.
+    pub(crate) host_funcs_without_wasm_call: Vec<usize>,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
     /// Host data of extern references; boxed so raw references stay valid.
     #[expect(clippy::vec_box, reason = "raw externrefs are the boxes' addresses")]
@@ -175,6 +179,7 @@ impl<T> Store<T> {
                     funcs: Vec::new(),
                     func_by_ref: HashMap::new(),
                     host_contexts: Vec::new(),
+                    host_funcs_without_wasm_call: Vec::new(),
                     instance_by_vmctx: HashMap::new(),
                     externrefs: Vec::new(),
                     externref_by_ptr: HashMap::new(),
@@ -285,6 +290,45 @@ impl<T> Store<T> {
 }
 
 impl StoreOpaque {
+    /// Give host functions that were created without a wasm-to-array
+    /// trampoline the one the engine now has for their type (a module
+    /// loaded since brought it). Called before each instantiation: a
+    /// module can only call a host function through a signature it has a
+    /// trampoline for, and it is registered with the engine when loaded,
+    /// so by the time its code runs in this store, every host function it
+    /// could reach has its entry.
+    pub(crate) fn fill_wasm_calls(&mut self) -> Result<()> {
+        if self.host_funcs_without_wasm_call.is_empty() {
+            return Ok(());
+        }
+        let mut pending = core::mem::take(&mut self.host_funcs_without_wasm_call);
+        let mut result = Ok(());
+        pending.retain(|&i| {
+            let ctx = &self.host_contexts[i];
+            // SAFETY: the func ref of a live host context.
+            let type_index = unsafe { (*ctx.func_ref()).type_index };
+            let Some(ty) = self.engine.lookup_type(type_index) else {
+                return true;
+            };
+            match self.engine.host_trampoline(&ty) {
+                Ok(Some(wasm_call)) => {
+                    // SAFETY: a trampoline for this function's type that
+                    // the engine keeps alive; no wasm reads the func ref
+                    // while the store's owner instantiates.
+                    unsafe { ctx.set_wasm_call(wasm_call) };
+                    false
+                }
+                Ok(None) => true,
+                Err(e) => {
+                    result = Err(e);
+                    true
+                }
+            }
+        });
+        self.host_funcs_without_wasm_call = pending;
+        result
+    }
+
     fn ensure_fuel(&self) -> Result<()> {
         anyhow::ensure!(
             self.engine.config().consume_fuel,

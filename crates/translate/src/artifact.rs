@@ -1,13 +1,31 @@
 //! The output of compilation as the runtime consumes it: machine code and
-//! the tables that describe it, with offsets only (no addresses), so it
-//! can later be written to and loaded from an ELF object as it is.
+//! the tables that describe it, with offsets only (no addresses), and the
+//! layout of the ELF artifact that carries them ahead of time (keel-compile
+//! writes it, keel-vm reads it).
+//!
+//! # Artifact layout
+//!
+//! An artifact is an ELF64 relocatable object for the target's machine
+//! with these sections (names in [`sections`]):
+//!
+//! | section | contents |
+//! |---|---|
+//! | `.text` | the linked machine code, page-aligned in the file, no relocations |
+//! | `.keel.compat` | [`FORMAT_VERSION`] (u32 LE), then a postcard [`Compatibility`] |
+//! | `.keel.module` | a postcard [`ArtifactMetadata`]: the [`Module`] and the trampoline tables |
+//! | `.keel.functions` | [`FunctionLoc`] per defined function: `start: u32, length: u32` (LE) |
+//! | `.keel.traps` | [`TrapInfo`] per trap site, sorted: `offset: u32, code: u32` (LE) |
+//! | `.keel.address_map` | `(text offset: u32, wasm offset: u32)` pairs (LE), sorted |
+//!
+//! Nothing in it is an address: every position is an offset into `.text`,
+//! so the text runs wherever it is mapped.
 
 use crate::prelude::*;
 
 use crate::*;
 
 /// Where a function lives in a text section, in bytes from its start.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FunctionLoc {
     /// Offset of the first instruction.
     pub start: u32,
@@ -16,7 +34,7 @@ pub struct FunctionLoc {
 }
 
 /// One trapping instruction.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TrapInfo {
     /// Offset of the instruction in the text section.
     pub offset: u32,
@@ -38,8 +56,11 @@ pub struct CompiledText {
     /// trampoline per distinct signature (type indices with equal
     /// signatures share a location).
     pub array_to_wasm_trampolines: Vec<(TypeIndex, FunctionLoc)>,
-    /// Wasm-to-array trampolines (host functions called from wasm), for
-    /// the types this text was compiled for.
+    /// Wasm-to-array trampolines (host functions called from wasm), one
+    /// per distinct signature: for a module, the signatures of its
+    /// function imports and of its `call_indirect`s (a table may hold a
+    /// host function), so that an artifact needs no compiler to call the
+    /// host.
     pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
     /// Every trapping instruction, sorted by offset.
     pub traps: Vec<TrapInfo>,
@@ -100,4 +121,285 @@ pub mod vmhost_func_context {
     pub const ARRAY_CALL: u32 = 8;
     /// Value of the magic field.
     pub const VMHOST_FUNC_MAGIC: u32 = u32::from_le_bytes(*b"host");
+}
+
+/// The version of the artifact layout this keel reads and writes; bumped
+/// whenever the layout or the encoding of any section changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Names of an artifact's ELF sections.
+pub mod sections {
+    /// The machine code.
+    pub const TEXT: &str = ".text";
+    /// [`FORMAT_VERSION`](super::FORMAT_VERSION) then the postcard
+    /// [`Compatibility`](super::Compatibility).
+    pub const COMPAT: &str = ".keel.compat";
+    /// The postcard [`ArtifactMetadata`](super::ArtifactMetadata).
+    pub const MODULE: &str = ".keel.module";
+    /// The function locations.
+    pub const FUNCTIONS: &str = ".keel.functions";
+    /// The trap table.
+    pub const TRAPS: &str = ".keel.traps";
+    /// The address map.
+    pub const ADDRESS_MAP: &str = ".keel.address_map";
+}
+
+/// Everything that must match between the engine that compiled an
+/// artifact and the engine that loads it, because it changes the machine
+/// code or what the code assumes of the runtime.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Compatibility {
+    /// The `keel-translate` version (all keel crates share one version).
+    pub keel_version: String,
+    /// The target triple the code is for (e.g. `x86_64-unknown-linux-gnu`).
+    pub target: String,
+    /// Cranelift's shared settings that change code, `(name, value)`,
+    /// sorted by name.
+    pub cranelift_flags: Vec<(String, String)>,
+    /// The target ISA's settings (CPU features), `(name, value)`, sorted
+    /// by name.
+    pub isa_flags: Vec<(String, String)>,
+    /// The memory layout the code relies on.
+    pub memory: MemoryTunables,
+    /// Whether the code meters fuel.
+    pub consume_fuel: bool,
+    /// Whether the code checks epoch deadlines.
+    pub epoch_interruption: bool,
+    /// Whether float results are NaN-canonicalized.
+    pub nan_canonicalization: bool,
+    /// Whether explicit memory bounds checks are Spectre-guarded.
+    pub heap_access_spectre_mitigation: bool,
+    /// Whether table bounds checks are Spectre-guarded.
+    pub table_access_spectre_mitigation: bool,
+    /// The enabled WebAssembly features (wasmparser's `WasmFeatures` bits).
+    pub wasm_features: u64,
+}
+
+impl Compatibility {
+    /// The settings of `self` (an artifact's) that differ from
+    /// `expected` (the loading engine's), each as `(setting, artifact
+    /// value, engine value)`. Flags are compared by name; a flag only one
+    /// side has is reported with `(absent)` on the other.
+    pub fn mismatches(&self, expected: &Compatibility) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        let mut check = |name: &str, a: String, b: String| {
+            if a != b {
+                out.push((name.into(), a, b));
+            }
+        };
+        check(
+            "keel version",
+            self.keel_version.clone(),
+            expected.keel_version.clone(),
+        );
+        check("target", self.target.clone(), expected.target.clone());
+        let m = (&self.memory, &expected.memory);
+        check(
+            "memory_reservation",
+            format!("{}", m.0.reservation_bytes),
+            format!("{}", m.1.reservation_bytes),
+        );
+        check(
+            "memory_guard_size",
+            format!("{}", m.0.guard_bytes),
+            format!("{}", m.1.guard_bytes),
+        );
+        check(
+            "signals_based_traps",
+            format!("{}", m.0.signals_based_traps),
+            format!("{}", m.1.signals_based_traps),
+        );
+        for (name, a, b) in [
+            ("consume_fuel", self.consume_fuel, expected.consume_fuel),
+            (
+                "epoch_interruption",
+                self.epoch_interruption,
+                expected.epoch_interruption,
+            ),
+            (
+                "cranelift_nan_canonicalization",
+                self.nan_canonicalization,
+                expected.nan_canonicalization,
+            ),
+            (
+                "heap_access_spectre_mitigation",
+                self.heap_access_spectre_mitigation,
+                expected.heap_access_spectre_mitigation,
+            ),
+            (
+                "table_access_spectre_mitigation",
+                self.table_access_spectre_mitigation,
+                expected.table_access_spectre_mitigation,
+            ),
+        ] {
+            check(name, format!("{a}"), format!("{b}"));
+        }
+        check(
+            "wasm features",
+            format!("{:#x}", self.wasm_features),
+            format!("{:#x}", expected.wasm_features),
+        );
+        for (kind, ours, theirs) in [
+            (
+                "Cranelift setting",
+                &self.cranelift_flags,
+                &expected.cranelift_flags,
+            ),
+            ("ISA setting", &self.isa_flags, &expected.isa_flags),
+        ] {
+            flag_mismatches(kind, ours, theirs, &mut out);
+        }
+        out
+    }
+}
+
+/// Append to `out` the flags of `ours` and `theirs` whose values differ.
+fn flag_mismatches(
+    kind: &str,
+    ours: &[(String, String)],
+    theirs: &[(String, String)],
+    out: &mut Vec<(String, String, String)>,
+) {
+    let find = |list: &[(String, String)], name: &str| {
+        list.iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| String::from("(absent)"), |(_, v)| v.clone())
+    };
+    for (name, value) in ours {
+        let other = find(theirs, name);
+        if *value != other {
+            out.push((format!("{kind} `{name}`"), value.clone(), other));
+        }
+    }
+    for (name, value) in theirs {
+        if !ours.iter().any(|(n, _)| n == name) {
+            out.push((
+                format!("{kind} `{name}`"),
+                String::from("(absent)"),
+                value.clone(),
+            ));
+        }
+    }
+}
+
+/// The postcard-encoded part of an artifact: the module's metadata and the
+/// tables that map types to trampolines.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ArtifactMetadata {
+    /// The module (types, imports, exports, segments, names; the
+    /// [`VMOffsets`] are computed from it again).
+    pub module: Module,
+    /// [`CompiledText::array_to_wasm_trampolines`].
+    pub array_to_wasm_trampolines: Vec<(TypeIndex, FunctionLoc)>,
+    /// [`CompiledText::wasm_to_array_trampolines`].
+    pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
+}
+
+/// Encode `(u32, u32)` records as the little-endian bytes of a table
+/// section.
+pub fn encode_table(records: impl IntoIterator<Item = (u32, u32)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (a, b) in records {
+        out.extend_from_slice(&a.to_le_bytes());
+        out.extend_from_slice(&b.to_le_bytes());
+    }
+    out
+}
+
+/// Decode a table section into `(u32, u32)` records.
+///
+/// # Errors
+///
+/// If its length is not a multiple of 8 bytes.
+pub fn decode_table(bytes: &[u8]) -> Result<impl Iterator<Item = (u32, u32)> + '_, String> {
+    if bytes.len() % 8 != 0 {
+        return Err(format!(
+            "{} bytes, not a whole number of 8-byte entries",
+            bytes.len()
+        ));
+    }
+    Ok(bytes.chunks_exact(8).map(|c| {
+        let word = |i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
+        (word(0), word(4))
+    }))
+}
+
+impl CompiledText {
+    /// Check what a loader relies on, for `text_len` bytes of code: every
+    /// function and trampoline lies inside the text, functions are in
+    /// order without overlap, trap sites are strictly sorted and inside
+    /// the text, the address map is sorted and inside the text, and the
+    /// array-to-wasm trampolines are sorted by type.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the first table entry that breaks a rule.
+    pub fn check(&self, text_len: usize) -> Result<(), String> {
+        let inside = |loc: &FunctionLoc| {
+            loc.start
+                .checked_add(loc.length)
+                .is_some_and(|end| end as usize <= text_len)
+        };
+        let mut prev_end = 0u32;
+        for (i, loc) in self.functions.values().enumerate() {
+            if !inside(loc) {
+                return Err(format!(
+                    "function {i} at {}+{} lies outside the {text_len}-byte text",
+                    loc.start, loc.length
+                ));
+            }
+            if loc.start < prev_end {
+                return Err(format!("function {i} overlaps the function before it"));
+            }
+            prev_end = loc.start + loc.length;
+        }
+        for (ty, loc) in &self.array_to_wasm_trampolines {
+            if !inside(loc) {
+                return Err(format!(
+                    "the array-to-wasm trampoline of type {} lies outside the text",
+                    ty.as_u32()
+                ));
+            }
+        }
+        if !self
+            .array_to_wasm_trampolines
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0)
+        {
+            return Err("the array-to-wasm trampolines are not sorted by type".into());
+        }
+        for (ty, loc) in &self.wasm_to_array_trampolines {
+            if !inside(loc) {
+                return Err(format!(
+                    "the wasm-to-array trampoline of {ty} lies outside the text"
+                ));
+            }
+        }
+        let mut prev = None;
+        for (i, trap) in self.traps.iter().enumerate() {
+            if trap.offset as usize >= text_len {
+                return Err(format!(
+                    "trap site {i} at offset {} lies outside the {text_len}-byte text",
+                    trap.offset
+                ));
+            }
+            if prev.is_some_and(|p| p >= trap.offset) {
+                return Err(format!("trap site {i} is out of order"));
+            }
+            prev = Some(trap.offset);
+        }
+        let mut prev = 0;
+        for (i, (text, _)) in self.address_map.iter().enumerate() {
+            if *text as usize > text_len {
+                return Err(format!(
+                    "address map entry {i} at offset {text} lies outside the {text_len}-byte text"
+                ));
+            }
+            if *text < prev {
+                return Err(format!("address map entry {i} is out of order"));
+            }
+            prev = *text;
+        }
+        Ok(())
+    }
 }

@@ -13,7 +13,7 @@ use cranelift_entity::entity_impl;
 macro_rules! index_types {
     ($($(#[$doc:meta])* $name:ident ($prefix:literal);)*) => {$(
         $(#[$doc])*
-        #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        #[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize)]
         pub struct $name(u32);
         entity_impl!($name, $prefix);
     )*};

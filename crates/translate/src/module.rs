@@ -8,7 +8,7 @@ use alloc::collections::BTreeMap;
 
 /// One instruction of a constant expression (spec:
 /// [Constant Expressions](https://webassembly.github.io/spec/core/valid/instructions.html#constant-expressions)).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ConstOp {
     /// `i32.const`.
     I32Const(i32),
@@ -41,14 +41,14 @@ pub enum ConstOp {
 }
 
 /// A constant expression: a short stack program yielding one value.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConstExpr {
     /// The instructions, without the final `end`.
     pub ops: Vec<ConstOp>,
 }
 
 /// Where an import comes from and what it is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     /// The module name.
     pub module: String,
@@ -61,7 +61,7 @@ pub struct Import {
 }
 
 /// An index into one of the four external index spaces.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntityIndex {
     /// A function.
     Function(FuncIndex),
@@ -74,7 +74,7 @@ pub enum EntityIndex {
 }
 
 /// A global's type and initializer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Global {
     /// Its type.
     pub ty: GlobalType,
@@ -84,7 +84,7 @@ pub struct Global {
 
 /// How an element segment is used (spec:
 /// [Element Segments](https://webassembly.github.io/spec/core/syntax/modules.html#element-segments)).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ElemMode {
     /// Copied into a table at instantiation.
     Active {
@@ -100,7 +100,7 @@ pub enum ElemMode {
 }
 
 /// An element segment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ElemSegment {
     /// Its element type.
     pub ty: WasmValType,
@@ -115,7 +115,7 @@ pub struct ElemSegment {
 /// shorthand) is a flat array of 4-byte function indices; only segments
 /// with other constant expressions (`global.get`, extended constants)
 /// keep expressions, flattened into one array of operators.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ElemItems {
     /// One function index per item; `None` for `ref.null`.
     Functions(Box<[PackedOption<FuncIndex>]>),
@@ -178,7 +178,7 @@ impl ElemItems {
 
 /// How a data segment is used (spec:
 /// [Data Segments](https://webassembly.github.io/spec/core/syntax/modules.html#data-segments)).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum DataMode {
     /// Copied into a memory at instantiation.
     Active {
@@ -192,7 +192,7 @@ pub enum DataMode {
 }
 
 /// A data segment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DataSegment {
     /// How it is used.
     pub mode: DataMode,
@@ -201,7 +201,7 @@ pub struct DataSegment {
 }
 
 /// Everything about a module except its function bodies.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Module {
     /// The type section.
     pub types: PrimaryMap<TypeIndex, WasmFuncType>,
@@ -241,6 +241,7 @@ pub struct Module {
     /// [validation](https://webassembly.github.io/spec/core/valid/modules.html#valid-module)).
     /// Only these can be called from the host, so only their types get
     /// array-to-wasm trampolines.
+    #[serde(with = "func_set")]
     pub escaped_funcs: EntitySet<FuncIndex>,
 }
 
@@ -312,5 +313,239 @@ impl Module {
             EntityIndex::Memory(m) => EntityType::Memory(self.memories[m]),
             EntityIndex::Global(g) => EntityType::Global(self.globals[g].ty),
         }
+    }
+}
+
+impl Module {
+    /// Check that the metadata is internally consistent, as a loader must
+    /// before trusting metadata it did not produce by translation (an
+    /// artifact's): every index points into its space, imports come first
+    /// and match the import counts, constant expressions are well-formed
+    /// stack programs, and counts stay within keel's limits. Validation
+    /// guarantees all of this for a translated module.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the first inconsistency.
+    pub fn check(&self) -> Result<(), String> {
+        let counts = [
+            ("types", self.types.len(), limits::MAX_TYPES),
+            ("functions", self.functions.len(), limits::MAX_FUNCTIONS),
+            ("imports", self.imports.len(), limits::MAX_IMPORTS),
+            ("exports", self.exports.len(), limits::MAX_EXPORTS),
+            ("globals", self.globals.len(), limits::MAX_GLOBALS),
+            ("tables", self.tables.len(), limits::MAX_TABLES),
+            ("memories", self.memories.len(), limits::MAX_MEMORIES),
+            (
+                "element segments",
+                self.elems.len(),
+                limits::MAX_ELEMENT_SEGMENTS,
+            ),
+            ("data segments", self.data.len(), limits::MAX_DATA_SEGMENTS),
+        ];
+        for (what, n, max) in counts {
+            if n > max {
+                return Err(format!("{n} {what} (keel allows at most {max})"));
+            }
+        }
+        let imported = [
+            ("functions", self.num_imported_funcs, self.functions.len()),
+            ("tables", self.num_imported_tables, self.tables.len()),
+            ("memories", self.num_imported_memories, self.memories.len()),
+            ("globals", self.num_imported_globals, self.globals.len()),
+        ];
+        for (what, n, len) in imported {
+            if n as usize > len {
+                return Err(format!("{n} imported {what} but only {len} in all"));
+            }
+        }
+        for (f, ty) in self.functions.iter() {
+            if self.types.get(*ty).is_none() {
+                return Err(format!(
+                    "function {} has unknown type {}",
+                    f.as_u32(),
+                    ty.as_u32()
+                ));
+            }
+        }
+        for (t, table) in self.tables.iter() {
+            if !matches!(table.element, WasmValType::FuncRef | WasmValType::ExternRef) {
+                return Err(format!("table {} holds {}", t.as_u32(), table.element));
+            }
+        }
+        // Imports: one per imported entity, in index order.
+        let mut next = [0u32; 4];
+        for (i, import) in self.imports.iter().enumerate() {
+            let (slot, index, matches) = match (import.index, &import.ty) {
+                (EntityIndex::Function(f), EntityType::Function(ty)) => {
+                    (0, f.as_u32(), self.functions.get(f) == Some(ty))
+                }
+                (EntityIndex::Table(t), EntityType::Table(ty)) => {
+                    (1, t.as_u32(), self.tables.get(t) == Some(ty))
+                }
+                (EntityIndex::Memory(m), EntityType::Memory(ty)) => {
+                    (2, m.as_u32(), self.memories.get(m) == Some(ty))
+                }
+                (EntityIndex::Global(g), EntityType::Global(ty)) => (
+                    3,
+                    g.as_u32(),
+                    self.globals.get(g).map(|g| &g.ty) == Some(ty),
+                ),
+                _ => (0, u32::MAX, false),
+            };
+            if !matches || index != next[slot] {
+                return Err(format!(
+                    "import {i} (`{}` `{}`) does not match its entity",
+                    import.module, import.field
+                ));
+            }
+            next[slot] += 1;
+        }
+        let expected = [
+            self.num_imported_funcs,
+            self.num_imported_tables,
+            self.num_imported_memories,
+            self.num_imported_globals,
+        ];
+        if next != expected {
+            return Err("the import counts do not match the imports".into());
+        }
+        for (name, index) in &self.exports {
+            if !self.has_entity(*index) {
+                return Err(format!("export `{name}` names a missing entity"));
+            }
+        }
+        if let Some(start) = self.start
+            && self.functions.get(start).is_none()
+        {
+            return Err("the start function does not exist".into());
+        }
+        for f in self.escaped_funcs.iter() {
+            if self.functions.get(f).is_none() {
+                return Err(format!("escaped function {} does not exist", f.as_u32()));
+            }
+        }
+        for (g, global) in self.globals.iter() {
+            if self.is_imported_global(g) {
+                continue;
+            }
+            self.check_const_expr(&global.init.ops)
+                .map_err(|e| format!("global {}: {e}", g.as_u32()))?;
+        }
+        for (e, elem) in self.elems.iter() {
+            let at = |m: String| format!("element segment {}: {m}", e.as_u32());
+            if let ElemMode::Active { table, offset } = &elem.mode {
+                if self.tables.get(*table).is_none() {
+                    return Err(at("unknown table".into()));
+                }
+                self.check_const_expr(&offset.ops).map_err(at)?;
+            }
+            match &elem.items {
+                ElemItems::Functions(funcs) => {
+                    if let Some(f) = funcs
+                        .iter()
+                        .filter_map(|f| f.expand())
+                        .find(|f| self.functions.get(*f).is_none())
+                    {
+                        return Err(at(format!("unknown function {}", f.as_u32())));
+                    }
+                }
+                ElemItems::Expressions { ends, .. } => {
+                    if ends.windows(2).any(|w| w[0] > w[1]) {
+                        return Err(at("item bounds out of order".into()));
+                    }
+                    for i in 0..ends.len() {
+                        let ops = elem.items.expression(i);
+                        if ops.is_empty() {
+                            return Err(at(format!("item {i} is empty or out of bounds")));
+                        }
+                        self.check_const_expr(ops).map_err(at)?;
+                    }
+                }
+            }
+        }
+        for (d, data) in self.data.iter() {
+            if let DataMode::Active { memory, offset } = &data.mode {
+                let at = |m: String| format!("data segment {}: {m}", d.as_u32());
+                if self.memories.get(*memory).is_none() {
+                    return Err(at("unknown memory".into()));
+                }
+                self.check_const_expr(&offset.ops).map_err(at)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `index` names an entity of this module.
+    fn has_entity(&self, index: EntityIndex) -> bool {
+        match index {
+            EntityIndex::Function(f) => self.functions.get(f).is_some(),
+            EntityIndex::Table(t) => self.tables.get(t).is_some(),
+            EntityIndex::Memory(m) => self.memories.get(m).is_some(),
+            EntityIndex::Global(g) => self.globals.get(g).is_some(),
+        }
+    }
+
+    /// Check a constant expression's operands and stack discipline: it
+    /// must leave exactly one value and never pop from an empty stack.
+    fn check_const_expr(&self, ops: &[ConstOp]) -> Result<(), String> {
+        let mut depth = 0usize;
+        for op in ops {
+            match op {
+                ConstOp::GlobalGet(g) if self.globals.get(*g).is_none() => {
+                    return Err(format!("`global.get` of unknown global {}", g.as_u32()));
+                }
+                ConstOp::RefFunc(f) if self.functions.get(*f).is_none() => {
+                    return Err(format!("`ref.func` of unknown function {}", f.as_u32()));
+                }
+                ConstOp::I32Add
+                | ConstOp::I32Sub
+                | ConstOp::I32Mul
+                | ConstOp::I64Add
+                | ConstOp::I64Sub
+                | ConstOp::I64Mul => {
+                    depth = depth
+                        .checked_sub(1)
+                        .filter(|d| *d > 0)
+                        .ok_or("a constant expression pops an empty stack")?;
+                }
+                _ => depth += 1,
+            }
+        }
+        if depth != 1 {
+            return Err(format!("a constant expression leaves {depth} values"));
+        }
+        Ok(())
+    }
+}
+
+/// Serde for a set of functions as the list of its members, so that a
+/// decoded set is always well-formed; members past
+/// [`limits::MAX_FUNCTIONS`] are refused rather than allocated for.
+mod func_set {
+    use super::*;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        set: &EntitySet<FuncIndex>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let members: Vec<u32> = set.iter().map(|f| f.as_u32()).collect();
+        s.collect_seq(members)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<EntitySet<FuncIndex>, D::Error> {
+        let members = Vec::<u32>::deserialize(d)?;
+        let mut set = EntitySet::new();
+        for f in members {
+            if f as usize >= limits::MAX_FUNCTIONS {
+                return Err(D::Error::custom(format!("function index {f} out of range")));
+            }
+            set.insert(FuncIndex::from_u32(f));
+        }
+        Ok(set)
     }
 }

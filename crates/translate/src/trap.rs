@@ -11,7 +11,7 @@ macro_rules! trap_codes {
         ///
         /// The [`Display`](fmt::Display) text contains the message the
         /// spec testsuite's `assert_trap` expects.
-        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[non_exhaustive]
         #[repr(u8)]
         pub enum TrapCode {

@@ -2,7 +2,7 @@
 
 /// The memory layout compiled code may rely on; the runtime must reserve
 /// memories accordingly (same values from the same engine configuration).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryTunables {
     /// Bytes of address space reserved for each linear memory.
     pub reservation_bytes: u64,

@@ -7,7 +7,7 @@ use core::fmt;
 
 /// A [value type](https://webassembly.github.io/spec/core/syntax/types.html#value-types):
 /// number, vector or reference type.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WasmValType {
     /// 32-bit integer.
     I32,
@@ -80,7 +80,7 @@ impl fmt::Display for WasmValType {
 
 /// A [function type](https://webassembly.github.io/spec/core/syntax/types.html#function-types):
 /// parameter and result types.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct WasmFuncType {
     /// Parameter types, in order.
     pub params: Box<[WasmValType]>,
@@ -124,7 +124,7 @@ impl fmt::Display for WasmFuncType {
 
 /// [Limits](https://webassembly.github.io/spec/core/syntax/types.html#limits) of a table or
 /// memory, in elements or pages.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     /// Initial size.
     pub min: u64,
@@ -134,7 +134,7 @@ pub struct Limits {
 
 /// A [table type](https://webassembly.github.io/spec/core/syntax/types.html#table-types):
 /// element type and limits in elements.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TableType {
     /// The reference type of the elements.
     pub element: WasmValType,
@@ -144,7 +144,7 @@ pub struct TableType {
 
 /// A [memory type](https://webassembly.github.io/spec/core/syntax/types.html#memory-types):
 /// limits in 64 KiB pages.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MemoryType {
     /// Limits in WebAssembly pages.
     pub limits: Limits,
@@ -155,7 +155,7 @@ pub struct MemoryType {
 }
 
 /// A [global type](https://webassembly.github.io/spec/core/syntax/types.html#global-types).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct GlobalType {
     /// The type of the value.
     pub content: WasmValType,
@@ -165,7 +165,7 @@ pub struct GlobalType {
 
 /// The type of an import or export (spec:
 /// [External Types](https://webassembly.github.io/spec/core/syntax/types.html#external-types)).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntityType {
     /// A function of the given module type.
     Function(crate::TypeIndex),

@@ -27,61 +27,99 @@ impl keel_trap::CodeInfo for ModuleCode {
     }
 }
 
-/// A text section mapped executable and registered for trap handling.
+/// A text section in executable memory, registered for trap handling:
+/// either a mapping keel made and copied the code into, or memory the
+/// embedder owns (an artifact loaded with `deserialize_raw`).
 #[derive(Debug)]
 pub struct CodeMemory {
     base: *mut u8,
+    len: usize,
+    /// Bytes keel mapped (and unmaps on drop), or 0 for borrowed code.
     mapped_len: usize,
     text: Arc<CompiledText>,
     /// Dropped (unregistered) before the mapping is released.
     registration: Option<keel_trap::CodeRegistration>,
 }
 
-// SAFETY: the mapping is immutable after `new` (VM-4); sharing its address
-// between threads is sound.
+// SAFETY: the code is immutable after `new`/`from_static` (VM-4); sharing
+// its address between threads is sound.
 unsafe impl Send for CodeMemory {}
 // SAFETY: as above, no interior mutability.
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {
-    /// Map `text` executable and register it (with `module`, the module
-    /// it was compiled from, if any) for trap handling and backtraces.
+    /// Map a copy of `code` executable and register it, with its metadata
+    /// `text` (whose own `text` bytes are not used) and `module`, the
+    /// module it was compiled from, if any, for trap handling and
+    /// backtraces.
     ///
     /// # Errors
     ///
     /// [`VmError::Platform`] (with the platform's error as source) if
     /// mapping or protecting memory fails.
-    pub fn new(text: Arc<CompiledText>, module: Option<Arc<Module>>) -> Result<Self, VmError> {
-        let len = text.text.len().max(1);
+    pub fn new(
+        code: &[u8],
+        text: Arc<CompiledText>,
+        module: Option<Arc<Module>>,
+    ) -> Result<Self, VmError> {
+        let len = code.len().max(1);
         let mapped_len = len.next_multiple_of(sys::page_size());
         let base = sys::reserve(mapped_len)
             .map_err(|e| VmError::platform("cannot reserve memory for compiled code", e))?;
-        // SAFETY: `base` is a fresh mapping of `mapped_len` bytes; we write
-        // the code while it is writable, then make it read+execute, and
-        // never write it again (VM-4).
+        // SAFETY: `base` is a fresh mapping of `mapped_len >= code.len()`
+        // bytes; we write the code while it is writable, then make it
+        // read+execute, and never write it again (VM-4).
         unsafe {
             if let Err(e) = sys::protect(base, mapped_len, Access::ReadWrite) {
                 sys::release(base, mapped_len);
                 return Err(VmError::platform("cannot make code memory writable", e));
             }
-            core::ptr::copy_nonoverlapping(text.text.as_ptr(), base, text.text.len());
+            core::ptr::copy_nonoverlapping(code.as_ptr(), base, code.len());
             if let Err(e) = sys::protect(base, mapped_len, Access::ReadExecute) {
                 sys::release(base, mapped_len);
                 return Err(VmError::platform("cannot make code memory executable", e));
             }
         }
+        keel_trap::arch::flush_icache(base, len);
+        Ok(Self::register(base, code.len(), mapped_len, text, module))
+    }
+
+    /// Register `code`, which already lies in executable memory, without
+    /// copying it.
+    ///
+    /// # Safety
+    ///
+    /// `code` must be executable for as long as the program runs, hold
+    /// machine code for this CPU that `text` describes truthfully (keel
+    /// runs it and trusts its tables), and not be written while registered.
+    pub unsafe fn from_static(
+        code: &'static [u8],
+        text: Arc<CompiledText>,
+        module: Option<Arc<Module>>,
+    ) -> Self {
+        keel_trap::arch::flush_icache(code.as_ptr(), code.len());
+        Self::register(code.as_ptr().cast_mut(), code.len(), 0, text, module)
+    }
+
+    fn register(
+        base: *mut u8,
+        len: usize,
+        mapped_len: usize,
+        text: Arc<CompiledText>,
+        module: Option<Arc<Module>>,
+    ) -> Self {
         let info = Arc::new(ModuleCode {
             text: text.clone(),
             module,
         });
-        keel_trap::arch::flush_icache(base, len);
-        let registration = keel_trap::register_code(base as usize, len, info);
-        Ok(Self {
+        let registration = keel_trap::register_code(base as usize, len.max(1), info);
+        Self {
             base,
+            len,
             mapped_len,
             text,
             registration: Some(registration),
-        })
+        }
     }
 
     /// The metadata of the code.
@@ -89,15 +127,22 @@ impl CodeMemory {
         &self.text
     }
 
+    /// The machine code, as it is in memory.
+    pub fn code(&self) -> &[u8] {
+        // SAFETY: `base..base + len` is mapped readable (read+execute) and
+        // never written after construction (VM-4).
+        unsafe { core::slice::from_raw_parts(self.base, self.len) }
+    }
+
     /// The address of the code at `loc`, or `None` when `loc` does not
     /// lie inside this text.
     pub fn resolve(&self, loc: FunctionLoc) -> Option<*const u8> {
         let end = loc.start.checked_add(loc.length)?;
-        if end as usize > self.text.text.len() {
+        if end as usize > self.len {
             return None;
         }
-        // SAFETY: `loc.start <= text.len() <= mapped_len`, checked above:
-        // the result is inside (or one past) the mapping.
+        // SAFETY: `loc.start <= len`, checked above: the result is inside
+        // (or one past) the code.
         Some(unsafe { self.base.add(loc.start as usize) }.cast_const())
     }
 
@@ -112,6 +157,10 @@ impl Drop for CodeMemory {
         // Unregister first: once the range is unmapped, another thread may
         // map new code at the same address and register it (VM-4).
         drop(self.registration.take());
+        if self.mapped_len == 0 {
+            // Borrowed code: the embedder owns it.
+            return;
+        }
         // SAFETY: the mapping was created in `new` and is no longer
         // registered; no thread can be executing this code because every
         // instance and function using it holds an `Arc` to us.

@@ -37,6 +37,7 @@
 
 extern crate alloc;
 
+pub mod artifact;
 mod backtrace;
 mod builtins;
 mod code_memory;

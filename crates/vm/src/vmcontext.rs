@@ -133,7 +133,9 @@ pub struct VMHostFuncContext {
     magic: u32,
     _pad: u32,
     array_call: VMArrayCallFn,
-    func_ref: VMFuncRef,
+    /// In a cell: its `wasm_call` may be filled in after creation
+    /// ([`VMHostFuncContext::set_wasm_call`]).
+    func_ref: core::cell::UnsafeCell<VMFuncRef>,
     host_state: Box<dyn Any + Send + Sync>,
     /// `host_state`'s data, for entry points that know its type.
     host_state_ptr: *const (),
@@ -153,24 +155,47 @@ impl VMHostFuncContext {
             magic: vmhost_func_context::VMHOST_FUNC_MAGIC,
             _pad: 0,
             array_call,
-            func_ref: VMFuncRef {
+            func_ref: core::cell::UnsafeCell::new(VMFuncRef {
                 array_call: Some(array_call),
                 wasm_call,
                 vmctx: core::ptr::null_mut(),
                 type_index,
-            },
+            }),
             host_state_ptr: core::ptr::null(),
             host_state,
         });
         ctx.host_state_ptr = (&*ctx.host_state as *const (dyn Any + Send + Sync)).cast::<()>();
         let self_ptr: *mut Self = &mut *ctx;
-        ctx.func_ref.vmctx = self_ptr.cast();
+        ctx.func_ref.get_mut().vmctx = self_ptr.cast();
         ctx
     }
 
     /// The function reference of this host function.
     pub fn func_ref(&self) -> *const VMFuncRef {
-        &self.func_ref
+        self.func_ref.get()
+    }
+
+    /// The entry through which wasm calls this function, or null while
+    /// it has none (a build without the compiler that has not loaded a
+    /// trampoline for its type yet).
+    pub fn wasm_call(&self) -> *const u8 {
+        // SAFETY: a plain read of a field only `set_wasm_call` writes, on
+        // the thread that owns the store.
+        unsafe { (*self.func_ref.get()).wasm_call }
+    }
+
+    /// Set the entry through which wasm calls this function.
+    ///
+    /// # Safety
+    ///
+    /// `wasm_call` must be a wasm-to-array trampoline for this function's
+    /// type that stays alive as long as the context, and no other thread
+    /// may be reading the function reference (the store's owner calls
+    /// this, outside of wasm code that could be reading it).
+    pub unsafe fn set_wasm_call(&self, wasm_call: *const u8) {
+        // SAFETY: per the caller's contract no one else accesses the
+        // field concurrently; no Rust reference into the cell exists.
+        unsafe { (*self.func_ref.get()).wasm_call = wasm_call };
     }
 
     /// The embedder's state.

@@ -58,6 +58,7 @@ impl FuncTranslator<'_, '_> {
                 self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::WASM_CALL);
             args[0] = self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::VMCTX);
             let sig = self.wasm_sig_ref(ty_index);
+            self.env.host_call_types.push(ty_index);
             self.builder.ins().call_indirect(sig, wasm_call, &args)
         };
         let results = self.builder.inst_results(call).to_vec();
@@ -137,6 +138,7 @@ impl FuncTranslator<'_, '_> {
         let mut args = vec![callee_vmctx, self.vmctx];
         args.extend(params);
         let sig = self.wasm_sig_ref(ty_index);
+        self.env.host_call_types.push(ty_index);
         let call = self.builder.ins().call_indirect(sig, wasm_call, &args);
         let results = self.builder.inst_results(call).to_vec();
         self.push_all(&results);

@@ -11,6 +11,7 @@ mod table;
 
 use crate::abi;
 use crate::func_translator::FuncTranslator;
+use crate::prelude::Vec;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, SigRef, Value};
 use cranelift_codegen::isa::TargetIsa;
 use hashbrown::HashMap;
@@ -34,9 +35,20 @@ pub(crate) struct FuncEnv<'a> {
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
+    /// See [`FuncEnv::called_types`].
+    pub(crate) host_call_types: Vec<TypeIndex>,
 }
 
 impl<'a> FuncEnv<'a> {
+    /// The types through which the function may call a host function
+    /// (calls to imports and `call_indirect`), with repeats.
+    pub(crate) fn called_types(&self) -> Vec<TypeIndex> {
+        let mut types = self.host_call_types.clone();
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
+
     pub(crate) fn new(
         isa: &'a dyn TargetIsa,
         module: &'a Module,
@@ -55,6 +67,7 @@ impl<'a> FuncEnv<'a> {
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
+            host_call_types: Vec::new(),
         }
     }
 }
