@@ -17,8 +17,21 @@
 //!   `100ms`), `epoch-interruption`, `max-memory-size=BYTES`,
 //!   `max-table-elements=N`, `max-instances=N`, `max-tables=N`,
 //!   `max-memories=N`, `trap-on-grow-failure`, `max-wasm-stack=BYTES`.
+//!
+//!   `--allow-precompiled` lets FILE (and `--preload` modules) be
+//!   artifacts that `keel compile` wrote (`.cwasm`); without it they are
+//!   refused, as `wasmtime run` refuses them, because their machine code
+//!   runs unchecked.
+//! * `keel compile FILE [-o OUT] [--target TRIPLE] [-W ...]` compiles a
+//!   module ahead of time into an artifact (default `FILE.cwasm`), for
+//!   this machine or another target. The `-W` options that change code
+//!   (`fuel`, `timeout`, `epoch-interruption`) must be the same as those
+//!   of the `keel run` that loads it.
 //! * `keel wast FILE...` runs `.wast` scripts (the spec testsuite format)
 //!   with the `spectest` module registered and prints pass/fail counts.
+//!
+//! Built without the `compiler` feature (`cargo build --no-default-features`),
+//! `keel` has only `run`, which runs artifacts and refuses to compile.
 //!
 //! Errors, traps included, are printed as `error: ...` (with the wasm
 //! backtrace) on stderr and the process exits with status 1.
@@ -37,6 +50,10 @@ use keel::{
 use keel_wasi::{DirPerms, FilePerms, I32Exit, WasiCtx, WasiCtxBuilder};
 use wasm_options::{WasmOption, WasmOptions};
 
+/// The first bytes of an ELF file: how `keel run` tells an artifact from
+/// a module.
+const ELF_MAGIC: &[u8] = b"\x7fELF";
+
 /// One `-W` argument's settings.
 #[derive(Clone, Debug)]
 struct WasmArg(Vec<WasmOption>);
@@ -44,6 +61,7 @@ struct WasmArg(Vec<WasmOption>);
 fn parse_wasm_arg(arg: &str) -> Result<WasmArg, String> {
     wasm_options::parse(arg).map(WasmArg)
 }
+#[cfg(feature = "compiler")]
 use keel_wast::WastContext;
 
 /// Run WebAssembly modules and .wast scripts with keel.
@@ -83,7 +101,14 @@ enum Command {
         /// the module name NAME. Repeatable.
         #[arg(long = "preload", value_name = "NAME=MODULE")]
         preloads: Vec<String>,
-        /// The module: WebAssembly binary or text.
+        /// Accept precompiled artifacts (`keel compile` output) as FILE and
+        /// as --preload modules. Their machine code runs as it is: only
+        /// load artifacts that you made and kept where no one else can
+        /// write.
+        #[arg(long)]
+        allow_precompiled: bool,
+        /// The module: WebAssembly binary or text, or with
+        /// --allow-precompiled an artifact.
         file: PathBuf,
         /// The exported function to call (default: `_start`).
         #[arg(long)]
@@ -96,8 +121,28 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Compile a WebAssembly module (.wasm or .wat) ahead of time into an
+    /// artifact that `keel run --allow-precompiled` runs without compiling.
+    #[cfg(feature = "compiler")]
+    Compile {
+        /// Code-changing settings, as for `run` (`fuel=N`, `timeout=...`,
+        /// `epoch-interruption`); `run` must be given the same ones.
+        #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
+        wasm: Vec<WasmArg>,
+        /// Where to write the artifact (default: FILE with the extension
+        /// `.cwasm`).
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Compile for target TRIPLE (e.g. `x86_64-unknown-none`,
+        /// `riscv64gc-unknown-none-elf`) instead of this machine.
+        #[arg(long, value_name = "TRIPLE")]
+        target: Option<String>,
+        /// The module: WebAssembly binary or text.
+        file: PathBuf,
+    },
     /// Run .wast scripts against keel, with the spec testsuite's `spectest`
     /// module registered.
+    #[cfg(feature = "compiler")]
     Wast {
         /// The scripts to run.
         #[arg(required = true)]
@@ -106,6 +151,7 @@ enum Command {
 }
 
 /// How many failure messages `keel wast` prints per file.
+#[cfg(feature = "compiler")]
 const FAILURES_SHOWN: usize = 5;
 
 fn main() -> ExitCode {
@@ -116,6 +162,7 @@ fn main() -> ExitCode {
             dirs,
             envs,
             preloads,
+            allow_precompiled,
             file,
             invoke,
             args,
@@ -128,9 +175,21 @@ fn main() -> ExitCode {
                 dirs,
                 envs,
                 preloads,
+                allow_precompiled,
             };
             run(&run_options, &options)
         }
+        #[cfg(feature = "compiler")]
+        Command::Compile {
+            wasm,
+            output,
+            target,
+            file,
+        } => {
+            let options = WasmOptions::new(wasm.into_iter().flat_map(|w| w.0));
+            compile(&file, output, target.as_deref(), &options)
+        }
+        #[cfg(feature = "compiler")]
         Command::Wast { files } => wast(&files),
     };
     match result {
@@ -169,6 +228,7 @@ struct RunOptions {
     dirs: Vec<String>,
     envs: Vec<String>,
     preloads: Vec<String>,
+    allow_precompiled: bool,
 }
 
 /// The store data of `keel run`: the resource limits and the WASI context.
@@ -204,9 +264,60 @@ fn wasi_context(run: &RunOptions, command: bool) -> Result<WasiCtx> {
     Ok(builder.build())
 }
 
-fn load(engine: &Engine, file: &Path) -> Result<Module> {
+/// Load `file`: compile a module, or with `allow_precompiled` load an
+/// artifact.
+fn load(engine: &Engine, file: &Path, allow_precompiled: bool) -> Result<Module> {
     let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
-    Module::new(engine, &bytes).with_context(|| format!("compiling `{}`", file.display()))
+    if bytes.starts_with(ELF_MAGIC) {
+        if !allow_precompiled {
+            bail!(
+                "`{}` is a precompiled artifact, and running one needs `--allow-precompiled` \
+                 (its machine code runs as it is: load only artifacts you made)",
+                file.display()
+            );
+        }
+        // SAFETY: the user vouched for the artifact's machine code with
+        // `--allow-precompiled`; everything else in it is checked.
+        return unsafe { Module::deserialize(engine, &bytes) }
+            .with_context(|| format!("loading `{}`", file.display()));
+    }
+    #[cfg(feature = "compiler")]
+    {
+        Module::new(engine, &bytes).with_context(|| format!("compiling `{}`", file.display()))
+    }
+    #[cfg(not(feature = "compiler"))]
+    {
+        bail!(
+            "`{}` is not a precompiled artifact, and this keel was built without the compiler \
+             (cargo feature `compiler`), so it cannot compile WebAssembly: make an artifact with \
+             `keel compile` of a full build and run it with `--allow-precompiled`",
+            file.display()
+        )
+    }
+}
+
+/// `keel compile`: write `file`'s artifact to `output` (default: `file`
+/// with the extension `.cwasm`).
+#[cfg(feature = "compiler")]
+fn compile(
+    file: &Path,
+    output: Option<PathBuf>,
+    target: Option<&str>,
+    options: &WasmOptions,
+) -> Result<ExitCode> {
+    let mut config = Config::new();
+    options.configure(&mut config);
+    if let Some(target) = target {
+        config.target(target)?;
+    }
+    let engine = Engine::new(&config)?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;
+    let artifact = engine
+        .precompile_module(&bytes)
+        .with_context(|| format!("compiling `{}`", file.display()))?;
+    let output = output.unwrap_or_else(|| file.with_extension("cwasm"));
+    std::fs::write(&output, artifact).with_context(|| format!("writing `{}`", output.display()))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `keel run`: instantiate the module with WASI and the preloads, then run
@@ -216,14 +327,17 @@ fn run(run: &RunOptions, options: &WasmOptions) -> Result<ExitCode> {
     let mut config = Config::new();
     options.configure(&mut config);
     let engine = Engine::new(&config)?;
-    let module = load(&engine, file)?;
+    let module = load(&engine, file, run.allow_precompiled)?;
 
     let mut preloads = Vec::new();
     for preload in &run.preloads {
         let Some((name, path)) = preload.split_once('=') else {
             bail!("--preload `{preload}`: expected NAME=MODULE");
         };
-        preloads.push((name.to_string(), load(&engine, Path::new(path))?));
+        preloads.push((
+            name.to_string(),
+            load(&engine, Path::new(path), run.allow_precompiled)?,
+        ));
     }
 
     // The imports nothing will provide, listed together.
@@ -418,6 +532,7 @@ fn format_val(val: &Val) -> String {
 }
 
 /// `keel wast`: run each script, print per-file counts and the total.
+#[cfg(feature = "compiler")]
 fn wast(files: &[PathBuf]) -> Result<ExitCode> {
     let (mut passed, mut failed) = (0, 0);
     for file in files {

@@ -536,8 +536,13 @@ impl Engine {
             ..self.compatibility()
         };
         let mut mismatches = artifact.mismatches(&expected);
+        // CPU features of another target are beside the point.
         #[cfg(not(feature = "compiler"))]
-        for (name, value) in &artifact.isa_flags {
+        for (name, value) in artifact
+            .isa_flags
+            .iter()
+            .filter(|_| artifact.target == expected.target)
+        {
             if value == "true" && name.starts_with("has_") && !self.cpu_has(name) {
                 mismatches.push((
                     format!("ISA setting `{name}`"),
@@ -600,6 +605,8 @@ impl Engine {
                 "has_avx512f" => std::is_x86_feature_detected!("avx512f"),
                 "has_avx512vl" => std::is_x86_feature_detected!("avx512vl"),
                 "has_avx512vbmi" => std::is_x86_feature_detected!("avx512vbmi"),
+                "has_avx512vnni" => std::is_x86_feature_detected!("avx512vnni"),
+                "has_avx_vnni" => std::is_x86_feature_detected!("avxvnni"),
                 _ => false,
             };
             if detected {
