@@ -15,7 +15,12 @@
 #     a `StoreLimits` budget (-1), interrupts still on; then
 #     `kernel: done`, and QEMU exits with 33 (isa-debug-exit, success);
 #   * a boot with `-append fault-test` (a page fault that is not keel's)
-#     prints the kernel's fault diagnostic and QEMU exits with 3 (failure).
+#     prints the kernel's fault diagnostic and QEMU exits with 3 (failure);
+#   * the kernel built without the compiler (`--no-default-features`), which
+#     runs the guest from artifacts build.rs precompiled and embedded in
+#     its text (`Module::deserialize_raw`), links freestanding without
+#     Cranelift and passes the same normal-boot checks.
+# Both kernels' image sizes are printed.
 # The last line is "N passed, N failed"; the exit status is non-zero when
 # anything failed.
 #
@@ -29,8 +34,10 @@ cd "$here"
 cargo="${CARGO:-cargo}"
 qemu="${QEMU:-qemu-system-x86_64}"
 qemu_timeout="${QEMU_TIMEOUT:-120}"
-kernel="$here/target/x86_64-unknown-linux-gnu/release/kernel"
+built="$here/target/x86_64-unknown-linux-gnu/release/kernel"
 work="$(mktemp -d)"
+kernel="$work/kernel"
+kernel_aot="$work/kernel-no-compiler"
 trap 'rm -rf "$work"' EXIT
 
 passed=0
@@ -55,8 +62,30 @@ if ! command -v "$qemu" >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends qemu-system-x86
 fi
 
-echo "boot-test: building the kernel (release)"
+echo "boot-test: building the kernel without the compiler (release)"
+"$cargo" build --release --no-default-features
+cp "$built" "$kernel_aot"
+echo "boot-test: building the kernel with the compiler (release)"
 "$cargo" build --release
+cp "$built" "$kernel"
+if nm "$kernel_aot" | grep -q cranelift; then
+    fail "the kernel without the compiler contains Cranelift symbols"
+else
+    pass "the kernel without the compiler has no Cranelift symbols"
+fi
+undefined="$(nm -u "$kernel_aot")"
+if [ -z "$undefined" ]; then
+    pass "nm -u $kernel_aot: no undefined symbols"
+else
+    fail "nm -u $kernel_aot: undefined symbols:"
+    echo "$undefined"
+fi
+for k in "$kernel" "$kernel_aot"; do
+    # Code and data (text + data: what the image carries), the same plus
+    # the zeroed bss (what it occupies loaded), and the file with symbols.
+    read -r text data bss _ < <(size -B "$k" | awk 'NR == 2')
+    echo "boot-test: image size of $(basename "$k"): text+data $((text + data)) bytes, loaded $((text + data + bss)) bytes, file $(stat -c %s "$k") bytes"
+done
 
 # --- The binary is freestanding -----------------------------------------
 undefined="$(nm -u "$kernel")"
@@ -77,7 +106,7 @@ else
     fail "PVH entry note (Xen, type 18) missing"
 fi
 
-# boot NAME APPEND: runs QEMU, serial output to $work/NAME.log (carriage
+# boot NAME APPEND [KERNEL]: runs QEMU, serial output to $work/NAME.log (carriage
 # returns removed), QEMU's exit status to $work/NAME.status.
 boot() {
     local name="$1" append="$2" status=0
@@ -89,7 +118,7 @@ boot() {
         -display none -monitor none -no-reboot \
         -serial stdio \
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-        -kernel "$kernel" -append "$append" \
+        -kernel "${3:-$kernel}" -append "$append" \
         </dev/null >"$work/$name.raw" 2>"$work/$name.stderr" || status=$?
     tr -d '\r' <"$work/$name.raw" >"$work/$name.log"
     echo "$status" >"$work/$name.status"
@@ -146,29 +175,33 @@ expect_status() {
 }
 
 # --- Normal boot: keel runs the guest --------------------------------------
+# check_normal NAME: the guest's results, traps and guest control, in order.
+check_normal() {
+    expect_in_order "$1" \
+        '^add\(2, 3\) = 5$' \
+        '^fib\(20\) = 6765$' \
+        '^sum\(1\.\.=100\) via memory = 5050$' \
+        '^twice\(21\) via host call = 42$' \
+        '^trap: MemoryOutOfBounds$' \
+        '^backtrace:$' \
+        '+^ +0: .*guest!poke$' \
+        '+^ +1: .*guest!store_out_of_bounds$' \
+        '^after trap: fib\(10\) = 55$' \
+        '^div_u\(7, 0\): trap IntegerDivisionByZero$' \
+        '^unreachable\(\): trap UnreachableCodeReached$' \
+        '^recurse\(0\): trap StackOverflow$' \
+        '^after traps: add\(40, 2\) = 42$' \
+        '^spin\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
+        '^spin\(\) with 10000 fuel: trap OutOfFuel, fuel left 0$' \
+        '^grow\(1\) within a 2-page budget = 1$' \
+        '^grow\(1\) past a 2-page budget = -1$' \
+        '^kernel: [1-9][0-9]* timer ticks, interrupts on: true$' \
+        '^kernel: faults turned into keel traps: #DE 1, #UD 4, #PF 1$' \
+        '^kernel: done$'
+    expect_status "$1" 33
+}
 boot normal ""
-expect_in_order normal \
-    '^add\(2, 3\) = 5$' \
-    '^fib\(20\) = 6765$' \
-    '^sum\(1\.\.=100\) via memory = 5050$' \
-    '^twice\(21\) via host call = 42$' \
-    '^trap: MemoryOutOfBounds$' \
-    '^backtrace:$' \
-    '+^ +0: .*guest!poke$' \
-    '+^ +1: .*guest!store_out_of_bounds$' \
-    '^after trap: fib\(10\) = 55$' \
-    '^div_u\(7, 0\): trap IntegerDivisionByZero$' \
-    '^unreachable\(\): trap UnreachableCodeReached$' \
-    '^recurse\(0\): trap StackOverflow$' \
-    '^after traps: add\(40, 2\) = 42$' \
-    '^spin\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
-    '^spin\(\) with 10000 fuel: trap OutOfFuel, fuel left 0$' \
-    '^grow\(1\) within a 2-page budget = 1$' \
-    '^grow\(1\) past a 2-page budget = -1$' \
-    '^kernel: [1-9][0-9]* timer ticks, interrupts on: true$' \
-    '^kernel: faults turned into keel traps: #DE 1, #UD 4, #PF 1$' \
-    '^kernel: done$'
-expect_status normal 33
+check_normal normal
 
 # --- A fault that is not keel's ends the kernel ----------------------------
 boot fault fault-test
@@ -177,6 +210,11 @@ expect_in_order fault \
     '^fatal: page fault \(#PF\) \(vector 14\), error code 0x[0-9a-f]+, not a keel trap$' \
     '^  fault address \(cr2\) 0x[0-9a-f]+$'
 expect_status fault 3
+
+# --- The kernel without the compiler: the same guest from artifacts -------
+boot no-compiler "" "$kernel_aot"
+expect_in_order no-compiler '^keel: loaded precompiled guest \([0-9]+ bytes of artifact, no compiler'
+check_normal no-compiler
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

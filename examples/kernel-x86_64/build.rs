@@ -2,6 +2,10 @@
 //!
 //! * Assembles `guest.wat` into `$OUT_DIR/guest.wasm`, which the kernel
 //!   embeds with `include_bytes!`.
+//! * For the kernel without the `compiler` feature, precompiles it with
+//!   keel's API into `$OUT_DIR/guest.cwasm` and `$OUT_DIR/guest-control.cwasm`
+//!   (fuel and epoch interruption on), for `x86_64-unknown-none` with the
+//!   settings the kernel's engines use (`src/guest.rs`, `config`).
 //! * Makes the kernel binary freestanding: no C runtime start files, no
 //!   libc or libgcc, static, linked with `linker.ld` at 1 MiB.
 
@@ -17,7 +21,13 @@ fn main() {
     let wat_path = manifest_dir.join("guest.wat");
     println!("cargo:rerun-if-changed={}", wat_path.display());
     let wasm = wat::parse_file(&wat_path).unwrap_or_else(|e| panic!("{}: {e}", wat_path.display()));
-    fs::write(out_dir.join("guest.wasm"), wasm).expect("write guest.wasm");
+    fs::write(out_dir.join("guest.wasm"), &wasm).expect("write guest.wasm");
+    if env::var_os("CARGO_FEATURE_COMPILER").is_none() {
+        for (name, metered) in [("guest.cwasm", false), ("guest-control.cwasm", true)] {
+            let artifact = precompile(&wasm, metered).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            fs::write(out_dir.join(name), artifact).expect("write the guest artifact");
+        }
+    }
 
     let script = manifest_dir.join("linker.ld");
     println!("cargo:rerun-if-changed={}", script.display());
@@ -36,4 +46,20 @@ fn main() {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
     println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+}
+
+/// The guest's artifact for the kernel's engine: the same settings as
+/// `guest::config` (plus fuel and epochs when `metered`).
+fn precompile(wasm: &[u8], metered: bool) -> keel::Result<Vec<u8>> {
+    let mut config = keel::Config::new();
+    config
+        .target("x86_64-unknown-none")?
+        .cranelift_flag_enable("has_sse3")?
+        .cranelift_flag_enable("has_ssse3")?
+        .cranelift_flag_enable("has_sse41")?
+        .cranelift_flag_enable("has_sse42")?;
+    if metered {
+        config.consume_fuel(true).epoch_interruption(true);
+    }
+    keel::Engine::new(&config)?.precompile_module(wasm)
 }

@@ -10,6 +10,58 @@ use keel::{
 /// The guest module, assembled from `guest.wat` by build.rs.
 static WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
 
+/// A page-aligned wrapper, so that an artifact's page-aligned text
+/// section lies at a page boundary.
+#[cfg(not(feature = "compiler"))]
+#[repr(C, align(4096))]
+struct PageAligned<T: ?Sized>(T);
+
+/// Declares a static holding a precompiled artifact of the guest, placed in
+/// the kernel's text (mapped read + execute) so that its code runs where
+/// it lies, loaded with `Module::deserialize_raw`.
+#[cfg(not(feature = "compiler"))]
+macro_rules! artifact {
+    ($name:ident, $file:literal) => {
+        #[unsafe(link_section = ".text.keel_artifacts")]
+        static $name: PageAligned<[u8; include_bytes!(concat!(env!("OUT_DIR"), $file)).len()]> =
+            PageAligned(*include_bytes!(concat!(env!("OUT_DIR"), $file)));
+    };
+}
+#[cfg(not(feature = "compiler"))]
+artifact!(GUEST, "/guest.cwasm");
+#[cfg(not(feature = "compiler"))]
+artifact!(GUEST_CONTROL, "/guest-control.cwasm");
+
+/// The guest for `engine`: JIT-compiled from `WASM`, or, without the
+/// compiler, its artifact (`metered`: the one with fuel and epochs)
+/// loaded in place.
+fn load_guest(engine: &Engine, metered: bool) -> keel::Result<Module> {
+    #[cfg(feature = "compiler")]
+    {
+        let _ = metered;
+        let module = Module::from_binary(engine, WASM)?;
+        kprintln!("keel: compiled guest ({} bytes of wasm)", WASM.len());
+        Ok(module)
+    }
+    #[cfg(not(feature = "compiler"))]
+    {
+        let artifact: &'static [u8] = if metered {
+            &GUEST_CONTROL.0
+        } else {
+            &GUEST.0
+        };
+        // SAFETY: build.rs wrote the artifact with keel's compiler; it lies
+        // in the kernel's text, mapped executable and never written.
+        let module = unsafe { Module::deserialize_raw(engine, artifact) }?;
+        kprintln!(
+            "keel: loaded precompiled guest ({} bytes of artifact, no compiler, {} bytes of wasm)",
+            artifact.len(),
+            WASM.len()
+        );
+        Ok(module)
+    }
+}
+
 /// The engine settings for this machine: the kernel's platform, bare-metal
 /// x86_64 with the SSE levels wasm SIMD needs.
 fn config() -> keel::Result<Config> {
@@ -27,8 +79,7 @@ fn config() -> keel::Result<Config> {
 /// Compiles and runs the guest, printing each result on the serial port.
 pub fn run() -> keel::Result<()> {
     let engine = Engine::new(&config()?)?;
-    let module = Module::from_binary(&engine, WASM)?;
-    kprintln!("keel: compiled guest ({} bytes of wasm)", WASM.len());
+    let module = load_guest(&engine, false)?;
 
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
@@ -92,7 +143,7 @@ pub fn control() -> keel::Result<()> {
     let mut config = config()?;
     config.consume_fuel(true).epoch_interruption(true);
     let engine = Engine::new(&config)?;
-    let module = Module::from_binary(&engine, WASM)?;
+    let module = load_guest(&engine, true)?;
     crate::timer::drive_epochs_of(&engine);
 
     // Two pages: the guest's one page and one more.
