@@ -17,11 +17,14 @@ use object::{
 /// placed page-aligned in memory has its code page-aligned too.
 pub const TEXT_ALIGN: u64 = 4096;
 
+/// Settings as `(name, value)` pairs.
+pub type Settings = Vec<(String, String)>;
+
 impl Compiler {
     /// The Cranelift settings that change the code this compiler emits,
     /// `(name, value)` sorted by name: its shared settings (all but the
     /// verifier, which only checks) and its ISA's settings.
-    pub fn settings(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    pub fn settings(&self) -> (Settings, Settings) {
         let mut shared: Vec<_> = self
             .isa()
             .flags()

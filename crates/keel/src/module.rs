@@ -258,7 +258,7 @@ impl Module {
         let file = Self::open_artifact(engine, bytes)?;
         let (module, text) = file.load()?;
         let align = file.code_alignment;
-        if (file.code.as_ptr() as usize) % align.max(1) != 0 {
+        if !(file.code.as_ptr() as usize).is_multiple_of(align.max(1)) {
             anyhow::bail!(
                 "the artifact's code lies at {:p}, not aligned to {align} bytes: place the artifact at a page boundary",
                 file.code.as_ptr()

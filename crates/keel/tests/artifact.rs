@@ -79,7 +79,7 @@ fn deserialize_raw_runs_code_in_place() {
     // Misaligned code is refused, not run.
     let misaligned: &'static [u8] = Box::leak(vec![0u8; artifact.len() + 1].into_boxed_slice());
     let misaligned = {
-        let start = if misaligned.as_ptr() as usize % 2 == 0 {
+        let start = if (misaligned.as_ptr() as usize).is_multiple_of(2) {
             1
         } else {
             0
@@ -188,7 +188,7 @@ fn a_million_duplicate_types_get_one_trampoline_per_signature() {
         Module as Encoder, RefType, TableSection, TableType, TypeSection, ValType,
     };
     let param = |i: u32| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             ValType::I32
         } else {
             ValType::I64

@@ -312,7 +312,7 @@ pub fn encode_table(records: impl IntoIterator<Item = (u32, u32)>) -> Vec<u8> {
 ///
 /// If its length is not a multiple of 8 bytes.
 pub fn decode_table(bytes: &[u8]) -> Result<impl Iterator<Item = (u32, u32)> + '_, String> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(format!(
             "{} bytes, not a whole number of 8-byte entries",
             bytes.len()
