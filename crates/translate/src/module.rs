@@ -226,6 +226,7 @@ pub struct Module {
     /// The module's name from the name section.
     pub name: Option<String>,
     /// Function names from the name section.
+    #[serde(with = "sorted_map")]
     pub func_names: BTreeMap<FuncIndex, String>,
     /// Number of imported functions.
     pub num_imported_funcs: u32,
@@ -547,5 +548,29 @@ mod func_set {
             set.insert(FuncIndex::from_u32(f));
         }
         Ok(set)
+    }
+}
+
+/// Serde for a map as its sorted list of entries, rebuilt in bulk
+/// (`BTreeMap` from an iterator), which is much faster to load than one
+/// insertion per entry.
+mod sorted_map {
+    use super::*;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<K: Serialize + Ord, V: Serialize, S: Serializer>(
+        map: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub(super) fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }
