@@ -326,6 +326,9 @@ pub(crate) struct EngineInner {
     /// store context at it.
     pub(crate) epoch: AtomicU64,
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, usize)>>,
+    /// What artifacts must have been compiled with, and its encoding
+    /// (computed once: it formats every Cranelift setting).
+    compatibility: spin::Once<(Compatibility, Vec<u8>)>,
 }
 
 /// Compiles modules and owns what they share: the code generator, the
@@ -420,6 +423,7 @@ impl Engine {
                 types: Mutex::new(TypeRegistry::default()),
                 epoch: AtomicU64::new(0),
                 host_trampolines: Mutex::new(HashMap::new()),
+                compatibility: spin::Once::new(),
             }),
         })
     }
@@ -466,7 +470,7 @@ impl Engine {
             &translation.module,
             &text.text,
             &text,
-            &self.compatibility(),
+            self.compatibility(),
         )
         .map_err(compile_error)
     }
@@ -490,7 +494,22 @@ impl Engine {
     /// What an artifact must have been compiled with to run on this
     /// engine. Without the compiler the Cranelift and ISA settings are
     /// unknown and left empty (see [`Engine::check_compatible`]).
-    pub(crate) fn compatibility(&self) -> Compatibility {
+    #[cfg(feature = "compiler")]
+    pub(crate) fn compatibility(&self) -> &Compatibility {
+        &self.compatibility_and_bytes().0
+    }
+
+    fn compatibility_and_bytes(&self) -> &(Compatibility, Vec<u8>) {
+        self.inner.compatibility.call_once(|| {
+            let compat = self.compute_compatibility();
+            // Only compared with artifacts' encodings; an encoding error
+            // (impossible for these types) just disables the fast path.
+            let bytes = postcard::to_allocvec(&compat).unwrap_or_default();
+            (compat, bytes)
+        })
+    }
+
+    fn compute_compatibility(&self) -> Compatibility {
         let config = &self.inner.config;
         #[cfg(feature = "compiler")]
         let (cranelift_flags, isa_flags) = self.inner.compiler.settings();
@@ -526,16 +545,23 @@ impl Engine {
     /// One error listing every mismatch as `setting: artifact value,
     /// engine value`; or, if the engine's code cannot run on this machine
     /// (it compiles for another target), that.
-    pub(crate) fn check_compatible(&self, artifact: &Compatibility) -> Result<()> {
-        #[cfg(feature = "compiler")]
-        let expected = self.compatibility();
+    pub(crate) fn check_compatible(
+        &self,
+        file: &keel_vm::artifact::ArtifactFile<'_>,
+    ) -> Result<()> {
+        let (expected, expected_bytes) = self.compatibility_and_bytes();
+        // Equal encodings are equal settings: no need to decode.
+        if file.compat_bytes == expected_bytes.as_slice() && self.targets_host() {
+            return Ok(());
+        }
+        let artifact = &file.compat()?;
         #[cfg(not(feature = "compiler"))]
-        let expected = Compatibility {
+        let expected = &Compatibility {
             cranelift_flags: artifact.cranelift_flags.clone(),
             isa_flags: artifact.isa_flags.clone(),
-            ..self.compatibility()
+            ..expected.clone()
         };
-        let mut mismatches = artifact.mismatches(&expected);
+        let mut mismatches = artifact.mismatches(expected);
         // CPU features of another target are beside the point.
         #[cfg(not(feature = "compiler"))]
         for (name, value) in artifact

@@ -164,7 +164,7 @@ impl Module {
             &inner.module,
             code,
             tables,
-            &inner.engine.compatibility(),
+            inner.engine.compatibility(),
         )
         .map_err(crate::engine::compile_error)
     }
@@ -285,7 +285,7 @@ impl Module {
         bytes: &'a [u8],
     ) -> Result<keel_vm::artifact::ArtifactFile<'a>> {
         let file = keel_vm::artifact::ArtifactFile::parse(bytes)?;
-        engine.check_compatible(&file.compat)?;
+        engine.check_compatible(&file)?;
         Ok(file)
     }
 

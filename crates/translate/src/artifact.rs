@@ -260,6 +260,9 @@ fn flag_mismatches(
     theirs: &[(String, String)],
     out: &mut Vec<(String, String, String)>,
 ) {
+    if ours == theirs {
+        return;
+    }
     let find = |list: &[(String, String)], name: &str| {
         list.iter()
             .find(|(n, _)| n == name)

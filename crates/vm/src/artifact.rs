@@ -44,8 +44,10 @@ pub struct ArtifactFile<'a> {
     file: ElfFile64<'a, Endianness>,
     /// The ELF machine.
     pub machine: ArtifactMachine,
-    /// What the code was compiled for.
-    pub compat: Compatibility,
+    /// What the code was compiled for, encoded ([`ArtifactFile::compat`]
+    /// decodes it): equal bytes mean equal settings, so a loader can
+    /// compare them without decoding.
+    pub compat_bytes: &'a [u8],
     /// The machine code: the `.text` section's bytes, inside the
     /// artifact's bytes.
     pub code: &'a [u8],
@@ -57,7 +59,7 @@ impl fmt::Debug for ArtifactFile<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ArtifactFile")
             .field("machine", &self.machine)
-            .field("compat", &self.compat)
+            .field("compat", &self.compat())
             .field("code_len", &self.code.len())
             .finish_non_exhaustive()
     }
@@ -100,8 +102,7 @@ impl<'a> ArtifactFile<'a> {
                 "artifact format version {version}, but this keel reads version {FORMAT_VERSION}"
             )));
         }
-        let compat: Compatibility = postcard::from_bytes(rest)
-            .map_err(|e| err(format!("the compatibility section does not decode: {e}")))?;
+        let compat_bytes = rest;
         let code = section(&file, sections::TEXT)?;
         let code_alignment = file
             .section_by_name(sections::TEXT)
@@ -113,10 +114,20 @@ impl<'a> ArtifactFile<'a> {
         Ok(Self {
             file,
             machine,
-            compat,
+            compat_bytes,
             code,
             code_alignment,
         })
+    }
+
+    /// What the code was compiled for.
+    ///
+    /// # Errors
+    ///
+    /// If the compatibility section does not decode.
+    pub fn compat(&self) -> Result<Compatibility, ArtifactError> {
+        postcard::from_bytes(self.compat_bytes)
+            .map_err(|e| err(format!("the compatibility section does not decode: {e}")))
     }
 
     /// Decode the module metadata and the code's tables and check them

@@ -95,7 +95,11 @@ fn check_riscv64_artifact(artifact: &[u8], at: &str) -> (usize, usize) {
         keel_vm::artifact::ArtifactMachine::Riscv64,
         "{at}"
     );
-    assert_eq!(file.compat.target, "riscv64gc-unknown-none-elf", "{at}");
+    assert_eq!(
+        file.compat().unwrap().target,
+        "riscv64gc-unknown-none-elf",
+        "{at}"
+    );
     let (module, tables) = file.load().unwrap_or_else(|e| panic!("{at}: {e}"));
     assert_eq!(
         tables.functions.len() as u32,
