@@ -746,7 +746,10 @@ impl Engine {
             let Some(body) = code.code().get(start..end) else {
                 anyhow::bail!("a trampoline lies outside its module's code");
             };
-            bytes.resize(bytes.len().next_multiple_of(16), 0);
+            // At least the alignment it had in the module's text (16, or
+            // more for a constant pool), so pc-relative constants keep
+            // theirs.
+            bytes.resize(bytes.len().next_multiple_of(64), 0);
             let start = u32::try_from(bytes.len())?;
             bytes.extend_from_slice(body);
             text.wasm_to_array_trampolines.push((
