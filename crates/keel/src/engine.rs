@@ -430,12 +430,15 @@ impl Engine {
 
     /// Whether this engine's code runs on this machine's architecture.
     pub(crate) fn targets_host(&self) -> bool {
-        let Ok(triple) = self.target().parse::<target_lexicon::Triple>() else {
+        #[cfg(feature = "compiler")]
+        let architecture = self.inner.compiler.isa().triple().architecture;
+        #[cfg(not(feature = "compiler"))]
+        let Ok(target_lexicon::Triple { architecture, .. }) = self.target().parse() else {
             return false;
         };
         matches!(
             (
-                triple.architecture,
+                architecture,
                 cfg!(target_arch = "x86_64"),
                 cfg!(target_arch = "riscv64")
             ),
@@ -561,6 +564,10 @@ impl Engine {
             isa_flags: artifact.isa_flags.clone(),
             ..expected.clone()
         };
+        #[cfg_attr(
+            feature = "compiler",
+            expect(unused_mut, reason = "only the compiler-free check adds")
+        )]
         let mut mismatches = artifact.mismatches(expected);
         // CPU features of another target are beside the point.
         #[cfg(not(feature = "compiler"))]
@@ -577,8 +584,6 @@ impl Engine {
                 ));
             }
         }
-        // Cranelift reports settings in a stable order; keep it.
-        mismatches.dedup();
         if !mismatches.is_empty() {
             let list: Vec<String> = mismatches
                 .iter()

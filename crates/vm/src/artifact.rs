@@ -151,14 +151,11 @@ impl<'a> ArtifactFile<'a> {
         module
             .check()
             .map_err(|e| err(format!("inconsistent module metadata: {e}")))?;
-        let table = |name: &str| -> Result<Vec<(u32, u32)>, ArtifactError> {
+        let table = |name: &str| {
             let bytes = section(&self.file, name)?;
-            Ok(decode_table(bytes)
-                .map_err(|e| err(format!("section `{name}`: {e}")))?
-                .collect())
+            decode_table(bytes).map_err(|e| err(format!("section `{name}`: {e}")))
         };
         let functions: PrimaryMap<_, _> = table(sections::FUNCTIONS)?
-            .into_iter()
             .map(|(start, length)| FunctionLoc { start, length })
             .collect();
         if functions.len() != module.num_defined_funcs() as usize {
@@ -169,7 +166,6 @@ impl<'a> ArtifactFile<'a> {
             )));
         }
         let traps = table(sections::TRAPS)?
-            .into_iter()
             .map(|(offset, code)| {
                 let code = u8::try_from(code)
                     .ok()
@@ -184,7 +180,7 @@ impl<'a> ArtifactFile<'a> {
             array_to_wasm_trampolines: metadata.array_to_wasm_trampolines,
             wasm_to_array_trampolines: metadata.wasm_to_array_trampolines,
             traps,
-            address_map: table(sections::ADDRESS_MAP)?,
+            address_map: table(sections::ADDRESS_MAP)?.collect(),
         };
         text.check(self.code.len()).map_err(err)?;
         if let Some((ty, _)) = text
