@@ -7,10 +7,16 @@
 macro_rules! cpu_local {
     ($(#[$doc:meta])* $vis:vis fn $name:ident() -> $ty:ty = $init:expr;) => {
         $(#[$doc])*
+        ///
+        /// Never inlined, and opaque to the optimizer: code on a
+        /// [`Fiber`](crate::Fiber) can move to another thread inside any
+        /// call, so two calls in one function must not be merged into one
+        /// thread-local address.
         #[cfg(feature = "std")]
+        #[inline(never)]
         $vis fn $name() -> core::ptr::NonNull<$ty> {
             std::thread_local!(static SLOT: $ty = const { $init });
-            SLOT.with(|slot| core::ptr::NonNull::from(slot))
+            core::hint::black_box(SLOT.with(|slot| core::ptr::NonNull::from(slot)))
         }
 
         $(#[$doc])*

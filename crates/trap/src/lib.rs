@@ -41,12 +41,14 @@ extern crate std;
 pub mod arch;
 mod backtrace;
 mod cpu_local;
+mod fiber;
 #[cfg(feature = "std")]
 mod hosted;
 mod platform;
 mod registry;
 
 pub use backtrace::{MAX_FRAMES, RawBacktrace};
+pub use fiber::{Fiber, FiberStack, Suspend};
 #[cfg(feature = "std")]
 pub use hosted::HostedPlatform;
 pub use platform::{Access, CpuLocal, Platform, PlatformError, platform, set_platform};
@@ -176,7 +178,9 @@ pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
             (&mut data as *mut Call<F>).cast(),
         )
     };
-    current.set(activation.prev);
+    // Fetched again: on a fiber, `f` may have been suspended and resumed
+    // on another CPU (thread), whose chain now holds this activation.
+    self::current().set(activation.prev);
     if ret == 0 {
         return Ok(());
     }
@@ -261,15 +265,17 @@ pub const HOST_STACK_RESERVE: usize = 64 * 1024;
 
 /// The lowest stack address wasm may use when the host enters it here:
 /// the current stack pointer minus `max_wasm_stack` bytes, raised to
-/// [`HOST_STACK_RESERVE`] bytes above the bottom of the thread's real
-/// stack when the platform knows it ([`Platform::stack_bounds`]), so that
+/// [`HOST_STACK_RESERVE`] bytes above the bottom of the running
+/// [`Fiber`]'s stack, or of the thread's real stack when the platform
+/// knows it ([`Platform::stack_bounds`]), so that
 /// exhausting a small stack traps instead of overflowing it. When the
 /// stack has less than the reserve left, the limit is the stack pointer
 /// itself and any wasm call traps with a stack overflow.
 pub fn wasm_stack_limit(max_wasm_stack: usize) -> usize {
     let sp = stack_pointer();
     let limit = sp.saturating_sub(max_wasm_stack);
-    match platform().and_then(|p| p.stack_bounds()) {
+    let bounds = fiber::running_stack().or_else(|| platform().and_then(|p| p.stack_bounds()));
+    match bounds {
         Some(bounds) if bounds.contains(&sp) => {
             let floor = bounds.start.saturating_add(HOST_STACK_RESERVE).min(sp);
             limit.max(floor)

@@ -167,12 +167,15 @@ pub unsafe trait Platform: Send + Sync + 'static {
 }
 
 /// The state keel keeps per CPU (per thread when hosted): the current
-/// activation and the buffer trap handlers write backtraces into.
+/// activation, the buffer trap handlers write backtraces into, and the
+/// stack of the [`Fiber`](crate::Fiber) running on it.
 /// Embedders only allocate it ([`CpuLocal::new`]) and hand it out from
 /// [`Platform::cpu_local`].
 pub struct CpuLocal {
     pub(crate) current: core::cell::Cell<*mut crate::Activation>,
     pub(crate) trap_buffer: crate::backtrace::TrapBuffer,
+    /// The stack of the fiber running on this CPU, if one is.
+    pub(crate) fiber_stack: core::cell::Cell<Option<Range<usize>>>,
 }
 
 // SAFETY: a `CpuLocal` is only ever used by the CPU (or thread) that owns
@@ -186,6 +189,7 @@ impl CpuLocal {
         Self {
             current: core::cell::Cell::new(core::ptr::null_mut()),
             trap_buffer: crate::backtrace::TrapBuffer::new(),
+            fiber_stack: core::cell::Cell::new(None),
         }
     }
 }

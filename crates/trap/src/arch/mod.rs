@@ -2,11 +2,21 @@
 //! implementation per architecture: x86_64 here, riscv64 written to the
 //! same trait.
 //!
-//! Besides the trait, each architecture provides two assembly routines:
-//! `keel_setjmp_call` (save the callee-saved registers, the stack pointer
-//! and the return address, then call a callback) and `keel_longjmp`
-//! (restore them and make `keel_setjmp_call` return 1): the jump back into
-//! [`catch_traps`](crate::catch_traps).
+//! Besides the trait, each architecture provides, in an assembly file of
+//! its own (`x86_64.s`, `riscv64.S`) that `global_asm!` includes:
+//!
+//! * `keel_setjmp_call` (save the callee-saved registers, the stack
+//!   pointer and the return address, then call a callback) and
+//!   `keel_longjmp` (restore them and make `keel_setjmp_call` return 1):
+//!   the jump back into [`catch_traps`](crate::catch_traps);
+//! * `keel_fiber_switch` (push the callee-saved registers, swap stack
+//!   pointers, pop the other context's registers) and `keel_fiber_start`,
+//!   where a fresh stack laid out by `fiber_init_stack` begins: the
+//!   [`Fiber`](crate::Fiber) context switch.
+//!
+//! The riscv64 file is also assembled by GNU as and run under
+//! `qemu-riscv64` by `crates/trap/tests/riscv64/run.sh`, since no riscv64
+//! Rust target can be built here.
 
 #[cfg(target_arch = "riscv64")]
 mod riscv64;
@@ -14,9 +24,13 @@ mod riscv64;
 mod x86_64;
 
 #[cfg(target_arch = "riscv64")]
-pub(crate) use riscv64::{JmpBuf, keel_longjmp, keel_setjmp_call};
+pub(crate) use riscv64::{
+    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_setjmp_call,
+};
 #[cfg(target_arch = "x86_64")]
-pub(crate) use x86_64::{JmpBuf, keel_longjmp, keel_setjmp_call};
+pub(crate) use x86_64::{
+    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_setjmp_call,
+};
 
 /// An architecture keel runs compiled code on.
 pub trait Arch {
