@@ -26,6 +26,8 @@ pub struct Config {
     pub(crate) target: Option<String>,
     pub(crate) isa_flags: Vec<(String, String)>,
     pub(crate) host_trampolines_from_artifacts_only: bool,
+    pub(crate) async_support: bool,
+    pub(crate) async_stack_size: usize,
 }
 
 impl core::fmt::Debug for Config {
@@ -42,6 +44,8 @@ impl core::fmt::Debug for Config {
             .field("platform", &self.platform.is_some())
             .field("target", &self.target)
             .field("isa_flags", &self.isa_flags)
+            .field("async_support", &self.async_support)
+            .field("async_stack_size", &self.async_stack_size)
             .finish()
     }
 }
@@ -61,6 +65,8 @@ impl Default for Config {
             target: None,
             isa_flags: Vec::new(),
             host_trampolines_from_artifacts_only: false,
+            async_support: false,
+            async_stack_size: 2 << 20,
         }
     }
 }
@@ -290,6 +296,40 @@ impl Config {
         self
     }
 
+    /// Allow async calls, as Wasmtime's `async_support`:
+    /// [`Func::call_async`](crate::Func::call_async),
+    /// [`TypedFunc::call_async`](crate::TypedFunc::call_async),
+    /// [`Instance::new_async`](crate::Instance::new_async) and
+    /// [`Linker::instantiate_async`](crate::Linker::instantiate_async) run
+    /// the guest on a stack of its own (a fiber, allocated through the
+    /// [`Platform`](keel_trap::Platform)), which async host functions
+    /// ([`Linker::func_wrap_async`](crate::Linker::func_wrap_async)),
+    /// epoch deadlines
+    /// ([`Store::epoch_deadline_async_yield_and_update`](crate::Store::epoch_deadline_async_yield_and_update))
+    /// and fuel
+    /// ([`Store::fuel_async_yield_interval`](crate::Store::fuel_async_yield_interval))
+    /// can suspend: the call's future returns `Pending`, and the guest
+    /// goes on where it stopped when it is polled again, on any thread.
+    /// The futures only use `core::future`, so any executor (or a kernel's
+    /// own loop) can drive them, with or without `std`. Synchronous calls
+    /// still work; one that reaches an async host function or an async
+    /// yield fails with an error. Default: off. Does not change compiled
+    /// code.
+    pub fn async_support(&mut self, enable: bool) -> &mut Self {
+        self.async_support = enable;
+        self
+    }
+
+    /// The size in bytes of the stack each async call runs on (rounded up
+    /// to whole pages; a guard page is added below it). It must be at
+    /// least [`max_wasm_stack`](Config::max_wasm_stack): wasm uses at most
+    /// that much of it, the rest is for host functions. Each store keeps
+    /// one stack for reuse. Default: 2 MiB, as Wasmtime's.
+    pub fn async_stack_size(&mut self, bytes: usize) -> &mut Self {
+        self.async_stack_size = bytes;
+        self
+    }
+
     /// Compile a module's functions on several threads. Default: on.
     pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
         self.parallel_compilation = enable;
@@ -385,6 +425,13 @@ impl Engine {
             anyhow::bail!(
                 "this platform cannot deliver faults to keel (`Platform::has_trap_handlers` is false); \
                  keel's compiled code raises traps as hardware faults and needs them"
+            );
+        }
+        if config.async_support && config.max_wasm_stack > config.async_stack_size {
+            anyhow::bail!(
+                "max_wasm_stack ({} bytes) cannot exceed async_stack_size ({} bytes)",
+                config.max_wasm_stack,
+                config.async_stack_size
             );
         }
         // Without an MMU, every memory access checks its bounds.

@@ -209,6 +209,43 @@ impl Func {
         }
     }
 
+    /// An async host function from a Rust closure that returns a boxed
+    /// future, as Wasmtime's `Func::wrap_async`: `Params` is a tuple of
+    /// `i32`, `i64`, `f32`, `f64`, and the future's output is a value, a
+    /// tuple of them, or a [`Result`] of those. While the future is
+    /// pending, the guest is suspended and its `call_async` future returns
+    /// `Pending`; the guest goes on with the output when it is ready.
+    ///
+    /// # Panics
+    ///
+    /// If async support is not enabled
+    /// ([`Config::async_support`](crate::Config::async_support)), and as
+    /// [`Func::wrap`].
+    pub fn wrap_async<T: 'static, Params, Results>(
+        mut store: impl AsContextMut<Data = T>,
+        func: impl for<'a> Fn(
+            Caller<'a, T>,
+            Params,
+        ) -> Box<dyn core::future::Future<Output = Results> + Send + 'a>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Func
+    where
+        Params: WasmParams,
+        Results: crate::WasmRet,
+    {
+        let inner = store.as_context_mut().0;
+        if let Err(e) = crate::fiber::ensure_async_support(&inner.opaque) {
+            panic!("cannot create an async host function: {e}");
+        }
+        let (ty, body) = crate::typed::async_host_fn(func);
+        match new_host_func(inner, ty, body) {
+            Ok(f) => f,
+            Err(e) => panic!("cannot create a host function: {e:#}"),
+        }
+    }
+
     /// A host function of type `ty` taking and returning [`Val`]s.
     ///
     /// # Panics
@@ -272,9 +309,57 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let inner = store.as_context_mut().0;
-        let store = &mut inner.opaque;
+        let (func_ref, mut values) = self.prepare_call(&mut inner.opaque, params, results)?;
+        // SAFETY: `func_ref` belongs to this store and `values` has room
+        // for the parameters and results of its type (`prepare_call`).
+        unsafe { call_raw(inner, func_ref, &mut values)? };
+        self.finish_call(&mut inner.opaque, &values, results)
+    }
+
+    /// As [`Func::call`], on a stack of its own that async host functions
+    /// and async yields can suspend (see
+    /// [`Config::async_support`](crate::Config::async_support)). The
+    /// future is `Send` when the store's data is; dropping it while the
+    /// guest is suspended cancels the call (the guest unwinds as if the
+    /// pending host function had failed) and frees what it used.
+    ///
+    /// # Errors
+    ///
+    /// If async support is not enabled, the stack for the call cannot be
+    /// allocated, and every error of [`Func::call`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Func::call`].
+    pub async fn call_async(
+        &self,
+        mut store: impl AsContextMut<Data: Send>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let inner = store.as_context_mut().0;
+        crate::fiber::ensure_async_support(&inner.opaque)?;
+        let (func_ref, mut values) = self.prepare_call(&mut inner.opaque, params, results)?;
+        let func_ref = crate::fiber::SendPtr(func_ref);
+        let values = crate::fiber::on_fiber(&mut *inner, move |store| {
+            let func_ref = func_ref.get();
+            // SAFETY: as in `call`.
+            unsafe { call_raw(store, func_ref, &mut values) }.map(|()| values)
+        })
+        .await??;
+        self.finish_call(&mut inner.opaque, &values, results)
+    }
+
+    /// Check `params` and `results` against the function's type and
+    /// encode the parameters: the function reference and the value slots.
+    fn prepare_call(
+        &self,
+        store: &mut StoreOpaque,
+        params: &[Val],
+        results: &[Val],
+    ) -> Result<(*const VMFuncRef, Vec<ValRaw>)> {
         store.check(self.store);
-        let ty = store.funcs[self.index].ty.clone();
+        let ty = &store.funcs[self.index].ty;
         if params.len() != ty.0.params.len() {
             anyhow::bail!(
                 "function of type {ty} expects {} arguments, got {}",
@@ -289,6 +374,7 @@ impl Func {
                 results.len()
             );
         }
+        let ty = ty.clone();
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != t {
@@ -299,11 +385,17 @@ impl Func {
             }
             values[i] = p.to_raw(store)?;
         }
-        let func_ref = store.funcs[self.index].func_ref;
-        // SAFETY: `func_ref` belongs to this store and `values` has room
-        // for the parameters and results of its type, checked above.
-        unsafe { call_raw(inner, func_ref, &mut values)? };
-        let store = &mut inner.opaque;
+        Ok((store.funcs[self.index].func_ref, values))
+    }
+
+    /// Decode the results a call left in `values`.
+    fn finish_call(
+        &self,
+        store: &mut StoreOpaque,
+        values: &[ValRaw],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let ty = store.funcs[self.index].ty.clone();
         for (i, t) in ty.results().enumerate() {
             results[i] = Val::from_raw(store, values[i], t)?;
         }

@@ -256,6 +256,36 @@ impl Instance {
         Instance::new_raw(store.as_context_mut().0, module, imports)
     }
 
+    /// As [`Instance::new`], running the start function on a stack of its
+    /// own that async host functions and async yields can suspend (see
+    /// [`Config::async_support`](crate::Config::async_support)).
+    ///
+    /// # Errors
+    ///
+    /// If async support is not enabled, the stack cannot be allocated,
+    /// and every error of [`Instance::new`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Instance::new`].
+    pub async fn new_async(
+        mut store: impl AsContextMut<Data: Send>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        Self::new_raw_async(store.as_context_mut().0, module, imports).await
+    }
+
+    /// [`Instance::new_raw`] on a fiber.
+    pub(crate) async fn new_raw_async<T: Send>(
+        store: &mut StoreInner<T>,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        crate::fiber::ensure_async_support(&store.opaque)?;
+        crate::fiber::on_fiber(store, |store| Instance::new_raw(store, module, imports)).await?
+    }
+
     /// Instantiate (see [`Instance::new`]) and run the start function.
     pub(crate) fn new_raw<T>(
         store: &mut StoreInner<T>,

@@ -89,6 +89,7 @@ mod prelude {
 mod engine;
 mod externals;
 mod externref;
+mod fiber;
 mod func;
 mod instance;
 mod linker;

@@ -4,7 +4,10 @@ use crate::func::{HostFn, new_host_func};
 use crate::prelude::*;
 use crate::store::StoreInner;
 use crate::typed::IntoFunc;
-use crate::{AsContext, AsContextMut, Engine, Extern, FuncType, Instance, Module, Result};
+use crate::{
+    AsContext, AsContextMut, Caller, Engine, Extern, FuncType, Instance, Module, Result,
+    WasmParams, WasmRet,
+};
 use hashbrown::HashMap;
 use keel_translate::DisplayName;
 
@@ -85,6 +88,41 @@ impl<T: 'static> Linker<T> {
         self.insert(module, name, Definition::HostFunc(ty, shared))
     }
 
+    /// Define `module::name` as an async host function (see
+    /// [`Func::wrap_async`](crate::Func::wrap_async)), as Wasmtime's
+    /// `Linker::func_wrap_async`: `func` gets the [`Caller`] and the
+    /// parameters as a tuple and returns a boxed future of the results;
+    /// the calling guest is suspended while it is pending.
+    ///
+    /// # Errors
+    ///
+    /// If async support is not enabled
+    /// ([`Config::async_support`](crate::Config::async_support)), or the
+    /// name is taken and shadowing is off.
+    pub fn func_wrap_async<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: impl for<'a> Fn(
+            Caller<'a, T>,
+            Params,
+        ) -> Box<dyn core::future::Future<Output = Results> + Send + 'a>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<&mut Self>
+    where
+        Params: WasmParams,
+        Results: WasmRet,
+    {
+        anyhow::ensure!(
+            self.engine.config().async_support,
+            "cannot define `{module}::{name}`: async host functions need `Config::async_support(true)`"
+        );
+        let (ty, body) = crate::typed::async_host_fn(func);
+        self.insert(module, name, Definition::HostFunc(ty, body))
+    }
+
     /// Define `module::name` as `item`, an entity of `store`.
     ///
     /// # Errors
@@ -154,10 +192,36 @@ impl<T: 'static> Linker<T> {
         mut store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
+        let store = store.as_context_mut().0;
+        let imports = self.resolve_imports(store, module)?;
+        Instance::new_raw(store, module, &imports)
+    }
+
+    /// As [`Linker::instantiate`], running the start function on a stack
+    /// of its own that async host functions and async yields can suspend
+    /// (see [`Instance::new_async`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Linker::instantiate`] and [`Instance::new_async`].
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        let store = store.as_context_mut().0;
+        let imports = self.resolve_imports(store, module)?;
+        Instance::new_raw_async(store, module, &imports).await
+    }
+
+    /// The definition of each import of `module`, in order.
+    fn resolve_imports(&self, store: &mut StoreInner<T>, module: &Module) -> Result<Vec<Extern>> {
         if !Engine::same(&self.engine, module.engine()) {
             anyhow::bail!("module was compiled by another engine than the linker's");
         }
-        let store = store.as_context_mut().0;
         let mut imports = Vec::with_capacity(module.inner.module.imports.len());
         for import in module.imports() {
             let def = self
@@ -172,6 +236,6 @@ impl<T: 'static> Linker<T> {
                 })?;
             imports.push(self.resolve(store, def)?);
         }
-        Instance::new_raw(store, module, &imports)
+        Ok(imports)
     }
 }

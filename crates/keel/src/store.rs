@@ -47,8 +47,17 @@ pub(crate) struct StoreOpaque {
     pub(crate) externref_by_ptr: HashMap<usize, crate::ExternRef>,
     /// How many host-to-wasm calls are active on this store.
     pub(crate) wasm_depth: usize,
-    /// Fuel beyond what fits in the store context's `i64` counter.
+    /// Fuel beyond what is in the store context's counter (which holds
+    /// at most `i64::MAX`, or the yield interval).
     pub(crate) fuel_reserve: u64,
+    /// Yield every this many units of fuel in async calls
+    /// ([`Store::fuel_async_yield_interval`]).
+    pub(crate) fuel_yield_interval: Option<u64>,
+    /// The fiber running this store's async call, or null (see
+    /// [`crate::fiber`]).
+    pub(crate) async_cx: *const crate::fiber::AsyncCx,
+    /// A stack kept from the last async call for the next one.
+    pub(crate) fiber_stack: Option<keel_trap::FiberStack>,
     /// An error a [`VMStore`] hook recorded for a builtin that then made
     /// compiled code trap; reported in place of the trap code.
     pub(crate) pending_error: Option<anyhow::Error>,
@@ -147,6 +156,12 @@ pub enum UpdateDeadline {
     /// Go on running; the new deadline is this many ticks past the
     /// engine's current epoch.
     Continue(u64),
+    /// Suspend the guest (its `call_async` future returns `Pending`, with
+    /// its waker woken at once), then go on with a deadline this many
+    /// ticks past the current epoch. Only for async calls
+    /// ([`Config::async_support`](crate::Config::async_support)); in a
+    /// synchronous call the guest traps with an error saying so.
+    Yield(u64),
 }
 
 /// Owns everything instantiated in it (instances, memories, tables,
@@ -185,6 +200,9 @@ impl<T> Store<T> {
                     externref_by_ptr: HashMap::new(),
                     wasm_depth: 0,
                     fuel_reserve: 0,
+                    fuel_yield_interval: None,
+                    async_cx: core::ptr::null(),
+                    fiber_stack: None,
                     pending_error: None,
                     instance_count: 0,
                     memory_count: 0,
@@ -249,6 +267,42 @@ impl<T> Store<T> {
     /// [`epoch_deadline_callback`](Store::epoch_deadline_callback).
     pub fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
         self.inner.opaque.set_epoch_deadline(ticks_beyond_current);
+    }
+
+    /// Reaching the epoch deadline suspends the guest, then moves the
+    /// deadline `delta` ticks past the current epoch, as Wasmtime's
+    /// method of the same name: an async call ([`Func::call_async`],
+    /// [`TypedFunc::call_async`](crate::TypedFunc::call_async)) returns
+    /// `Pending` and wakes its task at once, so an executor can run other
+    /// guests before it polls this one again. A synchronous call that
+    /// reaches the deadline traps with an error saying it cannot yield.
+    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
+        self.inner
+            .set_epoch_callback(Some(Box::new(move |_| Ok(UpdateDeadline::Yield(delta)))));
+    }
+
+    /// In async calls, suspend the guest every `interval` units of fuel
+    /// it consumes (as Wasmtime's method of the same name): its future
+    /// returns `Pending` and wakes its task at once. The store's fuel
+    /// still bounds the guest as a whole. `None` (the default) never
+    /// yields. Synchronous calls are not affected.
+    ///
+    /// # Errors
+    ///
+    /// If fuel or async support is not enabled in the engine's
+    /// configuration, or `interval` is `Some(0)`.
+    pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> Result<()> {
+        let opaque = &mut self.inner.opaque;
+        opaque.ensure_fuel()?;
+        anyhow::ensure!(
+            opaque.engine.config().async_support,
+            "async support is not enabled: fuel yields need `Config::async_support`"
+        );
+        anyhow::ensure!(interval != Some(0), "a fuel yield interval must not be 0");
+        let left = opaque.fuel_left();
+        opaque.fuel_yield_interval = interval;
+        opaque.inject_fuel(left);
+        Ok(())
     }
 
     /// Reaching the epoch deadline traps with
@@ -346,7 +400,9 @@ impl StoreOpaque {
     /// Put up to `i64::MAX` of `fuel` in the counter compiled code uses
     /// and the rest in the reserve.
     fn inject_fuel(&mut self, fuel: u64) {
-        let injected = fuel.min(i64::MAX as u64);
+        let injected = fuel
+            .min(i64::MAX as u64)
+            .min(self.fuel_yield_interval.unwrap_or(u64::MAX));
         self.fuel_reserve = fuel - injected;
         // SAFETY: the store context is the store's own allocation; no
         // wasm runs while the store is borrowed here, or the running wasm
@@ -552,6 +608,13 @@ impl<T> VMStore for StoreInner<T> {
             return Err(StoreTrap);
         }
         self.opaque.inject_fuel(left);
+        // The counter ran out at a yield interval: let other work run.
+        // A synchronous call just goes on.
+        if self.opaque.fuel_yield_interval.is_some() && !self.opaque.async_cx.is_null() {
+            // SAFETY: the store's `async_cx` is its running fiber's.
+            let result = unsafe { crate::fiber::yield_now(self.opaque.async_cx) };
+            self.record(result)?;
+        }
         Ok(())
     }
 
@@ -568,6 +631,13 @@ impl<T> VMStore for StoreInner<T> {
         }
         match self.record(result)? {
             UpdateDeadline::Continue(ticks) => self.opaque.set_epoch_deadline(ticks),
+            UpdateDeadline::Yield(ticks) => {
+                self.opaque.set_epoch_deadline(ticks);
+                // SAFETY: the store's `async_cx` is null or its running
+                // fiber's.
+                let result = unsafe { crate::fiber::yield_now(self.opaque.async_cx) };
+                self.record(result)?;
+            }
         }
         Ok(())
     }

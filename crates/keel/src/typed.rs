@@ -90,6 +90,8 @@ pub trait WasmParams: Send + Sync {
     }
     /// Write into slots `0..COUNT`.
     fn store(self, slots: &mut [ValRaw]);
+    /// Read from slots `0..COUNT` (an async host function's parameters).
+    fn load(slots: &[ValRaw]) -> Self;
 }
 
 /// Results of a [`TypedFunc`] or a host closure: `()`, one [`WasmTy`], or
@@ -120,6 +122,9 @@ impl<A: WasmTy> WasmParams for A {
     }
     fn store(self, slots: &mut [ValRaw]) {
         slots[0] = self.to_raw();
+    }
+    fn load(slots: &[ValRaw]) -> Self {
+        A::from_raw(slots[0])
     }
 }
 
@@ -153,6 +158,11 @@ macro_rules! impl_tuples {
                 let ($($a,)*) = self;
                 let mut i = 0;
                 $(slots[i] = $a.to_raw(); i += 1;)*
+            }
+            #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit, reason = "empty tuple")]
+            fn load(slots: &[ValRaw]) -> Self {
+                let mut i = 0;
+                ($({ let v = $A::from_raw(slots[i]); i += 1; v },)*)
             }
         }
 
@@ -254,6 +264,33 @@ impl<R: WasmResults> WasmRet for Result<R> {
     }
 }
 
+/// The body of an async host function: decode the parameters, create the
+/// closure's future and run it to completion on the call's fiber
+/// ([`block_on`](crate::fiber::block_on)), then encode its output.
+pub(crate) fn async_host_fn<T, P, R, F>(func: F) -> (FuncType, HostFn<T>)
+where
+    F: for<'a> Fn(Caller<'a, T>, P) -> Box<dyn core::future::Future<Output = R> + Send + 'a>
+        + Send
+        + Sync
+        + 'static,
+    P: WasmParams,
+    R: WasmRet,
+{
+    let ty = FuncType::new(P::valtypes(), R::Results::valtypes());
+    let body: HostFn<T> =
+        alloc::sync::Arc::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+            let params = P::load(slots);
+            let async_cx = caller.store.opaque.async_cx;
+            let mut future = core::pin::Pin::from(func(caller, params));
+            // SAFETY: the store's `async_cx` is null or the context of the
+            // fiber running this call.
+            let output = unsafe { crate::fiber::block_on(async_cx, future.as_mut())? };
+            output.into_result()?.store(slots);
+            Ok(())
+        });
+    (ty, body)
+}
+
 /// A Rust closure usable as a host function of store data `T`; see
 /// [`Func::wrap`]. `Params` and `Results` are inferred.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
@@ -324,5 +361,35 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         // `slots` has room for parameters and results.
         unsafe { call_raw(inner, func_ref, slots)? };
         Ok(R::load(slots))
+    }
+
+    /// As [`TypedFunc::call`], on a stack of its own that async host
+    /// functions and async yields can suspend; see
+    /// [`Func::call_async`].
+    ///
+    /// # Errors
+    ///
+    /// If async support is not enabled, the stack for the call cannot be
+    /// allocated, and every error of [`TypedFunc::call`].
+    ///
+    /// # Panics
+    ///
+    /// As [`TypedFunc::call`].
+    pub async fn call_async(&self, mut store: impl AsContextMut<Data: Send>, params: P) -> Result<R>
+    where
+        R: Send,
+    {
+        let inner = store.as_context_mut().0;
+        crate::fiber::ensure_async_support(&inner.opaque)?;
+        inner.opaque.check(self.func.store);
+        let func_ref = crate::fiber::SendPtr(inner.opaque.funcs[self.func.index].func_ref);
+        let mut slots = vec![ValRaw::default(); P::COUNT.max(R::COUNT)];
+        params.store(&mut slots);
+        crate::fiber::on_fiber(inner, move |store| {
+            let func_ref = func_ref.get();
+            // SAFETY: as in `call`.
+            unsafe { call_raw(store, func_ref, &mut slots) }.map(|()| R::load(&slots))
+        })
+        .await?
     }
 }

@@ -148,7 +148,9 @@ struct Shared<'a> {
 /// A closure running on a stack of its own, which it can leave with
 /// [`Suspend::suspend`] and come back to with [`Fiber::resume`].
 pub struct Fiber<'a> {
-    shared: Box<Shared<'a>>,
+    /// Owned (from `Box::into_raw`, freed in `Drop`) and only ever used
+    /// through this raw pointer, which the fiber's side shares.
+    shared: NonNull<Shared<'a>>,
     stack: Option<FiberStack>,
 }
 
@@ -168,7 +170,7 @@ impl<'a> Fiber<'a> {
         if range.len() < 4096 {
             return Err(PlatformError::new("fiber stack smaller than 4096 bytes"));
         }
-        let mut shared = Box::new(Shared {
+        let shared = Box::into_raw(Box::new(Shared {
             resumer_sp: 0,
             fiber_sp: 0,
             state: State::NotStarted,
@@ -178,27 +180,45 @@ impl<'a> Fiber<'a> {
             stack_range: range.clone(),
             #[cfg(feature = "std")]
             panic: None,
-        });
-        let data: *mut Shared<'a> = &mut *shared;
-        // SAFETY: the top is 16-byte aligned (page-aligned end of the
-        // stack) and the whole stack is writable.
-        shared.fiber_sp =
-            unsafe { arch::fiber_init_stack(range.end & !15, fiber_entry, data.cast()) };
+        }));
+        // SAFETY: `shared` was just allocated; the top is 16-byte aligned
+        // (the page-aligned end of the stack) and the whole stack is
+        // writable.
+        unsafe {
+            (*shared).fiber_sp =
+                arch::fiber_init_stack(range.end & !15, fiber_entry, shared.cast());
+        }
         Ok(Self {
-            shared,
+            // SAFETY: `Box::into_raw` never returns null.
+            shared: unsafe { NonNull::new_unchecked(shared) },
             stack: Some(stack),
         })
     }
 
+    fn state(&self) -> State {
+        // SAFETY: `shared` is live while `self` is; the fiber is not
+        // running while its owner can call this.
+        unsafe { (*self.shared.as_ptr()).state }
+    }
+
+    /// The fiber's stack, for reuse, once the closure has returned or if
+    /// it never started; `None` while it is suspended (FIBER-2).
+    pub fn into_stack(mut self) -> Option<FiberStack> {
+        match self.state() {
+            State::Finished | State::NotStarted => self.stack.take(),
+            State::Running | State::Suspended => None,
+        }
+    }
+
     /// Whether the closure has returned.
     pub fn is_finished(&self) -> bool {
-        self.shared.state == State::Finished
+        self.state() == State::Finished
     }
 
     /// Whether the closure has started and not yet returned: it is waiting
     /// in [`Suspend::suspend`].
     pub fn is_suspended(&self) -> bool {
-        self.shared.state == State::Suspended
+        self.state() == State::Suspended
     }
 
     /// Run the fiber until its closure suspends itself or returns; `true`
@@ -209,8 +229,8 @@ impl<'a> Fiber<'a> {
     /// If the fiber has already finished, or (with `std`) resuming the
     /// closure's panic when it panicked.
     pub fn resume(&mut self) -> bool {
-        let shared: *mut Shared<'a> = &mut *self.shared;
-        // SAFETY: `shared` is this fiber's box; the fiber is not running
+        let shared = self.shared.as_ptr();
+        // SAFETY: `shared` is this fiber's, live while it is; the fiber is not running
         // (only the resumer, this thread, touches it now).
         unsafe {
             assert!(
@@ -245,10 +265,13 @@ impl<'a> Fiber<'a> {
 
 impl Drop for Fiber<'_> {
     fn drop(&mut self) {
-        if self.shared.state == State::Suspended {
+        if self.state() == State::Suspended {
             // FIBER-2: frames on the stack are live; keep its memory.
             core::mem::forget(self.stack.take());
         }
+        // SAFETY: allocated by `Box::into_raw` in `new`; the fiber is not
+        // running, so nothing else uses it any more.
+        drop(unsafe { Box::from_raw(self.shared.as_ptr()) });
     }
 }
 
