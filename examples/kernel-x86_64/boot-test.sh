@@ -12,7 +12,10 @@
 #     other traps (#DE, #UD), then guest control: an endless loop stopped
 #     by the PIT timer interrupt advancing keel's epoch (`Interrupt`), the
 #     same loop stopped by fuel (`OutOfFuel`), memory growth refused past
-#     a `StoreLimits` budget (-1), interrupts still on; then
+#     a `StoreLimits` budget (-1), interrupts still on; then the scheduler
+#     demo: three guests run round-robin as async calls, switched by the
+#     timer's epoch yield, one of them sleeping in an async host call while
+#     the others make progress, all three finishing; then
 #     `kernel: done`, and QEMU exits with 33 (isa-debug-exit, success);
 #   * a boot with `-append fault-test` (a page fault that is not keel's)
 #     prints the kernel's fault diagnostic and QEMU exits with 3 (failure);
@@ -196,6 +199,16 @@ check_normal() {
         '^grow\(1\) within a 2-page budget = 1$' \
         '^grow\(1\) past a 2-page budget = -1$' \
         '^kernel: [1-9][0-9]* timer ticks, interrupts on: true$' \
+        '^scheduler: 3 guests, round-robin, preempted by the timer.s epoch yield$' \
+        '^guest 1: sleeping 30 ticks$' \
+        '^guest 1: woke at tick [0-9]+$' \
+        '^guest 1: step 3 at tick [0-9]+$' \
+        '^scheduler: guest 0 finished: 6 in [1-9][0-9]* time slices$' \
+        '+^scheduler: guest 1 finished: 6 in [1-9][0-9]* time slices$' \
+        '+^scheduler: guest 2 finished: 6 in [1-9][0-9]* time slices$' \
+        '+^scheduler: interleaved: true$' \
+        '+^scheduler: while guest 1 slept, the others made [1-9][0-9]* steps$' \
+        '+^scheduler: all 3 guests finished after [0-9]+ ticks$' \
         '^kernel: faults turned into keel traps: #DE 1, #UD 4, #PF 1$' \
         '^kernel: done$'
     expect_status "$1" 33

@@ -1,11 +1,13 @@
 //! Build script of the keel example kernel.
 //!
-//! * Assembles `guest.wat` into `$OUT_DIR/guest.wasm`, which the kernel
+//! * Assembles `guest.wat` and `sched.wat` (the scheduler demo's guests)
+//!   into `$OUT_DIR/guest.wasm` and `$OUT_DIR/sched.wasm`, which the kernel
 //!   embeds with `include_bytes!`.
-//! * For the kernel without the `compiler` feature, precompiles it with
-//!   keel's API into `$OUT_DIR/guest.cwasm` and `$OUT_DIR/guest-control.cwasm`
-//!   (fuel and epoch interruption on), for `x86_64-unknown-none` with the
-//!   settings the kernel's engines use (`src/guest.rs`, `config`).
+//! * For the kernel without the `compiler` feature, precompiles them with
+//!   keel's API into `$OUT_DIR/guest.cwasm`, `$OUT_DIR/guest-control.cwasm`
+//!   and `$OUT_DIR/sched.cwasm` (the last two with fuel and epoch
+//!   interruption on), for `x86_64-unknown-none` with the settings the
+//!   kernel's engines use (`src/guest.rs`, `config`).
 //! * Makes the kernel binary freestanding: no C runtime start files, no
 //!   libc or libgcc, static, linked with `linker.ld` at 1 MiB.
 
@@ -18,14 +20,24 @@ fn main() {
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
 
-    let wat_path = manifest_dir.join("guest.wat");
-    println!("cargo:rerun-if-changed={}", wat_path.display());
-    let wasm = wat::parse_file(&wat_path).unwrap_or_else(|e| panic!("{}: {e}", wat_path.display()));
-    fs::write(out_dir.join("guest.wasm"), &wasm).expect("write guest.wasm");
-    if env::var_os("CARGO_FEATURE_COMPILER").is_none() {
-        for (name, metered) in [("guest.cwasm", false), ("guest-control.cwasm", true)] {
-            let artifact = precompile(&wasm, metered).unwrap_or_else(|e| panic!("{name}: {e:#}"));
-            fs::write(out_dir.join(name), artifact).expect("write the guest artifact");
+    for (source, outputs) in [
+        (
+            "guest",
+            &[("guest.cwasm", false), ("guest-control.cwasm", true)][..],
+        ),
+        ("sched", &[("sched.cwasm", true)][..]),
+    ] {
+        let wat_path = manifest_dir.join(format!("{source}.wat"));
+        println!("cargo:rerun-if-changed={}", wat_path.display());
+        let wasm =
+            wat::parse_file(&wat_path).unwrap_or_else(|e| panic!("{}: {e}", wat_path.display()));
+        fs::write(out_dir.join(format!("{source}.wasm")), &wasm).expect("write the guest's wasm");
+        if env::var_os("CARGO_FEATURE_COMPILER").is_none() {
+            for &(name, metered) in outputs {
+                let artifact =
+                    precompile(&wasm, metered).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+                fs::write(out_dir.join(name), artifact).expect("write the guest artifact");
+            }
         }
     }
 

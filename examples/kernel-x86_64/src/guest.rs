@@ -9,6 +9,8 @@ use keel::{
 
 /// The guest module, assembled from `guest.wat` by build.rs.
 static WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
+/// The scheduler demo's guest, assembled from `sched.wat` by build.rs.
+static SCHED_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sched.wasm"));
 
 /// A page-aligned wrapper, so that an artifact's page-aligned text
 /// section lies at a page boundary.
@@ -31,24 +33,39 @@ macro_rules! artifact {
 artifact!(GUEST, "/guest.cwasm");
 #[cfg(not(feature = "compiler"))]
 artifact!(GUEST_CONTROL, "/guest-control.cwasm");
+#[cfg(not(feature = "compiler"))]
+artifact!(SCHED, "/sched.cwasm");
 
-/// The guest for `engine`: JIT-compiled from `WASM`, or, without the
-/// compiler, its artifact (`metered`: the one with fuel and epochs)
-/// loaded in place.
-fn load_guest(engine: &Engine, metered: bool) -> keel::Result<Module> {
+/// Which guest module to load.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Guest {
+    /// `guest.wat` for the plain engine.
+    Plain,
+    /// `guest.wat` for the engine with fuel and epochs.
+    Control,
+    /// `sched.wat`, for the engine with fuel and epochs.
+    Sched,
+}
+
+/// The guest for `engine`: JIT-compiled from its wasm, or, without the
+/// compiler, its artifact loaded in place.
+pub fn load_guest(engine: &Engine, guest: Guest) -> keel::Result<Module> {
+    let wasm = match guest {
+        Guest::Plain | Guest::Control => WASM,
+        Guest::Sched => SCHED_WASM,
+    };
     #[cfg(feature = "compiler")]
     {
-        let _ = metered;
-        let module = Module::from_binary(engine, WASM)?;
-        kprintln!("keel: compiled guest ({} bytes of wasm)", WASM.len());
+        let module = Module::from_binary(engine, wasm)?;
+        kprintln!("keel: compiled guest ({} bytes of wasm)", wasm.len());
         Ok(module)
     }
     #[cfg(not(feature = "compiler"))]
     {
-        let artifact: &'static [u8] = if metered {
-            &GUEST_CONTROL.0
-        } else {
-            &GUEST.0
+        let artifact: &'static [u8] = match guest {
+            Guest::Plain => &GUEST.0,
+            Guest::Control => &GUEST_CONTROL.0,
+            Guest::Sched => &SCHED.0,
         };
         // SAFETY: build.rs wrote the artifact with keel's compiler; it lies
         // in the kernel's text, mapped executable and never written.
@@ -56,7 +73,7 @@ fn load_guest(engine: &Engine, metered: bool) -> keel::Result<Module> {
         kprintln!(
             "keel: loaded precompiled guest ({} bytes of artifact, no compiler, {} bytes of wasm)",
             artifact.len(),
-            WASM.len()
+            wasm.len()
         );
         Ok(module)
     }
@@ -64,7 +81,7 @@ fn load_guest(engine: &Engine, metered: bool) -> keel::Result<Module> {
 
 /// The engine settings for this machine: the kernel's platform, bare-metal
 /// x86_64 with the SSE levels wasm SIMD needs.
-fn config() -> keel::Result<Config> {
+pub fn config() -> keel::Result<Config> {
     let mut config = Config::new();
     config
         .platform(&PLATFORM_REF)
@@ -79,7 +96,7 @@ fn config() -> keel::Result<Config> {
 /// Compiles and runs the guest, printing each result on the serial port.
 pub fn run() -> keel::Result<()> {
     let engine = Engine::new(&config()?)?;
-    let module = load_guest(&engine, false)?;
+    let module = load_guest(&engine, Guest::Plain)?;
 
     let mut store = Store::new(&engine, ());
     let mut linker = Linker::new(&engine);
@@ -143,7 +160,7 @@ pub fn control() -> keel::Result<()> {
     let mut config = config()?;
     config.consume_fuel(true).epoch_interruption(true);
     let engine = Engine::new(&config)?;
-    let module = load_guest(&engine, true)?;
+    let module = load_guest(&engine, Guest::Control)?;
     crate::timer::drive_epochs_of(&engine);
 
     // Two pages: the guest's one page and one more.

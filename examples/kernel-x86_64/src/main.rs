@@ -27,6 +27,7 @@ mod paging;
 mod platform;
 mod qemu;
 mod rt;
+mod sched;
 mod selftest;
 mod timer;
 
@@ -63,6 +64,10 @@ extern "C" fn kmain() -> ! {
     }
     if let Err(err) = guest::control() {
         kprintln!("kernel: guest control failed: {err:?}");
+        qemu::exit(ExitCode::Failure);
+    }
+    if let Err(err) = sched::run() {
+        kprintln!("kernel: scheduler failed: {err:?}");
         qemu::exit(ExitCode::Failure);
     }
     let [de, ud, pf] = idt::keel_fault_counts();

@@ -83,6 +83,13 @@ pub fn enable_interrupts() {
 }
 
 /// Whether the CPU's interrupt flag is set.
+/// Halts until the next interrupt (interrupts must be on).
+pub fn wait_for_interrupt() {
+    // SAFETY: `hlt` only waits; the caller keeps interrupts enabled, so
+    // the next timer tick ends it.
+    unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
+}
+
 pub fn interrupts_enabled() -> bool {
     let flags: u64;
     // SAFETY: reads RFLAGS through the stack; no other effect.
