@@ -76,21 +76,25 @@ pub fn run() -> keel::Result<()> {
             EVENTS.lock().push((*caller.data(), step));
         },
     )?;
-    linker.func_wrap_async("kernel", "sleep", |caller: Caller<'_, u32>, (ticks,): (i32,)| {
-        let id = *caller.data();
-        let until = timer::ticks() + ticks as u64;
-        kprintln!("guest {id}: sleeping {ticks} ticks");
-        EVENTS.lock().push((id, -1));
-        Box::new(async move {
-            Sleep {
-                guest: id as usize,
-                until,
-            }
-            .await;
-            kprintln!("guest {id}: woke at tick {}", timer::ticks());
-            EVENTS.lock().push((id, -2));
-        })
-    })?;
+    linker.func_wrap_async(
+        "kernel",
+        "sleep",
+        |caller: Caller<'_, u32>, (ticks,): (i32,)| {
+            let id = *caller.data();
+            let until = timer::ticks() + ticks as u64;
+            kprintln!("guest {id}: sleeping {ticks} ticks");
+            EVENTS.lock().push((id, -1));
+            Box::new(async move {
+                Sleep {
+                    guest: id as usize,
+                    until,
+                }
+                .await;
+                kprintln!("guest {id}: woke at tick {}", timer::ticks());
+                EVENTS.lock().push((id, -2));
+            })
+        },
+    )?;
 
     let mut stores: Vec<Store<u32>> = (0..3).map(|id| Store::new(&engine, id)).collect();
     let mut workers = Vec::new();
@@ -109,7 +113,9 @@ pub fn run() -> keel::Result<()> {
         .enumerate()
         .map(|(id, (store, worker))| {
             let sleep_at = if id as u32 == SLEEPER { SLEEP_AT } else { -1 };
-            Some(Box::pin(worker.call_async(store, (id as i32, STEPS, sleep_at))))
+            Some(Box::pin(
+                worker.call_async(store, (id as i32, STEPS, sleep_at)),
+            ))
         })
         .collect();
     let mut results = [None; 3];
