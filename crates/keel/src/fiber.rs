@@ -299,7 +299,8 @@ impl<T, R> Drop for FiberFuture<'_, T, R> {
             let mut cx = Context::from_waker(Waker::noop());
             while !self.resume(&mut cx) {}
         }
-        self.fiber = None;
+        // Finished or never started: keep the stack for the next call.
+        self.recycle();
         // SAFETY: allocated in `on_fiber`; the fiber is finished, never
         // started, or gone, so nothing else points to it any more.
         drop(unsafe { Box::from_raw(self.state.as_ptr()) });

@@ -518,6 +518,13 @@ pub struct Caller<'a, T> {
     pub(crate) caller_vmctx: *mut u8,
 }
 
+// SAFETY: a `Caller` is an exclusive borrow of the store plus the address
+// of the calling instance's VMContext, which the store owns; sending it
+// sends that exclusive borrow, which is sound when the store's data is
+// `Send` (VM-5). An async host function's future holds its `Caller`
+// across awaits, and the call's future may move between threads.
+unsafe impl<T: Send> Send for Caller<'_, T> {}
+
 impl<T> Caller<'_, T> {
     /// The store's host data.
     pub fn data(&self) -> &T {

@@ -157,8 +157,8 @@ pub enum UpdateDeadline {
     /// engine's current epoch.
     Continue(u64),
     /// Suspend the guest (its `call_async` future returns `Pending`, with
-    /// its waker woken at once), then go on with a deadline this many
-    /// ticks past the current epoch. Only for async calls
+    /// its waker woken at once); when it is resumed, go on with a deadline
+    /// this many ticks past the epoch at that time. Only for async calls
     /// ([`Config::async_support`](crate::Config::async_support)); in a
     /// synchronous call the guest traps with an error saying so.
     Yield(u64),
@@ -269,8 +269,9 @@ impl<T> Store<T> {
         self.inner.opaque.set_epoch_deadline(ticks_beyond_current);
     }
 
-    /// Reaching the epoch deadline suspends the guest, then moves the
-    /// deadline `delta` ticks past the current epoch, as Wasmtime's
+    /// Reaching the epoch deadline suspends the guest and, when it is
+    /// resumed, moves the deadline `delta` ticks past the epoch at that
+    /// time (a time slice of `delta` ticks per resumption), as Wasmtime's
     /// method of the same name: an async call ([`Func::call_async`],
     /// [`TypedFunc::call_async`](crate::TypedFunc::call_async)) returns
     /// `Pending` and wakes its task at once, so an executor can run other
@@ -632,11 +633,13 @@ impl<T> VMStore for StoreInner<T> {
         match self.record(result)? {
             UpdateDeadline::Continue(ticks) => self.opaque.set_epoch_deadline(ticks),
             UpdateDeadline::Yield(ticks) => {
-                self.opaque.set_epoch_deadline(ticks);
                 // SAFETY: the store's `async_cx` is null or its running
                 // fiber's.
                 let result = unsafe { crate::fiber::yield_now(self.opaque.async_cx) };
                 self.record(result)?;
+                // Counted from when the guest runs again, so that each
+                // resumption gets a whole time slice (as Wasmtime does).
+                self.opaque.set_epoch_deadline(ticks);
             }
         }
         Ok(())

@@ -598,3 +598,103 @@ fn func_wrap_async_on_a_store() {
     assert_eq!(r.unwrap(), 42);
     assert_eq!(pending, 2);
 }
+
+/// A one-shot channel: the receiver's future is pending until another
+/// thread sends, which wakes the task that polled it.
+#[derive(Default)]
+struct Oneshot {
+    value: std::sync::Mutex<(Option<i32>, Option<Waker>)>,
+}
+
+struct Receive(Arc<Oneshot>);
+
+impl Future for Receive {
+    type Output = i32;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<i32> {
+        let mut slot = self.0.value.lock().unwrap();
+        match slot.0.take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                slot.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Wakes a parked thread.
+struct Unpark(std::thread::Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+#[test]
+fn host_futures_are_woken_by_other_threads() {
+    // A real executor: park until woken. The guest awaits a channel that
+    // another thread fills later; the executor thread sleeps meanwhile
+    // instead of spinning, and the host future keeps the `Caller` across
+    // its await.
+    let engine = async_engine(|_| {});
+    let channel = Arc::new(Oneshot::default());
+    let mut linker: Linker<i32> = Linker::new(&engine);
+    let rx = channel.clone();
+    linker
+        .func_wrap_async(
+            "host",
+            "recv",
+            move |mut caller: keel::Caller<'_, i32>, (): ()| {
+                let rx = rx.clone();
+                Box::new(async move {
+                    let v = Receive(rx).await;
+                    *caller.data_mut() += 1;
+                    v + *caller.data()
+                })
+            },
+        )
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "host" "recv" (func $r (result i32)))
+            (func (export "f") (result i32) (i32.mul (call $r) (i32.const 2))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, 10);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+    let tx = channel.clone();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut slot = tx.value.lock().unwrap();
+        slot.0 = Some(100);
+        if let Some(waker) = slot.1.take() {
+            waker.wake();
+        }
+    });
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut polls = 0;
+    let result = {
+        let mut future = pin!(f.call_async(&mut store, ()));
+        loop {
+            polls += 1;
+            if let Poll::Ready(r) = future.as_mut().poll(&mut cx) {
+                break r;
+            }
+            std::thread::park();
+        }
+    };
+    sender.join().unwrap();
+    assert_eq!(result.unwrap(), (100 + 11) * 2);
+    assert!(
+        polls >= 2,
+        "the guest was suspended while the channel was empty"
+    );
+    assert!(
+        polls < 100,
+        "the executor spun instead of sleeping: {polls} polls"
+    );
+    assert_eq!(*store.data(), 11);
+}
