@@ -88,7 +88,7 @@ fn wasmtime_guest(
 ) {
     // Wasmtime 48 needs no `async_support` (deprecated, without effect).
     let engine = wasmtime::Engine::default();
-    let module = wasmtime::Module::new(&engine, GUEST).unwrap();
+    let module = wasmtime::Module::new(&engine, wat::parse_str(GUEST).unwrap()).unwrap();
     let mut linker = wasmtime::Linker::new(&engine);
     linker
         .func_wrap_async("host", "f", move |_caller, (): ()| {

@@ -59,6 +59,16 @@ fn sleeper(engine: &Engine) -> Linker<()> {
     linker
 }
 
+/// An instance of `wat` (which imports `host.sleep`) in a new store of
+/// an async engine.
+fn sleeper_instance(wat: &str) -> (Store<()>, Instance) {
+    let engine = async_engine(|_| {});
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = sleeper(&engine).instantiate(&mut store, &module).unwrap();
+    (store, instance)
+}
+
 #[test]
 fn async_host_function_suspends_the_guest() {
     let engine = async_engine(|_| {});
@@ -126,9 +136,7 @@ fn async_calls_need_async_support() {
 
 #[test]
 fn yields_from_deep_recursion() {
-    let engine = async_engine(|_| {});
-    let module = Module::new(
-        &engine,
+    let (mut store, instance) = sleeper_instance(
         r#"(module
             (import "host" "sleep" (func $sleep (param i32) (result i32)))
             (func $down (export "down") (param i32) (result i32)
@@ -136,11 +144,7 @@ fn yields_from_deep_recursion() {
                     (then (call $sleep (i32.const 2)))
                     (else (i32.add (i32.const 1)
                         (call $down (i32.sub (local.get 0) (i32.const 1))))))))"#,
-    )
-    .unwrap();
-    let linker = sleeper(&engine);
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    );
     let down = instance
         .get_typed_func::<i32, i32>(&mut store, "down")
         .unwrap();
@@ -174,9 +178,7 @@ fn stack_overflow_traps_on_the_async_stack() {
 
 #[test]
 fn traps_and_backtraces_on_the_async_stack() {
-    let engine = async_engine(|_| {});
-    let module = Module::new(
-        &engine,
+    let (mut store, instance) = sleeper_instance(
         r#"(module
             (import "host" "sleep" (func $sleep (param i32) (result i32)))
             (memory 1)
@@ -185,11 +187,7 @@ fn traps_and_backtraces_on_the_async_stack() {
                 (i32.load (local.get 0)))
             (func (export "outer") (param i32) (result i32)
                 (call $inner (local.get 0))))"#,
-    )
-    .unwrap();
-    let linker = sleeper(&engine);
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    );
     let outer = instance
         .get_typed_func::<i32, i32>(&mut store, "outer")
         .unwrap();
@@ -284,9 +282,7 @@ fn yields_inside_host_wasm_host_nesting() {
 
 #[test]
 fn resumes_on_other_threads() {
-    let engine = async_engine(|_| {});
-    let module = Module::new(
-        &engine,
+    let (mut store, instance) = sleeper_instance(
         r#"(module
             (import "host" "sleep" (func $sleep (param i32) (result i32)))
             (func (export "run") (param i32) (result i32)
@@ -296,11 +292,7 @@ fn resumes_on_other_threads() {
                     (local.set $i (i32.add (local.get $i) (i32.const 1)))
                     (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
                 (local.get $sum)))"#,
-    )
-    .unwrap();
-    let linker = sleeper(&engine);
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    );
     let f = instance
         .get_typed_func::<i32, i32>(&mut store, "run")
         .unwrap();
@@ -409,9 +401,7 @@ fn rss_kib() -> usize {
 
 #[test]
 fn a_million_yields_leak_nothing() {
-    let engine = async_engine(|_| {});
-    let module = Module::new(
-        &engine,
+    let (mut store, instance) = sleeper_instance(
         r#"(module
             (import "host" "sleep" (func $sleep (param i32) (result i32)))
             (func (export "run") (param i32)
@@ -419,11 +409,7 @@ fn a_million_yields_leak_nothing() {
                     (drop (call $sleep (i32.const 1)))
                     (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
                     (br_if $l (local.get 0)))))"#,
-    )
-    .unwrap();
-    let linker = sleeper(&engine);
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    );
     let f = instance
         .get_typed_func::<i32, ()>(&mut store, "run")
         .unwrap();
