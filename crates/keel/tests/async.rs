@@ -684,3 +684,29 @@ fn host_futures_are_woken_by_other_threads() {
     );
     assert_eq!(*store.data(), 11);
 }
+
+/// The futures of every async entry point are `Send` for `Send` data.
+#[test]
+fn async_futures_are_send() {
+    fn assert_send<F: Future + Send>(f: F) -> F {
+        f
+    }
+    let engine = async_engine(|_| {});
+    let module = Module::new(&engine, r#"(module (func (export "f")))"#).unwrap();
+    let linker = Linker::<Vec<u8>>::new(&engine);
+    let mut store = Store::new(&engine, Vec::new());
+    let instance = run(assert_send(linker.instantiate_async(&mut store, &module)))
+        .0
+        .unwrap();
+    let func = instance.get_func(&mut store, "f").unwrap();
+    run(assert_send(func.call_async(&mut store, &[], &mut [])))
+        .0
+        .unwrap();
+    let typed = func.typed::<(), ()>(&store).unwrap();
+    run(assert_send(typed.call_async(&mut store, ())))
+        .0
+        .unwrap();
+    run(assert_send(Instance::new_async(&mut store, &module, &[])))
+        .0
+        .unwrap();
+}
