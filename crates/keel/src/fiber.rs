@@ -124,13 +124,13 @@ struct CallState<R> {
     result: Option<R>,
 }
 
-/// Puts a store's `async_cx` back when dropped.
-struct RestoreAsyncCx<T>(*mut StoreInner<T>, *const AsyncCx);
+/// Puts a store's `async_cx` and `wasm_depth` back when dropped.
+struct RestoreOuterCall<T>(*mut StoreInner<T>, (*const AsyncCx, usize));
 
-impl<T> Drop for RestoreAsyncCx<T> {
+impl<T> Drop for RestoreOuterCall<T> {
     fn drop(&mut self) {
         // SAFETY: the store outlives the fiber's work, which holds this.
-        unsafe { (*self.0).opaque.async_cx = self.1 };
+        unsafe { ((*self.0).opaque.async_cx, (*self.0).opaque.wasm_depth) = self.1 };
     }
 }
 
@@ -211,9 +211,15 @@ pub(crate) fn on_fiber<'s, T, R: 's>(
                 unsafe {
                     let acx = &raw const (*state).async_cx;
                     (*acx).suspend.set(suspend);
-                    let previous = core::mem::replace(&mut (*store).opaque.async_cx, acx);
-                    // Put the previous context back even if `f` panics.
-                    let _restore = RestoreAsyncCx(store, previous);
+                    // A new stack: the work is an outermost entry into
+                    // wasm there, with a stack limit of its own, even when
+                    // an async host function of an outer call started it.
+                    let previous = (
+                        core::mem::replace(&mut (*store).opaque.async_cx, acx),
+                        core::mem::replace(&mut (*store).opaque.wasm_depth, 0),
+                    );
+                    // Put the previous state back even if `f` panics.
+                    let _restore = RestoreOuterCall(store, previous);
                     let result = f(&mut *store);
                     (&raw mut (*state).result).write(Some(result));
                 }

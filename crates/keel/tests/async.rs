@@ -710,3 +710,51 @@ fn async_futures_are_send() {
         .0
         .unwrap();
 }
+
+#[test]
+fn async_host_functions_may_make_async_calls() {
+    // host.outer awaits a `call_async` of the instance's `leaf`, which
+    // sleeps: a fiber polled from inside another fiber.
+    let engine = async_engine(|_| {});
+    let mut linker = sleeper(&engine);
+    linker
+        .func_wrap_async(
+            "host",
+            "outer",
+            |mut caller: keel::Caller<'_, ()>, (x,): (i32,)| {
+                Box::new(async move {
+                    let leaf = caller.get_export("leaf").unwrap().into_func().unwrap();
+                    let leaf = leaf.typed::<i32, i32>(&caller).unwrap();
+                    PendingFor(1).await;
+                    let v = leaf.call_async(&mut caller, x).await?;
+                    Ok::<_, keel::Error>(v * 10)
+                })
+            },
+        )
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "sleep" (func $sleep (param i32) (result i32)))
+            (import "host" "outer" (func $outer (param i32) (result i32)))
+            (func (export "leaf") (param i32) (result i32) (call $sleep (local.get 0)))
+            (func (export "top") (param i32) (result i32) (call $outer (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let top = instance
+        .get_typed_func::<i32, i32>(&mut store, "top")
+        .unwrap();
+    let (r, pending) = run(top.call_async(&mut store, 3));
+    assert_eq!(r.unwrap(), 40);
+    assert_eq!(pending, 1 + 3);
+    // And cancelled half-way through the inner call.
+    let mut future = Box::pin(top.call_async(&mut store, 5));
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..3 {
+        assert!(future.as_mut().poll(&mut cx).is_pending());
+    }
+    drop(future);
+    assert_eq!(run(top.call_async(&mut store, 0)).0.unwrap(), 10);
+}
