@@ -139,8 +139,10 @@ fn async_calls(c: &mut Criterion) {
     // The cost of async support on plain calls: a synchronous call of an
     // empty function and of a loop of 1000 synchronous host calls, in
     // engines with and without it (keel allows synchronous calls with
-    // async support on).
-    for async_support in [false, true] {
+    // async support on), two engines of each, interleaved, so that the
+    // spread between identical engines (code placement) shows next to any
+    // difference the setting makes.
+    for (k, async_support) in [false, true, false, true].into_iter().enumerate() {
         let mut config = keel::Config::new();
         config.async_support(async_support);
         let engine = keel::Engine::new(&config).unwrap();
@@ -151,11 +153,11 @@ fn async_calls(c: &mut Criterion) {
         let instance = linker.instantiate(&mut store, &module).unwrap();
         let lp = instance.get_typed_func::<i32, ()>(&mut store, "loop").unwrap();
         let nop = instance.get_typed_func::<(), ()>(&mut store, "nop").unwrap();
-        let name = if async_support { "async_on" } else { "async_off" };
-        group.bench_function(BenchmarkId::new("sync_call_nop", name), |b| {
+        let name = format!("{}_{k}", if async_support { "async_on" } else { "async_off" });
+        group.bench_function(BenchmarkId::new("sync_call_nop", &name), |b| {
             b.iter(|| nop.call(&mut store, ()).unwrap())
         });
-        group.bench_function(BenchmarkId::new("sync_host_call_x1000", name), |b| {
+        group.bench_function(BenchmarkId::new("sync_host_call_x1000", &name), |b| {
             b.iter(|| lp.call(&mut store, CALLS).unwrap())
         });
     }
