@@ -322,9 +322,10 @@ impl Config {
 
     /// The size in bytes of the stack each async call runs on (rounded up
     /// to whole pages; a guard page is added below it). It must be at
-    /// least [`max_wasm_stack`](Config::max_wasm_stack): wasm uses at most
-    /// that much of it, the rest is for host functions. Each store keeps
-    /// one stack for reuse. Default: 2 MiB, as Wasmtime's.
+    /// least [`max_wasm_stack`](Config::max_wasm_stack) and at least
+    /// 128 KiB ([`Engine::new`] fails otherwise): wasm uses at most
+    /// `max_wasm_stack` of it and always leaves 64 KiB for host frames.
+    /// Each store keeps one stack for reuse. Default: 2 MiB, as Wasmtime's.
     pub fn async_stack_size(&mut self, bytes: usize) -> &mut Self {
         self.async_stack_size = bytes;
         self
@@ -427,12 +428,23 @@ impl Engine {
                  keel's compiled code raises traps as hardware faults and needs them"
             );
         }
-        if config.async_support && config.max_wasm_stack > config.async_stack_size {
-            anyhow::bail!(
-                "max_wasm_stack ({} bytes) cannot exceed async_stack_size ({} bytes)",
-                config.max_wasm_stack,
-                config.async_stack_size
-            );
+        if config.async_support {
+            if config.max_wasm_stack > config.async_stack_size {
+                anyhow::bail!(
+                    "max_wasm_stack ({} bytes) cannot exceed async_stack_size ({} bytes)",
+                    config.max_wasm_stack,
+                    config.async_stack_size
+                );
+            }
+            // The host frames of a call (keel's, the host functions') need
+            // their reserve on the fiber's stack too.
+            let minimum = 2 * keel_trap::HOST_STACK_RESERVE;
+            if config.async_stack_size < minimum {
+                anyhow::bail!(
+                    "async_stack_size ({} bytes) must be at least {minimum} bytes",
+                    config.async_stack_size
+                );
+            }
         }
         // Without an MMU, every memory access checks its bounds.
         if !platform.has_virtual_memory() {

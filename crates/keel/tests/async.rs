@@ -108,6 +108,10 @@ fn async_host_function_suspends_the_guest() {
     assert_eq!(run(f.call_async(&mut store, 0)).0.unwrap(), 101);
 }
 
+fn module_for(engine: &Engine) -> Module {
+    Module::new(engine, r#"(module (func (export "f")))"#).unwrap()
+}
+
 #[test]
 fn async_calls_need_async_support() {
     let engine = Engine::default();
@@ -128,10 +132,21 @@ fn async_calls_need_async_support() {
             .0
             .is_err()
     );
-    // max_wasm_stack must fit in the async stack.
+    // max_wasm_stack must fit in the async stack, which must leave room
+    // for host frames.
     let mut config = Config::new();
     config.async_support(true).async_stack_size(64 * 1024);
     assert!(Engine::new(&config).is_err());
+    config.max_wasm_stack(4096).async_stack_size(4096);
+    let err = Engine::new(&config).err().unwrap();
+    assert!(format!("{err}").contains("at least"), "{err}");
+    config.async_stack_size(usize::MAX);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module_for(&engine), &[]).unwrap();
+    let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
+    let err = run(f.call_async(&mut store, ())).0.unwrap_err();
+    assert!(format!("{err:#}").contains("stack"), "{err:#}");
 }
 
 #[test]

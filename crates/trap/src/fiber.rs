@@ -235,7 +235,7 @@ impl<'a> Fiber<'a> {
         unsafe {
             assert!(
                 matches!((*shared).state, State::NotStarted | State::Suspended),
-                "resumed a fiber that has finished"
+                "resumed a fiber that is running or has finished"
             );
             // FIBER-1: link the fiber's activations on top of ours.
             let chain = current();
@@ -279,11 +279,22 @@ impl Suspend {
     /// Switch back to the resumer, which sees [`Fiber::resume`] return
     /// `false`; returns when the fiber is resumed (possibly on another
     /// thread or CPU).
+    ///
+    /// # Panics
+    ///
+    /// If called on another stack than its fiber's (a `Suspend` lent to
+    /// the closure of a fiber started inside this one).
     pub fn suspend(&self) {
         let shared = self.shared;
-        // SAFETY: a `Suspend` is only lent to the fiber's closure, so we
-        // run on the fiber, which is `Running`, and its resumer is waiting
-        // in `Fiber::resume`.
+        // SAFETY: `shared` lives while the fiber's closure (which borrows
+        // this `Suspend`) runs.
+        let own_stack = unsafe { &(*shared).stack_range };
+        assert!(
+            running_stack().as_ref() == Some(own_stack),
+            "Suspend::suspend called outside its own fiber"
+        );
+        // SAFETY: we run on the fiber (checked above), which is therefore
+        // `Running`, and its resumer is waiting in `Fiber::resume`.
         unsafe {
             // FIBER-1: unlink our activations, innermost to outermost.
             let chain = current();
@@ -483,6 +494,19 @@ mod tests {
         let mut fiber = Fiber::new(stack(), |s| s.suspend()).unwrap();
         assert!(!fiber.resume());
         drop(fiber);
+    }
+
+    #[test]
+    fn suspend_checks_it_runs_on_its_own_fiber() {
+        let mut outer = Fiber::new(stack(), |outer_suspend| {
+            let mut inner = Fiber::new(stack(), |_| outer_suspend.suspend()).unwrap();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.resume()));
+            assert!(r.is_err(), "suspending the outer fiber from the inner one");
+            outer_suspend.suspend();
+        })
+        .unwrap();
+        assert!(!outer.resume());
+        assert!(outer.resume());
     }
 
     #[test]
