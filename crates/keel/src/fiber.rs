@@ -147,12 +147,11 @@ impl<P: Copy> SendPtr<P> {
     }
 }
 
-/// Fail unless the engine allows async calls.
-pub(crate) fn ensure_async_support(store: &crate::store::StoreOpaque) -> Result<()> {
+/// Fail unless `engine` allows async work; `what` names it in the error.
+pub(crate) fn ensure_async_support(engine: &crate::Engine, what: &str) -> Result<()> {
     anyhow::ensure!(
-        store.engine.config().async_support,
-        "async support is not enabled: set `Config::async_support(true)` to use async calls \
-         and async host functions"
+        engine.config().async_support,
+        "async support is not enabled: {what} need `Config::async_support(true)`"
     );
     Ok(())
 }

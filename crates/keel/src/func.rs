@@ -236,7 +236,9 @@ impl Func {
         Results: crate::WasmRet,
     {
         let inner = store.as_context_mut().0;
-        if let Err(e) = crate::fiber::ensure_async_support(&inner.opaque) {
+        if let Err(e) =
+            crate::fiber::ensure_async_support(&inner.opaque.engine, "async host functions")
+        {
             panic!("cannot create an async host function: {e}");
         }
         let (ty, body) = crate::typed::async_host_fn(func);
@@ -309,11 +311,11 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let inner = store.as_context_mut().0;
-        let (func_ref, mut values) = self.prepare_call(&mut inner.opaque, params, results)?;
+        let (func_ref, mut values, ty) = self.prepare_call(&mut inner.opaque, params, results)?;
         // SAFETY: `func_ref` belongs to this store and `values` has room
         // for the parameters and results of its type (`prepare_call`).
         unsafe { call_raw(inner, func_ref, &mut values)? };
-        self.finish_call(&mut inner.opaque, &values, results)
+        Self::finish_call(&mut inner.opaque, &ty, &values, results)
     }
 
     /// As [`Func::call`], on a stack of its own that async host functions
@@ -338,8 +340,8 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let inner = store.as_context_mut().0;
-        crate::fiber::ensure_async_support(&inner.opaque)?;
-        let (func_ref, mut values) = self.prepare_call(&mut inner.opaque, params, results)?;
+        crate::fiber::ensure_async_support(&inner.opaque.engine, "async calls")?;
+        let (func_ref, mut values, ty) = self.prepare_call(&mut inner.opaque, params, results)?;
         let func_ref = crate::fiber::SendPtr(func_ref);
         let values = crate::fiber::on_fiber(&mut *inner, move |store| {
             let func_ref = func_ref.get();
@@ -347,7 +349,7 @@ impl Func {
             unsafe { call_raw(store, func_ref, &mut values) }.map(|()| values)
         })
         .await??;
-        self.finish_call(&mut inner.opaque, &values, results)
+        Self::finish_call(&mut inner.opaque, &ty, &values, results)
     }
 
     /// Check `params` and `results` against the function's type and
@@ -357,9 +359,9 @@ impl Func {
         store: &mut StoreOpaque,
         params: &[Val],
         results: &[Val],
-    ) -> Result<(*const VMFuncRef, Vec<ValRaw>)> {
+    ) -> Result<(*const VMFuncRef, Vec<ValRaw>, FuncType)> {
         store.check(self.store);
-        let ty = &store.funcs[self.index].ty;
+        let ty = store.funcs[self.index].ty.clone();
         if params.len() != ty.0.params.len() {
             anyhow::bail!(
                 "function of type {ty} expects {} arguments, got {}",
@@ -374,7 +376,6 @@ impl Func {
                 results.len()
             );
         }
-        let ty = ty.clone();
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != t {
@@ -385,17 +386,16 @@ impl Func {
             }
             values[i] = p.to_raw(store)?;
         }
-        Ok((store.funcs[self.index].func_ref, values))
+        Ok((store.funcs[self.index].func_ref, values, ty))
     }
 
-    /// Decode the results a call left in `values`.
+    /// Decode the results of type `ty` a call left in `values`.
     fn finish_call(
-        &self,
         store: &mut StoreOpaque,
+        ty: &FuncType,
         values: &[ValRaw],
         results: &mut [Val],
     ) -> Result<()> {
-        let ty = store.funcs[self.index].ty.clone();
         for (i, t) in ty.results().enumerate() {
             results[i] = Val::from_raw(store, values[i], t)?;
         }

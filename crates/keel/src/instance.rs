@@ -282,7 +282,7 @@ impl Instance {
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
-        crate::fiber::ensure_async_support(&store.opaque)?;
+        crate::fiber::ensure_async_support(&store.opaque.engine, "async instantiation")?;
         crate::fiber::on_fiber(store, |store| Instance::new_raw(store, module, imports)).await?
     }
 

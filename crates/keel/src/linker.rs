@@ -115,10 +115,8 @@ impl<T: 'static> Linker<T> {
         Params: WasmParams,
         Results: WasmRet,
     {
-        anyhow::ensure!(
-            self.engine.config().async_support,
-            "cannot define `{module}::{name}`: async host functions need `Config::async_support(true)`"
-        );
+        crate::fiber::ensure_async_support(&self.engine, "async host functions")
+            .map_err(|e| anyhow::anyhow!("cannot define `{module}::{name}`: {e}"))?;
         let (ty, body) = crate::typed::async_host_fn(func);
         self.insert(module, name, Definition::HostFunc(ty, body))
     }

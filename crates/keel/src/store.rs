@@ -295,10 +295,7 @@ impl<T> Store<T> {
     pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> Result<()> {
         let opaque = &mut self.inner.opaque;
         opaque.ensure_fuel()?;
-        anyhow::ensure!(
-            opaque.engine.config().async_support,
-            "async support is not enabled: fuel yields need `Config::async_support`"
-        );
+        crate::fiber::ensure_async_support(&opaque.engine, "fuel yields")?;
         anyhow::ensure!(interval != Some(0), "a fuel yield interval must not be 0");
         let left = opaque.fuel_left();
         opaque.fuel_yield_interval = interval;

@@ -380,7 +380,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         R: Send,
     {
         let inner = store.as_context_mut().0;
-        crate::fiber::ensure_async_support(&inner.opaque)?;
+        crate::fiber::ensure_async_support(&inner.opaque.engine, "async calls")?;
         inner.opaque.check(self.func.store);
         let func_ref = crate::fiber::SendPtr(inner.opaque.funcs[self.func.index].func_ref);
         let mut slots = vec![ValRaw::default(); P::COUNT.max(R::COUNT)];

@@ -139,7 +139,8 @@ struct Shared<'a> {
     /// The fiber's own activations while it is suspended: the innermost
     /// and the outermost one.
     saved_chain: Option<(NonNull<Activation>, NonNull<Activation>)>,
-    stack_range: Range<usize>,
+    /// The usable stack, (start, end).
+    stack_range: (usize, usize),
     /// A panic that ended the closure, to resume in the resumer.
     #[cfg(feature = "std")]
     panic: Option<Box<dyn core::any::Any + Send>>,
@@ -177,7 +178,7 @@ impl<'a> Fiber<'a> {
             func: Some(Box::new(func)),
             outer: core::ptr::null_mut(),
             saved_chain: None,
-            stack_range: range.clone(),
+            stack_range: (range.start, range.end),
             #[cfg(feature = "std")]
             panic: None,
         }));
@@ -248,7 +249,7 @@ impl<'a> Fiber<'a> {
             let previous_bounds = local
                 .as_ref()
                 .fiber_stack
-                .replace(Some((*shared).stack_range.clone()));
+                .replace(Some((*shared).stack_range));
             (*shared).state = State::Running;
             arch::keel_fiber_switch(&mut (*shared).resumer_sp, (*shared).fiber_sp, 0);
             // Back on this thread's own stack: the fiber suspended or
@@ -288,9 +289,9 @@ impl Suspend {
         let shared = self.shared;
         // SAFETY: `shared` lives while the fiber's closure (which borrows
         // this `Suspend`) runs.
-        let own_stack = unsafe { &(*shared).stack_range };
+        let (start, end) = unsafe { (*shared).stack_range };
         assert!(
-            running_stack().as_ref() == Some(own_stack),
+            running_stack() == Some(start..end),
             "Suspend::suspend called outside its own fiber"
         );
         // SAFETY: we run on the fiber (checked above), which is therefore
@@ -321,10 +322,10 @@ impl Suspend {
 pub(crate) fn running_stack() -> Option<Range<usize>> {
     // SAFETY: the CPU-local state outlives this CPU's keel code and only
     // this CPU uses it (the `Platform::cpu_local` contract).
-    let slot = unsafe { &crate::cpu_local::cpu_local().as_ref().fiber_stack };
-    let range = slot.take();
-    slot.set(range.clone());
-    range
+    let bounds = unsafe { crate::cpu_local::cpu_local().as_ref() }
+        .fiber_stack
+        .get();
+    bounds.map(|(start, end)| start..end)
 }
 
 /// The base of every fiber's stack: run the closure, then switch back for

@@ -174,8 +174,8 @@ pub unsafe trait Platform: Send + Sync + 'static {
 pub struct CpuLocal {
     pub(crate) current: core::cell::Cell<*mut crate::Activation>,
     pub(crate) trap_buffer: crate::backtrace::TrapBuffer,
-    /// The stack of the fiber running on this CPU, if one is.
-    pub(crate) fiber_stack: core::cell::Cell<Option<Range<usize>>>,
+    /// The stack (start, end) of the fiber running on this CPU, if one is.
+    pub(crate) fiber_stack: core::cell::Cell<Option<(usize, usize)>>,
 }
 
 // SAFETY: a `CpuLocal` is only ever used by the CPU (or thread) that owns
