@@ -404,14 +404,42 @@ fn mappings() -> usize {
         .unwrap_or(0)
 }
 
-/// This process's resident set size in KiB.
-fn rss_kib() -> usize {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+/// The global allocator of this test binary: the system's, counting the
+/// net heap bytes each thread allocates, so that a leak check does not
+/// see what tests on other threads (or a panic's backtrace) allocate.
+struct Counting;
+
+std::thread_local!(static NET_HEAP_BYTES: std::cell::Cell<isize> = const { std::cell::Cell::new(0) });
+
+fn count(delta: isize) {
+    let _ = NET_HEAP_BYTES.try_with(|n| n.set(n.get() + delta));
+}
+
+// SAFETY: every method forwards to `System` with the same arguments.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count(layout.size() as isize);
+        // SAFETY: forwarded unchanged.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        count(-(layout.size() as isize));
+        // SAFETY: forwarded unchanged.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        count(new as isize - layout.size() as isize);
+        // SAFETY: forwarded unchanged.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The heap bytes this thread has allocated and not freed.
+fn net_heap_bytes() -> isize {
+    NET_HEAP_BYTES.with(std::cell::Cell::get)
 }
 
 #[test]
@@ -430,14 +458,22 @@ fn a_million_yields_leak_nothing() {
         .unwrap();
     // Warm up (first stack, allocator pools), then measure.
     run(f.call_async(&mut store, 1000)).0.unwrap();
-    let before = rss_kib();
+    // The guest and its polls run on this thread, so its net heap bytes
+    // are the call's (the fiber stack is mapped, and reused).
+    let maps_before = mappings();
+    let before = net_heap_bytes();
     let (r, pending) = run(f.call_async(&mut store, 1_000_000));
     r.unwrap();
     assert_eq!(pending, 1_000_000);
-    let after = rss_kib();
+    let after = net_heap_bytes();
     assert!(
-        after < before + 4096,
-        "resident memory grew from {before} KiB to {after} KiB over a million yields"
+        after - before < 4096,
+        "the heap grew by {} bytes over a million yields",
+        after - before
+    );
+    assert!(
+        mappings() < maps_before + 50,
+        "mappings grew over a million yields"
     );
 }
 
