@@ -197,6 +197,24 @@ impl Default for CompilerOptions {
     }
 }
 
+/// One function as [`Compiler::inspect_function`] compiled it.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct FunctionInspection {
+    /// The Cranelift IR after optimization, in CLIF's text format.
+    pub clif: String,
+    /// The machine code after register allocation, one instruction a line
+    /// as Cranelift prints it (x86_64 in AT&T syntax).
+    pub vcode: String,
+    /// Loads inside loops (blocks of a natural loop of the optimized IR)
+    /// from the VMContext, or from a structure a VMContext field points
+    /// to, each as `block: instruction`. Loads of fields that
+    /// cannot change during a call should have been hoisted out of the
+    /// loop; what remains must be reloaded (a memory's current length, a
+    /// mutable global, a table's base).
+    pub vmctx_loads_in_loops: Vec<String>,
+}
+
 /// A Cranelift code generator for one target ISA.
 pub struct Compiler {
     isa: OwnedTargetIsa,
@@ -405,6 +423,21 @@ impl Compiler {
         index: keel_translate::DefinedFuncIndex,
     ) -> Result<String, CompileError> {
         link::disassemble(self, translation, index)
+    }
+
+    /// Defined function `index` of `translation` compiled for inspection
+    /// (see [`FunctionInspection`]): the basis of the golden disassembly
+    /// tests in `tests/disas`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Compiler::compile_module`].
+    pub fn inspect_function(
+        &self,
+        translation: &ModuleTranslation<'_>,
+        index: keel_translate::DefinedFuncIndex,
+    ) -> Result<FunctionInspection, CompileError> {
+        link::inspect(self, translation, index)
     }
 
     /// Compile wasm-to-array trampolines for host functions of types `tys`:

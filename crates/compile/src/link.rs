@@ -177,6 +177,67 @@ pub(crate) fn disassemble(
     Ok(compiled.vcode.clone().unwrap_or_default())
 }
 
+/// Defined function `index` compiled for inspection: its optimized CLIF,
+/// its machine code as Cranelift prints it, and the VMContext loads the
+/// optimizer left inside loops.
+pub(crate) fn inspect(
+    compiler: &Compiler,
+    translation: &ModuleTranslation<'_>,
+    index: DefinedFuncIndex,
+) -> Result<crate::FunctionInspection, CompileError> {
+    let (func, _) = build_function(compiler, translation, index)?;
+    let mut ctx = Context::for_function(func);
+    ctx.set_disasm(true);
+    let vcode = ctx
+        .compile(compiler.isa(), &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?
+        .vcode
+        .clone()
+        .unwrap_or_default();
+    // `ctx.func` is the optimized CLIF the code was lowered from.
+    ctx.flowgraph();
+    ctx.compute_domtree();
+    ctx.compute_loop_analysis();
+    let func = &ctx.func;
+    let entry = func
+        .layout
+        .entry_block()
+        .ok_or_else(|| CompileError::Bug("function without an entry block".into()))?;
+    // The callee VMContext is the first parameter of every wasm function.
+    let vmctx = func.dfg.block_params(entry)[0];
+    let is_vmctx_load = |value: ir::Value| -> bool {
+        let ir::ValueDef::Result(inst, _) = func.dfg.value_def(value) else {
+            return false;
+        };
+        matches!(
+            func.dfg.insts[inst],
+            ir::InstructionData::Load { arg, .. } if arg == vmctx
+        )
+    };
+    let mut vmctx_loads_in_loops = Vec::new();
+    for block in func.layout.blocks() {
+        if ctx.loop_analysis.innermost_loop(block).is_none() {
+            continue;
+        }
+        for inst in func.layout.block_insts(block) {
+            if let ir::InstructionData::Load { arg, .. } = func.dfg.insts[inst] {
+                // A VMContext field, or a field of a structure a
+                // VMContext field points to (an imported memory's
+                // definition, the type-id array, the builtins array).
+                if arg == vmctx || is_vmctx_load(arg) {
+                    vmctx_loads_in_loops
+                        .push(format!("{block}: {}", func.dfg.display_inst(inst)));
+                }
+            }
+        }
+    }
+    Ok(crate::FunctionInspection {
+        clif: func.display().to_string(),
+        vcode,
+        vmctx_loads_in_loops,
+    })
+}
+
 /// Translate defined function `index` to Cranelift IR; also return the
 /// types it calls through other than directly (see
 /// [`CompiledFunction::host_call_types`]).
