@@ -261,7 +261,7 @@ fn build_function(
     let readonly = func
         .dfg
         .mem_flags
-        .insert_unchecked(MemFlagsData::trusted().with_readonly());
+        .insert_unchecked(MemFlagsData::trusted().with_readonly().with_can_move());
     let trusted = func.dfg.mem_flags.insert_unchecked(MemFlagsData::trusted());
     let store_context = func.create_global_value(GlobalValueData::Load {
         base: vmctx,

@@ -85,12 +85,17 @@ impl FuncTranslator<'_, '_> {
                 (self.load_ptr(readonly(), self.vmctx, off), 0)
             }
         };
-        let base = self.load_ptr(MemFlagsData::trusted(), def, off + vmtable_definition::BASE);
-        let length = self.load_ptr(
-            MemFlagsData::trusted(),
-            def,
-            off + vmtable_definition::CURRENT_ELEMENTS,
-        );
+        // A table whose declared minimum is its maximum never grows (an
+        // imported one's actual limits lie within the declared ones), so
+        // its slots never move and its length never changes.
+        let limits = &module.tables[index].limits;
+        let flags = if limits.max == Some(limits.min) {
+            readonly()
+        } else {
+            MemFlagsData::trusted()
+        };
+        let base = self.load_ptr(flags, def, off + vmtable_definition::BASE);
+        let length = self.load_ptr(flags, def, off + vmtable_definition::CURRENT_ELEMENTS);
         Ok((base, length))
     }
 

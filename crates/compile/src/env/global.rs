@@ -23,10 +23,12 @@ impl FuncTranslator<'_, '_> {
             CompileError::Bug(format!("global index {} out of range", index.as_u32()))
         })?;
         let ty = abi::value_type(self.env.isa, global.ty.content);
-        let mut flags = MemFlagsData::trusted();
-        if !global.ty.mutable {
-            flags = flags.with_readonly();
-        }
+        // An immutable global's value is written once, at instantiation.
+        let flags = if global.ty.mutable {
+            MemFlagsData::trusted()
+        } else {
+            readonly()
+        };
         Ok(match module.defined_global_index(index) {
             Some(def) => (
                 self.vmctx,

@@ -72,10 +72,13 @@ impl<'a> FuncEnv<'a> {
     }
 }
 
-/// Flags for loads of VMContext fields that never change after
-/// instantiation: Cranelift may hoist and merge them.
+/// Flags for loads of fields that never change after instantiation, from
+/// the VMContext or from a structure a VMContext field points to (which is
+/// valid wherever the VMContext is): Cranelift may merge them and move
+/// them anywhere in the function, out of loops in particular (`readonly`
+/// with `notrap` and `can_move` makes a load pure for its optimizer).
 pub(crate) fn readonly() -> MemFlagsData {
-    MemFlagsData::trusted().with_readonly()
+    MemFlagsData::trusted().with_readonly().with_can_move()
 }
 
 impl FuncTranslator<'_, '_> {
@@ -108,8 +111,12 @@ impl FuncTranslator<'_, '_> {
                 s
             }
         };
-        let builtins = self.load_ptr(readonly(), self.vmctx, VMOffsets::BUILTINS);
-        let callee = self.load_ptr(readonly(), builtins, index.index() * 8);
+        // Builtins are called on slow paths (out of fuel, a new epoch,
+        // `memory.grow`): their addresses are loaded there, not hoisted
+        // into a loop's preheader where they would only hold registers.
+        let stay = MemFlagsData::trusted().with_readonly();
+        let builtins = self.load_ptr(stay, self.vmctx, VMOffsets::BUILTINS);
+        let callee = self.load_ptr(stay, builtins, index.index() * 8);
         self.builder.ins().call_indirect(sig, callee, args)
     }
 }

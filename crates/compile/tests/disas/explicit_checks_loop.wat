@@ -21,25 +21,25 @@
 ;;   block0:
 ;;     uninit  %rax
 ;;     xorl %eax, %eax
+;;     movq 0x28(%rdi), %rcx
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %edx, %edx
 ;;     jz      label3; j label2
 ;;   block2:
-;;     movq 0x28(%rdi), %rsi
-;;     movq 0x30(%rdi), %rcx
+;;     movq 0x30(%rdi), %rsi
 ;;     subl $0x1, %edx
 ;;     movq %rdx, %r9
 ;;     shll $0x2, %r9d
 ;;     leaq 4(%r9), %r8
-;;     cmpq %rcx, %r8
+;;     cmpq %rsi, %r8
 ;;     jnbe #trap=heap_oob
-;;     leaq (%rsi, %r9), %rsi
-;;     uninit  %r9
-;;     xorq %r9, %r9
-;;     cmpq %rcx, %r8
-;;     cmovaq %r9, %rsi
-;;     addl (%rsi), %eax
+;;     leaq (%rcx, %r9), %r9
+;;     uninit  %r10
+;;     xorq %r10, %r10
+;;     cmpq %rsi, %r8
+;;     cmovaq %r10, %r9
+;;     addl (%r9), %eax
 ;;     jmp     label1
 ;;   block3:
 ;;     jmp     label4
@@ -48,5 +48,4 @@
 ;;     popq %rbp
 ;;     retq
 ;;   vmctx loads in loops:
-;;     block5: v15 = load.i64 notrap aligned readonly v0+40
 ;;     block5: v16 = load.i64 notrap aligned v0+48

@@ -1,3 +1,4 @@
+;;! vmctx_loads_in_loops = 1
 ;; An immutable global is loaded once per call; a mutable one is loaded
 ;; and stored in each iteration (the loop writes it).
 (module
@@ -16,14 +17,13 @@
 ;;     pushq %rbp
 ;;     movq %rsp, %rbp
 ;;   block0:
+;;     movl 0x30(%rdi), %esi
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %edx, %edx
 ;;     jz      label3; j label2
 ;;   block2:
-;;     movl 0x40(%rdi), %r9d
-;;     addl 0x30(%rdi), %r9d
-;;     movl %r9d, 0x40(%rdi)
+;;     addl %esi, 0x40(%rdi)
 ;;     subl $0x1, %edx
 ;;     jmp     label1
 ;;   block3:
@@ -35,4 +35,3 @@
 ;;     retq
 ;;   vmctx loads in loops:
 ;;     block5: v8 = load.i32 notrap aligned v0+64
-;;     block5: v9 = load.i32 notrap aligned readonly v0+48

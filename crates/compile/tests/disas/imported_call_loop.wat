@@ -18,46 +18,48 @@
 ;;     movq %rsp, %rbp
 ;;     movq 8(%rdi), %r10
 ;;     movq (%r10), %r10
-;;     addq $0x30, %r10
+;;     addq $0x40, %r10
 ;;     cmpq %rsp, %r10
 ;;     jnbe #trap=stk_ovf
-;;     subq $0x20, %rsp
+;;     subq $0x30, %rsp
 ;;     movq %rbx, (%rsp)
 ;;     movq %r12, 8(%rsp)
 ;;     movq %r13, 0x10(%rsp)
+;;     movq %r14, 0x18(%rsp)
+;;     movq %r15, 0x20(%rsp)
 ;;   block0:
 ;;     uninit  %rax
 ;;     xorl %eax, %eax
-;;     movq %rax, %r13
+;;     movq %rax, %r14
+;;     movq 0x28(%rdi), %r12
+;;     movq 0x38(%rdi), %r13
+;;     movq %rdi, %r15
 ;;     movq %rdx, %rbx
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %ebx, %ebx
 ;;     jz      label3; j label2
 ;;   block2:
-;;     movq %rdi, %r12
-;;     movq 0x28(%r12), %rcx
-;;     movq 0x38(%r12), %rdi
 ;;     movq %rbx, %rdx
-;;     movq %r12, %rsi
-;;     call    *%rcx
+;;     movq %r15, %rsi
+;;     movq %r13, %rdi
+;;     call    *%r12
 ;;     subl $0x1, %ebx
-;;     movq %r13, %rcx
+;;     movq %r14, %rcx
 ;;     leal (%rcx, %rax), %ecx
-;;     movq %rcx, %r13
-;;     movq %r12, %rdi
+;;     movq %rcx, %r14
 ;;     jmp     label1
 ;;   block3:
 ;;     jmp     label4
 ;;   block4:
-;;     movq %r13, %rax
+;;     movq %r14, %rax
 ;;     movq (%rsp), %rbx
 ;;     movq 8(%rsp), %r12
 ;;     movq 0x10(%rsp), %r13
-;;     addq $0x20, %rsp
+;;     movq 0x18(%rsp), %r14
+;;     movq 0x20(%rsp), %r15
+;;     addq $0x30, %rsp
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
-;;   vmctx loads in loops:
-;;     block5: v10 = load.i64 notrap aligned readonly v0+40
-;;     block5: v11 = load.i64 notrap aligned readonly v0+56
+;;   vmctx loads in loops: none

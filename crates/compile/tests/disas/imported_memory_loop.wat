@@ -20,13 +20,13 @@
 ;;   block0:
 ;;     uninit  %rax
 ;;     xorq %rax, %rax
+;;     movq 0x28(%rdi), %rcx
+;;     movq (%rcx), %rcx
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %edx, %edx
 ;;     jz      label3; j label2
 ;;   block2:
-;;     movq 0x28(%rdi), %rcx
-;;     movq (%rcx), %rcx
 ;;     subl $0x1, %edx
 ;;     movq %rdx, %rsi
 ;;     shll $0x3, %esi
@@ -38,6 +38,4 @@
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
-;;   vmctx loads in loops:
-;;     block5: v15 = load.i64 notrap aligned readonly v0+40
-;;     block5: v16 = load.i64 notrap aligned readonly v15
+;;   vmctx loads in loops: none

@@ -28,42 +28,39 @@
 ;;     movq %rsp, %rbp
 ;;   block0:
 ;;     movl $0x1, %esi
+;;     movq 0x28(%rdi), %rax
 ;;     jmp     label1
 ;;   block1:
 ;;     cmpl %edx, %esi
 ;;     jnb     label9; j label2
 ;;   block2:
-;;     movq 0x28(%rdi), %rax
 ;;     movq %rsi, %rcx
 ;;     shll $0x2, %ecx
-;;     movl (%rax, %rcx), %eax
-;;     movq %rsi, %rcx
+;;     movl (%rax, %rcx), %ecx
+;;     movq %rsi, %rdi
 ;;     jmp     label3
 ;;   block3:
-;;     testl %ecx, %ecx
+;;     testl %edi, %edi
 ;;     jz      label4; j label5
 ;;   block4:
 ;;     jmp     label8
 ;;   block5:
-;;     movq 0x28(%rdi), %r9
-;;     movq %rcx, %r8
+;;     movq %rdi, %r8
 ;;     shll $0x2, %r8d
-;;     movq %r8, %r10
-;;     subl $0x4, %r10d
-;;     movl (%r9, %r10), %r9d
-;;     cmpl %eax, %r9d
+;;     movq %r8, %r9
+;;     subl $0x4, %r9d
+;;     movl (%rax, %r9), %r9d
+;;     cmpl %ecx, %r9d
 ;;     jle     label6; j label7
 ;;   block6:
 ;;     jmp     label8
 ;;   block7:
-;;     movq 0x28(%rdi), %r10
-;;     movl %r9d, (%r10, %r8)
-;;     subl $0x1, %ecx
+;;     movl %r9d, (%rax, %r8)
+;;     subl $0x1, %edi
 ;;     jmp     label3
 ;;   block8:
-;;     movq 0x28(%rdi), %r8
-;;     shll $0x2, %ecx
-;;     movl %eax, (%r8, %rcx)
+;;     shll $0x2, %edi
+;;     movl %ecx, (%rax, %rdi)
 ;;     leal 1(%rsi), %esi
 ;;     jmp     label1
 ;;   block9:
@@ -72,8 +69,4 @@
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
-;;   vmctx loads in loops:
-;;     block5: v12 = load.i64 notrap aligned readonly v0+40
-;;     block9: v24 = load.i64 notrap aligned readonly v0+40
-;;     block10: v33 = load.i64 notrap aligned readonly v0+40
-;;     block6: v42 = load.i64 notrap aligned readonly v0+40
+;;   vmctx loads in loops: none

@@ -43,17 +43,18 @@
 ;;   block0:
 ;;     movq %rdx, %r12
 ;;     movq 0x10(%rdi), %rax
-;;     movq 8(%rax), %rax
+;;     movq %rdi, %rbx
+;;     movq 8(%rax), %r9
 ;;     uninit  %rdx
 ;;     xorl %edx, %edx
 ;;     movl $0x1, %ecx
-;;     movq %rdi, %rbx
 ;;     movq %r12, %r8
 ;;     movq %rdx, %rsi
-;;     call    *%rax
+;;     call    *%r9
 ;;     testl %eax, %eax
 ;;     jnz #trap=heap_oob
 ;;     movl $0x2, %r11d
+;;     movq 0x28(%rbx), %rsi
 ;;     jmp     label1
 ;;   block1:
 ;;     movq %r11, %rcx
@@ -62,9 +63,8 @@
 ;;     cmpl %edx, %ecx
 ;;     jnbe    label9; j label2
 ;;   block2:
-;;     movq 0x28(%rbx), %rax
-;;     movl %r11d, %esi
-;;     movzbq (%rax, %rsi), %rax
+;;     movl %r11d, %eax
+;;     movzbq (%rsi, %rax), %rax
 ;;     testl %eax, %eax
 ;;     jnz     label4; j label3
 ;;   block3:
@@ -75,11 +75,10 @@
 ;;     cmpl %edx, %ecx
 ;;     jnb     label7; j label6
 ;;   block6:
-;;     movq 0x28(%rbx), %rax
-;;     uninit  %rsi
-;;     xorl %esi, %esi
+;;     uninit  %rax
+;;     xorl %eax, %eax
 ;;     movl %ecx, %edi
-;;     movb %sil, (%rax, %rdi)
+;;     movb %al, (%rsi, %rdi)
 ;;     leal (%rcx, %r11), %ecx
 ;;     jmp     label5
 ;;   block7:
@@ -97,11 +96,10 @@
 ;;     cmpl %edx, %ecx
 ;;     jnb     label12; j label11
 ;;   block11:
-;;     movq 0x28(%rbx), %rsi
 ;;     movl %ecx, %edi
-;;     movzbq (%rsi, %rdi), %rsi
+;;     movzbq (%rsi, %rdi), %rdi
 ;;     leal 1(%rcx), %ecx
-;;     leal (%rax, %rsi), %eax
+;;     leal (%rax, %rdi), %eax
 ;;     jmp     label10
 ;;   block12:
 ;;     jmp     label13
@@ -112,7 +110,4 @@
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
-;;   vmctx loads in loops:
-;;     block5: v18 = load.i64 notrap aligned readonly v0+40
-;;     block12: v28 = load.i64 notrap aligned readonly v0+40
-;;     block16: v43 = load.i64 notrap aligned readonly v0+40
+;;   vmctx loads in loops: none
