@@ -10,6 +10,8 @@ fn main() {
         "nbody",
         "quicksort",
         "simd",
+        "isort",
+        "indirect",
     ];
     let mut build = cc::Build::new();
     build.opt_level(2).flag("-fno-builtin").warnings(true);

@@ -67,6 +67,8 @@ unsafe extern "C" {
     fn nbody_run(n: u32) -> f64;
     fn quicksort_run(n: u32) -> u32;
     fn simd_run(n: u32) -> f32;
+    fn isort_run(n: u32) -> u32;
+    fn indirect_run(n: u32) -> u32;
 }
 
 macro_rules! native {
@@ -137,6 +139,22 @@ pub fn workloads() -> Vec<Workload> {
             arg: 2_000,
             ret: Ret::F32,
             native: native!(simd_run),
+        },
+        Workload {
+            name: "isort",
+            profile: "insertion sort: a memory-bound inner loop",
+            wasm: include_bytes!("../workloads/isort.wasm"),
+            arg: 1,
+            ret: Ret::I32,
+            native: native!(isort_run),
+        },
+        Workload {
+            name: "indirect",
+            profile: "call_indirect in a dispatch loop",
+            wasm: include_bytes!("../workloads/indirect.wasm"),
+            arg: 400,
+            ret: Ret::I32,
+            native: native!(indirect_run),
         },
     ]
 }

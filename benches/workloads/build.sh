@@ -3,7 +3,7 @@
 # clang and wasm-ld (apt-get install clang lld): wasm32, no libc.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-for src in fib sieve matmul sha256 nbody quicksort simd; do
+for src in fib sieve matmul sha256 nbody quicksort simd isort indirect; do
     extra=()
     [[ "$src" == simd ]] && extra=(-msimd128)
     clang --target=wasm32 -O2 -nostdlib -fno-builtin -ffreestanding "${extra[@]}" \
