@@ -206,7 +206,8 @@ pub struct FunctionInspection {
     /// The machine code after register allocation, one instruction a line
     /// as Cranelift prints it (x86_64 in AT&T syntax).
     pub vcode: String,
-    /// Loads inside loops (blocks of a natural loop of the optimized IR)
+    /// Loads inside loops (blocks of a natural loop of the optimized IR,
+    /// except cold blocks: slow paths)
     /// from the VMContext, or from a structure a VMContext field points
     /// to, each as `block: instruction`. Loads of fields that
     /// cannot change during a call should have been hoisted out of the

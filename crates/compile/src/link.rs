@@ -216,7 +216,8 @@ pub(crate) fn inspect(
     };
     let mut vmctx_loads_in_loops = Vec::new();
     for block in func.layout.blocks() {
-        if ctx.loop_analysis.innermost_loop(block).is_none() {
+        // Slow paths (cold blocks) may load what they need.
+        if ctx.loop_analysis.innermost_loop(block).is_none() || func.layout.is_cold(block) {
             continue;
         }
         for inst in func.layout.block_insts(block) {
@@ -225,8 +226,7 @@ pub(crate) fn inspect(
                 // VMContext field points to (an imported memory's
                 // definition, the type-id array, the builtins array).
                 if arg == vmctx || is_vmctx_load(arg) {
-                    vmctx_loads_in_loops
-                        .push(format!("{block}: {}", func.dfg.display_inst(inst)));
+                    vmctx_loads_in_loops.push(format!("{block}: {}", func.dfg.display_inst(inst)));
                 }
             }
         }

@@ -107,8 +107,8 @@ fn parse(path: &Path) -> Case {
 }
 
 fn inspect(case: &Case) -> Vec<FunctionInspection> {
-    let wasm = wat::parse_str(&case.input)
-        .unwrap_or_else(|e| panic!("{}: {e}", case.path.display()));
+    let wasm =
+        wat::parse_str(&case.input).unwrap_or_else(|e| panic!("{}: {e}", case.path.display()));
     let translation = translate_module(&wasm, wasm_features()).unwrap();
     let flags: Vec<(String, String)> = X86_64_FLAGS
         .iter()
@@ -153,7 +153,11 @@ fn disas() {
         .filter(|p| p.extension().is_some_and(|e| e == "wat"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 8, "golden files missing from {}", dir.display());
+    assert!(
+        paths.len() >= 8,
+        "golden files missing from {}",
+        dir.display()
+    );
     let bless = std::env::var_os("KEEL_BLESS").is_some();
     let mut failures = Vec::new();
     for path in &paths {
@@ -195,7 +199,12 @@ fn disas() {
                 .zip(case.expected.lines().chain(std::iter::repeat("<missing>")))
                 .enumerate()
                 .find(|(_, (a, e))| a != e)
-                .map(|(n, (a, e))| format!("first difference at output line {}:\n  expected: {e}\n  actual:   {a}", n + 1))
+                .map(|(n, (a, e))| {
+                    format!(
+                        "first difference at output line {}:\n  expected: {e}\n  actual:   {a}",
+                        n + 1
+                    )
+                })
                 .unwrap_or_else(|| "the expected output has more lines".into());
             failures.push(format!(
                 "{}: output differs from the golden file ({diff}); run with KEEL_BLESS=1 to regenerate if intended. Actual output:\n{actual}",

@@ -176,8 +176,12 @@ impl Func {
             return *f;
         }
         // SAFETY: `func_ref` came from a table or global of this store, so
-        // it points into a live VMContext or host context.
-        let type_index = unsafe { (*func_ref).type_index };
+        // it points into a live VMContext or host context; the store is
+        // borrowed exclusively. A reference not built yet is built now.
+        let type_index = unsafe {
+            keel_vm::ensure_func_ref(func_ref);
+            (*func_ref).type_index
+        };
         let ty = store
             .engine
             .lookup_type(type_index)

@@ -125,8 +125,15 @@ impl Module {
         };
         let module = Arc::new(module);
         let code = load_code(module.clone())?.map(Arc::new);
-        if let Some(code) = &code {
-            engine.register_host_trampolines(code)?;
+        match &code {
+            Some(code) => {
+                code.check_module(&module)?;
+                engine.register_host_trampolines(code)?;
+            }
+            None if module.functions.len() > module.num_imported_funcs as usize => {
+                anyhow::bail!("the module defines functions but has no compiled code");
+            }
+            None => {}
         }
         let type_ids: Arc<[SharedTypeIndex]> = module
             .types

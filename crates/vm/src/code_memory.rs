@@ -2,6 +2,7 @@
 //! trap registry knows about it.
 
 use crate::{VmError, sys};
+use alloc::format;
 use alloc::sync::Arc;
 use core::any::Any;
 use keel_translate::{CompiledText, FunctionLoc, Module, TrapCode};
@@ -132,6 +133,47 @@ impl CodeMemory {
         // SAFETY: `base..base + len` is mapped readable (read+execute) and
         // never written after construction (VM-4).
         unsafe { core::slice::from_raw_parts(self.base, self.len) }
+    }
+
+    /// Check that this code can serve `module`: every defined function
+    /// lies inside the text, and every function the host can reach (an
+    /// escaped one) has its array-to-wasm trampoline. Done once when a
+    /// module is created, so that building a function reference later
+    /// ([`ensure_func_ref`](crate::ensure_func_ref)) cannot fail.
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::ImplLimit`] naming the first function that does not
+    /// match (a corrupted or foreign artifact).
+    pub fn check_module(&self, module: &Module) -> Result<(), VmError> {
+        let text = &*self.text;
+        let defined = module.functions.len() - module.num_imported_funcs as usize;
+        if text.functions.len() != defined {
+            return Err(VmError::ImplLimit(format!(
+                "compiled code has {} functions, the module defines {defined}",
+                text.functions.len()
+            )));
+        }
+        for (index, ty) in module.functions.iter() {
+            let Some(def) = module.defined_func_index(index) else {
+                continue;
+            };
+            let bad = || {
+                VmError::ImplLimit(format!(
+                    "compiled code does not match its module (function {})",
+                    index.as_u32()
+                ))
+            };
+            self.resolve(text.functions[def]).ok_or_else(bad)?;
+            match text.array_to_wasm_trampoline(*ty) {
+                Some(loc) => {
+                    self.resolve(loc).ok_or_else(bad)?;
+                }
+                None if module.escaped_funcs.contains(index) => return Err(bad()),
+                None => {}
+            }
+        }
+        Ok(())
     }
 
     /// The address of the code at `loc`, or `None` when `loc` does not

@@ -356,8 +356,11 @@ impl Instance {
                 };
                 self.write(self.offsets.defined_table(index), def);
             }
+            // Imported functions' references are copied from their
+            // imports now; a defined function's is built when first used
+            // (`ensure_func_ref`): here it only records its instance and
+            // that it is not built yet.
             for (index, ty) in module.functions.iter() {
-                let type_index = self.type_ids[ty.index()];
                 let func_ref = match module.defined_func_index(index) {
                     None => {
                         let import = imports.functions[index.index()];
@@ -365,43 +368,15 @@ impl Instance {
                             array_call: import.array_call,
                             wasm_call: import.wasm_call,
                             vmctx: import.vmctx,
-                            type_index,
+                            type_index: self.type_ids[ty.index()],
                         }
                     }
-                    Some(def) => {
-                        let bad_code =
-                            || VmError::ImplLimit("compiled code does not match its module".into());
-                        let code = self.code.as_ref().ok_or_else(bad_code)?;
-                        let text = code.text();
-                        let wasm_call = text
-                            .functions
-                            .get(def)
-                            .and_then(|loc| code.resolve(*loc))
-                            .ok_or_else(bad_code)?;
-                        // Only escaped functions can be called through
-                        // `array_call`; the others have no trampoline.
-                        let array_call = match text.array_to_wasm_trampoline(*ty) {
-                            Some(loc) => {
-                                let entry = code.resolve(loc).ok_or_else(bad_code)?;
-                                // SAFETY: the trampoline at this location
-                                // has the array-call signature
-                                // (keel-compile's abi).
-                                Some(core::mem::transmute::<*const u8, crate::VMArrayCallFn>(
-                                    entry,
-                                ))
-                            }
-                            None if module.escaped_funcs.contains(index) => {
-                                return Err(bad_code());
-                            }
-                            None => None,
-                        };
-                        VMFuncRef {
-                            array_call,
-                            wasm_call,
-                            vmctx: self.vmctx.as_ptr(),
-                            type_index,
-                        }
-                    }
+                    Some(_) => VMFuncRef {
+                        array_call: None,
+                        wasm_call: core::ptr::null(),
+                        vmctx: self.vmctx.as_ptr(),
+                        type_index: SharedTypeIndex::from_u32(VMFuncRef::UNBUILT),
+                    },
                 };
                 self.write(self.offsets.func_ref(index), func_ref);
             }
@@ -651,9 +626,60 @@ impl Instance {
         self.vmctx.as_ptr()
     }
 
-    /// The function reference of function `index`.
+    /// The function reference of function `index`: its address, which is
+    /// the reference's identity, whether or not it is built yet (see
+    /// [`Instance::built_func_ref`]).
     pub fn func_ref(&self, index: FuncIndex) -> *const VMFuncRef {
         self.field(self.offsets.func_ref(index))
+    }
+
+    /// The function reference of function `index`, built if it was not
+    /// yet: what the runtime hands to a caller that reads it.
+    pub fn built_func_ref(&self, index: FuncIndex) -> *const VMFuncRef {
+        let func_ref = self.func_ref(index);
+        // SAFETY: `func_ref` is this instance's reference of `index`.
+        unsafe { ensure_func_ref(func_ref) };
+        func_ref
+    }
+
+    /// Build the reference of defined function `index`, which must not be
+    /// built yet.
+    ///
+    /// The module's code was checked against it when the module was
+    /// created ([`CodeMemory::check_module`]), so every lookup succeeds;
+    /// were one to fail, the reference stays unbuilt, and using it traps
+    /// with `BadSignature` (a call) or fails (the host API).
+    fn build_func_ref(&self, index: FuncIndex) {
+        let module = &*self.module;
+        let (Some(def), Some(code)) = (module.defined_func_index(index), self.code.as_ref()) else {
+            return;
+        };
+        let ty = module.functions[index];
+        let text = code.text();
+        let Some(wasm_call) = text.functions.get(def).and_then(|loc| code.resolve(*loc)) else {
+            return;
+        };
+        // Only escaped functions can be called through `array_call`; the
+        // others have no trampoline.
+        let array_call = text
+            .array_to_wasm_trampoline(ty)
+            .and_then(|loc| code.resolve(loc))
+            // SAFETY: the trampoline at this location has the array-call
+            // signature (keel-compile's abi).
+            .map(|entry| unsafe { core::mem::transmute::<*const u8, crate::VMArrayCallFn>(entry) });
+        let func_ref = VMFuncRef {
+            array_call,
+            wasm_call,
+            vmctx: self.vmctx.as_ptr(),
+            type_index: self.type_ids[ty.index()],
+        };
+        // SAFETY: the field is function `index`'s `VMFuncRef` (VM-3);
+        // nothing reads it while it is written: the store is borrowed
+        // exclusively by the builtin or the host call building it (VM-5).
+        unsafe {
+            self.field::<VMFuncRef>(self.offsets.func_ref(index))
+                .write(func_ref)
+        };
     }
 
     /// The definition of global `index` (this instance's or the imported one).
@@ -928,4 +954,38 @@ mod smallstack {
             }
         }
     }
+}
+
+/// Build the function reference at `func_ref` if it is not built yet
+/// (lazy initialization: an instance only marks its defined functions'
+/// references at instantiation, and the first use builds one); returns
+/// whether it is built.
+///
+/// # Safety
+///
+/// `func_ref` must point to a live `VMFuncRef`: a host function's, or
+/// one in the VMContext of an instance whose store is borrowed by the
+/// caller (VM-5).
+pub unsafe fn ensure_func_ref(func_ref: *const VMFuncRef) -> bool {
+    // SAFETY: per the contract, `func_ref` is live.
+    let (built, vmctx) = unsafe { ((*func_ref).is_built(), (*func_ref).vmctx) };
+    if built {
+        return true;
+    }
+    // SAFETY: an unbuilt reference is one of an instance's defined
+    // functions and its `vmctx` field is that instance's VMContext
+    // (written at instantiation), live per the contract.
+    let instance = unsafe { Instance::from_vmctx(vmctx) };
+    let first = instance.offsets.func_ref(FuncIndex::from_u32(0)) as usize;
+    let offset = (func_ref as usize)
+        .wrapping_sub(vmctx as usize)
+        .wrapping_sub(first);
+    let size = core::mem::size_of::<VMFuncRef>();
+    let index = offset / size;
+    if !offset.is_multiple_of(size) || index >= instance.module.functions.len() {
+        return false;
+    }
+    instance.build_func_ref(FuncIndex::new(index));
+    // SAFETY: as above.
+    unsafe { (*func_ref).is_built() }
 }

@@ -55,7 +55,7 @@ pub use code_memory::{CodeMemory, ModuleCode};
 pub use error::VmError;
 pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
-    MAX_TABLE_ELEMENTS,
+    MAX_TABLE_ELEMENTS, ensure_func_ref,
 };
 pub use memory::LinearMemory;
 pub use store::{StoreTrap, VMStore};

@@ -29,8 +29,23 @@ pub struct VMFuncRef {
     pub wasm_call: *const u8,
     /// The callee's VMContext or `VMHostFuncContext`.
     pub vmctx: *mut u8,
-    /// The function's type in the engine's registry.
+    /// The function's type in the engine's registry, or
+    /// [`VMFuncRef::UNBUILT`] as a `u32`.
     pub type_index: SharedTypeIndex,
+}
+
+impl VMFuncRef {
+    /// The `type_index` of a defined function's reference that is not
+    /// built yet ([`ensure_func_ref`](crate::ensure_func_ref)): never an
+    /// engine's type id, so `call_indirect`'s type check fails on it and
+    /// takes its slow path, which builds the reference. Its `vmctx` is
+    /// already the owning instance's.
+    pub const UNBUILT: u32 = u32::MAX - 1;
+
+    /// Whether the reference is built (see [`VMFuncRef::UNBUILT`]).
+    pub fn is_built(&self) -> bool {
+        self.type_index.as_u32() != Self::UNBUILT
+    }
 }
 
 /// An imported function as stored in the importer's VMContext.

@@ -137,11 +137,4 @@
 ;;     movq 0x20(%r14), %r15
 ;;     movq <offset:1>+(%rsp), %rdx
 ;;     jmp     label15
-;;   vmctx loads in loops:
-;;     block9: v26 = load.i64 notrap aligned readonly v0+16
-;;     block9: v27 = load.i64 notrap aligned readonly v26+80
-;;     block9: v29 = load.i64 notrap aligned v5+24
-;;     block12: v34 = load.i64 notrap aligned v5+32
-;;     block13: v36 = load.i64 notrap aligned readonly v0+16
-;;     block13: v37 = load.i64 notrap aligned readonly v36+88
-;;     block13: v39 = load.i64 notrap aligned v5+32
+;;   vmctx loads in loops: none

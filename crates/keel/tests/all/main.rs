@@ -3,6 +3,7 @@
 mod calls;
 mod control;
 mod errors;
+mod lazy_funcrefs;
 mod memory;
 mod nan;
 mod refs;
