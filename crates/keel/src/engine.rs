@@ -28,6 +28,7 @@ pub struct Config {
     pub(crate) host_trampolines_from_artifacts_only: bool,
     pub(crate) async_support: bool,
     pub(crate) async_stack_size: usize,
+    pub(crate) memory_init_cow: bool,
 }
 
 impl core::fmt::Debug for Config {
@@ -46,6 +47,7 @@ impl core::fmt::Debug for Config {
             .field("isa_flags", &self.isa_flags)
             .field("async_support", &self.async_support)
             .field("async_stack_size", &self.async_stack_size)
+            .field("memory_init_cow", &self.memory_init_cow)
             .finish()
     }
 }
@@ -67,6 +69,7 @@ impl Default for Config {
             host_trampolines_from_artifacts_only: false,
             async_support: false,
             async_stack_size: 2 << 20,
+            memory_init_cow: true,
         }
     }
 }
@@ -117,6 +120,21 @@ impl Config {
     /// exceed it keep an explicit bounds check.
     pub fn memory_guard_size(&mut self, bytes: u64) -> &mut Self {
         self.memory.guard_bytes = bytes;
+        self
+    }
+
+    /// Initialize linear memories copy-on-write from an image (as
+    /// Wasmtime's `memory_init_cow`). Default: on. When a module is
+    /// created, the active data segments of each memory it defines are laid
+    /// out once in a page-aligned image (when every segment has a constant
+    /// offset inside the memory's minimum size and there are at least
+    /// 4 KiB of data); instantiation then maps the image copy-on-write
+    /// instead of copying the segments, so its cost no longer grows with
+    /// the data. Hosted, the image is a `memfd`; on other platforms it
+    /// takes [`Platform::memory_image_new`](crate::Platform::memory_image_new),
+    /// and without it (or with this off) the segments are copied.
+    pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
+        self.memory_init_cow = enable;
         self
     }
 

@@ -29,7 +29,10 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
             Arc::from(Vec::new()),
             Imports::default(),
             store.store_context.as_ptr(),
-            &store.engine.config().memory,
+            keel_vm::MemorySetup {
+                tunables: &store.engine.config().memory,
+                images: &keel_vm::MemoryImages::new(),
+            },
         )
     }
     .map_err(crate::instance::instantiation_error)?;

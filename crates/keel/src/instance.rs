@@ -423,7 +423,10 @@ impl Instance {
                 module.inner.type_ids.clone(),
                 vm_imports,
                 store.store_context.as_ptr(),
-                &store.engine.config().memory,
+                keel_vm::MemorySetup {
+                    tunables: &store.engine.config().memory,
+                    images: &module.inner.memory_images,
+                },
             )
         }
         .map_err(instantiation_error)?;

@@ -108,7 +108,9 @@ pub use func::{Caller, Func};
 pub use instance::{Export, Extern, Instance};
 #[cfg(feature = "std")]
 pub use keel_trap::HostedPlatform;
-pub use keel_trap::{Access, CpuLocal, Platform, PlatformError, handle_trap as trap_entry};
+pub use keel_trap::{
+    Access, CpuLocal, MemoryImageSource, Platform, PlatformError, handle_trap as trap_entry,
+};
 pub use linker::Linker;
 pub use module::Module;
 pub use resource_limiter::{

@@ -12,6 +12,9 @@ pub(crate) struct ModuleInner {
     pub(crate) offsets: VMOffsets,
     pub(crate) code: Option<Arc<CodeMemory>>,
     pub(crate) type_ids: Arc<[SharedTypeIndex]>,
+    /// Copy-on-write images of the defined memories' initial contents
+    /// ([`Config::memory_init_cow`](crate::Config::memory_init_cow)).
+    pub(crate) memory_images: keel_vm::MemoryImages,
 }
 
 /// A compiled WebAssembly module, ready to instantiate in any
@@ -140,6 +143,11 @@ impl Module {
             .values()
             .map(|t| engine.register_type(t))
             .collect();
+        let memory_images = if engine.config().memory_init_cow {
+            keel_vm::MemoryImage::for_module(&module)
+        } else {
+            keel_vm::MemoryImages::new()
+        };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -147,6 +155,7 @@ impl Module {
                 module,
                 code,
                 type_ids,
+                memory_images,
             }),
         })
     }

@@ -4,7 +4,7 @@
 //! on a per-thread alternate signal stack, chaining to the previous handler
 //! for faults that are not keel's.
 
-use crate::platform::{Access, CpuLocal, Platform, PlatformError};
+use crate::platform::{Access, CpuLocal, MemoryImageSource, Platform, PlatformError};
 use core::ptr::NonNull;
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -68,6 +68,55 @@ unsafe impl Platform for HostedPlatform {
     unsafe fn release(&self, addr: NonNull<u8>, len: usize) {
         // SAFETY: per the caller's contract this is one whole reservation.
         unsafe { libc::munmap(addr.as_ptr().cast(), len) };
+    }
+
+    fn memory_image_new(&self, bytes: &[u8]) -> Result<Option<MemoryImageSource>, PlatformError> {
+        use std::io::Write as _;
+        use std::os::fd::{FromRawFd as _, IntoRawFd as _};
+        // SAFETY: the name is a NUL-terminated string; the result is a new
+        // file descriptor or -1.
+        let fd = unsafe { libc::memfd_create(c"keel-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(os_error("memfd_create"));
+        }
+        // SAFETY: `fd` is a fresh descriptor this function owns.
+        let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+        file.write_all(bytes)
+            .map_err(|e| PlatformError::with_source("writing a memory image", e))?;
+        Ok(Some(MemoryImageSource {
+            id: file.into_raw_fd() as usize,
+            len: bytes.len(),
+        }))
+    }
+
+    unsafe fn memory_image_map(
+        &self,
+        image: &MemoryImageSource,
+        addr: NonNull<u8>,
+    ) -> Result<(), PlatformError> {
+        // SAFETY: per the caller's contract the range lies in a
+        // reservation with no references into it, and `image.id` is a live
+        // memfd of `image.len` bytes; MAP_FIXED replaces exactly the range.
+        let p = unsafe {
+            libc::mmap(
+                addr.as_ptr().cast(),
+                image.len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                image.id as libc::c_int,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(os_error("mmap of a memory image"));
+        }
+        Ok(())
+    }
+
+    unsafe fn memory_image_free(&self, image: &MemoryImageSource) {
+        // SAFETY: per the caller's contract the descriptor is the image's
+        // and is closed once; mappings of it stay valid.
+        unsafe { libc::close(image.id as libc::c_int) };
     }
 
     fn has_virtual_memory(&self) -> bool {

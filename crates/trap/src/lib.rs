@@ -51,7 +51,9 @@ pub use backtrace::{MAX_FRAMES, RawBacktrace};
 pub use fiber::{Fiber, FiberStack, Suspend};
 #[cfg(feature = "std")]
 pub use hosted::HostedPlatform;
-pub use platform::{Access, CpuLocal, Platform, PlatformError, platform, set_platform};
+pub use platform::{
+    Access, CpuLocal, MemoryImageSource, Platform, PlatformError, platform, set_platform,
+};
 pub use registry::{CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code};
 
 use alloc::boxed::Box;

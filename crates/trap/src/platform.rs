@@ -164,6 +164,73 @@ pub unsafe trait Platform: Send + Sync + 'static {
     fn stack_bounds(&self) -> Option<Range<usize>> {
         None
     }
+
+    /// Keep `bytes` (a multiple of the page size long) as the source of a
+    /// memory image: the initial contents of a linear memory, which
+    /// [`Platform::memory_image_map`] maps copy-on-write into each new
+    /// instance's memory instead of copying them. Called once per module
+    /// memory whose data segments make such an image. Hosted: a `memfd`
+    /// holding the bytes. A kernel may copy them into frames it keeps
+    /// read-only and map those.
+    ///
+    /// `Ok(None)` (the default) means the platform cannot map images: keel
+    /// copies the data segments into every new memory instead.
+    ///
+    /// # Errors
+    ///
+    /// When the image cannot be made (keel then copies, as for `None`).
+    fn memory_image_new(&self, bytes: &[u8]) -> Result<Option<MemoryImageSource>, PlatformError> {
+        let _ = bytes;
+        Ok(None)
+    }
+
+    /// Map `image` at `addr` (page-aligned), readable and writable, copy on
+    /// write: reads see the image's bytes, the first write to a page gives
+    /// this memory a private copy of it, and the image never changes.
+    /// Replaces whatever was mapped there. Like
+    /// `mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, memfd, 0)`.
+    ///
+    /// # Errors
+    ///
+    /// When the mapping fails; the range's contents are then unspecified
+    /// and keel releases the memory.
+    ///
+    /// # Safety
+    ///
+    /// `image` must come from this platform's
+    /// [`Platform::memory_image_new`] and not be freed; the range
+    /// `addr..addr + image.len()` must lie in a live reservation, with no
+    /// Rust reference into it.
+    unsafe fn memory_image_map(
+        &self,
+        image: &MemoryImageSource,
+        addr: NonNull<u8>,
+    ) -> Result<(), PlatformError> {
+        let _ = (image, addr);
+        Err(PlatformError::new("this platform cannot map memory images"))
+    }
+
+    /// Free an image made by [`Platform::memory_image_new`]; memories it
+    /// is mapped into keep their contents. Like `close` of the memfd.
+    ///
+    /// # Safety
+    ///
+    /// `image` came from this platform and is freed once.
+    unsafe fn memory_image_free(&self, image: &MemoryImageSource) {
+        let _ = image;
+    }
+}
+
+/// A platform's handle to a memory image
+/// ([`Platform::memory_image_new`]): an identifier only the platform
+/// interprets (hosted: the memfd's file descriptor) and the image's length
+/// in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryImageSource {
+    /// The platform's identifier for the image.
+    pub id: usize,
+    /// The image's length in bytes, a multiple of the page size.
+    pub len: usize,
 }
 
 /// The state keel keeps per CPU (per thread when hosted): the current

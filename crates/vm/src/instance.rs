@@ -177,6 +177,16 @@ impl fmt::Debug for Instance {
     }
 }
 
+/// How a module's linear memories are made: the engine's layout and the
+/// module's copy-on-write images (empty for none).
+#[derive(Clone, Copy, Debug)]
+pub struct MemorySetup<'a> {
+    /// The layout (reservation, guard, movability).
+    pub tunables: &'a MemoryTunables,
+    /// The initial contents of defined memories that have an image.
+    pub images: &'a crate::MemoryImages,
+}
+
 impl Instance {
     /// Allocate an instance of `module`: VMContext, imports, memories,
     /// tables, globals and function references. Segments are applied
@@ -184,6 +194,7 @@ impl Instance {
     ///
     /// `type_ids` maps each module type to its engine-wide id; `code` is
     /// the module's compiled text (None for modules without functions).
+    /// Memories are laid out and initialized as `memory` says.
     ///
     /// # Errors
     ///
@@ -207,12 +218,17 @@ impl Instance {
         type_ids: Arc<[SharedTypeIndex]>,
         imports: Imports,
         store_context: *mut VMStoreContext,
-        tunables: &MemoryTunables,
+        memory: MemorySetup<'_>,
     ) -> Result<InstanceHandle, InstantiationError> {
+        let (tunables, memory_images) = (memory.tunables, memory.images);
         let mut memories = PrimaryMap::new();
         for (index, ty) in module.memories.iter() {
-            if module.defined_memory_index(index).is_some() {
-                memories.push(LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?);
+            if let Some(def) = module.defined_memory_index(index) {
+                let mut memory = LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?;
+                if let Some(Some(image)) = memory_images.get(def) {
+                    memory.map_image(image)?;
+                }
+                memories.push(memory);
             }
         }
         let mut tables = PrimaryMap::new();
@@ -507,6 +523,14 @@ impl Instance {
             let DataMode::Active { memory, offset } = &data.mode else {
                 continue;
             };
+            // A memory image holds every active segment of its memory,
+            // checked in bounds when the image was made.
+            if module
+                .defined_memory_index(*memory)
+                .is_some_and(|def| self.memories[def].is_imaged())
+            {
+                continue;
+            }
             let start = self.eval_const_expr(offset).get_i32() as u32 as usize;
             let def = self.memory_definition(*memory);
             // SAFETY: the definition is valid (VM-1) and its first

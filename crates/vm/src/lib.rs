@@ -44,6 +44,7 @@ mod code_memory;
 mod error;
 mod instance;
 mod memory;
+mod memory_image;
 mod store;
 mod sys;
 mod table;
@@ -55,9 +56,10 @@ pub use code_memory::{CodeMemory, ModuleCode};
 pub use error::VmError;
 pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
-    MAX_TABLE_ELEMENTS, ensure_func_ref,
+    MAX_TABLE_ELEMENTS, MemorySetup, ensure_func_ref,
 };
 pub use memory::LinearMemory;
+pub use memory_image::{MemoryImage, MemoryImages};
 pub use store::{StoreTrap, VMStore};
 pub use table::Table;
 pub use vmcontext::*;

@@ -29,6 +29,9 @@ pub struct LinearMemory {
     current_length: usize,
     maximum_pages: u64,
     movable: bool,
+    /// Whether a [`MemoryImage`](crate::MemoryImage) holds the initial
+    /// contents (the data segments are then not copied).
+    imaged: bool,
 }
 
 // SAFETY: the memory is plain bytes owned by this value; access is
@@ -93,6 +96,7 @@ impl LinearMemory {
             current_length: 0,
             maximum_pages,
             movable,
+            imaged: false,
         };
         memory
             .grow(minimum_pages)
@@ -183,6 +187,36 @@ impl LinearMemory {
         self.base = new_base;
         self.reserved_bytes = new_reserved;
         Ok(())
+    }
+
+    /// Map `image` over the memory's initial contents, copy-on-write.
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::ImplLimit`] if the image does not fit the memory's
+    /// current length, [`VmError::Platform`] if the mapping fails.
+    pub fn map_image(&mut self, image: &crate::MemoryImage) -> Result<(), VmError> {
+        if image
+            .offset()
+            .checked_add(image.len())
+            .is_none_or(|end| end > self.current_length)
+        {
+            return Err(VmError::ImplLimit(
+                "a memory image does not fit its memory".into(),
+            ));
+        }
+        // SAFETY: the image's range lies inside the accessible part of
+        // this memory's reservation (checked above); the memory is not
+        // shared yet, so nothing refers into it.
+        unsafe { image.map_at(self.base)? };
+        self.imaged = true;
+        Ok(())
+    }
+
+    /// Whether an image holds the initial contents
+    /// ([`LinearMemory::map_image`]).
+    pub fn is_imaged(&self) -> bool {
+        self.imaged
     }
 
     /// Current size in pages.

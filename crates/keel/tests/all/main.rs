@@ -5,6 +5,7 @@ mod control;
 mod errors;
 mod lazy_funcrefs;
 mod memory;
+mod memory_images;
 mod nan;
 mod refs;
 mod stress;
