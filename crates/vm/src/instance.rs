@@ -376,25 +376,27 @@ impl Instance {
             // imports now; a defined function's is built when first used
             // (`ensure_func_ref`): here it only records its instance and
             // that it is not built yet.
-            for (index, ty) in module.functions.iter() {
-                let func_ref = match module.defined_func_index(index) {
-                    None => {
-                        let import = imports.functions[index.index()];
-                        VMFuncRef {
-                            array_call: import.array_call,
-                            wasm_call: import.wasm_call,
-                            vmctx: import.vmctx,
-                            type_index: self.type_ids[ty.index()],
-                        }
-                    }
-                    Some(_) => VMFuncRef {
-                        array_call: None,
-                        wasm_call: core::ptr::null(),
-                        vmctx: self.vmctx.as_ptr(),
-                        type_index: SharedTypeIndex::from_u32(VMFuncRef::UNBUILT),
-                    },
+            let num_imported = module.num_imported_funcs as usize;
+            for (index, ty) in module.functions.iter().take(num_imported) {
+                let import = imports.functions[index.index()];
+                let func_ref = VMFuncRef {
+                    array_call: import.array_call,
+                    wasm_call: import.wasm_call,
+                    vmctx: import.vmctx,
+                    type_index: self.type_ids[ty.index()],
                 };
                 self.write(self.offsets.func_ref(index), func_ref);
+            }
+            let unbuilt = VMFuncRef {
+                array_call: None,
+                wasm_call: core::ptr::null(),
+                vmctx: self.vmctx.as_ptr(),
+                type_index: SharedTypeIndex::from_u32(VMFuncRef::UNBUILT),
+            };
+            let refs = self.func_refs();
+            for i in num_imported..module.functions.len() {
+                // `refs` has one slot per function (VM-3).
+                refs.add(i).write(unbuilt);
             }
             // Globals, in order: an initializer may read earlier globals.
             for (index, global) in module.globals.iter() {
@@ -514,8 +516,25 @@ impl Instance {
                     return Err(TrapCode::TableOutOfBounds);
                 }
                 let slots = (*def).base.add(start);
-                for i in 0..elem.items.len() {
-                    *slots.add(i) = self.elem_item(&elem.items, i);
+                match &elem.items {
+                    ElemItems::Functions(funcs) => {
+                        // `refs` has a slot per function of the module
+                        // (VM-3); an index past them (only in metadata
+                        // that bypassed validation) becomes null.
+                        let refs = self.func_refs().cast_const();
+                        let n = module.functions.len();
+                        for (i, f) in funcs.iter().enumerate() {
+                            *slots.add(i) = match f.expand() {
+                                Some(f) if f.index() < n => refs.add(f.index()),
+                                _ => core::ptr::null(),
+                            };
+                        }
+                    }
+                    items => {
+                        for i in 0..items.len() {
+                            *slots.add(i) = self.elem_item(items, i);
+                        }
+                    }
                 }
             }
         }
@@ -648,6 +667,15 @@ impl Instance {
     /// The VMContext pointer compiled code receives.
     pub fn vmctx(&self) -> *mut u8 {
         self.vmctx.as_ptr()
+    }
+
+    /// The VMContext's array of function references, one per function of
+    /// the module (imports first).
+    fn func_refs(&self) -> *mut VMFuncRef {
+        if self.module.functions.is_empty() {
+            return NonNull::dangling().as_ptr();
+        }
+        self.field(self.offsets.func_ref(FuncIndex::from_u32(0)))
     }
 
     /// The function reference of function `index`: its address, which is
