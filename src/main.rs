@@ -107,6 +107,11 @@ enum Command {
         /// write.
         #[arg(long)]
         allow_precompiled: bool,
+        /// Describe JIT code to a profiler: `perfmap` appends every
+        /// function's address and name to `/tmp/perf-PID.map`, where
+        /// `perf report` finds them (as `wasmtime run --profile=perfmap`).
+        #[arg(long, value_name = "STRATEGY")]
+        profile: Option<Profile>,
         /// The module: WebAssembly binary or text, or with
         /// --allow-precompiled an artifact.
         file: PathBuf,
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
             envs,
             preloads,
             allow_precompiled,
+            profile,
             file,
             invoke,
             args,
@@ -176,6 +182,7 @@ fn main() -> ExitCode {
                 envs,
                 preloads,
                 allow_precompiled,
+                profile,
             };
             run(&run_options, &options)
         }
@@ -229,6 +236,14 @@ struct RunOptions {
     envs: Vec<String>,
     preloads: Vec<String>,
     allow_precompiled: bool,
+    profile: Option<Profile>,
+}
+
+/// The profilers `keel run --profile` can describe JIT code to.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Profile {
+    /// `/tmp/perf-PID.map` for Linux `perf`.
+    Perfmap,
 }
 
 /// The store data of `keel run`: the resource limits and the WASI context.
@@ -326,6 +341,9 @@ fn run(run: &RunOptions, options: &WasmOptions) -> Result<ExitCode> {
     let file = &run.file;
     let mut config = Config::new();
     options.configure(&mut config);
+    if let Some(Profile::Perfmap) = run.profile {
+        config.profiler(keel::ProfilingStrategy::PerfMap);
+    }
     let engine = Engine::new(&config)?;
     let module = load(&engine, file, run.allow_precompiled)?;
 

@@ -274,3 +274,43 @@ fn run_limits_the_wasm_stack() {
         stderr(&out)
     );
 }
+
+/// `keel run --profile=perfmap` writes `/tmp/perf-PID.map` naming every
+/// function of the module from its name section.
+#[test]
+fn run_profile_perfmap_names_every_function() {
+    let module = temp_file(
+        "perfmap.wat",
+        r#"(module $prog
+            (func $helper (result i32) i32.const 20)
+            (func (result i32) i32.const 1)
+            (func $main (export "main") (result i32) call $helper call 1 i32.add))"#,
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_keel"))
+        .args([
+            "run",
+            "--profile=perfmap",
+            "--invoke",
+            "main",
+            path_str(&module),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("running keel");
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "21");
+    let text = std::fs::read_to_string(&map).expect("the perf map");
+    std::fs::remove_file(&map).unwrap();
+    for name in ["prog::helper", "prog::function[1]", "prog::main"] {
+        let line = text
+            .lines()
+            .find(|l| l.ends_with(&format!(" {name}")))
+            .unwrap_or_else(|| panic!("{name} missing from the perf map:\n{text}"));
+        let mut fields = line.split(' ');
+        let start = u64::from_str_radix(fields.next().unwrap(), 16).unwrap();
+        let size = u64::from_str_radix(fields.next().unwrap(), 16).unwrap();
+        assert!(start > 0 && size > 0, "{line}");
+    }
+}

@@ -29,6 +29,7 @@ pub struct Config {
     pub(crate) async_support: bool,
     pub(crate) async_stack_size: usize,
     pub(crate) memory_init_cow: bool,
+    pub(crate) profiler: crate::ProfilingStrategy,
 }
 
 impl core::fmt::Debug for Config {
@@ -48,6 +49,7 @@ impl core::fmt::Debug for Config {
             .field("async_support", &self.async_support)
             .field("async_stack_size", &self.async_stack_size)
             .field("memory_init_cow", &self.memory_init_cow)
+            .field("profiler", &self.profiler)
             .finish()
     }
 }
@@ -70,6 +72,7 @@ impl Default for Config {
             async_support: false,
             async_stack_size: 2 << 20,
             memory_init_cow: true,
+            profiler: crate::ProfilingStrategy::None,
         }
     }
 }
@@ -135,6 +138,17 @@ impl Config {
     /// and without it (or with this off) the segments are copied.
     pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
         self.memory_init_cow = enable;
+        self
+    }
+
+    /// Describe compiled code to a profiler (as Wasmtime's
+    /// `Config::profiler`): with [`ProfilingStrategy::PerfMap`], every
+    /// module's functions are appended to `/tmp/perf-PID.map` when it is
+    /// created or loaded, so `perf report` names JIT code. Default:
+    /// [`ProfilingStrategy::None`]. Without the `std` feature the map is
+    /// not written.
+    pub fn profiler(&mut self, strategy: crate::ProfilingStrategy) -> &mut Self {
+        self.profiler = strategy;
         self
     }
 

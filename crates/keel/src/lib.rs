@@ -94,6 +94,7 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+mod profiling;
 mod resource_limiter;
 mod store;
 mod trap;
@@ -113,6 +114,9 @@ pub use keel_trap::{
 };
 pub use linker::Linker;
 pub use module::Module;
+pub use profiling::ProfilingStrategy;
+#[cfg(feature = "std")]
+pub use profiling::perf_map_path;
 pub use resource_limiter::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
     StoreLimits, StoreLimitsBuilder,

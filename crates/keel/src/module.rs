@@ -132,6 +132,10 @@ impl Module {
             Some(code) => {
                 code.check_module(&module)?;
                 engine.register_host_trampolines(code)?;
+                #[cfg(feature = "std")]
+                if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
+                    crate::profiling::write_perf_map(&module, code)?;
+                }
             }
             None if module.functions.len() > module.num_imported_funcs as usize => {
                 anyhow::bail!("the module defines functions but has no compiled code");

@@ -1,0 +1,104 @@
+//! Naming JIT code for profilers ([`ProfilingStrategy`]): `perf` finds
+//! the names of code it cannot symbolize in `/tmp/perf-PID.map`, one
+//! `START SIZE NAME` line (hexadecimal, no `0x`) per function, as
+//! Wasmtime's `--profile=perfmap` writes it.
+
+#[cfg(feature = "std")]
+use crate::prelude::*;
+
+/// Which profiler keel describes its compiled code to
+/// ([`Config::profiler`](crate::Config::profiler)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProfilingStrategy {
+    /// None (the default).
+    #[default]
+    None,
+    /// Append each module's functions and trampolines to
+    /// `/tmp/perf-PID.map` when the module's code is loaded (feature
+    /// `std`; Linux `perf`'s map format). Wasm functions are named
+    /// `MODULE::NAME` from the module's name section (`wasm` and
+    /// `function[INDEX]` where it has none).
+    PerfMap,
+}
+
+/// The perf map lines of `module`'s code loaded at `code`.
+#[cfg(feature = "std")]
+pub(crate) fn perf_map_lines(
+    module: &keel_translate::Module,
+    code: &keel_vm::CodeMemory,
+) -> String {
+    use core::fmt::Write as _;
+    let module_name = module.name.as_deref().unwrap_or("wasm");
+    let module_name = keel_translate::DisplayName(module_name);
+    let text = code.text();
+    let base = code.base();
+    let mut out = String::new();
+    for (def, loc) in text.functions.iter() {
+        let index = module.func_index(def);
+        let _ = match module.func_names.get(&index) {
+            Some(name) => writeln!(
+                out,
+                "{:x} {:x} {module_name}::{}",
+                base + loc.start as usize,
+                loc.length,
+                keel_translate::DisplayName(name)
+            ),
+            None => writeln!(
+                out,
+                "{:x} {:x} {module_name}::function[{}]",
+                base + loc.start as usize,
+                loc.length,
+                index.as_u32()
+            ),
+        };
+    }
+    for (ty, loc) in &text.array_to_wasm_trampolines {
+        let _ = writeln!(
+            out,
+            "{:x} {:x} {module_name}::array_to_wasm_trampoline[type {}]",
+            base + loc.start as usize,
+            loc.length,
+            ty.as_u32()
+        );
+    }
+    for (i, (_, loc)) in text.wasm_to_array_trampolines.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{:x} {:x} {module_name}::wasm_to_array_trampoline[{i}]",
+            base + loc.start as usize,
+            loc.length
+        );
+    }
+    out
+}
+
+/// Append `module`'s code to this process's perf map.
+///
+/// # Errors
+///
+/// When the map cannot be opened or written.
+#[cfg(feature = "std")]
+pub(crate) fn write_perf_map(
+    module: &keel_translate::Module,
+    code: &keel_vm::CodeMemory,
+) -> crate::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let lines = perf_map_lines(module, code);
+    let path = perf_map_path();
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(lines.as_bytes()))
+        .with_context(|| format!("writing the perf map {}", path.display()))
+}
+
+/// `/tmp/perf-PID.map`, where `perf` looks for this process's JIT names.
+#[cfg(feature = "std")]
+pub fn perf_map_path() -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/tmp/perf-{}.map", std::process::id()))
+}
