@@ -159,7 +159,30 @@ enum Command {
 #[cfg(feature = "compiler")]
 const FAILURES_SHOWN: usize = 5;
 
+/// Print keel's tracing spans (with their durations, when they close)
+/// and events to stderr when `KEEL_LOG` or else `RUST_LOG` asks for them,
+/// in `tracing-subscriber`'s filter syntax: `KEEL_LOG=debug` shows
+/// compilation, instantiation and host-call slow paths, `KEEL_LOG=trace`
+/// also each function's compilation.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let Some(var) = ["KEEL_LOG", "RUST_LOG"]
+        .into_iter()
+        .find(|v| std::env::var_os(v).is_some())
+    else {
+        return;
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::from_env(var))
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run {

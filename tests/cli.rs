@@ -314,3 +314,40 @@ fn run_profile_perfmap_names_every_function() {
         assert!(start > 0 && size > 0, "{line}");
     }
 }
+
+/// `KEEL_LOG=debug` prints the compilation and instantiation spans with
+/// their durations on stderr; without it, nothing.
+#[test]
+fn keel_log_prints_spans() {
+    let module = temp_file(
+        "log.wat",
+        r#"(module (func (export "f") (result i32) i32.const 5))"#,
+    );
+    let run = |log: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keel"));
+        cmd.args(["run", "--invoke", "f", path_str(&module)])
+            .env_remove("KEEL_LOG")
+            .env_remove("RUST_LOG");
+        if let Some(filter) = log {
+            cmd.env("KEEL_LOG", filter);
+        }
+        cmd.output().unwrap()
+    };
+    let logged = run(Some("debug"));
+    assert!(logged.status.success());
+    assert_eq!(stdout(&logged).trim(), "5");
+    let err = stderr(&logged);
+    for span in [
+        "Module::new",
+        "translate",
+        "compile module",
+        "link",
+        "instantiate",
+    ] {
+        assert!(err.contains(span), "no `{span}` span in:\n{err}");
+    }
+    assert!(err.contains("time.busy"), "{err}");
+    let quiet = run(None);
+    assert!(quiet.status.success());
+    assert_eq!(stderr(&quiet), "");
+}

@@ -354,7 +354,15 @@ impl Compiler {
         &self,
         translation: &ModuleTranslation<'_>,
     ) -> Result<CompiledText, CompileError> {
-        let functions = link::compile_functions(self, translation)?;
+        let _span = tracing::debug_span!(
+            "compile module",
+            functions = translation.function_bodies.len()
+        )
+        .entered();
+        let functions = {
+            let _span = tracing::debug_span!("compile functions").entered();
+            link::compile_functions(self, translation)?
+        };
         let module = &translation.module;
         // Array-to-wasm trampolines only for functions the host can reach,
         // one per distinct signature however many type indices share it.
@@ -401,6 +409,7 @@ impl Compiler {
                 ));
             }
         }
+        let _span = tracing::debug_span!("link").entered();
         link::link(
             functions,
             trampolines,

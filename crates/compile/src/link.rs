@@ -147,6 +147,13 @@ fn compile_one(
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
 ) -> Result<CompiledFunction, CompileError> {
+    let _span = tracing::trace_span!(
+        "compile function",
+        index = translation.module.func_index(index).as_u32(),
+        bytes = translation.function_bodies[index].body.range().end
+            - translation.function_bodies[index].body.range().start
+    )
+    .entered();
     let (func, host_call_types) = build_function(compiler, translation, index)?;
     let body = &translation.function_bodies[index].body;
     let mut ctx = Context::for_function(func);

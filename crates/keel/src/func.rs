@@ -102,6 +102,7 @@ unsafe extern "C" fn host_array_call<T: 'static>(
         match catch_host_panic(|| (state.func)(caller, values)) {
             Ok(Ok(())) => return,
             Ok(Err(e)) => {
+                tracing::debug!(error = %e, "host function returned an error; unwinding the wasm frames");
                 // SAFETY: the store context is alive (as above); these are
                 // plain integers no one writes while the host function runs.
                 let ctx = unsafe { &*state.store_context.0 };
@@ -116,7 +117,10 @@ unsafe extern "C" fn host_array_call<T: 'static>(
                 };
                 UnwindReason::User(Box::new(e), bt)
             }
-            Err(payload) => UnwindReason::Panic(payload),
+            Err(payload) => {
+                tracing::debug!("host function panicked; unwinding the wasm frames");
+                UnwindReason::Panic(payload)
+            }
         }
     };
     // SAFETY: we were called from wasm under `catch_traps` (every entry

@@ -295,6 +295,7 @@ impl Instance {
         Self::check_limits(store, module)?;
         let (instance, start) = Self::new_without_start(&mut store.opaque, module, imports)?;
         if let Some(func_ref) = start {
+            let _span = tracing::debug_span!("start function").entered();
             let mut slots = [ValRaw::default()];
             // SAFETY: the start function takes and returns nothing; its
             // func ref was initialised with the instance, in this store.
@@ -349,6 +350,7 @@ impl Instance {
         module: &Module,
         imports: &[Extern],
     ) -> Result<(Instance, Option<*const keel_vm::VMFuncRef>)> {
+        let _span = tracing::debug_span!("instantiate", imports = imports.len()).entered();
         if !Engine::same(&store.engine, module.engine()) {
             anyhow::bail!("module was compiled by another engine than the store's");
         }
@@ -416,6 +418,7 @@ impl Instance {
         // as long as the new instance (VM-1); the store context is boxed in
         // the store; `code` is this module's compilation.
         let handle = unsafe {
+            let _span = tracing::debug_span!("allocate").entered();
             keel_vm::Instance::new(
                 m.clone(),
                 module.inner.offsets.clone(),
@@ -476,10 +479,13 @@ impl Instance {
             index,
         };
 
-        store.instances[index]
-            .handle
-            .initialize_segments()
-            .map_err(|code| anyhow::Error::from(Trap::new(code)))?;
+        {
+            let _span = tracing::debug_span!("initialize segments").entered();
+            store.instances[index]
+                .handle
+                .initialize_segments()
+                .map_err(|code| anyhow::Error::from(Trap::new(code)))?;
+        }
         let start = m
             .start
             .map(|start| store.instances[index].handle.built_func_ref(start));

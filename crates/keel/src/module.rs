@@ -70,7 +70,11 @@ impl Module {
     ///
     /// As [`Module::new`], without text parsing.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
-        let translation = keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
+        let _span = tracing::debug_span!("Module::new", bytes = bytes.len()).entered();
+        let translation = {
+            let _span = tracing::debug_span!("translate").entered();
+            keel_translate::translate_module(bytes, keel_translate::wasm_features())?
+        };
         #[cfg(feature = "compiler")]
         {
             if !engine.targets_host() {
@@ -127,7 +131,10 @@ impl Module {
             None => VMOffsets::new(&module)?,
         };
         let module = Arc::new(module);
-        let code = load_code(module.clone())?.map(Arc::new);
+        let code = {
+            let _span = tracing::debug_span!("load code").entered();
+            load_code(module.clone())?.map(Arc::new)
+        };
         match &code {
             Some(code) => {
                 code.check_module(&module)?;
@@ -148,6 +155,7 @@ impl Module {
             .map(|t| engine.register_type(t))
             .collect();
         let memory_images = if engine.config().memory_init_cow {
+            let _span = tracing::debug_span!("memory images").entered();
             keel_vm::MemoryImage::for_module(&module)
         } else {
             keel_vm::MemoryImages::new()
