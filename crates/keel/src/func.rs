@@ -23,18 +23,64 @@ pub(crate) struct FuncData {
     pub(crate) ty: FuncType,
 }
 
-/// The body of a host function after parameter decoding was set up:
-/// it reads its parameters from and writes its results to the slots.
-pub(crate) type HostFn<T> =
-    alloc::sync::Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync>;
+/// A host function body, type-erased.
+type HostBody<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync;
+
+/// The body of a host function after parameter decoding was set up: it
+/// reads its parameters from and writes its results to the slots. Shared
+/// by every store the function is created in (a [`Linker`](crate::Linker)
+/// definition), with the array-call entry monomorphized for the body's
+/// type: wasm calls the body directly, without a virtual call. Public only
+/// because [`IntoFunc`] names it; it cannot be named outside keel.
+#[doc(hidden)]
+pub struct HostFn<T> {
+    /// The body, kept alive (and type-erased) here.
+    body: alloc::sync::Arc<HostBody<T>>,
+    /// `host_array_call::<T, B>` for the body's type `B`.
+    entry: keel_vm::VMArrayCallFn,
+}
+
+impl<T> Clone for HostFn<T> {
+    fn clone(&self) -> Self {
+        Self {
+            body: self.body.clone(),
+            entry: self.entry,
+        }
+    }
+}
+
+impl<T: 'static> HostFn<T> {
+    /// A host function body with its own array-call entry.
+    pub(crate) fn new<B>(body: B) -> Self
+    where
+        B: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
+        Self {
+            body: alloc::sync::Arc::new(body),
+            entry: host_array_call::<T, B>,
+        }
+    }
+}
 
 /// What a host function's context holds: where to find its store while
 /// it runs, and its body.
 struct HostFuncState<T> {
     store_context: StoreContextPtr,
-    func: HostFn<T>,
+    /// The body's data, of the type the context's entry was instantiated
+    /// for (inside `func`'s allocation).
+    body: BodyPtr,
+    /// Owns the body `body` points into.
+    _func: HostFn<T>,
     _store: core::marker::PhantomData<fn(T)>,
 }
+
+/// A host function body's data ([`HostFuncState::body`]).
+struct BodyPtr(*const ());
+// SAFETY: it points to a body that is `Send + Sync` ([`HostFn::new`]),
+// kept alive by the `HostFn` next to it.
+unsafe impl Send for BodyPtr {}
+// SAFETY: as above.
+unsafe impl Sync for BodyPtr {}
 
 /// The store's `VMStoreContext` (its raw owning pointer, VM-5); while a
 /// call runs, its `store` field is the running store.
@@ -58,21 +104,27 @@ fn catch_host_panic<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn core::any::An
     }
 }
 
-/// The host function's side of the array-call convention.
-unsafe extern "C" fn host_array_call<T: 'static>(
+/// The host function's side of the array-call convention, for a body of
+/// type `B`.
+unsafe extern "C" fn host_array_call<T: 'static, B>(
     callee_vmctx: *mut u8,
     caller_vmctx: *mut u8,
     _wasm_call: *const u8,
     values: *mut ValRaw,
     values_len: usize,
-) {
+) where
+    B: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
     let reason = {
         // SAFETY: `callee_vmctx` is the context this entry was registered
         // with in `new_host_func`, kept alive by the store.
         let ctx = unsafe { VMHostFuncContext::from_vmctx(callee_vmctx) };
-        // SAFETY: `host_array_call::<T>` is only installed, by
-        // `new_host_func::<T>`, together with a `HostFuncState<T>`.
+        // SAFETY: `host_array_call::<T, B>` is only installed, by
+        // `new_host_func::<T>` from a `HostFn::<T>::new::<B>`, together
+        // with a `HostFuncState<T>` whose `body` is that `B`.
         let state = unsafe { ctx.host_state_unchecked::<HostFuncState<T>>() };
+        // SAFETY: as above; `func` keeps the body alive.
+        let body = unsafe { &*state.body.0.cast::<B>() };
         // SAFETY: the store context outlives the store's host functions
         // (VM-5). Every call into wasm (`call_raw`) publishes the store it
         // runs in as `store`, derived from that call's own exclusive
@@ -99,7 +151,7 @@ unsafe extern "C" fn host_array_call<T: 'static>(
             store,
             caller_vmctx,
         };
-        match catch_host_panic(|| (state.func)(caller, values)) {
+        match catch_host_panic(|| body(caller, values)) {
             Ok(Ok(())) => return,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "host function returned an error; unwinding the wasm frames");
@@ -137,13 +189,15 @@ pub(crate) fn new_host_func<T: 'static>(
     let engine = store.opaque.engine.clone();
     let type_index = engine.register_type(&ty.0);
     let wasm_call = engine.host_trampoline(&ty.0)?;
+    let entry = func.entry;
     let state = HostFuncState::<T> {
         store_context: StoreContextPtr(store.opaque.store_context.as_ptr()),
-        func,
+        body: BodyPtr(alloc::sync::Arc::as_ptr(&func.body).cast::<()>()),
+        _func: func,
         _store: core::marker::PhantomData,
     };
     let ctx = VMHostFuncContext::new(
-        host_array_call::<T>,
+        entry,
         wasm_call.unwrap_or(core::ptr::null()),
         type_index,
         Box::new(state),
@@ -268,7 +322,7 @@ impl Func {
     ) -> Func {
         let fty = ty.clone();
         let body: HostFn<T> =
-            alloc::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+            HostFn::new(move |mut caller: Caller<'_, T>, slots: &mut [ValRaw]| {
                 let mut params = Vec::with_capacity(fty.0.params.len());
                 for (raw, t) in slots.iter().zip(fty.params()) {
                     params.push(Val::from_raw(&mut caller.store.opaque, *raw, t)?);

@@ -184,7 +184,7 @@ macro_rules! impl_tuples {
             }
         }
 
-        impl<T, F, $($A,)* R> IntoFunc<T, ($($A,)*), R> for F
+        impl<T: 'static, F, $($A,)* R> IntoFunc<T, ($($A,)*), R> for F
         where
             F: Fn($($A),*) -> R + Send + Sync + 'static,
             $($A: WasmTy,)*
@@ -193,7 +193,7 @@ macro_rules! impl_tuples {
             #[allow(unused_variables, unused_mut, unused_assignments, reason = "no parameters")]
             fn into_func(self) -> (FuncType, HostFn<T>) {
                 let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
-                let body: HostFn<T> = alloc::sync::Arc::new(move |_caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                let body: HostFn<T> = HostFn::new(move |_caller: Caller<'_, T>, slots: &mut [ValRaw]| {
                     let mut i = 0;
                     $(let $a = $A::from_raw(slots[i]); i += 1;)*
                     (self)($($a),*).into_result()?.store(slots);
@@ -203,7 +203,7 @@ macro_rules! impl_tuples {
             }
         }
 
-        impl<T, F, $($A,)* R> IntoFunc<T, (Caller<'_, T>, $($A,)*), R> for F
+        impl<T: 'static, F, $($A,)* R> IntoFunc<T, (Caller<'_, T>, $($A,)*), R> for F
         where
             F: Fn(Caller<'_, T>, $($A),*) -> R + Send + Sync + 'static,
             $($A: WasmTy,)*
@@ -212,7 +212,7 @@ macro_rules! impl_tuples {
             #[allow(unused_variables, unused_mut, unused_assignments, reason = "no parameters")]
             fn into_func(self) -> (FuncType, HostFn<T>) {
                 let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
-                let body: HostFn<T> = alloc::sync::Arc::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                let body: HostFn<T> = HostFn::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
                     let mut i = 0;
                     $(let $a = $A::from_raw(slots[i]); i += 1;)*
                     (self)(caller, $($a),*).into_result()?.store(slots);
@@ -267,7 +267,7 @@ impl<R: WasmResults> WasmRet for Result<R> {
 /// The body of an async host function: decode the parameters, create the
 /// closure's future and run it to completion on the call's fiber
 /// ([`block_on`](crate::fiber::block_on)), then encode its output.
-pub(crate) fn async_host_fn<T, P, R, F>(func: F) -> (FuncType, HostFn<T>)
+pub(crate) fn async_host_fn<T: 'static, P, R, F>(func: F) -> (FuncType, HostFn<T>)
 where
     F: for<'a> Fn(Caller<'a, T>, P) -> Box<dyn core::future::Future<Output = R> + Send + 'a>
         + Send
@@ -277,17 +277,16 @@ where
     R: WasmRet,
 {
     let ty = FuncType::new(P::valtypes(), R::Results::valtypes());
-    let body: HostFn<T> =
-        alloc::sync::Arc::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
-            let params = P::load(slots);
-            let async_cx = caller.store.opaque.async_cx;
-            let mut future = core::pin::Pin::from(func(caller, params));
-            // SAFETY: the store's `async_cx` is null or the context of the
-            // fiber running this call.
-            let output = unsafe { crate::fiber::block_on(async_cx, future.as_mut())? };
-            output.into_result()?.store(slots);
-            Ok(())
-        });
+    let body: HostFn<T> = HostFn::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+        let params = P::load(slots);
+        let async_cx = caller.store.opaque.async_cx;
+        let mut future = core::pin::Pin::from(func(caller, params));
+        // SAFETY: the store's `async_cx` is null or the context of the
+        // fiber running this call.
+        let output = unsafe { crate::fiber::block_on(async_cx, future.as_mut())? };
+        output.into_result()?.store(slots);
+        Ok(())
+    });
     (ty, body)
 }
 
