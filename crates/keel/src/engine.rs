@@ -30,6 +30,7 @@ pub struct Config {
     pub(crate) async_stack_size: usize,
     pub(crate) memory_init_cow: bool,
     pub(crate) profiler: crate::ProfilingStrategy,
+    pub(crate) allocation_strategy: crate::InstanceAllocationStrategy,
 }
 
 impl core::fmt::Debug for Config {
@@ -50,6 +51,7 @@ impl core::fmt::Debug for Config {
             .field("async_stack_size", &self.async_stack_size)
             .field("memory_init_cow", &self.memory_init_cow)
             .field("profiler", &self.profiler)
+            .field("allocation_strategy", &self.allocation_strategy)
             .finish()
     }
 }
@@ -73,6 +75,7 @@ impl Default for Config {
             async_stack_size: 2 << 20,
             memory_init_cow: true,
             profiler: crate::ProfilingStrategy::None,
+            allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
         }
     }
 }
@@ -138,6 +141,20 @@ impl Config {
     /// and without it (or with this off) the segments are copied.
     pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
         self.memory_init_cow = enable;
+        self
+    }
+
+    /// Where instances' memories and tables come from (as Wasmtime's
+    /// `Config::allocation_strategy`): on demand (the default) or from a
+    /// pool with fixed limits ([`InstanceAllocationStrategy::Pooling`]),
+    /// made by [`Engine::new`] and shared by the engine's stores. Memories
+    /// and tables the host creates (`Memory::new`, `Table::new`) are always
+    /// allocated on demand.
+    pub fn allocation_strategy(
+        &mut self,
+        strategy: crate::InstanceAllocationStrategy,
+    ) -> &mut Self {
+        self.allocation_strategy = strategy;
         self
     }
 
@@ -402,6 +419,8 @@ pub(crate) struct EngineInner {
     /// What artifacts must have been compiled with, and its encoding
     /// (computed once: it formats every Cranelift setting).
     compatibility: spin::Once<(Compatibility, Vec<u8>)>,
+    /// The pooling allocator, with [`InstanceAllocationStrategy::Pooling`](crate::InstanceAllocationStrategy::Pooling).
+    pub(crate) pool: Option<Arc<keel_vm::InstancePool>>,
 }
 
 /// Compiles modules and owns what they share: the code generator, the
@@ -506,8 +525,15 @@ impl Engine {
                 ),
             }
         };
+        let pool = match &config.allocation_strategy {
+            crate::InstanceAllocationStrategy::Pooling(pooling) => Some(Arc::new(
+                keel_vm::InstancePool::new(pooling.limits.clone(), &config.memory)?,
+            )),
+            crate::InstanceAllocationStrategy::OnDemand => None,
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
+                pool,
                 config,
                 #[cfg(feature = "compiler")]
                 compiler,

@@ -32,6 +32,7 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
             keel_vm::MemorySetup {
                 tunables: &store.engine.config().memory,
                 images: &keel_vm::MemoryImages::new(),
+                pool: None,
             },
         )
     }

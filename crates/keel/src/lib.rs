@@ -94,6 +94,7 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+mod pooling;
 mod profiling;
 mod resource_limiter;
 mod store;
@@ -114,6 +115,7 @@ pub use keel_trap::{
 };
 pub use linker::Linker;
 pub use module::Module;
+pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use profiling::ProfilingStrategy;
 #[cfg(feature = "std")]
 pub use profiling::perf_map_path;

@@ -113,6 +113,43 @@ unsafe impl Platform for HostedPlatform {
         Ok(())
     }
 
+    unsafe fn decommit(
+        &self,
+        addr: NonNull<u8>,
+        len: usize,
+        imaged: bool,
+    ) -> Result<(), PlatformError> {
+        if imaged {
+            // MADV_DONTNEED would bring the image's bytes back: replace
+            // the range with fresh anonymous pages instead.
+            // SAFETY: per the caller's contract the range lies in our
+            // reservation, unreferenced; MAP_FIXED replaces exactly it.
+            let p = unsafe {
+                libc::mmap(
+                    addr.as_ptr().cast(),
+                    len,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANON | libc::MAP_FIXED | libc::MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return Err(os_error("mmap over a memory image"));
+            }
+            return Ok(());
+        }
+        // SAFETY: per the caller's contract the range lies in our
+        // reservation, unreferenced: dropping its pages (they read as
+        // zero afterwards) and removing access touch nothing else.
+        unsafe {
+            if libc::madvise(addr.as_ptr().cast(), len, libc::MADV_DONTNEED) != 0 {
+                return Err(os_error("madvise(MADV_DONTNEED)"));
+            }
+            self.protect(addr, len, Access::None)
+        }
+    }
+
     unsafe fn memory_image_free(&self, image: &MemoryImageSource) {
         // SAFETY: per the caller's contract the descriptor is the image's
         // and is closed once; mappings of it stay valid.

@@ -210,6 +210,39 @@ pub unsafe trait Platform: Send + Sync + 'static {
         Err(PlatformError::new("this platform cannot map memory images"))
     }
 
+    /// Make `len` bytes at `addr` inaccessible and give their memory back,
+    /// keeping the address space reserved: when the range is later made
+    /// accessible again ([`Platform::protect`]) it reads as zero, even
+    /// where a memory image was mapped. keel calls it to reset a pooled
+    /// linear memory for its next instance. Hosted: `madvise(MADV_DONTNEED)`
+    /// and `mprotect(PROT_NONE)`, or a fresh anonymous mapping over an
+    /// image. The default writes zeros and removes access.
+    ///
+    /// # Errors
+    ///
+    /// When the range cannot be reset; keel then releases the reservation.
+    ///
+    /// # Safety
+    ///
+    /// As [`Platform::protect`]: the range lies in a live reservation, with
+    /// no Rust reference into it. `imaged` says whether an image is
+    /// mapped anywhere in it.
+    unsafe fn decommit(
+        &self,
+        addr: NonNull<u8>,
+        len: usize,
+        imaged: bool,
+    ) -> Result<(), PlatformError> {
+        let _ = imaged;
+        // SAFETY: per the caller's contract the range is in a reservation
+        // and unreferenced; it is accessible between the two calls.
+        unsafe {
+            self.protect(addr, len, Access::ReadWrite)?;
+            core::ptr::write_bytes(addr.as_ptr(), 0, len);
+            self.protect(addr, len, Access::None)
+        }
+    }
+
     /// Free an image made by [`Platform::memory_image_new`]; memories it
     /// is mapped into keep their contents. Like `close` of the memfd.
     ///

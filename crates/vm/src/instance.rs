@@ -116,6 +116,18 @@ pub struct Instance {
     dropped_data: Vec<bool>,
     vmctx: NonNull<u8>,
     vmctx_layout: Layout,
+    /// This instance's place in the pooling allocator's instance count,
+    /// given back when it drops (after its memories and tables).
+    _pool_permit: Option<PoolPermit>,
+}
+
+/// One instance counted by a pool ([`InstancePool::acquire_instance`](crate::InstancePool)).
+struct PoolPermit(Arc<crate::InstancePool>);
+
+impl Drop for PoolPermit {
+    fn drop(&mut self) {
+        self.0.release_instance();
+    }
 }
 
 /// Owns an [`Instance`] through a raw pointer (VM-5): the pointer the
@@ -185,6 +197,9 @@ pub struct MemorySetup<'a> {
     pub tunables: &'a MemoryTunables,
     /// The initial contents of defined memories that have an image.
     pub images: &'a crate::MemoryImages,
+    /// The pooling allocator to take memories, tables and the instance's
+    /// count from, or `None` to allocate on demand.
+    pub pool: Option<&'a Arc<crate::InstancePool>>,
 }
 
 impl Instance {
@@ -220,11 +235,23 @@ impl Instance {
         store_context: *mut VMStoreContext,
         memory: MemorySetup<'_>,
     ) -> Result<InstanceHandle, InstantiationError> {
-        let (tunables, memory_images) = (memory.tunables, memory.images);
+        let (tunables, memory_images, pool) = (memory.tunables, memory.images, memory.pool);
+        let pool_permit = match pool {
+            Some(pool) => {
+                let memories = module.memories.len() - module.num_imported_memories as usize;
+                let tables = module.tables.len() - module.num_imported_tables as usize;
+                pool.acquire_instance(memories, tables)?;
+                Some(PoolPermit(pool.clone()))
+            }
+            None => None,
+        };
         let mut memories = PrimaryMap::new();
         for (index, ty) in module.memories.iter() {
             if let Some(def) = module.defined_memory_index(index) {
-                let mut memory = LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?;
+                let mut memory = match pool {
+                    Some(pool) => LinearMemory::new_pooled(ty.limits.min, ty.limits.max, pool)?,
+                    None => LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?,
+                };
                 if let Some(Some(image)) = memory_images.get(def) {
                     memory.map_image(image)?;
                 }
@@ -235,7 +262,10 @@ impl Instance {
         let mut total_elements = 0u64;
         for (index, ty) in module.tables.iter() {
             if module.defined_table_index(index).is_some() {
-                let table = Table::new(ty.limits.min)?;
+                let table = match pool {
+                    Some(pool) => Table::new_pooled(ty.limits.min, pool)?,
+                    None => Table::new(ty.limits.min)?,
+                };
                 total_elements = total_elements.saturating_add(ty.limits.min);
                 if total_elements > MAX_INSTANCE_TABLE_ELEMENTS {
                     return Err(VmError::ImplLimit(format!(
@@ -270,6 +300,7 @@ impl Instance {
             dropped_data: Vec::new(),
             vmctx,
             vmctx_layout,
+            _pool_permit: pool_permit,
         });
         // The instance is owned through one raw root pointer from here on
         // (VM-5): the VMContext's back pointer and every later access

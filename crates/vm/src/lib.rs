@@ -45,6 +45,7 @@ mod error;
 mod instance;
 mod memory;
 mod memory_image;
+mod pool;
 mod store;
 mod sys;
 mod table;
@@ -60,6 +61,7 @@ pub use instance::{
 };
 pub use memory::LinearMemory;
 pub use memory_image::{MemoryImage, MemoryImages};
+pub use pool::{InstancePool, PoolLimits};
 pub use store::{StoreTrap, VMStore};
 pub use table::Table;
 pub use vmcontext::*;

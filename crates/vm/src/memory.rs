@@ -32,6 +32,9 @@ pub struct LinearMemory {
     /// Whether a [`MemoryImage`](crate::MemoryImage) holds the initial
     /// contents (the data segments are then not copied).
     imaged: bool,
+    /// The pool whose slot this memory occupies (it goes back there,
+    /// reset, when dropped).
+    pool: Option<alloc::sync::Arc<crate::InstancePool>>,
 }
 
 // SAFETY: the memory is plain bytes owned by this value; access is
@@ -97,6 +100,7 @@ impl LinearMemory {
             maximum_pages,
             movable,
             imaged: false,
+            pool: None,
         };
         memory
             .grow(minimum_pages)
@@ -106,6 +110,49 @@ impl LinearMemory {
                 }
                 e => e,
             })?
+            .ok_or_else(|| VmError::InvalidLimits("memory minimum exceeds its maximum".into()))?;
+        Ok(memory)
+    }
+
+    /// A memory of `minimum_pages` in a slot of `pool`: it never moves and
+    /// grows to its declared maximum or the pool's `max_memory_size`,
+    /// whichever is smaller.
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::ImplLimit`] if the minimum exceeds the pool's
+    /// `max_memory_size` or all its memories are in use;
+    /// [`VmError::Platform`] as for [`LinearMemory::new`].
+    pub fn new_pooled(
+        minimum_pages: u64,
+        maximum_pages: Option<u64>,
+        pool: &alloc::sync::Arc<crate::InstancePool>,
+    ) -> Result<Self, VmError> {
+        let pool_pages = pool.limits().max_memory_size / WASM_PAGE_SIZE;
+        if minimum_pages > pool_pages {
+            return Err(VmError::ImplLimit(format!(
+                "a memory of {minimum_pages} pages exceeds the pooling allocator's \
+                 max_memory_size of {} bytes",
+                pool.limits().max_memory_size
+            )));
+        }
+        let maximum_pages = maximum_pages.unwrap_or(WASM32_MAX_PAGES).min(pool_pages);
+        if minimum_pages > maximum_pages {
+            return Err(VmError::InvalidLimits(format!(
+                "memory minimum of {minimum_pages} pages exceeds the maximum of {maximum_pages} pages"
+            )));
+        }
+        let mut memory = Self {
+            base: pool.acquire_memory()?,
+            reserved_bytes: pool.memory_slot_bytes(),
+            current_length: 0,
+            maximum_pages,
+            movable: false,
+            imaged: false,
+            pool: Some(pool.clone()),
+        };
+        memory
+            .grow(minimum_pages)?
             .ok_or_else(|| VmError::InvalidLimits("memory minimum exceeds its maximum".into()))?;
         Ok(memory)
     }
@@ -254,9 +301,18 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        // SAFETY: the reservation was made in `new` (or by a move) and
-        // nothing refers to it once its owning instance is dropped.
-        unsafe { sys::release(self.base, self.reserved_bytes) };
+        match &self.pool {
+            // SAFETY: the slot came from this pool; its first
+            // `current_length` bytes were accessible, and nothing refers
+            // into it once its owning instance is dropped.
+            Some(pool) => unsafe {
+                pool.release_memory(self.base, self.current_length, self.imaged)
+            },
+            // SAFETY: the reservation was made in `new` (or by a move)
+            // and nothing refers to it once its owning instance is
+            // dropped.
+            None => unsafe { sys::release(self.base, self.reserved_bytes) },
+        }
     }
 }
 

@@ -22,6 +22,9 @@ pub struct Table {
     base: NonNull<Slot>,
     len: usize,
     capacity: usize,
+    /// The pool the slots came from (their capacity is then the pool's
+    /// `table_elements`, and they go back to it on drop).
+    pool: Option<alloc::sync::Arc<crate::InstancePool>>,
 }
 
 // SAFETY: the slots are plain pointer-sized values owned by this table;
@@ -30,8 +33,25 @@ unsafe impl Send for Table {}
 // SAFETY: `&Table` only reads its own fields (VM-5).
 unsafe impl Sync for Table {}
 
+/// Free `capacity` slots allocated by [`alloc_slots`].
+///
+/// # Safety
+///
+/// `base` came from `alloc_slots(capacity)` and is freed once.
+pub(crate) unsafe fn free_slots(base: *mut Slot, capacity: usize) {
+    if capacity != 0 {
+        // SAFETY: allocated by `alloc_slots(capacity)` with this layout.
+        unsafe {
+            alloc::alloc::dealloc(
+                base.cast(),
+                Layout::array::<Slot>(capacity).unwrap_unchecked(),
+            )
+        };
+    }
+}
+
 /// Allocate `capacity` zeroed slots.
-fn alloc_slots(capacity: usize) -> Result<NonNull<Slot>, VmError> {
+pub(crate) fn alloc_slots(capacity: usize) -> Result<NonNull<Slot>, VmError> {
     if capacity == 0 {
         return Ok(NonNull::dangling());
     }
@@ -65,6 +85,34 @@ impl Table {
             base: alloc_slots(len)?,
             len,
             capacity: len,
+            pool: None,
+        })
+    }
+
+    /// A table of `elements` null slots in a slot of `pool`, which it may
+    /// grow within (to the pool's `table_elements`) and goes back to when
+    /// dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::ImplLimit`] past the pool's `table_elements` or when all
+    /// its tables are in use.
+    pub fn new_pooled(
+        elements: u64,
+        pool: &alloc::sync::Arc<crate::InstancePool>,
+    ) -> Result<Self, VmError> {
+        let capacity = pool.table_elements_usize();
+        if elements > capacity as u64 {
+            return Err(VmError::ImplLimit(format!(
+                "a table of {elements} elements exceeds the pooling allocator's \
+                 table_elements of {capacity}"
+            )));
+        }
+        Ok(Self {
+            base: pool.acquire_table()?,
+            len: elements as usize,
+            capacity,
+            pool: Some(pool.clone()),
         })
     }
 
@@ -97,6 +145,10 @@ impl Table {
             return None;
         }
         let new = usize::try_from(new).ok()?;
+        if new > self.capacity && self.pool.is_some() {
+            // A pooled table never leaves its slot.
+            return None;
+        }
         if new > self.capacity {
             // At least double (amortised growth), within the limit.
             let capacity = new.max(
@@ -131,14 +183,12 @@ impl Table {
     ///
     /// Called once, then `base` is replaced or never used again.
     unsafe fn free(&mut self) {
-        if self.capacity != 0 {
-            // SAFETY: allocated by `alloc_slots(capacity)` with this layout.
-            unsafe {
-                alloc::alloc::dealloc(
-                    self.base.as_ptr().cast(),
-                    Layout::array::<Slot>(self.capacity).unwrap_unchecked(),
-                )
-            };
+        match &self.pool {
+            // SAFETY: the slot came from this pool; `len` elements of it
+            // were in use and nothing refers to them any more.
+            Some(pool) => unsafe { pool.release_table(self.base, self.len) },
+            // SAFETY: allocated by `alloc_slots(capacity)`, freed once.
+            None => unsafe { free_slots(self.base.as_ptr(), self.capacity) },
         }
     }
 }

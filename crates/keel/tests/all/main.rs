@@ -7,6 +7,7 @@ mod lazy_funcrefs;
 mod memory;
 mod memory_images;
 mod nan;
+mod pooling;
 mod profiling;
 mod refs;
 mod stress;
