@@ -88,6 +88,54 @@ fn instantiate(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Both runtimes with their pooling allocators (same limits).
+    let mut group = c.benchmark_group("instantiate_pooling");
+    for (name, bytes) in [
+        ("empty", &empty),
+        ("data_64k", &data),
+        ("funcs_1000", &funcs),
+    ] {
+        let mut pooling = keel::PoolingAllocationConfig::new();
+        pooling
+            .total_core_instances(100)
+            .total_memories(100)
+            .total_tables(100)
+            .max_memory_size(1 << 20)
+            .table_elements(1000);
+        let mut config = keel::Config::new();
+        config.allocation_strategy(keel::InstanceAllocationStrategy::Pooling(pooling));
+        let engine = keel::Engine::new(&config).unwrap();
+        let module = keel::Module::new(&engine, bytes).unwrap();
+        let linker = keel::Linker::new(&engine);
+        group.bench_function(BenchmarkId::new(name, "keel"), |b| {
+            b.iter(|| {
+                let mut store = keel::Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).unwrap();
+                store
+            })
+        });
+        let mut pooling = wasmtime::PoolingAllocationConfig::new();
+        pooling
+            .total_core_instances(100)
+            .total_memories(100)
+            .total_tables(100)
+            .max_memory_size(1 << 20)
+            .table_elements(1000);
+        let mut config = wasmtime::Config::new();
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
+        let engine = wasmtime::Engine::new(&config).unwrap();
+        let module = wasmtime::Module::new(&engine, bytes).unwrap();
+        let linker = wasmtime::Linker::new(&engine);
+        group.bench_function(BenchmarkId::new(name, "wasmtime"), |b| {
+            b.iter(|| {
+                let mut store = wasmtime::Store::new(&engine, ());
+                linker.instantiate(&mut store, &module).unwrap();
+                store
+            })
+        });
+    }
+    group.finish();
 }
 
 const CALLS_WAT: &str = r#"(module

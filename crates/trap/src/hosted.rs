@@ -150,6 +150,16 @@ unsafe impl Platform for HostedPlatform {
         }
     }
 
+    unsafe fn memory_image_reset(
+        &self,
+        addr: NonNull<u8>,
+        len: usize,
+    ) -> Result<(), PlatformError> {
+        // SAFETY: as in `decommit`: dropping the private copies brings the
+        // image's pages (and zero pages after it) back.
+        unsafe { self.decommit(addr, len, false) }
+    }
+
     unsafe fn memory_image_free(&self, image: &MemoryImageSource) {
         // SAFETY: per the caller's contract the descriptor is the image's
         // and is closed once; mappings of it stay valid.

@@ -243,6 +243,32 @@ pub unsafe trait Platform: Send + Sync + 'static {
         }
     }
 
+    /// Reset `len` bytes at `addr`, where an image is mapped
+    /// ([`Platform::memory_image_map`]) at `addr`, to the image's bytes
+    /// (and zeros after it), inaccessible: what a pooled memory keeps for
+    /// its next instance of the same module, which then needs no new
+    /// mapping. Hosted: `madvise(MADV_DONTNEED)` (a private file mapping
+    /// reads its file again) and `mprotect(PROT_NONE)`. The default fails:
+    /// keel then resets the range to zeros ([`Platform::decommit`]).
+    ///
+    /// # Errors
+    ///
+    /// When the platform cannot do it.
+    ///
+    /// # Safety
+    ///
+    /// As [`Platform::decommit`].
+    unsafe fn memory_image_reset(
+        &self,
+        addr: NonNull<u8>,
+        len: usize,
+    ) -> Result<(), PlatformError> {
+        let _ = (addr, len);
+        Err(PlatformError::new(
+            "this platform cannot reset memory images",
+        ))
+    }
+
     /// Free an image made by [`Platform::memory_image_new`]; memories it
     /// is mapped into keep their contents. Like `close` of the memfd.
     ///

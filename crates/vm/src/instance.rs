@@ -248,13 +248,19 @@ impl Instance {
         let mut memories = PrimaryMap::new();
         for (index, ty) in module.memories.iter() {
             if let Some(def) = module.defined_memory_index(index) {
-                let mut memory = match pool {
-                    Some(pool) => LinearMemory::new_pooled(ty.limits.min, ty.limits.max, pool)?,
-                    None => LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?,
+                let image = memory_images.get(def).and_then(Option::as_ref);
+                let memory = match pool {
+                    Some(pool) => {
+                        LinearMemory::new_pooled(ty.limits.min, ty.limits.max, pool, image)?
+                    }
+                    None => {
+                        let mut memory = LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?;
+                        if let Some(image) = image {
+                            memory.map_image(image)?;
+                        }
+                        memory
+                    }
                 };
-                if let Some(Some(image)) = memory_images.get(def) {
-                    memory.map_image(image)?;
-                }
                 memories.push(memory);
             }
         }

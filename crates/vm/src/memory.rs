@@ -30,8 +30,9 @@ pub struct LinearMemory {
     maximum_pages: u64,
     movable: bool,
     /// Whether a [`MemoryImage`](crate::MemoryImage) holds the initial
-    /// contents (the data segments are then not copied).
-    imaged: bool,
+    /// contents (the data segments are then not copied): its id and the
+    /// offset where it ends.
+    imaged: Option<(u64, usize)>,
     /// The pool whose slot this memory occupies (it goes back there,
     /// reset, when dropped).
     pool: Option<alloc::sync::Arc<crate::InstancePool>>,
@@ -99,7 +100,7 @@ impl LinearMemory {
             current_length: 0,
             maximum_pages,
             movable,
-            imaged: false,
+            imaged: None,
             pool: None,
         };
         memory
@@ -127,6 +128,7 @@ impl LinearMemory {
         minimum_pages: u64,
         maximum_pages: Option<u64>,
         pool: &alloc::sync::Arc<crate::InstancePool>,
+        image: Option<&crate::MemoryImage>,
     ) -> Result<Self, VmError> {
         let pool_pages = pool.limits().max_memory_size / WASM_PAGE_SIZE;
         if minimum_pages > pool_pages {
@@ -142,18 +144,28 @@ impl LinearMemory {
                 "memory minimum of {minimum_pages} pages exceeds the maximum of {maximum_pages} pages"
             )));
         }
+        let (base, holds_image) = pool.acquire_memory(image.map(|i| i.id()))?;
         let mut memory = Self {
-            base: pool.acquire_memory()?,
+            base,
             reserved_bytes: pool.memory_slot_bytes(),
             current_length: 0,
             maximum_pages,
             movable: false,
-            imaged: false,
+            imaged: None,
             pool: Some(pool.clone()),
         };
         memory
             .grow(minimum_pages)?
             .ok_or_else(|| VmError::InvalidLimits("memory minimum exceeds its maximum".into()))?;
+        if let Some(image) = image {
+            if holds_image {
+                // The slot was reset to this very image when its last
+                // instance dropped.
+                memory.imaged = Some((image.id(), image.offset() + image.len()));
+            } else {
+                memory.map_image(image)?;
+            }
+        }
         Ok(memory)
     }
 
@@ -256,14 +268,14 @@ impl LinearMemory {
         // this memory's reservation (checked above); the memory is not
         // shared yet, so nothing refers into it.
         unsafe { image.map_at(self.base)? };
-        self.imaged = true;
+        self.imaged = Some((image.id(), image.offset() + image.len()));
         Ok(())
     }
 
     /// Whether an image holds the initial contents
     /// ([`LinearMemory::map_image`]).
     pub fn is_imaged(&self) -> bool {
-        self.imaged
+        self.imaged.is_some()
     }
 
     /// Current size in pages.

@@ -25,7 +25,13 @@ const MAX_SPARSENESS: usize = 4;
 pub struct MemoryImage {
     offset: usize,
     source: MemoryImageSource,
+    /// Unique in the process (never reused), so that a pooled memory can
+    /// tell whether it still holds this image.
+    id: u64,
 }
+
+/// The next [`MemoryImage::id`] (0 means "no image").
+static NEXT_ID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(1);
 
 /// A module's images, one entry per defined memory (`None`: the memory's
 /// data segments are copied at instantiation).
@@ -98,7 +104,13 @@ impl MemoryImage {
             unsafe { platform.memory_image_free(&source) };
             return None;
         }
-        Some(Self { offset, source })
+        let id = NEXT_ID.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        Some(Self { offset, source, id })
+    }
+
+    /// The image's process-wide id (never 0).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The byte offset in the memory where the image starts.

@@ -44,7 +44,9 @@ pub struct InstancePool {
     limits: PoolLimits,
     /// Bytes reserved per memory slot (guard region included).
     memory_slot_bytes: usize,
-    memories: spin::Mutex<Slots<usize>>,
+    /// Free memory slots: base address and the image it still holds (its
+    /// id and end offset; id 0: none, all zero).
+    memories: spin::Mutex<Slots<(usize, u64, usize)>>,
     tables: spin::Mutex<Slots<usize>>,
     instances: AtomicU32,
 }
@@ -166,13 +168,40 @@ impl InstancePool {
     }
 
     /// A memory slot: the base of a reservation of
-    /// [`memory_slot_bytes`](Self::memory_slot_bytes), inaccessible.
-    pub(crate) fn acquire_memory(&self) -> Result<*mut u8, VmError> {
+    /// [`memory_slot_bytes`](Self::memory_slot_bytes), inaccessible, and
+    /// whether it holds the image `image` (by id) already, so the caller
+    /// need not map it. A slot that last held this image is preferred;
+    /// one holding another image is reset to zeros first.
+    pub(crate) fn acquire_memory(&self, image: Option<u64>) -> Result<(*mut u8, bool), VmError> {
+        let stale = {
+            let mut slots = self.memories.lock();
+            let same = image.and_then(|id| slots.free.iter().rposition(|s| s.1 == id));
+            if let Some(i) = same {
+                let (base, _, _) = slots.free.swap_remove(i);
+                return Ok((base as *mut u8, true));
+            }
+            slots.free.pop()
+        };
+        if let Some((base, id, end)) = stale {
+            if id == 0 {
+                return Ok((base as *mut u8, false));
+            }
+            // Another module's image: back to zeros.
+            let cleared = match (sys::platform(), NonNull::new(base as *mut u8)) {
+                // SAFETY: the image's range lies in the free slot's
+                // reservation, inaccessible and unreferenced.
+                (Ok(p), Some(addr)) => unsafe { p.decommit(addr, end, true) }.is_ok(),
+                _ => false,
+            };
+            if cleared {
+                return Ok((base as *mut u8, false));
+            }
+            // SAFETY: the whole reservation of a free slot, unreferenced.
+            unsafe { sys::release(base as *mut u8, self.memory_slot_bytes) };
+            self.memories.lock().created -= 1;
+        }
         {
             let mut slots = self.memories.lock();
-            if let Some(base) = slots.free.pop() {
-                return Ok(base as *mut u8);
-            }
             if slots.created >= self.limits.total_memories {
                 return Err(VmError::ImplLimit(format!(
                     "all {} memories of the pooling allocator are in use (total_memories)",
@@ -181,33 +210,53 @@ impl InstancePool {
             }
             slots.created += 1;
         }
-        sys::reserve(self.memory_slot_bytes).map_err(|e| {
-            self.memories.lock().created -= 1;
-            VmError::platform("cannot reserve a pooled linear memory", e)
-        })
+        sys::reserve(self.memory_slot_bytes)
+            .map(|base| (base, false))
+            .map_err(|e| {
+                self.memories.lock().created -= 1;
+                VmError::platform("cannot reserve a pooled linear memory", e)
+            })
     }
 
     /// Give back memory slot `base`, whose first `used` bytes were
-    /// accessible: they are reset (zero, inaccessible) for the next
-    /// instance, or the slot is released if that fails.
+    /// accessible and which holds `image` (id, end offset) if any: they
+    /// are reset for the next instance, to the image's bytes when the
+    /// platform can (that instance, if of the same module, then needs no
+    /// mapping) and otherwise to zeros, all inaccessible; the slot is
+    /// released if that fails.
     ///
     /// # Safety
     ///
     /// `base` came from [`InstancePool::acquire_memory`] and nothing
     /// refers into it any more.
-    pub(crate) unsafe fn release_memory(&self, base: *mut u8, used: usize, imaged: bool) {
+    pub(crate) unsafe fn release_memory(
+        &self,
+        base: *mut u8,
+        used: usize,
+        image: Option<(u64, usize)>,
+    ) {
+        let mut kept = (0, 0);
         let reset = match (sys::platform(), NonNull::new(base)) {
             (Ok(p), Some(addr)) if used > 0 => {
                 // SAFETY: the range is the slot's accessible part, in its
-                // reservation, unreferenced (caller's contract).
-                unsafe { p.decommit(addr, used, imaged) }.is_ok()
+                // reservation, unreferenced (caller's contract); an image
+                // is mapped at its start when `image` says so.
+                unsafe {
+                    match image {
+                        Some((id, end)) if p.memory_image_reset(addr, used).is_ok() => {
+                            kept = (id, end);
+                            true
+                        }
+                        _ => p.decommit(addr, used, image.is_some()).is_ok(),
+                    }
+                }
             }
             (Ok(_), Some(_)) => true,
             _ => false,
         };
         let mut slots = self.memories.lock();
         if reset {
-            slots.free.push(base as usize);
+            slots.free.push((base as usize, kept.0, kept.1));
         } else {
             slots.created -= 1;
             drop(slots);
@@ -261,7 +310,7 @@ impl InstancePool {
 impl Drop for InstancePool {
     fn drop(&mut self) {
         // Only free slots remain: live ones hold the pool.
-        for base in self.memories.get_mut().free.drain(..) {
+        for (base, _, _) in self.memories.get_mut().free.drain(..) {
             // SAFETY: a whole slot reservation nothing uses.
             unsafe { sys::release(base as *mut u8, self.memory_slot_bytes) };
         }

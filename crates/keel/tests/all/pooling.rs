@@ -274,3 +274,49 @@ fn pool_shared_by_threads() {
     // 4 threads, 3 slots: some attempts may be refused, most succeed.
     assert!(refused.into_inner() < 400);
 }
+
+/// One memory slot used in turn by modules with different images and
+/// with none: each instance sees its own module's data and zeros
+/// elsewhere, never the previous image or writes.
+#[test]
+fn one_slot_serves_modules_with_different_images() -> keel::Result<()> {
+    for (name, signals, cow) in MODES {
+        let engine = pooled_engine(signals, cow, |p| {
+            p.total_core_instances(1).total_memories(1).total_tables(1);
+        });
+        let module = |fill: u8, at: usize| {
+            let data: String = (0..6000).map(|_| format!("\\{fill:02x}")).collect();
+            Module::new(
+                &engine,
+                format!(
+                    r#"(module (memory (export "memory") 2) (data (i32.const {at}) "{data}"))"#
+                ),
+            )
+            .unwrap()
+        };
+        let modules = [
+            (module(0xaa, 0), Some((0xaa, 0))),
+            (module(0xbb, 70000), Some((0xbb, 70000))),
+            (
+                Module::new(&engine, r#"(module (memory (export "memory") 2))"#)?,
+                None,
+            ),
+        ];
+        for round in 0..9 {
+            let (module, data) = &modules[[0, 1, 1, 2, 0, 0, 2, 1, 0][round]];
+            let mut store = Store::new(&engine, ());
+            let instance = Linker::new(&engine).instantiate(&mut store, module)?;
+            let memory = instance.get_memory(&mut store, "memory").unwrap();
+            let bytes = memory.data(&store);
+            for (i, b) in bytes.iter().enumerate() {
+                let want = match data {
+                    Some((fill, at)) if (*at..*at + 6000).contains(&i) => *fill,
+                    _ => 0,
+                };
+                assert_eq!(*b, want, "{name}, round {round}, byte {i}");
+            }
+            memory.data_mut(&mut store).fill(0x11);
+        }
+    }
+    Ok(())
+}
