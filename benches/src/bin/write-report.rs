@@ -102,6 +102,10 @@ fn main() -> Result<()> {
         ("execution", "Execution (one call of `run`)"),
         ("calls", "Calls (per call)"),
         ("instantiate", "Instantiation (new store + instance)"),
+        (
+            "instantiate_pooling",
+            "Instantiation with pooling allocators (keel's and Wasmtime's, same limits)",
+        ),
         ("compile", "Compilation (`Module::new`)"),
     ] {
         writeln!(md, "## {title}\n")?;
