@@ -50,32 +50,17 @@ fn instantiate(c: &mut Criterion) {
     }
     funcs += "))";
     let funcs = wat::parse_str(funcs).unwrap();
-    let mut group = c.benchmark_group("instantiate");
-    for (name, bytes) in [
+    let cases = [
         ("empty", &empty),
         ("data_64k", &data),
         ("funcs_1000", &funcs),
-    ] {
-        let engine = keel::Engine::default();
-        let module = keel::Module::new(&engine, bytes).unwrap();
-        let linker = keel::Linker::new(&engine);
-        group.bench_function(BenchmarkId::new(name, "keel"), |b| {
-            b.iter(|| {
-                let mut store = keel::Store::new(&engine, ());
-                linker.instantiate(&mut store, &module).unwrap();
-                store
-            })
-        });
-        let engine = wasmtime::Engine::default();
-        let module = wasmtime::Module::new(&engine, bytes).unwrap();
-        let linker = wasmtime::Linker::new(&engine);
-        group.bench_function(BenchmarkId::new(name, "wasmtime"), |b| {
-            b.iter(|| {
-                let mut store = wasmtime::Store::new(&engine, ());
-                linker.instantiate(&mut store, &module).unwrap();
-                store
-            })
-        });
+    ];
+
+    let mut group = c.benchmark_group("instantiate");
+    for (name, bytes) in cases {
+        let keel = keel::Engine::default();
+        let wasmtime = wasmtime::Engine::default();
+        instantiate_keel_and_wasmtime(&mut group, name, bytes, &keel, &wasmtime);
         let engine = wasmi::Engine::default();
         let module = wasmi::Module::new(&engine, bytes).unwrap();
         let linker = wasmi::Linker::<()>::new(&engine);
@@ -91,11 +76,7 @@ fn instantiate(c: &mut Criterion) {
 
     // Both runtimes with their pooling allocators (same limits).
     let mut group = c.benchmark_group("instantiate_pooling");
-    for (name, bytes) in [
-        ("empty", &empty),
-        ("data_64k", &data),
-        ("funcs_1000", &funcs),
-    ] {
+    for (name, bytes) in cases {
         let mut pooling = keel::PoolingAllocationConfig::new();
         pooling
             .total_core_instances(100)
@@ -105,16 +86,7 @@ fn instantiate(c: &mut Criterion) {
             .table_elements(1000);
         let mut config = keel::Config::new();
         config.allocation_strategy(keel::InstanceAllocationStrategy::Pooling(pooling));
-        let engine = keel::Engine::new(&config).unwrap();
-        let module = keel::Module::new(&engine, bytes).unwrap();
-        let linker = keel::Linker::new(&engine);
-        group.bench_function(BenchmarkId::new(name, "keel"), |b| {
-            b.iter(|| {
-                let mut store = keel::Store::new(&engine, ());
-                linker.instantiate(&mut store, &module).unwrap();
-                store
-            })
-        });
+        let keel = keel::Engine::new(&config).unwrap();
         let mut pooling = wasmtime::PoolingAllocationConfig::new();
         pooling
             .total_core_instances(100)
@@ -124,52 +96,41 @@ fn instantiate(c: &mut Criterion) {
             .table_elements(1000);
         let mut config = wasmtime::Config::new();
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
-        let engine = wasmtime::Engine::new(&config).unwrap();
-        let module = wasmtime::Module::new(&engine, bytes).unwrap();
-        let linker = wasmtime::Linker::new(&engine);
-        group.bench_function(BenchmarkId::new(name, "wasmtime"), |b| {
-            b.iter(|| {
-                let mut store = wasmtime::Store::new(&engine, ());
-                linker.instantiate(&mut store, &module).unwrap();
-                store
-            })
-        });
+        let wasmtime = wasmtime::Engine::new(&config).unwrap();
+        instantiate_keel_and_wasmtime(&mut group, name, bytes, &keel, &wasmtime);
     }
     group.finish();
 }
 
-const CALLS_WAT: &str = r#"(module
-    (import "host" "inc" (func $inc (param i32) (result i32)))
-    (func (export "id") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
-    (func (export "host_loop") (param $n i32) (result i32) (local $acc i32)
-      (loop $l
-        (local.set $acc (call $inc (local.get $acc)))
-        (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
-      local.get $acc))"#;
-
-/// The three call benchmarks of one runtime: a typed call, an untyped
-/// call (`$val` is its value type) and a loop of wasm-to-host calls.
-macro_rules! bench_calls {
-    ($group:ident, $runtime:literal, $store:ident, $typed:ident, $untyped:ident, $host_loop:ident, $val:path) => {{
-        $group.throughput(Throughput::Elements(1));
-        $group.bench_function(BenchmarkId::new("typed", $runtime), |b| {
-            b.iter(|| $typed.call(&mut $store, 7).unwrap())
-        });
-        $group.bench_function(BenchmarkId::new("untyped", $runtime), |b| {
-            use $val as V;
-            let mut out = [V::I32(0)];
-            b.iter(|| $untyped.call(&mut $store, &[V::I32(7)], &mut out).unwrap())
-        });
-        $group.throughput(Throughput::Elements(LOOP as u64));
-        $group.bench_function(BenchmarkId::new("wasm_to_host", $runtime), |b| {
-            b.iter(|| $host_loop.call(&mut $store, LOOP).unwrap())
-        });
-    }};
+/// Time a new store and instance of `bytes` in keel and in Wasmtime, each
+/// with the given engine.
+fn instantiate_keel_and_wasmtime(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    bytes: &[u8],
+    keel: &keel::Engine,
+    wasmtime: &wasmtime::Engine,
+) {
+    let module = keel::Module::new(keel, bytes).unwrap();
+    let linker = keel::Linker::new(keel);
+    group.bench_function(BenchmarkId::new(name, "keel"), |b| {
+        b.iter(|| {
+            let mut store = keel::Store::new(keel, ());
+            linker.instantiate(&mut store, &module).unwrap();
+            store
+        })
+    });
+    let module = wasmtime::Module::new(wasmtime, bytes).unwrap();
+    let linker = wasmtime::Linker::new(wasmtime);
+    group.bench_function(BenchmarkId::new(name, "wasmtime"), |b| {
+        b.iter(|| {
+            let mut store = wasmtime::Store::new(wasmtime, ());
+            linker.instantiate(&mut store, &module).unwrap();
+            store
+        })
+    });
 }
 
-const LOOP: i32 = 1000;
-
-/// Host-to-wasm and wasm-to-host calls, per call.
 fn calls(c: &mut Criterion) {
     let bytes = wat::parse_str(CALLS_WAT).unwrap();
     let mut group = c.benchmark_group("calls");

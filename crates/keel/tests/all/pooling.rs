@@ -148,38 +148,31 @@ fn pool_limits_refuse_with_their_names() -> keel::Result<()> {
         stores.pop();
         Linker::new(&engine).instantiate(&mut third, &module)?;
 
-        // Memories and tables counted apart from instances.
-        let engine = pooled_engine(signals, cow, |p| {
-            p.total_memories(1);
-        });
-        let module = Module::new(&engine, secret_module())?;
-        let mut a = Store::new(&engine, ());
-        Linker::new(&engine).instantiate(&mut a, &module)?;
-        let mut b = Store::new(&engine, ());
-        let err = Linker::new(&engine)
-            .instantiate(&mut b, &module)
-            .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("total_memories"),
-            "{name}: {err:#}"
-        );
-        drop(a);
-        Linker::new(&engine).instantiate(&mut b, &module)?;
-
-        let engine = pooled_engine(signals, cow, |p| {
-            p.total_tables(1);
-        });
-        let module = Module::new(&engine, secret_module())?;
-        let mut a = Store::new(&engine, ());
-        Linker::new(&engine).instantiate(&mut a, &module)?;
-        let mut b = Store::new(&engine, ());
-        let err = Linker::new(&engine)
-            .instantiate(&mut b, &module)
-            .unwrap_err();
-        assert!(
-            format!("{err:#}").contains("total_tables"),
-            "{name}: {err:#}"
-        );
+        // Memories and tables counted apart from instances: with one of
+        // each, a second live instance is refused, and fits once the first
+        // store drops.
+        type Limit = fn(&mut PoolingAllocationConfig);
+        let limits: [(&str, Limit); 2] = [
+            ("total_memories", |p| {
+                p.total_memories(1);
+            }),
+            ("total_tables", |p| {
+                p.total_tables(1);
+            }),
+        ];
+        for (limit, set) in limits {
+            let engine = pooled_engine(signals, cow, set);
+            let module = Module::new(&engine, secret_module())?;
+            let mut a = Store::new(&engine, ());
+            Linker::new(&engine).instantiate(&mut a, &module)?;
+            let mut b = Store::new(&engine, ());
+            let err = Linker::new(&engine)
+                .instantiate(&mut b, &module)
+                .unwrap_err();
+            assert!(format!("{err:#}").contains(limit), "{name}: {err:#}");
+            drop(a);
+            Linker::new(&engine).instantiate(&mut b, &module)?;
+        }
     }
     Ok(())
 }
