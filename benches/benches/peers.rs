@@ -131,6 +131,38 @@ fn instantiate_keel_and_wasmtime(
     });
 }
 
+const CALLS_WAT: &str = r#"(module
+    (import "host" "inc" (func $inc (param i32) (result i32)))
+    (func (export "id") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+    (func (export "host_loop") (param $n i32) (result i32) (local $acc i32)
+      (loop $l
+        (local.set $acc (call $inc (local.get $acc)))
+        (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+      local.get $acc))"#;
+
+/// The three call benchmarks of one runtime: a typed call, an untyped
+/// call (`$val` is its value type) and a loop of wasm-to-host calls.
+macro_rules! bench_calls {
+    ($group:ident, $runtime:literal, $store:ident, $typed:ident, $untyped:ident, $host_loop:ident, $val:path) => {{
+        $group.throughput(Throughput::Elements(1));
+        $group.bench_function(BenchmarkId::new("typed", $runtime), |b| {
+            b.iter(|| $typed.call(&mut $store, 7).unwrap())
+        });
+        $group.bench_function(BenchmarkId::new("untyped", $runtime), |b| {
+            use $val as V;
+            let mut out = [V::I32(0)];
+            b.iter(|| $untyped.call(&mut $store, &[V::I32(7)], &mut out).unwrap())
+        });
+        $group.throughput(Throughput::Elements(LOOP as u64));
+        $group.bench_function(BenchmarkId::new("wasm_to_host", $runtime), |b| {
+            b.iter(|| $host_loop.call(&mut $store, LOOP).unwrap())
+        });
+    }};
+}
+
+const LOOP: i32 = 1000;
+
+/// Host-to-wasm and wasm-to-host calls, per call.
 fn calls(c: &mut Criterion) {
     let bytes = wat::parse_str(CALLS_WAT).unwrap();
     let mut group = c.benchmark_group("calls");
