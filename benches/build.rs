@@ -1,5 +1,9 @@
 //! Compile the C workloads natively (`gcc -O2`, the `cc` crate's default
-//! compiler here) so the benchmarks can time them as the limit.
+//! compiler here) so the benchmarks can time them as the limit, and build
+//! the third-party real programs (SQLite, zlib) to wasm32-wasi
+//! (`programs/build_programs.rs`).
+
+include!("programs/build_programs.rs");
 
 fn main() {
     let sources = [
@@ -21,4 +25,5 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=workloads/common.h");
     build.compile("workloads");
+    build_programs();
 }

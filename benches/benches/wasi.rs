@@ -18,55 +18,11 @@ fn programs() -> PathBuf {
 }
 
 fn keel_run(engine: &keel::Engine, module: &keel::Module, sandbox: &Path, name: &str) {
-    let wasi = keel_wasi::WasiCtxBuilder::new()
-        .arg(name)
-        .stdout(keel_wasi::pipe::MemoryOutputPipe::new(1 << 16))
-        .preopened_dir(
-            sandbox,
-            "/sandbox",
-            keel_wasi::DirPerms::all(),
-            keel_wasi::FilePerms::all(),
-        )
-        .unwrap()
-        .build();
-    let mut linker = keel::Linker::new(engine);
-    keel_wasi::add_to_linker(&mut linker, |cx: &mut keel_wasi::WasiCtx| cx).unwrap();
-    let mut store = keel::Store::new(engine, wasi);
-    let instance = linker.instantiate(&mut store, module).unwrap();
-    let start = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .unwrap();
-    if let Err(e) = start.call(&mut store, ()) {
-        assert_eq!(
-            e.downcast_ref::<keel_wasi::I32Exit>().map(|e| e.0),
-            Some(0),
-            "{e:#}"
-        );
-    }
+    keel_benches::keel_wasi_run(engine, module, sandbox, name);
 }
 
 fn wasmtime_run(engine: &wasmtime::Engine, module: &wasmtime::Module, sandbox: &Path, name: &str) {
-    let wasi = wasmtime_wasi::WasiCtxBuilder::new()
-        .arg(name)
-        .stdout(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 16))
-        .preopened_dir(sandbox, "/sandbox", wasmtime_wasi::FsPerms::ReadWrite)
-        .unwrap()
-        .build_p1();
-    let mut linker = wasmtime::Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut wasmtime_wasi::p1::WasiP1Ctx| cx)
-        .unwrap();
-    let mut store = wasmtime::Store::new(engine, wasi);
-    let instance = linker.instantiate(&mut store, module).unwrap();
-    let start = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .unwrap();
-    if let Err(e) = start.call(&mut store, ()) {
-        assert_eq!(
-            e.downcast_ref::<wasmtime_wasi::I32Exit>().map(|e| e.0),
-            Some(0),
-            "{e:#}"
-        );
-    }
+    keel_benches::wasmtime_wasi_run(engine, module, sandbox, name);
 }
 
 fn wasi(c: &mut Criterion) {

@@ -331,3 +331,103 @@ pub fn generated_module(target_bytes: usize) -> Vec<u8> {
     }
     wat::parse_str(wat + ")").expect("generated module parses")
 }
+
+/// Run a WASI command's `_start` as `keel run` does (a fresh WASI context
+/// with `name` as `argv[0]`, `sandbox` preopened as `/sandbox`, a new
+/// store, instantiation) and return what it wrote to stdout (at most
+/// 1 MiB).
+///
+/// # Panics
+///
+/// If instantiation fails or `_start` ends other than with exit status 0.
+pub fn keel_wasi_run(
+    engine: &keel::Engine,
+    module: &keel::Module,
+    sandbox: &std::path::Path,
+    name: &str,
+) -> Vec<u8> {
+    let stdout = keel_wasi::pipe::MemoryOutputPipe::new(1 << 20);
+    let wasi = keel_wasi::WasiCtxBuilder::new()
+        .arg(name)
+        .stdout(stdout.clone())
+        .preopened_dir(
+            sandbox,
+            "/sandbox",
+            keel_wasi::DirPerms::all(),
+            keel_wasi::FilePerms::all(),
+        )
+        .unwrap()
+        .build();
+    let mut linker = keel::Linker::new(engine);
+    keel_wasi::add_to_linker(&mut linker, |cx: &mut keel_wasi::WasiCtx| cx).unwrap();
+    let mut store = keel::Store::new(engine, wasi);
+    let instance = linker.instantiate(&mut store, module).unwrap();
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap();
+    if let Err(e) = start.call(&mut store, ()) {
+        assert_eq!(
+            e.downcast_ref::<keel_wasi::I32Exit>().map(|e| e.0),
+            Some(0),
+            "{name}: {e:#}"
+        );
+    }
+    stdout.contents()
+}
+
+/// [`keel_wasi_run`] with Wasmtime 48 and its preview-1 `wasmtime-wasi`.
+///
+/// # Panics
+///
+/// As [`keel_wasi_run`].
+pub fn wasmtime_wasi_run(
+    engine: &wasmtime::Engine,
+    module: &wasmtime::Module,
+    sandbox: &std::path::Path,
+    name: &str,
+) -> Vec<u8> {
+    let stdout = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 20);
+    let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+        .arg(name)
+        .stdout(stdout.clone())
+        .preopened_dir(sandbox, "/sandbox", wasmtime_wasi::FsPerms::ReadWrite)
+        .unwrap()
+        .build_p1();
+    let mut linker = wasmtime::Linker::new(engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut wasmtime_wasi::p1::WasiP1Ctx| cx)
+        .unwrap();
+    let mut store = wasmtime::Store::new(engine, wasi);
+    let instance = linker.instantiate(&mut store, module).unwrap();
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap();
+    if let Err(e) = start.call(&mut store, ()) {
+        assert_eq!(
+            e.downcast_ref::<wasmtime_wasi::I32Exit>().map(|e| e.0),
+            Some(0),
+            "{name}: {e:#}"
+        );
+    }
+    stdout.contents().to_vec()
+}
+
+/// The real programs of `benches/programs` (issue 15): (name, `.wasm`
+/// path). Ours are committed; the SQLite and zlib drivers are built by
+/// build.rs into `OUT_DIR` and missing when it could not build them.
+pub fn real_programs() -> Vec<(&'static str, std::path::PathBuf)> {
+    let own = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+    vec![
+        ("lz77", own.join("lz77.wasm")),
+        ("json", own.join("json.wasm")),
+        ("raytrace", own.join("raytrace.wasm")),
+        ("kvstore", own.join("kvstore.wasm")),
+        (
+            "sqlite",
+            std::path::PathBuf::from(concat!(env!("OUT_DIR"), "/sqlite_bench.wasm")),
+        ),
+        (
+            "zlib",
+            std::path::PathBuf::from(concat!(env!("OUT_DIR"), "/zlib_bench.wasm")),
+        ),
+    ]
+}

@@ -16,85 +16,24 @@
 //!
 //! `cargo bench --manifest-path benches/Cargo.toml --bench programs`
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
-/// (benchmark name, path of the `.wasm`).
-fn programs() -> Vec<(&'static str, PathBuf)> {
-    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
-    vec![
-        ("lz77", own.join("lz77.wasm")),
-        ("json", own.join("json.wasm")),
-        ("raytrace", own.join("raytrace.wasm")),
-        ("kvstore", own.join("kvstore.wasm")),
-        (
-            "sqlite",
-            PathBuf::from(concat!(env!("OUT_DIR"), "/sqlite_bench.wasm")),
-        ),
-        (
-            "zlib",
-            PathBuf::from(concat!(env!("OUT_DIR"), "/zlib_bench.wasm")),
-        ),
-    ]
-}
+use keel_benches::{keel_wasi_run, real_programs, wasmtime_wasi_run};
 
 fn keel_run(engine: &keel::Engine, module: &keel::Module, sandbox: &Path, name: &str) {
-    let wasi = keel_wasi::WasiCtxBuilder::new()
-        .arg(name)
-        .stdout(keel_wasi::pipe::MemoryOutputPipe::new(1 << 16))
-        .preopened_dir(
-            sandbox,
-            "/sandbox",
-            keel_wasi::DirPerms::all(),
-            keel_wasi::FilePerms::all(),
-        )
-        .unwrap()
-        .build();
-    let mut linker = keel::Linker::new(engine);
-    keel_wasi::add_to_linker(&mut linker, |cx: &mut keel_wasi::WasiCtx| cx).unwrap();
-    let mut store = keel::Store::new(engine, wasi);
-    let instance = linker.instantiate(&mut store, module).unwrap();
-    let start = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .unwrap();
-    if let Err(e) = start.call(&mut store, ()) {
-        assert_eq!(
-            e.downcast_ref::<keel_wasi::I32Exit>().map(|e| e.0),
-            Some(0),
-            "{name}: {e:#}"
-        );
-    }
+    keel_wasi_run(engine, module, sandbox, name);
 }
 
 fn wasmtime_run(engine: &wasmtime::Engine, module: &wasmtime::Module, sandbox: &Path, name: &str) {
-    let wasi = wasmtime_wasi::WasiCtxBuilder::new()
-        .arg(name)
-        .stdout(wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 16))
-        .preopened_dir(sandbox, "/sandbox", wasmtime_wasi::FsPerms::ReadWrite)
-        .unwrap()
-        .build_p1();
-    let mut linker = wasmtime::Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut wasmtime_wasi::p1::WasiP1Ctx| cx)
-        .unwrap();
-    let mut store = wasmtime::Store::new(engine, wasi);
-    let instance = linker.instantiate(&mut store, module).unwrap();
-    let start = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .unwrap();
-    if let Err(e) = start.call(&mut store, ()) {
-        assert_eq!(
-            e.downcast_ref::<wasmtime_wasi::I32Exit>().map(|e| e.0),
-            Some(0),
-            "{name}: {e:#}"
-        );
-    }
+    wasmtime_wasi_run(engine, module, sandbox, name);
 }
 
 /// The programs whose `.wasm` exists, read into memory.
 fn available() -> Vec<(&'static str, Vec<u8>)> {
-    programs()
+    real_programs()
         .into_iter()
         .filter_map(|(name, path)| match std::fs::read(&path) {
             Ok(bytes) => Some((name, bytes)),
