@@ -146,7 +146,7 @@ impl Config {
 
     /// Where instances' memories and tables come from (as Wasmtime's
     /// `Config::allocation_strategy`): on demand (the default) or from a
-    /// pool with fixed limits ([`InstanceAllocationStrategy::Pooling`]),
+    /// pool with fixed limits ([`InstanceAllocationStrategy::Pooling`](crate::InstanceAllocationStrategy::Pooling)),
     /// made by [`Engine::new`] and shared by the engine's stores. Memories
     /// and tables the host creates (`Memory::new`, `Table::new`) are always
     /// allocated on demand.
@@ -159,10 +159,10 @@ impl Config {
     }
 
     /// Describe compiled code to a profiler (as Wasmtime's
-    /// `Config::profiler`): with [`ProfilingStrategy::PerfMap`], every
+    /// `Config::profiler`): with [`ProfilingStrategy::PerfMap`](crate::ProfilingStrategy::PerfMap), every
     /// module's functions are appended to `/tmp/perf-PID.map` when it is
     /// created or loaded, so `perf report` names JIT code. Default:
-    /// [`ProfilingStrategy::None`]. Without the `std` feature the map is
+    /// [`ProfilingStrategy::None`](crate::ProfilingStrategy::None). Without the `std` feature the map is
     /// not written.
     pub fn profiler(&mut self, strategy: crate::ProfilingStrategy) -> &mut Self {
         self.profiler = strategy;
@@ -419,7 +419,7 @@ pub(crate) struct EngineInner {
     /// What artifacts must have been compiled with, and its encoding
     /// (computed once: it formats every Cranelift setting).
     compatibility: spin::Once<(Compatibility, Vec<u8>)>,
-    /// The pooling allocator, with [`InstanceAllocationStrategy::Pooling`](crate::InstanceAllocationStrategy::Pooling).
+    /// The pooling allocator, with [`InstanceAllocationStrategy::Pooling`](crate::InstanceAllocationStrategy::Pooling)(crate::InstanceAllocationStrategy::Pooling).
     pub(crate) pool: Option<Arc<keel_vm::InstancePool>>,
 }
 
