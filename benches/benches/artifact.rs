@@ -43,7 +43,9 @@ fn artifacts(c: &mut Criterion) {
             &wasmtime_artifact,
             |b, artifact| {
                 // SAFETY: Wasmtime wrote the artifact just above.
-                b.iter(|| unsafe { wasmtime::Module::deserialize(&wasmtime_engine, artifact) }.unwrap())
+                b.iter(|| {
+                    unsafe { wasmtime::Module::deserialize(&wasmtime_engine, artifact) }.unwrap()
+                })
             },
         );
     }

@@ -151,9 +151,20 @@ fn async_calls(c: &mut Criterion) {
         linker.func_wrap("host", "f", || {}).unwrap();
         let mut store = keel::Store::new(&engine, ());
         let instance = linker.instantiate(&mut store, &module).unwrap();
-        let lp = instance.get_typed_func::<i32, ()>(&mut store, "loop").unwrap();
-        let nop = instance.get_typed_func::<(), ()>(&mut store, "nop").unwrap();
-        let name = format!("{}_{k}", if async_support { "async_on" } else { "async_off" });
+        let lp = instance
+            .get_typed_func::<i32, ()>(&mut store, "loop")
+            .unwrap();
+        let nop = instance
+            .get_typed_func::<(), ()>(&mut store, "nop")
+            .unwrap();
+        let name = format!(
+            "{}_{k}",
+            if async_support {
+                "async_on"
+            } else {
+                "async_off"
+            }
+        );
         group.bench_function(BenchmarkId::new("sync_call_nop", &name), |b| {
             b.iter(|| nop.call(&mut store, ()).unwrap())
         });

@@ -5,8 +5,11 @@
 //! `benches/report` runs this and writes BENCHMARKS.md.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use keel_benches::{Ret, generated_module, keel_runner, wasmi_runner, wasmtime_runner, workloads};
-use std::time::Duration;
+use keel_benches::{
+    Ret, generated_module, instantiation_cases, keel_runner, wasmi_runner, wasmtime_runner,
+    workloads,
+};
+use std::time::{Duration, Instant};
 
 fn compile(c: &mut Criterion) {
     // About 1 KB: the SHA-256 workload as clang built it.
@@ -34,37 +37,17 @@ fn compile(c: &mut Criterion) {
 }
 
 fn instantiate(c: &mut Criterion) {
-    let empty = wat::parse_str("(module)").unwrap();
-    let data = wat::parse_str(format!(
-        "(module (memory 1) (data (i32.const 0) \"{}\"))",
-        "\\2a".repeat(65536)
-    ))
-    .unwrap();
-    let mut funcs = String::from("(module (table 1000 funcref)");
-    for i in 0..1000 {
-        funcs += &format!("(func $f{i} (result i32) i32.const {i})");
-    }
-    funcs += "(elem (i32.const 0) func";
-    for i in 0..1000 {
-        funcs += &format!(" $f{i}");
-    }
-    funcs += "))";
-    let funcs = wat::parse_str(funcs).unwrap();
-    let cases = [
-        ("empty", &empty),
-        ("data_64k", &data),
-        ("funcs_1000", &funcs),
-    ];
+    let cases = instantiation_cases();
 
     let mut group = c.benchmark_group("instantiate");
-    for (name, bytes) in cases {
+    for (name, bytes) in &cases {
         let keel = keel::Engine::default();
         let wasmtime = wasmtime::Engine::default();
         instantiate_keel_and_wasmtime(&mut group, name, bytes, &keel, &wasmtime);
         let engine = wasmi::Engine::default();
         let module = wasmi::Module::new(&engine, bytes).unwrap();
         let linker = wasmi::Linker::<()>::new(&engine);
-        group.bench_function(BenchmarkId::new(name, "wasmi"), |b| {
+        group.bench_function(BenchmarkId::new(*name, "wasmi"), |b| {
             b.iter(|| {
                 let mut store = wasmi::Store::new(&engine, ());
                 linker.instantiate_and_start(&mut store, &module).unwrap();
@@ -76,30 +59,105 @@ fn instantiate(c: &mut Criterion) {
 
     // Both runtimes with their pooling allocators (same limits).
     let mut group = c.benchmark_group("instantiate_pooling");
-    for (name, bytes) in cases {
-        let mut pooling = keel::PoolingAllocationConfig::new();
-        pooling
-            .total_core_instances(100)
-            .total_memories(100)
-            .total_tables(100)
-            .max_memory_size(1 << 20)
-            .table_elements(1000);
-        let mut config = keel::Config::new();
-        config.allocation_strategy(keel::InstanceAllocationStrategy::Pooling(pooling));
-        let keel = keel::Engine::new(&config).unwrap();
-        let mut pooling = wasmtime::PoolingAllocationConfig::new();
-        pooling
-            .total_core_instances(100)
-            .total_memories(100)
-            .total_tables(100)
-            .max_memory_size(1 << 20)
-            .table_elements(1000);
-        let mut config = wasmtime::Config::new();
-        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
-        let wasmtime = wasmtime::Engine::new(&config).unwrap();
+    for (name, bytes) in &cases {
+        let keel = keel_pooling_engine();
+        let wasmtime = wasmtime_pooling_engine();
         instantiate_keel_and_wasmtime(&mut group, name, bytes, &keel, &wasmtime);
     }
     group.finish();
+
+    // Throughput on two threads: each iteration is one new store and
+    // instance on each of two threads at once, so instances per second are
+    // 2e9 / (ns per iteration). Engines, modules and linkers are shared.
+    let mut group = c.benchmark_group("instantiate_2threads");
+    for (name, bytes) in &cases {
+        for (runtime, keel) in [
+            ("keel", keel::Engine::default()),
+            ("keel_pooling", keel_pooling_engine()),
+        ] {
+            let module = keel::Module::new(&keel, bytes).unwrap();
+            let linker = keel::Linker::new(&keel);
+            group.bench_function(BenchmarkId::new(*name, runtime), |b| {
+                on_two_threads(b, || {
+                    let mut store = keel::Store::new(&keel, ());
+                    linker.instantiate(&mut store, &module).unwrap();
+                    store
+                })
+            });
+        }
+        for (runtime, wasmtime) in [
+            ("wasmtime", wasmtime::Engine::default()),
+            ("wasmtime_pooling", wasmtime_pooling_engine()),
+        ] {
+            let module = wasmtime::Module::new(&wasmtime, bytes).unwrap();
+            let linker = wasmtime::Linker::new(&wasmtime);
+            group.bench_function(BenchmarkId::new(*name, runtime), |b| {
+                on_two_threads(b, || {
+                    let mut store = wasmtime::Store::new(&wasmtime, ());
+                    linker.instantiate(&mut store, &module).unwrap();
+                    store
+                })
+            });
+        }
+        let engine = wasmi::Engine::default();
+        let module = wasmi::Module::new(&engine, bytes).unwrap();
+        let linker = wasmi::Linker::<()>::new(&engine);
+        group.bench_function(BenchmarkId::new(*name, "wasmi"), |b| {
+            on_two_threads(b, || {
+                let mut store = wasmi::Store::new(&engine, ());
+                linker.instantiate_and_start(&mut store, &module).unwrap();
+                store
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Time `iters` calls of `f` on each of two threads running at once (the
+/// measured time includes starting the threads, about 30 µs, which
+/// criterion's growing iteration counts make negligible).
+fn on_two_threads<R>(b: &mut criterion::Bencher<'_>, f: impl Fn() -> R + Sync) {
+    b.iter_custom(|iters| {
+        let start = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..iters {
+                        drop(std::hint::black_box(f()));
+                    }
+                });
+            }
+        });
+        start.elapsed()
+    })
+}
+
+/// keel with its pooling allocator, limits as [`wasmtime_pooling_engine`].
+fn keel_pooling_engine() -> keel::Engine {
+    let mut pooling = keel::PoolingAllocationConfig::new();
+    pooling
+        .total_core_instances(100)
+        .total_memories(100)
+        .total_tables(100)
+        .max_memory_size(1 << 20)
+        .table_elements(1000);
+    let mut config = keel::Config::new();
+    config.allocation_strategy(keel::InstanceAllocationStrategy::Pooling(pooling));
+    keel::Engine::new(&config).unwrap()
+}
+
+/// Wasmtime with its pooling allocator, limits as [`keel_pooling_engine`].
+fn wasmtime_pooling_engine() -> wasmtime::Engine {
+    let mut pooling = wasmtime::PoolingAllocationConfig::new();
+    pooling
+        .total_core_instances(100)
+        .total_memories(100)
+        .total_tables(100)
+        .max_memory_size(1 << 20)
+        .table_elements(1000);
+    let mut config = wasmtime::Config::new();
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pooling));
+    wasmtime::Engine::new(&config).unwrap()
 }
 
 /// Time a new store and instance of `bytes` in keel and in Wasmtime, each

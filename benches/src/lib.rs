@@ -431,3 +431,28 @@ pub fn real_programs() -> Vec<(&'static str, std::path::PathBuf)> {
         ),
     ]
 }
+
+/// The instantiation benchmarks' modules, by case name: `empty` (no
+/// items), `data_64k` (one page of memory filled by a 64 KiB active data
+/// segment) and `funcs_1000` (1,000 functions, all placed in a 1,000-slot
+/// funcref table by one active element segment).
+pub fn instantiation_cases() -> [(&'static str, Vec<u8>); 3] {
+    let data = format!(
+        "(module (memory 1) (data (i32.const 0) \"{}\"))",
+        "\\2a".repeat(65536)
+    );
+    let mut funcs = String::from("(module (table 1000 funcref)");
+    for i in 0..1000 {
+        funcs += &format!("(func $f{i} (result i32) i32.const {i})");
+    }
+    funcs += "(elem (i32.const 0) func";
+    for i in 0..1000 {
+        funcs += &format!(" $f{i}");
+    }
+    funcs += "))";
+    [
+        ("empty", wat::parse_str("(module)").unwrap()),
+        ("data_64k", wat::parse_str(data).unwrap()),
+        ("funcs_1000", wat::parse_str(funcs).unwrap()),
+    ]
+}

@@ -35,7 +35,8 @@ fn real_programs_agree_with_wasmtime() {
         let keel_module = keel::Module::new(&keel_engine, &bytes).unwrap();
         let wasmtime_module = wasmtime::Module::new(&wasmtime_engine, &bytes).unwrap();
         let keel_out = keel_wasi_run(&keel_engine, &keel_module, &keel_dir, name);
-        let wasmtime_out = wasmtime_wasi_run(&wasmtime_engine, &wasmtime_module, &wasmtime_dir, name);
+        let wasmtime_out =
+            wasmtime_wasi_run(&wasmtime_engine, &wasmtime_module, &wasmtime_dir, name);
         std::fs::remove_dir_all(&keel_dir).unwrap();
         std::fs::remove_dir_all(&wasmtime_dir).unwrap();
         assert!(!keel_out.is_empty(), "{name} printed nothing");

@@ -17,25 +17,16 @@ fn main() -> anyhow::Result<()> {
     let mut iterations = 0u64;
     match case.as_str() {
         "instantiate-empty" | "instantiate-data" | "instantiate-funcs" => {
-            let wat = match case.as_str() {
-                "instantiate-empty" => "(module)".to_string(),
-                "instantiate-data" => format!(
-                    "(module (memory 1) (data (i32.const 0) \"{}\"))",
-                    "\\2a".repeat(65536)
-                ),
-                _ => {
-                    let mut w = String::from("(module (table 1000 funcref)");
-                    for i in 0..1000 {
-                        w += &format!("(func $f{i} (result i32) i32.const {i})");
-                    }
-                    w += "(elem (i32.const 0) func";
-                    for i in 0..1000 {
-                        w += &format!(" $f{i}");
-                    }
-                    w + "))"
-                }
+            let which = match case.as_str() {
+                "instantiate-empty" => "empty",
+                "instantiate-data" => "data_64k",
+                _ => "funcs_1000",
             };
-            let module = keel::Module::new(&engine, wat)?;
+            let (_, wasm) = keel_benches::instantiation_cases()
+                .into_iter()
+                .find(|(name, _)| *name == which)
+                .expect("a known case");
+            let module = keel::Module::new(&engine, &wasm)?;
             let linker = keel::Linker::new(&engine);
             let start = Instant::now();
             while Instant::now() < deadline {
