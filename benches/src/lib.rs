@@ -320,7 +320,7 @@ pub fn generated_module(target_bytes: usize) -> Vec<u8> {
             m = (i * 2654435761usize) % 1_000_003,
         );
         i += 1;
-        if i % 64 == 0
+        if i.is_multiple_of(64)
             && wat::parse_str(&(wat.clone() + ")"))
                 .map(|b| b.len())
                 .unwrap_or(0)
