@@ -32,7 +32,7 @@ struct Case<'a> {
     stdin: &'a [u8],
 }
 
-fn argv<'a>(case: &'a Case<'_>) -> Vec<String> {
+fn argv(case: &Case<'_>) -> Vec<String> {
     let mut argv = vec![format!("{}.wasm", case.program)];
     argv.extend(case.args.iter().map(|a| a.to_string()));
     argv
