@@ -235,9 +235,10 @@ impl Func {
         }
         // SAFETY: `func_ref` came from a table or global of this store, so
         // it points into a live VMContext or host context; the store is
-        // borrowed exclusively. A reference not built yet is built now.
+        // borrowed exclusively. The runtime builds a reference before it
+        // hands out its address, so it is built.
         let type_index = unsafe {
-            keel_vm::ensure_func_ref(func_ref);
+            debug_assert!((*func_ref).is_built());
             (*func_ref).type_index
         };
         let ty = store

@@ -444,7 +444,7 @@ impl Instance {
                 EntityIndex::Function(f) => match m.defined_func_index(f) {
                     None => funcs[f.index()],
                     Some(_) => {
-                        let fr = handle.built_func_ref(f);
+                        let fr = handle.func_ref(f);
                         match store.func_by_ref.get(&(fr as usize)) {
                             Some(func) => Extern::Func(*func),
                             None => Extern::Func(Func::register(
@@ -489,7 +489,7 @@ impl Instance {
         }
         let start = m
             .start
-            .map(|start| store.instances[index].handle.built_func_ref(start));
+            .map(|start| store.instances[index].handle.func_ref(start));
         Ok((instance, start))
     }
 

@@ -46,12 +46,11 @@ macro_rules! foreach_builtin {
             /// store context) or returns non-zero and the caller traps
             /// with `Interrupt`.
             new_epoch(vmctx: vmctx) -> i32;
-            /// `call_indirect`'s slow path, taken when the callee's type id
-            /// differs from `expected`: build the function reference if it
-            /// is not built yet (lazy initialization), then compare again;
-            /// returns 0 when the types match, non-zero otherwise (the
-            /// caller traps with `BadSignature`).
-            check_indirect_call(vmctx: vmctx, func_ref: ptr, expected: i32) -> i32;
+            /// `ref.func`: the address of function `func_index`'s
+            /// `VMFuncRef` in this instance, built first if it is not yet
+            /// (function references are built lazily, when first handed
+            /// out).
+            ref_func(vmctx: vmctx, func_index: i32) -> ptr;
         }
     };
 }

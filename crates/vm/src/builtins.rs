@@ -276,19 +276,14 @@ mod impls {
         }
     }
 
-    pub(super) unsafe extern "C" fn check_indirect_call(
-        _vmctx: *mut u8,
-        func_ref: *mut u8,
-        expected: u32,
-    ) -> u32 {
-        let func_ref = func_ref.cast::<VMFuncRef>().cast_const();
-        // SAFETY: compiled code passes a non-null reference it loaded from
-        // a table of its store, which is borrowed by the running call
-        // (VM-5): a host function's or an instance's `VMFuncRef`.
-        unsafe {
-            crate::ensure_func_ref(func_ref);
-            u32::from((*func_ref).type_index.as_u32() != expected)
-        }
+    pub(super) unsafe extern "C" fn ref_func(vmctx: *mut u8, func: u32) -> *mut u8 {
+        // SAFETY: called by compiled code with its own VMContext.
+        let instance = unsafe { instance(vmctx) };
+        // Validation checked the index against the module's functions.
+        instance
+            .func_ref(keel_translate::FuncIndex::from_u32(func))
+            .cast_mut()
+            .cast()
     }
 }
 

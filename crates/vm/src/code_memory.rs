@@ -139,7 +139,7 @@ impl CodeMemory {
     /// lies inside the text, and every function the host can reach (an
     /// escaped one) has its array-to-wasm trampoline. Done once when a
     /// module is created, so that building a function reference later
-    /// ([`ensure_func_ref`](crate::ensure_func_ref)) cannot fail.
+    /// ([`Instance::func_ref`](crate::Instance::func_ref)) cannot fail.
     ///
     /// # Errors
     ///

@@ -410,9 +410,9 @@ impl Instance {
                 self.write(self.offsets.defined_table(index), def);
             }
             // Imported functions' references are copied from their
-            // imports now; a defined function's is built when first used
-            // (`ensure_func_ref`): here it only records its instance and
-            // that it is not built yet.
+            // imports now; a defined function's stays zeroed (the
+            // VMContext is a zeroing allocation) until the runtime first
+            // hands out its address (`func_ref`).
             let num_imported = module.num_imported_funcs as usize;
             for (index, ty) in module.functions.iter().take(num_imported) {
                 let import = imports.functions[index.index()];
@@ -423,17 +423,6 @@ impl Instance {
                     type_index: self.type_ids[ty.index()],
                 };
                 self.write(self.offsets.func_ref(index), func_ref);
-            }
-            let unbuilt = VMFuncRef {
-                array_call: None,
-                wasm_call: core::ptr::null(),
-                vmctx: self.vmctx.as_ptr(),
-                type_index: SharedTypeIndex::from_u32(VMFuncRef::UNBUILT),
-            };
-            let refs = self.func_refs();
-            for i in num_imported..module.functions.len() {
-                // `refs` has one slot per function (VM-3).
-                refs.add(i).write(unbuilt);
             }
             // Globals, in order: an initializer may read earlier globals.
             for (index, global) in module.globals.iter() {
@@ -555,14 +544,12 @@ impl Instance {
                 let slots = (*def).base.add(start);
                 match &elem.items {
                     ElemItems::Functions(funcs) => {
-                        // `refs` has a slot per function of the module
-                        // (VM-3); an index past them (only in metadata
-                        // that bypassed validation) becomes null.
-                        let refs = self.func_refs().cast_const();
+                        // An index past the module's functions (only in
+                        // metadata that bypassed validation) becomes null.
                         let n = module.functions.len();
                         for (i, f) in funcs.iter().enumerate() {
                             *slots.add(i) = match f.expand() {
-                                Some(f) if f.index() < n => refs.add(f.index()),
+                                Some(f) if f.index() < n => self.func_ref(f),
                                 _ => core::ptr::null(),
                             };
                         }
@@ -706,28 +693,20 @@ impl Instance {
         self.vmctx.as_ptr()
     }
 
-    /// The VMContext's array of function references, one per function of
-    /// the module (imports first).
-    fn func_refs(&self) -> *mut VMFuncRef {
-        if self.module.functions.is_empty() {
-            return NonNull::dangling().as_ptr();
-        }
-        self.field(self.offsets.func_ref(FuncIndex::from_u32(0)))
-    }
-
-    /// The function reference of function `index`: its address, which is
-    /// the reference's identity, whether or not it is built yet (see
-    /// [`Instance::built_func_ref`]).
+    /// The function reference of function `index`, built first if it is
+    /// not yet: what the runtime hands out (a table slot, a global, an
+    /// export, `ref.func`); its address is the reference's identity.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not a function of the module (a keel bug).
     pub fn func_ref(&self, index: FuncIndex) -> *const VMFuncRef {
-        self.field(self.offsets.func_ref(index))
-    }
-
-    /// The function reference of function `index`, built if it was not
-    /// yet: what the runtime hands to a caller that reads it.
-    pub fn built_func_ref(&self, index: FuncIndex) -> *const VMFuncRef {
-        let func_ref = self.func_ref(index);
-        // SAFETY: `func_ref` is this instance's reference of `index`.
-        unsafe { ensure_func_ref(func_ref) };
+        let func_ref = self.field::<VMFuncRef>(self.offsets.func_ref(index));
+        // SAFETY: the field is function `index`'s `VMFuncRef` (VM-3),
+        // zeroed or built.
+        if !unsafe { (*func_ref).is_built() } {
+            self.build_func_ref(index);
+        }
         func_ref
     }
 
@@ -735,9 +714,7 @@ impl Instance {
     /// built yet.
     ///
     /// The module's code was checked against it when the module was
-    /// created ([`CodeMemory::check_module`]), so every lookup succeeds;
-    /// were one to fail, the reference stays unbuilt, and using it traps
-    /// with `BadSignature` (a call) or fails (the host API).
+    /// created ([`CodeMemory::check_module`]), so every lookup succeeds.
     fn build_func_ref(&self, index: FuncIndex) {
         let module = &*self.module;
         let (Some(def), Some(code)) = (module.defined_func_index(index), self.code.as_ref()) else {
@@ -1043,38 +1020,4 @@ mod smallstack {
             }
         }
     }
-}
-
-/// Build the function reference at `func_ref` if it is not built yet
-/// (lazy initialization: an instance only marks its defined functions'
-/// references at instantiation, and the first use builds one); returns
-/// whether it is built.
-///
-/// # Safety
-///
-/// `func_ref` must point to a live `VMFuncRef`: a host function's, or
-/// one in the VMContext of an instance whose store is borrowed by the
-/// caller (VM-5).
-pub unsafe fn ensure_func_ref(func_ref: *const VMFuncRef) -> bool {
-    // SAFETY: per the contract, `func_ref` is live.
-    let (built, vmctx) = unsafe { ((*func_ref).is_built(), (*func_ref).vmctx) };
-    if built {
-        return true;
-    }
-    // SAFETY: an unbuilt reference is one of an instance's defined
-    // functions and its `vmctx` field is that instance's VMContext
-    // (written at instantiation), live per the contract.
-    let instance = unsafe { Instance::from_vmctx(vmctx) };
-    let first = instance.offsets.func_ref(FuncIndex::from_u32(0)) as usize;
-    let offset = (func_ref as usize)
-        .wrapping_sub(vmctx as usize)
-        .wrapping_sub(first);
-    let size = core::mem::size_of::<VMFuncRef>();
-    let index = offset / size;
-    if !offset.is_multiple_of(size) || index >= instance.module.functions.len() {
-        return false;
-    }
-    instance.build_func_ref(FuncIndex::new(index));
-    // SAFETY: as above.
-    unsafe { (*func_ref).is_built() }
 }

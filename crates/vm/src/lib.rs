@@ -57,7 +57,7 @@ pub use code_memory::{CodeMemory, ModuleCode};
 pub use error::VmError;
 pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
-    MAX_TABLE_ELEMENTS, MemorySetup, ensure_func_ref,
+    MAX_TABLE_ELEMENTS, MemorySetup,
 };
 pub use memory::LinearMemory;
 pub use memory_image::{MemoryImage, MemoryImages};

@@ -29,22 +29,17 @@ pub struct VMFuncRef {
     pub wasm_call: *const u8,
     /// The callee's VMContext or `VMHostFuncContext`.
     pub vmctx: *mut u8,
-    /// The function's type in the engine's registry, or
-    /// [`VMFuncRef::UNBUILT`] as a `u32`.
+    /// The function's type in the engine's registry.
     pub type_index: SharedTypeIndex,
 }
 
 impl VMFuncRef {
-    /// The `type_index` of a defined function's reference that is not
-    /// built yet ([`ensure_func_ref`](crate::ensure_func_ref)): never an
-    /// engine's type id, so `call_indirect`'s type check fails on it and
-    /// takes its slow path, which builds the reference. Its `vmctx` is
-    /// already the owning instance's.
-    pub const UNBUILT: u32 = u32::MAX - 1;
-
-    /// Whether the reference is built (see [`VMFuncRef::UNBUILT`]).
+    /// Whether the reference is built. A defined function's reference in
+    /// its instance's VMContext stays zeroed until the runtime first hands
+    /// out its address ([`Instance::func_ref`](crate::Instance::func_ref)),
+    /// so a built one is recognised by its non-null `vmctx`.
     pub fn is_built(&self) -> bool {
-        self.type_index.as_u32() != Self::UNBUILT
+        !self.vmctx.is_null()
     }
 }
 

@@ -16,8 +16,8 @@ use cranelift_codegen::ir::{
     condcodes::IntCC, types,
 };
 use keel_translate::{
-    BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets, vmfuncref,
-    vmfunction_import, vmtable_definition,
+    FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets, vmfuncref, vmfunction_import,
+    vmtable_definition,
 };
 
 impl FuncTranslator<'_, '_> {
@@ -133,28 +133,10 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I32, readonly(), type_ids, (type_index * 4) as i32);
-        // A mismatch may be a reference not built yet (its type id is
-        // `VMFuncRef::UNBUILT`): the cold path builds it and compares
-        // again, trapping only on a real mismatch. The matching path pays
-        // nothing for lazy initialization.
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        let slow = self.builder.create_block();
-        let matched = self.builder.create_block();
-        self.builder.set_cold_block(slow);
-        self.builder.ins().brif(mismatch, slow, &[], matched, &[]);
-        self.builder.switch_to_block(slow);
-        self.builder.seal_block(slow);
-        let check = self.call_builtin(
-            BuiltinFunctionIndex::check_indirect_call,
-            &[self.vmctx, func_ref, expected],
-        );
-        let still = self.builder.inst_results(check)[0];
         self.builder
             .ins()
-            .trapnz(still, clif_trap_code(TrapCode::BadSignature));
-        self.builder.ins().jump(matched, &[]);
-        self.builder.switch_to_block(matched);
-        self.builder.seal_block(matched);
+            .trapnz(mismatch, clif_trap_code(TrapCode::BadSignature));
 
         let wasm_call = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::WASM_CALL);
         let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);

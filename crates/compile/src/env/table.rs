@@ -63,7 +63,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// `ref.func`: the address of the function's `VMFuncRef` in this
-    /// instance's VMContext.
+    /// instance's VMContext, from the `ref_func` builtin, which builds the
+    /// reference the first time (function references are built lazily).
     pub(crate) fn ref_func(&mut self, function_index: u32) -> Result<Value, CompileError> {
         let index = FuncIndex::from_u32(function_index);
         if self.env.module.functions.get(index).is_none() {
@@ -71,8 +72,11 @@ impl FuncTranslator<'_, '_> {
                 "function index {function_index} out of range"
             )));
         }
-        let offset = self.env.offsets.func_ref(index);
-        Ok(self.builder.ins().iadd_imm_s(self.vmctx, i64::from(offset)))
+        let index = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(function_index));
+        Ok(self.builtin_value(BuiltinFunctionIndex::ref_func, &[index]))
     }
 
     /// Call builtin `index` with the vmctx and `args`, returning its result.

@@ -47,80 +47,60 @@
 ;;     movq %rsp, %rbp
 ;;     movq 8(%rdi), %r10
 ;;     movq (%r10), %r10
-;;     addq $0x40, %r10
+;;     addq $0x30, %r10
 ;;     cmpq %rsp, %r10
 ;;     jnbe #trap=stk_ovf
-;;     subq $0x30, %rsp
+;;     subq $0x20, %rsp
 ;;     movq %rbx, (%rsp)
 ;;     movq %r12, 8(%rsp)
 ;;     movq %r13, 0x10(%rsp)
-;;     movq %r14, 0x18(%rsp)
-;;     movq %r15, 0x20(%rsp)
 ;;   block0:
 ;;     movq %rdx, %rcx
 ;;     uninit  %rdx
 ;;     xorl %edx, %edx
-;;     movq %rdx, %r15
 ;;     movq 0x18(%rdi), %rax
-;;     movl (%rax), %r14d
+;;     movl (%rax), %r13d
 ;;     movq %rcx, %rbx
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %ebx, %ebx
-;;     jz      label6; j label2
+;;     jz      label3; j label2
 ;;   block2:
 ;;     movq %rdi, %r12
 ;;     movq 0x28(%r12), %rcx
-;;     movq 0x30(%r12), %rdx
-;;     movq %rbx, %rsi
-;;     andl $0x1, %esi
-;;     cmpq %rdx, %rsi
+;;     movq 0x30(%r12), %rsi
+;;     movq %rbx, %rdi
+;;     andl $0x1, %edi
+;;     cmpq %rsi, %rdi
 ;;     jnb #trap=user3
-;;     leaq (%rcx, %rsi, 8), %rdi
-;;     cmpq %rdx, %rsi
-;;     cmovaeq %rcx, %rdi
-;;     movq (%rdi), %r13
-;;     testq %r13, %r13
+;;     leaq (%rcx, %rdi, 8), %r8
+;;     cmpq %rsi, %rdi
+;;     cmovaeq %rcx, %r8
+;;     movq (%r8), %rcx
+;;     testq %rcx, %rcx
 ;;     jz #trap=user4
-;;     movl 0x18(%r13), %eax
-;;     cmpl %r14d, %eax
-;;     jnz     label4; j label3
-;;   block3:
-;;     jmp     label5
-;;   block5:
-;;     movq 8(%r13), %rax
-;;     movq 0x10(%r13), %rdi
-;;     movq %r15, %rdx
+;;     movl 0x18(%rcx), %eax
+;;     cmpl %r13d, %eax
+;;     jnz #trap=user5
+;;     movq 8(%rcx), %rax
+;;     movq 0x10(%rcx), %rdi
 ;;     movq %r12, %rsi
 ;;     call    *%rax
 ;;     subl $0x1, %ebx
+;;     movq %rax, %rdx
 ;;     movq %r12, %rdi
-;;     movq %rax, %r15
 ;;     jmp     label1
-;;   block6:
-;;     movq %r15, %rdx
-;;     jmp     label7
-;;   block7:
+;;   block3:
+;;     jmp     label4
+;;   block4:
 ;;     movq %rdx, %rax
 ;;     movq (%rsp), %rbx
 ;;     movq 8(%rsp), %r12
 ;;     movq 0x10(%rsp), %r13
-;;     movq 0x18(%rsp), %r14
-;;     movq 0x20(%rsp), %r15
-;;     addq $0x30, %rsp
+;;     addq $0x20, %rsp
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
-;;   block4:
-;;     movq 0x10(%r12), %rax
-;;     movq 0x60(%rax), %rax
-;;     movq %r14, %rdx
-;;     movq %r13, %rsi
-;;     movq %r12, %rdi
-;;     call    *%rax
-;;     testl %eax, %eax
-;;     jnz #trap=user5
-;;     jmp     label5
 ;;   vmctx loads in loops:
 ;;     block5: v12 = load.i64 notrap aligned v0+40
 ;;     block5: v13 = load.i64 notrap aligned v0+48

@@ -48,80 +48,61 @@
 ;;     movq %rsp, %rbp
 ;;     movq 8(%rdi), %r10
 ;;     movq (%r10), %r10
-;;     addq $0x50, %r10
+;;     addq $0x40, %r10
 ;;     cmpq %rsp, %r10
 ;;     jnbe #trap=stk_ovf
-;;     subq $0x40, %rsp
-;;     movq %rbx, 0x10(%rsp)
-;;     movq %r12, 0x18(%rsp)
-;;     movq %r13, 0x20(%rsp)
-;;     movq %r14, 0x28(%rsp)
-;;     movq %r15, 0x30(%rsp)
+;;     subq $0x30, %rsp
+;;     movq %rbx, (%rsp)
+;;     movq %r12, 8(%rsp)
+;;     movq %r13, 0x10(%rsp)
+;;     movq %r14, 0x18(%rsp)
+;;     movq %r15, 0x20(%rsp)
 ;;   block0:
 ;;     movq %rdx, %rcx
 ;;     uninit  %rdx
 ;;     xorl %edx, %edx
-;;     movq %rdx, <offset:1>+(%rsp)
-;;     movq 0x30(%rdi), %rbx
-;;     movq %rbx, <offset:1>+8(%rsp)
+;;     movq 0x30(%rdi), %r14
 ;;     movq 0x28(%rdi), %rbx
 ;;     movq 0x18(%rdi), %rax
+;;     movq %rdi, %r15
 ;;     movl (%rax), %r12d
 ;;     movq %rcx, %r13
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %r13d, %r13d
-;;     jz      label6; j label2
+;;     jz      label3; j label2
 ;;   block2:
 ;;     movq %r13, %rcx
 ;;     andl $0x1, %ecx
-;;     movq <offset:1>+8(%rsp), %rsi
-;;     cmpq %rsi, %rcx
+;;     cmpq %r14, %rcx
 ;;     jnb #trap=user3
-;;     leaq (%rbx, %rcx, 8), %rdx
-;;     cmpq %rsi, %rcx
-;;     cmovaeq %rbx, %rdx
-;;     movq (%rdx), %r14
-;;     testq %r14, %r14
+;;     leaq (%rbx, %rcx, 8), %rsi
+;;     cmpq %r14, %rcx
+;;     cmovaeq %rbx, %rsi
+;;     movq (%rsi), %rcx
+;;     testq %rcx, %rcx
 ;;     jz #trap=user4
-;;     movl 0x18(%r14), %eax
+;;     movl 0x18(%rcx), %eax
 ;;     cmpl %r12d, %eax
-;;     jnz     label4; j label3
-;;   block3:
-;;     movq %rdi, %r15
-;;     jmp     label5
-;;   block5:
-;;     movq 8(%r14), %rax
-;;     movq 0x10(%r14), %rdi
-;;     movq <offset:1>+(%rsp), %rdx
+;;     jnz #trap=user5
+;;     movq 8(%rcx), %rax
+;;     movq 0x10(%rcx), %rdi
 ;;     movq %r15, %rsi
 ;;     call    *%rax
 ;;     subl $0x1, %r13d
-;;     movq %r15, %rdi
-;;     movq %rax, <offset:1>+(%rsp)
+;;     movq %rax, %rdx
 ;;     jmp     label1
-;;   block6:
-;;     movq <offset:1>+(%rsp), %rdx
-;;     jmp     label7
-;;   block7:
+;;   block3:
+;;     jmp     label4
+;;   block4:
 ;;     movq %rdx, %rax
-;;     movq 0x10(%rsp), %rbx
-;;     movq 0x18(%rsp), %r12
-;;     movq 0x20(%rsp), %r13
-;;     movq 0x28(%rsp), %r14
-;;     movq 0x30(%rsp), %r15
-;;     addq $0x40, %rsp
+;;     movq (%rsp), %rbx
+;;     movq 8(%rsp), %r12
+;;     movq 0x10(%rsp), %r13
+;;     movq 0x18(%rsp), %r14
+;;     movq 0x20(%rsp), %r15
+;;     addq $0x30, %rsp
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
-;;   block4:
-;;     movq %rdi, %r15
-;;     movq 0x10(%r15), %rax
-;;     movq 0x60(%rax), %rax
-;;     movq %r12, %rdx
-;;     movq %r14, %rsi
-;;     call    *%rax
-;;     testl %eax, %eax
-;;     jnz #trap=user5
-;;     jmp     label5
 ;;   vmctx loads in loops: none
