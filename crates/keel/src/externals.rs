@@ -32,6 +32,7 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
             keel_vm::MemorySetup {
                 tunables: &store.engine.config().memory,
                 images: &keel_vm::MemoryImages::new(),
+                table_images: &keel_vm::TableImages::new(),
                 pool: None,
             },
         )
@@ -332,10 +333,12 @@ impl Table {
     /// If `store` does not own this table.
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
         let store = &mut store.as_context_mut().0.opaque;
-        let (base, len) = self.definition(store);
-        let i = usize::try_from(index).ok().filter(|i| *i < len)?;
-        // SAFETY: `i < len`.
-        let ptr = unsafe { *base.add(i) };
+        store.check(self.store);
+        let i = usize::try_from(index).ok()?;
+        // A pending slot of a lazily initialized table is initialized now.
+        let ptr = store.instances[self.instance]
+            .handle
+            .defined_table_get(self.index, i)?;
         let element = self.ty_opaque(store).element();
         Val::from_raw(store, ValRaw::ptr(ptr as usize), element).ok()
     }
@@ -358,6 +361,9 @@ impl Table {
             })?;
         // SAFETY: `i < len`.
         unsafe { *base.add(i) = ptr };
+        let handle = &mut store.instances[self.instance].handle;
+        let index = handle.module().table_index(self.index);
+        handle.table_written(index, i, 1);
         Ok(())
     }
 

@@ -429,6 +429,7 @@ impl Instance {
                 keel_vm::MemorySetup {
                     tunables: &store.engine.config().memory,
                     images: &module.inner.memory_images,
+                    table_images: &module.inner.table_images,
                     pool: store.engine.inner.pool.as_ref(),
                 },
             )

@@ -15,6 +15,8 @@ pub(crate) struct ModuleInner {
     /// Copy-on-write images of the defined memories' initial contents
     /// ([`Config::memory_init_cow`](crate::Config::memory_init_cow)).
     pub(crate) memory_images: keel_vm::MemoryImages,
+    /// The defined funcref tables' initial contents, initialized lazily.
+    pub(crate) table_images: keel_vm::TableImages,
 }
 
 /// A compiled WebAssembly module, ready to instantiate in any
@@ -160,6 +162,7 @@ impl Module {
         } else {
             keel_vm::MemoryImages::new()
         };
+        let table_images = keel_vm::TableImage::for_module(&module);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -168,6 +171,7 @@ impl Module {
                 code,
                 type_ids,
                 memory_images,
+                table_images,
             }),
         })
     }

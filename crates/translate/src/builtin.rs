@@ -51,6 +51,14 @@ macro_rules! foreach_builtin {
             /// (function references are built lazily, when first handed
             /// out).
             ref_func(vmctx: vmctx, func_index: i32) -> ptr;
+            /// A funcref table slot read as zero (`table.get`,
+            /// `call_indirect`): its value, after initializing it if it
+            /// was pending in a lazily initialized table; `index` is in
+            /// bounds.
+            table_get_lazy(vmctx: vmctx, table_index: i32, index: i32) -> ptr;
+            /// `table.set` wrote a null into funcref table slot `index`:
+            /// the slot is no longer pending (it stays null); returns 0.
+            table_clear_lazy(vmctx: vmctx, table_index: i32, index: i32) -> i32;
         }
     };
 }

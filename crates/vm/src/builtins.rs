@@ -192,10 +192,12 @@ mod impls {
         // SAFETY: the table definition is live and describes
         // `current_elements` slots; the range is checked.
         unsafe {
-            let def = instance(vmctx).table_definition(TableIndex::from_u32(table));
+            let instance = instance(vmctx);
+            let def = instance.table_definition(TableIndex::from_u32(table));
             if !fits(dst, len, (*def).current_elements) {
                 return 1;
             }
+            instance.table_written(TableIndex::from_u32(table), dst as usize, len as usize);
             let slots =
                 core::slice::from_raw_parts_mut((*def).base.add(dst as usize), len as usize);
             slots.fill(value as *const VMFuncRef);
@@ -219,6 +221,10 @@ mod impls {
             if !fits(dst, len, (*d).current_elements) || !fits(src, len, (*s).current_elements) {
                 return 1;
             }
+            // Pending source slots are initialized first, so the copy is
+            // of values; the destination's are written.
+            instance.table_materialize(TableIndex::from_u32(src_table), src as usize, len as usize);
+            instance.table_written(TableIndex::from_u32(dst_table), dst as usize, len as usize);
             core::ptr::copy(
                 (*s).base.add(src as usize),
                 (*d).base.add(dst as usize),
@@ -239,14 +245,16 @@ mod impls {
         // SAFETY: as in `table_fill`.
         unsafe {
             let instance = instance(vmctx);
-            let def = instance.table_definition(TableIndex::from_u32(table));
-            let empty = ElemItems::default();
-            let items = instance
-                .elem_segment(ElemIndex::from_u32(elem))
-                .unwrap_or(&empty);
-            if !fits(src, len, items.len()) || !fits(dst, len, (*def).current_elements) {
+            let table = TableIndex::from_u32(table);
+            let def = instance.table_definition(table);
+            let elem = ElemIndex::from_u32(elem);
+            let items_len = instance.elem_segment(elem).map_or(0, ElemItems::len);
+            if !fits(src, len, items_len) || !fits(dst, len, (*def).current_elements) {
                 return 1;
             }
+            instance.table_written(table, dst as usize, len as usize);
+            let empty = ElemItems::default();
+            let items = instance.elem_segment(elem).unwrap_or(&empty);
             for i in 0..len as usize {
                 *(*def).base.add(dst as usize + i) = instance.elem_item(items, src as usize + i);
             }
@@ -274,6 +282,29 @@ mod impls {
             Some(store) => u32::from(store.new_epoch().is_err()),
             None => 1,
         }
+    }
+
+    pub(super) unsafe extern "C" fn table_get_lazy(
+        vmctx: *mut u8,
+        table: u32,
+        index: u32,
+    ) -> *mut u8 {
+        // SAFETY: called by compiled code with its own VMContext.
+        let instance = unsafe { instance(vmctx) };
+        instance
+            .table_get_lazy(TableIndex::from_u32(table), index as usize)
+            .cast_mut()
+            .cast()
+    }
+
+    pub(super) unsafe extern "C" fn table_clear_lazy(
+        vmctx: *mut u8,
+        table: u32,
+        index: u32,
+    ) -> u32 {
+        // SAFETY: called by compiled code with its own VMContext.
+        unsafe { instance(vmctx) }.table_written(TableIndex::from_u32(table), index as usize, 1);
+        0
     }
 
     pub(super) unsafe extern "C" fn ref_func(vmctx: *mut u8, func: u32) -> *mut u8 {

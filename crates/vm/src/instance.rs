@@ -197,6 +197,9 @@ pub struct MemorySetup<'a> {
     pub tunables: &'a MemoryTunables,
     /// The initial contents of defined memories that have an image.
     pub images: &'a crate::MemoryImages,
+    /// The initial contents of defined funcref tables that have an image
+    /// (their slots are initialized lazily, see [`crate::TableImage`]).
+    pub table_images: &'a crate::TableImages,
     /// The pooling allocator to take memories, tables and the instance's
     /// count from, or `None` to allocate on demand.
     pub pool: Option<&'a Arc<crate::InstancePool>>,
@@ -236,6 +239,7 @@ impl Instance {
         memory: MemorySetup<'_>,
     ) -> Result<InstanceHandle, InstantiationError> {
         let (tunables, memory_images, pool) = (memory.tunables, memory.images, memory.pool);
+        let table_images = memory.table_images;
         let pool_permit = match pool {
             Some(pool) => {
                 let memories = module.memories.len() - module.num_imported_memories as usize;
@@ -267,11 +271,14 @@ impl Instance {
         let mut tables = PrimaryMap::new();
         let mut total_elements = 0u64;
         for (index, ty) in module.tables.iter() {
-            if module.defined_table_index(index).is_some() {
-                let table = match pool {
+            if let Some(def) = module.defined_table_index(index) {
+                let mut table = match pool {
                     Some(pool) => Table::new_pooled(ty.limits.min, pool)?,
                     None => Table::new(ty.limits.min)?,
                 };
+                if let Some(Some(image)) = table_images.get(def) {
+                    table.set_lazy(image.clone());
+                }
                 total_elements = total_elements.saturating_add(ty.limits.min);
                 if total_elements > MAX_INSTANCE_TABLE_ELEMENTS {
                     return Err(VmError::ImplLimit(format!(
@@ -528,8 +535,18 @@ impl Instance {
             let ElemMode::Active { table, offset } = &elem.mode else {
                 continue;
             };
+            // A table with an image holds its segments as pending slots,
+            // all checked in bounds when the image was made.
+            if let Some(def) = module.defined_table_index(*table)
+                && self.tables[def].lazy_mut().is_some()
+            {
+                continue;
+            }
             let start = self.eval_const_expr(offset).get_i32() as u32 as usize;
             let def = self.table_definition(*table);
+            // An imported table may have pending slots in its owner: the
+            // ones written here are no longer pending.
+            self.table_written(*table, start, elem.items.len());
             // SAFETY: the definition pointer is valid (VM-1) and describes
             // `current_elements` initialised slots; the whole range is
             // checked before the first write.
@@ -658,6 +675,84 @@ impl Instance {
         let (owner, def) = self.table_owner(index);
         // SAFETY: the owner is a live instance of the same store (VM-1).
         unsafe { (*owner).defined_table_grow(def, delta, init, store) }
+    }
+
+    /// Slot `i` of table `index` (defined or imported), which must be in
+    /// bounds: its value, after initializing it if it was pending (see
+    /// [`crate::TableImage`]). Null when `i` is out of bounds.
+    pub fn table_get_lazy(&mut self, index: TableIndex, i: usize) -> *const VMFuncRef {
+        let (owner, def) = self.table_owner(index);
+        // SAFETY: the owner is a live instance of the same store (VM-1),
+        // borrowed exclusively with it (VM-5).
+        unsafe { (*owner).defined_table_get(def, i) }.unwrap_or(core::ptr::null())
+    }
+
+    /// Slot `i` of defined table `index`, after initializing it if it was
+    /// pending, or `None` when out of bounds.
+    pub fn defined_table_get(
+        &mut self,
+        index: DefinedTableIndex,
+        i: usize,
+    ) -> Option<*const VMFuncRef> {
+        let table = self.tables.get_mut(index)?;
+        if i >= table.len() {
+            return None;
+        }
+        let slot = table.base().wrapping_add(i);
+        // SAFETY: `i < len`: the slot is initialised memory of the table.
+        let value = unsafe { *slot };
+        if !value.is_null() {
+            return Some(value);
+        }
+        let func = table.lazy_mut().and_then(|lazy| lazy.take(i));
+        Some(match func {
+            Some(func) => {
+                let func_ref = self.func_ref(func);
+                // SAFETY: as above; the table did not move since.
+                unsafe { *slot = func_ref };
+                func_ref
+            }
+            None => value,
+        })
+    }
+
+    /// Record that slots `start..start + len` of table `index` (defined or
+    /// imported) were written: none of them is pending any more.
+    pub fn table_written(&mut self, index: TableIndex, start: usize, len: usize) {
+        let (owner, def) = self.table_owner(index);
+        // SAFETY: as in `table_get_lazy`.
+        let owner = unsafe { &mut *owner };
+        if let Some(lazy) = owner.tables.get_mut(def).and_then(Table::lazy_mut) {
+            lazy.clear(start, len);
+        }
+    }
+
+    /// Initialize the pending slots among `start..start + len` of table
+    /// `index` (defined or imported), so that the range can be copied as
+    /// raw slots. The range must be in bounds.
+    pub fn table_materialize(&mut self, index: TableIndex, start: usize, len: usize) {
+        let (owner, def) = self.table_owner(index);
+        // SAFETY: as in `table_get_lazy`.
+        let owner = unsafe { &mut *owner };
+        let Some(table) = owner.tables.get_mut(def) else {
+            return;
+        };
+        let base = table.base();
+        let Some(lazy) = table.lazy_mut() else {
+            return;
+        };
+        let pending: Vec<(usize, FuncIndex)> = lazy.take_range(start, len).collect();
+        for (i, func) in pending {
+            let func_ref = owner.func_ref(func);
+            // SAFETY: pending slots lie inside the image, which lies
+            // inside the table.
+            unsafe {
+                let slot = base.add(i);
+                if (*slot).is_null() {
+                    *slot = func_ref;
+                }
+            }
+        }
     }
 
     /// The store context this instance was created with.

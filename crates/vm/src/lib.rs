@@ -49,6 +49,7 @@ mod pool;
 mod store;
 mod sys;
 mod table;
+mod table_image;
 mod vmcontext;
 
 pub use backtrace::{FrameInfo, symbolize};
@@ -64,4 +65,5 @@ pub use memory_image::{MemoryImage, MemoryImages};
 pub use pool::{InstancePool, PoolLimits};
 pub use store::{StoreTrap, VMStore};
 pub use table::Table;
+pub use table_image::{TableImage, TableImages};
 pub use vmcontext::*;

@@ -7,6 +7,7 @@
 //! fresh, lazily zeroed pages: a table declared with millions of null
 //! elements costs address space, not memory, until it is written.
 
+use crate::table_image::LazyTable;
 use crate::{VMFuncRef, VmError};
 use alloc::format;
 use core::alloc::Layout;
@@ -25,6 +26,9 @@ pub struct Table {
     /// The pool the slots came from (their capacity is then the pool's
     /// `table_elements`, and they go back to it on drop).
     pool: Option<alloc::sync::Arc<crate::InstancePool>>,
+    /// The slots still to be initialized from the module's table image
+    /// (see [`crate::TableImage`]), if it has one.
+    lazy: Option<LazyTable>,
 }
 
 // SAFETY: the slots are plain pointer-sized values owned by this table;
@@ -86,6 +90,7 @@ impl Table {
             len,
             capacity: len,
             pool: None,
+            lazy: None,
         })
     }
 
@@ -113,7 +118,22 @@ impl Table {
             len: elements as usize,
             capacity,
             pool: Some(pool.clone()),
+            lazy: None,
         })
+    }
+
+    /// Leave the slots of `image` zero and pending: each is initialized
+    /// when first read (see [`crate::TableImage`]). The image must lie
+    /// within the table's length.
+    pub(crate) fn set_lazy(&mut self, image: alloc::sync::Arc<crate::TableImage>) {
+        debug_assert!(image.len() <= self.len);
+        self.lazy = Some(LazyTable::new(image));
+    }
+
+    /// The pending slots, if the table is lazily initialized.
+    #[inline]
+    pub(crate) fn lazy_mut(&mut self) -> Option<&mut LazyTable> {
+        self.lazy.as_mut()
     }
 
     /// Number of elements.

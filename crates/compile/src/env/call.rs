@@ -117,10 +117,12 @@ impl FuncTranslator<'_, '_> {
         let params = self.popn(nparams)?;
 
         let slot = self.table_slot(table_index, elem_index)?;
-        let func_ref = self.load_ptr(MemFlagsData::trusted(), slot, 0);
-        self.builder
-            .ins()
-            .trapz(func_ref, clif_trap_code(TrapCode::IndirectCallToNull));
+        let func_ref = self.load_table_slot(
+            table_index,
+            elem_index,
+            slot,
+            Some(TrapCode::IndirectCallToNull),
+        );
 
         let actual = self.builder.ins().load(
             types::I32,

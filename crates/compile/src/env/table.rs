@@ -9,8 +9,8 @@
 use crate::func_translator::FuncTranslator;
 use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
-use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
-use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode};
+use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
+use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode, WasmValType};
 
 impl FuncTranslator<'_, '_> {
     /// The address of slot `index` of table `table`, after a bounds check
@@ -41,7 +41,59 @@ impl FuncTranslator<'_, '_> {
 
     pub(crate) fn table_get(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
         let slot = self.table_slot(table, index)?;
-        Ok(self.load_ptr(MemFlagsData::trusted(), slot, 0))
+        Ok(self.load_table_slot(table, index, slot, None))
+    }
+
+    /// Whether table `table` holds function references, whose slots may
+    /// be initialized lazily (a zero slot may be pending; see keel-vm's
+    /// `TableImage`).
+    fn is_funcref_table(&self, table: u32) -> bool {
+        self.env
+            .module
+            .tables
+            .get(TableIndex::from_u32(table))
+            .is_some_and(|t| t.element == WasmValType::FuncRef)
+    }
+
+    /// The value of `slot`, slot `index` (the wasm `i32`, in bounds) of
+    /// table `table`. A funcref slot read as zero takes a cold path, the
+    /// `table_get_lazy` builtin, which initializes it if it was pending;
+    /// a non-zero slot costs only the test. With `null_trap`, a null
+    /// value traps with that code (tested only on the cold path, since a
+    /// non-zero slot is not null).
+    pub(crate) fn load_table_slot(
+        &mut self,
+        table: u32,
+        index: Value,
+        slot: Value,
+        null_trap: Option<TrapCode>,
+    ) -> Value {
+        let value = self.load_ptr(MemFlagsData::trusted(), slot, 0);
+        if !self.is_funcref_table(table) {
+            if let Some(code) = null_trap {
+                self.builder.ins().trapz(value, clif_trap_code(code));
+            }
+            return value;
+        }
+        let lazy = self.builder.create_block();
+        let done = self.builder.create_block();
+        self.builder
+            .append_block_param(done, self.env.isa.pointer_type());
+        self.builder.set_cold_block(lazy);
+        self.builder
+            .ins()
+            .brif(value, done, &[BlockArg::Value(value)], lazy, &[]);
+        self.builder.switch_to_block(lazy);
+        self.builder.seal_block(lazy);
+        let table_index = self.builder.ins().iconst(types::I32, i64::from(table));
+        let built = self.builtin_value(BuiltinFunctionIndex::table_get_lazy, &[table_index, index]);
+        if let Some(code) = null_trap {
+            self.builder.ins().trapz(built, clif_trap_code(code));
+        }
+        self.builder.ins().jump(done, &[BlockArg::Value(built)]);
+        self.builder.switch_to_block(done);
+        self.builder.seal_block(done);
+        self.builder.block_params(done)[0]
     }
 
     pub(crate) fn table_set(
@@ -54,6 +106,24 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .store(MemFlagsData::trusted(), value, slot, 0);
+        if self.is_funcref_table(table) {
+            // A null written over a pending slot must stay null: the cold
+            // path clears the slot's pending bit.
+            let clear = self.builder.create_block();
+            let done = self.builder.create_block();
+            self.builder.set_cold_block(clear);
+            self.builder.ins().brif(value, done, &[], clear, &[]);
+            self.builder.switch_to_block(clear);
+            self.builder.seal_block(clear);
+            let table_index = self.builder.ins().iconst(types::I32, i64::from(table));
+            self.builtin_value(
+                BuiltinFunctionIndex::table_clear_lazy,
+                &[table_index, index],
+            );
+            self.builder.ins().jump(done, &[]);
+            self.builder.switch_to_block(done);
+            self.builder.seal_block(done);
+        }
         Ok(())
     }
 

@@ -54,53 +54,71 @@
 ;;     movq %rbx, (%rsp)
 ;;     movq %r12, 8(%rsp)
 ;;     movq %r13, 0x10(%rsp)
+;;     movq %r14, 0x18(%rsp)
 ;;   block0:
 ;;     movq %rdx, %rcx
 ;;     uninit  %rdx
 ;;     xorl %edx, %edx
+;;     movq %rdx, %r14
 ;;     movq 0x18(%rdi), %rax
 ;;     movl (%rax), %r13d
 ;;     movq %rcx, %rbx
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %ebx, %ebx
-;;     jz      label3; j label2
+;;     jz      label6; j label2
 ;;   block2:
 ;;     movq %rdi, %r12
-;;     movq 0x28(%r12), %rcx
-;;     movq 0x30(%r12), %rsi
-;;     movq %rbx, %rdi
-;;     andl $0x1, %edi
-;;     cmpq %rsi, %rdi
+;;     movq 0x28(%r12), %rax
+;;     movq 0x30(%r12), %rcx
+;;     movq %rbx, %rdx
+;;     andl $0x1, %edx
+;;     cmpq %rcx, %rdx
 ;;     jnb #trap=user3
-;;     leaq (%rcx, %rdi, 8), %r8
-;;     cmpq %rsi, %rdi
-;;     cmovaeq %rcx, %r8
-;;     movq (%r8), %rcx
-;;     testq %rcx, %rcx
-;;     jz #trap=user4
-;;     movl 0x18(%rcx), %eax
-;;     cmpl %r13d, %eax
-;;     jnz #trap=user5
-;;     movq 8(%rcx), %rax
-;;     movq 0x10(%rcx), %rdi
-;;     movq %r12, %rsi
-;;     call    *%rax
-;;     subl $0x1, %ebx
-;;     movq %rax, %rdx
-;;     movq %r12, %rdi
-;;     jmp     label1
+;;     leaq (%rax, %rdx, 8), %rsi
+;;     cmpq %rcx, %rdx
+;;     cmovaeq %rax, %rsi
+;;     movq (%rsi), %rax
+;;     testq %rax, %rax
+;;     jnz     label3; j label4
 ;;   block3:
-;;     jmp     label4
-;;   block4:
+;;     jmp     label5
+;;   block5:
+;;     movl 0x18(%rax), %ecx
+;;     cmpl %r13d, %ecx
+;;     jnz #trap=user5
+;;     movq 8(%rax), %rcx
+;;     movq 0x10(%rax), %rdi
+;;     movq %r14, %rdx
+;;     movq %r12, %rsi
+;;     call    *%rcx
+;;     subl $0x1, %ebx
+;;     movq %r12, %rdi
+;;     movq %rax, %r14
+;;     jmp     label1
+;;   block6:
+;;     movq %r14, %rdx
+;;     jmp     label7
+;;   block7:
 ;;     movq %rdx, %rax
 ;;     movq (%rsp), %rbx
 ;;     movq 8(%rsp), %r12
 ;;     movq 0x10(%rsp), %r13
+;;     movq 0x18(%rsp), %r14
 ;;     addq $0x20, %rsp
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
+;;   block4:
+;;     movq 0x10(%r12), %rax
+;;     movq 0x68(%rax), %rax
+;;     uninit  %rsi
+;;     xorl %esi, %esi
+;;     movq %r12, %rdi
+;;     call    *%rax
+;;     testq %rax, %rax
+;;     jz #trap=user4
+;;     jmp     label5
 ;;   vmctx loads in loops:
 ;;     block5: v12 = load.i64 notrap aligned v0+40
 ;;     block5: v13 = load.i64 notrap aligned v0+48

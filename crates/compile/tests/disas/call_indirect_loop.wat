@@ -48,61 +48,78 @@
 ;;     movq %rsp, %rbp
 ;;     movq 8(%rdi), %r10
 ;;     movq (%r10), %r10
-;;     addq $0x40, %r10
+;;     addq $0x50, %r10
 ;;     cmpq %rsp, %r10
 ;;     jnbe #trap=stk_ovf
-;;     subq $0x30, %rsp
-;;     movq %rbx, (%rsp)
-;;     movq %r12, 8(%rsp)
-;;     movq %r13, 0x10(%rsp)
-;;     movq %r14, 0x18(%rsp)
-;;     movq %r15, 0x20(%rsp)
+;;     subq $0x40, %rsp
+;;     movq %rbx, 0x10(%rsp)
+;;     movq %r12, 0x18(%rsp)
+;;     movq %r13, 0x20(%rsp)
+;;     movq %r14, 0x28(%rsp)
+;;     movq %r15, 0x30(%rsp)
 ;;   block0:
 ;;     movq %rdx, %rcx
 ;;     uninit  %rdx
 ;;     xorl %edx, %edx
-;;     movq 0x30(%rdi), %r14
+;;     movq %rdx, <offset:1>+(%rsp)
+;;     movq 0x30(%rdi), %r15
 ;;     movq 0x28(%rdi), %rbx
 ;;     movq 0x18(%rdi), %rax
-;;     movq %rdi, %r15
 ;;     movl (%rax), %r12d
 ;;     movq %rcx, %r13
 ;;     jmp     label1
 ;;   block1:
 ;;     testl %r13d, %r13d
-;;     jz      label3; j label2
+;;     jz      label6; j label2
 ;;   block2:
-;;     movq %r13, %rcx
-;;     andl $0x1, %ecx
-;;     cmpq %r14, %rcx
+;;     movq %r13, %rdx
+;;     andl $0x1, %edx
+;;     cmpq %r15, %rdx
 ;;     jnb #trap=user3
-;;     leaq (%rbx, %rcx, 8), %rsi
-;;     cmpq %r14, %rcx
-;;     cmovaeq %rbx, %rsi
-;;     movq (%rsi), %rcx
-;;     testq %rcx, %rcx
-;;     jz #trap=user4
-;;     movl 0x18(%rcx), %eax
-;;     cmpl %r12d, %eax
-;;     jnz #trap=user5
-;;     movq 8(%rcx), %rax
-;;     movq 0x10(%rcx), %rdi
-;;     movq %r15, %rsi
-;;     call    *%rax
-;;     subl $0x1, %r13d
-;;     movq %rax, %rdx
-;;     jmp     label1
+;;     leaq (%rbx, %rdx, 8), %rax
+;;     cmpq %r15, %rdx
+;;     cmovaeq %rbx, %rax
+;;     movq (%rax), %rax
+;;     testq %rax, %rax
+;;     jnz     label3; j label4
 ;;   block3:
-;;     jmp     label4
-;;   block4:
+;;     movq %rdi, %r14
+;;     jmp     label5
+;;   block5:
+;;     movl 0x18(%rax), %ecx
+;;     cmpl %r12d, %ecx
+;;     jnz #trap=user5
+;;     movq 8(%rax), %rcx
+;;     movq 0x10(%rax), %rdi
+;;     movq <offset:1>+(%rsp), %rdx
+;;     movq %r14, %rsi
+;;     call    *%rcx
+;;     subl $0x1, %r13d
+;;     movq %r14, %rdi
+;;     movq %rax, <offset:1>+(%rsp)
+;;     jmp     label1
+;;   block6:
+;;     movq <offset:1>+(%rsp), %rdx
+;;     jmp     label7
+;;   block7:
 ;;     movq %rdx, %rax
-;;     movq (%rsp), %rbx
-;;     movq 8(%rsp), %r12
-;;     movq 0x10(%rsp), %r13
-;;     movq 0x18(%rsp), %r14
-;;     movq 0x20(%rsp), %r15
-;;     addq $0x30, %rsp
+;;     movq 0x10(%rsp), %rbx
+;;     movq 0x18(%rsp), %r12
+;;     movq 0x20(%rsp), %r13
+;;     movq 0x28(%rsp), %r14
+;;     movq 0x30(%rsp), %r15
+;;     addq $0x40, %rsp
 ;;     movq %rbp, %rsp
 ;;     popq %rbp
 ;;     retq
+;;   block4:
+;;     movq %rdi, %r14
+;;     movq 0x10(%r14), %rax
+;;     movq 0x68(%rax), %rax
+;;     uninit  %rsi
+;;     xorl %esi, %esi
+;;     call    *%rax
+;;     testq %rax, %rax
+;;     jz #trap=user4
+;;     jmp     label5
 ;;   vmctx loads in loops: none

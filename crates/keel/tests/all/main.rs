@@ -4,6 +4,7 @@ mod calls;
 mod control;
 mod errors;
 mod lazy_funcrefs;
+mod lazy_tables;
 mod memory;
 mod memory_images;
 mod nan;
