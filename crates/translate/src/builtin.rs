@@ -53,9 +53,10 @@ macro_rules! foreach_builtin {
             ref_func(vmctx: vmctx, func_index: i32) -> ptr;
             /// A funcref table slot read as zero (`table.get`,
             /// `call_indirect`): its value, after initializing it if it
-            /// was pending in a lazily initialized table; `index` is in
-            /// bounds.
-            table_get_lazy(vmctx: vmctx, table_index: i32, index: i32) -> ptr;
+            /// was pending in a lazily initialized table. `slot` is the
+            /// slot's address (the code has it at hand, where the index
+            /// would be one more value to keep alive across the call).
+            table_get_lazy(vmctx: vmctx, table_index: i32, slot: ptr) -> ptr;
             /// `table.set` wrote a null into funcref table slot `index`:
             /// the slot is no longer pending (it stays null); returns 0.
             table_clear_lazy(vmctx: vmctx, table_index: i32, index: i32) -> i32;

@@ -287,14 +287,24 @@ mod impls {
     pub(super) unsafe extern "C" fn table_get_lazy(
         vmctx: *mut u8,
         table: u32,
-        index: u32,
+        slot: *mut u8,
     ) -> *mut u8 {
         // SAFETY: called by compiled code with its own VMContext.
         let instance = unsafe { instance(vmctx) };
-        instance
-            .table_get_lazy(TableIndex::from_u32(table), index as usize)
-            .cast_mut()
-            .cast()
+        let table = TableIndex::from_u32(table);
+        let def = instance.table_definition(table);
+        // SAFETY: the definition is live (VM-1). The slot's index is
+        // recomputed from its address; an address that is not a slot of
+        // the table (never, from compiled code) reads as out of bounds.
+        let base = unsafe { (*def).base } as usize;
+        let offset = (slot as usize).wrapping_sub(base);
+        let size = core::mem::size_of::<*const VMFuncRef>();
+        let index = if offset.is_multiple_of(size) {
+            offset / size
+        } else {
+            usize::MAX
+        };
+        instance.table_get_lazy(table, index).cast_mut().cast()
     }
 
     pub(super) unsafe extern "C" fn table_clear_lazy(

@@ -117,12 +117,7 @@ impl FuncTranslator<'_, '_> {
         let params = self.popn(nparams)?;
 
         let slot = self.table_slot(table_index, elem_index)?;
-        let func_ref = self.load_table_slot(
-            table_index,
-            elem_index,
-            slot,
-            Some(TrapCode::IndirectCallToNull),
-        );
+        let func_ref = self.load_table_slot(table_index, slot, Some(TrapCode::IndirectCallToNull));
 
         let actual = self.builder.ins().load(
             types::I32,

@@ -41,7 +41,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(crate) fn table_get(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
         let slot = self.table_slot(table, index)?;
-        Ok(self.load_table_slot(table, index, slot, None))
+        Ok(self.load_table_slot(table, slot, None))
     }
 
     /// Whether table `table` holds function references, whose slots may
@@ -55,8 +55,7 @@ impl FuncTranslator<'_, '_> {
             .is_some_and(|t| t.element == WasmValType::FuncRef)
     }
 
-    /// The value of `slot`, slot `index` (the wasm `i32`, in bounds) of
-    /// table `table`. A funcref slot read as zero takes a cold path, the
+    /// The value of `slot`, an in-bounds slot of table `table`. A funcref slot read as zero takes a cold path, the
     /// `table_get_lazy` builtin, which initializes it if it was pending;
     /// a non-zero slot costs only the test. With `null_trap`, a null
     /// value traps with that code (tested only on the cold path, since a
@@ -64,17 +63,17 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn load_table_slot(
         &mut self,
         table: u32,
-        index: Value,
         slot: Value,
         null_trap: Option<TrapCode>,
     ) -> Value {
-        let value = self.load_ptr(MemFlagsData::trusted(), slot, 0);
         if !self.is_funcref_table(table) {
+            let value = self.load_ptr(MemFlagsData::trusted(), slot, 0);
             if let Some(code) = null_trap {
                 self.builder.ins().trapz(value, clif_trap_code(code));
             }
             return value;
         }
+        let value = self.load_ptr(MemFlagsData::trusted(), slot, 0);
         let lazy = self.builder.create_block();
         let done = self.builder.create_block();
         self.builder
@@ -86,7 +85,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(lazy);
         self.builder.seal_block(lazy);
         let table_index = self.builder.ins().iconst(types::I32, i64::from(table));
-        let built = self.builtin_value(BuiltinFunctionIndex::table_get_lazy, &[table_index, index]);
+        let built = self.builtin_value(BuiltinFunctionIndex::table_get_lazy, &[table_index, slot]);
         if let Some(code) = null_trap {
             self.builder.ins().trapz(built, clif_trap_code(code));
         }

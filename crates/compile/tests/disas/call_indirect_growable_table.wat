@@ -71,14 +71,14 @@
 ;;     movq %rdi, %r12
 ;;     movq 0x28(%r12), %rax
 ;;     movq 0x30(%r12), %rcx
-;;     movq %rbx, %rdx
-;;     andl $0x1, %edx
-;;     cmpq %rcx, %rdx
+;;     movq %rbx, %rsi
+;;     andl $0x1, %esi
+;;     cmpq %rcx, %rsi
 ;;     jnb #trap=user3
-;;     leaq (%rax, %rdx, 8), %rsi
-;;     cmpq %rcx, %rdx
-;;     cmovaeq %rax, %rsi
-;;     movq (%rsi), %rax
+;;     leaq (%rax, %rsi, 8), %rdx
+;;     cmpq %rcx, %rsi
+;;     cmovaeq %rax, %rdx
+;;     movq (%rdx), %rax
 ;;     testq %rax, %rax
 ;;     jnz     label3; j label4
 ;;   block3:

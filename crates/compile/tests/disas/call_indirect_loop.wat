@@ -72,14 +72,14 @@
 ;;     testl %r13d, %r13d
 ;;     jz      label6; j label2
 ;;   block2:
-;;     movq %r13, %rdx
-;;     andl $0x1, %edx
-;;     cmpq %r15, %rdx
+;;     movq %r13, %rax
+;;     andl $0x1, %eax
+;;     cmpq %r15, %rax
 ;;     jnb #trap=user3
-;;     leaq (%rbx, %rdx, 8), %rax
-;;     cmpq %r15, %rdx
-;;     cmovaeq %rbx, %rax
-;;     movq (%rax), %rax
+;;     leaq (%rbx, %rax, 8), %rdx
+;;     cmpq %r15, %rax
+;;     cmovaeq %rbx, %rdx
+;;     movq (%rdx), %rax
 ;;     testq %rax, %rax
 ;;     jnz     label3; j label4
 ;;   block3:
