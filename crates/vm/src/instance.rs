@@ -258,11 +258,7 @@ impl Instance {
                         LinearMemory::new_pooled(ty.limits.min, ty.limits.max, pool, image)?
                     }
                     None => {
-                        let mut memory = LinearMemory::new(ty.limits.min, ty.limits.max, tunables)?;
-                        if let Some(image) = image {
-                            memory.map_image(image)?;
-                        }
-                        memory
+                        LinearMemory::with_image(ty.limits.min, ty.limits.max, tunables, image)?
                     }
                 };
                 memories.push(memory);

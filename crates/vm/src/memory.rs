@@ -60,6 +60,21 @@ impl LinearMemory {
         maximum_pages: Option<u64>,
         tunables: &MemoryTunables,
     ) -> Result<Self, VmError> {
+        Self::with_image(minimum_pages, maximum_pages, tunables, None)
+    }
+
+    /// As [`LinearMemory::new`], with `image` (if any) mapped as the
+    /// initial contents ([`LinearMemory::map_image`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`LinearMemory::new`] and [`LinearMemory::map_image`].
+    pub fn with_image(
+        minimum_pages: u64,
+        maximum_pages: Option<u64>,
+        tunables: &MemoryTunables,
+        image: Option<&crate::MemoryImage>,
+    ) -> Result<Self, VmError> {
         let movable = tunables.memory_may_move(maximum_pages);
         let maximum_pages = maximum_pages
             .unwrap_or(WASM32_MAX_PAGES)
@@ -103,6 +118,38 @@ impl LinearMemory {
             imaged: None,
             pool: None,
         };
+        if let Some(image) = image {
+            let min_length = minimum_pages * WASM_PAGE_SIZE;
+            let (start, end) = (image.offset(), image.offset() + image.len());
+            if end as u64 <= min_length && min_length as usize <= reserved_bytes {
+                // Only the pages around the image are made accessible
+                // here; mapping the image makes its own pages accessible
+                // (one system call fewer when it covers the minimum).
+                // SAFETY: both ranges lie inside the reservation and only
+                // gain access; nothing refers into the new memory yet.
+                unsafe {
+                    if start > 0 {
+                        sys::protect(base, start, Access::ReadWrite)
+                    } else {
+                        Ok(())
+                    }
+                    .and_then(|()| {
+                        let rest = min_length as usize - end;
+                        if rest > 0 {
+                            sys::protect(base.add(end), rest, Access::ReadWrite)
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .map_err(|e| {
+                        VmError::platform("cannot commit the initial pages of a linear memory", e)
+                    })?;
+                }
+                memory.current_length = min_length as usize;
+                memory.map_image(image)?;
+                return Ok(memory);
+            }
+        }
         memory
             .grow(minimum_pages)
             .map_err(|e| match e {
@@ -112,6 +159,9 @@ impl LinearMemory {
                 e => e,
             })?
             .ok_or_else(|| VmError::InvalidLimits("memory minimum exceeds its maximum".into()))?;
+        if let Some(image) = image {
+            memory.map_image(image)?;
+        }
         Ok(memory)
     }
 
