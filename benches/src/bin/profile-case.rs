@@ -4,7 +4,7 @@
 //! drowns a profile.
 //!
 //! Cases: `instantiate-empty`, `instantiate-data`, `instantiate-funcs`,
-//! `wasm-to-host`. An optional second argument is the number of seconds.
+//! `wasm-to-host`, `typed-call`. An optional second argument is the number of seconds.
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,27 @@ fn main() -> anyhow::Result<()> {
             let start = Instant::now();
             while Instant::now() < deadline {
                 f.call(&mut store, 1_000_000)?;
+                iterations += 1_000_000;
+            }
+            println!(
+                "{case}: {:.2} ns per call",
+                start.elapsed().as_secs_f64() * 1e9 / iterations as f64
+            );
+        }
+        "typed-call" => {
+            let module = keel::Module::new(
+                &engine,
+                r#"(module (func (export "id") (param i32) (result i32)
+                    local.get 0 i32.const 1 i32.add))"#,
+            )?;
+            let mut store = keel::Store::new(&engine, ());
+            let instance = keel::Linker::new(&engine).instantiate(&mut store, &module)?;
+            let f = instance.get_typed_func::<i32, i32>(&mut store, "id")?;
+            let start = Instant::now();
+            while Instant::now() < deadline {
+                for _ in 0..1_000_000 {
+                    std::hint::black_box(f.call(&mut store, std::hint::black_box(7))?);
+                }
                 iterations += 1_000_000;
             }
             println!(
