@@ -128,10 +128,22 @@ pub fn in_wasm() -> bool {
 ///   nothing that needs dropping; in practice it must call compiled code
 ///   through raw function pointers and own no heap values.
 pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
+    // Hosted, trap handling is set up once per thread (the per-CPU state
+    // is per thread); a kernel's `init_traps` is asked every time.
+    // SAFETY: as in `current`.
+    let local = unsafe { cpu_local::cpu_local().as_ref() };
+    #[cfg(feature = "std")]
+    if !local.traps_ready.get() {
+        if let Some(platform) = platform() {
+            platform.init_traps();
+        }
+        local.traps_ready.set(true);
+    }
+    #[cfg(not(feature = "std"))]
     if let Some(platform) = platform() {
         platform.init_traps();
     }
-    let current = current();
+    let current = &local.current;
     let mut activation = Activation {
         jmp_buf: arch::JmpBuf::default(),
         prev: current.get(),
@@ -275,15 +287,49 @@ pub const HOST_STACK_RESERVE: usize = 64 * 1024;
 /// itself and any wasm call traps with a stack overflow.
 pub fn wasm_stack_limit(max_wasm_stack: usize) -> usize {
     let sp = stack_pointer();
-    let limit = sp.saturating_sub(max_wasm_stack);
-    let bounds = fiber::running_stack().or_else(|| platform().and_then(|p| p.stack_bounds()));
-    match bounds {
-        Some(bounds) if bounds.contains(&sp) => {
-            let floor = bounds.start.saturating_add(HOST_STACK_RESERVE).min(sp);
-            limit.max(floor)
-        }
-        _ => limit,
+    // SAFETY: the CPU-local state outlives this CPU's keel code and only
+    // this CPU uses it (the `Platform::cpu_local` contract).
+    let local = unsafe { cpu_local::cpu_local().as_ref() };
+    let fiber = local.fiber_stack.get();
+    // Hosted, the per-CPU state is per thread, whose stack never changes:
+    // the same stack pointer on the same stack gives the same limit (a
+    // host calling wasm in a loop asks again and again).
+    #[cfg(feature = "std")]
+    if let Some(memo) = local.stack_limit.get()
+        && memo.sp == sp
+        && memo.max == max_wasm_stack
+        && memo.fiber == fiber
+    {
+        return memo.limit;
     }
+    let bounds = fiber
+        .map(|(start, end)| start..end)
+        .or_else(|| platform().and_then(|p| p.stack_bounds()));
+    let mut limit = sp.saturating_sub(max_wasm_stack);
+    if let Some(bounds) = bounds
+        && bounds.contains(&sp)
+    {
+        let floor = bounds.start.saturating_add(HOST_STACK_RESERVE).min(sp);
+        limit = limit.max(floor);
+    }
+    #[cfg(feature = "std")]
+    local.stack_limit.set(Some(StackLimitMemo {
+        sp,
+        max: max_wasm_stack,
+        fiber,
+        limit,
+    }));
+    limit
+}
+
+/// What [`wasm_stack_limit`] last computed on a thread, and from what.
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StackLimitMemo {
+    sp: usize,
+    max: usize,
+    fiber: Option<(usize, usize)>,
+    limit: usize,
 }
 
 /// The current stack pointer (approximately: this function's frame).

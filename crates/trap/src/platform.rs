@@ -302,6 +302,13 @@ pub struct CpuLocal {
     pub(crate) trap_buffer: crate::backtrace::TrapBuffer,
     /// The stack (start, end) of the fiber running on this CPU, if one is.
     pub(crate) fiber_stack: core::cell::Cell<Option<(usize, usize)>>,
+    /// Hosted: whether [`Platform::init_traps`] ran on this thread.
+    #[cfg(feature = "std")]
+    pub(crate) traps_ready: core::cell::Cell<bool>,
+    /// Hosted: the last [`wasm_stack_limit`](crate::wasm_stack_limit)
+    /// computed on this thread and what it depended on.
+    #[cfg(feature = "std")]
+    pub(crate) stack_limit: core::cell::Cell<Option<crate::StackLimitMemo>>,
 }
 
 // SAFETY: a `CpuLocal` is only ever used by the CPU (or thread) that owns
@@ -316,6 +323,10 @@ impl CpuLocal {
             current: core::cell::Cell::new(core::ptr::null_mut()),
             trap_buffer: crate::backtrace::TrapBuffer::new(),
             fiber_stack: core::cell::Cell::new(None),
+            #[cfg(feature = "std")]
+            traps_ready: core::cell::Cell::new(false),
+            #[cfg(feature = "std")]
+            stack_limit: core::cell::Cell::new(None),
         }
     }
 }
