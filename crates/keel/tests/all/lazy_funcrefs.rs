@@ -1,22 +1,12 @@
-//! Lazily built function references (issue 15): an instance only marks
-//! its functions' `VMFuncRef`s at instantiation; each is built when first
-//! used, by `call_indirect`, by the host reading a table or global, or by
-//! an export. These tests check that nothing observable changes: the
+//! Lazily built function references (issue 15): an instance leaves its
+//! functions' `VMFuncRef`s zeroed at instantiation; each is built when the
+//! runtime first hands out its address: `ref.func`, a table slot, a
+//! global, an export. These tests check that nothing observable changes: the
 //! identity of references, null slots, type checks and calls through
 //! references never built before, across instances, in both memory modes.
 
-use keel::{Config, Engine, Func, Linker, Module, Store, Trap, TrapCode, Val};
-
-/// The default engine (guard pages) and one with explicit bounds checks.
-fn engines() -> [Engine; 2] {
-    let mut explicit = Config::new();
-    explicit.signals_based_traps(false);
-    [Engine::default(), Engine::new(&explicit).unwrap()]
-}
-
-fn trap_code(err: &keel::Error) -> Option<TrapCode> {
-    err.downcast_ref::<Trap>().map(|t| t.code())
-}
+use super::{engines, trap_code};
+use keel::{Engine, Func, Linker, Module, Store, TrapCode, Val};
 
 const MODULE: &str = r#"(module
     (type $i2i (func (param i32) (result i32)))

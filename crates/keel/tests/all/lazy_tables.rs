@@ -9,17 +9,8 @@
 //! values, in both memory modes, including a null written over a slot
 //! that was never read.
 
-use keel::{Config, Engine, Func, Linker, Module, Store, Trap, TrapCode, Val};
-
-fn engines() -> [Engine; 2] {
-    let mut explicit = Config::new();
-    explicit.signals_based_traps(false);
-    [Engine::default(), Engine::new(&explicit).unwrap()]
-}
-
-fn trap_code(err: &keel::Error) -> Option<TrapCode> {
-    err.downcast_ref::<Trap>().map(|t| t.code())
-}
+use super::{engines, trap_code};
+use keel::{Engine, Func, Linker, Module, Store, TrapCode, Val};
 
 /// Slots 0..4 hold `$f0`..`$f3` (returning 10..13) from two segments, slot
 /// 2 overwritten by a `ref.null` item of the second; slots 4..16 null.
