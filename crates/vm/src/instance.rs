@@ -730,24 +730,16 @@ impl Instance {
         let (owner, def) = self.table_owner(index);
         // SAFETY: as in `table_get_lazy`.
         let owner = unsafe { &mut *owner };
-        let Some(table) = owner.tables.get_mut(def) else {
+        let Some(image_len) = owner
+            .tables
+            .get_mut(def)
+            .and_then(Table::lazy_mut)
+            .map(|lazy| lazy.len())
+        else {
             return;
         };
-        let base = table.base();
-        let Some(lazy) = table.lazy_mut() else {
-            return;
-        };
-        let pending: Vec<(usize, FuncIndex)> = lazy.take_range(start, len).collect();
-        for (i, func) in pending {
-            let func_ref = owner.func_ref(func);
-            // SAFETY: pending slots lie inside the image, which lies
-            // inside the table.
-            unsafe {
-                let slot = base.add(i);
-                if (*slot).is_null() {
-                    *slot = func_ref;
-                }
-            }
+        for i in start..start.saturating_add(len).min(image_len) {
+            owner.defined_table_get(def, i);
         }
     }
 
