@@ -499,6 +499,9 @@ pub(crate) unsafe fn call_raw<T>(
     values: &mut [ValRaw],
 ) -> Result<()> {
     let store: *mut StoreInner<T> = store;
+    // SAFETY: used below before the call into wasm, and by `catch_traps`,
+    // which fetches it again where the call may have moved (CPU-1).
+    let cpu = unsafe { keel_trap::ThisCpu::get() };
     // SAFETY: `store` is valid and exclusively ours for this call; the
     // store context is the store's own allocation (VM-5). Only short-lived
     // accesses are made through them, none across the call into wasm.
@@ -517,7 +520,7 @@ pub(crate) unsafe fn call_raw<T>(
         );
         if first {
             let max = opaque.engine.config().max_wasm_stack;
-            (*ctx).stack_limit = keel_trap::wasm_stack_limit(max);
+            (*ctx).stack_limit = cpu.wasm_stack_limit(max);
         }
         (*ctx).store = Some((*store).as_vm_store());
         (ctx, saved)
@@ -529,9 +532,8 @@ pub(crate) unsafe fn call_raw<T>(
         // SAFETY: the closure only copies raw pointers (TRAP-1); the entry
         // point and its vmctx come from a live function reference.
         Some(array_call) => unsafe {
-            keel_trap::catch_traps(|| {
-                array_call(fr.vmctx, core::ptr::null_mut(), fr.wasm_call, ptr, len)
-            })
+            let (vmctx, wasm_call) = (fr.vmctx, fr.wasm_call);
+            cpu.catch_traps(move || array_call(vmctx, core::ptr::null_mut(), wasm_call, ptr, len))
         },
         None => Ok(()),
     };

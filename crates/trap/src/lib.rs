@@ -97,7 +97,8 @@ impl core::fmt::Debug for UnwindReason {
 /// One entry into wasm on this thread: the jump buffer to return to and
 /// the reason, once something unwinds.
 pub struct Activation {
-    jmp_buf: arch::JmpBuf,
+    /// Written by `keel_setjmp_call` before anything can jump to it.
+    jmp_buf: core::mem::MaybeUninit<arch::JmpBuf>,
     prev: *mut Activation,
     reason: Option<UnwindReason>,
     /// A trap recorded by [`handle_trap`] (code, pc, fp); its backtrace is
@@ -120,7 +121,8 @@ pub fn in_wasm() -> bool {
 /// Run `f` so that traps and host unwinds inside it come back as `Err`.
 ///
 /// `f` normally calls compiled wasm code. A panic in `f` itself is caught
-/// and returned as [`UnwindReason::Panic`].
+/// and returned as [`UnwindReason::Panic`]. The same as
+/// [`ThisCpu::catch_traps`] on a freshly fetched [`ThisCpu`].
 ///
 /// # Safety
 ///
@@ -128,90 +130,196 @@ pub fn in_wasm() -> bool {
 ///   nothing that needs dropping; in practice it must call compiled code
 ///   through raw function pointers and own no heap values.
 pub unsafe fn catch_traps<F: FnOnce()>(f: F) -> Result<(), UnwindReason> {
-    // Hosted, trap handling is set up once per thread (the per-CPU state
-    // is per thread); a kernel's `init_traps` is asked every time.
-    // SAFETY: as in `current`.
-    let local = unsafe { cpu_local::cpu_local().as_ref() };
-    #[cfg(feature = "std")]
-    if !local.traps_ready.get() {
+    // SAFETY: used right away, before anything can suspend this code.
+    // TRAP-1 is the caller's.
+    unsafe { ThisCpu::get().catch_traps(f) }
+}
+
+/// This CPU's (thread's) keel state, fetched once so that one entry into
+/// wasm ([`ThisCpu::wasm_stack_limit`], then [`ThisCpu::catch_traps`])
+/// looks it up once: hosted, each lookup is a thread-local access that
+/// cannot be cached across calls (see below).
+///
+/// Code on a [`Fiber`] can be suspended inside any call into wasm and
+/// resumed on another thread, so a `ThisCpu` is only good until the code
+/// holding it next calls something that could suspend it.
+#[derive(Clone, Copy)]
+pub struct ThisCpu(core::ptr::NonNull<CpuLocal>);
+
+impl ThisCpu {
+    /// The running CPU's (thread's) state.
+    ///
+    /// # Safety
+    ///
+    /// * CPU-1: the handle must only be used before the code that fetched
+    ///   it next calls into wasm, resumes or suspends a fiber, or otherwise
+    ///   lets itself be moved to another CPU; [`ThisCpu::catch_traps`] is
+    ///   the exception, it fetches the state again where it has to.
+    #[inline]
+    pub unsafe fn get() -> Self {
+        Self(cpu_local::cpu_local())
+    }
+
+    fn local(&self) -> &CpuLocal {
+        // SAFETY: the CPU-local state outlives this CPU's keel code and
+        // only this CPU uses it (the `Platform::cpu_local` contract); CPU-1
+        // keeps this handle on the CPU that fetched it.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// As [`wasm_stack_limit`], for this CPU.
+    #[inline]
+    pub fn wasm_stack_limit(self, max_wasm_stack: usize) -> usize {
+        let sp = stack_pointer();
+        // Hosted, the per-CPU state is per thread, whose stack never
+        // changes: the same stack pointer on the same stack gives the same
+        // limit (a host calling wasm in a loop asks again and again).
+        #[cfg(feature = "std")]
+        {
+            let local = self.local();
+            if let Some(memo) = local.stack_limit.get()
+                && memo.sp == sp
+                && memo.max == max_wasm_stack
+                && memo.fiber == local.fiber_stack.get()
+            {
+                return memo.limit;
+            }
+        }
+        self.compute_stack_limit(sp, max_wasm_stack)
+    }
+
+    /// [`ThisCpu::wasm_stack_limit`] from the stack's bounds.
+    #[cold]
+    #[inline(never)]
+    fn compute_stack_limit(self, sp: usize, max_wasm_stack: usize) -> usize {
+        let local = self.local();
+        let fiber = local.fiber_stack.get();
+        let bounds = fiber
+            .map(|(start, end)| start..end)
+            .or_else(|| platform().and_then(|p| p.stack_bounds()));
+        let mut limit = sp.saturating_sub(max_wasm_stack);
+        if let Some(bounds) = bounds
+            && bounds.contains(&sp)
+        {
+            let floor = bounds.start.saturating_add(HOST_STACK_RESERVE).min(sp);
+            limit = limit.max(floor);
+        }
+        #[cfg(feature = "std")]
+        local.stack_limit.set(Some(StackLimitMemo {
+            sp,
+            max: max_wasm_stack,
+            fiber,
+            limit,
+        }));
+        limit
+    }
+
+    /// As [`catch_traps`], on this CPU.
+    ///
+    /// # Safety
+    ///
+    /// * TRAP-1, as [`catch_traps`].
+    pub unsafe fn catch_traps<F: FnOnce()>(self, mut f: F) -> Result<(), UnwindReason> {
+        let local = self.local();
+        // Hosted, trap handling is set up once per thread (the per-CPU
+        // state is per thread); a kernel's `init_traps` is asked every time.
+        #[cfg(feature = "std")]
+        if !local.traps_ready.get() {
+            if let Some(platform) = platform() {
+                platform.init_traps();
+            }
+            local.traps_ready.set(true);
+        }
+        #[cfg(not(feature = "std"))]
         if let Some(platform) = platform() {
             platform.init_traps();
         }
-        local.traps_ready.set(true);
-    }
-    #[cfg(not(feature = "std"))]
-    if let Some(platform) = platform() {
-        platform.init_traps();
-    }
-    let current = &local.current;
-    let mut activation = Activation {
-        jmp_buf: arch::JmpBuf::default(),
-        prev: current.get(),
-        reason: None,
-        trap: None,
-    };
-    let act_ptr: *mut Activation = &mut activation;
-    current.set(act_ptr);
-
-    struct Call<F> {
-        f: Option<F>,
-        act: *mut Activation,
-    }
-    extern "C" fn call<F: FnOnce()>(data: *mut u8) -> i32 {
-        // SAFETY: `data` is the `Call<F>` on `catch_traps`' stack frame,
-        // alive for the duration of `keel_setjmp_call`.
-        let call = unsafe { &mut *data.cast::<Call<F>>() };
-        let Some(f) = call.f.take() else { return 1 };
+        // Hosted, only code on a fiber can move to another thread while
+        // `f` runs; a thread's own stack stays on its thread.
         #[cfg(feature = "std")]
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-            Ok(()) => 0,
-            Err(payload) => {
-                // SAFETY: the activation outlives this call (TRAP-2).
-                unsafe { (*call.act).reason = Some(UnwindReason::Panic(payload)) };
-                1
+        let may_move = local.fiber_stack.get().is_some();
+        let current = &local.current;
+        let mut activation = Activation {
+            jmp_buf: core::mem::MaybeUninit::uninit(),
+            prev: current.get(),
+            reason: None,
+            trap: None,
+        };
+        let act_ptr: *mut Activation = &mut activation;
+        current.set(act_ptr);
+
+        struct Call<F> {
+            f: *mut F,
+            act: *mut Activation,
+        }
+        extern "C" fn call<F: FnOnce()>(data: *mut u8) -> i32 {
+            // SAFETY: `data` is the `Call<F>` on `catch_traps`' stack
+            // frame, alive for the duration of `keel_setjmp_call`, which
+            // calls this exactly once; `f` is moved out here and
+            // `catch_traps` forgets its own copy.
+            let (f, _act) = unsafe {
+                let call = &*data.cast::<Call<F>>();
+                (call.f.read(), call.act)
+            };
+            #[cfg(feature = "std")]
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                Ok(()) => 0,
+                Err(payload) => {
+                    // SAFETY: the activation outlives this call (TRAP-2).
+                    unsafe { (*_act).reason = Some(UnwindReason::Panic(payload)) };
+                    1
+                }
+            }
+            // Without std, panics abort: nothing can unwind through here.
+            #[cfg(not(feature = "std"))]
+            {
+                f();
+                0
             }
         }
-        // Without std, panics abort: nothing can unwind through here.
+        // `f` stays where the caller passed it; the callback moves it out.
+        let mut data = Call {
+            f: &mut f,
+            act: act_ptr,
+        };
+        // SAFETY: the jump buffer and `data` live in this frame for the
+        // whole call; `call::<F>` matches the callback signature. If `f`
+        // is jumped out of, it is never dropped (TRAP-1 says it need not).
+        let ret = unsafe {
+            arch::keel_setjmp_call(
+                (*act_ptr).jmp_buf.as_mut_ptr(),
+                call::<F>,
+                (&mut data as *mut Call<F>).cast(),
+            )
+        };
+        // Moved out by the callback (or jumped out of: TRAP-1).
+        core::mem::forget(f);
+        // On a fiber, `f` may have been suspended and resumed on another
+        // CPU (thread), whose chain now holds this activation: fetch the
+        // state again. A kernel may move any code between CPUs.
+        #[cfg(feature = "std")]
+        let current = if may_move { self::current() } else { current };
         #[cfg(not(feature = "std"))]
-        {
-            let _ = call.act;
-            f();
-            0
+        let current = self::current();
+        current.set(activation.prev);
+        if ret == 0 {
+            return Ok(());
         }
+        if let Some((code, pc, fp)) = activation.trap {
+            return Err(UnwindReason::Trap(TrapRecord {
+                code,
+                pc,
+                fp,
+                backtrace: backtrace::take_trap_buffer(),
+            }));
+        }
+        Err(activation
+            .reason
+            .take()
+            .unwrap_or(UnwindReason::Panic(Box::new(
+                "wasm unwound without a reason",
+            ))))
     }
-    let mut data = Call {
-        f: Some(f),
-        act: act_ptr,
-    };
-    // SAFETY: the jump buffer and `data` live in this frame for the whole
-    // call; `call::<F>` matches the callback signature.
-    let ret = unsafe {
-        arch::keel_setjmp_call(
-            &mut (*act_ptr).jmp_buf,
-            call::<F>,
-            (&mut data as *mut Call<F>).cast(),
-        )
-    };
-    // Fetched again: on a fiber, `f` may have been suspended and resumed
-    // on another CPU (thread), whose chain now holds this activation.
-    self::current().set(activation.prev);
-    if ret == 0 {
-        return Ok(());
-    }
-    if let Some((code, pc, fp)) = activation.trap {
-        return Err(UnwindReason::Trap(TrapRecord {
-            code,
-            pc,
-            fp,
-            backtrace: backtrace::take_trap_buffer(),
-        }));
-    }
-    Err(activation
-        .reason
-        .take()
-        .unwrap_or(UnwindReason::Panic(Box::new(
-            "wasm unwound without a reason",
-        ))))
 }
 
 /// Unwind to the innermost [`catch_traps`] with `reason`.
@@ -232,7 +340,7 @@ pub unsafe fn raise(reason: UnwindReason) -> ! {
     // skipped frames are plain (TRAP-1).
     unsafe {
         (*act).reason = Some(reason);
-        arch::keel_longjmp(&(*act).jmp_buf)
+        arch::keel_longjmp((*act).jmp_buf.as_ptr())
     }
 }
 
@@ -267,7 +375,7 @@ pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
     // (the pc is in registered code) and trampolines (TRAP-1).
     unsafe {
         (*act).trap = Some((code, pc, fp));
-        arch::keel_longjmp(&(*act).jmp_buf)
+        arch::keel_longjmp((*act).jmp_buf.as_ptr())
     }
 }
 
@@ -286,40 +394,8 @@ pub const HOST_STACK_RESERVE: usize = 64 * 1024;
 /// stack has less than the reserve left, the limit is the stack pointer
 /// itself and any wasm call traps with a stack overflow.
 pub fn wasm_stack_limit(max_wasm_stack: usize) -> usize {
-    let sp = stack_pointer();
-    // SAFETY: the CPU-local state outlives this CPU's keel code and only
-    // this CPU uses it (the `Platform::cpu_local` contract).
-    let local = unsafe { cpu_local::cpu_local().as_ref() };
-    let fiber = local.fiber_stack.get();
-    // Hosted, the per-CPU state is per thread, whose stack never changes:
-    // the same stack pointer on the same stack gives the same limit (a
-    // host calling wasm in a loop asks again and again).
-    #[cfg(feature = "std")]
-    if let Some(memo) = local.stack_limit.get()
-        && memo.sp == sp
-        && memo.max == max_wasm_stack
-        && memo.fiber == fiber
-    {
-        return memo.limit;
-    }
-    let bounds = fiber
-        .map(|(start, end)| start..end)
-        .or_else(|| platform().and_then(|p| p.stack_bounds()));
-    let mut limit = sp.saturating_sub(max_wasm_stack);
-    if let Some(bounds) = bounds
-        && bounds.contains(&sp)
-    {
-        let floor = bounds.start.saturating_add(HOST_STACK_RESERVE).min(sp);
-        limit = limit.max(floor);
-    }
-    #[cfg(feature = "std")]
-    local.stack_limit.set(Some(StackLimitMemo {
-        sp,
-        max: max_wasm_stack,
-        fiber,
-        limit,
-    }));
-    limit
+    // SAFETY: used right away (CPU-1).
+    unsafe { ThisCpu::get() }.wasm_stack_limit(max_wasm_stack)
 }
 
 /// What [`wasm_stack_limit`] last computed on a thread, and from what.
@@ -332,8 +408,8 @@ pub(crate) struct StackLimitMemo {
     limit: usize,
 }
 
-/// The current stack pointer (approximately: this function's frame).
-#[inline(never)]
+/// The current stack pointer (approximately: the caller's frame).
+#[inline(always)]
 pub fn stack_pointer() -> usize {
     let marker = 0u8;
     core::hint::black_box(&marker) as *const u8 as usize
