@@ -131,7 +131,9 @@ unsafe extern "C" fn host_array_call<T: 'static, B>(
         // borrow, which it does not use until we return; `T` is that
         // store's data type (`new_host_func::<T>` registered us in it).
         //
-        // Nothing checks that the store is published at run time: the
+        // Host functions are only reached through `call_raw` (called by it
+        // or by the wasm it runs), so `store` is `Some` here. Nothing
+        // checks that at run time in release builds: the
         // check would keep the loads alive for bodies that never look at
         // their `Caller`.
         let store = unsafe {
