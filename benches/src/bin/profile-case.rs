@@ -13,7 +13,12 @@ fn main() -> anyhow::Result<()> {
     let case = args.next().unwrap_or_default();
     let seconds: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let engine = keel::Engine::default();
+    // `KEEL_PERFMAP=1` names the JIT code for `perf report`.
+    let mut config = keel::Config::new();
+    if std::env::var_os("KEEL_PERFMAP").is_some() {
+        config.profiler(keel::ProfilingStrategy::PerfMap);
+    }
+    let engine = keel::Engine::new(&config)?;
     let mut iterations = 0u64;
     match case.as_str() {
         "instantiate-empty" | "instantiate-data" | "instantiate-funcs" => {

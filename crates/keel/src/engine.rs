@@ -840,6 +840,10 @@ impl Engine {
                 .resolve(loc)
                 .ok_or_else(|| anyhow::anyhow!("host trampoline outside its code"))?
                 as usize;
+            #[cfg(feature = "std")]
+            if self.inner.config.profiler == crate::ProfilingStrategy::PerfMap {
+                crate::profiling::write_perf_map_host_trampoline(ty, addr, loc.length)?;
+            }
             cache.insert(ty.clone(), (code, addr));
             return Ok(Some(addr as *const u8));
         }
@@ -891,6 +895,10 @@ impl Engine {
             let addr = copy
                 .resolve(*loc)
                 .ok_or_else(|| anyhow::anyhow!("host trampoline outside its code"))?;
+            #[cfg(feature = "std")]
+            if self.inner.config.profiler == crate::ProfilingStrategy::PerfMap {
+                crate::profiling::write_perf_map_host_trampoline(ty, addr as usize, loc.length)?;
+            }
             cache.insert(ty.clone(), (copy.clone(), addr as usize));
         }
         Ok(())

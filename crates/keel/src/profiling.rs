@@ -83,10 +83,33 @@ pub(crate) fn write_perf_map(
     module: &keel_translate::Module,
     code: &keel_vm::CodeMemory,
 ) -> crate::Result<()> {
+    append_perf_map(&perf_map_lines(module, code))
+}
+
+/// Append the engine's wasm-to-array trampoline for host functions of
+/// type `ty`, `len` bytes at `addr`, to this process's perf map, named
+/// `host::wasm_to_array_trampoline[TYPE]`.
+///
+/// # Errors
+///
+/// When the map cannot be opened or written.
+#[cfg(feature = "std")]
+pub(crate) fn write_perf_map_host_trampoline(
+    ty: &keel_translate::WasmFuncType,
+    addr: usize,
+    len: u32,
+) -> crate::Result<()> {
+    append_perf_map(&format!(
+        "{addr:x} {len:x} host::wasm_to_array_trampoline[{ty}]\n"
+    ))
+}
+
+/// Append `lines` (whole lines) to this process's perf map.
+#[cfg(feature = "std")]
+fn append_perf_map(lines: &str) -> crate::Result<()> {
     use anyhow::Context as _;
     use std::io::Write as _;
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let lines = perf_map_lines(module, code);
     let path = perf_map_path();
     let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::OpenOptions::new()

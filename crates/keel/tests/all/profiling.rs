@@ -1,6 +1,7 @@
 //! `Config::profiler(ProfilingStrategy::PerfMap)`: every function and
 //! trampoline of a module is in `/tmp/perf-PID.map`, named from the name
-//! section, at distinct addresses.
+//! section, at distinct addresses; so are the engine's trampolines into
+//! host functions.
 
 use keel::{Config, Engine, Module, ProfilingStrategy};
 
@@ -45,6 +46,22 @@ fn perf_map_lists_every_function() -> keel::Result<()> {
         "overlapping ranges"
     );
     assert!(text.contains("perf_map_test_7f3a::array_to_wasm_trampoline[type "));
+
+    // The engine's trampoline into host functions, compiled for a host
+    // function type no other test of this process uses.
+    let mut store = keel::Store::new(&engine, ());
+    keel::Func::wrap(&mut store, |a: i64, b: f32, c: i64| {
+        a as f64 + f64::from(b) + c as f64
+    });
+    let text = std::fs::read_to_string(keel::perf_map_path())?;
+    let line = text
+        .lines()
+        .find(|l| {
+            l.ends_with(" host::wasm_to_array_trampoline[(func (param i64 f32 i64) (result f64))]")
+        })
+        .unwrap_or_else(|| panic!("no host trampoline in the perf map:\n{text}"));
+    let size = usize::from_str_radix(line.split(' ').nth(1).unwrap(), 16)?;
+    assert!(size > 0, "{line}");
     // No other test of this process profiles.
     std::fs::remove_file(keel::perf_map_path())?;
     Ok(())
