@@ -14,8 +14,10 @@ pub enum ProfilingStrategy {
     /// None (the default).
     #[default]
     None,
-    /// Append each module's functions and trampolines to
-    /// `/tmp/perf-PID.map` when the module's code is loaded (feature
+    /// Append each module's functions and trampolines, and the engine's
+    /// trampolines into host functions
+    /// (`host::wasm_to_array_trampoline[TYPE]`), to
+    /// `/tmp/perf-PID.map` when that code is loaded (feature
     /// `std`; Linux `perf`'s map format). Wasm functions are named
     /// `MODULE::NAME` from the module's name section (`wasm` and
     /// `function[INDEX]` where it has none).
