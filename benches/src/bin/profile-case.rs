@@ -4,7 +4,10 @@
 //! drowns a profile.
 //!
 //! Cases: `instantiate-empty`, `instantiate-data`, `instantiate-funcs`,
-//! `wasm-to-host`, `typed-call`. An optional second argument is the number of seconds.
+//! `wasm-to-host`, `typed-call`, and `exec-WORKLOAD-RUNTIME` (an execution
+//! workload such as `exec-nbody-wasmtime`, runtime `keel` or `wasmtime`).
+//! An optional second argument is the number of seconds. With
+//! `KEEL_PERFMAP=1` both runtimes name their JIT code for `perf report`.
 
 use std::time::{Duration, Instant};
 
@@ -88,6 +91,35 @@ fn main() -> anyhow::Result<()> {
             println!(
                 "{case}: {:.2} ns per call",
                 start.elapsed().as_secs_f64() * 1e9 / iterations as f64
+            );
+        }
+        exec if exec.starts_with("exec-") => {
+            let (name, runtime) = exec["exec-".len()..]
+                .rsplit_once('-')
+                .ok_or_else(|| anyhow::anyhow!("expected exec-WORKLOAD-RUNTIME"))?;
+            let w = keel_benches::workloads()
+                .into_iter()
+                .find(|w| w.name == name)
+                .ok_or_else(|| anyhow::anyhow!("unknown workload `{name}`"))?;
+            let mut run = match runtime {
+                "keel" => keel_benches::keel_runner_with(&config, w.wasm, w.ret)?,
+                "wasmtime" => {
+                    let mut config = wasmtime::Config::new();
+                    if std::env::var_os("KEEL_PERFMAP").is_some() {
+                        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+                    }
+                    keel_benches::wasmtime_runner_with(&config, w.wasm, w.ret)?
+                }
+                other => anyhow::bail!("unknown runtime `{other}`"),
+            };
+            let start = Instant::now();
+            while Instant::now() < deadline {
+                std::hint::black_box(run(w.arg));
+                iterations += 1;
+            }
+            println!(
+                "{case}: {:.3} ms per run",
+                start.elapsed().as_secs_f64() * 1e3 / iterations as f64
             );
         }
         other => anyhow::bail!("unknown case `{other}`"),
