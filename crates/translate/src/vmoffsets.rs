@@ -304,6 +304,12 @@ impl VMOffsets {
         self.defined_globals + index.as_u32() * VMGLOBAL_DEFINITION_SIZE
     }
 
+    /// Offset of the `func_refs` array, the last field: everything before
+    /// it is the VMContext's fixed part.
+    pub fn func_refs_start(&self) -> u32 {
+        self.func_refs
+    }
+
     /// Offset of the `VMFuncRef` of function `index`.
     ///
     /// # Panics

@@ -34,10 +34,11 @@ pub struct VMFuncRef {
 }
 
 impl VMFuncRef {
-    /// Whether the reference is built. A defined function's reference in
-    /// its instance's VMContext stays zeroed until the runtime first hands
-    /// out its address ([`Instance::func_ref`](crate::Instance::func_ref)),
-    /// so a built one is recognised by its non-null `vmctx`.
+    /// Whether the reference is built: it has a callee `vmctx`. A defined
+    /// function's reference in its instance's VMContext is only written
+    /// (and must only be read) once the runtime hands out its address
+    /// ([`Instance::func_ref`](crate::Instance::func_ref)); a check that
+    /// such a reference is complete.
     pub fn is_built(&self) -> bool {
         !self.vmctx.is_null()
     }
