@@ -4,7 +4,8 @@
 //! drowns a profile.
 //!
 //! Cases: `instantiate-empty`, `instantiate-data`, `instantiate-funcs`,
-//! `wasm-to-host`, `typed-call`, and `exec-WORKLOAD-RUNTIME` (an execution
+//! `wasm-to-host`, `typed-call` (and `typed-call-wasmtime`, the same in
+//! Wasmtime), and `exec-WORKLOAD-RUNTIME` (an execution
 //! workload such as `exec-nbody-wasmtime`, runtime `keel` or `wasmtime`).
 //! An optional second argument is the number of seconds. With
 //! `KEEL_PERFMAP=1` both runtimes name their JIT code for `perf report`.
@@ -93,6 +94,35 @@ fn main() -> anyhow::Result<()> {
                 start.elapsed().as_secs_f64() * 1e9 / iterations as f64
             );
         }
+        "typed-call-wasmtime" => {
+            let engine = wasmtime::Engine::default();
+            let module = wasmtime::Module::new(
+                &engine,
+                wat::parse_str(
+                    r#"(module (func (export "id") (param i32) (result i32)
+                        local.get 0 i32.const 1 i32.add))"#,
+                )?,
+            )
+            .map_err(wt)?;
+            let mut store = wasmtime::Store::new(&engine, ());
+            let instance = wasmtime::Linker::new(&engine)
+                .instantiate(&mut store, &module)
+                .map_err(wt)?;
+            let f = instance
+                .get_typed_func::<i32, i32>(&mut store, "id")
+                .map_err(wt)?;
+            let start = Instant::now();
+            while Instant::now() < deadline {
+                for _ in 0..1_000_000 {
+                    std::hint::black_box(f.call(&mut store, std::hint::black_box(7)).map_err(wt)?);
+                }
+                iterations += 1_000_000;
+            }
+            println!(
+                "{case}: {:.2} ns per call",
+                start.elapsed().as_secs_f64() * 1e9 / iterations as f64
+            );
+        }
         exec if exec.starts_with("exec-") => {
             let (name, runtime) = exec["exec-".len()..]
                 .rsplit_once('-')
@@ -125,4 +155,9 @@ fn main() -> anyhow::Result<()> {
         other => anyhow::bail!("unknown case `{other}`"),
     }
     Ok(())
+}
+
+/// Wasmtime's error as an `anyhow::Error`.
+fn wt(e: wasmtime::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e:?}")
 }
