@@ -840,14 +840,27 @@ impl Engine {
                 .resolve(loc)
                 .ok_or_else(|| anyhow::anyhow!("host trampoline outside its code"))?
                 as usize;
-            #[cfg(feature = "std")]
-            if self.inner.config.profiler == crate::ProfilingStrategy::PerfMap {
-                crate::profiling::write_perf_map_host_trampoline(ty, addr, loc.length)?;
-            }
+            self.profile_host_trampoline(ty, addr, loc.length)?;
             cache.insert(ty.clone(), (code, addr));
             return Ok(Some(addr as *const u8));
         }
         Ok(None)
+    }
+
+    /// Describe a host trampoline of type `ty`, `len` bytes at `addr`, to
+    /// the configured profiler (`Config::profiler`).
+    ///
+    /// # Errors
+    ///
+    /// When the perf map cannot be written.
+    fn profile_host_trampoline(&self, ty: &WasmFuncType, addr: usize, len: u32) -> Result<()> {
+        #[cfg(feature = "std")]
+        if self.inner.config.profiler == crate::ProfilingStrategy::PerfMap {
+            crate::profiling::write_perf_map_host_trampoline(ty, addr, len)?;
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = (ty, addr, len);
+        Ok(())
     }
 
     /// Make the wasm-to-array trampolines of a module's `code` available
@@ -895,10 +908,7 @@ impl Engine {
             let addr = copy
                 .resolve(*loc)
                 .ok_or_else(|| anyhow::anyhow!("host trampoline outside its code"))?;
-            #[cfg(feature = "std")]
-            if self.inner.config.profiler == crate::ProfilingStrategy::PerfMap {
-                crate::profiling::write_perf_map_host_trampoline(ty, addr as usize, loc.length)?;
-            }
+            self.profile_host_trampoline(ty, addr as usize, loc.length)?;
             cache.insert(ty.clone(), (copy.clone(), addr as usize));
         }
         Ok(())

@@ -132,10 +132,9 @@ unsafe extern "C" fn host_array_call<T: 'static, B>(
         // store's data type (`new_host_func::<T>` registered us in it).
         //
         // Host functions are only reached through `call_raw` (called by it
-        // or by the wasm it runs), so `store` is `Some` here. Nothing
-        // checks that at run time in release builds: the
-        // check would keep the loads alive for bodies that never look at
-        // their `Caller`.
+        // or by the wasm it runs), so `store` is `Some` here. Release
+        // builds do not check it: the check would keep the loads alive for
+        // bodies that never look at their `Caller`.
         let store = unsafe {
             let running = (*state.store_context.0).store;
             debug_assert!(running.is_some(), "host function called outside call_raw");

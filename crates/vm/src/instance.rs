@@ -791,13 +791,13 @@ impl Instance {
     /// If `index` is not a function of the module (a keel bug).
     pub fn func_ref(&self, index: FuncIndex) -> *const VMFuncRef {
         let func_ref = self.field::<VMFuncRef>(self.offsets.func_ref(index));
-        if self.module.defined_func_index(index).is_some() {
-            self.build_func_ref(index);
+        if let Some(def) = self.module.defined_func_index(index) {
+            self.build_func_ref(index, def);
         }
         func_ref
     }
 
-    /// Write the reference of defined function `index`: every time it is
+    /// Write the reference of function `index`, defined as `def`: every time it is
     /// handed out, with the same contents each time (so its address stays
     /// its identity), since the field starts uninitialized.
     ///
@@ -806,14 +806,11 @@ impl Instance {
     /// were one to fail (a keel bug), the reference is written with null
     /// entries, which `call_indirect`'s type check and `Func::call` never
     /// reach because its type is still the function's.
-    fn build_func_ref(&self, index: FuncIndex) {
-        let module = &*self.module;
-        let ty = module.functions[index];
+    fn build_func_ref(&self, index: FuncIndex, def: keel_translate::DefinedFuncIndex) {
+        let ty = self.module.functions[index];
         let code = self.code.as_ref();
-        let wasm_call = module
-            .defined_func_index(index)
-            .zip(code)
-            .and_then(|(def, code)| {
+        let wasm_call = code
+            .and_then(|code| {
                 code.text()
                     .functions
                     .get(def)
