@@ -154,7 +154,12 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
             if t.reachable {
                 t.fuel_before_op(&op);
-                let is_call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
+                let is_call = matches!(
+                    op,
+                    Operator::Call { .. }
+                        | Operator::CallIndirect { .. }
+                        | Operator::CallRef { .. }
+                );
                 t.translate_operator(op)?;
                 if is_call {
                     t.fuel_after_call();
@@ -605,11 +610,18 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.builder.ins().return_(&results);
                 self.reachable = false;
             }
-            Operator::Call { function_index } => self.translate_call(function_index)?,
+            Operator::Call { function_index } => self.translate_call(function_index, false)?,
             Operator::CallIndirect {
                 type_index,
                 table_index,
-            } => self.translate_call_indirect(type_index, table_index)?,
+            } => self.translate_call_indirect(type_index, table_index, false)?,
+            // Tail calls (<https://webassembly.github.io/spec/core/exec/instructions.html#exec-return-call>):
+            // fuel was written back by `fuel_before_op`, as for `return`.
+            Operator::ReturnCall { function_index } => self.translate_call(function_index, true)?,
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(type_index, table_index, true)?,
 
             // Parametric instructions
             // (<https://webassembly.github.io/spec/core/exec/instructions.html#parametric-instructions>).

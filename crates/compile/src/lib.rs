@@ -177,6 +177,10 @@ pub struct CompilerOptions {
     /// headers and call the `new_epoch` builtin when the engine's epoch
     /// reaches it (Wasmtime's `epoch_interruption`). Default: off.
     pub epoch_interruption: bool,
+    /// Lower relaxed SIMD operators to their deterministic results (the
+    /// same on every host) rather than the host CPU's fastest sequence.
+    /// Default: on.
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Default for CompilerOptions {
@@ -193,6 +197,7 @@ impl Default for CompilerOptions {
             table_access_spectre_mitigation: true,
             consume_fuel: false,
             epoch_interruption: false,
+            relaxed_simd_deterministic: true,
         }
     }
 }

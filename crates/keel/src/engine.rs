@@ -31,6 +31,9 @@ pub struct Config {
     pub(crate) memory_init_cow: bool,
     pub(crate) profiler: crate::ProfilingStrategy,
     pub(crate) allocation_strategy: crate::InstanceAllocationStrategy,
+    /// The WebAssembly proposals modules may use (the `wasm_*` toggles).
+    pub(crate) features: wasmparser::WasmFeatures,
+    pub(crate) relaxed_simd_deterministic: bool,
 }
 
 impl core::fmt::Debug for Config {
@@ -52,6 +55,11 @@ impl core::fmt::Debug for Config {
             .field("memory_init_cow", &self.memory_init_cow)
             .field("profiler", &self.profiler)
             .field("allocation_strategy", &self.allocation_strategy)
+            .field("features", &self.features)
+            .field(
+                "relaxed_simd_deterministic",
+                &self.relaxed_simd_deterministic,
+            )
             .finish()
     }
 }
@@ -76,6 +84,8 @@ impl Default for Config {
             memory_init_cow: true,
             profiler: crate::ProfilingStrategy::None,
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
+            features: keel_translate::wasm_features(),
+            relaxed_simd_deterministic: true,
         }
     }
 }
@@ -380,6 +390,96 @@ impl Config {
         self
     }
 
+    fn wasm_feature(&mut self, feature: wasmparser::WasmFeatures, enable: bool) -> &mut Self {
+        self.features.set(feature, enable);
+        self
+    }
+
+    /// Accept the [tail calls](https://github.com/WebAssembly/tail-call)
+    /// proposal (WebAssembly 3.0): `return_call`, `return_call_indirect`
+    /// and, with [`Config::wasm_function_references`], `return_call_ref`.
+    /// A tail call replaces the caller's frame, so unbounded tail
+    /// recursion runs in constant stack. Default: on, as in Wasmtime.
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::TAIL_CALL, enable)
+    }
+
+    /// Accept the [typed function references](https://github.com/WebAssembly/function-references)
+    /// proposal (WebAssembly 3.0): `(ref null? $t)` types, `call_ref`,
+    /// `ref.as_non_null`, `br_on_null`, `br_on_non_null`, non-nullable
+    /// locals and table initializer expressions. Default: on, as in
+    /// Wasmtime.
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::FUNCTION_REFERENCES, enable)
+    }
+
+    /// Accept the [multiple memories](https://github.com/WebAssembly/multi-memory)
+    /// proposal (WebAssembly 3.0): any number of memories per module (up to
+    /// [`limits::MAX_MEMORIES`](keel_translate::limits::MAX_MEMORIES)),
+    /// imported or defined, each memory instruction naming its memory.
+    /// Default: on, as in Wasmtime.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::MULTI_MEMORY, enable)
+    }
+
+    /// Accept the [memory64](https://github.com/WebAssembly/memory64)
+    /// proposal (WebAssembly 3.0): memories and tables indexed by `i64`.
+    /// Accesses to 64-bit memories always check their bounds explicitly.
+    /// Default: on, as in Wasmtime.
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::MEMORY64, enable)
+    }
+
+    /// Accept the [relaxed SIMD](https://github.com/WebAssembly/relaxed-simd)
+    /// proposal (WebAssembly 3.0): SIMD operators whose result may depend
+    /// on the host CPU within the bounds the spec sets; see
+    /// [`Config::relaxed_simd_deterministic`]. Default: on, as in Wasmtime.
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::RELAXED_SIMD, enable)
+    }
+
+    /// Lower every relaxed SIMD operator to its deterministic result (the
+    /// one the spec lists first, the same on every host), instead of the
+    /// fastest instruction sequence of the host CPU. Default: on (Wasmtime
+    /// defaults to off): a guest then computes the same bits on x86_64 and
+    /// riscv64. Changes the compiled code.
+    pub fn relaxed_simd_deterministic(&mut self, enable: bool) -> &mut Self {
+        self.relaxed_simd_deterministic = enable;
+        self
+    }
+
+    /// Accept the [extended constant expressions](https://github.com/WebAssembly/extended-const)
+    /// proposal (WebAssembly 3.0): `i32.add`, `i32.sub`, `i32.mul`,
+    /// `i64.add`, `i64.sub` and `i64.mul` in constant expressions (global
+    /// initializers, segment offsets, element items). Default: on, as in
+    /// Wasmtime.
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::EXTENDED_CONST, enable)
+    }
+
+    /// Accept the [threads](https://github.com/WebAssembly/threads)
+    /// proposal (WebAssembly 3.0): shared memories, atomic memory
+    /// operators, `memory.atomic.wait32`/`wait64`/`notify` and
+    /// `atomic.fence`. Default: on, as in Wasmtime.
+    pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::THREADS, enable)
+    }
+
+    /// Accept the [wide arithmetic](https://github.com/WebAssembly/wide-arithmetic)
+    /// proposal: `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
+    /// `i64.mul_wide_u`. Default: off, as in Wasmtime.
+    pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::WIDE_ARITHMETIC, enable)
+    }
+
+    /// Accept the [custom page sizes](https://github.com/WebAssembly/custom-page-sizes)
+    /// proposal: memories whose page size is 1 byte instead of 64 KiB.
+    /// Memories with 1-byte pages always check their bounds explicitly.
+    /// Default: off, as in Wasmtime.
+    pub fn wasm_custom_page_sizes(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::CUSTOM_PAGE_SIZES, enable)
+    }
+
     /// Compile a module's functions on several threads. Default: on.
     pub fn parallel_compilation(&mut self, enable: bool) -> &mut Self {
         self.parallel_compilation = enable;
@@ -513,6 +613,7 @@ impl Engine {
             options.table_access_spectre_mitigation = config.table_spectre;
             options.consume_fuel = config.consume_fuel;
             options.epoch_interruption = config.epoch_interruption;
+            options.relaxed_simd_deterministic = config.relaxed_simd_deterministic;
             match &config.target {
                 Some(triple) => {
                     keel_compile::Compiler::for_target(options, triple, &config.isa_flags)?
@@ -580,7 +681,7 @@ impl Engine {
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         #[cfg(feature = "wat")]
         let bytes = &wat::parse_bytes(bytes)?;
-        let translation = keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
+        let translation = keel_translate::translate_module(bytes, self.inner.config.features)?;
         let text = self
             .inner
             .compiler
@@ -646,7 +747,8 @@ impl Engine {
             nan_canonicalization: config.nan_canonicalization,
             heap_access_spectre_mitigation: config.heap_spectre,
             table_access_spectre_mitigation: config.table_spectre,
-            wasm_features: keel_translate::wasm_features().bits(),
+            wasm_features: config.features.bits(),
+            relaxed_simd_deterministic: config.relaxed_simd_deterministic,
         }
     }
 

@@ -75,7 +75,7 @@ impl Module {
         let _span = tracing::debug_span!("Module::new", bytes = bytes.len()).entered();
         let translation = {
             let _span = tracing::debug_span!("translate").entered();
-            keel_translate::translate_module(bytes, keel_translate::wasm_features())?
+            keel_translate::translate_module(bytes, engine.inner.config.features)?
         };
         #[cfg(feature = "compiler")]
         {
@@ -326,8 +326,8 @@ impl Module {
     /// # Errors
     ///
     /// As [`Module::from_binary`]'s validation errors.
-    pub fn validate(_engine: &Engine, bytes: &[u8]) -> Result<()> {
-        keel_translate::translate_module(bytes, keel_translate::wasm_features())?;
+    pub fn validate(engine: &Engine, bytes: &[u8]) -> Result<()> {
+        keel_translate::translate_module(bytes, engine.inner.config.features)?;
         Ok(())
     }
 

@@ -173,6 +173,8 @@ pub struct Compatibility {
     pub table_access_spectre_mitigation: bool,
     /// The enabled WebAssembly features (wasmparser's `WasmFeatures` bits).
     pub wasm_features: u64,
+    /// Whether relaxed SIMD operators have their deterministic lowering.
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Compatibility {
@@ -230,6 +232,11 @@ impl Compatibility {
                 "table_access_spectre_mitigation",
                 self.table_access_spectre_mitigation,
                 expected.table_access_spectre_mitigation,
+            ),
+            (
+                "relaxed_simd_deterministic",
+                self.relaxed_simd_deterministic,
+                expected.relaxed_simd_deterministic,
             ),
         ] {
             check(name, format!("{a}"), format!("{b}"));

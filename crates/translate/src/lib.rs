@@ -52,7 +52,9 @@ pub use error::{TranslateError, TranslateResult};
 pub use index::*;
 pub use module::*;
 pub use names::{DisplayName, is_unsafe_name_char};
-pub use translate::{FunctionBodyData, ModuleTranslation, translate_module, wasm_features};
+pub use translate::{
+    FunctionBodyData, ModuleTranslation, supported_wasm_features, translate_module, wasm_features,
+};
 pub use trap::TrapCode;
 pub use tunables::MemoryTunables;
 pub use types::*;

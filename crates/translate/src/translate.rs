@@ -26,11 +26,28 @@ pub struct ModuleTranslation<'data> {
     pub offsets: VMOffsets,
 }
 
-/// The WebAssembly features keel accepts: WebAssembly 2.0 (spec 2.0:
-/// sign-extension, non-trapping float-to-int, multi-value, mutable globals,
-/// reference types, bulk memory, fixed-width SIMD).
+/// The WebAssembly features keel enables by default, as Wasmtime 48 does:
+/// WebAssembly 2.0 (sign-extension, non-trapping float-to-int,
+/// multi-value, mutable globals, reference types, bulk memory, fixed-width
+/// SIMD) and the 3.0 proposals tail calls, typed function references,
+/// multiple memories, memory64, relaxed SIMD, extended constant
+/// expressions and threads. Exception handling and GC are not in it;
+/// wide arithmetic and custom page sizes are supported but off by default.
 pub fn wasm_features() -> WasmFeatures {
     WasmFeatures::WASM2
+        | WasmFeatures::TAIL_CALL
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::MEMORY64
+        | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::THREADS
+}
+
+/// Every feature keel can compile: [`wasm_features`] plus the ones off by
+/// default (wide arithmetic, custom page sizes).
+pub fn supported_wasm_features() -> WasmFeatures {
+    wasm_features() | WasmFeatures::WIDE_ARITHMETIC | WasmFeatures::CUSTOM_PAGE_SIZES
 }
 
 /// Validate `bytes` as a WebAssembly module and collect its metadata.

