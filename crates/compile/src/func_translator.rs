@@ -917,6 +917,34 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::I32ShrU | Operator::I64ShrU => bin!(ushr),
             Operator::I32Rotl | Operator::I64Rotl => bin!(rotl),
             Operator::I32Rotr | Operator::I64Rotr => bin!(rotr),
+            // Wide arithmetic (<https://github.com/WebAssembly/wide-arithmetic>):
+            // 128-bit sums of two (low, high) pairs, and full 64x64->128
+            // products, both results pushed low half first.
+            Operator::I64Add128 | Operator::I64Sub128 => {
+                let (b_lo, b_hi) = self.pop2()?;
+                let (a_lo, a_hi) = self.pop2()?;
+                let a = self.builder.ins().iconcat(a_lo, a_hi);
+                let b = self.builder.ins().iconcat(b_lo, b_hi);
+                let r = if matches!(op, Operator::I64Add128) {
+                    self.builder.ins().iadd(a, b)
+                } else {
+                    self.builder.ins().isub(a, b)
+                };
+                let (lo, hi) = self.builder.ins().isplit(r);
+                self.push(lo);
+                self.push(hi);
+            }
+            Operator::I64MulWideS | Operator::I64MulWideU => {
+                let (a, b) = self.pop2()?;
+                let lo = self.builder.ins().imul(a, b);
+                let hi = if matches!(op, Operator::I64MulWideS) {
+                    self.builder.ins().smulhi(a, b)
+                } else {
+                    self.builder.ins().umulhi(a, b)
+                };
+                self.push(lo);
+                self.push(hi);
+            }
             Operator::F32Abs | Operator::F64Abs => un!(fabs),
             Operator::F32Neg | Operator::F64Neg => un!(fneg),
             Operator::F32Ceil | Operator::F64Ceil => un!(ceil),

@@ -589,8 +589,225 @@ impl FuncTranslator<'_, '_> {
             }
             O::F32x4DemoteF64x2Zero => un!(F64X2, fvdemote),
             O::F64x2PromoteLowF32x4 => un!(F32X4, fvpromote_low),
+            _ => return self.translate_relaxed_simd(op),
+        }
+        Ok(true)
+    }
+
+    /// Whether relaxed SIMD operators may use x86-specific instructions
+    /// whose results differ from the deterministic ones.
+    fn relaxed_x86(&self) -> bool {
+        !self.env.relaxed_simd_deterministic
+            && self.env.isa.triple().architecture == target_lexicon::Architecture::X86_64
+    }
+
+    /// Relaxed SIMD (<https://github.com/WebAssembly/relaxed-simd>): each
+    /// operator's deterministic result is that of the 2.0 operator it
+    /// relaxes (`swizzle`, `trunc_sat`, `bitselect`, `q15mulr_sat_s`,
+    /// `min`/`max`), a fused multiply-add, or a dot product of signed
+    /// lanes. With `relaxed_simd_deterministic` off, x86_64 uses the single
+    /// instruction whose results the proposal also allows (`pshufb`,
+    /// `cvttps2dq`, `blendv`, `pmulhrsw`, `pmaddubsw`, the `minps` operand
+    /// order), and a CPU without FMA multiplies and adds separately.
+    /// `Ok(false)` for operators that are not relaxed SIMD.
+    fn translate_relaxed_simd(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        use Operator as O;
+        let x86 = self.relaxed_x86();
+        match op {
+            O::I8x16RelaxedSwizzle => {
+                let b = self.pop_v(I8X16)?;
+                let a = self.pop_v(I8X16)?;
+                let r = if x86 {
+                    // Indices 16..=127 select lane `index % 16`: allowed.
+                    self.builder.ins().x86_pshufb(a, b)
+                } else {
+                    self.builder.ins().swizzle(a, b)
+                };
+                self.push_v(r);
+            }
+            O::I32x4RelaxedTruncF32x4S => {
+                let a = self.pop_v(F32X4)?;
+                let r = if x86 {
+                    // NaN and out-of-range lanes become i32::MIN: allowed.
+                    self.builder.ins().x86_cvtt2dq(I32X4, a)
+                } else {
+                    self.builder.ins().fcvt_to_sint_sat(I32X4, a)
+                };
+                self.push_v(r);
+            }
+            O::I32x4RelaxedTruncF32x4U => {
+                let a = self.pop_v(F32X4)?;
+                let r = self.builder.ins().fcvt_to_uint_sat(I32X4, a);
+                self.push_v(r);
+            }
+            O::I32x4RelaxedTruncF64x2SZero => {
+                let a = self.pop_v(F64X2)?;
+                let c = if x86 {
+                    self.builder.ins().x86_cvtt2dq(I64X2, a)
+                } else {
+                    self.builder.ins().fcvt_to_sint_sat(I64X2, a)
+                };
+                let zero = self.splat_zero(I64X2);
+                let r = self.builder.ins().snarrow(c, zero);
+                self.push_v(r);
+            }
+            O::I32x4RelaxedTruncF64x2UZero => {
+                let a = self.pop_v(F64X2)?;
+                let c = self.builder.ins().fcvt_to_uint_sat(I64X2, a);
+                let zero = self.splat_zero(I64X2);
+                let r = self.builder.ins().uunarrow(c, zero);
+                self.push_v(r);
+            }
+            O::F32x4RelaxedMadd
+            | O::F32x4RelaxedNmadd
+            | O::F64x2RelaxedMadd
+            | O::F64x2RelaxedNmadd => {
+                let ty = if matches!(op, O::F32x4RelaxedMadd | O::F32x4RelaxedNmadd) {
+                    F32X4
+                } else {
+                    F64X2
+                };
+                let c = self.pop_v(ty)?;
+                let b = self.pop_v(ty)?;
+                let a = self.pop_v(ty)?;
+                // `nmadd` is `-(a * b) + c`: negating `a` is exact.
+                let a = if matches!(op, O::F32x4RelaxedNmadd | O::F64x2RelaxedNmadd) {
+                    self.builder.ins().fneg(a)
+                } else {
+                    a
+                };
+                let r = if self.env.isa.has_native_fma() {
+                    self.builder.ins().fma(a, b, c)
+                } else if !self.env.relaxed_simd_deterministic {
+                    let product = self.builder.ins().fmul(a, b);
+                    self.builder.ins().fadd(product, c)
+                } else {
+                    return Err(CompileError::unsupported(
+                        "deterministic relaxed_madd/relaxed_nmadd on a CPU without fused \
+                         multiply-add: enable it (e.g. `has_fma`) or turn \
+                         `relaxed_simd_deterministic` off"
+                            .into(),
+                    ));
+                };
+                self.push_v(r);
+            }
+            O::I8x16RelaxedLaneselect
+            | O::I16x8RelaxedLaneselect
+            | O::I32x4RelaxedLaneselect
+            | O::I64x2RelaxedLaneselect => {
+                let ty = match op {
+                    O::I8x16RelaxedLaneselect => I8X16,
+                    O::I16x8RelaxedLaneselect => I16X8,
+                    O::I32x4RelaxedLaneselect => I32X4,
+                    _ => I64X2,
+                };
+                let m = self.pop_v(ty)?;
+                let b = self.pop_v(ty)?;
+                let a = self.pop_v(ty)?;
+                // `blendv` selects by each lane's top bit, which the proposal
+                // allows for lanes of 8, 32 and 64 bits; x86 has no 16-bit
+                // blend, and a byte blend would mix halves of a 16-bit lane.
+                let r = if x86 && ty != I16X8 {
+                    self.builder.ins().blendv(m, a, b)
+                } else {
+                    self.builder.ins().bitselect(m, a, b)
+                };
+                self.push_v(r);
+            }
+            O::F32x4RelaxedMin | O::F32x4RelaxedMax | O::F64x2RelaxedMin | O::F64x2RelaxedMax => {
+                let ty = if matches!(op, O::F32x4RelaxedMin | O::F32x4RelaxedMax) {
+                    F32X4
+                } else {
+                    F64X2
+                };
+                let min = matches!(op, O::F32x4RelaxedMin | O::F64x2RelaxedMin);
+                let b = self.pop_v(ty)?;
+                let a = self.pop_v(ty)?;
+                let r = if x86 {
+                    // `minps`/`maxps` semantics (the second operand when
+                    // either is NaN or both are zeros): `b < a ? b : a` and
+                    // `a < b ? b : a`, in the shape the x64 backend matches.
+                    let lt = if min {
+                        self.builder.ins().fcmp(FloatCC::LessThan, b, a)
+                    } else {
+                        self.builder.ins().fcmp(FloatCC::LessThan, a, b)
+                    };
+                    let lt = self.bitcast_to(lt, ty);
+                    self.builder.ins().bitselect(lt, b, a)
+                } else if min {
+                    self.builder.ins().fmin(a, b)
+                } else {
+                    self.builder.ins().fmax(a, b)
+                };
+                self.push_v(r);
+            }
+            O::I16x8RelaxedQ15mulrS => {
+                let b = self.pop_v(I16X8)?;
+                let a = self.pop_v(I16X8)?;
+                let r = if x86 && self.env.isa.has_x86_pmulhrsw_lowering() {
+                    // 0x8000 * 0x8000 wraps to 0x8000 instead of
+                    // saturating: allowed.
+                    self.builder.ins().x86_pmulhrsw(a, b)
+                } else {
+                    self.builder.ins().sqmul_round_sat(a, b)
+                };
+                self.push_v(r);
+            }
+            O::I16x8RelaxedDotI8x16I7x16S => {
+                let b = self.pop_v(I8X16)?;
+                let a = self.pop_v(I8X16)?;
+                let r = if x86 && self.env.isa.has_x86_pmaddubsw_lowering() {
+                    // `b` read as unsigned and saturating sums: the same
+                    // for 7-bit `b` lanes; others may differ, as allowed.
+                    self.builder.ins().x86_pmaddubsw(a, b)
+                } else {
+                    self.dot_i8x16_signed(a, b)
+                };
+                self.push_v(r);
+            }
+            O::I32x4RelaxedDotI8x16I7x16AddS => {
+                let c = self.pop_v(I32X4)?;
+                let b = self.pop_v(I8X16)?;
+                let a = self.pop_v(I8X16)?;
+                let quads = if x86 && self.env.isa.has_x86_pmaddubsw_lowering() {
+                    let pairs = self.builder.ins().x86_pmaddubsw(a, b);
+                    let low = self.builder.ins().swiden_low(pairs);
+                    let high = self.builder.ins().swiden_high(pairs);
+                    self.builder.ins().iadd_pairwise(low, high)
+                } else {
+                    // Exact: the 16-bit products are widened before any
+                    // sum, so each lane is the sum of its four products.
+                    let al = self.builder.ins().swiden_low(a);
+                    let bl = self.builder.ins().swiden_low(b);
+                    let ah = self.builder.ins().swiden_high(a);
+                    let bh = self.builder.ins().swiden_high(b);
+                    let low = self.builder.ins().imul(al, bl);
+                    let high = self.builder.ins().imul(ah, bh);
+                    let ll = self.builder.ins().swiden_low(low);
+                    let lh = self.builder.ins().swiden_high(low);
+                    let hl = self.builder.ins().swiden_low(high);
+                    let hh = self.builder.ins().swiden_high(high);
+                    let low = self.builder.ins().iadd_pairwise(ll, lh);
+                    let high = self.builder.ins().iadd_pairwise(hl, hh);
+                    self.builder.ins().iadd_pairwise(low, high)
+                };
+                let r = self.builder.ins().iadd(quads, c);
+                self.push_v(r);
+            }
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The deterministic 8-bit dot product: each 16-bit lane is the
+    /// (wrapping) sum of the two signed products of its byte pairs.
+    fn dot_i8x16_signed(&mut self, a: Value, b: Value) -> Value {
+        let al = self.builder.ins().swiden_low(a);
+        let bl = self.builder.ins().swiden_low(b);
+        let ah = self.builder.ins().swiden_high(a);
+        let bh = self.builder.ins().swiden_high(b);
+        let low = self.builder.ins().imul(al, bl);
+        let high = self.builder.ins().imul(ah, bh);
+        self.builder.ins().iadd_pairwise(low, high)
     }
 }

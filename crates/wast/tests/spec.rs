@@ -140,6 +140,10 @@ enum Bounds {
     /// (`precompile_module`, then `Module::deserialize`): the round trip
     /// must not change any result.
     Artifact,
+    /// Guard pages, relaxed SIMD lowered to the host's fastest sequences
+    /// (`relaxed_simd_deterministic(false)`): every result must still be
+    /// one the proposal allows.
+    NativeRelaxedSimd,
 }
 
 /// The WebAssembly proposals a script is run with (each a `Config`
@@ -241,6 +245,7 @@ fn engine(bounds: Bounds, proposals: Proposals) -> keel::Engine {
     if matches!(bounds, Bounds::Metered) {
         config.consume_fuel(true).epoch_interruption(true);
     }
+    config.relaxed_simd_deterministic(!matches!(bounds, Bounds::NativeRelaxedSimd));
     keel::Engine::new(&config).expect("creating an engine")
 }
 
@@ -271,6 +276,9 @@ fn suite_files(suite: &str) -> Vec<(String, &'static str)> {
             .collect(),
         "wasm-v3" => spec(SpecVersion::V3)
             .map(|f| (format!("wasm-v3/{}", f.name()), f.raw()))
+            .collect(),
+        "proposals/relaxed-simd" => proposal(&Proposal::RelaxedSimd)
+            .map(|f| (format!("proposals/relaxed-simd/{}", f.name()), f.raw()))
             .collect(),
         "proposals-3.0" => PROPOSALS_IN_3_0
             .iter()
@@ -599,4 +607,9 @@ fn spec_testsuite_proposals_in_3_0() {
 #[test]
 fn spec_testsuite_proposals_in_3_0_explicit_bounds() {
     check_suite("proposals-3.0", Bounds::Explicit);
+}
+
+#[test]
+fn spec_testsuite_relaxed_simd_native() {
+    check_suite("proposals/relaxed-simd", Bounds::NativeRelaxedSimd);
 }

@@ -32,6 +32,9 @@ pub(crate) struct FuncEnv<'a> {
     pub(crate) consume_fuel: bool,
     /// Check the epoch deadline (see [`metering`]).
     pub(crate) epoch_interruption: bool,
+    /// Lower relaxed SIMD operators deterministically (see
+    /// [`crate::CompilerOptions::relaxed_simd_deterministic`]).
+    pub(crate) relaxed_simd_deterministic: bool,
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
@@ -64,6 +67,7 @@ impl<'a> FuncEnv<'a> {
             table_spectre: options.table_access_spectre_mitigation,
             consume_fuel: options.consume_fuel,
             epoch_interruption: options.epoch_interruption,
+            relaxed_simd_deterministic: options.relaxed_simd_deterministic,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
