@@ -722,6 +722,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let dst = self.pop()?;
                 self.metering_bulk_op(len, 1);
                 let m = self.i32_const(mem);
+                let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
                 self.checked_builtin(
                     BuiltinFunctionIndex::memory_fill,
                     &[m, dst, value, len],
@@ -735,6 +736,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.metering_bulk_op(len, 1);
                 let d = self.i32_const(dst_mem);
                 let s = self.i32_const(src_mem);
+                let (dst, src) = (self.extend_to_i64(dst), self.extend_to_i64(src));
+                let len = self.extend_to_i64(len);
                 self.checked_builtin(
                     BuiltinFunctionIndex::memory_copy,
                     &[d, dst, s, src, len],
@@ -748,6 +751,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.metering_bulk_op(len, 1);
                 let m = self.i32_const(mem);
                 let d = self.i32_const(data_index);
+                let dst = self.extend_to_i64(dst);
                 self.checked_builtin(
                     BuiltinFunctionIndex::memory_init,
                     &[m, d, dst, src, len],
@@ -797,10 +801,13 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let init = self.pop()?;
                 self.metering_bulk_op(delta, 1);
                 let t = self.i32_const(table);
+                let bits = self.table_index_bits(table)?;
+                let delta = self.extend_to_i64(delta);
                 let v = self.grow_builtin(
                     BuiltinFunctionIndex::table_grow,
                     &[t, init, delta],
                     TrapCode::TableOutOfBounds,
+                    bits,
                 );
                 self.push(v);
             }
@@ -810,6 +817,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let dst = self.pop()?;
                 self.metering_bulk_op(len, 1);
                 let t = self.i32_const(table);
+                let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_fill,
                     &[t, dst, value, len],
@@ -826,6 +834,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let d = self.i32_const(dst_table);
                 self.metering_bulk_op(len, 1);
                 let s = self.i32_const(src_table);
+                let (dst, src) = (self.extend_to_i64(dst), self.extend_to_i64(src));
+                let len = self.extend_to_i64(len);
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_copy,
                     &[d, s, dst, src, len],
@@ -839,6 +849,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.metering_bulk_op(len, 1);
                 let t = self.i32_const(table);
                 let e = self.i32_const(elem_index);
+                let dst = self.extend_to_i64(dst);
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_init,
                     &[t, e, dst, src, len],

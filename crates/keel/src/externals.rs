@@ -11,7 +11,7 @@ use crate::{AsContext, AsContextMut, GlobalType, MemoryType, Result, TableType, 
 use alloc::sync::Arc;
 use keel_translate::{
     DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, EntityRef, Global as GlobalDef,
-    VMOffsets, WASM_PAGE_SIZE,
+    VMOffsets,
 };
 use keel_vm::{Imports, StoreTrap, VMFuncRef, VMGlobalDefinition, ValRaw};
 
@@ -74,7 +74,13 @@ impl Memory {
     /// be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let inner = store.as_context_mut().0;
-        inner.check_new_memory(|| "memory".into(), ty.0.limits.min, ty.0.limits.max)?;
+        if !matches!(ty.0.page_size_log2, 0 | 16) {
+            anyhow::bail!(
+                "memory page size of 2^{} bytes: only 1 and 65536 are supported",
+                ty.0.page_size_log2
+            );
+        }
+        inner.check_new_memory(|| "memory".into(), &ty.0)?;
         inner.opaque.bump_resource_counts(1, 0, 0)?;
         let store = &mut inner.opaque;
         let mut module = keel_translate::Module::default();
@@ -212,13 +218,26 @@ impl Memory {
         Ok(())
     }
 
-    /// Current size in 64 KiB pages.
+    /// Current size in pages (of [`MemoryType::page_size`] bytes: 64 KiB
+    /// unless the memory has custom page sizes).
     ///
     /// # Panics
     ///
     /// If `store` does not own this memory.
     pub fn size(&self, store: impl AsContext) -> u64 {
-        self.definition(&store.as_context().0.opaque).1 as u64 / WASM_PAGE_SIZE
+        let store = &store.as_context().0.opaque;
+        let len = self.definition(store).1 as u64;
+        len >> self.ty_opaque(store).0.page_size_log2
+    }
+
+    /// The size of this memory's pages in bytes (65536, or 1 with custom
+    /// page sizes).
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this memory.
+    pub fn page_size(&self, store: impl AsContext) -> u64 {
+        self.ty(store).page_size()
     }
 
     /// Grow by `delta_pages` pages; returns the old size in pages.

@@ -6,7 +6,7 @@ use crate::func::call_raw;
 use crate::prelude::*;
 use crate::store::{StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
-use crate::types::{ExternType, GlobalType};
+use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 use crate::{
     AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, Table, Trap,
 };
@@ -201,7 +201,14 @@ pub(crate) fn import_mismatch(actual: &ExternType, expected: &ExternType) -> Opt
             }
         }
         (ExternType::Table(a), ExternType::Table(e)) => {
-            if a.0.element != e.0.element {
+            if a.0.table64 != e.0.table64 {
+                let bits = |t: &TableType| if t.0.table64 { "i64" } else { "i32" };
+                Some(format!(
+                    "expected table indexed by {}, found table indexed by {}",
+                    bits(e),
+                    bits(a)
+                ))
+            } else if a.0.element != e.0.element {
                 Some(format!(
                     "expected table of element type `{}`, found table of element type `{}`",
                     e.0.element, a.0.element
@@ -217,13 +224,35 @@ pub(crate) fn import_mismatch(actual: &ExternType, expected: &ExternType) -> Opt
             }
         }
         (ExternType::Memory(a), ExternType::Memory(e)) => {
-            (!limits_match(&a.0.limits, &e.0.limits)).then(|| {
-                format!(
-                    "memory types incompatible: expected memory limits {} doesn't match provided memory limits {}",
-                    show_limits(&e.0.limits),
-                    show_limits(&a.0.limits)
-                )
-            })
+            let index = |m: &MemoryType| if m.0.memory64 { "i64" } else { "i32" };
+            if a.0.memory64 != e.0.memory64 {
+                Some(format!(
+                    "memory types incompatible: expected memory indexed by {}, found memory indexed by {}",
+                    index(e),
+                    index(a)
+                ))
+            } else if a.0.page_size_log2 != e.0.page_size_log2 {
+                Some(format!(
+                    "memory types incompatible: expected page size {}, found page size {}",
+                    e.0.page_size(),
+                    a.0.page_size()
+                ))
+            } else if a.0.shared != e.0.shared {
+                let shared = |m: &MemoryType| if m.0.shared { "shared" } else { "unshared" };
+                Some(format!(
+                    "memory types incompatible: expected {} memory, found {} memory",
+                    shared(e),
+                    shared(a)
+                ))
+            } else {
+                (!limits_match(&a.0.limits, &e.0.limits)).then(|| {
+                    format!(
+                        "memory types incompatible: expected memory limits {} doesn't match provided memory limits {}",
+                        show_limits(&e.0.limits),
+                        show_limits(&a.0.limits)
+                    )
+                })
+            }
         }
         _ => Some(format!(
             "expected {}, found {}",
@@ -331,7 +360,7 @@ impl Instance {
         for (index, ty) in m.memories.iter() {
             if m.defined_memory_index(index).is_some() {
                 let what = || name("memory", index.index(), EntityIndex::Memory(index));
-                store.check_new_memory(what, ty.limits.min, ty.limits.max)?;
+                store.check_new_memory(what, ty)?;
             }
         }
         for (index, ty) in m.tables.iter() {

@@ -503,16 +503,16 @@ impl<T> StoreInner<T> {
         })
     }
 
-    /// Ask the limiter, at creation, whether a memory of `minimum` pages
-    /// (declared maximum `maximum`) may exist; `what` names it in errors.
+    /// Ask the limiter, at creation, whether a memory of type `ty` (its
+    /// minimum, and its declared maximum) may exist; `what` names it in
+    /// errors.
     pub(crate) fn check_new_memory(
         &mut self,
         what: impl FnOnce() -> String,
-        minimum: u64,
-        maximum: Option<u64>,
+        ty: &keel_translate::MemoryType,
     ) -> Result<()> {
-        let page = keel_translate::WASM_PAGE_SIZE;
-        let bytes = |p: u64| usize::try_from(p.saturating_mul(page)).unwrap_or(usize::MAX);
+        let (minimum, maximum) = (ty.limits.min, ty.limits.max);
+        let bytes = |p: u64| usize::try_from(ty.pages_to_bytes(p)).unwrap_or(usize::MAX);
         let Some(limiter) = self.resource_limiter() else {
             return Ok(());
         };

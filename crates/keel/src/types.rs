@@ -37,23 +37,41 @@ impl fmt::Display for FuncType {
     }
 }
 
-/// A memory type: limits in 64 KiB pages (spec:
+/// A memory type: limits in pages, index type, page size and sharing
+/// (spec:
 /// [Memory Types](https://webassembly.github.io/spec/core/syntax/types.html#memory-types)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType(pub(crate) keel_translate::MemoryType);
 
 impl MemoryType {
     /// A 32-bit memory of at least `minimum_pages` and at most
-    /// `maximum_pages` pages.
+    /// `maximum_pages` 64 KiB pages.
     pub fn new(minimum_pages: u32, maximum_pages: Option<u32>) -> Self {
-        Self(keel_translate::MemoryType {
-            limits: keel_translate::Limits {
-                min: u64::from(minimum_pages),
-                max: maximum_pages.map(u64::from),
-            },
-            memory64: false,
-            shared: false,
-        })
+        Self(keel_translate::MemoryType::new(keel_translate::Limits {
+            min: u64::from(minimum_pages),
+            max: maximum_pages.map(u64::from),
+        }))
+    }
+
+    /// A 64-bit memory ([memory64](https://github.com/WebAssembly/memory64))
+    /// of at least `minimum_pages` and at most `maximum_pages` 64 KiB
+    /// pages. Accesses to it always check their bounds explicitly.
+    pub fn new64(minimum_pages: u64, maximum_pages: Option<u64>) -> Self {
+        let mut ty = keel_translate::MemoryType::new(keel_translate::Limits {
+            min: minimum_pages,
+            max: maximum_pages,
+        });
+        ty.memory64 = true;
+        Self(ty)
+    }
+
+    /// This type with pages of `2^log2` bytes: 16 (64 KiB, the default)
+    /// or 0 (1 byte, the
+    /// [custom page sizes](https://github.com/WebAssembly/custom-page-sizes)
+    /// proposal); other values are rejected when a memory is created.
+    pub fn with_page_size_log2(mut self, log2: u8) -> Self {
+        self.0.page_size_log2 = log2;
+        self
     }
 
     /// Minimum size in pages.
@@ -65,9 +83,29 @@ impl MemoryType {
     pub fn maximum(&self) -> Option<u64> {
         self.0.limits.max
     }
+
+    /// Whether the memory is indexed by `i64` (memory64).
+    pub fn is_64(&self) -> bool {
+        self.0.memory64
+    }
+
+    /// Whether the memory is shared between threads (threads proposal).
+    pub fn is_shared(&self) -> bool {
+        self.0.shared
+    }
+
+    /// The size of a page in bytes: 65536, or 1.
+    pub fn page_size(&self) -> u64 {
+        self.0.page_size()
+    }
+
+    /// The base-2 logarithm of [`MemoryType::page_size`].
+    pub fn page_size_log2(&self) -> u8 {
+        self.0.page_size_log2
+    }
 }
 
-/// A table type: element type and limits in elements (spec:
+/// A table type: element type, limits in elements and index type (spec:
 /// [Table Types](https://webassembly.github.io/spec/core/syntax/types.html#table-types)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TableType(pub(crate) keel_translate::TableType);
@@ -82,6 +120,20 @@ impl TableType {
                 min: u64::from(minimum),
                 max: maximum.map(u64::from),
             },
+            table64: false,
+        })
+    }
+
+    /// A table indexed by `i64` (memory64's table64) of `element`
+    /// references with at least `minimum` and at most `maximum` elements.
+    pub fn new64(element: ValType, minimum: u64, maximum: Option<u64>) -> Self {
+        Self(keel_translate::TableType {
+            element,
+            limits: keel_translate::Limits {
+                min: minimum,
+                max: maximum,
+            },
+            table64: true,
         })
     }
 
@@ -98,6 +150,11 @@ impl TableType {
     /// Maximum number of elements, if any.
     pub fn maximum(&self) -> Option<u64> {
         self.0.limits.max
+    }
+
+    /// Whether the table is indexed by `i64` (table64).
+    pub fn is_64(&self) -> bool {
+        self.0.table64
     }
 }
 

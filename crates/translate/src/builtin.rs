@@ -12,29 +12,31 @@
 macro_rules! foreach_builtin {
     ($mac:ident) => {
         $mac! {
-            /// `memory.grow`: grow memory `memory_index` by `delta` pages;
+            /// `memory.grow`: grow memory `memory_index` by `delta` pages
+            /// (addresses, lengths and sizes are `i64` for every memory
+            /// and table; compiled code zero-extends 32-bit ones);
             /// returns the old size in pages, -1 if it cannot grow, or
             /// [`GROW_TRAP`](crate::builtin::GROW_TRAP) if the store's
             /// resource limiter failed the growth (the caller traps).
-            memory32_grow(vmctx: vmctx, memory_index: i32, delta: i32) -> i32;
+            memory_grow(vmctx: vmctx, memory_index: i32, delta: i64) -> i64;
             /// `memory.fill`: returns 0, or non-zero if out of bounds (the
             /// caller traps).
-            memory_fill(vmctx: vmctx, memory_index: i32, dst: i32, value: i32, len: i32) -> i32;
+            memory_fill(vmctx: vmctx, memory_index: i32, dst: i64, value: i32, len: i64) -> i32;
             /// `memory.copy`: returns 0, or non-zero if out of bounds.
-            memory_copy(vmctx: vmctx, dst_memory: i32, dst: i32, src_memory: i32, src: i32, len: i32) -> i32;
+            memory_copy(vmctx: vmctx, dst_memory: i32, dst: i64, src_memory: i32, src: i64, len: i64) -> i32;
             /// `memory.init`: returns 0, or non-zero if out of bounds.
-            memory_init(vmctx: vmctx, memory_index: i32, data_index: i32, dst: i32, src: i32, len: i32) -> i32;
+            memory_init(vmctx: vmctx, memory_index: i32, data_index: i32, dst: i64, src: i32, len: i32) -> i32;
             /// `data.drop`; returns 0.
             data_drop(vmctx: vmctx, data_index: i32) -> i32;
             /// `table.grow`: returns the old size, -1, or
-            /// [`GROW_TRAP`](crate::builtin::GROW_TRAP) (as `memory32_grow`).
-            table_grow(vmctx: vmctx, table_index: i32, init: ptr, delta: i32) -> i32;
+            /// [`GROW_TRAP`](crate::builtin::GROW_TRAP) (as `memory_grow`).
+            table_grow(vmctx: vmctx, table_index: i32, init: ptr, delta: i64) -> i64;
             /// `table.fill`: returns 0, or non-zero if out of bounds.
-            table_fill(vmctx: vmctx, table_index: i32, dst: i32, value: ptr, len: i32) -> i32;
+            table_fill(vmctx: vmctx, table_index: i32, dst: i64, value: ptr, len: i64) -> i32;
             /// `table.copy`: returns 0, or non-zero if out of bounds.
-            table_copy(vmctx: vmctx, dst_table: i32, src_table: i32, dst: i32, src: i32, len: i32) -> i32;
+            table_copy(vmctx: vmctx, dst_table: i32, src_table: i32, dst: i64, src: i64, len: i64) -> i32;
             /// `table.init`: returns 0, or non-zero if out of bounds.
-            table_init(vmctx: vmctx, table_index: i32, elem_index: i32, dst: i32, src: i32, len: i32) -> i32;
+            table_init(vmctx: vmctx, table_index: i32, elem_index: i32, dst: i64, src: i32, len: i32) -> i32;
             /// `elem.drop`; returns 0.
             elem_drop(vmctx: vmctx, elem_index: i32) -> i32;
             /// The fuel counter reached zero: the store refuels (returns 0,
@@ -66,10 +68,11 @@ macro_rules! foreach_builtin {
 
 /// What `memory32_grow` and `table_grow` return when the store's resource
 /// limiter failed the growth with an error: the caller traps and the
-/// runtime reports the limiter's error. Neither -1 nor any size: memories
-/// have at most 2^16 pages and tables at most
+/// runtime reports the limiter's error. Neither -1 nor any size: a
+/// memory's size in pages is at most its size in bytes, which the host's
+/// address space bounds far below 2^64 - 2, and tables have at most
 /// [`MAX_TABLE_ELEMENTS`](crate::limits::MAX_TABLE_ELEMENTS) elements.
-pub const GROW_TRAP: u32 = u32::MAX - 1;
+pub const GROW_TRAP: u64 = u64::MAX - 1;
 
 macro_rules! builtin_indices {
     ($($(#[$doc:meta])* $name:ident($($p:ident: $t:ident),*) -> $r:ident;)*) => {

@@ -411,9 +411,6 @@ fn read_names(
 }
 
 fn table_type(t: wasmparser::TableType) -> TranslateResult<TableType> {
-    if t.table64 {
-        unsupported!("64-bit tables (memory64)");
-    }
     if t.shared {
         unsupported!("shared tables");
     }
@@ -423,19 +420,19 @@ fn table_type(t: wasmparser::TableType) -> TranslateResult<TableType> {
             min: t.initial,
             max: t.maximum,
         },
+        table64: t.table64,
     })
 }
 
 fn memory_type(m: wasmparser::MemoryType) -> TranslateResult<MemoryType> {
-    if m.memory64 {
-        unsupported!("64-bit memories (memory64)");
-    }
     if m.shared {
         unsupported!("shared memories (threads)");
     }
-    if m.page_size_log2.is_some() {
-        unsupported!("custom page sizes");
-    }
+    let page_size_log2 = match m.page_size_log2 {
+        None => 16,
+        Some(log2 @ (0 | 16)) => log2 as u8,
+        Some(other) => unsupported!("a page size of 2^{other} bytes"),
+    };
     Ok(MemoryType {
         limits: Limits {
             min: m.initial,
@@ -443,6 +440,7 @@ fn memory_type(m: wasmparser::MemoryType) -> TranslateResult<MemoryType> {
         },
         memory64: m.memory64,
         shared: m.shared,
+        page_size_log2,
     })
 }
 

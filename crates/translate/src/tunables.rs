@@ -1,5 +1,7 @@
 //! Settings that compiled code and the runtime must agree on.
 
+use crate::MemoryType;
+
 /// The memory layout compiled code may rely on; the runtime must reserve
 /// memories accordingly (same values from the same engine configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -24,26 +26,40 @@ impl Default for MemoryTunables {
 }
 
 impl MemoryTunables {
-    /// Whether an access of `access_bytes` at static `offset` from a
-    /// 32-bit index can skip its bounds check: the highest byte it can
-    /// touch, `(2^32 - 1) + offset + access_bytes - 1`, lies inside the
+    /// Whether an access of `access_bytes` at static `offset` into a
+    /// memory of type `ty` can skip its bounds check: the memory relies on
+    /// guard pages ([`MemoryType::guard_pages_apply`]: 32-bit, 64 KiB
+    /// pages) and the highest byte the access can touch,
+    /// `(2^32 - 1) + offset + access_bytes - 1`, lies inside the
     /// reservation or its guard region, so any out-of-bounds access
     /// faults.
-    pub fn elide_bounds_check(&self, offset: u64, access_bytes: u64) -> bool {
+    pub fn elide_bounds_check(&self, ty: &MemoryType, offset: u64, access_bytes: u64) -> bool {
         self.signals_based_traps
+            && ty.guard_pages_apply()
             && self.reservation_bytes >= 1 << 32
             && offset
                 .checked_add(access_bytes)
                 .is_some_and(|end| end <= self.guard_bytes)
     }
 
-    /// Whether a linear memory with `maximum_pages` may move when it grows:
-    /// without signals-based traps (explicit bounds checks, e.g. a kernel
-    /// without an MMU) a memory with no declared maximum reserves only
-    /// what it holds and is reallocated on growth. Compiled code must then
-    /// reload the memory's base after every call; the runtime must lay the
-    /// memory out the same way.
-    pub fn memory_may_move(&self, maximum_pages: Option<u64>) -> bool {
-        !self.signals_based_traps && maximum_pages.is_none()
+    /// Whether a linear memory of type `ty` may move when it grows.
+    /// Compiled code must then reload the memory's base after every call;
+    /// the runtime must lay the memory out the same way.
+    ///
+    /// * A 32-bit memory of 64 KiB pages moves only without signals-based
+    ///   traps (explicit bounds checks, e.g. a kernel without an MMU) and
+    ///   without a declared maximum: it then reserves only what it holds
+    ///   and is reallocated on growth.
+    /// * Any other memory (64-bit, or 1-byte pages) is checked explicitly
+    ///   and stays in place only when its declared maximum fits in
+    ///   [`MemoryTunables::reservation_bytes`], which is then reserved.
+    pub fn memory_may_move(&self, ty: &MemoryType) -> bool {
+        if ty.guard_pages_apply() {
+            !self.signals_based_traps && ty.limits.max.is_none()
+        } else {
+            ty.limits
+                .max
+                .is_none_or(|max| ty.pages_to_bytes(max) > self.reservation_bytes)
+        }
     }
 }

@@ -140,18 +140,80 @@ pub struct TableType {
     pub element: WasmValType,
     /// Limits in elements.
     pub limits: Limits,
+    /// Whether the table is indexed by `i64` (memory64's table64).
+    pub table64: bool,
+}
+
+impl TableType {
+    /// The index type's Cranelift-independent width: 64 for table64
+    /// tables, else 32.
+    pub fn index_bits(&self) -> u32 {
+        if self.table64 { 64 } else { 32 }
+    }
 }
 
 /// A [memory type](https://webassembly.github.io/spec/core/syntax/types.html#memory-types):
-/// limits in 64 KiB pages.
+/// limits in pages of [`MemoryType::page_size`] bytes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MemoryType {
-    /// Limits in WebAssembly pages.
+    /// Limits in pages.
     pub limits: Limits,
-    /// Whether the memory is indexed by 64-bit addresses (memory64).
+    /// Whether the memory is indexed by 64-bit addresses
+    /// ([memory64](https://github.com/WebAssembly/memory64)).
     pub memory64: bool,
     /// Whether the memory is shared (threads).
     pub shared: bool,
+    /// The base-2 logarithm of the page size: 16 (64 KiB) unless the
+    /// [custom page sizes](https://github.com/WebAssembly/custom-page-sizes)
+    /// proposal sets 0 (1 byte).
+    pub page_size_log2: u8,
+}
+
+impl MemoryType {
+    /// A 32-bit, unshared memory of 64 KiB pages with `limits`.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            memory64: false,
+            shared: false,
+            page_size_log2: 16,
+        }
+    }
+
+    /// Bytes per page.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// The most pages the index type can address: 2^32 bytes for a 32-bit
+    /// memory, 2^64 for a 64-bit one, in pages (saturating at `u64::MAX`).
+    pub fn max_pages_of_index_type(&self) -> u64 {
+        let bits = if self.memory64 { 64 } else { 32 };
+        u64::try_from((1u128 << bits) >> self.page_size_log2).unwrap_or(u64::MAX)
+    }
+
+    /// The most pages the memory may ever have: its declared maximum, or
+    /// what its index type can address.
+    pub fn max_pages(&self) -> u64 {
+        let absolute = self.max_pages_of_index_type();
+        self.limits.max.map_or(absolute, |max| max.min(absolute))
+    }
+
+    /// `pages` in bytes, saturating at `u64::MAX`.
+    pub fn pages_to_bytes(&self, pages: u64) -> u64 {
+        pages
+            .checked_shl(u32::from(self.page_size_log2))
+            .filter(|b| b >> self.page_size_log2 == pages)
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Whether accesses to this memory can rely on guard pages: a 32-bit
+    /// memory of 64 KiB pages. 64-bit memories and 1-byte pages (whose
+    /// length is not a multiple of the host page) are always checked
+    /// explicitly.
+    pub fn guard_pages_apply(&self) -> bool {
+        !self.memory64 && self.page_size_log2 == 16
+    }
 }
 
 /// A [global type](https://webassembly.github.io/spec/core/syntax/types.html#global-types).

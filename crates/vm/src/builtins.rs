@@ -40,8 +40,8 @@ macro_rules! builtins_array {
 keel_translate::foreach_builtin!(builtins_array);
 
 /// Whether `start..start + len` fits in `size`.
-fn fits(start: u32, len: u32, size: usize) -> bool {
-    u64::from(start) + u64::from(len) <= size as u64
+fn fits(start: u64, len: u64, size: usize) -> bool {
+    start.checked_add(len).is_some_and(|end| end <= size as u64)
 }
 
 mod impls {
@@ -77,12 +77,12 @@ mod impls {
         }
     }
 
-    pub(super) unsafe extern "C" fn memory32_grow(vmctx: *mut u8, index: u32, delta: u32) -> u32 {
+    pub(super) unsafe extern "C" fn memory_grow(vmctx: *mut u8, index: u32, delta: u64) -> u64 {
         // SAFETY: called by compiled code with its own VMContext.
         let (instance, store) = unsafe { (instance(vmctx), running_store(vmctx)) };
-        match instance.memory_grow(MemoryIndex::from_u32(index), u64::from(delta), store) {
-            Ok(Some(old)) => old as u32,
-            Ok(None) => u32::MAX,
+        match instance.memory_grow(MemoryIndex::from_u32(index), delta, store) {
+            Ok(Some(old)) => old,
+            Ok(None) => u64::MAX,
             Err(_) => GROW_TRAP,
         }
     }
@@ -90,9 +90,9 @@ mod impls {
     pub(super) unsafe extern "C" fn memory_fill(
         vmctx: *mut u8,
         mem: u32,
-        dst: u32,
+        dst: u64,
         value: u32,
-        len: u32,
+        len: u64,
     ) -> u32 {
         // SAFETY: as above; the definition is live and `current_length`
         // bytes at `base` are accessible (VM-2); the range is checked.
@@ -109,10 +109,10 @@ mod impls {
     pub(super) unsafe extern "C" fn memory_copy(
         vmctx: *mut u8,
         dst_mem: u32,
-        dst: u32,
+        dst: u64,
         src_mem: u32,
-        src: u32,
-        len: u32,
+        src: u64,
+        len: u64,
     ) -> u32 {
         // SAFETY: as in `memory_fill`; `copy` allows overlap.
         unsafe {
@@ -135,7 +135,7 @@ mod impls {
         vmctx: *mut u8,
         mem: u32,
         data: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> u32 {
@@ -144,7 +144,9 @@ mod impls {
             let instance = instance(vmctx);
             let def = instance.memory_definition(MemoryIndex::from_u32(mem));
             let bytes = instance.data_segment(DataIndex::from_u32(data));
-            if !fits(src, len, bytes.len()) || !fits(dst, len, (*def).current_length) {
+            if !fits(src.into(), len.into(), bytes.len())
+                || !fits(dst, len.into(), (*def).current_length)
+            {
                 return 1;
             }
             core::ptr::copy_nonoverlapping(
@@ -166,18 +168,18 @@ mod impls {
         vmctx: *mut u8,
         table: u32,
         init: *mut u8,
-        delta: u32,
-    ) -> u32 {
+        delta: u64,
+    ) -> u64 {
         // SAFETY: called by compiled code with its own VMContext.
         let (instance, store) = unsafe { (instance(vmctx), running_store(vmctx)) };
         match instance.table_grow(
             TableIndex::from_u32(table),
-            u64::from(delta),
+            delta,
             init as *const VMFuncRef,
             store,
         ) {
-            Ok(Some(old)) => old as u32,
-            Ok(None) => u32::MAX,
+            Ok(Some(old)) => old,
+            Ok(None) => u64::MAX,
             Err(_) => GROW_TRAP,
         }
     }
@@ -185,9 +187,9 @@ mod impls {
     pub(super) unsafe extern "C" fn table_fill(
         vmctx: *mut u8,
         table: u32,
-        dst: u32,
+        dst: u64,
         value: *mut u8,
-        len: u32,
+        len: u64,
     ) -> u32 {
         // SAFETY: the table definition is live and describes
         // `current_elements` slots; the range is checked.
@@ -209,9 +211,9 @@ mod impls {
         vmctx: *mut u8,
         dst_table: u32,
         src_table: u32,
-        dst: u32,
-        src: u32,
-        len: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
     ) -> u32 {
         // SAFETY: as in `table_fill`; `copy` allows overlap.
         unsafe {
@@ -238,7 +240,7 @@ mod impls {
         vmctx: *mut u8,
         table: u32,
         elem: u32,
-        dst: u32,
+        dst: u64,
         src: u32,
         len: u32,
     ) -> u32 {
@@ -249,7 +251,9 @@ mod impls {
             let def = instance.table_definition(table);
             let elem = ElemIndex::from_u32(elem);
             let items_len = instance.elem_segment(elem).map_or(0, ElemItems::len);
-            if !fits(src, len, items_len) || !fits(dst, len, (*def).current_elements) {
+            if !fits(src.into(), len.into(), items_len)
+                || !fits(dst, len.into(), (*def).current_elements)
+            {
                 return 1;
             }
             instance.table_written(table, dst as usize, len as usize);

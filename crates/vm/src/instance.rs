@@ -18,8 +18,7 @@ use core::ptr::NonNull;
 use keel_translate::{
     ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
     ElemItems, ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module,
-    PrimaryMap, SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WASM_PAGE_SIZE,
-    WasmValType,
+    PrimaryMap, SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
 };
 
 pub use keel_translate::limits::{MAX_INSTANCE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
@@ -254,12 +253,8 @@ impl Instance {
             if let Some(def) = module.defined_memory_index(index) {
                 let image = memory_images.get(def).and_then(Option::as_ref);
                 let memory = match pool {
-                    Some(pool) => {
-                        LinearMemory::new_pooled(ty.limits.min, ty.limits.max, pool, image)?
-                    }
-                    None => {
-                        LinearMemory::with_image(ty.limits.min, ty.limits.max, tunables, image)?
-                    }
+                    Some(pool) => LinearMemory::new_pooled(ty, pool, image)?,
+                    None => LinearMemory::with_image(ty, tunables, image)?,
                 };
                 memories.push(memory);
             }
@@ -544,7 +539,10 @@ impl Instance {
             {
                 continue;
             }
-            let start = self.eval_const_expr(offset).get_i32() as u32 as usize;
+            let value = self.eval_const_expr(offset);
+            let Some(start) = index_value(value, module.tables[*table].table64) else {
+                return Err(TrapCode::TableOutOfBounds);
+            };
             let def = self.table_definition(*table);
             // An imported table may have pending slots in its owner: the
             // ones written here are no longer pending.
@@ -593,7 +591,10 @@ impl Instance {
             {
                 continue;
             }
-            let start = self.eval_const_expr(offset).get_i32() as u32 as usize;
+            let value = self.eval_const_expr(offset);
+            let Some(start) = index_value(value, module.memories[*memory].memory64) else {
+                return Err(TrapCode::MemoryOutOfBounds);
+            };
             let def = self.memory_definition(*memory);
             // SAFETY: the definition is valid (VM-1) and its first
             // `current_length` bytes are accessible (VM-2).
@@ -912,9 +913,7 @@ impl Instance {
         delta_pages: u64,
         mut store: Option<&mut dyn VMStore>,
     ) -> Result<Option<u64>, StoreTrap> {
-        let declared_max = self.module.memories[self.module.memory_index(index)]
-            .limits
-            .max;
+        let ty = self.module.memories[self.module.memory_index(index)];
         let Some(memory) = self.memories.get_mut(index) else {
             return Ok(None);
         };
@@ -922,12 +921,14 @@ impl Instance {
             return Ok(Some(memory.size_pages()));
         }
         let current = memory.current_length();
-        let desired = delta_pages
-            .saturating_mul(WASM_PAGE_SIZE)
+        let desired = ty
+            .pages_to_bytes(delta_pages)
             .saturating_add(current as u64);
         let desired = usize::try_from(desired).unwrap_or(usize::MAX);
-        let maximum = declared_max
-            .and_then(|p| p.checked_mul(WASM_PAGE_SIZE))
+        let maximum = ty
+            .limits
+            .max
+            .map(|p| ty.pages_to_bytes(p))
             .and_then(|b| usize::try_from(b).ok());
         if let Some(store) = store.as_deref_mut()
             && !store.memory_growing(current, desired, maximum)?
@@ -1117,5 +1118,15 @@ mod smallstack {
                 }
             }
         }
+    }
+}
+
+/// A segment offset of an `i32` (or, for 64-bit memories and tables,
+/// `i64`) index type as a host index; `None` past the address space.
+fn index_value(value: ValRaw, index64: bool) -> Option<usize> {
+    if index64 {
+        usize::try_from(value.get_i64() as u64).ok()
+    } else {
+        Some(value.get_i32() as u32 as usize)
     }
 }

@@ -17,17 +17,19 @@
 
 use crate::{VmError, sys};
 use alloc::format;
-use keel_translate::{MemoryTunables, WASM_PAGE_SIZE, WASM32_MAX_PAGES};
+use keel_translate::{MemoryTunables, MemoryType};
 use keel_trap::Access;
 
-/// A 32-bit linear memory whose first `current_length` bytes are
-/// accessible (VM-2).
+/// A linear memory whose first `current_length` bytes are accessible
+/// (VM-2).
 #[derive(Debug)]
 pub struct LinearMemory {
     base: *mut u8,
     reserved_bytes: usize,
     current_length: usize,
     maximum_pages: u64,
+    /// The base-2 logarithm of the page size (16, or 0 for 1-byte pages).
+    page_size_log2: u8,
     movable: bool,
     /// Whether a [`MemoryImage`](crate::MemoryImage) holds the initial
     /// contents (the data segments are then not copied): its id and the
@@ -46,21 +48,18 @@ unsafe impl Send for LinearMemory {}
 unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
-    /// A memory of `minimum_pages` (64 KiB each), growable to
-    /// `maximum_pages` (or 4 GiB), laid out as `tunables` says (see the
-    /// module docs).
+    /// A memory of type `ty` (its minimum size, growable to its maximum
+    /// or what its index type can address), laid out as `tunables` says
+    /// (see the module docs).
     ///
     /// # Errors
     ///
     /// [`VmError::InvalidLimits`] if the minimum exceeds the maximum or
-    /// 4 GiB; [`VmError::Platform`] (with the platform's error as source)
-    /// if the reservation or the initial pages cannot be had.
-    pub fn new(
-        minimum_pages: u64,
-        maximum_pages: Option<u64>,
-        tunables: &MemoryTunables,
-    ) -> Result<Self, VmError> {
-        Self::with_image(minimum_pages, maximum_pages, tunables, None)
+    /// what the index type can address; [`VmError::Platform`] (with the
+    /// platform's error as source) if the reservation or the initial
+    /// pages cannot be had.
+    pub fn new(ty: &MemoryType, tunables: &MemoryTunables) -> Result<Self, VmError> {
+        Self::with_image(ty, tunables, None)
     }
 
     /// As [`LinearMemory::new`], with `image` (if any) mapped as the
@@ -70,43 +69,40 @@ impl LinearMemory {
     ///
     /// As [`LinearMemory::new`] and [`LinearMemory::map_image`].
     pub fn with_image(
-        minimum_pages: u64,
-        maximum_pages: Option<u64>,
+        ty: &MemoryType,
         tunables: &MemoryTunables,
         image: Option<&crate::MemoryImage>,
     ) -> Result<Self, VmError> {
-        let movable = tunables.memory_may_move(maximum_pages);
-        let maximum_pages = maximum_pages
-            .unwrap_or(WASM32_MAX_PAGES)
-            .min(WASM32_MAX_PAGES);
+        let movable = tunables.memory_may_move(ty);
+        let minimum_pages = ty.limits.min;
+        let maximum_pages = ty.max_pages();
         if minimum_pages > maximum_pages {
             return Err(VmError::InvalidLimits(format!(
                 "memory minimum of {minimum_pages} pages exceeds the maximum of {maximum_pages} pages"
             )));
         }
+        let too_large =
+            || VmError::ImplLimit("linear memory reservation exceeds the address space".into());
+        let min_bytes = ty.pages_to_bytes(minimum_pages);
         let page = sys::page_size();
         let reserved_bytes = if movable {
             // Only what the memory holds: its minimum.
-            minimum_pages * WASM_PAGE_SIZE
+            min_bytes
         } else {
-            let guarded = tunables.signals_based_traps;
-            (maximum_pages * WASM_PAGE_SIZE)
+            let guarded = tunables.signals_based_traps && ty.guard_pages_apply();
+            ty.pages_to_bytes(maximum_pages)
                 .max(if guarded {
                     tunables.reservation_bytes
                 } else {
                     0
                 })
                 .checked_add(if guarded { tunables.guard_bytes } else { 0 })
-                .ok_or_else(|| {
-                    VmError::ImplLimit("linear memory reservation exceeds the address space".into())
-                })?
+                .ok_or_else(too_large)?
         };
         let reserved_bytes = usize::try_from(reserved_bytes)
-            .map_err(|_| {
-                VmError::ImplLimit("linear memory reservation exceeds the address space".into())
-            })?
-            .max(page)
-            .next_multiple_of(page);
+            .ok()
+            .and_then(|b| b.max(page).checked_next_multiple_of(page))
+            .ok_or_else(too_large)?;
         let base = sys::reserve(reserved_bytes)
             .map_err(|e| VmError::platform("cannot reserve a linear memory", e))?;
         let mut memory = Self {
@@ -114,12 +110,13 @@ impl LinearMemory {
             reserved_bytes,
             current_length: 0,
             maximum_pages,
+            page_size_log2: ty.page_size_log2,
             movable,
             imaged: None,
             pool: None,
         };
         if let Some(image) = image {
-            let min_length = minimum_pages * WASM_PAGE_SIZE;
+            let min_length = min_bytes;
             let (start, end) = (image.offset(), image.offset() + image.len());
             if end as u64 <= min_length && min_length as usize <= reserved_bytes {
                 // Only the pages around the image are made accessible
@@ -165,9 +162,9 @@ impl LinearMemory {
         Ok(memory)
     }
 
-    /// A memory of `minimum_pages` in a slot of `pool`: it never moves and
-    /// grows to its declared maximum or the pool's `max_memory_size`,
-    /// whichever is smaller.
+    /// A memory of type `ty` in a slot of `pool`: it never moves and grows
+    /// to its declared maximum or the pool's `max_memory_size`, whichever
+    /// is smaller.
     ///
     /// # Errors
     ///
@@ -175,12 +172,12 @@ impl LinearMemory {
     /// `max_memory_size` or all its memories are in use;
     /// [`VmError::Platform`] as for [`LinearMemory::new`].
     pub fn new_pooled(
-        minimum_pages: u64,
-        maximum_pages: Option<u64>,
+        ty: &MemoryType,
         pool: &alloc::sync::Arc<crate::InstancePool>,
         image: Option<&crate::MemoryImage>,
     ) -> Result<Self, VmError> {
-        let pool_pages = pool.limits().max_memory_size / WASM_PAGE_SIZE;
+        let minimum_pages = ty.limits.min;
+        let pool_pages = pool.limits().max_memory_size >> ty.page_size_log2;
         if minimum_pages > pool_pages {
             return Err(VmError::ImplLimit(format!(
                 "a memory of {minimum_pages} pages exceeds the pooling allocator's \
@@ -188,7 +185,7 @@ impl LinearMemory {
                 pool.limits().max_memory_size
             )));
         }
-        let maximum_pages = maximum_pages.unwrap_or(WASM32_MAX_PAGES).min(pool_pages);
+        let maximum_pages = ty.max_pages().min(pool_pages);
         if minimum_pages > maximum_pages {
             return Err(VmError::InvalidLimits(format!(
                 "memory minimum of {minimum_pages} pages exceeds the maximum of {maximum_pages} pages"
@@ -200,6 +197,7 @@ impl LinearMemory {
             reserved_bytes: pool.memory_slot_bytes(),
             current_length: 0,
             maximum_pages,
+            page_size_log2: ty.page_size_log2,
             movable: false,
             imaged: None,
             pool: Some(pool.clone()),
@@ -239,20 +237,32 @@ impl LinearMemory {
         if new_pages > self.maximum_pages {
             return Ok(None);
         }
-        let Ok(new_length) = usize::try_from(new_pages * WASM_PAGE_SIZE) else {
+        let Some(new_length) = new_pages
+            .checked_shl(u32::from(self.page_size_log2))
+            .filter(|b| b >> self.page_size_log2 == new_pages)
+            .and_then(|b| usize::try_from(b).ok())
+        else {
             return Ok(None);
         };
         if new_length > self.reserved_bytes {
             // Only movable memories reserve less than their maximum.
             self.move_to_larger_reservation(new_length)?;
         }
-        if new_length > self.current_length {
+        // Access is granted in whole host pages: with 1-byte wasm pages the
+        // length need not be a multiple of one, and the bytes past it in
+        // its last host page are already accessible (and still zero:
+        // every access is checked against the length).
+        let page = sys::page_size();
+        let committed = self.current_length.next_multiple_of(page);
+        let new_committed = new_length.next_multiple_of(page);
+        if new_committed > committed {
             // SAFETY: the range lies inside our reservation (new_length <=
-            // reserved_bytes, ensured above) and only gains access.
+            // reserved_bytes, a multiple of the host page, ensured above)
+            // and only gains access.
             unsafe {
                 sys::protect(
-                    self.base.add(self.current_length),
-                    new_length - self.current_length,
+                    self.base.add(committed),
+                    new_committed - committed,
                     Access::ReadWrite,
                 )
                 .map_err(|e| VmError::platform("cannot grow a linear memory", e))?;
@@ -268,13 +278,21 @@ impl LinearMemory {
     fn move_to_larger_reservation(&mut self, min_bytes: usize) -> Result<(), VmError> {
         debug_assert!(self.movable);
         let page = sys::page_size();
-        let max_bytes = usize::try_from(self.maximum_pages * WASM_PAGE_SIZE).unwrap_or(usize::MAX);
+        let max_bytes = self
+            .maximum_pages
+            .checked_shl(u32::from(self.page_size_log2))
+            .filter(|b| b >> self.page_size_log2 == self.maximum_pages)
+            .and_then(|b| usize::try_from(b).ok())
+            .unwrap_or(usize::MAX);
         let new_reserved = self
             .reserved_bytes
             .saturating_mul(2)
             .min(max_bytes)
             .max(min_bytes)
-            .next_multiple_of(page);
+            .checked_next_multiple_of(page)
+            .ok_or_else(|| {
+                VmError::ImplLimit("linear memory reservation exceeds the address space".into())
+            })?;
         let new_base = sys::reserve(new_reserved)
             .map_err(|e| VmError::platform("cannot reserve a larger linear memory", e))?;
         // SAFETY: `new_base` is a fresh reservation of `new_reserved` bytes,
@@ -330,7 +348,12 @@ impl LinearMemory {
 
     /// Current size in pages.
     pub fn size_pages(&self) -> u64 {
-        self.current_length as u64 / WASM_PAGE_SIZE
+        self.current_length as u64 >> self.page_size_log2
+    }
+
+    /// Bytes per page.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
     }
 
     /// Maximum size in pages.
@@ -367,8 +390,11 @@ impl Drop for LinearMemory {
             // SAFETY: the slot came from this pool; its first
             // `current_length` bytes were accessible, and nothing refers
             // into it once its owning instance is dropped.
+            // (In whole host pages: with 1-byte wasm pages the accessible
+            // part ends at the host page after the length.)
             Some(pool) => unsafe {
-                pool.release_memory(self.base, self.current_length, self.imaged)
+                let used = self.current_length.next_multiple_of(sys::page_size());
+                pool.release_memory(self.base, used, self.imaged)
             },
             // SAFETY: the reservation was made in `new` (or by a move)
             // and nothing refers to it once its owning instance is
@@ -381,10 +407,15 @@ impl Drop for LinearMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keel_translate::{Limits, WASM_PAGE_SIZE};
+
+    fn ty(min: u64, max: Option<u64>) -> MemoryType {
+        MemoryType::new(Limits { min, max })
+    }
 
     #[test]
     fn grows_within_maximum() {
-        let mut m = LinearMemory::new(1, Some(3), &MemoryTunables::default()).unwrap();
+        let mut m = LinearMemory::new(&ty(1, Some(3)), &MemoryTunables::default()).unwrap();
         assert_eq!(m.size_pages(), 1);
         assert_eq!(m.grow(2).unwrap(), Some(1));
         assert_eq!(m.grow(1).unwrap(), None);
@@ -392,7 +423,7 @@ mod tests {
         // SAFETY: three pages are committed.
         unsafe { m.base().add(3 * WASM_PAGE_SIZE as usize - 1).write(7) };
         assert!(matches!(
-            LinearMemory::new(2, Some(1), &MemoryTunables::default()),
+            LinearMemory::new(&ty(2, Some(1)), &MemoryTunables::default()),
             Err(VmError::InvalidLimits(_))
         ));
     }
@@ -408,7 +439,7 @@ mod tests {
     /// maximum holds only what it uses, and growing keeps its contents.
     #[test]
     fn explicit_memories_hold_only_what_they_use() {
-        let mut m = LinearMemory::new(1, None, &explicit()).unwrap();
+        let mut m = LinearMemory::new(&ty(1, None), &explicit()).unwrap();
         assert!(m.is_movable());
         assert_eq!(m.reserved_bytes(), WASM_PAGE_SIZE as usize);
         // SAFETY: one page is committed.
@@ -425,11 +456,11 @@ mod tests {
             m.base().add(21 * WASM_PAGE_SIZE as usize - 1).write(1);
         }
         // With a declared maximum the memory reserves it and never moves.
-        let fixed = LinearMemory::new(1, Some(4), &explicit()).unwrap();
+        let fixed = LinearMemory::new(&ty(1, Some(4)), &explicit()).unwrap();
         assert!(!fixed.is_movable());
         assert_eq!(fixed.reserved_bytes(), 4 * WASM_PAGE_SIZE as usize);
         // No 4 GiB reservation for a memory with no maximum.
-        let empty = LinearMemory::new(0, None, &explicit()).unwrap();
+        let empty = LinearMemory::new(&ty(0, None), &explicit()).unwrap();
         assert!(empty.reserved_bytes() <= 4096);
     }
 

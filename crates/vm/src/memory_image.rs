@@ -53,7 +53,7 @@ impl MemoryImage {
             if module.defined_memory_index(index).is_none() {
                 continue;
             }
-            let min_bytes = ty.limits.min.saturating_mul(WASM_PAGE_SIZE);
+            let min_bytes = ty.pages_to_bytes(ty.limits.min);
             images.push(Self::build(module, index, min_bytes));
         }
         images
@@ -70,10 +70,11 @@ impl MemoryImage {
             if *m != memory {
                 continue;
             }
-            let [ConstOp::I32Const(start)] = offset.ops.as_slice() else {
-                return None;
+            let start = match offset.ops.as_slice() {
+                [ConstOp::I32Const(start)] => u64::from(*start as u32),
+                [ConstOp::I64Const(start)] => *start as u64,
+                _ => return None,
             };
-            let start = *start as u32 as u64;
             let end = start.checked_add(segment.data.len() as u64)?;
             if end > min_bytes {
                 return None;

@@ -85,10 +85,11 @@ impl TableImage {
             if *t != table {
                 continue;
             }
-            let [ConstOp::I32Const(start)] = offset.ops.as_slice() else {
-                return None;
+            let start = match offset.ops.as_slice() {
+                [ConstOp::I32Const(start)] => u64::from(*start as u32),
+                [ConstOp::I64Const(start)] => *start as u64,
+                _ => return None,
             };
-            let start = *start as u32 as u64;
             let end = start.checked_add(elem.items.len() as u64)?;
             if end > min {
                 return None;

@@ -181,6 +181,14 @@ fn proposals_for(name: &str) -> Proposals {
             custom_page_sizes: true,
         };
     }
+    // A 2.0 proposal's test of a later one: SIMD loads and stores on a
+    // second memory.
+    if name.ends_with("/simd_memory-multi.wast") {
+        return Proposals {
+            multi_memory: true,
+            ..none
+        };
+    }
     let dir = name
         .strip_prefix("proposals/")
         .and_then(|rest| rest.split('/').next())

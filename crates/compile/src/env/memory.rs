@@ -31,9 +31,7 @@ use crate::func_translator::FuncTranslator;
 use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
-use keel_translate::{
-    BuiltinFunctionIndex, MemoryIndex, TrapCode, WASM_PAGE_SIZE, vmmemory_definition,
-};
+use keel_translate::{BuiltinFunctionIndex, MemoryIndex, TrapCode, vmmemory_definition};
 use wasmparser::MemArg;
 
 impl FuncTranslator<'_, '_> {
@@ -72,8 +70,11 @@ impl FuncTranslator<'_, '_> {
     /// ([`MemoryTunables::memory_may_move`](crate::MemoryTunables::memory_may_move)),
     /// in which case it is reloaded after every call.
     fn memory_base_flags(&self, index: MemoryIndex) -> MemFlagsData {
-        let maximum = self.env.module.memories[index].limits.max;
-        if self.env.tunables.memory_may_move(maximum) {
+        if self
+            .env
+            .tunables
+            .memory_may_move(&self.env.module.memories[index])
+        {
             MemFlagsData::trusted()
         } else {
             readonly()
@@ -105,20 +106,21 @@ impl FuncTranslator<'_, '_> {
         size: u32,
     ) -> Result<(Value, MemFlagsData), CompileError> {
         let memory = self.memarg_memory(memarg)?;
-        let max_pages = self.env.module.memories[memory]
-            .limits
-            .max
-            .unwrap_or(1 << 16);
-        if memarg.offset.saturating_add(u64::from(size)) > max_pages.saturating_mul(WASM_PAGE_SIZE)
-        {
+        let ty = self.env.module.memories[memory];
+        let max_bytes = ty.pages_to_bytes(ty.max_pages());
+        if memarg.offset.saturating_add(u64::from(size)) > max_bytes {
             // Out of bounds whatever the index: the access below traps.
             self.metering_before_certain_trap();
         }
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = if ty.memory64 {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        };
         if self
             .env
             .tunables
-            .elide_bounds_check(memarg.offset, u64::from(size))
+            .elide_bounds_check(&ty, memarg.offset, u64::from(size))
         {
             let (def, off) = self.memory_definition(memory)?;
             let base = self.load_ptr(readonly(), def, off + vmmemory_definition::BASE);
@@ -131,12 +133,30 @@ impl FuncTranslator<'_, '_> {
             return Ok((addr, Self::access_flags(false)));
         }
         let (base, length) = self.memory_base_and_length(memory)?;
-        let end_offset = memarg
-            .offset
-            .checked_add(u64::from(size))
-            .and_then(|v| i64::try_from(v).ok())
-            .ok_or_else(|| CompileError::unsupported("memory offset too large".into()))?;
-        let end = self.builder.ins().iadd_imm_s(index, end_offset);
+        // `index + offset + size`: for a 32-bit index each term is below
+        // 2^33 and the sum cannot overflow; a 64-bit index traps when the
+        // sum overflows (it is then past any memory).
+        let end = match memarg.offset.checked_add(u64::from(size)) {
+            Some(end_offset) if !ty.memory64 => {
+                self.builder.ins().iadd_imm_s(index, end_offset as i64)
+            }
+            Some(end_offset) => {
+                let end_offset = self.builder.ins().iconst(types::I64, end_offset as i64);
+                self.builder.ins().uadd_overflow_trap(
+                    index,
+                    end_offset,
+                    clif_trap_code(TrapCode::MemoryOutOfBounds),
+                )
+            }
+            None => {
+                // Past the end of any address space: always traps.
+                let zero = self.builder.ins().iconst(types::I64, 0);
+                self.builder
+                    .ins()
+                    .trapz(zero, clif_trap_code(TrapCode::MemoryOutOfBounds));
+                zero
+            }
+        };
         let oob = self
             .builder
             .ins()
@@ -171,9 +191,12 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// `memory.size`: the current size in pages.
+    /// `memory.size`: the current size in pages, as an `i64` for a 64-bit
+    /// memory and an `i32` otherwise.
     pub(crate) fn memory_size(&mut self, mem: u32) -> Result<Value, CompileError> {
-        let (def, off) = self.memory_definition(MemoryIndex::from_u32(mem))?;
+        let index = MemoryIndex::from_u32(mem);
+        let (def, off) = self.memory_definition(index)?;
+        let ty = self.env.module.memories[index];
         let length = self.load_ptr(
             MemFlagsData::trusted(),
             def,
@@ -182,18 +205,26 @@ impl FuncTranslator<'_, '_> {
         let pages = self
             .builder
             .ins()
-            .ushr_imm_s(length, i64::from(WASM_PAGE_SIZE.trailing_zeros()));
-        Ok(self.builder.ins().ireduce(types::I32, pages))
+            .ushr_imm_s(length, i64::from(ty.page_size_log2));
+        Ok(self.narrow_to(pages, if ty.memory64 { 64 } else { 32 }))
     }
 
-    /// `memory.grow`: through the `memory32_grow` builtin.
+    /// `memory.grow`: through the `memory_grow` builtin.
     pub(crate) fn memory_grow(&mut self, mem: u32, delta: Value) -> Result<Value, CompileError> {
-        self.memory_definition(MemoryIndex::from_u32(mem))?;
-        let index = self.i32_const(mem);
+        let index = MemoryIndex::from_u32(mem);
+        self.memory_definition(index)?;
+        let bits = if self.env.module.memories[index].memory64 {
+            64
+        } else {
+            32
+        };
+        let memory = self.i32_const(mem);
+        let delta = self.extend_to_i64(delta);
         Ok(self.grow_builtin(
-            BuiltinFunctionIndex::memory32_grow,
-            &[index, delta],
+            BuiltinFunctionIndex::memory_grow,
+            &[memory, delta],
             TrapCode::MemoryOutOfBounds,
+            bits,
         ))
     }
 }

@@ -143,8 +143,15 @@ impl FuncTranslator<'_, '_> {
                         .saturating_add(n.saturating_mul(cost_per_unit));
                 }
                 None => {
-                    // A 32-bit count times a `u8` cost cannot overflow.
-                    let n = self.builder.ins().uextend(types::I64, units);
+                    // A 32-bit count times a `u8` cost cannot overflow; a
+                    // 64-bit one (memory64, table64) is clamped to 2^55
+                    // first (an operation that long traps out of bounds).
+                    let n = if self.builder.func.dfg.value_type(units) == types::I64 {
+                        let cap = self.builder.ins().iconst(types::I64, 1 << 55);
+                        self.builder.ins().umin(units, cap)
+                    } else {
+                        self.builder.ins().uextend(types::I64, units)
+                    };
                     let cost = self.builder.ins().imul_imm_u(n, cost_per_unit);
                     self.fuel_increment_var();
                     let var = self.fuel_var();

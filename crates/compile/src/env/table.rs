@@ -19,7 +19,7 @@ impl FuncTranslator<'_, '_> {
     /// table's base by `select_spectre_guard` when the check fails.
     pub(crate) fn table_slot(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
         let (base, length) = self.table_base_and_length(TableIndex::from_u32(table))?;
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = self.extend_to_i64(index);
         let oob = self
             .builder
             .ins()
@@ -115,6 +115,12 @@ impl FuncTranslator<'_, '_> {
             self.builder.switch_to_block(clear);
             self.builder.seal_block(clear);
             let table_index = self.builder.ins().iconst(types::I32, i64::from(table));
+            // In bounds, so below keel's table limit: it fits 32 bits.
+            let index = if self.builder.func.dfg.value_type(index) == types::I64 {
+                self.builder.ins().ireduce(types::I32, index)
+            } else {
+                index
+            };
             self.builtin_value(
                 BuiltinFunctionIndex::table_clear_lazy,
                 &[table_index, index],
@@ -126,9 +132,41 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
+    /// `table.size`: an `i64` for a table64 table, else an `i32`.
     pub(crate) fn table_size(&mut self, table: u32) -> Result<Value, CompileError> {
-        let (_, length) = self.table_base_and_length(TableIndex::from_u32(table))?;
-        Ok(self.builder.ins().ireduce(types::I32, length))
+        let index = TableIndex::from_u32(table);
+        let (_, length) = self.table_base_and_length(index)?;
+        let ty = self.env.module.tables[index].index_bits();
+        Ok(self.narrow_to(length, ty))
+    }
+
+    /// The width of table `table`'s index type (32, or 64 for table64).
+    pub(crate) fn table_index_bits(&self, table: u32) -> Result<u32, CompileError> {
+        self.env
+            .module
+            .tables
+            .get(TableIndex::from_u32(table))
+            .map(|t| t.index_bits())
+            .ok_or_else(|| CompileError::Bug(format!("table index {table} out of range")))
+    }
+
+    /// `v` (an `i32` or `i64`) zero-extended to `i64`: how builtins take
+    /// addresses, lengths and deltas of every index type.
+    pub(crate) fn extend_to_i64(&mut self, v: Value) -> Value {
+        if self.builder.func.dfg.value_type(v) == types::I64 {
+            v
+        } else {
+            self.builder.ins().uextend(types::I64, v)
+        }
+    }
+
+    /// `v`, a 64-bit value, as an index type of `bits` (32 or 64) bits.
+    pub(crate) fn narrow_to(&mut self, v: Value, bits: u32) -> Value {
+        if bits == 64 {
+            v
+        } else {
+            self.builder.ins().ireduce(types::I32, v)
+        }
     }
 
     /// `ref.func`: the address of the function's `VMFuncRef` in this
@@ -156,24 +194,25 @@ impl FuncTranslator<'_, '_> {
         self.builder.inst_results(call)[0]
     }
 
-    /// Call a growth builtin (`memory32_grow`, `table_grow`) and trap if it
+    /// Call a growth builtin (`memory_grow`, `table_grow`) and trap if it
     /// returns [`GROW_TRAP`](keel_translate::builtin::GROW_TRAP): the
-    /// store's resource limiter failed the growth, and the runtime reports
-    /// the limiter's error in place of `code`.
+    /// store's resource limiter failed the growth. The result (old size
+    /// or -1) is returned as an index type of `bits` (32 or 64) bits.
     pub(crate) fn grow_builtin(
         &mut self,
         index: BuiltinFunctionIndex,
         args: &[Value],
         code: TrapCode,
+        bits: u32,
     ) -> Value {
         let result = self.builtin_value(index, args);
         let failed = self.builder.ins().icmp_imm_u(
             IntCC::Equal,
             result,
-            i64::from(keel_translate::builtin::GROW_TRAP),
+            keel_translate::builtin::GROW_TRAP as i64,
         );
         self.builder.ins().trapnz(failed, clif_trap_code(code));
-        result
+        self.narrow_to(result, bits)
     }
 
     /// Call a bulk builtin and trap with `code` if it reports out of bounds.

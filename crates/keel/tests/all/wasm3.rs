@@ -1,13 +1,16 @@
 //! WebAssembly 3.0 proposals: the `Config` toggles and the behaviour the
 //! spec testsuite does not measure (stack use of tail calls, fuel).
 
-use keel::{Config, Engine, Linker, Module, Store, Trap, TrapCode};
+use keel::{
+    Config, Engine, Linker, Memory, MemoryType, Module, Store, Table, TableType, Trap, TrapCode,
+    Val, ValType,
+};
 
 /// Each toggle accepts its proposal when on and rejects it when off.
 #[test]
 fn toggles_gate_their_proposals() {
     type Toggle = fn(&mut Config, bool) -> &mut Config;
-    let cases: [(&str, Toggle, &str); 4] = [
+    let cases: [(&str, Toggle, &str); 6] = [
         (
             "tail calls",
             Config::wasm_tail_call,
@@ -22,6 +25,16 @@ fn toggles_gate_their_proposals() {
             "extended constants",
             Config::wasm_extended_const,
             "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
+        ),
+        (
+            "memory64",
+            Config::wasm_memory64,
+            "(module (memory i64 1) (table i64 1 funcref))",
+        ),
+        (
+            "custom page sizes",
+            Config::wasm_custom_page_sizes,
+            "(module (memory 1 (pagesize 1)))",
         ),
         (
             "wide arithmetic",
@@ -191,4 +204,181 @@ fn relaxed_simd_deterministic_toggle() {
     } else {
         assert!(native == 0 || native == 7, "{native}");
     }
+}
+
+/// A 64-bit memory and table: `i64` addresses, sizes and deltas, bounds
+/// checked against the full 64-bit address (no wrap-around), growth to
+/// the declared maximum and no further, and the host API's 64-bit types.
+#[test]
+fn memory64_and_table64() {
+    let wat = r#"
+        (module
+          (memory (export "mem") i64 1 3)
+          (table (export "tab") i64 2 4 funcref)
+          (func $f (result i32) i32.const 7)
+          (elem (table 0) (i64.const 1) func $f)
+          (func (export "load") (param i64) (result i32) (i32.load8_u (local.get 0)))
+          (func (export "load_far") (param i64) (result i32)
+            (i32.load8_u offset=0xffff_ffff_ffff_fff0 (local.get 0)))
+          (func (export "store") (param i64 i32) (i32.store8 (local.get 0) (local.get 1)))
+          (func (export "size") (result i64) memory.size)
+          (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+          (func (export "fill") (param i64 i32 i64)
+            (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+          (type $t (func (result i32)))
+          (func (export "call") (param i64) (result i32)
+            (call_indirect (type $t) (local.get 0)))
+          (func (export "table_grow") (param i64) (result i64)
+            (table.grow (ref.null func) (local.get 0)))
+        )"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let load = instance
+        .get_typed_func::<i64, i32>(&mut store, "load")
+        .unwrap();
+    let load_far = instance
+        .get_typed_func::<i64, i32>(&mut store, "load_far")
+        .unwrap();
+    let store8 = instance
+        .get_typed_func::<(i64, i32), ()>(&mut store, "store")
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i64, i64>(&mut store, "grow")
+        .unwrap();
+    let fill = instance
+        .get_typed_func::<(i64, i32, i64), ()>(&mut store, "fill")
+        .unwrap();
+    let call = instance
+        .get_typed_func::<i64, i32>(&mut store, "call")
+        .unwrap();
+    let table_grow = instance
+        .get_typed_func::<i64, i64>(&mut store, "table_grow")
+        .unwrap();
+    let trap = |e: keel::Error| e.downcast_ref::<Trap>().map(Trap::code);
+
+    store8.call(&mut store, (65535, 9)).unwrap();
+    assert_eq!(load.call(&mut store, 65535).unwrap(), 9);
+    // Just past the end, far past it, and addresses that would wrap
+    // around to the start if they were truncated or overflowed.
+    for addr in [65536i64, 1 << 32, (1 << 32) + 1, -1, i64::MIN] {
+        let err = load.call(&mut store, addr).unwrap_err();
+        assert_eq!(trap(err), Some(TrapCode::MemoryOutOfBounds), "{addr:#x}");
+    }
+    for addr in [0i64, 0x20] {
+        let err = load_far.call(&mut store, addr).unwrap_err();
+        assert_eq!(trap(err), Some(TrapCode::MemoryOutOfBounds), "{addr:#x}");
+    }
+    let err = fill.call(&mut store, (-1, 0, 2)).unwrap_err();
+    assert_eq!(trap(err), Some(TrapCode::MemoryOutOfBounds));
+
+    assert_eq!(grow.call(&mut store, 2).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, i64::MAX).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, -1).unwrap(), -1);
+    store8.call(&mut store, (3 * 65536 - 1, 5)).unwrap();
+    assert_eq!(load.call(&mut store, 3 * 65536 - 1).unwrap(), 5);
+
+    assert_eq!(call.call(&mut store, 1).unwrap(), 7);
+    for index in [2i64, 1 << 32, -1] {
+        let err = call.call(&mut store, index).unwrap_err();
+        assert_eq!(trap(err), Some(TrapCode::TableOutOfBounds), "{index:#x}");
+    }
+    assert_eq!(table_grow.call(&mut store, 2).unwrap(), 2);
+    assert_eq!(table_grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(table_grow.call(&mut store, -1).unwrap(), -1);
+
+    let memory = instance.get_memory(&mut store, "mem").unwrap();
+    let ty = memory.ty(&store);
+    assert!(ty.is_64());
+    assert_eq!((ty.minimum(), ty.maximum()), (3, Some(3)));
+    assert_eq!(memory.size(&store), 3);
+    let table = instance.get_table(&mut store, "tab").unwrap();
+    assert!(table.ty(&store).is_64());
+    assert_eq!(table.size(&store), 4);
+
+    // Host-made 64-bit memories and tables import where 64-bit ones are
+    // expected, and only there.
+    let importer =
+        r#"(module (import "m" "mem" (memory i64 1)) (import "m" "tab" (table i64 1 funcref)))"#;
+    let importer = Module::new(&engine, importer).unwrap();
+    let mem64 = Memory::new(&mut store, MemoryType::new64(1, None)).unwrap();
+    let tab64 = Table::new(
+        &mut store,
+        TableType::new64(ValType::FuncRef, 1, None),
+        Val::FuncRef(None),
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "m", "mem", mem64).unwrap();
+    linker.define(&mut store, "m", "tab", tab64).unwrap();
+    linker.instantiate(&mut store, &importer).unwrap();
+    let mem32 = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    linker.allow_shadowing(true);
+    linker.define(&mut store, "m", "mem", mem32).unwrap();
+    let err = linker.instantiate(&mut store, &importer).unwrap_err();
+    assert!(format!("{err:#}").contains("indexed by i64"), "{err:#}");
+}
+
+/// Memories of 1-byte pages (custom page sizes): sizes and growth count
+/// bytes, the bounds are exact to the byte in both bounds-check modes, and
+/// the host sees the page size.
+#[test]
+fn one_byte_pages() {
+    let wat = r#"
+        (module
+          (memory (export "mem") 5 (pagesize 1))
+          (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+          (func (export "size") (result i32) memory.size)
+          (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    for signals in [true, false] {
+        let mut config = Config::new();
+        config
+            .wasm_custom_page_sizes(true)
+            .signals_based_traps(signals);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let load = instance
+            .get_typed_func::<i32, i32>(&mut store, "load")
+            .unwrap();
+        let size = instance
+            .get_typed_func::<(), i32>(&mut store, "size")
+            .unwrap();
+        let grow = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow")
+            .unwrap();
+        assert_eq!(load.call(&mut store, 4).unwrap(), 0);
+        let err = load.call(&mut store, 5).unwrap_err();
+        assert_eq!(
+            err.downcast_ref::<Trap>().map(Trap::code),
+            Some(TrapCode::MemoryOutOfBounds)
+        );
+        assert_eq!(grow.call(&mut store, 3).unwrap(), 5);
+        assert_eq!(size.call(&mut store, ()).unwrap(), 8);
+        assert_eq!(load.call(&mut store, 7).unwrap(), 0);
+        assert!(load.call(&mut store, 8).is_err());
+        // Growth to 4 GiB of 1-byte pages is the index type's limit.
+        assert_eq!(grow.call(&mut store, -1).unwrap(), -1);
+        let memory = instance.get_memory(&mut store, "mem").unwrap();
+        assert_eq!(memory.page_size(&store), 1);
+        assert_eq!(memory.size(&store), 8);
+        assert_eq!(memory.data_size(&store), 8);
+    }
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let err = Memory::new(&mut store, MemoryType::new(1, None).with_page_size_log2(3)).unwrap_err();
+    assert!(format!("{err:#}").contains("page size"), "{err:#}");
+    let memory = Memory::new(
+        &mut store,
+        MemoryType::new(10, Some(20)).with_page_size_log2(0),
+    )
+    .unwrap();
+    assert_eq!((memory.size(&store), memory.data_size(&store)), (10, 10));
 }
