@@ -24,7 +24,7 @@ pub fn value_type(isa: &dyn TargetIsa, ty: WasmValType) -> ir::Type {
         WasmValType::F32 => types::F32,
         WasmValType::F64 => types::F64,
         WasmValType::V128 => types::I8X16,
-        WasmValType::FuncRef | WasmValType::ExternRef => isa.pointer_type(),
+        WasmValType::FuncRef | WasmValType::ExternRef | WasmValType::Ref(_) => isa.pointer_type(),
     }
 }
 

@@ -622,6 +622,53 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 type_index,
                 table_index,
             } => self.translate_call_indirect(type_index, table_index, true)?,
+            // Typed function references
+            // (<https://webassembly.github.io/spec/core/exec/instructions.html#reference-instructions>).
+            Operator::CallRef { type_index } => self.translate_call_ref(type_index, false)?,
+            Operator::ReturnCallRef { type_index } => self.translate_call_ref(type_index, true)?,
+            Operator::RefAsNonNull => {
+                let r = self.pop()?;
+                self.builder
+                    .ins()
+                    .trapz(r, crate::clif_trap_code(TrapCode::NullReference));
+                self.push(r);
+            }
+            Operator::BrOnNull { relative_depth } => {
+                // Branch with the values below the reference if it is
+                // null; go on with the (non-null) reference otherwise.
+                let r = self.pop()?;
+                let (target, arity) = self.branch_to(relative_depth)?;
+                let args = self.peekn(arity)?.to_vec();
+                let is_null = self.builder.ins().icmp_imm_s(IntCC::Equal, r, 0);
+                let fallthrough = self.builder.create_block();
+                self.builder.ins().brif(
+                    is_null,
+                    target,
+                    &Self::block_args(&args),
+                    fallthrough,
+                    &[],
+                );
+                self.builder.seal_block(fallthrough);
+                self.builder.switch_to_block(fallthrough);
+                self.push(r);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                // Branch with the values below the reference and the
+                // reference if it is not null; drop it otherwise.
+                let r = self.pop()?;
+                let (target, arity) = self.branch_to(relative_depth)?;
+                let below = arity
+                    .checked_sub(1)
+                    .ok_or_else(|| bad("br_on_non_null to a label without results", self.offset))?;
+                let mut args = self.peekn(below)?.to_vec();
+                args.push(r);
+                let fallthrough = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(r, target, &Self::block_args(&args), fallthrough, &[]);
+                self.builder.seal_block(fallthrough);
+                self.builder.switch_to_block(fallthrough);
+            }
 
             // Parametric instructions
             // (<https://webassembly.github.io/spec/core/exec/instructions.html#parametric-instructions>).

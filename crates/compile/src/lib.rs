@@ -398,7 +398,9 @@ impl Compiler {
         // code may call a host function: its imports' and those its calls
         // through a signature name, once per distinct signature, so that
         // loading the code needs no compiler.
-        let mut host_signatures: HashSet<&WasmFuncType> = HashSet::new();
+        // Keyed by machine-level signature (reference types erased), as
+        // the engine looks them up.
+        let mut host_signatures: HashSet<WasmFuncType> = HashSet::new();
         let mut wasm_to_array = Vec::new();
         let imported = module
             .functions
@@ -406,12 +408,11 @@ impl Compiler {
             .take(module.num_imported_funcs as usize);
         let called = functions.values().flat_map(|f| f.host_call_types.iter());
         for ty in imported.chain(called) {
-            let signature = &module.types[*ty];
-            if host_signatures.insert(signature) {
-                wasm_to_array.push((
-                    signature.clone(),
-                    trampoline::wasm_to_array(self, signature)?,
-                ));
+            let signature = module.types[*ty].signature();
+            if !host_signatures.contains(&signature) {
+                let trampoline = trampoline::wasm_to_array(self, &signature)?;
+                wasm_to_array.push((signature.clone(), trampoline));
+                host_signatures.insert(signature);
             }
         }
         let _span = tracing::debug_span!("link").entered();

@@ -500,10 +500,19 @@ pub(crate) fn compile_error(e: keel_compile::CompileError) -> anyhow::Error {
 }
 
 /// The engine-wide function type registry: equal types get equal ids, so
-/// `call_indirect` compares one integer.
+/// `call_indirect` and import matching compare one integer.
+///
+/// Types are registered a recursion group at a time and are equal when
+/// their groups are (spec:
+/// [Type Equivalence](https://webassembly.github.io/spec/core/valid/conventions.html#type-equivalence)):
+/// a group's key is its types with every reference to a type outside the
+/// group replaced by that type's id ([`TypeRef::Engine`]) and every
+/// reference inside it by its position ([`TypeRef::RecGroup`]). The
+/// members of a group get consecutive ids.
 #[derive(Default)]
 struct TypeRegistry {
-    ids: HashMap<WasmFuncType, SharedTypeIndex>,
+    groups: HashMap<Box<[WasmFuncType]>, SharedTypeIndex>,
+    /// Each id's type, its references as engine ids.
     types: Vec<WasmFuncType>,
 }
 
@@ -893,16 +902,85 @@ impl Engine {
         &self.inner.config
     }
 
-    /// The engine-wide id of function type `ty`.
+    /// The engine-wide id of function type `ty`, whose references to
+    /// other types are engine ids (as in the types the engine hands out).
     pub(crate) fn register_type(&self, ty: &WasmFuncType) -> SharedTypeIndex {
         let mut reg = self.inner.types.lock();
-        if let Some(id) = reg.ids.get(ty) {
+        let key: Box<[WasmFuncType]> = Box::new([ty.clone()]);
+        if let Some(id) = reg.groups.get(&key) {
             return *id;
         }
         let id = SharedTypeIndex::new(reg.types.len());
         reg.types.push(ty.clone());
-        reg.ids.insert(ty.clone(), id);
+        reg.groups.insert(key, id);
         id
+    }
+
+    /// The engine-wide ids of `module`'s types, registering its recursion
+    /// groups in order.
+    ///
+    /// # Errors
+    ///
+    /// If the groups do not cover the types or a type refers to a later
+    /// group (only in metadata that bypassed validation).
+    pub(crate) fn register_module_types(
+        &self,
+        module: &keel_translate::Module,
+    ) -> Result<Vec<SharedTypeIndex>> {
+        use keel_translate::{TypeIndex, TypeRef};
+        let mut ids: Vec<SharedTypeIndex> = Vec::with_capacity(module.types.len());
+        let mut reg = self.inner.types.lock();
+        for &(start, len) in &module.rec_groups {
+            if start as usize != ids.len() {
+                anyhow::bail!("type {start} is not where its recursion group starts");
+            }
+            let mut bad = false;
+            let key: Box<[WasmFuncType]> = (start..start.saturating_add(len))
+                .map(|i| {
+                    let ty = module.types.get(TypeIndex::from_u32(i));
+                    let Some(ty) = ty else {
+                        bad = true;
+                        return WasmFuncType::default();
+                    };
+                    ty.map_type_refs(|r| match r {
+                        TypeRef::Module(t) if t.as_u32() < start => TypeRef::Engine(ids[t.index()]),
+                        TypeRef::Module(t) if t.as_u32() - start < len => {
+                            TypeRef::RecGroup(t.as_u32() - start)
+                        }
+                        other => {
+                            bad = true;
+                            other
+                        }
+                    })
+                })
+                .collect();
+            if bad {
+                anyhow::bail!("a type of recursion group {start} refers to a later type");
+            }
+            let base = match reg.groups.get(&key) {
+                Some(base) => *base,
+                None => {
+                    let base = reg.types.len();
+                    for ty in key.iter() {
+                        let ty = ty.map_type_refs(|r| match r {
+                            TypeRef::RecGroup(n) => {
+                                TypeRef::Engine(SharedTypeIndex::new(base + n as usize))
+                            }
+                            other => other,
+                        });
+                        reg.types.push(ty);
+                    }
+                    let base = SharedTypeIndex::new(base);
+                    reg.groups.insert(key, base);
+                    base
+                }
+            };
+            ids.extend((0..len as usize).map(|n| SharedTypeIndex::new(base.index() + n)));
+        }
+        if ids.len() != module.types.len() {
+            anyhow::bail!("the recursion groups do not cover the module's types");
+        }
+        Ok(ids)
     }
 
     /// The function type with engine-wide id `id`.
@@ -921,6 +999,8 @@ impl Engine {
     ///
     /// If compiling or mapping the trampoline fails.
     pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<Option<*const u8>> {
+        // Trampolines are keyed by machine-level signature.
+        let ty = &ty.signature();
         #[cfg_attr(
             not(feature = "compiler"),
             expect(unused_mut, reason = "only the compiler inserts")

@@ -275,7 +275,7 @@ pub struct Table {
 
 /// The raw table slot value of reference `val` for a table of `element`s.
 fn ref_ptr(store: &StoreOpaque, val: Val, element: ValType) -> Result<*const VMFuncRef> {
-    if val.ty() != element {
+    if !val.matches(store, element) {
         anyhow::bail!(
             "table element type mismatch: expected {element}, got {}",
             val.ty()
@@ -333,6 +333,7 @@ impl Table {
         let handle = &store.instances[self.instance].handle;
         let mut ty = TableType(handle.module().tables[handle.module().table_index(self.index)]);
         ty.0.limits.min = len as u64;
+        ty.0.element = crate::types::engine_val_type(handle.type_ids(), ty.0.element);
         ty
     }
 
@@ -441,7 +442,7 @@ impl Global {
     /// If `val` does not have the type's content type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
-        if val.ty() != ty.content() {
+        if !val.matches(store, ty.content()) {
             anyhow::bail!(
                 "global of type {} cannot hold a value of type {}",
                 ty.content(),
@@ -471,7 +472,9 @@ impl Global {
     pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> GlobalType {
         store.check(self.store);
         let handle = &store.instances[self.instance].handle;
-        GlobalType(handle.module().globals[handle.module().global_index(self.index)].ty)
+        let mut ty = handle.module().globals[handle.module().global_index(self.index)].ty;
+        ty.content = crate::types::engine_val_type(handle.type_ids(), ty.content);
+        GlobalType(ty)
     }
 
     /// The global's type.
@@ -506,7 +509,7 @@ impl Global {
         let store = &mut store.as_context_mut().0.opaque;
         let ty = self.ty_opaque(store);
         if ty.0.mutable {
-            if val.ty() != ty.content() {
+            if !val.matches(store, ty.content()) {
                 anyhow::bail!(
                     "global of type {} cannot hold a value of type {}",
                     ty.content(),

@@ -223,6 +223,14 @@ impl Func {
         f
     }
 
+    /// The engine-wide id of this function's type.
+    pub(crate) fn type_index(&self, store: &StoreOpaque) -> keel_translate::SharedTypeIndex {
+        store.check(self.store);
+        // SAFETY: the store owns the function, whose func ref is live and
+        // built (it is built before its handle exists).
+        unsafe { (*store.funcs[self.index].func_ref).type_index }
+    }
+
     /// The handle of the function behind `func_ref`.
     pub(crate) fn from_func_ref(store: &mut StoreOpaque, func_ref: *const VMFuncRef) -> Func {
         if let Some(f) = store.func_by_ref.get(&(func_ref as usize)) {
@@ -326,7 +334,7 @@ impl Func {
                 let mut results: Vec<Val> = fty.results().map(Val::default_for).collect();
                 func(caller.reborrow(), &params, &mut results)?;
                 for (i, (r, t)) in results.iter().zip(fty.results()).enumerate() {
-                    if r.ty() != t {
+                    if !r.matches(&caller.store.opaque, t) {
                         anyhow::bail!("host function result {i}: expected {t}, got {}", r.ty());
                     }
                     slots[i] = r.to_raw(&caller.store.opaque)?;
@@ -436,7 +444,7 @@ impl Func {
         }
         let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
-            if p.ty() != t {
+            if !p.matches(store, t) {
                 anyhow::bail!(
                     "argument {i} of function of type {ty}: expected {t}, got {}",
                     p.ty()

@@ -184,14 +184,15 @@ fn show_limits(l: &keel_translate::Limits) -> String {
 /// The messages follow Wasmtime's.
 pub(crate) fn import_mismatch(actual: &ExternType, expected: &ExternType) -> Option<String> {
     match (actual, expected) {
-        (ExternType::Func(a), ExternType::Func(e)) => (a != e).then(|| {
-            format!("types incompatible: expected func of type `{e}`, found func of type `{a}`")
-        }),
+        // Compared by id by the caller.
+        (ExternType::Func(_), ExternType::Func(_)) => None,
         (ExternType::Global(a), ExternType::Global(e)) => {
             if a.0.mutable != e.0.mutable {
                 let m = |g: &GlobalType| if g.0.mutable { "mutable" } else { "immutable" };
                 Some(format!("expected {} global, found {} global", m(e), m(a)))
-            } else if a.0.content != e.0.content {
+            } else if (a.0.mutable && a.0.content != e.0.content)
+                || !a.0.content.is_subtype_of(e.0.content)
+            {
                 Some(format!(
                     "expected global of type `{}`, found global of type `{}`",
                     e.0.content, a.0.content
@@ -396,9 +397,24 @@ impl Instance {
         let (mut funcs, mut tables, mut memories, mut globals) = (vec![], vec![], vec![], vec![]);
         for (import, ext) in m.imports.iter().zip(imports) {
             store.check(ext.store_id());
-            let expected = ExternType::from_entity(m, &import.ty);
+            let expected = ExternType::from_entity(m, &module.inner.type_ids, &import.ty);
             let actual = ext.ty_opaque(store);
-            if let Some(reason) = import_mismatch(&actual, &expected) {
+            // Function types match when their engine-wide ids are equal:
+            // equal structure is not enough for types of different
+            // recursion groups.
+            let reason = match (ext, &import.ty) {
+                (Extern::Func(f), keel_translate::EntityType::Function(t))
+                    if module.inner.type_ids.get(t.index()) != Some(&f.type_index(store)) =>
+                {
+                    Some(format!(
+                        "types incompatible: expected func of type `{}`, found func of type `{}`",
+                        ExternType::describe_func(&expected),
+                        ExternType::describe_func(&actual)
+                    ))
+                }
+                _ => import_mismatch(&actual, &expected),
+            };
+            if let Some(reason) = reason {
                 return Err(anyhow::anyhow!(reason).context(format!(
                     "incompatible import type for `{}::{}`",
                     DisplayName(&import.module),
@@ -480,7 +496,9 @@ impl Instance {
                             None => Extern::Func(Func::register(
                                 store,
                                 fr,
-                                FuncType(m.func_type(f).clone()),
+                                FuncType(m.func_type(f).map_type_refs(|r| {
+                                    crate::types::engine_type_ref(&module.inner.type_ids, r)
+                                })),
                             )),
                         }
                     }

@@ -127,12 +127,12 @@ pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, U
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{
-    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, Mutability, TableType,
-    ValType,
+    ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
+    RefType, TableType, ValType,
 };
 pub use values::Val;
 
-pub use keel_translate::{DisplayName, TrapCode};
+pub use keel_translate::{DisplayName, SharedTypeIndex, TrapCode, TypeRef};
 
 /// Why a module was refused: [`WasmError::InvalidWasm`] (malformed or
 /// invalid, with the byte offset), [`WasmError::Unsupported`] (a feature

@@ -151,11 +151,7 @@ impl Module {
             }
             None => {}
         }
-        let type_ids: Arc<[SharedTypeIndex]> = module
-            .types
-            .values()
-            .map(|t| engine.register_type(t))
-            .collect();
+        let type_ids: Arc<[SharedTypeIndex]> = engine.register_module_types(&module)?.into();
         let memory_images = if engine.config().memory_init_cow {
             let _span = tracing::debug_span!("memory images").entered();
             keel_vm::MemoryImage::for_module(&module)
@@ -347,7 +343,7 @@ impl Module {
         m.imports.iter().map(move |i| ImportType {
             module: &i.module,
             name: &i.field,
-            ty: ExternType::from_entity(m, &i.ty),
+            ty: ExternType::from_entity(m, &self.inner.type_ids, &i.ty),
         })
     }
 
@@ -356,7 +352,7 @@ impl Module {
         let m = &self.inner.module;
         m.exports.iter().map(move |(name, index)| ExportType {
             name,
-            ty: ExternType::from_entity(m, &m.entity_type(*index)),
+            ty: ExternType::from_entity(m, &self.inner.type_ids, &m.entity_type(*index)),
         })
     }
 }

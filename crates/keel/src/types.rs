@@ -5,6 +5,8 @@ use crate::prelude::*;
 use core::fmt;
 
 pub use keel_translate::WasmValType as ValType;
+use keel_translate::{EntityRef as _, SharedTypeIndex, TypeRef};
+pub use keel_translate::{WasmHeapType as HeapType, WasmRefType as RefType};
 
 /// A function type: parameter and result types (spec:
 /// [Function Types](https://webassembly.github.io/spec/core/syntax/types.html#function-types)).
@@ -212,17 +214,37 @@ pub enum ExternType {
 }
 
 impl ExternType {
+    /// The type of an import or export of `module`, whose types have the
+    /// engine-wide ids `type_ids`, with its concrete types as the engine's.
     pub(crate) fn from_entity(
         module: &keel_translate::Module,
+        type_ids: &[SharedTypeIndex],
         ty: &keel_translate::EntityType,
     ) -> Self {
+        let engine = |t: ValType| engine_val_type(type_ids, t);
         match ty {
-            keel_translate::EntityType::Function(t) => {
-                ExternType::Func(FuncType(module.types[*t].clone()))
+            keel_translate::EntityType::Function(t) => ExternType::Func(FuncType(
+                module.types[*t].map_type_refs(|r| engine_type_ref(type_ids, r)),
+            )),
+            keel_translate::EntityType::Table(t) => {
+                let mut t = *t;
+                t.element = engine(t.element);
+                ExternType::Table(TableType(t))
             }
-            keel_translate::EntityType::Table(t) => ExternType::Table(TableType(*t)),
             keel_translate::EntityType::Memory(m) => ExternType::Memory(MemoryType(*m)),
-            keel_translate::EntityType::Global(g) => ExternType::Global(GlobalType(*g)),
+            keel_translate::EntityType::Global(g) => {
+                let mut g = *g;
+                g.content = engine(g.content);
+                ExternType::Global(GlobalType(g))
+            }
+        }
+    }
+
+    /// A function type's text for error messages (empty for other kinds).
+    pub(crate) fn describe_func(&self) -> String {
+        match self {
+            ExternType::Func(f) => format!("{f}"),
+            _ => String::new(),
         }
     }
 
@@ -283,4 +305,20 @@ impl<'a> ExportType<'a> {
     pub fn ty(&self) -> ExternType {
         self.ty.clone()
     }
+}
+
+/// `r` with a module type index replaced by its engine-wide id from
+/// `type_ids` (left as it is when out of range, which only metadata that
+/// bypassed validation can hold).
+pub(crate) fn engine_type_ref(type_ids: &[SharedTypeIndex], r: TypeRef) -> TypeRef {
+    match r {
+        TypeRef::Module(i) => type_ids.get(i.index()).map_or(r, |id| TypeRef::Engine(*id)),
+        other => other,
+    }
+}
+
+/// `ty` with its concrete type (if any) as the engine's (see
+/// [`engine_type_ref`]).
+pub(crate) fn engine_val_type(type_ids: &[SharedTypeIndex], ty: ValType) -> ValType {
+    ty.map_type_refs(&mut |r| engine_type_ref(type_ids, r))
 }

@@ -144,7 +144,8 @@ impl Val {
         self.f64().expect("expected an f64 value")
     }
 
-    /// The zero (or null) value of `ty`.
+    /// The zero (or null) value of `ty` (null too for a non-nullable
+    /// reference type, which has no default: it does not match `ty`).
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -152,8 +153,44 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
+            ty if ty.is_func_ref() => Val::FuncRef(None),
+            _ => Val::ExternRef(None),
+        }
+    }
+
+    /// Whether this value is of type `ty` (or a subtype of it): numbers
+    /// and vectors of their own type, null of every nullable reference
+    /// type of its hierarchy, a function of `funcref`, `(ref func)` and
+    /// the concrete type it has, a host value of `externref` and
+    /// `(ref extern)`. Concrete types in `ty` must be the engine's (as in
+    /// the types keel hands out).
+    ///
+    /// # Panics
+    ///
+    /// If a function reference belongs to another store than `store`.
+    pub fn matches_ty(&self, store: impl crate::AsContext, ty: ValType) -> bool {
+        self.matches(&store.as_context().0.opaque, ty)
+    }
+
+    pub(crate) fn matches(&self, store: &StoreOpaque, ty: ValType) -> bool {
+        use keel_translate::{TypeRef, WasmHeapType};
+        let Some(r) = ty.ref_type() else {
+            return self.ty() == ty;
+        };
+        match self {
+            Val::FuncRef(None) => r.nullable && ty.is_func_ref(),
+            Val::ExternRef(None) => {
+                r.nullable && matches!(r.heap, WasmHeapType::Extern | WasmHeapType::NoExtern)
+            }
+            Val::ExternRef(Some(_)) => r.heap == WasmHeapType::Extern,
+            Val::FuncRef(Some(f)) => match r.heap {
+                WasmHeapType::Func => true,
+                WasmHeapType::ConcreteFunc(TypeRef::Engine(id)) => {
+                    f.store == store.id && f.type_index(store) == id
+                }
+                _ => false,
+            },
+            _ => false,
         }
     }
 
@@ -190,14 +227,14 @@ impl Val {
             ValType::F32 => Val::F32(raw.get_f32()),
             ValType::F64 => Val::F64(raw.get_f64()),
             ValType::V128 => Val::V128(raw.get_v128()),
-            ValType::FuncRef => match raw.get_ptr() {
+            ty if ty.is_func_ref() => match raw.get_ptr() {
                 0 => Val::FuncRef(None),
                 p => Val::FuncRef(Some(Func::from_func_ref(
                     store,
                     p as *const keel_vm::VMFuncRef,
                 ))),
             },
-            ValType::ExternRef => match raw.get_ptr() {
+            _ => match raw.get_ptr() {
                 0 => Val::ExternRef(None),
                 p => Val::ExternRef(Some(ExternRef::from_raw(store, p).ok_or_else(|| {
                     anyhow::anyhow!("externref {p:#x} does not belong to this store")

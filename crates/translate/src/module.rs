@@ -205,6 +205,10 @@ pub struct DataSegment {
 pub struct Module {
     /// The type section.
     pub types: PrimaryMap<TypeIndex, WasmFuncType>,
+    /// The type section's recursion groups, as `(first type, number of
+    /// types)`, in order: together they cover `types` (spec:
+    /// [Recursive Types](https://webassembly.github.io/spec/core/syntax/types.html#recursive-types)).
+    pub rec_groups: Vec<(u32, u32)>,
     /// Imports, in order.
     pub imports: Vec<Import>,
     /// Exports by name, in the order they appear.
@@ -213,6 +217,10 @@ pub struct Module {
     pub functions: PrimaryMap<FuncIndex, TypeIndex>,
     /// Every table, imports first.
     pub tables: PrimaryMap<TableIndex, TableType>,
+    /// The initializer expressions of the defined tables that have one
+    /// (typed function references): every element starts with its value
+    /// instead of null.
+    pub table_inits: Vec<(TableIndex, ConstExpr)>,
     /// Every memory, imports first.
     pub memories: PrimaryMap<MemoryIndex, MemoryType>,
     /// Every global, imports first.
@@ -237,8 +245,9 @@ pub struct Module {
     /// Number of imported globals.
     pub num_imported_globals: u32,
     /// Functions that can be reached other than by a direct `call`:
-    /// exported, the start function, or referenced by an element segment
-    /// or a global's initializer (the only places `ref.func` may name, per
+    /// exported, the start function, or referenced by an element segment,
+    /// a global's or a table's initializer (the only places `ref.func`
+    /// may name, per
     /// [validation](https://webassembly.github.io/spec/core/valid/modules.html#valid-module)).
     /// Only these can be called from the host, so only their types get
     /// array-to-wasm trampolines.
@@ -370,9 +379,34 @@ impl Module {
             }
         }
         for (t, table) in self.tables.iter() {
-            if !matches!(table.element, WasmValType::FuncRef | WasmValType::ExternRef) {
+            if !table.element.is_ref() {
                 return Err(format!("table {} holds {}", t.as_u32(), table.element));
             }
+        }
+        // The recursion groups cover the types, in order, and a type only
+        // refers to itself, its group and earlier types.
+        let mut next_type = 0u32;
+        for &(start, len) in &self.rec_groups {
+            let end = start.checked_add(len).filter(|_| start == next_type);
+            let Some(end) = end.filter(|end| *end as usize <= self.types.len()) else {
+                return Err(format!("recursion group ({start}, {len}) out of order"));
+            };
+            for ty in (start..end).map(TypeIndex::from_u32) {
+                let mut bad = None;
+                self.types[ty].map_type_refs(|r| {
+                    if !matches!(r, TypeRef::Module(i) if i.as_u32() < end) {
+                        bad = Some(r);
+                    }
+                    r
+                });
+                if let Some(r) = bad {
+                    return Err(format!("type {} refers to {r:?}", ty.as_u32()));
+                }
+            }
+            next_type = end;
+        }
+        if next_type as usize != self.types.len() {
+            return Err("recursion groups do not cover the types".into());
         }
         // Imports: one per imported entity, in index order.
         let mut next = [0u32; 4];

@@ -64,6 +64,16 @@ pub fn translate_module(
     bytes: &[u8],
     features: WasmFeatures,
 ) -> TranslateResult<ModuleTranslation<'_>> {
+    // Recursion groups of function types are part of 3.0 but came with the
+    // GC proposal, and the validator only accepts them with GC on. So it
+    // validates with GC whenever typed function references are on, and
+    // translation rejects what else GC allows: struct and array types, GC
+    // heap types (as `Unsupported`) and GC instructions (in compilation).
+    let features = if features.contains(WasmFeatures::FUNCTION_REFERENCES) {
+        features | WasmFeatures::GC
+    } else {
+        features
+    };
     let mut validator = Validator::new_with_features(features);
     let mut module = Module::default();
     let mut function_bodies = PrimaryMap::new();
@@ -80,19 +90,14 @@ pub fn translate_module(
         }
         match payload {
             Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty?;
-                    let params = ty
-                        .params()
-                        .iter()
-                        .map(|t| WasmValType::from_wasmparser(*t))
-                        .collect::<TranslateResult<Vec<_>>>()?;
-                    let results = ty
-                        .results()
-                        .iter()
-                        .map(|t| WasmValType::from_wasmparser(*t))
-                        .collect::<TranslateResult<Vec<_>>>()?;
-                    module.types.push(WasmFuncType::new(params, results));
+                for group in reader {
+                    let group = group?;
+                    let start = module.types.len() as u32;
+                    for sub in group.into_types() {
+                        module.types.push(func_type(sub)?);
+                    }
+                    let len = module.types.len() as u32 - start;
+                    module.rec_groups.push((start, len));
                 }
             }
             Payload::ImportSection(reader) => {
@@ -157,10 +162,12 @@ pub fn translate_module(
                 }
                 for table in reader {
                     let table = table?;
-                    if !matches!(table.init, wasmparser::TableInit::RefNull) {
-                        unsupported!("table initializer expressions");
+                    let index = module.tables.push(table_type(table.ty)?);
+                    if let wasmparser::TableInit::Expr(expr) = table.init {
+                        let init = const_expr(&expr)?;
+                        mark_escaped(&mut module.escaped_funcs, &init.ops);
+                        module.table_inits.push((index, init));
                     }
-                    module.tables.push(table_type(table.ty)?);
                 }
             }
             Payload::MemorySection(reader) => {
@@ -408,6 +415,35 @@ fn read_names(
         }
     }
     Ok(())
+}
+
+/// A function type of the type section. GC's struct and array types,
+/// shared types and declared subtyping (non-final types, supertypes) are
+/// not implemented.
+fn func_type(sub: wasmparser::SubType) -> TranslateResult<WasmFuncType> {
+    if !sub.is_final || !sub.supertype_idxs.is_empty() {
+        unsupported!("declared subtyping of function types (GC proposal)");
+    }
+    if sub.composite_type.shared
+        || sub.composite_type.descriptor_idx.is_some()
+        || sub.composite_type.describes_idx.is_some()
+    {
+        unsupported!("shared types or type descriptors");
+    }
+    let wasmparser::CompositeInnerType::Func(ty) = sub.composite_type.inner else {
+        unsupported!("struct, array and continuation types (GC, stack switching)");
+    };
+    let params = ty
+        .params()
+        .iter()
+        .map(|t| WasmValType::from_wasmparser(*t))
+        .collect::<TranslateResult<Vec<_>>>()?;
+    let results = ty
+        .results()
+        .iter()
+        .map(|t| WasmValType::from_wasmparser(*t))
+        .collect::<TranslateResult<Vec<_>>>()?;
+    Ok(WasmFuncType::new(params, results))
 }
 
 fn table_type(t: wasmparser::TableType) -> TranslateResult<TableType> {

@@ -2,11 +2,18 @@
 //! [Types](https://webassembly.github.io/spec/core/syntax/types.html)).
 
 use crate::prelude::*;
+use crate::{SharedTypeIndex, TypeIndex};
 
 use core::fmt;
 
 /// A [value type](https://webassembly.github.io/spec/core/syntax/types.html#value-types):
 /// number, vector or reference type.
+///
+/// The two nullable abstract reference types have variants of their own
+/// (`funcref`, `externref`); every other reference type is
+/// [`WasmValType::Ref`]. Build reference types with
+/// [`WasmValType::reference`], which keeps that form canonical, so that
+/// equal types compare equal.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WasmValType {
     /// 32-bit integer.
@@ -19,10 +26,56 @@ pub enum WasmValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable reference to a function.
+    /// Nullable reference to any function: `(ref null func)`.
     FuncRef,
-    /// Nullable reference to a host value.
+    /// Nullable reference to a host value: `(ref null extern)`.
     ExternRef,
+    /// Any other reference type (typed function references): non-null
+    /// abstract references, references to a function type, and the
+    /// bottom types `nofunc` and `noextern`.
+    Ref(WasmRefType),
+}
+
+/// A [reference type](https://webassembly.github.io/spec/core/syntax/types.html#reference-types):
+/// a heap type and whether null is a value of it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct WasmRefType {
+    /// Whether the type includes null (`ref null`).
+    pub nullable: bool,
+    /// What the reference points to.
+    pub heap: WasmHeapType,
+}
+
+/// A [heap type](https://webassembly.github.io/spec/core/syntax/types.html#heap-types)
+/// keel implements: the function and extern hierarchies (the GC
+/// proposal's `any`, `eq`, `i31`, `struct`, `array` and `none` and the
+/// exception proposal's `exn` are not).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum WasmHeapType {
+    /// Any function.
+    Func,
+    /// Any host value.
+    Extern,
+    /// The bottom of the function hierarchy: only null.
+    NoFunc,
+    /// The bottom of the extern hierarchy: only null.
+    NoExtern,
+    /// Functions of one function type.
+    ConcreteFunc(TypeRef),
+}
+
+/// Which function type a concrete heap type names: a type of the module
+/// being compiled, a type registered with the engine, or (only inside
+/// the engine's type registry) a type of the recursion group being
+/// canonicalized.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum TypeRef {
+    /// The module's type `index`.
+    Module(TypeIndex),
+    /// The engine-wide type `index`.
+    Engine(SharedTypeIndex),
+    /// Type `n` of the enclosing recursion group.
+    RecGroup(u32),
 }
 
 impl WasmValType {
@@ -30,8 +83,8 @@ impl WasmValType {
     ///
     /// # Errors
     ///
-    /// Reference types other than `funcref` and `externref` (typed function
-    /// references, GC) are [`TranslateError::Unsupported`](crate::TranslateError).
+    /// Reference types of the GC and exception-handling proposals are
+    /// [`TranslateError::Unsupported`](crate::TranslateError).
     pub fn from_wasmparser(ty: wasmparser::ValType) -> crate::TranslateResult<Self> {
         Ok(match ty {
             wasmparser::ValType::I32 => Self::I32,
@@ -43,38 +96,140 @@ impl WasmValType {
         })
     }
 
-    /// Convert from wasmparser's reference type.
+    /// Convert from wasmparser's reference type; a concrete type index is
+    /// the module's ([`TypeRef::Module`]).
     ///
     /// # Errors
     ///
-    /// Anything but nullable `funcref`/`externref` is unsupported.
+    /// Heap types outside the function and extern hierarchies (GC,
+    /// exceptions) and shared references are unsupported.
     pub fn from_ref_type(r: wasmparser::RefType) -> crate::TranslateResult<Self> {
-        if r == wasmparser::RefType::FUNCREF {
-            Ok(Self::FuncRef)
-        } else if r == wasmparser::RefType::EXTERNREF {
-            Ok(Self::ExternRef)
-        } else {
-            crate::unsupported!("reference type {r:?}")
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        let heap = match r.heap_type() {
+            H::Abstract { shared: false, ty } => match ty {
+                A::Func => WasmHeapType::Func,
+                A::Extern => WasmHeapType::Extern,
+                A::NoFunc => WasmHeapType::NoFunc,
+                A::NoExtern => WasmHeapType::NoExtern,
+                _ => crate::unsupported!("reference type {r:?} (GC or exception handling)"),
+            },
+            H::Concrete(wasmparser::UnpackedIndex::Module(index))
+            | H::Exact(wasmparser::UnpackedIndex::Module(index)) => {
+                WasmHeapType::ConcreteFunc(TypeRef::Module(TypeIndex::from_u32(index)))
+            }
+            _ => crate::unsupported!("reference type {r:?}"),
+        };
+        Ok(Self::reference(r.is_nullable(), heap))
+    }
+
+    /// The reference type `(ref null? heap)`, in canonical form
+    /// (`funcref` and `externref` for the nullable abstract ones).
+    pub fn reference(nullable: bool, heap: WasmHeapType) -> Self {
+        match (nullable, heap) {
+            (true, WasmHeapType::Func) => Self::FuncRef,
+            (true, WasmHeapType::Extern) => Self::ExternRef,
+            _ => Self::Ref(WasmRefType { nullable, heap }),
+        }
+    }
+
+    /// This type as a reference type, if it is one.
+    pub fn ref_type(self) -> Option<WasmRefType> {
+        match self {
+            Self::FuncRef => Some(WasmRefType {
+                nullable: true,
+                heap: WasmHeapType::Func,
+            }),
+            Self::ExternRef => Some(WasmRefType {
+                nullable: true,
+                heap: WasmHeapType::Extern,
+            }),
+            Self::Ref(r) => Some(r),
+            _ => None,
         }
     }
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, Self::FuncRef | Self::ExternRef)
+        self.ref_type().is_some()
+    }
+
+    /// Whether this is a reference into the function hierarchy (its
+    /// values are null or `VMFuncRef` pointers).
+    pub fn is_func_ref(self) -> bool {
+        self.ref_type().is_some_and(|r| {
+            matches!(
+                r.heap,
+                WasmHeapType::Func | WasmHeapType::NoFunc | WasmHeapType::ConcreteFunc(_)
+            )
+        })
+    }
+
+    /// This type with every concrete type reference rewritten by `f`.
+    pub fn map_type_refs(self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> Self {
+        match self {
+            Self::Ref(WasmRefType {
+                nullable,
+                heap: WasmHeapType::ConcreteFunc(t),
+            }) => Self::Ref(WasmRefType {
+                nullable,
+                heap: WasmHeapType::ConcreteFunc(f(t)),
+            }),
+            other => other,
+        }
+    }
+
+    /// Whether every value of `self` is a value of `other`, as the spec's
+    /// [subtyping](https://webassembly.github.io/spec/core/valid/matching.html#value-types)
+    /// rules say for types without declared supertypes: numbers and
+    /// vectors only match themselves; `(ref null? h1)` matches
+    /// `(ref null? h2)` when null is allowed by the second wherever by the
+    /// first and `h1` is `h2`, a bottom type below it, or a concrete
+    /// function type below `func`. Concrete types compare by reference, so
+    /// both must be expressed in the same index space.
+    pub fn is_subtype_of(self, other: Self) -> bool {
+        match (self.ref_type(), other.ref_type()) {
+            (Some(a), Some(b)) => {
+                (!a.nullable || b.nullable)
+                    && match (a.heap, b.heap) {
+                        (x, y) if x == y => true,
+                        (
+                            WasmHeapType::NoFunc,
+                            WasmHeapType::Func | WasmHeapType::ConcreteFunc(_),
+                        ) => true,
+                        (WasmHeapType::ConcreteFunc(_), WasmHeapType::Func) => true,
+                        (WasmHeapType::NoExtern, WasmHeapType::Extern) => true,
+                        _ => false,
+                    }
+            }
+            (None, None) => self == other,
+            _ => false,
+        }
     }
 }
 
 impl fmt::Display for WasmValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::I32 => "i32",
-            Self::I64 => "i64",
-            Self::F32 => "f32",
-            Self::F64 => "f64",
-            Self::V128 => "v128",
-            Self::FuncRef => "funcref",
-            Self::ExternRef => "externref",
-        })
+        let r = match self {
+            Self::I32 => return f.write_str("i32"),
+            Self::I64 => return f.write_str("i64"),
+            Self::F32 => return f.write_str("f32"),
+            Self::F64 => return f.write_str("f64"),
+            Self::V128 => return f.write_str("v128"),
+            Self::FuncRef => return f.write_str("funcref"),
+            Self::ExternRef => return f.write_str("externref"),
+            Self::Ref(r) => r,
+        };
+        f.write_str(if r.nullable { "(ref null " } else { "(ref " })?;
+        match r.heap {
+            WasmHeapType::Func => f.write_str("func")?,
+            WasmHeapType::Extern => f.write_str("extern")?,
+            WasmHeapType::NoFunc => f.write_str("nofunc")?,
+            WasmHeapType::NoExtern => f.write_str("noextern")?,
+            WasmHeapType::ConcreteFunc(TypeRef::Module(i)) => write!(f, "{}", i.as_u32())?,
+            WasmHeapType::ConcreteFunc(TypeRef::Engine(i)) => write!(f, "$type{}", i.as_u32())?,
+            WasmHeapType::ConcreteFunc(TypeRef::RecGroup(i)) => write!(f, "$rec{i}")?,
+        }
+        f.write_str(")")
     }
 }
 
@@ -89,6 +244,34 @@ pub struct WasmFuncType {
 }
 
 impl WasmFuncType {
+    /// This type with every concrete type reference in its parameters and
+    /// results rewritten by `f`.
+    pub fn map_type_refs(&self, mut f: impl FnMut(TypeRef) -> TypeRef) -> Self {
+        Self {
+            params: self
+                .params
+                .iter()
+                .map(|t| t.map_type_refs(&mut f))
+                .collect(),
+            results: self
+                .results
+                .iter()
+                .map(|t| t.map_type_refs(&mut f))
+                .collect(),
+        }
+    }
+
+    /// The machine-level signature: this type with every reference type
+    /// as `funcref` (all are one pointer). Trampolines, whose code only
+    /// depends on it, are shared by the types with the same signature.
+    pub fn signature(&self) -> Self {
+        let erase = |t: &WasmValType| if t.is_ref() { WasmValType::FuncRef } else { *t };
+        Self {
+            params: self.params.iter().map(erase).collect(),
+            results: self.results.iter().map(erase).collect(),
+        }
+    }
+
     /// Build a function type from its parameter and result types.
     pub fn new(
         params: impl IntoIterator<Item = WasmValType>,

@@ -528,6 +528,21 @@ impl Instance {
             .values()
             .map(|d| matches!(d.mode, DataMode::Active { .. }))
             .collect();
+        // Tables with an initializer expression (typed function
+        // references) start with its value in every element.
+        for (table, init) in &module.table_inits {
+            if module.defined_table_index(*table).is_none() {
+                continue;
+            }
+            let value = self.eval_const_expr(init).get_ptr() as *const VMFuncRef;
+            let definition = self.table_definition(*table);
+            // SAFETY: the definition is valid (VM-1) and describes
+            // `current_elements` initialised slots of this instance's table.
+            unsafe {
+                let len = (*definition).current_elements;
+                core::slice::from_raw_parts_mut((*definition).base, len).fill(value);
+            }
+        }
         for (_, elem) in module.elems.iter() {
             let ElemMode::Active { table, offset } = &elem.mode else {
                 continue;
@@ -975,6 +990,11 @@ impl Instance {
         let (owner, def) = self.memory_owner(index);
         // SAFETY: the owner is a live instance of the same store (VM-1).
         unsafe { (*owner).defined_memory_grow(def, delta_pages, store) }
+    }
+
+    /// The engine-wide ids of the module's types, by type index.
+    pub fn type_ids(&self) -> &[SharedTypeIndex] {
+        &self.type_ids
     }
 
     /// The defined memory `index`.

@@ -64,7 +64,10 @@ impl TableImage {
             if module.defined_table_index(index).is_none() {
                 continue;
             }
-            let image = if ty.element == WasmValType::FuncRef {
+            // A table with an initializer expression starts filled with its
+            // value, not null: it is written at instantiation.
+            let has_init = module.table_inits.iter().any(|(t, _)| *t == index);
+            let image = if ty.element == WasmValType::FuncRef && !has_init {
                 Self::build(module, index, ty.limits.min).map(Arc::new)
             } else {
                 None

@@ -181,11 +181,17 @@ fn proposals_for(name: &str) -> Proposals {
             custom_page_sizes: true,
         };
     }
-    // A 2.0 proposal's test of a later one: SIMD loads and stores on a
-    // second memory.
+    // 2.0 proposals' tests of later ones: SIMD loads and stores on a
+    // second memory, and table subtyping with typed references.
     if name.ends_with("/simd_memory-multi.wast") {
         return Proposals {
             multi_memory: true,
+            ..none
+        };
+    }
+    if name.ends_with("bulk-memory/table-sub.wast") {
+        return Proposals {
+            function_references: true,
             ..none
         };
     }

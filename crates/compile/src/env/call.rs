@@ -178,3 +178,39 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 }
+
+impl FuncTranslator<'_, '_> {
+    /// `call_ref $t` (`return_call_ref` when `tail`): call the function
+    /// reference on top of the stack, trapping with `NullReference` on
+    /// null (spec:
+    /// [`call_ref`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-call-ref)).
+    /// Validation guarantees the reference's type is `$t` or a subtype,
+    /// so there is no type check.
+    pub(crate) fn translate_call_ref(
+        &mut self,
+        type_index: u32,
+        tail: bool,
+    ) -> Result<(), CompileError> {
+        let ty_index = TypeIndex::from_u32(type_index);
+        let nparams = self
+            .env
+            .module
+            .types
+            .get(ty_index)
+            .ok_or_else(|| CompileError::Bug(format!("type index {type_index} out of range")))?
+            .params
+            .len();
+        let func_ref = self.pop_value()?;
+        let params = self.popn(nparams)?;
+        self.builder
+            .ins()
+            .trapz(func_ref, clif_trap_code(TrapCode::NullReference));
+        let wasm_call = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::WASM_CALL);
+        let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);
+        let mut args = vec![callee_vmctx, self.vmctx];
+        args.extend(params);
+        self.env.host_call_types.push(ty_index);
+        self.emit_indirect_call(ty_index, wasm_call, &args, tail);
+        Ok(())
+    }
+}

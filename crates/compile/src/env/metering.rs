@@ -222,6 +222,8 @@ impl FuncTranslator<'_, '_> {
             | Operator::End
             | Operator::Br { .. }
             | Operator::BrIf { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
             | Operator::BrTable { .. } => self.fuel_increment_var(),
             _ => {}
         }

@@ -43,28 +43,32 @@
 ;;   block0:
 ;;     movq %rdx, %r12
 ;;     movq 0x10(%rdi), %rax
-;;     movq %rdi, %rbx
-;;     movq 8(%rax), %r9
+;;     movq %rdi, %r9
+;;     movq 8(%rax), %rax
+;;     uninit  %rsi
+;;     xorl %esi, %esi
 ;;     uninit  %rdx
-;;     xorl %edx, %edx
+;;     xorq %rdx, %rdx
 ;;     movl $0x1, %ecx
-;;     movq %r12, %r8
-;;     movq %rdx, %rsi
-;;     call    *%r9
+;;     movq %r12, %rdi
+;;     movl %edi, %r8d
+;;     movq %r9, %rbx
+;;     movq %rbx, %rdi
+;;     call    *%rax
 ;;     testl %eax, %eax
 ;;     jnz #trap=heap_oob
-;;     movl $0x2, %r11d
-;;     movq 0x28(%rbx), %rsi
+;;     movl $0x2, %ecx
+;;     movq 0x28(%rbx), %rdi
 ;;     jmp     label1
 ;;   block1:
-;;     movq %r11, %rcx
-;;     imull %r11d, %ecx
+;;     movq %rcx, %rsi
+;;     imull %ecx, %esi
 ;;     movq %r12, %rdx
-;;     cmpl %edx, %ecx
+;;     cmpl %edx, %esi
 ;;     jnbe    label9; j label2
 ;;   block2:
-;;     movl %r11d, %eax
-;;     movzbq (%rsi, %rax), %rax
+;;     movl %ecx, %eax
+;;     movzbq (%rdi, %rax), %rax
 ;;     testl %eax, %eax
 ;;     jnz     label4; j label3
 ;;   block3:
@@ -72,19 +76,19 @@
 ;;   block4:
 ;;     jmp     label5
 ;;   block5:
-;;     cmpl %edx, %ecx
+;;     cmpl %edx, %esi
 ;;     jnb     label7; j label6
 ;;   block6:
 ;;     uninit  %rax
 ;;     xorl %eax, %eax
-;;     movl %ecx, %edi
-;;     movb %al, (%rsi, %rdi)
-;;     leal (%rcx, %r11), %ecx
+;;     movl %esi, %r8d
+;;     movb %al, (%rdi, %r8)
+;;     leal (%rsi, %rcx), %esi
 ;;     jmp     label5
 ;;   block7:
 ;;     jmp     label8
 ;;   block8:
-;;     leal 1(%r11), %r11d
+;;     leal 1(%rcx), %ecx
 ;;     movq %rdx, %r12
 ;;     jmp     label1
 ;;   block9:
@@ -96,10 +100,10 @@
 ;;     cmpl %edx, %ecx
 ;;     jnb     label12; j label11
 ;;   block11:
-;;     movl %ecx, %edi
-;;     movzbq (%rsi, %rdi), %rdi
+;;     movl %ecx, %esi
+;;     movzbq (%rdi, %rsi), %rsi
 ;;     leal 1(%rcx), %ecx
-;;     leal (%rax, %rdi), %eax
+;;     leal (%rax, %rsi), %eax
 ;;     jmp     label10
 ;;   block12:
 ;;     jmp     label13

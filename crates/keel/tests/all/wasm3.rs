@@ -2,15 +2,15 @@
 //! spec testsuite does not measure (stack use of tail calls, fuel).
 
 use keel::{
-    Config, Engine, Linker, Memory, MemoryType, Module, Store, Table, TableType, Trap, TrapCode,
-    Val, ValType,
+    Config, Engine, Func, HeapType, Linker, Memory, MemoryType, Module, RefType, Store, Table,
+    TableType, Trap, TrapCode, Val, ValType,
 };
 
 /// Each toggle accepts its proposal when on and rejects it when off.
 #[test]
 fn toggles_gate_their_proposals() {
     type Toggle = fn(&mut Config, bool) -> &mut Config;
-    let cases: [(&str, Toggle, &str); 6] = [
+    let cases: [(&str, Toggle, &str); 7] = [
         (
             "tail calls",
             Config::wasm_tail_call,
@@ -30,6 +30,11 @@ fn toggles_gate_their_proposals() {
             "memory64",
             Config::wasm_memory64,
             "(module (memory i64 1) (table i64 1 funcref))",
+        ),
+        (
+            "typed function references",
+            Config::wasm_function_references,
+            "(module (type $t (func)) (func (param (ref null $t))))",
         ),
         (
             "custom page sizes",
@@ -381,4 +386,146 @@ fn one_byte_pages() {
     )
     .unwrap();
     assert_eq!((memory.size(&store), memory.data_size(&store)), (10, 10));
+}
+
+/// Typed function references through the host API: `call_ref` of host
+/// and wasm functions (and of null), a non-null table with an initializer,
+/// host values checked against concrete types, and types from different
+/// modules equal by structure.
+#[test]
+fn typed_function_references() {
+    let engine = Engine::default();
+    let wat = r#"
+        (module
+          (type $ii (func (param i32) (result i32)))
+          (import "host" "double" (func $double (type $ii)))
+          (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
+          (table $t 2 (ref $ii) (ref.func $inc))
+          (global $g (export "g") (mut (ref null $ii)) (ref.null $ii))
+          (elem declare func $inc $double)
+          (func (export "call_slot") (param i32 i32) (result i32)
+            (call_ref $ii (local.get 1) (table.get $t (local.get 0))))
+          (func (export "set_slot") (param i32)
+            (table.set $t (local.get 0) (ref.func $double)))
+          (func (export "call_global") (param i32) (result i32)
+            (call_ref $ii (local.get 0) (global.get $g)))
+          (func (export "tail") (param i32) (result i32)
+            (return_call_ref $ii (local.get 0) (ref.func $double)))
+          (func (export "non_null") (param (ref $ii)) (result (ref $ii)) (local.get 0))
+          (func (export "as_non_null") (param (ref null $ii)) (result (ref $ii))
+            (ref.as_non_null (local.get 0)))
+          (func (export "is_null") (param (ref null $ii)) (result i32)
+            (block $null (result)
+              (br_on_null $null (local.get 0))
+              (drop)
+              (return (i32.const 0)))
+            (i32.const 1))
+        )"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("host", "double", |x: i32| x * 2).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let call_slot = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "call_slot")
+        .unwrap();
+    let set_slot = instance
+        .get_typed_func::<i32, ()>(&mut store, "set_slot")
+        .unwrap();
+    let call_global = instance
+        .get_typed_func::<i32, i32>(&mut store, "call_global")
+        .unwrap();
+    let tail = instance
+        .get_typed_func::<i32, i32>(&mut store, "tail")
+        .unwrap();
+    // Every slot starts as the initializer's `$inc`.
+    assert_eq!(call_slot.call(&mut store, (1, 5)).unwrap(), 6);
+    set_slot.call(&mut store, 1).unwrap();
+    assert_eq!(call_slot.call(&mut store, (1, 5)).unwrap(), 10);
+    assert_eq!(tail.call(&mut store, 21).unwrap(), 42);
+    let err = call_global.call(&mut store, 1).unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>().map(Trap::code),
+        Some(TrapCode::NullReference)
+    );
+
+    // The global's type names the module's type, as the engine's.
+    let global = instance.get_global(&mut store, "g").unwrap();
+    let ValType::Ref(RefType {
+        nullable: true,
+        heap: HeapType::ConcreteFunc(keel::TypeRef::Engine(_)),
+    }) = global.ty(&store).content()
+    else {
+        panic!("{:?}", global.ty(&store));
+    };
+    // A function of that type matches it; one of another type, and an
+    // externref, do not.
+    let host_inc = Func::wrap(&mut store, |x: i32| x + 100);
+    let wrong = Func::wrap(&mut store, |x: i64| x);
+    assert!(Val::FuncRef(Some(host_inc)).matches_ty(&store, global.ty(&store).content()));
+    assert!(!Val::FuncRef(Some(wrong)).matches_ty(&store, global.ty(&store).content()));
+    assert!(global.set(&mut store, Val::FuncRef(Some(wrong))).is_err());
+    global
+        .set(&mut store, Val::FuncRef(Some(host_inc)))
+        .unwrap();
+    assert_eq!(call_global.call(&mut store, 1).unwrap(), 101);
+
+    // A non-nullable parameter refuses null from the host.
+    let non_null = instance.get_func(&mut store, "non_null").unwrap();
+    let mut out = [Val::I32(0)];
+    let err = non_null
+        .call(&mut store, &[Val::FuncRef(None)], &mut out)
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("argument 0"), "{err:#}");
+    non_null
+        .call(&mut store, &[Val::FuncRef(Some(host_inc))], &mut out)
+        .unwrap();
+    assert!(matches!(out[0], Val::FuncRef(Some(f)) if f == host_inc));
+    let as_non_null = instance.get_func(&mut store, "as_non_null").unwrap();
+    let err = as_non_null
+        .call(&mut store, &[Val::FuncRef(None)], &mut out)
+        .unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<Trap>().map(Trap::code),
+        Some(TrapCode::NullReference)
+    );
+    let is_null = instance.get_func(&mut store, "is_null").unwrap();
+    is_null
+        .call(&mut store, &[Val::FuncRef(None)], &mut out)
+        .unwrap();
+    assert_eq!(out[0].unwrap_i32(), 1);
+    is_null
+        .call(&mut store, &[Val::FuncRef(Some(host_inc))], &mut out)
+        .unwrap();
+    assert_eq!(out[0].unwrap_i32(), 0);
+
+    // Imports match by the engine's canonical types: a recursive type
+    // declared the same way in two modules is one type; the same
+    // structure in another recursion group is not.
+    let exporter = Module::new(
+        &engine,
+        r#"(module (type $r (func (param (ref null $r))))
+             (func (export "f") (type $r)))"#,
+    )
+    .unwrap();
+    let exporter = Linker::new(&engine)
+        .instantiate(&mut store, &exporter)
+        .unwrap();
+    let f = exporter.get_func(&mut store, "f").unwrap();
+    let same =
+        r#"(module (type $s (func (param (ref null $s)))) (import "m" "f" (func (type $s))))"#;
+    let other = r#"(module (rec (type $s (func (param (ref null $s)))) (type (func)))
+                            (import "m" "f" (func (type $s))))"#;
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "m", "f", f).unwrap();
+    linker
+        .instantiate(&mut store, &Module::new(&engine, same).unwrap())
+        .unwrap();
+    let err = linker
+        .instantiate(&mut store, &Module::new(&engine, other).unwrap())
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("incompatible import type"),
+        "{err:#}"
+    );
 }
