@@ -1048,7 +1048,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::I64Extend32S => sext!(I32, I64),
 
             other => {
-                if !self.translate_simd(&other)? {
+                if !self.translate_simd(&other)? && !self.translate_atomic(&other)? {
                     return Err(CompileError::unsupported(format!(
                         "operator {other:?} at byte offset {:#x}",
                         self.offset

@@ -27,6 +27,7 @@ mod prelude {
 
 mod abi;
 pub mod artifact;
+mod atomics;
 mod env;
 mod func_translator;
 mod link;

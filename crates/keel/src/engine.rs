@@ -395,6 +395,14 @@ impl Config {
         self
     }
 
+    /// Accept the [reference types](https://github.com/WebAssembly/reference-types)
+    /// proposal (WebAssembly 2.0): `externref`, several tables, `table.*`
+    /// instructions and typed `select`. Default: on, as in Wasmtime.
+    /// [`Config::wasm_function_references`] needs it.
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::REFERENCE_TYPES, enable)
+    }
+
     /// Accept the [tail calls](https://github.com/WebAssembly/tail-call)
     /// proposal (WebAssembly 3.0): `return_call`, `return_call_indirect`
     /// and, with [`Config::wasm_function_references`], `return_call_ref`.
@@ -605,6 +613,17 @@ impl Engine {
                     config.async_stack_size
                 );
             }
+        }
+        if config
+            .features
+            .contains(wasmparser::WasmFeatures::FUNCTION_REFERENCES)
+            && !config
+                .features
+                .contains(wasmparser::WasmFeatures::REFERENCE_TYPES)
+        {
+            anyhow::bail!(
+                "`wasm_function_references` needs `wasm_reference_types`: turn both off or neither"
+            );
         }
         // Without an MMU, every memory access checks its bounds.
         if !platform.has_virtual_memory() {

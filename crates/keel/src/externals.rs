@@ -74,6 +74,9 @@ impl Memory {
     /// be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let inner = store.as_context_mut().0;
+        if ty.0.shared {
+            anyhow::bail!("a shared memory type: create it with `SharedMemory::new`");
+        }
         if !matches!(ty.0.page_size_log2, 0 | 16) {
             anyhow::bail!(
                 "memory page size of 2^{} bytes: only 1 and 65536 are supported",
@@ -106,7 +109,9 @@ impl Memory {
         let handle = &store.instances[self.instance].handle;
         let index = handle.module().memory_index(self.index);
         let mut ty = MemoryType(handle.module().memories[index]);
-        ty.0.limits.min = handle.defined_memory(self.index).size_pages();
+        ty.0.limits.min = handle
+            .defined_memory(self.index)
+            .map_or(0, keel_vm::LinearMemory::size_pages);
         ty
     }
 

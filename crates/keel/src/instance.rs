@@ -8,7 +8,8 @@ use crate::store::{StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 use crate::{
-    AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, Table, Trap,
+    AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, SharedMemory,
+    Table, Trap,
 };
 use keel_translate::DisplayName;
 use keel_translate::{EntityIndex, EntityRef};
@@ -16,7 +17,7 @@ use keel_vm::{ImportedMemory, ImportedTable, Imports, VMFunctionImport, ValRaw};
 
 /// An external entity: what imports and exports are (spec:
 /// [External Values](https://webassembly.github.io/spec/core/exec/runtime.html#external-values)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Extern {
     /// A function.
     Func(Func),
@@ -26,6 +27,8 @@ pub enum Extern {
     Table(Table),
     /// A linear memory.
     Memory(Memory),
+    /// A shared linear memory (threads), which belongs to no store.
+    SharedMemory(SharedMemory),
 }
 
 impl Extern {
@@ -65,6 +68,15 @@ impl Extern {
         }
     }
 
+    /// The shared memory, if this is one.
+    pub fn into_shared_memory(self) -> Option<SharedMemory> {
+        if let Extern::SharedMemory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
+    }
+
     /// The entity's type.
     ///
     /// # Panics
@@ -75,21 +87,26 @@ impl Extern {
     }
 
     pub(crate) fn ty_opaque(&self, store: &StoreOpaque) -> ExternType {
-        store.check(self.store_id());
+        if let Some(id) = self.store_id() {
+            store.check(id);
+        }
         match self {
             Extern::Func(f) => ExternType::Func(store.funcs[f.index].ty.clone()),
             Extern::Global(g) => ExternType::Global(g.ty_opaque(store)),
             Extern::Table(t) => ExternType::Table(t.ty_opaque(store)),
             Extern::Memory(m) => ExternType::Memory(m.ty_opaque(store)),
+            Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
         }
     }
 
-    fn store_id(&self) -> StoreId {
+    /// The store the entity belongs to (`None` for a shared memory).
+    fn store_id(&self) -> Option<StoreId> {
         match self {
-            Extern::Func(f) => f.store,
-            Extern::Global(g) => g.store,
-            Extern::Table(t) => t.store,
-            Extern::Memory(m) => m.store,
+            Extern::Func(f) => Some(f.store),
+            Extern::Global(g) => Some(g.store),
+            Extern::Table(t) => Some(t.store),
+            Extern::Memory(m) => Some(m.store),
+            Extern::SharedMemory(_) => None,
         }
     }
 }
@@ -115,6 +132,12 @@ impl From<Table> for Extern {
 impl From<Memory> for Extern {
     fn from(m: Memory) -> Extern {
         Extern::Memory(m)
+    }
+}
+
+impl From<SharedMemory> for Extern {
+    fn from(m: SharedMemory) -> Extern {
+        Extern::SharedMemory(m)
     }
 }
 
@@ -396,7 +419,16 @@ impl Instance {
         let mut vm_imports = Imports::default();
         let (mut funcs, mut tables, mut memories, mut globals) = (vec![], vec![], vec![], vec![]);
         for (import, ext) in m.imports.iter().zip(imports) {
-            store.check(ext.store_id());
+            match ext.store_id() {
+                Some(id) => store.check(id),
+                None => {
+                    if let Extern::SharedMemory(m) = ext
+                        && !m.is_of(&store.engine)
+                    {
+                        anyhow::bail!("shared memory belongs to another engine than the store's");
+                    }
+                }
+            }
             let expected = ExternType::from_entity(m, &module.inner.type_ids, &import.ty);
             let actual = ext.ty_opaque(store);
             // Function types match when their engine-wide ids are equal:
@@ -430,7 +462,7 @@ impl Instance {
                         array_call: fr.array_call,
                         vmctx: fr.vmctx,
                     });
-                    funcs.push(*ext);
+                    funcs.push(ext.clone());
                 }
                 Extern::Table(t) => {
                     let owner = &mut store.instances[t.instance].handle;
@@ -440,7 +472,7 @@ impl Instance {
                         owner: &mut **owner,
                         index: t.index,
                     });
-                    tables.push(*ext);
+                    tables.push(ext.clone());
                 }
                 Extern::Memory(mem) => {
                     let owner = &mut store.instances[mem.instance].handle;
@@ -449,12 +481,22 @@ impl Instance {
                         definition: owner.memory_definition(index),
                         owner: &mut **owner,
                         index: mem.index,
+                        shared: None,
                     });
-                    memories.push(*ext);
+                    memories.push(ext.clone());
+                }
+                Extern::SharedMemory(mem) => {
+                    vm_imports.memories.push(ImportedMemory {
+                        definition: mem.inner.definition(),
+                        owner: core::ptr::null_mut(),
+                        index: keel_translate::DefinedMemoryIndex::new(0),
+                        shared: Some(mem.inner.clone()),
+                    });
+                    memories.push(ext.clone());
                 }
                 Extern::Global(g) => {
                     vm_imports.globals.push(g.definition(store));
-                    globals.push(*ext);
+                    globals.push(ext.clone());
                 }
             }
         }
@@ -488,7 +530,7 @@ impl Instance {
         for (name, entity) in &m.exports {
             let ext = match *entity {
                 EntityIndex::Function(f) => match m.defined_func_index(f) {
-                    None => funcs[f.index()],
+                    None => funcs[f.index()].clone(),
                     Some(_) => {
                         let fr = handle.func_ref(f);
                         match store.func_by_ref.get(&(fr as usize)) {
@@ -504,15 +546,21 @@ impl Instance {
                     }
                 },
                 EntityIndex::Table(t) => match m.defined_table_index(t) {
-                    None => tables[t.index()],
+                    None => tables[t.index()].clone(),
                     Some(d) => Extern::Table(Table::from_parts(store.id, index, d)),
                 },
                 EntityIndex::Memory(mi) => match m.defined_memory_index(mi) {
-                    None => memories[mi.index()],
-                    Some(d) => Extern::Memory(Memory::from_parts(store.id, index, d)),
+                    None => memories[mi.index()].clone(),
+                    Some(d) => match handle.shared_memory(mi) {
+                        Some(shared) => Extern::SharedMemory(SharedMemory {
+                            inner: shared.clone(),
+                            engine: store.engine.clone(),
+                        }),
+                        None => Extern::Memory(Memory::from_parts(store.id, index, d)),
+                    },
                 },
                 EntityIndex::Global(g) => match m.defined_global_index(g) {
-                    None => globals[g.index()],
+                    None => globals[g.index()].clone(),
                     Some(d) => Extern::Global(Global::from_parts(store.id, index, d)),
                 },
             };
@@ -553,7 +601,7 @@ impl Instance {
             .exports
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, e)| *e)
+            .map(|(_, e)| e.clone())
     }
 
     /// The exported function `name`.
@@ -580,6 +628,11 @@ impl Instance {
     /// The exported memory `name`.
     pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported shared memory `name` (threads).
+    pub fn get_shared_memory(&self, store: impl AsContextMut, name: &str) -> Option<SharedMemory> {
+        self.get_export(store, name)?.into_shared_memory()
     }
 
     /// The exported global `name`.
@@ -609,7 +662,7 @@ impl Instance {
             .iter()
             .map(|(name, ext)| Export {
                 name: name.as_str(),
-                ext: *ext,
+                ext: ext.clone(),
             })
     }
 }

@@ -97,6 +97,7 @@ mod module;
 mod pooling;
 mod profiling;
 mod resource_limiter;
+mod shared_memory;
 mod store;
 mod trap;
 mod typed;
@@ -123,6 +124,7 @@ pub use resource_limiter::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
     StoreLimits, StoreLimitsBuilder,
 };
+pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};

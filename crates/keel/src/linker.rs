@@ -23,7 +23,7 @@ enum Definition<T> {
 impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
-            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::Extern(e) => Definition::Extern(e.clone()),
             Definition::HostFunc(t, f) => Definition::HostFunc(t.clone(), f.clone()),
         }
     }
@@ -159,7 +159,7 @@ impl<T: 'static> Linker<T> {
 
     fn resolve(&self, store: &mut StoreInner<T>, def: &Definition<T>) -> Result<Extern> {
         Ok(match def {
-            Definition::Extern(e) => *e,
+            Definition::Extern(e) => e.clone(),
             Definition::HostFunc(ty, f) => {
                 Extern::Func(new_host_func(store, ty.clone(), f.clone())?)
             }

@@ -67,6 +67,19 @@ impl MemoryType {
         Self(ty)
     }
 
+    /// A shared 32-bit memory (threads proposal) of at least
+    /// `minimum_pages` and at most `maximum_pages` 64 KiB pages; shared
+    /// memories must declare a maximum. Create one with
+    /// [`SharedMemory::new`](crate::SharedMemory::new).
+    pub fn shared(minimum_pages: u32, maximum_pages: u32) -> Self {
+        let mut ty = keel_translate::MemoryType::new(keel_translate::Limits {
+            min: u64::from(minimum_pages),
+            max: Some(u64::from(maximum_pages)),
+        });
+        ty.shared = true;
+        Self(ty)
+    }
+
     /// This type with pages of `2^log2` bytes: 16 (64 KiB, the default)
     /// or 0 (1 byte, the
     /// [custom page sizes](https://github.com/WebAssembly/custom-page-sizes)

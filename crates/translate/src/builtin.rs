@@ -62,6 +62,16 @@ macro_rules! foreach_builtin {
             /// `table.set` wrote a null into funcref table slot `index`:
             /// the slot is no longer pending (it stays null); returns 0.
             table_clear_lazy(vmctx: vmctx, table_index: i32, index: i32) -> i32;
+            /// `memory.atomic.wait32`/`wait64` at host address `addr` (checked
+            /// in bounds and aligned) of a shared memory: block while the
+            /// `size`-byte value there is `expected`, for at most `timeout`
+            /// nanoseconds (negative: no limit); returns 0 (woken), 1 (not
+            /// equal), 2 (timed out), or 3 if the platform cannot block
+            /// (the caller traps).
+            memory_atomic_wait(vmctx: vmctx, addr: ptr, expected: i64, size: i32, timeout: i64) -> i32;
+            /// `memory.atomic.notify` at host address `addr` of a shared
+            /// memory: wake up to `count` waiters; returns how many woke.
+            memory_atomic_notify(vmctx: vmctx, addr: ptr, count: i32) -> i32;
         }
     };
 }

@@ -461,9 +461,6 @@ fn table_type(t: wasmparser::TableType) -> TranslateResult<TableType> {
 }
 
 fn memory_type(m: wasmparser::MemoryType) -> TranslateResult<MemoryType> {
-    if m.shared {
-        unsupported!("shared memories (threads)");
-    }
     let page_size_log2 = match m.page_size_log2 {
         None => 16,
         Some(log2 @ (0 | 16)) => log2 as u8,

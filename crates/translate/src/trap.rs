@@ -81,6 +81,15 @@ trap_codes! {
     /// The store's epoch deadline was reached and its behaviour is to trap
     /// (`Config::epoch_interruption`); Wasmtime's `Trap::Interrupt`.
     Interrupt = 12, "interrupt";
+    /// An atomic access (threads proposal) at an address that is not a
+    /// multiple of its size (spec:
+    /// [threads Overview](https://github.com/WebAssembly/threads/blob/main/proposals/threads/Overview.md#alignment)).
+    HeapMisaligned = 13, "unaligned atomic";
+    /// `memory.atomic.wait32`/`wait64` on a memory that is not shared.
+    AtomicWaitNonSharedMemory = 14, "expected shared memory";
+    /// `memory.atomic.wait32`/`wait64` on a platform that cannot block a
+    /// thread (`Platform::atomic_wait` is not implemented).
+    AtomicWaitUnsupported = 15, "atomic wait is not supported by this platform";
 }
 
 impl fmt::Display for TrapCode {

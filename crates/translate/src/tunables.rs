@@ -50,11 +50,16 @@ impl MemoryTunables {
     ///   traps (explicit bounds checks, e.g. a kernel without an MMU) and
     ///   without a declared maximum: it then reserves only what it holds
     ///   and is reallocated on growth.
+    /// * A shared memory never moves.
     /// * Any other memory (64-bit, or 1-byte pages) is checked explicitly
     ///   and stays in place only when its declared maximum fits in
     ///   [`MemoryTunables::reservation_bytes`], which is then reserved.
     pub fn memory_may_move(&self, ty: &MemoryType) -> bool {
-        if ty.guard_pages_apply() {
+        if ty.shared {
+            // Other threads use it while it grows: it reserves its
+            // (required) maximum and stays.
+            false
+        } else if ty.guard_pages_apply() {
             !self.signals_based_traps && ty.limits.max.is_none()
         } else {
             ty.limits

@@ -183,6 +183,21 @@ unsafe impl Platform for HostedPlatform {
         crate::cpu_local::cpu_local()
     }
 
+    unsafe fn atomic_wait(
+        &self,
+        addr: *const u8,
+        expected: u64,
+        size: u8,
+        timeout: Option<core::time::Duration>,
+    ) -> Result<u32, PlatformError> {
+        // SAFETY: the caller's contract is the parking lot's.
+        Ok(unsafe { crate::parking_lot::wait(addr, expected, size, timeout) })
+    }
+
+    fn atomic_notify(&self, addr: *const u8, count: u32) -> u32 {
+        crate::parking_lot::notify(addr, count)
+    }
+
     fn stack_bounds(&self) -> Option<core::ops::Range<usize>> {
         STACK_BOUNDS.with(|cached| {
             if let Some(bounds) = cached.get() {

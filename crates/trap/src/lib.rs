@@ -44,6 +44,8 @@ mod cpu_local;
 mod fiber;
 #[cfg(feature = "std")]
 mod hosted;
+#[cfg(feature = "std")]
+mod parking_lot;
 mod platform;
 mod registry;
 

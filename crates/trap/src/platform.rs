@@ -278,6 +278,49 @@ pub unsafe trait Platform: Send + Sync + 'static {
     unsafe fn memory_image_free(&self, image: &MemoryImageSource) {
         let _ = image;
     }
+
+    /// Block the calling thread (CPU's current task) while the `size`-byte
+    /// (4 or 8) little-endian value at `addr` equals `expected`, until
+    /// [`Platform::atomic_notify`] wakes it or `timeout` passes: the
+    /// futex-like wait behind `memory.atomic.wait32`/`wait64` (threads
+    /// proposal). The comparison and the enqueueing must be atomic with
+    /// respect to `atomic_notify`, so no wake-up is lost. Returns 0 when
+    /// woken, 1 when the value was not `expected` (without blocking), 2
+    /// on timeout.
+    ///
+    /// The default has no way to block and fails: wasm that waits then
+    /// traps with a message naming this method. The hosted platform
+    /// implements it with a parking lot. A kernel that schedules tasks
+    /// implements it by parking the current task.
+    ///
+    /// # Safety
+    ///
+    /// `addr` is valid for `size`-byte atomic reads, aligned to `size`, for
+    /// the duration of the call.
+    ///
+    /// # Errors
+    ///
+    /// When the platform cannot block.
+    unsafe fn atomic_wait(
+        &self,
+        addr: *const u8,
+        expected: u64,
+        size: u8,
+        timeout: Option<core::time::Duration>,
+    ) -> Result<u32, PlatformError> {
+        let _ = (addr, expected, size, timeout);
+        Err(PlatformError::new(
+            "this platform cannot block a thread (`Platform::atomic_wait` is not implemented)",
+        ))
+    }
+
+    /// Wake up to `count` waiters blocked in [`Platform::atomic_wait`] on
+    /// `addr`, oldest first; returns how many were woken. The default
+    /// (no waiting) wakes none.
+    fn atomic_notify(&self, addr: *const u8, count: u32) -> u32 {
+        let _ = (addr, count);
+        0
+    }
 }
 
 /// A platform's handle to a memory image

@@ -321,6 +321,30 @@ mod impls {
         0
     }
 
+    pub(super) unsafe extern "C" fn memory_atomic_wait(
+        _vmctx: *mut u8,
+        addr: *mut u8,
+        expected: u64,
+        size: u32,
+        timeout: u64,
+    ) -> u32 {
+        let timeout = i64::try_from(timeout)
+            .ok()
+            .map(|ns| core::time::Duration::from_nanos(ns as u64));
+        // SAFETY: compiled code checked `addr` in bounds of a shared
+        // memory (which never moves or shrinks) and aligned to `size`.
+        // A platform that cannot block: 3, and the caller traps.
+        unsafe { crate::atomic_wait(addr, expected, size as u8, timeout) }.unwrap_or(3)
+    }
+
+    pub(super) unsafe extern "C" fn memory_atomic_notify(
+        _vmctx: *mut u8,
+        addr: *mut u8,
+        count: u32,
+    ) -> u32 {
+        crate::atomic_notify(addr, count)
+    }
+
     pub(super) unsafe extern "C" fn ref_func(vmctx: *mut u8, func: u32) -> *mut u8 {
         // SAFETY: called by compiled code with its own VMContext.
         let instance = unsafe { instance(vmctx) };

@@ -5,8 +5,9 @@
 use crate::builtins::BUILTINS;
 use crate::table::Table;
 use crate::{
-    CodeMemory, LinearMemory, StoreTrap, VMFuncRef, VMFunctionImport, VMGlobalDefinition,
-    VMMemoryDefinition, VMStore, VMStoreContext, VMTableDefinition, ValRaw, VmError,
+    CodeMemory, LinearMemory, SharedMemory, StoreTrap, VMFuncRef, VMFunctionImport,
+    VMGlobalDefinition, VMMemoryDefinition, VMStore, VMStoreContext, VMTableDefinition, ValRaw,
+    VmError,
 };
 use alloc::boxed::Box;
 use alloc::format;
@@ -23,15 +24,28 @@ use keel_translate::{
 
 pub use keel_translate::limits::{MAX_INSTANCE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
 
-/// An imported linear memory: its definition and the instance that owns it.
-#[derive(Debug, Clone, Copy)]
+/// An imported linear memory: its definition and the instance that owns
+/// it, or the shared memory itself.
+#[derive(Debug, Clone)]
 pub struct ImportedMemory {
     /// The owner's definition.
     pub definition: *mut VMMemoryDefinition,
-    /// The owning instance.
+    /// The owning instance (of the same store); unused for a shared memory.
     pub owner: *mut Instance,
     /// The memory's index among the owner's definitions.
     pub index: DefinedMemoryIndex,
+    /// A shared memory (threads), which may belong to no instance of this
+    /// store: the import holds it alive and grows it directly.
+    pub shared: Option<SharedMemory>,
+}
+
+/// A memory an instance defines: its own, or a shared one (which
+/// instances of other stores may import, so it lives as long as any of
+/// them).
+#[derive(Debug)]
+enum DefinedMemory {
+    Owned(LinearMemory),
+    Shared(SharedMemory),
 }
 
 /// An imported table: its definition and the instance that owns it.
@@ -102,7 +116,7 @@ pub struct Instance {
     offsets: VMOffsets,
     code: Option<Arc<CodeMemory>>,
     type_ids: Arc<[SharedTypeIndex]>,
-    memories: PrimaryMap<DefinedMemoryIndex, LinearMemory>,
+    memories: PrimaryMap<DefinedMemoryIndex, DefinedMemory>,
     tables: PrimaryMap<DefinedTableIndex, Table>,
     /// Elements of all `tables` together (kept under
     /// [`MAX_INSTANCE_TABLE_ELEMENTS`]).
@@ -253,8 +267,12 @@ impl Instance {
             if let Some(def) = module.defined_memory_index(index) {
                 let image = memory_images.get(def).and_then(Option::as_ref);
                 let memory = match pool {
-                    Some(pool) => LinearMemory::new_pooled(ty, pool, image)?,
-                    None => LinearMemory::with_image(ty, tunables, image)?,
+                    // A shared memory may outlive the instance (other
+                    // stores import it), so it never takes a pool slot;
+                    // its segments are copied at instantiation.
+                    _ if ty.shared => DefinedMemory::Shared(SharedMemory::new(ty, tunables, None)?),
+                    Some(pool) => DefinedMemory::Owned(LinearMemory::new_pooled(ty, pool, image)?),
+                    None => DefinedMemory::Owned(LinearMemory::with_image(ty, tunables, image)?),
                 };
                 memories.push(memory);
             }
@@ -390,17 +408,27 @@ impl Instance {
             for (i, g) in imports.globals.iter().enumerate() {
                 self.write(self.offsets.imported_global(GlobalIndex::new(i)), *g);
             }
+            // A shared memory's slot holds a pointer to its definition,
+            // which lives with the memory (compiled code loads it first).
             let memory_defs: Vec<_> = self
                 .memories
                 .iter()
-                .map(|(i, m)| (i, m.base(), m.current_length()))
+                .map(|(i, m)| match m {
+                    DefinedMemory::Owned(m) => (i, m.base(), m.current_length(), None),
+                    DefinedMemory::Shared(m) => (i, m.base(), 0, Some(m.definition())),
+                })
                 .collect();
-            for (index, base, current_length) in memory_defs {
-                let def = VMMemoryDefinition {
-                    base,
-                    current_length,
-                };
-                self.write(self.offsets.defined_memory(index), def);
+            for (index, base, current_length, shared) in memory_defs {
+                match shared {
+                    Some(definition) => self.write(self.offsets.defined_memory(index), definition),
+                    None => self.write(
+                        self.offsets.defined_memory(index),
+                        VMMemoryDefinition {
+                            base,
+                            current_length,
+                        },
+                    ),
+                }
             }
             let table_defs: Vec<_> = self
                 .tables
@@ -600,10 +628,9 @@ impl Instance {
             };
             // A memory image holds every active segment of its memory,
             // checked in bounds when the image was made.
-            if module
-                .defined_memory_index(*memory)
-                .is_some_and(|def| self.memories[def].is_imaged())
-            {
+            if module.defined_memory_index(*memory).is_some_and(
+                |def| matches!(&self.memories[def], DefinedMemory::Owned(m) if m.is_imaged()),
+            ) {
                 continue;
             }
             let value = self.eval_const_expr(offset);
@@ -877,8 +904,23 @@ impl Instance {
     /// The definition of memory `index`.
     pub fn memory_definition(&self, index: MemoryIndex) -> *mut VMMemoryDefinition {
         match self.module.defined_memory_index(index) {
-            Some(def) => self.field(self.offsets.defined_memory(def)),
+            Some(def) => match &self.memories[def] {
+                DefinedMemory::Owned(_) => self.field(self.offsets.defined_memory(def)),
+                DefinedMemory::Shared(m) => m.definition(),
+            },
             None => self.imported_memories[index.index()].definition,
+        }
+    }
+
+    /// The shared memory behind memory `index` (defined or imported), if
+    /// it is one.
+    pub fn shared_memory(&self, index: MemoryIndex) -> Option<&SharedMemory> {
+        match self.module.defined_memory_index(index) {
+            Some(def) => match self.memories.get(def)? {
+                DefinedMemory::Shared(m) => Some(m),
+                DefinedMemory::Owned(_) => None,
+            },
+            None => self.imported_memories.get(index.index())?.shared.as_ref(),
         }
     }
 
@@ -895,7 +937,7 @@ impl Instance {
         match self.module.defined_memory_index(index) {
             Some(def) => (self as *mut Instance, def),
             None => {
-                let m = self.imported_memories[index.index()];
+                let m = &self.imported_memories[index.index()];
                 (m.owner, m.index)
             }
         }
@@ -929,8 +971,13 @@ impl Instance {
         mut store: Option<&mut dyn VMStore>,
     ) -> Result<Option<u64>, StoreTrap> {
         let ty = self.module.memories[self.module.memory_index(index)];
-        let Some(memory) = self.memories.get_mut(index) else {
-            return Ok(None);
+        let memory = match self.memories.get_mut(index) {
+            Some(DefinedMemory::Owned(memory)) => memory,
+            Some(DefinedMemory::Shared(memory)) => {
+                let memory = memory.clone();
+                return shared_memory_grow(&memory, delta_pages, store);
+            }
+            None => return Ok(None),
         };
         if delta_pages == 0 {
             return Ok(Some(memory.size_pages()));
@@ -987,6 +1034,12 @@ impl Instance {
         delta_pages: u64,
         store: Option<&mut dyn VMStore>,
     ) -> Result<Option<u64>, StoreTrap> {
+        if self.module.defined_memory_index(index).is_none()
+            && let Some(shared) = &self.imported_memories[index.index()].shared
+        {
+            let shared = shared.clone();
+            return shared_memory_grow(&shared, delta_pages, store);
+        }
         let (owner, def) = self.memory_owner(index);
         // SAFETY: the owner is a live instance of the same store (VM-1).
         unsafe { (*owner).defined_memory_grow(def, delta_pages, store) }
@@ -997,9 +1050,13 @@ impl Instance {
         &self.type_ids
     }
 
-    /// The defined memory `index`.
-    pub fn defined_memory(&self, index: DefinedMemoryIndex) -> &LinearMemory {
-        &self.memories[index]
+    /// The defined memory `index`, unless it is shared (see
+    /// [`Instance::shared_memory`]).
+    pub fn defined_memory(&self, index: DefinedMemoryIndex) -> Option<&LinearMemory> {
+        match self.memories.get(index)? {
+            DefinedMemory::Owned(m) => Some(m),
+            DefinedMemory::Shared(_) => None,
+        }
     }
 
     /// Grow defined table `index` by `delta` elements set to `init`:
@@ -1149,4 +1206,45 @@ fn index_value(value: ValRaw, index64: bool) -> Option<usize> {
     } else {
         Some(value.get_i32() as u32 as usize)
     }
+}
+
+/// Grow shared memory `memory` as [`Instance::defined_memory_grow`] grows
+/// an instance's own: the store's limiter is asked first and told of a
+/// failure.
+fn shared_memory_grow(
+    memory: &SharedMemory,
+    delta_pages: u64,
+    mut store: Option<&mut dyn VMStore>,
+) -> Result<Option<u64>, StoreTrap> {
+    if delta_pages == 0 {
+        return Ok(Some(memory.size_pages()));
+    }
+    let ty = memory.ty();
+    let current = memory.current_length();
+    let desired = ty
+        .pages_to_bytes(delta_pages)
+        .saturating_add(current as u64);
+    let desired = usize::try_from(desired).unwrap_or(usize::MAX);
+    let maximum = ty
+        .limits
+        .max
+        .map(|p| ty.pages_to_bytes(p))
+        .and_then(|b| usize::try_from(b).ok());
+    if let Some(store) = store.as_deref_mut()
+        && !store.memory_growing(current, desired, maximum)?
+    {
+        return Ok(None);
+    }
+    let error = match memory.grow(delta_pages) {
+        Ok(Some(old)) => return Ok(Some(old)),
+        Ok(None) => VmError::ExceedsMaximum(format!(
+            "memory maximum size of {} pages exceeded",
+            ty.max_pages()
+        )),
+        Err(e) => e,
+    };
+    if let Some(store) = store {
+        store.memory_grow_failed(error)?;
+    }
+    Ok(None)
 }

@@ -46,6 +46,7 @@ mod instance;
 mod memory;
 mod memory_image;
 mod pool;
+mod shared_memory;
 mod store;
 mod sys;
 mod table;
@@ -63,6 +64,7 @@ pub use instance::{
 pub use memory::LinearMemory;
 pub use memory_image::{MemoryImage, MemoryImages};
 pub use pool::{InstancePool, PoolLimits};
+pub use shared_memory::{SharedMemory, atomic_notify, atomic_wait};
 pub use store::{StoreTrap, VMStore};
 pub use table::Table;
 pub use table_image::{TableImage, TableImages};

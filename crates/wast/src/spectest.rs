@@ -7,8 +7,8 @@
 
 use anyhow::Result;
 use keel::{
-    Global, GlobalType, Linker, Memory, MemoryType, Mutability, Store, Table, TableType, Val,
-    ValType,
+    Global, GlobalType, Linker, Memory, MemoryType, Mutability, SharedMemory, Store, Table,
+    TableType, Val, ValType,
 };
 
 /// The module name the testsuite imports these items from.
@@ -49,5 +49,11 @@ pub(crate) fn define(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<(
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&mut *store, MODULE, "memory", memory)?;
+
+    // The threads proposal's shared memory, when the engine has threads on.
+    let engine = store.engine().clone();
+    if let Ok(shared) = SharedMemory::new(&engine, MemoryType::shared(1, 2)) {
+        linker.define(&mut *store, MODULE, "shared_memory", shared)?;
+    }
     Ok(())
 }

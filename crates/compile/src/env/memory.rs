@@ -57,6 +57,12 @@ impl FuncTranslator<'_, '_> {
             )));
         }
         Ok(match module.defined_memory_index(index) {
+            // A shared memory's slot holds a pointer to its definition,
+            // which lives with the memory (other stores share it).
+            Some(def) if module.memories[index].shared => {
+                let off = self.env.offsets.defined_memory(def);
+                (self.load_ptr(readonly(), self.vmctx, off), 0)
+            }
             Some(def) => (self.vmctx, self.env.offsets.defined_memory(def)),
             None => {
                 let off = self.env.offsets.imported_memory(index);

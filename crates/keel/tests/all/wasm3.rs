@@ -529,3 +529,193 @@ fn typed_function_references() {
         "{err:#}"
     );
 }
+
+const COUNTER_WAT: &str = r#"
+    (module
+      (import "env" "mem" (memory 1 1 shared))
+      ;; Add 1 to the counter at 0, `n` times, atomically.
+      (func (export "count") (param $n i32)
+        (loop $l
+          (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      ;; Wait at 8 while the value there is 0; returns the wait's result.
+      (func (export "wait") (param $timeout i64) (result i32)
+        (memory.atomic.wait32 (i32.const 8) (i32.const 0) (local.get $timeout)))
+      ;; Set 8 to 1 and wake one waiter; returns how many woke.
+      (func (export "wake") (result i32)
+        (i32.atomic.store (i32.const 8) (i32.const 1))
+        (memory.atomic.notify (i32.const 8) (i32.const 1)))
+      (func (export "load") (param i32) (result i32) (i32.atomic.load (local.get 0)))
+      (func (export "cas") (param i32 i32 i32) (result i32)
+        (i32.atomic.rmw.cmpxchg (local.get 0) (local.get 1) (local.get 2)))
+    )"#;
+
+/// Threads: one shared memory imported by instances in two stores on two
+/// threads; atomic increments from both add up, a wait blocks until the
+/// other thread's notify, timeouts expire, and the host API sees the
+/// same bytes.
+#[test]
+fn shared_memory_between_threads() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, COUNTER_WAT).unwrap();
+    let memory = keel::SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+    let instantiate = |memory: &keel::SharedMemory| {
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker
+            .define(&mut store, "env", "mem", memory.clone())
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        (store, instance)
+    };
+    const N: i32 = 200_000;
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                let (mut store, instance) = instantiate(&memory);
+                let count = instance
+                    .get_typed_func::<i32, ()>(&mut store, "count")
+                    .unwrap();
+                count.call(&mut store, N).unwrap();
+            });
+        }
+    });
+    let (mut store, instance) = instantiate(&memory);
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
+    assert_eq!(load.call(&mut store, 0).unwrap(), 2 * N);
+    // The host sees the same memory.
+    // SAFETY: no thread runs wasm on this memory any more.
+    let first = unsafe { *memory.data()[0].get() };
+    assert_eq!(first, (2 * N) as u8);
+    let cas = instance
+        .get_typed_func::<(i32, i32, i32), i32>(&mut store, "cas")
+        .unwrap();
+    assert_eq!(cas.call(&mut store, (0, 2 * N, 7)).unwrap(), 2 * N);
+    assert_eq!(cas.call(&mut store, (0, 2 * N, 9)).unwrap(), 7);
+
+    // A wait with a timeout and no notify times out (2); one that does
+    // not match returns 1 at once.
+    let wait = instance
+        .get_typed_func::<i64, i32>(&mut store, "wait")
+        .unwrap();
+    assert_eq!(wait.call(&mut store, 1_000_000).unwrap(), 2);
+
+    // A waiter blocks until the other thread's notify wakes it.
+    std::thread::scope(|scope| {
+        let waiter = scope.spawn(|| {
+            let (mut store, instance) = instantiate(&memory);
+            let wait = instance
+                .get_typed_func::<i64, i32>(&mut store, "wait")
+                .unwrap();
+            wait.call(&mut store, -1).unwrap()
+        });
+        let (mut store, instance) = instantiate(&memory);
+        let wake = instance
+            .get_typed_func::<(), i32>(&mut store, "wake")
+            .unwrap();
+        // Notify until the waiter has been woken (it may not be waiting
+        // yet; once the value is 1 it no longer blocks either way).
+        let mut woken = 0;
+        while !waiter.is_finished() {
+            woken += wake.call(&mut store, ()).unwrap();
+            std::thread::yield_now();
+        }
+        let result = waiter.join().unwrap();
+        // Woken by a notify (0), or it saw the 1 and did not wait (1).
+        assert!(
+            result == 0 && woken == 1 || result == 1 && woken == 0,
+            "{result} {woken}"
+        );
+    });
+    assert_eq!(wait.call(&mut store, -1).unwrap(), 1);
+    assert_eq!(
+        memory
+            .atomic_wait32(8, 0, Some(std::time::Duration::from_millis(1)))
+            .unwrap(),
+        keel::WaitResult::Mismatch
+    );
+    assert_eq!(memory.atomic_notify(8, 10).unwrap(), 0);
+    assert!(memory.atomic_notify(9, 1).is_err());
+}
+
+/// Atomic accesses trap when unaligned; a wait on an unshared memory
+/// traps; a shared memory needs threads on and a shared type.
+#[test]
+fn atomics_traps_and_errors() {
+    let engine = Engine::default();
+    let wat = r#"
+        (module
+          (memory 1 1)
+          (func (export "load") (param i32) (result i64) (i64.atomic.load (local.get 0)))
+          (func (export "load_off") (param i32) (result i32) (i32.atomic.load offset=2 (local.get 0)))
+          (func (export "wait") (result i32)
+            (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 0)))
+          (func (export "notify") (result i32)
+            (memory.atomic.notify (i32.const 0) (i32.const 1))))"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let load = instance
+        .get_typed_func::<i32, i64>(&mut store, "load")
+        .unwrap();
+    let load_off = instance
+        .get_typed_func::<i32, i32>(&mut store, "load_off")
+        .unwrap();
+    let code = |e: keel::Error| e.downcast_ref::<Trap>().map(Trap::code);
+    assert_eq!(load.call(&mut store, 8).unwrap(), 0);
+    assert_eq!(
+        code(load.call(&mut store, 4).unwrap_err()),
+        Some(TrapCode::HeapMisaligned)
+    );
+    assert_eq!(
+        code(load.call(&mut store, 65536).unwrap_err()),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    // The static offset counts: 2 + 2 is aligned, 2 + 0 is not.
+    assert_eq!(load_off.call(&mut store, 2).unwrap(), 0);
+    assert_eq!(
+        code(load_off.call(&mut store, 0).unwrap_err()),
+        Some(TrapCode::HeapMisaligned)
+    );
+    let wait = instance
+        .get_typed_func::<(), i32>(&mut store, "wait")
+        .unwrap();
+    assert_eq!(
+        code(wait.call(&mut store, ()).unwrap_err()),
+        Some(TrapCode::AtomicWaitNonSharedMemory)
+    );
+    let notify = instance
+        .get_typed_func::<(), i32>(&mut store, "notify")
+        .unwrap();
+    assert_eq!(notify.call(&mut store, ()).unwrap(), 0);
+
+    assert!(keel::SharedMemory::new(&engine, MemoryType::new(1, Some(1))).is_err());
+    let mut config = Config::new();
+    config.wasm_threads(false);
+    let no_threads = Engine::new(&config).unwrap();
+    assert!(keel::SharedMemory::new(&no_threads, MemoryType::shared(1, 1)).is_err());
+    assert!(Memory::new(&mut store, MemoryType::shared(1, 1)).is_err());
+    // A shared memory imports only where a shared one is expected.
+    let memory = keel::SharedMemory::new(&engine, MemoryType::shared(1, 1)).unwrap();
+    let unshared = Module::new(&engine, r#"(module (import "m" "mem" (memory 1 1)))"#).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .define(&mut store, "m", "mem", memory.clone())
+        .unwrap();
+    let err = linker.instantiate(&mut store, &unshared).unwrap_err();
+    assert!(format!("{err:#}").contains("shared"), "{err:#}");
+    // Exported from an instance, a shared memory is a `SharedMemory`.
+    let exporter = Module::new(&engine, r#"(module (memory (export "m") 1 2 shared))"#).unwrap();
+    let exporter = Linker::new(&engine)
+        .instantiate(&mut store, &exporter)
+        .unwrap();
+    let exported = exporter.get_shared_memory(&mut store, "m").unwrap();
+    assert!(exporter.get_memory(&mut store, "m").is_none());
+    assert_eq!(exported.grow(1).unwrap(), 1);
+    assert!(exported.grow(1).is_err());
+    assert_eq!(exported.size(), 2);
+}
