@@ -147,6 +147,19 @@ fn check_simd_support(isa: &dyn TargetIsa) -> Result<(), CompileError> {
     Ok(())
 }
 
+/// Whether `isa` can compile WebAssembly SIMD: every target but riscv64
+/// without the V extension (`has_v`), for which Cranelift has no 128-bit
+/// vectors.
+fn isa_supports_simd(isa: &dyn TargetIsa) -> bool {
+    match isa.triple().architecture {
+        target_lexicon::Architecture::Riscv64(_) => isa
+            .isa_flags()
+            .iter()
+            .any(|v| v.name == "has_v" && v.as_bool() == Some(true)),
+        _ => true,
+    }
+}
+
 /// Settings for [`Compiler::new`].
 #[derive(Clone, Debug)]
 pub struct CompilerOptions {
@@ -225,6 +238,8 @@ pub struct FunctionInspection {
 /// A Cranelift code generator for one target ISA.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    /// Whether the target has 128-bit vectors ([`Compiler::supports_simd`]).
+    simd: bool,
     /// The same ISA without optimization, for functions whose control flow
     /// would make Cranelift's optimizer superlinear (see
     /// `link::MAX_OPTIMIZED_DOMTREE_DEPTH`).
@@ -306,6 +321,7 @@ impl Compiler {
             .map_err(|e| CompileError::Isa(e.to_string()))?;
         check_simd_support(&*isa)?;
         Ok(Self {
+            simd: isa_supports_simd(&*isa),
             isa,
             isa_unoptimized,
             options,
@@ -342,6 +358,13 @@ impl Compiler {
     /// The target ISA.
     pub fn isa(&self) -> &dyn TargetIsa {
         &*self.isa
+    }
+
+    /// Whether the target can run WebAssembly SIMD: false on riscv64
+    /// without the V extension (`has_v`). Modules using `v128` must then
+    /// be refused before compilation (keel validates them without SIMD).
+    pub fn supports_simd(&self) -> bool {
+        self.simd
     }
 
     /// The target triple, as text (e.g. `x86_64-unknown-linux-gnu`).

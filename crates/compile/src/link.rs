@@ -142,7 +142,36 @@ pub(crate) fn finish(
     })
 }
 
+/// Compile defined function `index`. With `std`, a panic in the code
+/// generator (a Cranelift bug on some input) is caught and reported as
+/// [`CompileError::Bug`] instead of taking the host down.
 fn compile_one(
+    compiler: &Compiler,
+    translation: &ModuleTranslation<'_>,
+    index: DefinedFuncIndex,
+) -> Result<CompiledFunction, CompileError> {
+    #[cfg(feature = "std")]
+    {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compile_one_unguarded(compiler, translation, index)
+        }));
+        result.unwrap_or_else(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(CompileError::Bug(format!(
+                "the code generator panicked: {message} (in function {})",
+                translation.module.func_index(index).as_u32()
+            )))
+        })
+    }
+    #[cfg(not(feature = "std"))]
+    compile_one_unguarded(compiler, translation, index)
+}
+
+fn compile_one_unguarded(
     compiler: &Compiler,
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,

@@ -395,6 +395,16 @@ impl Config {
         self
     }
 
+    /// Accept the [fixed-width SIMD](https://github.com/WebAssembly/simd)
+    /// proposal (WebAssembly 2.0): the `v128` type and its operators.
+    /// Default: on, as in Wasmtime, except on targets without 128-bit
+    /// vectors (riscv64 without the V extension, `has_v`), where the
+    /// engine turns it and [`Config::wasm_relaxed_simd`] off: modules using
+    /// `v128` are then invalid.
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::SIMD, enable)
+    }
+
     /// Accept the [reference types](https://github.com/WebAssembly/reference-types)
     /// proposal (WebAssembly 2.0): `externref`, several tables, `table.*`
     /// instructions and typed `select`. Default: on, as in Wasmtime.
@@ -654,6 +664,24 @@ impl Engine {
                 ),
             }
         };
+        // A target without 128-bit vectors cannot run SIMD: validate
+        // without it, so modules using `v128` are refused as invalid.
+        #[cfg(feature = "compiler")]
+        let simd = compiler.supports_simd();
+        #[cfg(not(feature = "compiler"))]
+        let simd = config
+            .target
+            .as_deref()
+            .is_none_or(|t| !t.starts_with("riscv64"))
+            || config
+                .isa_flags
+                .iter()
+                .any(|(name, value)| name == "has_v" && value == "true");
+        if !simd {
+            config
+                .features
+                .remove(wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD);
+        }
         let pool = match &config.allocation_strategy {
             crate::InstanceAllocationStrategy::Pooling(pooling) => Some(Arc::new(
                 keel_vm::InstancePool::new(pooling.limits.clone(), &config.memory)?,
