@@ -40,7 +40,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use keel::{Engine, Instance, Linker, Module, Store, Trap, TrapCode, Val};
+use keel::{Engine, Extern, Instance, Linker, Module, SharedMemory, Store, Trap, TrapCode, Val};
 use wast::lexer::Lexer;
 use wast::parser::ParseBuffer;
 use wast::token::Id;
@@ -91,6 +91,9 @@ pub struct WastContext {
     /// The most recent `module definition`: the one a `module instance`
     /// without a module name instantiates.
     last_definition: Option<Module>,
+    /// In a `thread`, the shared module it names (by `$name`): its shared
+    /// memories, which its `register` directive defines.
+    shared_modules: HashMap<String, Vec<(String, SharedMemory)>>,
     /// Load every module through an artifact (see
     /// [`WastContext::through_artifacts`]).
     through_artifacts: bool,
@@ -113,6 +116,7 @@ impl WastContext {
             named: HashMap::new(),
             definitions: HashMap::new(),
             last_definition: None,
+            shared_modules: HashMap::new(),
             through_artifacts: false,
         }
     }
@@ -187,28 +191,124 @@ impl WastContext {
         lexer.allow_confusing_unicode(true);
         let buffer = ParseBuffer::new_with_lexer(lexer).map_err(locate)?;
         let script = parser::parse::<Wast<'_>>(&buffer).map_err(locate)?;
+        Ok(std::thread::scope(|scope| {
+            self.run_directives(scope, filename, wast_text, script.directives)
+        }))
+    }
 
+    /// Runs `directives` (of the script `text`, named `filename`) in
+    /// order; `thread` directives run theirs on threads of `scope`.
+    fn run_directives<'scope, 'env: 'scope>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        filename: &'env str,
+        text: &'env str,
+        directives: Vec<WastDirective<'env>>,
+    ) -> Outcome {
         let mut outcome = Outcome::default();
-        for directive in script.directives {
-            let (line, col) = directive.span().linecol_in(wast_text);
-            let result = catch_unwind(AssertUnwindSafe(|| self.run_directive(directive)));
-            let message = match result {
-                Ok(Ok(())) => {
-                    outcome.passed += 1;
-                    continue;
+        let mut threads: HashMap<String, std::thread::ScopedJoinHandle<'scope, Outcome>> =
+            HashMap::new();
+        for directive in directives {
+            let (line, col) = directive.span().linecol_in(text);
+            let result = match directive {
+                WastDirective::Thread(thread) => {
+                    let name = thread.name.name().to_string();
+                    self.spawn_thread(scope, filename, text, thread)
+                        .map(|handle| drop(threads.insert(name, handle)))
                 }
-                Ok(Err(err)) => format!("{err:#}"),
-                Err(payload) => format!("panicked: {}", panic_message(payload.as_ref())),
+                WastDirective::Wait { thread, .. } => match threads.remove(thread.name()) {
+                    Some(handle) => match handle.join() {
+                        Ok(child) => {
+                            // The thread's own directives count as ours.
+                            outcome.merge(child);
+                            Ok(())
+                        }
+                        Err(payload) => Err(anyhow!(
+                            "thread `${}` panicked: {}",
+                            thread.name(),
+                            panic_message(payload.as_ref())
+                        )),
+                    },
+                    None => Err(anyhow!("no running thread named `${}`", thread.name())),
+                },
+                directive => {
+                    match catch_unwind(AssertUnwindSafe(|| self.run_directive(directive))) {
+                        Ok(result) => result,
+                        Err(payload) => {
+                            Err(anyhow!("panicked: {}", panic_message(payload.as_ref())))
+                        }
+                    }
+                }
             };
-            outcome.failed += 1;
-            outcome.failures.push(format!(
-                "{filename}:{}:{}: {}",
-                line + 1,
-                col + 1,
-                one_line(&message)
-            ));
+            match result {
+                Ok(()) => outcome.passed += 1,
+                Err(err) => {
+                    outcome.failed += 1;
+                    outcome.failures.push(format!(
+                        "{filename}:{}:{}: {}",
+                        line + 1,
+                        col + 1,
+                        one_line(&format!("{err:#}"))
+                    ));
+                }
+            }
         }
-        Ok(outcome)
+        // Threads the script never waited for still count.
+        for (_, handle) in threads {
+            if let Ok(child) = handle.join() {
+                outcome.merge(child);
+            }
+        }
+        outcome
+    }
+
+    /// Start a `thread` directive: its directives run on a thread of
+    /// `scope` in a fresh store of the same engine, with `spectest` and, if
+    /// it names a shared module, that module's shared memories (the only
+    /// exports another store can use), for its `register` directive.
+    fn spawn_thread<'scope, 'env: 'scope>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        filename: &'env str,
+        text: &'env str,
+        thread: wast::WastThread<'env>,
+    ) -> Result<std::thread::ScopedJoinHandle<'scope, Outcome>> {
+        let mut shared = Vec::new();
+        if let Some(id) = thread.shared_module {
+            let instance = self.instance(Some(id))?;
+            let exports: Vec<(String, Extern)> = instance
+                .exports(&mut self.store)
+                .map(|e| (e.name().to_string(), e.into_extern()))
+                .collect();
+            let memories: Vec<(String, SharedMemory)> = exports
+                .into_iter()
+                .filter_map(|(name, ext)| Some((name, ext.into_shared_memory()?)))
+                .collect();
+            shared.push((id.name().to_string(), memories));
+        }
+        let engine = self.engine.clone();
+        let through_artifacts = self.through_artifacts;
+        let directives = thread.directives;
+        std::thread::Builder::new()
+            .name(format!("wast thread ${}", thread.name.name()))
+            .stack_size(THREAD_STACK)
+            .spawn_scoped(scope, move || {
+                let mut child = WastContext::new(engine);
+                child.through_artifacts = through_artifacts;
+                child.shared_modules = shared.into_iter().collect();
+                let mut outcome = Outcome::default();
+                if let Err(err) = child.register_spectest() {
+                    outcome.failed += 1;
+                    outcome.failures.push(format!(
+                        "{filename}: thread: {}",
+                        one_line(&format!("{err:#}"))
+                    ));
+                    return outcome;
+                }
+                outcome.merge(child.run_directives(scope, filename, text, directives));
+                outcome
+            })
+            .context("spawning a thread")
     }
 
     /// Runs one directive; `Ok` means it did what the script expected.
@@ -266,6 +366,13 @@ impl WastContext {
                 Ok(())
             }
             WastDirective::Register { name, module, .. } => {
+                // In a thread, the shared module's memories.
+                if let Some(memories) = module.and_then(|id| self.shared_modules.get(id.name())) {
+                    for (field, memory) in memories.clone() {
+                        self.linker.define(&mut self.store, name, &field, memory)?;
+                    }
+                    return Ok(());
+                }
                 let instance = self.instance(module)?;
                 self.linker.instance(&mut self.store, name, instance)?;
                 Ok(())
@@ -457,6 +564,10 @@ fn accepted_variant(expected: &str) -> Option<&'static str> {
     let detail = expected.strip_prefix(UNINITIALIZED)?.trim();
     (!detail.is_empty() && detail.bytes().all(|b| b.is_ascii_digit())).then_some(UNINITIALIZED)
 }
+
+/// Stack size for `thread` directives' threads: deep recursion tests run
+/// host and wasm frames on them.
+const THREAD_STACK: usize = 32 << 20;
 
 /// The keyword of a directive, for "unsupported directive" messages.
 fn directive_name(directive: &WastDirective<'_>) -> &'static str {
