@@ -246,3 +246,115 @@ fn wasmtime_porting_conveniences() {
     assert_eq!(check(101).unwrap_err().to_string(), "too large: 101");
     assert_eq!(check(7).unwrap_err().to_string(), "value 7");
 }
+
+/// The engine's type registry from several threads at once: modules whose
+/// recursion groups are the same (and some that differ only in grouping)
+/// are registered concurrently, and every thread's functions still
+/// import where their canonical types say and nowhere else.
+#[test]
+fn concurrent_type_canonicalization() {
+    let engine = Engine::default();
+    let deadline = Instant::now() + stress_duration().min(Duration::from_secs(5));
+    // `$r` refers to itself; `$g` is in a group of two; `$p` refers to an
+    // earlier group.
+    let exporter = r#"(module
+        (type $r (func (param (ref null $r)) (result i32)))
+        (rec (type $g (func (param i32) (result i32))) (type (func)))
+        (type $p (func (param (ref null $g))))
+        (func (export "r") (type $r) i32.const 1)
+        (func (export "g") (type $g) local.get 0)
+        (func (export "p") (type $p)))"#;
+    let same = r#"(module
+        (type $a (func))
+        (type $r (func (param (ref null $r)) (result i32)))
+        (rec (type $g (func (param i32) (result i32))) (type (func)))
+        (type $p (func (param (ref null $g))))
+        (import "m" "r" (func (type $r)))
+        (import "m" "g" (func (type $g)))
+        (import "m" "p" (func (type $p))))"#;
+    // The same structure for `g`, outside a group of two: another type.
+    let other = r#"(module
+        (type $g (func (param i32) (result i32)))
+        (import "m" "g" (func (type $g))))"#;
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                let mut rounds = 0;
+                while rounds < 20 || Instant::now() < deadline {
+                    let mut store = Store::new(&engine, ());
+                    let exporter = Module::new(&engine, exporter).unwrap();
+                    let exporter = Linker::new(&engine)
+                        .instantiate(&mut store, &exporter)
+                        .unwrap();
+                    let mut linker = Linker::new(&engine);
+                    linker.instance(&mut store, "m", exporter).unwrap();
+                    let same = Module::new(&engine, same).unwrap();
+                    linker.instantiate(&mut store, &same).unwrap();
+                    let other = Module::new(&engine, other).unwrap();
+                    let err = linker.instantiate(&mut store, &other).unwrap_err();
+                    assert!(
+                        format!("{err:#}").contains("incompatible import type"),
+                        "{err:#}"
+                    );
+                    rounds += 1;
+                }
+            });
+        }
+    });
+}
+
+/// The parking lot from several threads: waiters on a few addresses of
+/// one shared memory, woken by notifiers, with and without timeouts;
+/// every wait ends (woken, mismatched or timed out) and the wake-up counts
+/// add up.
+#[test]
+fn concurrent_wait_and_notify() {
+    let engine = Engine::default();
+    let memory = keel::SharedMemory::new(&engine, keel::MemoryType::shared(1, 1)).unwrap();
+    let deadline = Instant::now() + stress_duration().min(Duration::from_secs(5));
+    let woken_by_wait = AtomicU64::new(0);
+    let woken_by_notify = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let waiters: Vec<_> = (0..3u64)
+            .map(|t| {
+                let (memory, woken_by_wait, done) = (&memory, &woken_by_wait, &done);
+                scope.spawn(move || {
+                    let addr = 8 * (t % 2);
+                    while !done.load(Ordering::Relaxed) {
+                        let timeout = (t == 0).then(|| Duration::from_micros(50));
+                        match memory.atomic_wait32(addr, 0, timeout).unwrap() {
+                            keel::WaitResult::Ok => {
+                                woken_by_wait.fetch_add(1, Ordering::Relaxed);
+                            }
+                            keel::WaitResult::TimedOut | keel::WaitResult::Mismatch => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        while Instant::now() < deadline {
+            for addr in [0, 8] {
+                let n = memory.atomic_notify(addr, 1).unwrap();
+                woken_by_notify.fetch_add(u64::from(n), Ordering::Relaxed);
+            }
+            std::thread::yield_now();
+        }
+        done.store(true, Ordering::Relaxed);
+        // Release the waiters still parked (without a timeout) until all
+        // have seen `done` and left.
+        while !waiters.iter().all(|w| w.is_finished()) {
+            for addr in [0, 8] {
+                let n = memory.atomic_notify(addr, u32::MAX).unwrap();
+                woken_by_notify.fetch_add(u64::from(n), Ordering::Relaxed);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    let (waits, notifies) = (
+        woken_by_wait.load(Ordering::Relaxed),
+        woken_by_notify.load(Ordering::Relaxed),
+    );
+    assert_eq!(waits, notifies, "every wake-up counted once on each side");
+    assert!(waits > 0);
+}
