@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = keel::Module::from_binary(&ENGINE, u.take_rest());
         return;
     }
-    let Ok(config) = keel_fuzz::smith_config(&mut u, true) else {
+    let Ok(config) = keel_fuzz::smith_config_all(&mut u, true) else {
         return;
     };
     let Ok(module) = wasm_smith::Module::new(config, &mut u) else {

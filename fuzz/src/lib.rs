@@ -1,11 +1,17 @@
-//! Shared pieces of keel's fuzz targets: the wasm-smith configuration for
-//! what keel supports (WebAssembly 2.0), and the differential comparison
-//! with wasmi.
+//! Shared pieces of keel's fuzz targets: the wasm-smith configurations for
+//! what keel supports (WebAssembly 2.0 and the 3.0 proposals), and the
+//! differential comparison with wasmi.
 
 use arbitrary::{Result, Unstructured};
 
-/// A wasm-smith configuration for the WebAssembly 2.0 feature set keel
-/// implements, with sizes kept small enough for fast iterations.
+/// A wasm-smith configuration for what keel implements and wasmi also
+/// runs deterministically: WebAssembly 2.0 and the 3.0 proposals tail
+/// calls, extended constants, multiple memories and memory64, plus wide
+/// arithmetic and custom page sizes (each on or off as `u` says), with
+/// sizes kept small enough for fast iterations. Relaxed SIMD (whose
+/// results may differ between correct engines), threads and typed
+/// function references (which wasmi lacks) are off; see
+/// [`smith_config_all`].
 pub fn smith_config(u: &mut Unstructured<'_>, imports: bool) -> Result<wasm_smith::Config> {
     let mut config = wasm_smith::Config {
         // 2.0: on.
@@ -15,29 +21,41 @@ pub fn smith_config(u: &mut Unstructured<'_>, imports: bool) -> Result<wasm_smit
         multi_value_enabled: true,
         saturating_float_to_int_enabled: true,
         sign_extension_ops_enabled: true,
-        // 3.0 and later proposals: off.
-        memory64_enabled: false,
+        // 3.0 proposals keel and wasmi both implement, and two more.
+        tail_call_enabled: u.arbitrary()?,
+        extended_const_enabled: u.arbitrary()?,
+        memory64_enabled: u.arbitrary()?,
+        wide_arithmetic_enabled: u.arbitrary()?,
+        custom_page_sizes_enabled: u.arbitrary()?,
+        // Off: nondeterministic, not in wasmi, or not in keel.
+        relaxed_simd_enabled: false,
         threads_enabled: false,
         gc_enabled: false,
         exceptions_enabled: false,
-        tail_call_enabled: false,
-        relaxed_simd_enabled: false,
-        custom_page_sizes_enabled: false,
-        wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
         shared_everything_threads_enabled: false,
         custom_descriptors_enabled: false,
         ..Default::default()
     };
-    config.max_memories = 1;
+    config.max_memories = u.int_in_range(1..=2)?;
     config.max_tables = u.int_in_range(0..=3)?;
     config.max_memory32_bytes = 16 << 20;
+    config.max_memory64_bytes = 16 << 20;
     config.max_table_elements = 1_000;
     config.max_funcs = 50;
     config.max_instructions = 500;
     config.max_imports = if imports { 20 } else { 0 };
     config.min_funcs = 1;
     config.export_everything = true;
+    Ok(config)
+}
+
+/// [`smith_config`] with also relaxed SIMD and threads (shared memories,
+/// atomics, waits) as `u` says: for targets that only compile (a generated
+/// wait may block forever, and relaxed SIMD results are not comparable).
+pub fn smith_config_all(u: &mut Unstructured<'_>, imports: bool) -> Result<wasm_smith::Config> {
+    let mut config = smith_config(u, imports)?;
+    config.relaxed_simd_enabled = config.simd_enabled && u.arbitrary()?;
+    config.threads_enabled = u.arbitrary()?;
     Ok(config)
 }
 
@@ -61,7 +79,10 @@ pub fn terminating_module(
 /// one input at a time).
 pub fn keel_engine() -> keel::Engine {
     let mut config = keel::Config::new();
-    config.parallel_compilation(false);
+    config
+        .parallel_compilation(false)
+        .wasm_wide_arithmetic(true)
+        .wasm_custom_page_sizes(true);
     keel::Engine::new(&config).expect("keel engine")
 }
 
@@ -131,6 +152,11 @@ fn arg(u: &mut Unstructured<'_>, ty: keel::ValType) -> (keel::Val, wasmi::Val) {
         T::ExternRef => (
             keel::Val::ExternRef(None),
             wasmi::Val::ExternRef(wasmi::Nullable::Null),
+        ),
+        // Typed references are not generated (function references off).
+        T::Ref(_) => (
+            keel::Val::FuncRef(None),
+            wasmi::Val::FuncRef(wasmi::Nullable::Null),
         ),
     }
 }
@@ -208,7 +234,15 @@ fn exports(module: &keel::Module) -> Vec<(String, keel::ExternType)> {
 pub fn differential(keel_engine: &keel::Engine, wasm: &[u8], u: &mut Unstructured<'_>) {
     let keel_module = keel::Module::from_binary(keel_engine, wasm)
         .unwrap_or_else(|e| panic!("keel rejected a valid module: {e:#}"));
-    let wasmi_engine = wasmi::Engine::default();
+    let mut wasmi_config = wasmi::Config::default();
+    wasmi_config
+        .wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_multi_memory(true)
+        .wasm_memory64(true)
+        .wasm_wide_arithmetic(true)
+        .wasm_custom_page_sizes(true);
+    let wasmi_engine = wasmi::Engine::new(&wasmi_config);
     let Ok(wasmi_module) = wasmi::Module::new(&wasmi_engine, wasm) else {
         // wasmi's own limits; nothing to compare against.
         return;
@@ -311,6 +345,8 @@ pub fn keel_fuel_engine(signals_based_traps: bool) -> keel::Engine {
     let mut config = keel::Config::new();
     config
         .parallel_compilation(false)
+        .wasm_wide_arithmetic(true)
+        .wasm_custom_page_sizes(true)
         .consume_fuel(true)
         .signals_based_traps(signals_based_traps);
     keel::Engine::new(&config).expect("keel engine")
