@@ -317,5 +317,128 @@ fn execution(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, execution, calls, instantiate, compile);
+/// The tail-call interpreter (`workloads/tailcall.wat`) in Rust: what its
+/// `run(n)` returns.
+fn tailcall_native(n: u32) -> u32 {
+    let (mut acc, mut i) = (1u32, 0u32);
+    loop {
+        acc = acc.wrapping_mul(31).wrapping_add(i);
+        i += 1;
+        if i >= n {
+            return acc;
+        }
+    }
+}
+
+/// Increments per thread and call in `atomics_2threads`.
+const ATOMIC_INCREMENTS: i32 = 1_000_000;
+
+/// A `run` on its own store, callable from the thread that locks it.
+type ThreadRunner = std::sync::Mutex<Box<dyn FnMut(i32) -> i32 + Send>>;
+
+/// Two keel stores importing one shared memory, each with the atomics
+/// workload's `run`.
+fn keel_atomic_runners(wasm: &[u8]) -> Vec<ThreadRunner> {
+    let engine = keel::Engine::default();
+    let module = keel::Module::new(&engine, wasm).unwrap();
+    let memory = keel::SharedMemory::new(&engine, keel::MemoryType::shared(1, 1)).unwrap();
+    (0..2)
+        .map(|_| {
+            let mut store = keel::Store::new(&engine, ());
+            let mut linker = keel::Linker::new(&engine);
+            linker
+                .define(&mut store, "env", "mem", memory.clone())
+                .unwrap();
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let run = instance
+                .get_typed_func::<i32, i32>(&mut store, "run")
+                .unwrap();
+            let f: Box<dyn FnMut(i32) -> i32 + Send> =
+                Box::new(move |n| run.call(&mut store, n).unwrap());
+            std::sync::Mutex::new(f)
+        })
+        .collect()
+}
+
+/// The same with Wasmtime (threads on, as by default; Wasmtime 48 also
+/// wants `shared_memory` for host-made shared memories).
+fn wasmtime_atomic_runners(wasm: &[u8]) -> Vec<ThreadRunner> {
+    let mut config = wasmtime::Config::new();
+    config.shared_memory(true);
+    let engine = wasmtime::Engine::new(&config).unwrap();
+    let module = wasmtime::Module::new(&engine, wasm).unwrap();
+    let memory = wasmtime::SharedMemory::new(&engine, wasmtime::MemoryType::shared(1, 1)).unwrap();
+    (0..2)
+        .map(|_| {
+            let mut store = wasmtime::Store::new(&engine, ());
+            let instance =
+                wasmtime::Instance::new(&mut store, &module, &[memory.clone().into()]).unwrap();
+            let run = instance
+                .get_typed_func::<i32, i32>(&mut store, "run")
+                .unwrap();
+            let f: Box<dyn FnMut(i32) -> i32 + Send> =
+                Box::new(move |n| run.call(&mut store, n).unwrap());
+            std::sync::Mutex::new(f)
+        })
+        .collect()
+}
+
+/// One call of `run(n)` on each runner, all at once on their own threads;
+/// returns the largest result.
+fn run_on_threads(runners: &[ThreadRunner], n: i32) -> i32 {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = runners
+            .iter()
+            .map(|r| s.spawn(move || (r.lock().unwrap())(n)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap_or(0)
+    })
+}
+
+/// WebAssembly 3.0 workloads: a tail-call interpreter (keel, Wasmtime,
+/// wasmi) and an atomic counter on two threads sharing one memory (keel,
+/// Wasmtime; wasmi has no threads).
+fn wasm3(c: &mut Criterion) {
+    let mut group = c.benchmark_group("wasm3");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+
+    let tailcall = wat::parse_str(include_str!("../workloads/tailcall.wat")).unwrap();
+    const N: u32 = 2_000_000;
+    let expect = tailcall_native(N);
+    let mut runners = [
+        ("keel", keel_runner(&tailcall, Ret::I32).unwrap()),
+        ("wasmtime", wasmtime_runner(&tailcall, Ret::I32).unwrap()),
+        ("wasmi", wasmi_runner(&tailcall, Ret::I32).unwrap()),
+    ];
+    for (name, run) in &mut runners {
+        assert_eq!(run(N), f64::from(expect), "tailcall: {name}");
+    }
+    for (name, mut run) in runners {
+        group.bench_function(BenchmarkId::new("tailcall", name), |b| b.iter(|| run(N)));
+    }
+    group.bench_function(BenchmarkId::new("tailcall", "native"), |b| {
+        b.iter(|| tailcall_native(std::hint::black_box(N)))
+    });
+
+    let atomics = wat::parse_str(include_str!("../workloads/atomics.wat")).unwrap();
+    for (name, runners) in [
+        ("keel", keel_atomic_runners(&atomics)),
+        ("wasmtime", wasmtime_atomic_runners(&atomics)),
+    ] {
+        // Both threads' increments add up.
+        let total = run_on_threads(&runners, ATOMIC_INCREMENTS);
+        assert_eq!(total, 2 * ATOMIC_INCREMENTS, "atomics: {name}");
+        group.bench_function(BenchmarkId::new("atomics_2threads", name), |b| {
+            b.iter(|| run_on_threads(&runners, ATOMIC_INCREMENTS))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, execution, calls, instantiate, compile, wasm3);
 criterion_main!(benches);

@@ -140,9 +140,13 @@ fn main() -> Result<()> {
             "Instantiation with pooling allocators (keel's and Wasmtime's, same limits)",
         ),
         ("compile", "Compilation (`Module::new`)"),
+        (
+            "wasm3",
+            "WebAssembly 3.0 workloads (one call of `run`; `atomics_2threads`: one call on each of two threads at once)",
+        ),
     ] {
         writeln!(md, "## {title}\n")?;
-        let native = group == "execution";
+        let native = group == "execution" || group == "wasm3";
         write!(md, "| case | keel | Wasmtime | wasmi |")?;
         if native {
             write!(md, " native |")?;
@@ -182,6 +186,7 @@ fn main() -> Result<()> {
                 "calls" => Some(1.0),
                 "instantiate" => Some(0.8),
                 "instantiate_pooling" => Some(1.0),
+                "wasm3" => Some(1.05),
                 _ => None,
             };
             if let Some(target) = target {

@@ -634,3 +634,23 @@ fn spec_testsuite_proposals_in_3_0_explicit_bounds() {
 fn spec_testsuite_relaxed_simd_native() {
     check_suite("proposals/relaxed-simd", Bounds::NativeRelaxedSimd);
 }
+
+#[test]
+fn spec_testsuite_wasm_v3_through_artifacts() {
+    check_suite("wasm-v3", Bounds::Artifact);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_3_0_through_artifacts() {
+    check_suite("proposals-3.0", Bounds::Artifact);
+}
+
+#[test]
+fn spec_testsuite_wasm_v3_with_fuel_and_epochs() {
+    check_suite("wasm-v3", Bounds::Metered);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_3_0_with_fuel_and_epochs() {
+    check_suite("proposals-3.0", Bounds::Metered);
+}
