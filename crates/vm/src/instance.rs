@@ -968,9 +968,14 @@ impl Instance {
         &mut self,
         index: DefinedMemoryIndex,
         delta_pages: u64,
-        mut store: Option<&mut dyn VMStore>,
+        store: Option<&mut dyn VMStore>,
     ) -> Result<Option<u64>, StoreTrap> {
         let ty = self.module.memories[self.module.memory_index(index)];
+        if index.index() >= self.memories.len() {
+            return Ok(None);
+        }
+        // The definition compiled code reads (inline for an owned memory).
+        let def: *mut VMMemoryDefinition = self.field(self.offsets.defined_memory(index));
         let memory = match self.memories.get_mut(index) {
             Some(DefinedMemory::Owned(memory)) => memory,
             Some(DefinedMemory::Shared(memory)) => {
@@ -979,47 +984,32 @@ impl Instance {
             }
             None => return Ok(None),
         };
-        if delta_pages == 0 {
-            return Ok(Some(memory.size_pages()));
-        }
-        let current = memory.current_length();
-        let desired = ty
-            .pages_to_bytes(delta_pages)
-            .saturating_add(current as u64);
-        let desired = usize::try_from(desired).unwrap_or(usize::MAX);
-        let maximum = ty
-            .limits
-            .max
-            .map(|p| ty.pages_to_bytes(p))
-            .and_then(|b| usize::try_from(b).ok());
-        if let Some(store) = store.as_deref_mut()
-            && !store.memory_growing(current, desired, maximum)?
-        {
-            return Ok(None);
-        }
-        let error = match memory.grow(delta_pages) {
-            Ok(Some(old)) => {
-                let (base, length) = (memory.base(), memory.current_length());
-                let def: *mut VMMemoryDefinition = self.field(self.offsets.defined_memory(index));
-                // SAFETY: the definition field is in this VMContext (checked
-                // by `field`); a movable memory may have a new base (VM-2).
-                unsafe {
-                    (*def).base = base;
-                    (*def).current_length = length;
+        let (size, current, maximum_pages) = (
+            memory.size_pages(),
+            memory.current_length(),
+            memory.maximum_pages(),
+        );
+        grow_with_limiter(
+            &ty,
+            size,
+            current,
+            maximum_pages,
+            delta_pages,
+            store,
+            || {
+                let old = memory.grow(delta_pages)?;
+                if old.is_some() {
+                    // SAFETY: the definition field is in this VMContext
+                    // (checked by `field`); a movable memory may have a new
+                    // base (VM-2).
+                    unsafe {
+                        (*def).base = memory.base();
+                        (*def).current_length = memory.current_length();
+                    }
                 }
-                return Ok(Some(old));
-            }
-            Ok(None) => VmError::ExceedsMaximum(format!(
-                "memory maximum size of {} pages exceeded",
-                memory.maximum_pages()
-            )),
-            // A platform failure is a failed `memory.grow` (-1), not a trap.
-            Err(e) => e,
-        };
-        if let Some(store) = store {
-            store.memory_grow_failed(error)?;
-        }
-        Ok(None)
+                Ok(old)
+            },
+        )
     }
 
     /// Grow memory `index` (defined or imported) by `delta_pages` (see
@@ -1209,18 +1199,42 @@ fn index_value(value: ValRaw, index64: bool) -> Option<usize> {
 }
 
 /// Grow shared memory `memory` as [`Instance::defined_memory_grow`] grows
-/// an instance's own: the store's limiter is asked first and told of a
-/// failure.
+/// an instance's own.
 fn shared_memory_grow(
     memory: &SharedMemory,
     delta_pages: u64,
+    store: Option<&mut dyn VMStore>,
+) -> Result<Option<u64>, StoreTrap> {
+    let ty = memory.ty();
+    let (size, current) = (memory.size_pages(), memory.current_length());
+    grow_with_limiter(
+        &ty,
+        size,
+        current,
+        ty.max_pages(),
+        delta_pages,
+        store,
+        || memory.grow(delta_pages),
+    )
+}
+
+/// Growth of a memory of type `ty` (now `size` pages, `current` bytes, at
+/// most `maximum_pages`) by `delta_pages` through `grow`: the store's
+/// limiter is asked first (sizes in bytes) and told of a failure; growth
+/// by 0 always succeeds without asking. `Ok(None)`: `memory.grow` returns
+/// -1 (a platform failure included, which is not a trap).
+fn grow_with_limiter(
+    ty: &keel_translate::MemoryType,
+    size: u64,
+    current: usize,
+    maximum_pages: u64,
+    delta_pages: u64,
     mut store: Option<&mut dyn VMStore>,
+    grow: impl FnOnce() -> Result<Option<u64>, VmError>,
 ) -> Result<Option<u64>, StoreTrap> {
     if delta_pages == 0 {
-        return Ok(Some(memory.size_pages()));
+        return Ok(Some(size));
     }
-    let ty = memory.ty();
-    let current = memory.current_length();
     let desired = ty
         .pages_to_bytes(delta_pages)
         .saturating_add(current as u64);
@@ -1235,11 +1249,10 @@ fn shared_memory_grow(
     {
         return Ok(None);
     }
-    let error = match memory.grow(delta_pages) {
+    let error = match grow() {
         Ok(Some(old)) => return Ok(Some(old)),
         Ok(None) => VmError::ExceedsMaximum(format!(
-            "memory maximum size of {} pages exceeded",
-            ty.max_pages()
+            "memory maximum size of {maximum_pages} pages exceeded"
         )),
         Err(e) => e,
     };
