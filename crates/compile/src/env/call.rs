@@ -77,6 +77,29 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
+    /// Module type `type_index` and its number of parameters.
+    fn type_param_count(&self, type_index: u32) -> Result<(TypeIndex, usize), CompileError> {
+        let ty_index = TypeIndex::from_u32(type_index);
+        let ty =
+            self.env.module.types.get(ty_index).ok_or_else(|| {
+                CompileError::Bug(format!("type index {type_index} out of range"))
+            })?;
+        Ok((ty_index, ty.params.len()))
+    }
+
+    /// Call (or tail-call) the non-null `VMFuncRef` `func_ref` of module
+    /// type `ty` with `params`: through its `wasm_call` with its `vmctx`
+    /// as the callee's and this function's as the caller's.
+    fn call_func_ref(&mut self, ty: TypeIndex, func_ref: Value, params: Vec<Value>, tail: bool) {
+        let wasm_call = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::WASM_CALL);
+        let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);
+        let mut args = vec![callee_vmctx, self.vmctx];
+        args.extend(params);
+        // The callee may be a host function: its trampoline is needed.
+        self.env.host_call_types.push(ty);
+        self.emit_indirect_call(ty, wasm_call, &args, tail);
+    }
+
     /// Call `callee` (a `wasm_call` pointer) of module type `ty` with
     /// `args` (callee vmctx, caller vmctx, parameters) and push its
     /// results, or tail-call it when `tail`.
@@ -138,15 +161,7 @@ impl FuncTranslator<'_, '_> {
         table_index: u32,
         tail: bool,
     ) -> Result<(), CompileError> {
-        let ty_index = TypeIndex::from_u32(type_index);
-        let nparams = self
-            .env
-            .module
-            .types
-            .get(ty_index)
-            .ok_or_else(|| CompileError::Bug(format!("type index {type_index} out of range")))?
-            .params
-            .len();
+        let (ty_index, nparams) = self.type_param_count(type_index)?;
         let elem_index = self.popn(1)?[0];
         let params = self.popn(nparams)?;
 
@@ -169,12 +184,7 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapnz(mismatch, clif_trap_code(TrapCode::BadSignature));
 
-        let wasm_call = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::WASM_CALL);
-        let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);
-        let mut args = vec![callee_vmctx, self.vmctx];
-        args.extend(params);
-        self.env.host_call_types.push(ty_index);
-        self.emit_indirect_call(ty_index, wasm_call, &args, tail);
+        self.call_func_ref(ty_index, func_ref, params, tail);
         Ok(())
     }
 }
@@ -191,26 +201,13 @@ impl FuncTranslator<'_, '_> {
         type_index: u32,
         tail: bool,
     ) -> Result<(), CompileError> {
-        let ty_index = TypeIndex::from_u32(type_index);
-        let nparams = self
-            .env
-            .module
-            .types
-            .get(ty_index)
-            .ok_or_else(|| CompileError::Bug(format!("type index {type_index} out of range")))?
-            .params
-            .len();
+        let (ty_index, nparams) = self.type_param_count(type_index)?;
         let func_ref = self.pop_value()?;
         let params = self.popn(nparams)?;
         self.builder
             .ins()
             .trapz(func_ref, clif_trap_code(TrapCode::NullReference));
-        let wasm_call = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::WASM_CALL);
-        let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);
-        let mut args = vec![callee_vmctx, self.vmctx];
-        args.extend(params);
-        self.env.host_call_types.push(ty_index);
-        self.emit_indirect_call(ty_index, wasm_call, &args, tail);
+        self.call_func_ref(ty_index, func_ref, params, tail);
         Ok(())
     }
 }
