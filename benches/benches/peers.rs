@@ -7,7 +7,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use keel_benches::{
     Ret, generated_module, instantiation_cases, keel_runner, wasmi_runner, wasmtime_runner,
-    workloads,
+    wasmtime_runner_with, workloads,
 };
 use std::time::{Duration, Instant};
 
@@ -440,5 +440,46 @@ fn wasm3(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, execution, calls, instantiate, compile, wasm3);
+/// Exception handling: `run(n)` throws n exceptions through 1, 10 and 100
+/// wasm frames and catches each (keel and Wasmtime with exceptions on;
+/// wasmi has none).
+fn exceptions(c: &mut Criterion) {
+    let mut group = c.benchmark_group("exceptions");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    const N: u32 = 10_000;
+    let mut wasmtime_config = wasmtime::Config::new();
+    wasmtime_config.wasm_exceptions(true);
+    for depth in [1, 10, 100] {
+        let wat = include_str!("../workloads/exceptions.wat").replace("DEPTH", &depth.to_string());
+        let wasm = wat::parse_str(&wat).unwrap();
+        let expect = (N * (N - 1) / 2) as i32;
+        let mut runners = [
+            ("keel", keel_runner(&wasm, Ret::I32).unwrap()),
+            (
+                "wasmtime",
+                wasmtime_runner_with(&wasmtime_config, &wasm, Ret::I32).unwrap(),
+            ),
+        ];
+        for (name, run) in &mut runners {
+            assert_eq!(run(N), f64::from(expect), "throw_{depth}: {name}");
+        }
+        for (name, mut run) in runners {
+            group.bench_function(BenchmarkId::new(format!("throw_{depth}"), name), |b| {
+                b.iter(|| run(N))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    execution,
+    calls,
+    instantiate,
+    compile,
+    wasm3,
+    exceptions
+);
 criterion_main!(benches);

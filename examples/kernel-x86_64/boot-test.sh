@@ -9,7 +9,8 @@
 #     nothing), no program interpreter, and the PVH entry note is present;
 #   * a normal boot prints, in this order, the guest's call results, the
 #     out-of-bounds trap and its backtrace, a call after the trap, the
-#     other traps (#DE, #UD), then guest control: an endless loop stopped
+#     other traps (#DE, #UD), an exception thrown in one guest function
+#     and caught in another and one the kernel catches, then guest control: an endless loop stopped
 #     by the PIT timer interrupt advancing keel's epoch (`Interrupt`), the
 #     same loop stopped by fuel (`OutOfFuel`), memory growth refused past
 #     a `StoreLimits` budget (-1), interrupts still on; then the scheduler
@@ -194,6 +195,8 @@ check_normal() {
         '^unreachable\(\): trap UnreachableCodeReached$' \
         '^recurse\(0\): trap StackOverflow$' \
         '^after traps: add\(40, 2\) = 42$' \
+        '^catch_sum\(7\) = 1007$' \
+        '^throw_uncaught\(5\): exception with payload 5$' \
         '^spin\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
         '^spin\(\) with 10000 fuel: trap OutOfFuel, fuel left 0$' \
         '^grow\(1\) within a 2-page budget = 1$' \

@@ -65,6 +65,27 @@
   (func $recurse (export "recurse") (param $n i32) (result i32)
     (i32.add (call $recurse (i32.add (local.get $n) (i32.const 1))) (i32.const 1)))
 
+  ;; Exception handling: $throw_deep throws from three calls down, and
+  ;; catch_sum catches it in another function, adding its payload to 1000.
+  ;; The unwinding walks the frame-pointer chain in the kernel exactly as
+  ;; in a hosted process.
+  (tag $oops (param i32))
+
+  (func $throw_deep (param $depth i32) (param $value i32)
+    (if (i32.eqz (local.get $depth))
+      (then (throw $oops (local.get $value))))
+    (call $throw_deep (i32.sub (local.get $depth) (i32.const 1)) (local.get $value)))
+
+  (func (export "catch_sum") (param $value i32) (result i32)
+    (block $caught (result i32)
+      (try_table (catch $oops $caught)
+        (call $throw_deep (i32.const 3) (local.get $value)))
+      (i32.const -1))
+    (i32.add (i32.const 1000)))
+
+  (func (export "throw_uncaught") (param $value i32)
+    (call $throw_deep (i32.const 2) (local.get $value)))
+
   ;; Guest control (run by an engine with fuel and epochs): a loop that
   ;; never ends by itself, and memory growth by a number of pages.
   (func $spin (export "spin")

@@ -55,6 +55,12 @@ fuzz_target!(|data: &[u8]| {
                 };
                 m.into()
             }
+            keel::ExternType::Tag(ty) => {
+                let Ok(t) = keel::Tag::new(&mut store, ty) else {
+                    return;
+                };
+                t.into()
+            }
         };
         if linker
             .define(&store, import.module(), import.name(), value)

@@ -56,6 +56,8 @@ pub fn smith_config_all(u: &mut Unstructured<'_>, imports: bool) -> Result<wasm_
     let mut config = smith_config(u, imports)?;
     config.relaxed_simd_enabled = config.simd_enabled && u.arbitrary()?;
     config.threads_enabled = u.arbitrary()?;
+    // wasmi has no exception handling: only targets without it throw.
+    config.exceptions_enabled = u.arbitrary()?;
     Ok(config)
 }
 

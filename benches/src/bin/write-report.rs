@@ -144,6 +144,10 @@ fn main() -> Result<()> {
             "wasm3",
             "WebAssembly 3.0 workloads (one call of `run`; `atomics_2threads`: one call on each of two threads at once)",
         ),
+        (
+            "exceptions",
+            "Exceptions (one call of `run`: 10,000 throws, each caught `throw_N` wasm frames above)",
+        ),
     ] {
         writeln!(md, "## {title}\n")?;
         let native = group == "execution" || group == "wasm3";
@@ -187,6 +191,7 @@ fn main() -> Result<()> {
                 "instantiate" => Some(0.8),
                 "instantiate_pooling" => Some(1.0),
                 "wasm3" => Some(1.05),
+                "exceptions" => Some(1.0),
                 _ => None,
             };
             if let Some(target) = target {

@@ -26,6 +26,8 @@ enum FrameKind {
     Loop {
         header: Block,
     },
+    /// A `try_table` (its catch clauses are in `try_handlers`).
+    TryTable,
     If {
         /// The else branch's block, until `else` switches to it.
         else_block: Option<Block>,
@@ -74,6 +76,11 @@ pub(crate) struct FuncTranslator<'a, 'b> {
     pub(crate) offset: usize,
     /// Fuel and epoch state.
     pub(crate) metering: Metering,
+    /// The catch clauses of each open `try_table`, outermost first.
+    pub(crate) try_handlers: Vec<Vec<crate::exceptions::CatchHandler>>,
+    /// Exception-table entries emitted so far (bounded by
+    /// [`MAX_HANDLER_ENTRIES`](crate::exceptions::MAX_HANDLER_ENTRIES)).
+    pub(crate) handler_entries: usize,
 }
 
 fn bad(msg: impl Into<String>, offset: usize) -> CompileError {
@@ -144,6 +151,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             locals,
             offset: 0,
             metering: Metering::default(),
+            try_handlers: Vec::new(),
+            handler_entries: 0,
         };
         t.metering_function_entry();
 
@@ -262,7 +271,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     }
 
     /// Mark the target of a branch of `depth` and return its block and arity.
-    fn branch_to(&mut self, depth: u32) -> Result<(Block, usize), CompileError> {
+    pub(crate) fn branch_to(&mut self, depth: u32) -> Result<(Block, usize), CompileError> {
         let frame = self.frame(depth)?;
         if !matches!(frame.kind, FrameKind::Loop { .. }) {
             frame.exit_reached = true;
@@ -277,7 +286,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
     fn translate_unreachable_operator(&mut self, op: Operator<'_>) -> Result<(), CompileError> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => {
@@ -356,6 +368,12 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         }
         if let FrameKind::Loop { header } = frame.kind {
             self.builder.seal_block(header);
+        }
+        if let FrameKind::TryTable = frame.kind {
+            // Every call that can reach the handlers is translated.
+            for h in self.try_handlers.pop().unwrap_or_default() {
+                self.builder.seal_block(h.block);
+            }
         }
         self.stack.truncate(frame.stack_height);
         if self.control.is_empty() {
@@ -513,6 +531,27 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                     exit_reached: false,
                 });
             }
+            Operator::TryTable { try_table } => {
+                let (params, results) = self.block_signature(try_table.ty)?;
+                let next = self.new_block_with(&results);
+                let stack_height = self
+                    .stack
+                    .len()
+                    .checked_sub(params.len())
+                    .ok_or_else(|| bad("operand stack underflow", self.offset))?;
+                let handlers = self.enter_try_table(&try_table.catches)?;
+                self.try_handlers.push(handlers);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::TryTable,
+                    next,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    stack_height,
+                    exit_reached: false,
+                });
+            }
+            Operator::Throw { tag_index } => self.translate_throw(tag_index)?,
+            Operator::ThrowRef => self.translate_throw_ref()?,
             Operator::Loop { blockty } => {
                 let (params, results) = self.block_signature(blockty)?;
                 let header = self.new_block_with(&params);

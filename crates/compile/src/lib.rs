@@ -29,6 +29,7 @@ mod abi;
 pub mod artifact;
 mod atomics;
 mod env;
+mod exceptions;
 mod func_translator;
 mod link;
 mod simd;

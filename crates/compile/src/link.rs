@@ -9,11 +9,14 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{
     self, ExternalName, GlobalValueData, MemFlagsData, UserFuncName, immediates::Offset32,
 };
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{
+    Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
+};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
-    CompiledText, DefinedFuncIndex, FunctionLoc, ModuleTranslation, PrimaryMap, TranslateError,
-    TrapCode, TrapInfo, TypeIndex, VMOffsets, WasmFuncType, vmstore_context,
+    CompiledText, DefinedFuncIndex, ExceptionCallSite, ExceptionHandler, FunctionLoc,
+    ModuleTranslation, PrimaryMap, TagIndex, TranslateError, TrapCode, TrapInfo, TypeIndex,
+    VMOffsets, WasmFuncType, vmstore_context,
 };
 
 /// A relocation in a compiled function: a call to a defined function.
@@ -30,6 +33,8 @@ pub(crate) struct CompiledFunction {
     code: Vec<u8>,
     relocs: Vec<FuncReloc>,
     traps: Vec<(u32, TrapCode)>,
+    /// Calls with exception handlers, offsets relative to the function.
+    exception_call_sites: Vec<ExceptionCallSite>,
     /// (code offset, wasm offset) pairs, sorted by code offset.
     srclocs: Vec<(u32, u32)>,
     alignment: u32,
@@ -81,7 +86,7 @@ pub(crate) fn finish(
     } else {
         compiler.isa()
     };
-    let (code, traps, srclocs, alignment) = {
+    let (code, traps, exception_call_sites, srclocs, alignment) = {
         let compiled = ctx
             .compile(isa, &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
@@ -94,6 +99,40 @@ pub(crate) fn finish(
                 .ok_or_else(|| CompileError::Bug(format!("unknown trap code {}", t.code)))?;
             traps.push((t.offset, code));
         }
+        let mut exception_call_sites = Vec::new();
+        for site in compiled.buffer.call_sites() {
+            if site.exception_handlers.is_empty() {
+                continue;
+            }
+            let frame_offset = site.frame_offset.ok_or_else(|| {
+                CompileError::Bug("a call with exception handlers has no frame offset".into())
+            })?;
+            let mut handlers = Vec::with_capacity(site.exception_handlers.len());
+            for h in site.exception_handlers {
+                handlers.push(match *h {
+                    FinalizedMachExceptionHandler::Tag(tag, offset) => ExceptionHandler::Tag {
+                        tag: TagIndex::from_u32(tag.as_u32()),
+                        offset,
+                    },
+                    FinalizedMachExceptionHandler::Default(offset) => {
+                        ExceptionHandler::CatchAll { offset }
+                    }
+                    FinalizedMachExceptionHandler::Context(ExceptionContextLoc::SPOffset(
+                        sp_offset,
+                    )) => ExceptionHandler::Context { sp_offset },
+                    FinalizedMachExceptionHandler::Context(loc) => {
+                        return Err(CompileError::Bug(format!(
+                            "exception context in {loc:?}, not in the frame"
+                        )));
+                    }
+                });
+            }
+            exception_call_sites.push(ExceptionCallSite {
+                ret_offset: site.ret_addr,
+                frame_offset,
+                handlers,
+            });
+        }
         let srclocs = compiled
             .buffer
             .get_srclocs_sorted()
@@ -104,6 +143,7 @@ pub(crate) fn finish(
         (
             compiled.code_buffer().to_vec(),
             traps,
+            exception_call_sites,
             srclocs,
             compiled.buffer.alignment,
         )
@@ -136,6 +176,7 @@ pub(crate) fn finish(
         code,
         relocs,
         traps,
+        exception_call_sites,
         srclocs,
         alignment,
         host_call_types: Vec::new(),
@@ -368,6 +409,19 @@ fn append(out: &mut CompiledText, f: &CompiledFunction) -> Result<FunctionLoc, C
             code: *code,
         });
     }
+    out.exception_call_sites
+        .extend(f.exception_call_sites.iter().map(|site| {
+            let mut site = site.clone();
+            site.ret_offset += start;
+            for h in &mut site.handlers {
+                match h {
+                    ExceptionHandler::Tag { offset, .. }
+                    | ExceptionHandler::CatchAll { offset } => *offset += start,
+                    ExceptionHandler::Context { .. } => {}
+                }
+            }
+            site
+        }));
     out.address_map
         .extend(f.srclocs.iter().map(|(code, wasm)| (start + code, *wasm)));
     Ok(FunctionLoc {

@@ -483,6 +483,15 @@ impl Config {
         self.wasm_feature(wasmparser::WasmFeatures::THREADS, enable)
     }
 
+    /// Accept the [exception handling](https://github.com/WebAssembly/exception-handling)
+    /// proposal (WebAssembly 3.0): tags, `throw`, `throw_ref`, `try_table`
+    /// and `exnref`. Default: on (keel implements it whole, host API
+    /// included: [`Tag`](crate::Tag), [`ExnRef`](crate::ExnRef),
+    /// [`ThrownException`](crate::ThrownException)).
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::EXCEPTIONS, enable)
+    }
+
     /// Accept the [wide arithmetic](https://github.com/WebAssembly/wide-arithmetic)
     /// proposal: `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
     /// `i64.mul_wide_u`. Default: off, as in Wasmtime.

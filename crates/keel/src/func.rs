@@ -149,10 +149,31 @@ unsafe extern "C" fn host_array_call<T: 'static, B>(
         match catch_host_panic(|| body(caller, values)) {
             Ok(Ok(())) => return,
             Ok(Err(e)) => {
-                tracing::debug!(error = %e, "host function returned an error; unwinding the wasm frames");
                 // SAFETY: the store context is alive (as above); these are
                 // plain integers no one writes while the host function runs.
                 let ctx = unsafe { &*state.store_context.0 };
+                if let Some(thrown) = e.downcast_ref::<crate::ThrownException>()
+                    && thrown.exn().store == store.opaque.id
+                {
+                    // A wasm exception: it unwinds the wasm frames above
+                    // this call as if the calling wasm had thrown it.
+                    let exn = thrown.exn().raw;
+                    let (pc, fp) = (ctx.last_wasm_exit_pc, ctx.last_wasm_exit_fp);
+                    drop(e);
+                    tracing::debug!("host function threw a wasm exception");
+                    // SAFETY: the exception is a live object of the running
+                    // store (checked above); the wasm-to-host trampoline
+                    // stored its caller's return address and frame pointer
+                    // (TRAP-3); nothing in this frame needs dropping.
+                    unsafe {
+                        keel_vm::throw(
+                            core::ptr::NonNull::new_unchecked(exn as *mut keel_vm::VMExnObject),
+                            pc,
+                            fp,
+                        )
+                    }
+                }
+                tracing::debug!(error = %e, "host function returned an error; unwinding the wasm frames");
                 // SAFETY: the wasm-to-host trampoline that called us stored
                 // the calling wasm frame's fp and return address (TRAP-3).
                 let bt = unsafe {
@@ -570,6 +591,12 @@ pub(crate) unsafe fn call_raw<T>(
                 Err(_) => anyhow::anyhow!("host function failed"),
             };
             Err(WasmBacktrace::from_raw(&bt).attach(e))
+        }
+        Err(UnwindReason::Exception(raw, bt)) => {
+            // SAFETY: the call is over; the store is ours again.
+            let opaque = unsafe { &(*store).opaque };
+            let thrown = crate::ThrownException::new(crate::ExnRef::from_raw(opaque, raw));
+            Err(WasmBacktrace::from_raw(&bt).attach(thrown.into()))
         }
         #[cfg(feature = "std")]
         Err(UnwindReason::Panic(payload)) => std::panic::resume_unwind(payload),

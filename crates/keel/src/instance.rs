@@ -29,6 +29,8 @@ pub enum Extern {
     Memory(Memory),
     /// A shared linear memory (threads), which belongs to no store.
     SharedMemory(SharedMemory),
+    /// A tag (exception handling).
+    Tag(crate::Tag),
 }
 
 impl Extern {
@@ -68,6 +70,15 @@ impl Extern {
         }
     }
 
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<crate::Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
+
     /// The shared memory, if this is one.
     pub fn into_shared_memory(self) -> Option<SharedMemory> {
         if let Extern::SharedMemory(m) = self {
@@ -96,6 +107,7 @@ impl Extern {
             Extern::Table(t) => ExternType::Table(t.ty_opaque(store)),
             Extern::Memory(m) => ExternType::Memory(m.ty_opaque(store)),
             Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
+            Extern::Tag(t) => ExternType::Tag(store.tags[t.index].ty.clone()),
         }
     }
 
@@ -106,6 +118,7 @@ impl Extern {
             Extern::Global(g) => Some(g.store),
             Extern::Table(t) => Some(t.store),
             Extern::Memory(m) => Some(m.store),
+            Extern::Tag(t) => Some(t.store),
             Extern::SharedMemory(_) => None,
         }
     }
@@ -132,6 +145,12 @@ impl From<Table> for Extern {
 impl From<Memory> for Extern {
     fn from(m: Memory) -> Extern {
         Extern::Memory(m)
+    }
+}
+
+impl From<crate::Tag> for Extern {
+    fn from(t: crate::Tag) -> Extern {
+        Extern::Tag(t)
     }
 }
 
@@ -208,7 +227,9 @@ fn show_limits(l: &keel_translate::Limits) -> String {
 pub(crate) fn import_mismatch(actual: &ExternType, expected: &ExternType) -> Option<String> {
     match (actual, expected) {
         // Compared by id by the caller.
-        (ExternType::Func(_), ExternType::Func(_)) => None,
+        (ExternType::Func(_), ExternType::Func(_)) | (ExternType::Tag(_), ExternType::Tag(_)) => {
+            None
+        }
         (ExternType::Global(a), ExternType::Global(e)) => {
             if a.0.mutable != e.0.mutable {
                 let m = |g: &GlobalType| if g.0.mutable { "mutable" } else { "immutable" };
@@ -418,6 +439,7 @@ impl Instance {
         }
         let mut vm_imports = Imports::default();
         let (mut funcs, mut tables, mut memories, mut globals) = (vec![], vec![], vec![], vec![]);
+        let mut tags = vec![];
         for (import, ext) in m.imports.iter().zip(imports) {
             match ext.store_id() {
                 Some(id) => store.check(id),
@@ -442,6 +464,15 @@ impl Instance {
                         "types incompatible: expected func of type `{}`, found func of type `{}`",
                         ExternType::describe_func(&expected),
                         ExternType::describe_func(&actual)
+                    ))
+                }
+                (Extern::Tag(t), keel_translate::EntityType::Tag(ty))
+                    if module.inner.type_ids.get(ty.index()) != Some(&t.type_index(store)) =>
+                {
+                    Some(format!(
+                        "types incompatible: expected {}, found {}",
+                        expected.describe(),
+                        actual.describe()
                     ))
                 }
                 _ => import_mismatch(&actual, &expected),
@@ -497,6 +528,10 @@ impl Instance {
                 Extern::Global(g) => {
                     vm_imports.globals.push(g.definition(store));
                     globals.push(ext.clone());
+                }
+                Extern::Tag(t) => {
+                    vm_imports.tags.push(t.definition(store));
+                    tags.push(ext.clone());
                 }
             }
         }
@@ -562,6 +597,10 @@ impl Instance {
                 EntityIndex::Global(g) => match m.defined_global_index(g) {
                     None => globals[g.index()].clone(),
                     Some(d) => Extern::Global(Global::from_parts(store.id, index, d)),
+                },
+                EntityIndex::Tag(t) => match m.defined_tag_index(t) {
+                    None => tags[t.index()].clone(),
+                    Some(_) => Extern::Tag(crate::Tag::from_def(store, handle.tag_ptr(t))),
                 },
             };
             exports.push((name.clone(), ext));
@@ -638,6 +677,11 @@ impl Instance {
     /// The exported global `name`.
     pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported tag `name` (exception handling).
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<crate::Tag> {
+        self.get_export(store, name)?.into_tag()
     }
 
     /// The exported table `name`.

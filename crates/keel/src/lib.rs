@@ -87,6 +87,7 @@ mod prelude {
 }
 
 mod engine;
+mod exception;
 mod externals;
 mod externref;
 mod fiber;
@@ -105,6 +106,7 @@ mod types;
 mod values;
 
 pub use engine::{Config, Engine};
+pub use exception::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::{Global, Memory, Table};
 pub use externref::ExternRef;
 pub use func::{Caller, Func};

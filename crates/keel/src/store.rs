@@ -45,6 +45,12 @@ pub(crate) struct StoreOpaque {
     #[expect(clippy::vec_box, reason = "raw externrefs are the boxes' addresses")]
     pub(crate) externrefs: Vec<Box<crate::externref::ExternData>>,
     pub(crate) externref_by_ptr: HashMap<usize, crate::ExternRef>,
+    /// Exception objects (exception handling).
+    pub(crate) exn_heap: keel_vm::ExnHeap,
+    /// Tags handed out as [`crate::Tag`]s, and their indices by the
+    /// address of their definition.
+    pub(crate) tags: Vec<crate::exception::TagData>,
+    pub(crate) tag_by_def: HashMap<usize, usize>,
     /// How many host-to-wasm calls are active on this store.
     pub(crate) wasm_depth: usize,
     /// Fuel beyond what is in the store context's counter (which holds
@@ -198,6 +204,9 @@ impl<T> Store<T> {
                     instance_by_vmctx: HashMap::new(),
                     externrefs: Vec::new(),
                     externref_by_ptr: HashMap::new(),
+                    exn_heap: keel_vm::ExnHeap::default(),
+                    tags: Vec::new(),
+                    tag_by_def: HashMap::new(),
                     wasm_depth: 0,
                     fuel_reserve: 0,
                     fuel_yield_interval: None,
@@ -614,6 +623,10 @@ impl<T> VMStore for StoreInner<T> {
             self.record(result)?;
         }
         Ok(())
+    }
+
+    fn exn_heap(&mut self) -> &mut keel_vm::ExnHeap {
+        &mut self.opaque.exn_heap
     }
 
     fn new_epoch(&mut self) -> Result<(), StoreTrap> {

@@ -224,6 +224,8 @@ pub enum ExternType {
     Table(TableType),
     /// A memory.
     Memory(MemoryType),
+    /// A tag.
+    Tag(crate::TagType),
 }
 
 impl ExternType {
@@ -250,6 +252,9 @@ impl ExternType {
                 g.content = engine(g.content);
                 ExternType::Global(GlobalType(g))
             }
+            keel_translate::EntityType::Tag(t) => ExternType::Tag(crate::TagType::from_func_type(
+                FuncType(module.types[*t].map_type_refs(|r| engine_type_ref(type_ids, r))),
+            )),
         }
     }
 
@@ -272,6 +277,7 @@ impl ExternType {
             ),
             ExternType::Table(t) => format!("table {} {:?}", t.0.element, t.0.limits),
             ExternType::Memory(m) => format!("memory {:?}", m.0.limits),
+            ExternType::Tag(t) => format!("tag of type `{}`", t.ty()),
         }
     }
 }

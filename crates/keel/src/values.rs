@@ -2,7 +2,7 @@
 //! [Values](https://webassembly.github.io/spec/core/exec/runtime.html#values)).
 
 use crate::store::StoreOpaque;
-use crate::{ExternRef, Func, Result, ValType};
+use crate::{ExnRef, ExternRef, Func, Result, ValType};
 use keel_vm::ValRaw;
 
 /// A WebAssembly value.
@@ -24,6 +24,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref`: a host value or null.
     ExternRef(Option<ExternRef>),
+    /// An `exnref`: an exception or null.
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -37,6 +39,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
@@ -103,9 +106,21 @@ impl Val {
         }
     }
 
+    /// The exnref, if it is one (`Some(None)` is a null exnref).
+    pub fn exnref(&self) -> Option<Option<ExnRef>> {
+        if let Val::ExnRef(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
+    }
+
     /// Whether this is a null reference.
     pub fn is_null(&self) -> bool {
-        matches!(self, Val::FuncRef(None) | Val::ExternRef(None))
+        matches!(
+            self,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None)
+        )
     }
 
     /// The `i32`.
@@ -154,6 +169,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
             ty if ty.is_func_ref() => Val::FuncRef(None),
+            ty if ty.is_exn_ref() => Val::ExnRef(None),
             _ => Val::ExternRef(None),
         }
     }
@@ -183,6 +199,8 @@ impl Val {
                 r.nullable && matches!(r.heap, WasmHeapType::Extern | WasmHeapType::NoExtern)
             }
             Val::ExternRef(Some(_)) => r.heap == WasmHeapType::Extern,
+            Val::ExnRef(None) => r.nullable && ty.is_exn_ref(),
+            Val::ExnRef(Some(e)) => r.heap == WasmHeapType::Exn && e.store == store.id,
             Val::FuncRef(Some(f)) => match r.heap {
                 WasmHeapType::Func => true,
                 WasmHeapType::ConcreteFunc(TypeRef::Engine(id)) => {
@@ -216,6 +234,8 @@ impl Val {
                 }
                 ValRaw::ptr(r.to_raw(store))
             }
+            Val::ExnRef(None) => ValRaw::ptr(0),
+            Val::ExnRef(Some(e)) => ValRaw::ptr(e.to_raw(store)?),
         })
     }
 
@@ -233,6 +253,10 @@ impl Val {
                     store,
                     p as *const keel_vm::VMFuncRef,
                 ))),
+            },
+            ty if ty.is_exn_ref() => match raw.get_ptr() {
+                0 => Val::ExnRef(None),
+                p => Val::ExnRef(Some(ExnRef::from_raw(store, p))),
             },
             _ => match raw.get_ptr() {
                 0 => Val::ExternRef(None),

@@ -42,6 +42,48 @@ pub struct TrapInfo {
     pub code: TrapCode,
 }
 
+/// One entry of a call site's exception table: Cranelift's
+/// `FinalizedMachExceptionHandler` with text offsets. A call site's
+/// entries are tried in order and the first that matches the thrown
+/// exception wins, as a `try_table`'s catch clauses are (spec:
+/// [`try_table`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-try-table)).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ExceptionHandler {
+    /// The VMContext that resolves the tags of the entries after it is
+    /// the pointer stored at `sp_offset` bytes above the stack pointer of
+    /// the frame at the call.
+    Context {
+        /// Offset from the frame's stack pointer at the call.
+        sp_offset: u32,
+    },
+    /// Exceptions whose tag is the instance's tag `tag` continue at
+    /// `offset`.
+    Tag {
+        /// The tag, in the module of the frame's instance.
+        tag: TagIndex,
+        /// The handler's text offset.
+        offset: u32,
+    },
+    /// Every exception continues at `offset` (`catch_all`).
+    CatchAll {
+        /// The handler's text offset.
+        offset: u32,
+    },
+}
+
+/// A call inside a `try_table`: where its handlers are and how to find the
+/// calling frame's stack pointer again.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExceptionCallSite {
+    /// Text offset of the call's return address.
+    pub ret_offset: u32,
+    /// Bytes from the frame pointer down to the stack pointer at the
+    /// call: a handler runs with `sp = fp - frame_offset`.
+    pub frame_offset: u32,
+    /// The handlers, in the order they are tried.
+    pub handlers: Vec<ExceptionHandler>,
+}
+
 /// A linked text section and its metadata.
 #[derive(Clone, Debug, Default)]
 pub struct CompiledText {
@@ -64,6 +106,8 @@ pub struct CompiledText {
     pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
     /// Every trapping instruction, sorted by offset.
     pub traps: Vec<TrapInfo>,
+    /// The calls that have exception handlers, sorted by return address.
+    pub exception_call_sites: Vec<ExceptionCallSite>,
     /// Text offset to wasm byte offset (in the module) of the operator the
     /// code from there on belongs to, sorted by text offset.
     pub address_map: Vec<(u32, u32)>,
@@ -76,6 +120,16 @@ impl CompiledText {
             .binary_search_by_key(&offset, |t| t.offset)
             .ok()
             .map(|i| self.traps[i].code)
+    }
+
+    /// The exception handlers of the call whose return address is at
+    /// text `ret_offset`, if it has any.
+    pub fn lookup_exception_call_site(&self, ret_offset: u32) -> Option<&ExceptionCallSite> {
+        let i = self
+            .exception_call_sites
+            .binary_search_by_key(&ret_offset, |c| c.ret_offset)
+            .ok()?;
+        Some(&self.exception_call_sites[i])
     }
 
     /// The array-to-wasm trampoline of functions of type `ty`, if the
@@ -125,7 +179,7 @@ pub mod vmhost_func_context {
 
 /// The version of the artifact layout this keel reads and writes; bumped
 /// whenever the layout or the encoding of any section changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Names of an artifact's ELF sections.
 pub mod sections {
@@ -303,6 +357,8 @@ pub struct ArtifactMetadata {
     pub array_to_wasm_trampolines: Vec<(TypeIndex, FunctionLoc)>,
     /// [`CompiledText::wasm_to_array_trampolines`].
     pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
+    /// [`CompiledText::exception_call_sites`].
+    pub exception_call_sites: Vec<ExceptionCallSite>,
 }
 
 /// Encode `(u32, u32)` records as the little-endian bytes of a table
@@ -338,7 +394,8 @@ impl CompiledText {
     /// Check what a loader relies on, for `text_len` bytes of code: every
     /// function and trampoline lies inside the text, functions are in
     /// order without overlap, trap sites are strictly sorted and inside
-    /// the text, the address map is sorted and inside the text, and the
+    /// the text, exception call sites are strictly sorted with their
+    /// handlers inside the same function, the address map is sorted and inside the text, and the
     /// array-to-wasm trampolines are sorted by type.
     ///
     /// # Errors
@@ -397,6 +454,44 @@ impl CompiledText {
                 return Err(format!("trap site {i} is out of order"));
             }
             prev = Some(trap.offset);
+        }
+        let mut prev = None;
+        for (i, site) in self.exception_call_sites.iter().enumerate() {
+            let func = self.func_by_text_offset(site.ret_offset.wrapping_sub(1));
+            if func.is_none() {
+                return Err(format!(
+                    "exception call site {i} at offset {} is not inside a function",
+                    site.ret_offset
+                ));
+            }
+            if prev.is_some_and(|p| p >= site.ret_offset) {
+                return Err(format!("exception call site {i} is out of order"));
+            }
+            prev = Some(site.ret_offset);
+            for h in &site.handlers {
+                let target = match *h {
+                    ExceptionHandler::Tag { tag, offset } => {
+                        if tag.as_u32() as usize >= limits::MAX_TAGS {
+                            return Err(format!("exception call site {i} names tag {tag:?}"));
+                        }
+                        offset
+                    }
+                    ExceptionHandler::CatchAll { offset } => offset,
+                    ExceptionHandler::Context { sp_offset } => {
+                        if sp_offset >= site.frame_offset {
+                            return Err(format!(
+                                "exception call site {i}'s context lies outside its frame"
+                            ));
+                        }
+                        continue;
+                    }
+                };
+                if self.func_by_text_offset(target) != func {
+                    return Err(format!(
+                        "exception call site {i} has a handler outside its function"
+                    ));
+                }
+            }
         }
         let mut prev = 0;
         for (i, (text, _)) in self.address_map.iter().enumerate() {

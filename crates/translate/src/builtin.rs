@@ -72,6 +72,19 @@ macro_rules! foreach_builtin {
             /// `memory.atomic.notify` at host address `addr` of a shared
             /// memory: wake up to `count` waiters; returns how many woke.
             memory_atomic_notify(vmctx: vmctx, addr: ptr, count: i32) -> i32;
+            /// `throw`: allocate an exception of tag `tag_index` whose
+            /// payload is the tag type's parameters, stored as 16-byte
+            /// `ValRaw`s at `values`, and unwind to its handler. Compiled
+            /// code reaches it only through the unwind stub
+            /// ([`UNWIND_STUB`](BuiltinFunctionIndex::UNWIND_STUB)), which
+            /// passes this builtin's own address as `target` and adds `pc`
+            /// (the return address into the throwing frame) and `fp` (its
+            /// frame pointer). Never returns.
+            throw(vmctx: vmctx, tag_index: i32, values: ptr, target: ptr, pc: ptr, fp: ptr) -> i32;
+            /// `throw_ref` of the non-null exception reference `exn`
+            /// (compiled code traps on null), through the unwind stub as
+            /// `throw` is. Never returns.
+            throw_ref(vmctx: vmctx, exn: ptr, unused: ptr, target: ptr, pc: ptr, fp: ptr) -> i32;
         }
     };
 }
@@ -96,6 +109,13 @@ macro_rules! builtin_indices {
 
             /// The number of builtins.
             pub const COUNT: u32 = [$(stringify!($name)),*].len() as u32;
+
+            /// The slot after the builtins: the unwind stub, which compiled
+            /// code calls (Cranelift's `tail` convention) with three
+            /// arguments and an unwinding builtin's address (`throw`,
+            /// `throw_ref`) to enter that builtin with the throwing frame's
+            /// return address and frame pointer.
+            pub const UNWIND_STUB: u32 = Self::COUNT;
 
             /// The index as a `u32`.
             pub const fn index(self) -> u32 {

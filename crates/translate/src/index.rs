@@ -38,6 +38,10 @@ index_types! {
     GlobalIndex("global");
     /// A global defined (not imported) by the module.
     DefinedGlobalIndex("defined_global");
+    /// A tag (exception handling): imported tags first, then defined ones.
+    TagIndex("tag");
+    /// A tag defined (not imported) by the module.
+    DefinedTagIndex("defined_tag");
     /// An element segment.
     ElemIndex("elem");
     /// A data segment.

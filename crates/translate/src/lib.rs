@@ -46,7 +46,9 @@ mod tunables;
 mod types;
 mod vmoffsets;
 
-pub use artifact::{CompiledText, FunctionLoc, TrapInfo, vmhost_func_context};
+pub use artifact::{
+    CompiledText, ExceptionCallSite, ExceptionHandler, FunctionLoc, TrapInfo, vmhost_func_context,
+};
 pub use builtin::BuiltinFunctionIndex;
 pub use error::{TranslateError, TranslateResult};
 pub use index::*;

@@ -19,6 +19,8 @@ pub const MAX_IMPORTS: usize = 1_000_000;
 pub const MAX_EXPORTS: usize = 1_000_000;
 /// Globals, imported and defined (wasmparser).
 pub const MAX_GLOBALS: usize = 1_000_000;
+/// Tags, imported and defined (wasmparser).
+pub const MAX_TAGS: usize = 1_000_000;
 /// Element segments (wasmparser).
 pub const MAX_ELEMENT_SEGMENTS: usize = 100_000;
 /// Data segments (wasmparser).

@@ -71,6 +71,8 @@ pub enum EntityIndex {
     Memory(MemoryIndex),
     /// A global.
     Global(GlobalIndex),
+    /// A tag.
+    Tag(TagIndex),
 }
 
 /// A global's type and initializer.
@@ -225,6 +227,10 @@ pub struct Module {
     pub memories: PrimaryMap<MemoryIndex, MemoryType>,
     /// Every global, imports first.
     pub globals: PrimaryMap<GlobalIndex, Global>,
+    /// The function type of every tag, imports first (exception
+    /// handling; spec:
+    /// [Tags](https://webassembly.github.io/spec/core/syntax/modules.html#tags)).
+    pub tags: PrimaryMap<TagIndex, TypeIndex>,
     /// Element segments.
     pub elems: PrimaryMap<ElemIndex, ElemSegment>,
     /// Data segments.
@@ -244,6 +250,8 @@ pub struct Module {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Functions that can be reached other than by a direct `call`:
     /// exported, the start function, or referenced by an element segment,
     /// a global's or a table's initializer (the only places `ref.func`
@@ -280,6 +288,7 @@ impl Module {
         defined_table_index table_index is_imported_table: TableIndex / DefinedTableIndex / num_imported_tables;
         defined_memory_index memory_index is_imported_memory: MemoryIndex / DefinedMemoryIndex / num_imported_memories;
         defined_global_index global_index is_imported_global: GlobalIndex / DefinedGlobalIndex / num_imported_globals;
+        defined_tag_index tag_index is_imported_tag: TagIndex / DefinedTagIndex / num_imported_tags;
     }
 
     /// The type of function `index`.
@@ -307,6 +316,11 @@ impl Module {
         self.globals.len() as u32 - self.num_imported_globals
     }
 
+    /// Number of tags the module defines.
+    pub fn num_defined_tags(&self) -> u32 {
+        self.tags.len() as u32 - self.num_imported_tags
+    }
+
     /// Look up an export by name.
     pub fn export(&self, name: &str) -> Option<EntityIndex> {
         self.exports
@@ -322,6 +336,7 @@ impl Module {
             EntityIndex::Table(t) => EntityType::Table(self.tables[t]),
             EntityIndex::Memory(m) => EntityType::Memory(self.memories[m]),
             EntityIndex::Global(g) => EntityType::Global(self.globals[g].ty),
+            EntityIndex::Tag(t) => EntityType::Tag(self.tags[t]),
         }
     }
 }
@@ -346,6 +361,7 @@ impl Module {
             ("globals", self.globals.len(), limits::MAX_GLOBALS),
             ("tables", self.tables.len(), limits::MAX_TABLES),
             ("memories", self.memories.len(), limits::MAX_MEMORIES),
+            ("tags", self.tags.len(), limits::MAX_TAGS),
             (
                 "element segments",
                 self.elems.len(),
@@ -363,6 +379,7 @@ impl Module {
             ("tables", self.num_imported_tables, self.tables.len()),
             ("memories", self.num_imported_memories, self.memories.len()),
             ("globals", self.num_imported_globals, self.globals.len()),
+            ("tags", self.num_imported_tags, self.tags.len()),
         ];
         for (what, n, len) in imported {
             if n as usize > len {
@@ -374,6 +391,15 @@ impl Module {
                 return Err(format!(
                     "function {} has unknown type {}",
                     f.as_u32(),
+                    ty.as_u32()
+                ));
+            }
+        }
+        for (t, ty) in self.tags.iter() {
+            if self.types.get(*ty).is_none_or(|ty| !ty.results.is_empty()) {
+                return Err(format!(
+                    "tag {} has type {}, not a function type without results",
+                    t.as_u32(),
                     ty.as_u32()
                 ));
             }
@@ -409,7 +435,7 @@ impl Module {
             return Err("recursion groups do not cover the types".into());
         }
         // Imports: one per imported entity, in index order.
-        let mut next = [0u32; 4];
+        let mut next = [0u32; 5];
         for (i, import) in self.imports.iter().enumerate() {
             let (slot, index, matches) = match (import.index, &import.ty) {
                 (EntityIndex::Function(f), EntityType::Function(ty)) => {
@@ -426,6 +452,9 @@ impl Module {
                     g.as_u32(),
                     self.globals.get(g).map(|g| &g.ty) == Some(ty),
                 ),
+                (EntityIndex::Tag(t), EntityType::Tag(ty)) => {
+                    (4, t.as_u32(), self.tags.get(t) == Some(ty))
+                }
                 _ => (0, u32::MAX, false),
             };
             if !matches || index != next[slot] {
@@ -441,6 +470,7 @@ impl Module {
             self.num_imported_tables,
             self.num_imported_memories,
             self.num_imported_globals,
+            self.num_imported_tags,
         ];
         if next != expected {
             return Err("the import counts do not match the imports".into());
@@ -518,6 +548,7 @@ impl Module {
             EntityIndex::Table(t) => self.tables.get(t).is_some(),
             EntityIndex::Memory(m) => self.memories.get(m).is_some(),
             EntityIndex::Global(g) => self.globals.get(g).is_some(),
+            EntityIndex::Tag(t) => self.tags.get(t).is_some(),
         }
     }
 

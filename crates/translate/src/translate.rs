@@ -31,10 +31,11 @@ pub struct ModuleTranslation<'data> {
 /// multi-value, mutable globals, reference types, bulk memory, fixed-width
 /// SIMD) and the 3.0 proposals tail calls, typed function references,
 /// multiple memories, memory64, relaxed SIMD, extended constant
-/// expressions and threads. Exception handling and GC are not in it;
-/// wide arithmetic and custom page sizes are supported but off by default.
+/// expressions, threads and exception handling. GC is not in it; wide
+/// arithmetic and custom page sizes are supported but off by default.
 pub fn wasm_features() -> WasmFeatures {
     WasmFeatures::WASM2
+        | WasmFeatures::EXCEPTIONS
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::MULTI_MEMORY
@@ -137,6 +138,11 @@ pub fn translate_module(
                             });
                             (EntityIndex::Global(index), EntityType::Global(g))
                         }
+                        TypeRef::Tag(t) => {
+                            let ty = TypeIndex::from_u32(t.func_type_idx);
+                            module.num_imported_tags += 1;
+                            (EntityIndex::Tag(module.tags.push(ty)), EntityType::Tag(ty))
+                        }
                         other => unsupported!("import of {other:?}"),
                     };
                     module.imports.push(Import {
@@ -176,6 +182,11 @@ pub fn translate_module(
                     module.memories.push(memory_type(memory?)?);
                 }
             }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    module.tags.push(TypeIndex::from_u32(tag?.func_type_idx));
+                }
+            }
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
@@ -205,7 +216,7 @@ pub fn translate_module(
                         ExternalKind::Global => {
                             EntityIndex::Global(GlobalIndex::from_u32(export.index))
                         }
-                        other => unsupported!("export of {other:?}"),
+                        ExternalKind::Tag => EntityIndex::Tag(TagIndex::from_u32(export.index)),
                     };
                     module.exports.push((export.name.into(), index));
                 }

@@ -62,6 +62,11 @@ pub enum WasmHeapType {
     NoExtern,
     /// Functions of one function type.
     ConcreteFunc(TypeRef),
+    /// Exception references (`exnref` is `(ref null exn)`; spec:
+    /// [Heap Types](https://webassembly.github.io/spec/core/syntax/types.html#heap-types)).
+    Exn,
+    /// The bottom of the exception hierarchy: only null.
+    NoExn,
 }
 
 /// Which function type a concrete heap type names: a type of the module
@@ -79,11 +84,17 @@ pub enum TypeRef {
 }
 
 impl WasmValType {
+    /// `exnref`: `(ref null exn)`, a nullable exception reference.
+    pub const EXNREF: Self = Self::Ref(WasmRefType {
+        nullable: true,
+        heap: WasmHeapType::Exn,
+    });
+
     /// Convert from wasmparser's value type.
     ///
     /// # Errors
     ///
-    /// Reference types of the GC and exception-handling proposals are
+    /// Reference types of the GC proposal are
     /// [`TranslateError::Unsupported`](crate::TranslateError).
     pub fn from_wasmparser(ty: wasmparser::ValType) -> crate::TranslateResult<Self> {
         Ok(match ty {
@@ -101,8 +112,8 @@ impl WasmValType {
     ///
     /// # Errors
     ///
-    /// Heap types outside the function and extern hierarchies (GC,
-    /// exceptions) and shared references are unsupported.
+    /// Heap types outside the function, extern and exception hierarchies
+    /// (GC) and shared references are unsupported.
     pub fn from_ref_type(r: wasmparser::RefType) -> crate::TranslateResult<Self> {
         use wasmparser::{AbstractHeapType as A, HeapType as H};
         let heap = match r.heap_type() {
@@ -111,7 +122,9 @@ impl WasmValType {
                 A::Extern => WasmHeapType::Extern,
                 A::NoFunc => WasmHeapType::NoFunc,
                 A::NoExtern => WasmHeapType::NoExtern,
-                _ => crate::unsupported!("reference type {r:?} (GC or exception handling)"),
+                A::Exn => WasmHeapType::Exn,
+                A::NoExn => WasmHeapType::NoExn,
+                _ => crate::unsupported!("reference type {r:?} (GC)"),
             },
             H::Concrete(wasmparser::UnpackedIndex::Module(index))
             | H::Exact(wasmparser::UnpackedIndex::Module(index)) => {
@@ -151,6 +164,13 @@ impl WasmValType {
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
         self.ref_type().is_some()
+    }
+
+    /// Whether this is a reference into the exception hierarchy (its
+    /// values are null or exception-object pointers).
+    pub fn is_exn_ref(self) -> bool {
+        self.ref_type()
+            .is_some_and(|r| matches!(r.heap, WasmHeapType::Exn | WasmHeapType::NoExn))
     }
 
     /// Whether this is a reference into the function hierarchy (its
@@ -198,6 +218,7 @@ impl WasmValType {
                         ) => true,
                         (WasmHeapType::ConcreteFunc(_), WasmHeapType::Func) => true,
                         (WasmHeapType::NoExtern, WasmHeapType::Extern) => true,
+                        (WasmHeapType::NoExn, WasmHeapType::Exn) => true,
                         _ => false,
                     }
             }
@@ -225,6 +246,8 @@ impl fmt::Display for WasmValType {
             WasmHeapType::Extern => f.write_str("extern")?,
             WasmHeapType::NoFunc => f.write_str("nofunc")?,
             WasmHeapType::NoExtern => f.write_str("noextern")?,
+            WasmHeapType::Exn => f.write_str("exn")?,
+            WasmHeapType::NoExn => f.write_str("noexn")?,
             WasmHeapType::ConcreteFunc(TypeRef::Module(i)) => write!(f, "{}", i.as_u32())?,
             WasmHeapType::ConcreteFunc(TypeRef::Engine(i)) => write!(f, "$type{}", i.as_u32())?,
             WasmHeapType::ConcreteFunc(TypeRef::RecGroup(i)) => write!(f, "$rec{i}")?,
@@ -420,4 +443,8 @@ pub enum EntityType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag whose parameters are those of the given module function
+    /// type (its results are empty; spec:
+    /// [Tag Types](https://webassembly.github.io/spec/core/syntax/types.html#tag-types)).
+    Tag(crate::TypeIndex),
 }

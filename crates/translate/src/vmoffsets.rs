@@ -12,9 +12,11 @@
 //!     imported_tables: [*mut VMTableDefinition; num_imported_tables],
 //!     imported_memories: [*mut VMMemoryDefinition; num_imported_memories],
 //!     imported_globals: [*mut VMGlobalDefinition; num_imported_globals],
+//!     imported_tags: [*const VMTagDefinition; num_imported_tags],
 //!     tables: [VMTableDefinition; num_defined_tables],
 //!     memories: [VMMemoryDefinition; num_defined_memories],
 //!     globals: [VMGlobalDefinition; num_defined_globals],   // 16-aligned
+//!     tags: [VMTagDefinition; num_defined_tags],
 //!     func_refs: [VMFuncRef; functions.len()],
 //! }
 //! ```
@@ -104,6 +106,22 @@ pub mod vmstore_context {
     pub const SIZE: u32 = 64;
 }
 
+/// The size of a `VMTagDefinition`: a tag's engine-wide function type id
+/// (`u32`) and padding. A tag's identity is the address of its
+/// definition: defined tags live in their instance's VMContext, host tags
+/// in their store; an imported tag is a pointer to its definition.
+pub const VMTAG_DEFINITION_SIZE: u32 = 8;
+
+/// Offsets of the fields of an exception object (`VMExnObject`), the
+/// target of a non-null `exnref`: its tag and its payload, one 16-byte
+/// `ValRaw` slot per parameter of the tag's type.
+pub mod vmexn_object {
+    /// `tag: *const VMTagDefinition`, the thrown tag.
+    pub const TAG: u32 = 0;
+    /// Offset of the first payload slot; slot `i` is at `PAYLOAD + 16 * i`.
+    pub const PAYLOAD: u32 = 16;
+}
+
 /// Byte offsets of the fields of one module's VMContext.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VMOffsets {
@@ -115,21 +133,27 @@ pub struct VMOffsets {
     pub num_imported_memories: u32,
     /// Number of imported globals.
     pub num_imported_globals: u32,
+    /// Number of imported tags.
+    pub num_imported_tags: u32,
     /// Number of defined tables.
     pub num_defined_tables: u32,
     /// Number of defined memories.
     pub num_defined_memories: u32,
     /// Number of defined globals.
     pub num_defined_globals: u32,
+    /// Number of defined tags.
+    pub num_defined_tags: u32,
     /// Number of functions (imports included).
     pub num_funcs: u32,
     imported_functions: u32,
     imported_tables: u32,
     imported_memories: u32,
     imported_globals: u32,
+    imported_tags: u32,
     defined_tables: u32,
     defined_memories: u32,
     defined_globals: u32,
+    defined_tags: u32,
     func_refs: u32,
     size: u32,
 }
@@ -164,9 +188,11 @@ impl VMOffsets {
         let imported_tables = field(module.num_imported_tables, 8, 8);
         let imported_memories = field(module.num_imported_memories, 8, 8);
         let imported_globals = field(module.num_imported_globals, 8, 8);
+        let imported_tags = field(module.num_imported_tags, 8, 8);
         let defined_tables = field(module.num_defined_tables(), vmtable_definition::SIZE, 8);
         let defined_memories = field(module.num_defined_memories(), vmmemory_definition::SIZE, 8);
         let defined_globals = field(module.num_defined_globals(), VMGLOBAL_DEFINITION_SIZE, 16);
+        let defined_tags = field(module.num_defined_tags(), VMTAG_DEFINITION_SIZE, 8);
         let func_refs = field(module.functions.len() as u32, vmfuncref::SIZE, 16);
         let size = field(0, 0, 16);
         let fits = |v: u64| {
@@ -178,17 +204,21 @@ impl VMOffsets {
             num_imported_tables: module.num_imported_tables,
             num_imported_memories: module.num_imported_memories,
             num_imported_globals: module.num_imported_globals,
+            num_imported_tags: module.num_imported_tags,
             num_defined_tables: module.num_defined_tables(),
             num_defined_memories: module.num_defined_memories(),
             num_defined_globals: module.num_defined_globals(),
+            num_defined_tags: module.num_defined_tags(),
             num_funcs: module.functions.len() as u32,
             imported_functions: fits(imported_functions)?,
             imported_tables: fits(imported_tables)?,
             imported_memories: fits(imported_memories)?,
             imported_globals: fits(imported_globals)?,
+            imported_tags: fits(imported_tags)?,
             defined_tables: fits(defined_tables)?,
             defined_memories: fits(defined_memories)?,
             defined_globals: fits(defined_globals)?,
+            defined_tags: fits(defined_tags)?,
             func_refs: fits(func_refs)?,
             size: fits(size)?,
         })
@@ -302,6 +332,36 @@ impl VMOffsets {
             "VMContext index out of range"
         );
         self.defined_globals + index.as_u32() * VMGLOBAL_DEFINITION_SIZE
+    }
+
+    /// Offset of the pointer to imported tag `index`'s `VMTagDefinition`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
+    pub fn imported_tag(&self, index: TagIndex) -> u32 {
+        assert!(
+            index.as_u32() < self.num_imported_tags,
+            "VMContext index out of range"
+        );
+        self.imported_tags + index.as_u32() * 8
+    }
+
+    /// Offset of the `VMTagDefinition` of defined tag `index`.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is out of range for the module (a keel bug: indices
+    /// come from validated modules). The check keeps every offset inside
+    /// the VMContext.
+    pub fn defined_tag(&self, index: DefinedTagIndex) -> u32 {
+        assert!(
+            index.as_u32() < self.num_defined_tags,
+            "VMContext index out of range"
+        );
+        self.defined_tags + index.as_u32() * VMTAG_DEFINITION_SIZE
     }
 
     /// Offset of the `func_refs` array, the last field: everything before

@@ -48,6 +48,7 @@ mod hosted;
 mod parking_lot;
 mod platform;
 mod registry;
+pub mod unwind;
 
 pub use backtrace::{MAX_FRAMES, RawBacktrace};
 pub use fiber::{Fiber, FiberStack, Suspend};
@@ -84,6 +85,10 @@ pub enum UnwindReason {
     User(Box<dyn Any + Send>, RawBacktrace),
     /// A host function panicked; the payload is the panic's.
     Panic(Box<dyn Any + Send>),
+    /// A wasm exception no wasm frame of the activation caught: the raw
+    /// exception reference (a `VMExnObject` of the running store), and
+    /// the wasm frames from the throw outwards.
+    Exception(usize, RawBacktrace),
 }
 
 impl core::fmt::Debug for UnwindReason {
@@ -92,6 +97,11 @@ impl core::fmt::Debug for UnwindReason {
             UnwindReason::Trap(t) => f.debug_tuple("Trap").field(t).finish(),
             UnwindReason::User(_, bt) => f.debug_tuple("User").field(bt).finish(),
             UnwindReason::Panic(_) => f.write_str("Panic(..)"),
+            UnwindReason::Exception(exn, bt) => f
+                .debug_tuple("Exception")
+                .field(&format_args!("{exn:#x}"))
+                .field(bt)
+                .finish(),
         }
     }
 }

@@ -34,7 +34,7 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use keel_translate::TrapCode;
+use keel_translate::{ExceptionCallSite, TrapCode};
 use spin::Mutex;
 
 /// What the registry knows about one text section.
@@ -45,11 +45,22 @@ pub trait CodeInfo: Send + Sync + 'static {
 
     /// The concrete type, for the runtime to symbolize frames.
     fn as_any(&self) -> &dyn Any;
+
+    /// The exception handlers of the call whose return address is at byte
+    /// `ret_offset` of the text, if it has any. Must not unwind (panic).
+    fn exception_call_site(&self, ret_offset: u32) -> Option<&ExceptionCallSite> {
+        let _ = ret_offset;
+        None
+    }
 }
 
 impl CodeInfo for keel_translate::CompiledText {
     fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
         keel_translate::CompiledText::lookup_trap(self, offset)
+    }
+
+    fn exception_call_site(&self, ret_offset: u32) -> Option<&ExceptionCallSite> {
+        self.lookup_exception_call_site(ret_offset)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -202,6 +213,13 @@ impl Drop for CodeRegistration {
 /// The registered text containing `pc`: its start address and information.
 pub fn lookup_code(pc: usize) -> Option<(usize, Arc<dyn CodeInfo>)> {
     read(|s| s.find(pc).map(|e| (e.start, e.info.clone())))
+}
+
+/// Call `f` with the start and information of the registered text
+/// containing `pc`, inside one read section (no reference count is
+/// taken). Lock- and allocation-free.
+pub(crate) fn with_code<R>(pc: usize, f: impl FnOnce(usize, &dyn CodeInfo) -> R) -> Option<R> {
+    read(|s| s.find(pc).map(|e| f(e.start, &*e.info)))
 }
 
 /// Whether `pc` lies in registered code. Lock- and allocation-free.

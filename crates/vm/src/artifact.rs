@@ -180,6 +180,7 @@ impl<'a> ArtifactFile<'a> {
             array_to_wasm_trampolines: metadata.array_to_wasm_trampolines,
             wasm_to_array_trampolines: metadata.wasm_to_array_trampolines,
             traps,
+            exception_call_sites: metadata.exception_call_sites,
             address_map: table(sections::ADDRESS_MAP)?.collect(),
         };
         text.check(self.code.len()).map_err(err)?;

@@ -9,9 +9,11 @@
 //! return non-zero for out of bounds; the compiled caller then traps with
 //! the instruction's trap code, so the trap site is in the trap table.
 
-use crate::{Instance, VMFuncRef, VMStore, VMStoreContext};
+use crate::{Instance, VMFuncRef, VMStore, VMStoreContext, ValRaw};
 use keel_translate::builtin::GROW_TRAP;
-use keel_translate::{DataIndex, ElemIndex, ElemItems, MemoryIndex, TableIndex, VMOffsets};
+use keel_translate::{
+    DataIndex, ElemIndex, ElemItems, MemoryIndex, TableIndex, TagIndex, VMOffsets,
+};
 
 macro_rules! builtin_ty {
     (vmctx) => { *mut u8 };
@@ -29,11 +31,15 @@ macro_rules! builtins_array {
         #[repr(C)]
         pub struct VMBuiltinFunctionsArray {
             $($(#[$doc])* $name: unsafe extern "C" fn($(builtin_ty!($t)),*) -> builtin_ty!($r),)*
+            /// [`UNWIND_STUB`](keel_translate::BuiltinFunctionIndex::UNWIND_STUB):
+            /// `keel_unwind_stub` ([`keel_trap::unwind::unwind_stub_address`]).
+            unwind_stub: unsafe extern "C" fn(),
         }
 
         /// The builtins of this runtime.
         pub static BUILTINS: VMBuiltinFunctionsArray = VMBuiltinFunctionsArray {
             $($name: impls::$name,)*
+            unwind_stub: keel_trap::unwind::unwind_stub,
         };
     };
 }
@@ -272,6 +278,69 @@ mod impls {
         0
     }
 
+    /// Leave through `keel_trap::raise` with a panic-like reason: for
+    /// builtins that cannot return an error code.
+    fn abort_activation(message: &'static str) -> ! {
+        // SAFETY: builtins run inside the activation that entered wasm.
+        unsafe {
+            keel_trap::raise(keel_trap::UnwindReason::Panic(alloc::boxed::Box::new(
+                message,
+            )))
+        }
+    }
+
+    pub(super) unsafe extern "C" fn throw(
+        vmctx: *mut u8,
+        tag_index: u32,
+        values: *mut u8,
+        _target: *mut u8,
+        pc: *mut u8,
+        fp: *mut u8,
+    ) -> u32 {
+        let exn = {
+            // SAFETY: called by compiled code with its own VMContext.
+            let instance = unsafe { instance(vmctx) };
+            let index = TagIndex::from_u32(tag_index);
+            let module = instance.module();
+            let Some(ty) = module.tags.get(index) else {
+                abort_activation("throw of a tag the module does not have");
+            };
+            let len = module.types[*ty].params.len();
+            let tag = instance.tag_ptr(index);
+            // SAFETY: compiled code stored one `ValRaw` per parameter of the
+            // tag's type at `values`, in its frame.
+            let payload = unsafe { core::slice::from_raw_parts(values.cast::<ValRaw>(), len) };
+            // SAFETY: as in `out_of_gas`.
+            let Some(store) = (unsafe { running_store(vmctx) }) else {
+                abort_activation("throw without a running store");
+            };
+            match store.exn_heap().alloc(tag, payload) {
+                Ok(exn) => exn,
+                Err(_) => abort_activation("out of memory allocating an exception"),
+            }
+        };
+        // SAFETY: the stub passed the throwing frame's return address and
+        // frame pointer; this frame holds nothing that must run.
+        unsafe { crate::throw(exn, pc as usize, fp as usize) }
+    }
+
+    pub(super) unsafe extern "C" fn throw_ref(
+        _vmctx: *mut u8,
+        exn: *mut u8,
+        _unused: *mut u8,
+        _target: *mut u8,
+        pc: *mut u8,
+        fp: *mut u8,
+    ) -> u32 {
+        let Some(exn) = core::ptr::NonNull::new(exn.cast::<crate::VMExnObject>()) else {
+            abort_activation("throw_ref of null");
+        };
+        // SAFETY: a non-null exnref points to a live object of the running
+        // store (validation types it; objects live as long as the store);
+        // the stub passed the frame's return address and frame pointer.
+        unsafe { crate::throw(exn, pc as usize, fp as usize) }
+    }
+
     pub(super) unsafe extern "C" fn out_of_gas(vmctx: *mut u8) -> u32 {
         // SAFETY: called by compiled code with its own VMContext.
         match unsafe { running_store(vmctx) } {
@@ -359,10 +428,16 @@ mod impls {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn builtins_array_has_one_pointer_per_builtin() {
+    fn builtins_array_has_one_pointer_per_builtin_and_the_unwind_stub() {
+        use keel_translate::BuiltinFunctionIndex;
         assert_eq!(
             core::mem::size_of::<super::VMBuiltinFunctionsArray>(),
-            keel_translate::BuiltinFunctionIndex::COUNT as usize * core::mem::size_of::<usize>()
+            (BuiltinFunctionIndex::COUNT as usize + 1) * core::mem::size_of::<usize>()
         );
+        // Compiled code loads the stub from slot `UNWIND_STUB`.
+        let table = (&super::BUILTINS as *const super::VMBuiltinFunctionsArray).cast::<usize>();
+        // SAFETY: the table is `COUNT + 1` function pointers (checked above).
+        let stub = unsafe { *table.add(BuiltinFunctionIndex::UNWIND_STUB as usize) };
+        assert_eq!(stub, keel_trap::unwind::unwind_stub_address());
     }
 }

@@ -23,6 +23,10 @@ impl keel_trap::CodeInfo for ModuleCode {
         self.text.lookup_trap(offset)
     }
 
+    fn exception_call_site(&self, ret_offset: u32) -> Option<&keel_translate::ExceptionCallSite> {
+        self.text.lookup_exception_call_site(ret_offset)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

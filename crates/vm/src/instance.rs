@@ -19,7 +19,8 @@ use core::ptr::NonNull;
 use keel_translate::{
     ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
     ElemItems, ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module,
-    PrimaryMap, SharedTypeIndex, TableIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets, WasmValType,
+    PrimaryMap, SharedTypeIndex, TableIndex, TagIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets,
+    WasmValType,
 };
 
 pub use keel_translate::limits::{MAX_INSTANCE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
@@ -70,6 +71,8 @@ pub struct Imports {
     pub memories: Vec<ImportedMemory>,
     /// Globals: pointers to their definitions.
     pub globals: Vec<*mut VMGlobalDefinition>,
+    /// Tags: pointers to their definitions.
+    pub tags: Vec<*const crate::VMTagDefinition>,
 }
 
 /// Why an instance could not be created.
@@ -407,6 +410,15 @@ impl Instance {
             }
             for (i, g) in imports.globals.iter().enumerate() {
                 self.write(self.offsets.imported_global(GlobalIndex::new(i)), *g);
+            }
+            for (i, t) in imports.tags.iter().enumerate() {
+                self.write(self.offsets.imported_tag(TagIndex::new(i)), *t);
+            }
+            for (index, ty) in module.tags.iter() {
+                if let Some(def) = module.defined_tag_index(index) {
+                    let tag = crate::VMTagDefinition::new(self.type_ids[ty.index()]);
+                    self.write(self.offsets.defined_tag(def), tag);
+                }
             }
             // A shared memory's slot holds a pointer to its definition,
             // which lives with the memory (compiled code loads it first).
@@ -899,6 +911,43 @@ impl Instance {
                 *self.field::<*mut VMGlobalDefinition>(self.offsets.imported_global(index))
             },
         }
+    }
+
+    /// The definition of tag `index` (this instance's or the imported one):
+    /// the tag's identity.
+    pub fn tag_ptr(&self, index: TagIndex) -> *const crate::VMTagDefinition {
+        match self.module.defined_tag_index(index) {
+            Some(def) => self.field(self.offsets.defined_tag(def)),
+            // SAFETY: the import slot holds a valid pointer (written in
+            // `init_vmctx`).
+            None => unsafe {
+                *self.field::<*const crate::VMTagDefinition>(self.offsets.imported_tag(index))
+            },
+        }
+    }
+
+    /// [`tag_ptr`](Self::tag_ptr) of the instance whose VMContext is
+    /// `vmctx`, through a shared reference (the unwinder asks while a
+    /// builtin of another frame may hold the instance mutably).
+    ///
+    /// # Safety
+    ///
+    /// `vmctx` must be a live instance's VMContext and `index` one of its
+    /// module's tags.
+    pub unsafe fn tag_ptr_of_vmctx(
+        vmctx: *mut u8,
+        index: TagIndex,
+    ) -> *const crate::VMTagDefinition {
+        // SAFETY: per the contract the back pointer is the live instance.
+        let instance = unsafe {
+            &*(*vmctx
+                .add(VMOffsets::INSTANCE as usize)
+                .cast::<*const Instance>())
+        };
+        if index.as_u32() as usize >= instance.module.tags.len() {
+            return core::ptr::null();
+        }
+        instance.tag_ptr(index)
     }
 
     /// The definition of memory `index`.

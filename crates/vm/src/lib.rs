@@ -42,6 +42,7 @@ mod backtrace;
 mod builtins;
 mod code_memory;
 mod error;
+mod exception;
 mod instance;
 mod memory;
 mod memory_image;
@@ -57,6 +58,7 @@ pub use backtrace::{FrameInfo, symbolize};
 pub use builtins::BUILTINS;
 pub use code_memory::{CodeMemory, ModuleCode};
 pub use error::VmError;
+pub use exception::{ExnHeap, VMExnObject, VMTagDefinition, throw};
 pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
     MAX_TABLE_ELEMENTS, MemorySetup,

@@ -48,4 +48,7 @@ pub trait VMStore {
     /// deadline and return `Ok`, or return `Err` to trap with `Interrupt`
     /// (or with an error the store recorded).
     fn new_epoch(&mut self) -> Result<(), StoreTrap>;
+
+    /// The store's exception objects, where `throw` allocates.
+    fn exn_heap(&mut self) -> &mut crate::ExnHeap;
 }

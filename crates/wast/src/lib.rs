@@ -404,6 +404,14 @@ impl WastContext {
                 ),
                 Err(err) => expect_message(&err, message),
             },
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(values) => bail!(
+                    "expected an uncaught exception, but it returned {}",
+                    describe_vals(&values)
+                ),
+                Err(err) if err.downcast_ref::<keel::ThrownException>().is_some() => Ok(()),
+                Err(err) => Err(err.context("expected an uncaught exception")),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
                 Ok(values) => bail!(
                     "expected `{message}`, but it returned {}",
@@ -658,7 +666,8 @@ mod tests {
         cx.register_spectest().unwrap();
         let script = r#"(module
   (func (export "id") (param i32) (result i32) local.get 0)
-  (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s))
+  (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+  (tag $e) (func (export "throw") (throw $e)))
 (assert_return (invoke "id" (i32.const 3)) (i32.const 4))
 (assert_return (invoke "id" (i32.const 3)) (i32.const 3))
 (assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")
@@ -668,6 +677,7 @@ mod tests {
 (assert_invalid (module (func (result i32))) "type mismatch")
 (assert_unlinkable (module (import "spectest" "nope" (func))) "unknown import")
 (assert_exception (invoke "id" (i32.const 1)))
+(assert_exception (invoke "throw"))
 "#;
         let outcome = cx.run_buffer("t.wast", script).unwrap();
         let lines: Vec<&str> = outcome
@@ -677,10 +687,13 @@ mod tests {
             .collect();
         assert_eq!(
             lines,
-            ["t.wast:4:2", "t.wast:7:2", "t.wast:8:2", "t.wast:12:2"],
+            ["t.wast:5:2", "t.wast:8:2", "t.wast:9:2", "t.wast:13:2"],
             "{outcome:#?}"
         );
-        assert_eq!((outcome.passed, outcome.failed), (6, 4));
-        assert!(outcome.failures[3].contains("unsupported directive: assert_exception"));
+        assert_eq!((outcome.passed, outcome.failed), (7, 4));
+        assert!(
+            outcome.failures[3].contains("expected an uncaught exception, but it returned"),
+            "{outcome:#?}"
+        );
     }
 }

@@ -85,8 +85,9 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArgCore<'_>) -> Result
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(ty) if is_func_heap_type(ty) => Val::FuncRef(None),
         WastArgCore::RefNull(ty) if is_extern_heap_type(ty) => Val::ExternRef(None),
+        WastArgCore::RefNull(ty) if is_exn_heap_type(ty) => Val::ExnRef(None),
         WastArgCore::RefNull(_) => {
-            bail!("unsupported argument: a null reference other than funcref or externref")
+            bail!("unsupported argument: a null reference of a GC heap type")
         }
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
         WastArgCore::RefHost(_) => bail!("unsupported argument: host reference"),
@@ -117,6 +118,18 @@ fn is_extern_heap_type(ty: &HeapType<'_>) -> bool {
     )
 }
 
+/// Whether `ty` is `exn` or `noexn`, the heap types whose null is a null
+/// exnref.
+fn is_exn_heap_type(ty: &HeapType<'_>) -> bool {
+    matches!(
+        ty,
+        HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            ..
+        }
+    )
+}
+
 /// Checks one result of an invocation against its expected pattern.
 ///
 /// `store` owns any externref among the results; `(ref.extern N)` matches
@@ -139,6 +152,9 @@ pub(crate) fn match_val(store: &Store<()>, actual: &Val, expected: &WastRetCore<
         }
         (Val::ExternRef(r), WastRetCore::RefNull(ty)) => {
             r.is_none() && ty.as_ref().is_none_or(is_extern_heap_type)
+        }
+        (Val::ExnRef(r), WastRetCore::RefNull(ty)) => {
+            r.is_none() && ty.as_ref().is_none_or(is_exn_heap_type)
         }
         (Val::ExternRef(r), WastRetCore::RefExtern(expected)) => match (r, expected) {
             (None, _) => false,
@@ -238,6 +254,8 @@ pub(crate) fn describe_val(val: &Val) -> String {
         Val::FuncRef(Some(_)) => "funcref:non-null".to_string(),
         Val::ExternRef(None) => "externref:null".to_string(),
         Val::ExternRef(Some(_)) => "externref:non-null".to_string(),
+        Val::ExnRef(None) => "exnref:null".to_string(),
+        Val::ExnRef(Some(_)) => "exnref:non-null".to_string(),
     }
 }
 

@@ -119,6 +119,7 @@ fn every_wasm_v3_and_proposal_module_compiles_for_riscv64gc() {
         Proposal::Threads,
         Proposal::WideArithmetic,
         Proposal::CustomPageSizes,
+        Proposal::ExceptionHandling,
     ] {
         files.extend(proposal(&p));
     }

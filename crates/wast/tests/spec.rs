@@ -55,6 +55,7 @@ const PROPOSALS_IN_3_0: &[Proposal] = &[
     Proposal::Threads,
     Proposal::WideArithmetic,
     Proposal::CustomPageSizes,
+    Proposal::ExceptionHandling,
 ];
 
 /// Stack size for the threads that run scripts: the deepest recursion tests
@@ -165,6 +166,7 @@ struct Proposals {
     threads: bool,
     wide_arithmetic: bool,
     custom_page_sizes: bool,
+    exceptions: bool,
 }
 
 /// The proposals script `name` (`<suite>/<file>`) runs with.
@@ -182,6 +184,7 @@ fn proposals_for(name: &str) -> Proposals {
             threads: true,
             wide_arithmetic: true,
             custom_page_sizes: true,
+            exceptions: true,
         };
     }
     // 2.0 proposals' tests of later ones: SIMD loads and stores on a
@@ -245,6 +248,14 @@ fn proposals_for(name: &str) -> Proposals {
             memory64: true,
             ..none
         },
+        // Its scripts use typed references (`(ref exn)`, `(ref null $t)`)
+        // and tail calls inside `try_table`.
+        "exceptions" => Proposals {
+            exceptions: true,
+            function_references: true,
+            tail_call: true,
+            ..none
+        },
         _ => none,
     }
 }
@@ -261,7 +272,8 @@ fn engine(bounds: Bounds, proposals: Proposals) -> keel::Engine {
         .wasm_extended_const(proposals.extended_const)
         .wasm_threads(proposals.threads)
         .wasm_wide_arithmetic(proposals.wide_arithmetic)
-        .wasm_custom_page_sizes(proposals.custom_page_sizes);
+        .wasm_custom_page_sizes(proposals.custom_page_sizes)
+        .wasm_exceptions(proposals.exceptions);
     config.signals_based_traps(!matches!(bounds, Bounds::Explicit));
     if matches!(bounds, Bounds::Metered) {
         config.consume_fuel(true).epoch_interruption(true);

@@ -147,6 +147,22 @@ pub fn run() -> keel::Result<()> {
         "after traps: add(40, 2) = {}",
         add.call(&mut store, (40, 2))?
     );
+
+    // Exceptions: thrown in one guest function, caught in another; and one
+    // that no guest function catches, read by the kernel.
+    let catch_sum = instance.get_typed_func::<i32, i32>(&mut store, "catch_sum")?;
+    let throw_uncaught = instance.get_typed_func::<i32, ()>(&mut store, "throw_uncaught")?;
+    kprintln!("catch_sum(7) = {}", catch_sum.call(&mut store, 7)?);
+    match throw_uncaught.call(&mut store, 5) {
+        Ok(()) => anyhow::bail!("throw_uncaught returned"),
+        Err(err) => {
+            let thrown = err
+                .downcast_ref::<keel::ThrownException>()
+                .ok_or_else(|| anyhow::anyhow!("expected an exception, got: {err:?}"))?;
+            let payload = thrown.exn().field(&mut store, 0)?;
+            kprintln!("throw_uncaught(5): exception with payload {}", payload.unwrap_i32());
+        }
+    }
     Ok(())
 }
 

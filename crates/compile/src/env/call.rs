@@ -8,6 +8,7 @@
 //! callee's type against the engine-wide type id (`BadSignature`).
 
 use super::readonly;
+use crate::exceptions::Callee;
 use crate::func_translator::FuncTranslator;
 use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
@@ -63,8 +64,8 @@ impl FuncTranslator<'_, '_> {
                 self.reachable = false;
                 return Ok(());
             }
-            let call = self.builder.ins().call(callee, &args);
-            let results = self.builder.inst_results(call).to_vec();
+            let sig = self.wasm_sig_ref(ty_index);
+            let results = self.emit_call(Callee::Direct(callee), sig, &args)?;
             self.push_all(&results);
         } else {
             let off = self.env.offsets.imported_function(index);
@@ -72,7 +73,7 @@ impl FuncTranslator<'_, '_> {
                 self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::WASM_CALL);
             args[0] = self.load_ptr(readonly(), self.vmctx, off + vmfunction_import::VMCTX);
             self.env.host_call_types.push(ty_index);
-            self.emit_indirect_call(ty_index, wasm_call, &args, tail);
+            self.emit_indirect_call(ty_index, wasm_call, &args, tail)?;
         }
         Ok(())
     }
@@ -90,35 +91,42 @@ impl FuncTranslator<'_, '_> {
     /// Call (or tail-call) the non-null `VMFuncRef` `func_ref` of module
     /// type `ty` with `params`: through its `wasm_call` with its `vmctx`
     /// as the callee's and this function's as the caller's.
-    fn call_func_ref(&mut self, ty: TypeIndex, func_ref: Value, params: Vec<Value>, tail: bool) {
+    fn call_func_ref(
+        &mut self,
+        ty: TypeIndex,
+        func_ref: Value,
+        params: Vec<Value>,
+        tail: bool,
+    ) -> Result<(), CompileError> {
         let wasm_call = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::WASM_CALL);
         let callee_vmctx = self.load_ptr(MemFlagsData::trusted(), func_ref, vmfuncref::VMCTX);
         let mut args = vec![callee_vmctx, self.vmctx];
         args.extend(params);
         // The callee may be a host function: its trampoline is needed.
         self.env.host_call_types.push(ty);
-        self.emit_indirect_call(ty, wasm_call, &args, tail);
+        self.emit_indirect_call(ty, wasm_call, &args, tail)
     }
 
     /// Call `callee` (a `wasm_call` pointer) of module type `ty` with
     /// `args` (callee vmctx, caller vmctx, parameters) and push its
-    /// results, or tail-call it when `tail`.
+    /// results, or tail-call it when `tail` (a tail call leaves this
+    /// frame, and with it any `try_table` around it).
     pub(crate) fn emit_indirect_call(
         &mut self,
         ty: TypeIndex,
         callee: Value,
         args: &[Value],
         tail: bool,
-    ) {
+    ) -> Result<(), CompileError> {
         let sig = self.wasm_sig_ref(ty);
         if tail {
             self.builder.ins().return_call_indirect(sig, callee, args);
             self.reachable = false;
         } else {
-            let call = self.builder.ins().call_indirect(sig, callee, args);
-            let results = self.builder.inst_results(call).to_vec();
+            let results = self.emit_call(Callee::Indirect(sig, callee), sig, args)?;
             self.push_all(&results);
         }
+        Ok(())
     }
 
     /// The base pointer and element count of table `index`.
@@ -184,8 +192,7 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapnz(mismatch, clif_trap_code(TrapCode::BadSignature));
 
-        self.call_func_ref(ty_index, func_ref, params, tail);
-        Ok(())
+        self.call_func_ref(ty_index, func_ref, params, tail)
     }
 }
 
@@ -207,7 +214,6 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapz(func_ref, clif_trap_code(TrapCode::NullReference));
-        self.call_func_ref(ty_index, func_ref, params, tail);
-        Ok(())
+        self.call_func_ref(ty_index, func_ref, params, tail)
     }
 }

@@ -59,7 +59,7 @@ pub(crate) struct Metering {
     /// The function-local copy of `fuel_consumed`.
     fuel_var: Option<Variable>,
     /// Cost of the operators since the last update of `fuel_var`.
-    fuel_pending: i64,
+    pub(crate) fuel_pending: i64,
     /// The cached epoch deadline.
     deadline_var: Option<Variable>,
     /// The address of the engine's epoch counter.
@@ -210,13 +210,16 @@ impl FuncTranslator<'_, '_> {
             | Operator::CallRef { .. }
             | Operator::ReturnCall { .. }
             | Operator::ReturnCallIndirect { .. }
-            | Operator::ReturnCallRef { .. } => {
+            | Operator::ReturnCallRef { .. }
+            | Operator::Throw { .. }
+            | Operator::ThrowRef => {
                 self.fuel_increment_var();
                 self.fuel_save_from_var();
             }
             // The end of straight-line code: bring the variable up to date
             // so that every path adds exactly what it executed.
             Operator::Loop { .. }
+            | Operator::TryTable { .. }
             | Operator::If { .. }
             | Operator::Else
             | Operator::End

@@ -3,6 +3,7 @@
 mod calls;
 mod control;
 mod errors;
+mod exceptions;
 mod lazy_funcrefs;
 mod lazy_tables;
 mod memory;

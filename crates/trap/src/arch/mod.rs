@@ -12,7 +12,12 @@
 //! * `keel_fiber_switch` (push the callee-saved registers, swap stack
 //!   pointers, pop the other context's registers) and `keel_fiber_start`,
 //!   where a fresh stack laid out by `fiber_init_stack` begins: the
-//!   [`Fiber`](crate::Fiber) context switch.
+//!   [`Fiber`](crate::Fiber) context switch;
+//! * `keel_unwind_stub` (how compiled code enters a builtin that unwinds:
+//!   it passes on the return address and frame pointer of the calling
+//!   wasm frame) and `keel_resume` (set the stack and frame pointers and
+//!   the exception payload registers, jump to a handler): exception
+//!   handling, see [`crate::unwind`].
 //!
 //! The riscv64 file is also assembled by GNU as and run under
 //! `qemu-riscv64` by `crates/trap/tests/riscv64/run.sh`, since no riscv64
@@ -24,12 +29,16 @@ mod riscv64;
 mod x86_64;
 
 #[cfg(target_arch = "riscv64")]
+pub use riscv64::keel_unwind_stub;
+#[cfg(target_arch = "riscv64")]
 pub(crate) use riscv64::{
-    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_setjmp_call,
+    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_resume, keel_setjmp_call,
 };
 #[cfg(target_arch = "x86_64")]
+pub use x86_64::keel_unwind_stub;
+#[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::{
-    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_setjmp_call,
+    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_resume, keel_setjmp_call,
 };
 
 /// An architecture keel runs compiled code on.

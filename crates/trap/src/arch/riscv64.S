@@ -19,6 +19,16 @@
 #     never returns. A fresh stack is one such frame, at the top of the
 #     stack minus 208, with ra = keel_fiber_start, s0 = 0 (ending the
 #     frame-pointer chain), s1 = entry, s2 = data.
+# keel_unwind_stub(a0, a1, a2, target) -> !
+#     Called by compiled wasm code (Cranelift's `tail` convention, whose
+#     first integer arguments are LP64's) to start unwinding: tail-call
+#     target(a0, a1, a2, target, pc, fp) with pc = the return address into
+#     the caller (ra) and fp = the caller's frame pointer (s0, untouched).
+# keel_resume(pc, sp, fp, payload0, payload1) -> !
+#     Continue at an exception handler: load sp and s0, put the payload in
+#     a0 and a1 (Cranelift's exception payload registers) and jump to pc.
+#     Every other register is dead at a handler (Cranelift's `try_call`
+#     treats all of them as clobbered on the exceptional edge).
 
     .text
 
@@ -177,3 +187,26 @@ keel_fiber_start:
     unimp
     .cfi_endproc
     .size keel_fiber_start, . - keel_fiber_start
+
+    .globl keel_unwind_stub
+    .type keel_unwind_stub,@function
+    .p2align 2
+keel_unwind_stub:
+    # a0, a1, a2 = arguments, a3 = target
+    mv a4, ra
+    mv a5, s0
+    jr a3
+    .size keel_unwind_stub, . - keel_unwind_stub
+
+    .globl keel_resume
+    .type keel_resume,@function
+    .p2align 2
+keel_resume:
+    # a0 = pc, a1 = sp, a2 = fp, a3 = payload0, a4 = payload1
+    mv t0, a0
+    mv sp, a1
+    mv s0, a2
+    mv a0, a3
+    mv a1, a4
+    jr t0
+    .size keel_resume, . - keel_resume

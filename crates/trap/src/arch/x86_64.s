@@ -14,6 +14,16 @@
 #     Where a fresh fiber stack "returns" to on its first switch; it calls
 #     entry(data, arg) with entry in rbx and data in r12 (see
 #     `fiber_init_stack` for the layout) and never returns.
+# keel_unwind_stub(a0, a1, a2, target) -> !
+#     Called by compiled wasm code (Cranelift's `tail` convention, whose
+#     first integer arguments are System V's) to start unwinding: tail-call
+#     target(a0, a1, a2, target, pc, fp) with pc = the return address into
+#     the caller and fp = the caller's frame pointer (rbp, untouched).
+# keel_resume(pc, sp, fp, payload0, payload1) -> !
+#     Continue at an exception handler: load rsp and rbp, put the payload in
+#     rax and rdx (Cranelift's exception payload registers) and jump to pc.
+#     Every other register is dead at a handler (Cranelift's `try_call`
+#     treats all of them as clobbered on the exceptional edge).
 
     .text
 
@@ -95,3 +105,25 @@ keel_fiber_start:
     ud2
     .cfi_endproc
     .size keel_fiber_start, . - keel_fiber_start
+
+    .globl keel_unwind_stub
+    .type keel_unwind_stub,@function
+    .p2align 4
+keel_unwind_stub:
+    # rdi, rsi, rdx = arguments, rcx = target
+    mov r8, [rsp]
+    mov r9, rbp
+    jmp rcx
+    .size keel_unwind_stub, . - keel_unwind_stub
+
+    .globl keel_resume
+    .type keel_resume,@function
+    .p2align 4
+keel_resume:
+    # rdi = pc, rsi = sp, rdx = fp, rcx = payload0, r8 = payload1
+    mov rsp, rsi
+    mov rbp, rdx
+    mov rax, rcx
+    mov rdx, r8
+    jmp rdi
+    .size keel_resume, . - keel_resume

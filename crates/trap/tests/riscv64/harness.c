@@ -1,7 +1,8 @@
 // Runs keel-trap's riscv64 assembly (src/arch/riscv64.S) under
 // qemu-riscv64: the jump buffer (keel_setjmp_call / keel_longjmp) and the
 // fiber switch (keel_fiber_switch / keel_fiber_start), checking that every
-// callee-saved register survives each of them. Built and run by run.sh.
+// callee-saved register survives each of them, and the exception-unwinding
+// entry and exit (keel_unwind_stub / keel_resume). Built and run by run.sh.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +16,20 @@ extern int keel_setjmp_call(uintptr_t *buf, callback_t callback, void *data);
 extern void keel_longjmp(const uintptr_t *buf) __attribute__((noreturn));
 extern uintptr_t keel_fiber_switch(uintptr_t *save_sp, uintptr_t new_sp, uintptr_t arg);
 extern void keel_fiber_start(void);
+extern void keel_unwind_stub(void);
+extern void keel_resume(uintptr_t pc, uintptr_t sp, uintptr_t fp, uintptr_t payload0,
+                        uintptr_t payload1) __attribute__((noreturn));
 
 // Probes (probes.S).
 extern long probe_setjmp(uintptr_t *buf, callback_t callback, void *data, uint64_t *out);
 extern long probe_switch(uintptr_t *save_sp, uintptr_t new_sp, uintptr_t arg, uint64_t *out);
 extern void clobber_longjmp(const uintptr_t *buf) __attribute__((noreturn));
 extern uintptr_t clobber_switch(uintptr_t *save_sp, uintptr_t new_sp, uintptr_t arg);
+typedef void (*unwind_target_t)(uintptr_t, uintptr_t, uintptr_t, uintptr_t, uintptr_t, uintptr_t);
+extern void probe_unwind(unwind_target_t target);
+extern char probe_unwind_ret[], probe_unwind_landing[];
+uintptr_t probe_unwind_sp;
+uintptr_t probe_unwind_seen[4];
 
 static int failures;
 static int checks;
@@ -134,9 +143,41 @@ static void test_fiber_switch(void) {
     check_registers("after resuming the fiber and back", out, 0x6b000);
 }
 
+// --- exception unwinding -------------------------------------------------
+
+static uintptr_t unwind_args[6];
+
+static void unwind_target(uintptr_t a0, uintptr_t a1, uintptr_t a2, uintptr_t target,
+                          uintptr_t pc, uintptr_t fp) {
+    uintptr_t args[6] = {a0, a1, a2, target, pc, fp};
+    memcpy(unwind_args, args, sizeof args);
+    keel_resume((uintptr_t)probe_unwind_landing, probe_unwind_sp, 0xfeed0, 0x1111, 0x2222);
+}
+
+static void test_unwind(void) {
+    probe_unwind(unwind_target);
+    CHECK(unwind_args[0] == 11 && unwind_args[1] == 22 && unwind_args[2] == 33,
+          "the stub passed arguments %lu, %lu, %lu", (unsigned long)unwind_args[0],
+          (unsigned long)unwind_args[1], (unsigned long)unwind_args[2]);
+    CHECK(unwind_args[3] == (uintptr_t)unwind_target, "the stub passed target %#lx",
+          (unsigned long)unwind_args[3]);
+    CHECK(unwind_args[4] == (uintptr_t)probe_unwind_ret, "pc %#lx, expected %#lx",
+          (unsigned long)unwind_args[4], (unsigned long)(uintptr_t)probe_unwind_ret);
+    CHECK(unwind_args[5] == 0x12345678, "fp %#lx, expected the caller's s0",
+          (unsigned long)unwind_args[5]);
+    CHECK(probe_unwind_seen[0] == 0x1111 && probe_unwind_seen[1] == 0x2222,
+          "payload a0 = %#lx, a1 = %#lx", (unsigned long)probe_unwind_seen[0],
+          (unsigned long)probe_unwind_seen[1]);
+    CHECK(probe_unwind_seen[2] == 0xfeed0, "resumed with s0 = %#lx",
+          (unsigned long)probe_unwind_seen[2]);
+    CHECK(probe_unwind_seen[3] == probe_unwind_sp, "resumed with sp = %#lx, expected %#lx",
+          (unsigned long)probe_unwind_seen[3], (unsigned long)probe_unwind_sp);
+}
+
 int main(void) {
     test_jump_buffer();
     test_fiber_switch();
+    test_unwind();
     printf("riscv64 harness: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

@@ -99,3 +99,35 @@ clobber_switch:
     restore_callee
     ret
     .size clobber_switch, . - clobber_switch
+
+# void probe_unwind(target): call keel_unwind_stub(11, 22, 33, target) the
+# way compiled wasm code does, with s0 = 0x12345678 as the caller's frame
+# pointer; the return address it passes on is probe_unwind_ret. The target
+# (C) continues with keel_resume at probe_unwind_landing, which records a0,
+# a1, s0 and sp in probe_unwind_seen[0..4] and returns to the C caller.
+# The stack pointer at the call is left in probe_unwind_sp.
+    .globl probe_unwind
+    .type probe_unwind,@function
+probe_unwind:
+    save_callee
+    la t0, probe_unwind_sp
+    sd sp, 0(t0)
+    mv a3, a0
+    li a0, 11
+    li a1, 22
+    li a2, 33
+    li s0, 0x12345678
+    call keel_unwind_stub
+    .globl probe_unwind_ret
+probe_unwind_ret:
+    unimp
+    .globl probe_unwind_landing
+probe_unwind_landing:
+    la t0, probe_unwind_seen
+    sd a0, 0(t0)
+    sd a1, 8(t0)
+    sd s0, 16(t0)
+    sd sp, 24(t0)
+    restore_callee
+    ret
+    .size probe_unwind, . - probe_unwind

@@ -1,0 +1,310 @@
+//! Exception handling on the host side: [`Tag`], [`TagType`], [`ExnRef`]
+//! and [`ThrownException`] (spec:
+//! [Exception Handling](https://webassembly.github.io/spec/core/exec/runtime.html#exception-instances)).
+//!
+//! A wasm exception that no wasm frame catches leaves [`Func::call`]
+//! (and [`TypedFunc::call`]) as an error that downcasts to
+//! [`ThrownException`], which holds the exception. A host function throws
+//! into its wasm caller by returning such an error: the exception unwinds
+//! through the wasm frames above it as if wasm had thrown it.
+//!
+//! [`Func::call`]: crate::Func::call
+//! [`TypedFunc::call`]: crate::TypedFunc::call
+
+use crate::prelude::*;
+use crate::store::{StoreId, StoreOpaque};
+use crate::{AsContext, AsContextMut, FuncType, Result, Val};
+use core::fmt;
+use keel_vm::VMTagDefinition;
+
+/// The type of a tag: the function type whose parameters are the payload
+/// of the exceptions it tags (its results are empty; spec:
+/// [Tag Types](https://webassembly.github.io/spec/core/syntax/types.html#tag-types)).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TagType(FuncType);
+
+impl TagType {
+    /// The tag type of function type `ty`.
+    ///
+    /// # Errors
+    ///
+    /// If `ty` has results: a tag's function type has none.
+    pub fn new(ty: FuncType) -> Result<TagType> {
+        if ty.results().len() != 0 {
+            anyhow::bail!("a tag's function type cannot have results, found `{ty}`");
+        }
+        Ok(TagType(ty))
+    }
+
+    /// A tag type from a function type known to have no results.
+    pub(crate) fn from_func_type(ty: FuncType) -> TagType {
+        TagType(ty)
+    }
+
+    /// The function type: its parameters are the payload's types.
+    pub fn ty(&self) -> &FuncType {
+        &self.0
+    }
+}
+
+impl fmt::Display for TagType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(tag {})", self.0)
+    }
+}
+
+/// What a store keeps of a tag.
+pub(crate) struct TagData {
+    /// The definition, whose address is the tag's identity: in an
+    /// instance's VMContext, or in `owned` for a host tag.
+    pub(crate) def: *const VMTagDefinition,
+    pub(crate) ty: TagType,
+    /// A host tag's definition (boxed: its address must not change).
+    _owned: Option<Box<VMTagDefinition>>,
+}
+
+/// A tag: the identity an exception is thrown with and caught by (spec:
+/// [Tag Instances](https://webassembly.github.io/spec/core/exec/runtime.html#tag-instances)).
+/// Every instantiation of a module that defines a tag makes a new one;
+/// [`Tag::new`] makes one on the host. Two `Tag`s are equal when they are
+/// the same tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Tag {
+    /// A new host tag of type `ty` in `store`.
+    ///
+    /// # Errors
+    ///
+    /// If `ty` uses concrete types of another engine than the store's.
+    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> Result<Tag> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let type_index = store.engine.register_type(&ty.0.0);
+        let owned = Box::new(VMTagDefinition::new(type_index));
+        let def = &*owned as *const VMTagDefinition;
+        Ok(Tag::insert(store, def, ty.clone(), Some(owned)))
+    }
+
+    fn insert(
+        store: &mut StoreOpaque,
+        def: *const VMTagDefinition,
+        ty: TagType,
+        owned: Option<Box<VMTagDefinition>>,
+    ) -> Tag {
+        let index = store.tags.len();
+        store.tags.push(TagData {
+            def,
+            ty,
+            _owned: owned,
+        });
+        store.tag_by_def.insert(def as usize, index);
+        Tag {
+            store: store.id,
+            index,
+        }
+    }
+
+    /// The tag whose definition is at `def` (an instance's or a host
+    /// tag's, of this store).
+    pub(crate) fn from_def(store: &mut StoreOpaque, def: *const VMTagDefinition) -> Tag {
+        if let Some(&index) = store.tag_by_def.get(&(def as usize)) {
+            return Tag {
+                store: store.id,
+                index,
+            };
+        }
+        // SAFETY: `def` is a live tag definition of this store (the
+        // caller's contract: it came from an instance or an exception of
+        // this store).
+        let type_index = unsafe { (*def).type_index };
+        let ty = store
+            .engine
+            .lookup_type(type_index)
+            .map(|t| TagType(FuncType(t)))
+            .unwrap_or_else(|| TagType(FuncType::new([], [])));
+        Tag::insert(store, def, ty, None)
+    }
+
+    /// The tag's type.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this tag.
+    pub fn ty(&self, store: impl AsContext) -> TagType {
+        let store = &store.as_context().0.opaque;
+        store.check(self.store);
+        store.tags[self.index].ty.clone()
+    }
+
+    /// Whether `a` and `b` are the same tag (as `==`; Wasmtime's name).
+    pub fn eq(a: &Tag, b: &Tag, _store: impl AsContext) -> bool {
+        a == b
+    }
+
+    /// The engine-wide id of the tag's function type.
+    pub(crate) fn type_index(&self, store: &StoreOpaque) -> keel_translate::SharedTypeIndex {
+        // SAFETY: the store keeps its tags' definitions alive.
+        unsafe { (*self.definition(store)).type_index }
+    }
+
+    pub(crate) fn definition(&self, store: &StoreOpaque) -> *const VMTagDefinition {
+        store.check(self.store);
+        store.tags[self.index].def
+    }
+}
+
+/// A reference to an exception object: a wasm `exnref` (spec:
+/// [Exception Instances](https://webassembly.github.io/spec/core/exec/runtime.html#exception-instances)).
+/// Its tag and payload are read through the store that owns it. The
+/// object lives as long as that store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExnRef {
+    pub(crate) store: StoreId,
+    /// The `VMExnObject`'s address: the raw `exnref`.
+    pub(crate) raw: usize,
+}
+
+impl ExnRef {
+    /// A new exception of `tag` with payload `fields` (one value per
+    /// parameter of the tag's type, in order), owned by `store`.
+    ///
+    /// # Errors
+    ///
+    /// If the fields do not match the tag type's parameters in number or
+    /// type, if a reference field belongs to another store, or if the
+    /// allocation fails.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own `tag`.
+    pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let def = tag.definition(store);
+        let params = store.tags[tag.index].ty.0.0.params.clone();
+        if params.len() != fields.len() {
+            anyhow::bail!(
+                "exception payload of {} values for a tag of {} parameters",
+                fields.len(),
+                params.len()
+            );
+        }
+        let mut raw = Vec::with_capacity(fields.len());
+        for (i, (v, ty)) in fields.iter().zip(params.iter()).enumerate() {
+            if !v.matches(store, *ty) {
+                anyhow::bail!("exception field {i} is not of type `{ty}`");
+            }
+            raw.push(v.to_raw(store)?);
+        }
+        let obj = store.exn_heap.alloc(def, &raw)?;
+        Ok(ExnRef {
+            store: store.id,
+            raw: obj.as_ptr() as usize,
+        })
+    }
+
+    /// The object behind this reference.
+    fn object<'a>(&self, store: &'a StoreOpaque) -> &'a keel_vm::VMExnObject {
+        store.check(self.store);
+        // SAFETY: a non-null exnref of this store points to one of its
+        // exception objects, which live as long as the store.
+        unsafe { &*(self.raw as *const keel_vm::VMExnObject) }
+    }
+
+    /// The exception's tag.
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this exception.
+    pub fn tag(&self, mut store: impl AsContextMut) -> Tag {
+        let store = &mut store.as_context_mut().0.opaque;
+        let def = self.object(store).tag();
+        Tag::from_def(store, def)
+    }
+
+    /// The exception's payload, one value per parameter of its tag's type.
+    ///
+    /// # Errors
+    ///
+    /// If a reference in the payload cannot be read back (an internal
+    /// inconsistency).
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this exception.
+    pub fn fields(&self, mut store: impl AsContextMut) -> Result<Vec<Val>> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let def = self.object(store).tag();
+        let tag = Tag::from_def(store, def);
+        let params = store.tags[tag.index].ty.0.0.params.clone();
+        let payload = self.object(store).payload().to_vec();
+        params
+            .iter()
+            .zip(payload)
+            .map(|(ty, raw)| Val::from_raw(store, raw, *ty))
+            .collect()
+    }
+
+    /// Field `index` of the payload.
+    ///
+    /// # Errors
+    ///
+    /// If `index` is out of range.
+    pub fn field(&self, store: impl AsContextMut, index: usize) -> Result<Val> {
+        let mut fields = self.fields(store)?;
+        if index >= fields.len() {
+            anyhow::bail!(
+                "field {index} out of range: the exception has {}",
+                fields.len()
+            );
+        }
+        Ok(fields.swap_remove(index))
+    }
+
+    /// The reference of raw `exnref` `raw` (non-null, of this store).
+    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> ExnRef {
+        ExnRef {
+            store: store.id,
+            raw,
+        }
+    }
+
+    /// The raw `exnref` for compiled code of `store`.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
+        if self.store != store.id {
+            anyhow::bail!("exception reference belongs to another store");
+        }
+        Ok(self.raw)
+    }
+}
+
+/// The error of a call that a wasm exception left uncaught, and how a
+/// host function throws one into its wasm caller (return it as the
+/// error). Downcast an error from [`Func::call`](crate::Func::call) to it
+/// to read the exception's tag and payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThrownException {
+    exn: ExnRef,
+}
+
+impl ThrownException {
+    /// The error that throws `exn`.
+    pub fn new(exn: ExnRef) -> ThrownException {
+        ThrownException { exn }
+    }
+
+    /// The exception.
+    pub fn exn(&self) -> ExnRef {
+        self.exn
+    }
+}
+
+impl fmt::Display for ThrownException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("uncaught wasm exception")
+    }
+}
+
+impl core::error::Error for ThrownException {}

@@ -1,0 +1,366 @@
+//! Exception handling: throwing and catching across wasm and host frames,
+//! the host API (`Tag`, `ExnRef`, `ThrownException`), and what the spec
+//! testsuite does not look at (fuel, traps in handlers, tail calls, deep
+//! stacks, backtraces after a catch).
+
+use keel::{
+    Config, Engine, ExnRef, Func, FuncType, Linker, Module, Store, Tag, TagType, ThrownException,
+    TrapCode, Val, ValType,
+};
+
+fn instantiate(engine: &Engine, wat: &str) -> (Store<()>, keel::Instance) {
+    let module = Module::new(engine, wat).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
+}
+
+/// Throw through 0, 1 and many frames and catch with each clause kind.
+#[test]
+fn throw_and_catch_across_frames() {
+    for engine in crate::engines() {
+        let (mut store, instance) = instantiate(
+            &engine,
+            r#"(module
+              (tag $e (param i32 i64))
+              (tag $other)
+              (func $thrower (param i32)
+                (if (i32.eqz (local.get 0))
+                  (then (throw $e (i32.const 7) (i64.const -9))))
+                (call $thrower (i32.sub (local.get 0) (i32.const 1))))
+              ;; catch: payload only
+              (func (export "catch") (param i32) (result i32 i64)
+                (block $other_h
+                  (block $h (result i32 i64)
+                    (try_table (catch $other $other_h) (catch $e $h)
+                      (call $thrower (local.get 0)))
+                    (unreachable))
+                  (return))
+                (unreachable))
+              ;; catch_ref and rethrow with throw_ref to an outer catch_all
+              (func (export "rethrow") (param i32) (result i32)
+                (block $outer
+                  (try_table (catch_all $outer)
+                    (block $h (result i32 i64 exnref)
+                      (try_table (catch_ref $e $h) (call $thrower (local.get 0)))
+                      (unreachable))
+                    (throw_ref))
+                  (unreachable))
+                (i32.const 1))
+              ;; catch_all_ref: the exception is a value
+              (func (export "keep") (result exnref)
+                (block $h (result exnref)
+                  (try_table (catch_all_ref $h) (call $thrower (i32.const 3)))
+                  (ref.null exn)))
+              (func (export "throw-ref") (param exnref) (throw_ref (local.get 0)))
+              (func (export "uncaught") (call $thrower (i32.const 2))))"#,
+        );
+        let catch = instance
+            .get_typed_func::<i32, (i32, i64)>(&mut store, "catch")
+            .unwrap();
+        for depth in [0, 1, 10, 1000] {
+            assert_eq!(catch.call(&mut store, depth).unwrap(), (7, -9), "{depth}");
+        }
+        let rethrow = instance
+            .get_typed_func::<i32, i32>(&mut store, "rethrow")
+            .unwrap();
+        assert_eq!(rethrow.call(&mut store, 5).unwrap(), 1);
+
+        // An uncaught exception leaves `call` as a ThrownException whose
+        // tag and payload the host reads.
+        let uncaught = instance.get_func(&mut store, "uncaught").unwrap();
+        let err = uncaught.call(&mut store, &[], &mut []).unwrap_err();
+        let thrown = err.downcast_ref::<ThrownException>().expect("an exception");
+        let exn = thrown.exn();
+        let tag_e = instance.get_tag(&mut store, "e");
+        assert!(tag_e.is_none(), "the tag is not exported");
+        let fields = exn.fields(&mut store).unwrap();
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields[0].unwrap_i32(), 7);
+        assert_eq!(fields[1].unwrap_i64(), -9);
+        let ty = exn.tag(&mut store).ty(&store);
+        assert_eq!(
+            ty.ty().params().collect::<Vec<_>>(),
+            [ValType::I32, ValType::I64]
+        );
+
+        // exnref as a value: kept by wasm, thrown again from the host side.
+        let keep = instance.get_func(&mut store, "keep").unwrap();
+        let mut out = [Val::ExnRef(None)];
+        keep.call(&mut store, &[], &mut out).unwrap();
+        let kept = out[0].exnref().unwrap().expect("non-null exnref");
+        assert_eq!(kept.field(&mut store, 0).unwrap().unwrap_i32(), 7);
+        let throw_ref = instance.get_func(&mut store, "throw-ref").unwrap();
+        let err = throw_ref
+            .call(&mut store, &[Val::ExnRef(Some(kept))], &mut [])
+            .unwrap_err();
+        assert_eq!(err.downcast_ref::<ThrownException>().unwrap().exn(), kept);
+        let err = throw_ref
+            .call(&mut store, &[Val::ExnRef(None)], &mut [])
+            .unwrap_err();
+        assert_eq!(crate::trap_code(&err), Some(TrapCode::NullReference));
+    }
+}
+
+/// Tags are per instance: the same module instantiated twice has two
+/// different tags, and an imported tag is the exporter's.
+#[test]
+fn tags_have_identity() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (tag $e (export "e") (param i32))
+          (import "host" "throw" (func $throw (param i32)))
+          (func (export "catch-own") (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $throw (local.get 0)))
+              (i32.const -1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    // The host throws with whichever tag is in its slot.
+    let slot: std::sync::Arc<std::sync::Mutex<Option<Tag>>> = Default::default();
+    let slot2 = slot.clone();
+    let throw = Func::new(
+        &mut store,
+        FuncType::new([ValType::I32], []),
+        move |mut caller, args, _| {
+            let tag = slot2.lock().unwrap().expect("a tag");
+            let exn = ExnRef::new(&mut caller, &tag, args)?;
+            Err(ThrownException::new(exn).into())
+        },
+    );
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "throw", throw).unwrap();
+    let a = linker.instantiate(&mut store, &module).unwrap();
+    let b = linker.instantiate(&mut store, &module).unwrap();
+    let tag_a = a.get_tag(&mut store, "e").unwrap();
+    let tag_b = b.get_tag(&mut store, "e").unwrap();
+    assert_ne!(tag_a, tag_b);
+    assert_eq!(tag_a, a.get_tag(&mut store, "e").unwrap());
+    let catch_a = a
+        .get_typed_func::<i32, i32>(&mut store, "catch-own")
+        .unwrap();
+    *slot.lock().unwrap() = Some(tag_a);
+    assert_eq!(catch_a.call(&mut store, 42).unwrap(), 42);
+    // Thrown with b's tag: a does not catch it, and it comes out.
+    *slot.lock().unwrap() = Some(tag_b);
+    let err = catch_a.call(&mut store, 42).unwrap_err();
+    let exn = err.downcast_ref::<ThrownException>().unwrap().exn();
+    assert_eq!(exn.tag(&mut store), tag_b);
+    // A host tag of the same type is yet another tag.
+    let host_tag = Tag::new(
+        &mut store,
+        &TagType::new(FuncType::new([ValType::I32], [])).unwrap(),
+    )
+    .unwrap();
+    *slot.lock().unwrap() = Some(host_tag);
+    assert!(catch_a.call(&mut store, 1).is_err());
+    // Payloads must match the tag type.
+    assert!(ExnRef::new(&mut store, &host_tag, &[]).is_err());
+    assert!(ExnRef::new(&mut store, &host_tag, &[Val::I64(1)]).is_err());
+}
+
+/// An exception thrown by wasm called from a host function called from
+/// wasm crosses the host frames: caught by the outer wasm if it catches,
+/// else out to the outermost caller.
+#[test]
+fn exceptions_cross_host_frames() {
+    let engine = Engine::default();
+    let inner = Module::new(
+        &engine,
+        r#"(module (tag $e (export "e") (param i32))
+            (func (export "throw") (param i32) (throw $e (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let inner = linker.instantiate(&mut store, &inner).unwrap();
+    linker.instance(&mut store, "inner", inner).unwrap();
+    let inner_throw = inner.get_func(&mut store, "throw").unwrap();
+    // The host function calls wasm that throws, and propagates the error.
+    let host = Func::new(
+        &mut store,
+        FuncType::new([ValType::I32], []),
+        move |mut caller, args, _| inner_throw.call(&mut caller, args, &mut []),
+    );
+    linker.define(&store, "host", "call", host).unwrap();
+    let outer = Module::new(
+        &engine,
+        r#"(module
+          (import "inner" "e" (tag $e (param i32)))
+          (import "host" "call" (func $call (param i32)))
+          (func (export "caught") (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $call (local.get 0)))
+              (i32.const -1)))
+          (func (export "uncaught") (param i32) (call $call (local.get 0))))"#,
+    )
+    .unwrap();
+    let outer = linker.instantiate(&mut store, &outer).unwrap();
+    let caught = outer
+        .get_typed_func::<i32, i32>(&mut store, "caught")
+        .unwrap();
+    assert_eq!(caught.call(&mut store, 11).unwrap(), 11);
+    let uncaught = outer
+        .get_typed_func::<i32, ()>(&mut store, "uncaught")
+        .unwrap();
+    let err = uncaught.call(&mut store, 12).unwrap_err();
+    let exn = err.downcast_ref::<ThrownException>().unwrap().exn();
+    assert_eq!(exn.field(&mut store, 0).unwrap().unwrap_i32(), 12);
+    // The store is usable afterwards.
+    assert_eq!(caught.call(&mut store, 13).unwrap(), 13);
+}
+
+/// A trap inside a handler is a trap; tail calls leave the try_table;
+/// call_indirect and call_ref are caught; fuel keeps counting.
+#[test]
+fn handlers_traps_tail_calls_and_fuel() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let (mut store, instance) = instantiate(
+        &engine,
+        r#"(module
+          (tag $e)
+          (table 1 funcref)
+          (elem (i32.const 0) $thrower)
+          (type $t (func))
+          (func $thrower (throw $e))
+          (func $thrower_i32 (result i32) (throw $e))
+          (func (export "trap-in-handler")
+            (block $h
+              (try_table (catch $e $h) (call $thrower)))
+            (unreachable))
+          (func (export "indirect") (result i32)
+            (block $h
+              (try_table (catch_all $h) (call_indirect (type $t) (i32.const 0))))
+            (i32.const 1))
+          (func (export "ref") (result i32)
+            (block $h
+              (try_table (catch $e $h) (call_ref $t (ref.func $thrower))))
+            (i32.const 2))
+          (func (export "tail") (result i32)
+            (block $h
+              (try_table (catch $e $h) (return_call $thrower_i32)))
+            (i32.const 3))
+          (func (export "loop") (param i32) (result i32)
+            (local $n i32)
+            (loop $l
+              (block $h
+                (try_table (catch $e $h) (call $thrower)))
+              (local.set $n (i32.add (local.get $n) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $n) (local.get 0))))
+            (local.get $n)))"#,
+    );
+    store.set_fuel(1_000_000).unwrap();
+    let trap = instance.get_func(&mut store, "trap-in-handler").unwrap();
+    let err = trap.call(&mut store, &[], &mut []).unwrap_err();
+    assert_eq!(
+        crate::trap_code(&err),
+        Some(TrapCode::UnreachableCodeReached)
+    );
+    // The backtrace after a catch is the handler's frame, then the host.
+    let bt = err
+        .downcast_ref::<keel::WasmBacktrace>()
+        .expect("backtrace");
+    assert_eq!(bt.frames().len(), 1, "{bt:?}");
+    for (name, expected) in [("indirect", 1), ("ref", 2)] {
+        let f = instance
+            .get_typed_func::<(), i32>(&mut store, name)
+            .unwrap();
+        assert_eq!(f.call(&mut store, ()).unwrap(), expected, "{name}");
+    }
+    let tail = instance
+        .get_typed_func::<(), i32>(&mut store, "tail")
+        .unwrap();
+    let err = tail.call(&mut store, ()).unwrap_err();
+    assert!(err.downcast_ref::<ThrownException>().is_some(), "{err:#}");
+
+    let looped = instance
+        .get_typed_func::<i32, i32>(&mut store, "loop")
+        .unwrap();
+    let before = store.get_fuel().unwrap();
+    assert_eq!(looped.call(&mut store, 100).unwrap(), 100);
+    let used = before - store.get_fuel().unwrap();
+    assert!(used > 100 && used < 100 * 30, "fuel used: {used}");
+    // Out of fuel in a throwing loop is a trap, not a hang.
+    store.set_fuel(500).unwrap();
+    let err = looped.call(&mut store, 1_000_000).unwrap_err();
+    assert_eq!(crate::trap_code(&err), Some(TrapCode::OutOfFuel));
+}
+
+/// Unwinding from deep recursion: a stack overflow while throwing frames
+/// are deep is still a trap, and a throw from near the limit is caught.
+#[test]
+fn deep_stacks() {
+    let engine = Engine::default();
+    let (mut store, instance) = instantiate(
+        &engine,
+        r#"(module
+          (tag $e (param i32))
+          (func $down (param i32) (result i32)
+            (if (i32.eqz (local.get 0)) (then (throw $e (i32.const 99))))
+            (i32.add (call $down (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
+          (func (export "deep") (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (result i32) (catch $e $h) (call $down (local.get 0)))))
+          (func $forever (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (result i32) (catch $e $h)
+                (call $forever (i32.add (local.get 0) (i32.const 1)))))
+            (i32.add (i32.const 1)))
+          (func (export "overflow") (result i32) (call $forever (i32.const 0))))"#,
+    );
+    let deep = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")
+        .unwrap();
+    assert_eq!(deep.call(&mut store, 10_000).unwrap(), 99);
+    let overflow = instance
+        .get_typed_func::<(), i32>(&mut store, "overflow")
+        .unwrap();
+    let err = overflow.call(&mut store, ()).unwrap_err();
+    assert_eq!(crate::trap_code(&err), Some(TrapCode::StackOverflow));
+}
+
+/// Exceptions from several threads, each with its own store, at once.
+#[test]
+fn throw_on_many_threads() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (tag $e (param i32))
+          (func $t (param i32) (throw $e (local.get 0)))
+          (func (export "run") (param i32) (result i32)
+            (local $i i32) (local $sum i32)
+            (loop $l
+              (block $h (result i32)
+                (try_table (catch $e $h) (call $t (local.get $i)))
+                (unreachable))
+              (local.set $sum (i32.add (local.get $sum)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+            (local.get $sum)))"#,
+    )
+    .unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut store = Store::new(&engine, ());
+                let instance = Linker::new(&engine)
+                    .instantiate(&mut store, &module)
+                    .unwrap();
+                let run = instance
+                    .get_typed_func::<i32, i32>(&mut store, "run")
+                    .unwrap();
+                for _ in 0..20 {
+                    assert_eq!(run.call(&mut store, 1000).unwrap(), 499_500);
+                }
+            });
+        }
+    });
+}

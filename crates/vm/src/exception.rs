@@ -1,0 +1,199 @@
+//! Tags and exception objects (spec:
+//! [Exception Handling](https://webassembly.github.io/spec/core/exec/runtime.html#exception-instances)).
+//!
+//! A tag is a [`VMTagDefinition`]; its address is its identity, the one
+//! thing a `catch` compares. A thrown exception is a [`VMExnObject`] that
+//! the store's [`ExnHeap`] owns: its tag and its payload, one [`ValRaw`]
+//! per parameter of the tag's type. A non-null `exnref` is a pointer to
+//! one. Throwing walks the wasm frames for a handler
+//! ([`keel_trap::unwind`]) and continues there, or leaves the activation
+//! with [`UnwindReason::Exception`].
+
+use crate::{Instance, ValRaw, VmError};
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use keel_translate::{SharedTypeIndex, TagIndex, VMTAG_DEFINITION_SIZE, vmexn_object};
+use keel_trap::{RawBacktrace, UnwindReason};
+
+/// A tag's definition: the engine-wide id of its function type. Defined
+/// tags live in their instance's VMContext, host tags in their store.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VMTagDefinition {
+    /// The engine-wide id of the tag's function type.
+    pub type_index: SharedTypeIndex,
+    _pad: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<VMTagDefinition>() == VMTAG_DEFINITION_SIZE as usize);
+
+impl VMTagDefinition {
+    /// The definition of a tag of function type `type_index`.
+    pub fn new(type_index: SharedTypeIndex) -> Self {
+        Self {
+            type_index,
+            _pad: 0,
+        }
+    }
+}
+
+/// An exception object's header; `len` [`ValRaw`] payload slots follow it
+/// (at [`vmexn_object::PAYLOAD`]).
+#[repr(C, align(16))]
+#[derive(Debug)]
+pub struct VMExnObject {
+    tag: *const VMTagDefinition,
+    len: u32,
+    _reserved: u32,
+}
+
+const _: () = {
+    assert!(core::mem::offset_of!(VMExnObject, tag) == vmexn_object::TAG as usize);
+    assert!(core::mem::size_of::<VMExnObject>() == vmexn_object::PAYLOAD as usize);
+};
+
+impl VMExnObject {
+    fn layout(len: usize) -> Option<Layout> {
+        let size = core::mem::size_of::<ValRaw>()
+            .checked_mul(len)?
+            .checked_add(core::mem::size_of::<VMExnObject>())?;
+        Layout::from_size_align(size, 16).ok()
+    }
+
+    /// The thrown tag.
+    pub fn tag(&self) -> *const VMTagDefinition {
+        self.tag
+    }
+
+    /// The payload: one value per parameter of the tag's type.
+    pub fn payload(&self) -> &[ValRaw] {
+        // SAFETY: `len` slots follow the header in the same allocation
+        // (`ExnHeap::alloc`), initialized there.
+        unsafe {
+            let first = (self as *const Self).add(1).cast::<ValRaw>();
+            core::slice::from_raw_parts(first, self.len as usize)
+        }
+    }
+}
+
+/// The exception objects of one store. An object lives as long as its
+/// store: references to it may sit in globals, tables, the host and the
+/// wasm stack, which nothing traces yet.
+#[derive(Debug, Default)]
+pub struct ExnHeap {
+    objects: Vec<NonNull<VMExnObject>>,
+    bytes: usize,
+}
+
+// SAFETY: the heap owns its objects; their tag pointers are only compared
+// and read under the store, which is `Send`.
+unsafe impl Send for ExnHeap {}
+// SAFETY: as above; `&ExnHeap` reads nothing through the pointers.
+unsafe impl Sync for ExnHeap {}
+
+impl ExnHeap {
+    /// Allocate an exception of `tag` carrying `payload`.
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::OutOfMemory`] when the allocation fails.
+    pub fn alloc(
+        &mut self,
+        tag: *const VMTagDefinition,
+        payload: &[ValRaw],
+    ) -> Result<NonNull<VMExnObject>, VmError> {
+        let oom = |bytes| VmError::OutOfMemory {
+            what: "an exception object",
+            bytes,
+        };
+        let len = u32::try_from(payload.len()).map_err(|_| oom(usize::MAX))?;
+        let layout = VMExnObject::layout(payload.len()).ok_or(oom(usize::MAX))?;
+        self.objects
+            .try_reserve(1)
+            .map_err(|_| oom(core::mem::size_of::<usize>()))?;
+        // SAFETY: the layout has a non-zero size (the header).
+        let raw = unsafe { alloc::alloc::alloc(layout) }.cast::<VMExnObject>();
+        let obj = NonNull::new(raw).ok_or(oom(layout.size()))?;
+        // SAFETY: `obj` is a fresh allocation of the header plus `len`
+        // slots, 16-byte aligned.
+        unsafe {
+            obj.as_ptr().write(VMExnObject {
+                tag,
+                len,
+                _reserved: 0,
+            });
+            let first = obj.as_ptr().add(1).cast::<ValRaw>();
+            core::ptr::copy_nonoverlapping(payload.as_ptr(), first, payload.len());
+        }
+        self.objects.push(obj);
+        self.bytes += layout.size();
+        Ok(obj)
+    }
+
+    /// Number of live exception objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the heap holds no objects.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Bytes held by the objects.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether `raw` (a non-null `exnref`) is an object of this heap.
+    pub fn contains(&self, raw: usize) -> bool {
+        self.objects.iter().any(|o| o.as_ptr() as usize == raw)
+    }
+}
+
+impl Drop for ExnHeap {
+    fn drop(&mut self) {
+        for obj in self.objects.drain(..) {
+            // SAFETY: every object came from `alloc` with this layout and
+            // is freed once, here.
+            unsafe {
+                let len = (*obj.as_ptr()).len as usize;
+                let layout = VMExnObject::layout(len).expect("layout was valid at allocation");
+                alloc::alloc::dealloc(obj.as_ptr().cast(), layout);
+            }
+        }
+    }
+}
+
+/// Throw `exn`: continue at the first wasm handler that catches it, from
+/// the frame whose return address is `pc` and frame pointer `fp`
+/// outwards, or leave the current activation with
+/// [`UnwindReason::Exception`].
+///
+/// # Safety
+///
+/// `exn` must be a live exception object of the running store; `pc`/`fp`
+/// a return address into a live wasm frame of the current activation and
+/// that frame's frame pointer; and the caller's frames must hold nothing
+/// that still has to run (see [`keel_trap::unwind::resume`]).
+pub unsafe fn throw(exn: NonNull<VMExnObject>, pc: usize, fp: usize) -> ! {
+    // SAFETY: `exn` is live per the contract.
+    let tag = unsafe { exn.as_ref().tag };
+    let matches = |vmctx: usize, index: TagIndex| {
+        // SAFETY: the compiler stored the frame's own VMContext, whose
+        // instance is live while its frame is.
+        unsafe { Instance::tag_ptr_of_vmctx(vmctx as *mut u8, index) == tag }
+    };
+    // SAFETY: per the contract.
+    match unsafe { keel_trap::unwind::find_handler(pc, fp, matches) } {
+        // SAFETY: the handler is on this stack and nothing above it runs.
+        Some(handler) => unsafe { keel_trap::unwind::resume(handler, exn.as_ptr() as usize) },
+        None => {
+            // SAFETY: `fp` is a live wasm frame with return address `pc`.
+            let backtrace = unsafe { RawBacktrace::capture(pc, fp, true) };
+            // SAFETY: inside the activation that entered this wasm.
+            unsafe { keel_trap::raise(UnwindReason::Exception(exn.as_ptr() as usize, backtrace)) }
+        }
+    }
+}
