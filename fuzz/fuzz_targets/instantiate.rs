@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
                 m.into()
             }
             keel::ExternType::Tag(ty) => {
-                let Ok(t) = keel::Tag::new(&mut store, ty) else {
+                let Ok(t) = keel::Tag::new(&mut store, &ty) else {
                     return;
                 };
                 t.into()
