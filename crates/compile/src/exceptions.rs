@@ -6,7 +6,10 @@
 //! A `try_table` creates one Cranelift block per catch clause; each takes
 //! the exception reference (the first exception payload register), loads
 //! the payload for `catch`/`catch_ref`, reloads the fuel counter, and
-//! branches to the clause's label. Inside a `try_table`, every call that
+//! branches to the clause's label. `catch_ref`/`catch_all_ref` mark the
+//! object escaped (the reference becomes a value); `catch`/`catch_all`
+//! hand it to the `exn_release` builtin, which frees it unless it escaped
+//! before. Inside a `try_table`, every call that
 //! can throw (wasm calls of any kind, and `throw`/`throw_ref` themselves)
 //! is a `try_call` whose exception table lists the frame's VMContext as
 //! the dynamic context and then the catch clauses of every enclosing
@@ -98,7 +101,20 @@ impl FuncTranslator<'_, '_> {
                 }
             }
             if with_ref {
+                // The reference becomes a value: the object must live on.
+                let one = self.builder.ins().iconst(types::I32, 1);
+                self.builder.ins().store(
+                    MemFlagsData::trusted(),
+                    one,
+                    exn,
+                    vmexn_object::ESCAPED as i32,
+                );
                 args.push(exn);
+            } else {
+                // Nothing keeps the reference: free the object unless it
+                // escaped earlier.
+                let vmctx = self.vmctx;
+                self.call_builtin(BuiltinFunctionIndex::exn_release, &[vmctx, exn]);
             }
             let (target, _) = self.branch_to(label)?;
             let args: Vec<BlockArg> = args.into_iter().map(BlockArg::Value).collect();

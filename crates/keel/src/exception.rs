@@ -158,8 +158,8 @@ impl Tag {
 
 /// A reference to an exception object: a wasm `exnref` (spec:
 /// [Exception Instances](https://webassembly.github.io/spec/core/exec/runtime.html#exception-instances)).
-/// Its tag and payload are read through the store that owns it. The
-/// object lives as long as that store.
+/// Its tag and payload are read through the store that owns it. An
+/// exception the host has seen lives as long as that store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExnRef {
     pub(crate) store: StoreId,
@@ -199,6 +199,14 @@ impl ExnRef {
             raw.push(v.to_raw(store)?);
         }
         let obj = store.exn_heap.alloc(def, &raw)?;
+        // SAFETY: just allocated; the host holds it from here on.
+        unsafe { keel_vm::ExnHeap::mark_escaped(obj.as_ptr()) };
+        for (v, ty) in raw.iter().zip(params.iter()) {
+            if ty.is_exn_ref() && v.get_ptr() != 0 {
+                // SAFETY: a non-null exnref of this store is a live object.
+                unsafe { keel_vm::ExnHeap::mark_escaped(v.get_ptr() as *mut _) };
+            }
+        }
         Ok(ExnRef {
             store: store.id,
             raw: obj.as_ptr() as usize,
@@ -263,8 +271,11 @@ impl ExnRef {
         Ok(fields.swap_remove(index))
     }
 
-    /// The reference of raw `exnref` `raw` (non-null, of this store).
+    /// The reference of raw `exnref` `raw` (non-null, of this store),
+    /// which the host now holds: the object lives as long as the store.
     pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> ExnRef {
+        // SAFETY: a non-null exnref of this store is a live object.
+        unsafe { keel_vm::ExnHeap::mark_escaped(raw as *mut keel_vm::VMExnObject) };
         ExnRef {
             store: store.id,
             raw,

@@ -258,6 +258,16 @@ impl<T> Store<T> {
         self.inner.opaque.set_fuel(fuel)
     }
 
+    /// The exception objects this store holds: `(count, bytes)`. An
+    /// exception caught by `catch` or `catch_all` is freed by its handler;
+    /// one that became an `exnref` value (caught with `catch_ref` or
+    /// `catch_all_ref`, stored in a payload, or seen by the host) lives as
+    /// long as the store (keel does not trace references yet).
+    pub fn exception_heap_usage(&self) -> (usize, usize) {
+        let heap = &self.inner.opaque.exn_heap;
+        (heap.len(), heap.bytes())
+    }
+
     /// The fuel left; 0 once wasm has trapped with
     /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel).
     ///

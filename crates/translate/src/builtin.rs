@@ -72,6 +72,10 @@ macro_rules! foreach_builtin {
             /// `memory.atomic.notify` at host address `addr` of a shared
             /// memory: wake up to `count` waiters; returns how many woke.
             memory_atomic_notify(vmctx: vmctx, addr: ptr, count: i32) -> i32;
+            /// A `catch` or `catch_all` handler has read the payload of
+            /// exception `exn`: free it unless it ever became an `exnref`
+            /// value; returns 0.
+            exn_release(vmctx: vmctx, exn: ptr) -> i32;
             /// `throw`: allocate an exception of tag `tag_index` whose
             /// payload is the tag type's parameters, stored as 16-byte
             /// `ValRaw`s at `values`, and unwind to its handler. Compiled

@@ -289,6 +289,18 @@ mod impls {
         }
     }
 
+    pub(super) unsafe extern "C" fn exn_release(vmctx: *mut u8, exn: *mut u8) -> u32 {
+        // SAFETY: called by compiled code with its own VMContext; `exn` is
+        // the exception its handler caught, a live object of the running
+        // store that only the caught throw refers to unless it escaped.
+        unsafe {
+            if let Some(store) = running_store(vmctx) {
+                store.exn_heap().release(exn.cast());
+            }
+        }
+        0
+    }
+
     pub(super) unsafe extern "C" fn throw(
         vmctx: *mut u8,
         tag_index: u32,
@@ -305,11 +317,19 @@ mod impls {
             let Some(ty) = module.tags.get(index) else {
                 abort_activation("throw of a tag the module does not have");
             };
-            let len = module.types[*ty].params.len();
+            let params = &module.types[*ty].params;
             let tag = instance.tag_ptr(index);
             // SAFETY: compiled code stored one `ValRaw` per parameter of the
             // tag's type at `values`, in its frame.
-            let payload = unsafe { core::slice::from_raw_parts(values.cast::<ValRaw>(), len) };
+            let payload =
+                unsafe { core::slice::from_raw_parts(values.cast::<ValRaw>(), params.len()) };
+            // Exceptions in the payload are now reachable from another one.
+            for (value, ty) in payload.iter().zip(params.iter()) {
+                if ty.is_exn_ref() && value.get_ptr() != 0 {
+                    // SAFETY: a non-null exnref is a live object.
+                    unsafe { crate::ExnHeap::mark_escaped(value.get_ptr() as *mut _) };
+                }
+            }
             // SAFETY: as in `out_of_gas`.
             let Some(store) = (unsafe { running_store(vmctx) }) else {
                 abort_activation("throw without a running store");

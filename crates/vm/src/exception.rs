@@ -45,11 +45,16 @@ impl VMTagDefinition {
 pub struct VMExnObject {
     tag: *const VMTagDefinition,
     len: u32,
-    _reserved: u32,
+    /// See [`vmexn_object::ESCAPED`]; compiled code sets it.
+    escaped: u32,
+    /// The object's position in its heap's `objects`.
+    index: usize,
+    _pad: usize,
 }
 
 const _: () = {
     assert!(core::mem::offset_of!(VMExnObject, tag) == vmexn_object::TAG as usize);
+    assert!(core::mem::offset_of!(VMExnObject, escaped) == vmexn_object::ESCAPED as usize);
     assert!(core::mem::size_of::<VMExnObject>() == vmexn_object::PAYLOAD as usize);
 };
 
@@ -77,9 +82,14 @@ impl VMExnObject {
     }
 }
 
-/// The exception objects of one store. An object lives as long as its
-/// store: references to it may sit in globals, tables, the host and the
-/// wasm stack, which nothing traces yet.
+/// The exception objects of one store.
+///
+/// An exception that never became an `exnref` value (see
+/// [`vmexn_object::ESCAPED`]) is referred to only by its throw, and the
+/// `catch` or `catch_all` that handles it frees it once it has read the
+/// payload ([`ExnHeap::release`]). One that escaped may sit in locals,
+/// globals, tables, other payloads and the host, which nothing traces
+/// yet: it lives as long as the store.
 #[derive(Debug, Default)]
 pub struct ExnHeap {
     objects: Vec<NonNull<VMExnObject>>,
@@ -121,7 +131,9 @@ impl ExnHeap {
             obj.as_ptr().write(VMExnObject {
                 tag,
                 len,
-                _reserved: 0,
+                escaped: 0,
+                index: self.objects.len(),
+                _pad: 0,
             });
             let first = obj.as_ptr().add(1).cast::<ValRaw>();
             core::ptr::copy_nonoverlapping(payload.as_ptr(), first, payload.len());
@@ -129,6 +141,42 @@ impl ExnHeap {
         self.objects.push(obj);
         self.bytes += layout.size();
         Ok(obj)
+    }
+
+    /// Mark `exn` as having become a value (its reference may now be
+    /// anywhere), so it lives as long as the heap.
+    ///
+    /// # Safety
+    ///
+    /// `exn` must be a live object of a heap.
+    pub unsafe fn mark_escaped(exn: *mut VMExnObject) {
+        // SAFETY: per the contract.
+        unsafe { (*exn).escaped = 1 };
+    }
+
+    /// Free `exn` if it never escaped: a handler that did not keep the
+    /// reference has read its payload.
+    ///
+    /// # Safety
+    ///
+    /// `exn` must be a live object of this heap that nothing but the
+    /// caught throw refers to unless it escaped.
+    pub unsafe fn release(&mut self, exn: *mut VMExnObject) {
+        // SAFETY: per the contract `exn` is live and ours.
+        let (escaped, index, len) = unsafe { ((*exn).escaped, (*exn).index, (*exn).len) };
+        if escaped != 0 || self.objects.get(index).map(|o| o.as_ptr()) != Some(exn) {
+            return;
+        }
+        self.objects.swap_remove(index);
+        if let Some(moved) = self.objects.get(index) {
+            // SAFETY: every object in `objects` is live.
+            unsafe { (*moved.as_ptr()).index = index };
+        }
+        let layout = VMExnObject::layout(len as usize).expect("layout was valid at allocation");
+        self.bytes -= layout.size();
+        // SAFETY: allocated by `alloc` with this layout; removed from
+        // `objects`, so freed once.
+        unsafe { alloc::alloc::dealloc(exn.cast(), layout) };
     }
 
     /// Number of live exception objects.
@@ -144,11 +192,6 @@ impl ExnHeap {
     /// Bytes held by the objects.
     pub fn bytes(&self) -> usize {
         self.bytes
-    }
-
-    /// Whether `raw` (a non-null `exnref`) is an object of this heap.
-    pub fn contains(&self, raw: usize) -> bool {
-        self.objects.iter().any(|o| o.as_ptr() as usize == raw)
     }
 }
 

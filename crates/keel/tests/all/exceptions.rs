@@ -364,3 +364,57 @@ fn throw_on_many_threads() {
         }
     });
 }
+
+/// A million throws caught by `catch` leave no exception objects behind;
+/// ones kept with `catch_ref` live as long as the store.
+#[test]
+fn a_million_throws_do_not_leak() {
+    let engine = Engine::default();
+    let (mut store, instance) = instantiate(
+        &engine,
+        r#"(module
+          (tag $e (param i32 i64))
+          (func $t (param i32) (throw $e (local.get 0) (i64.const 5)))
+          (func (export "catch") (param i32) (result i32)
+            (local $i i32)
+            (loop $l
+              (block $h (result i32 i64)
+                (try_table (catch $e $h) (call $t (local.get $i)))
+                (unreachable))
+              (drop) (drop)
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+            (local.get $i))
+          (func (export "catch_all") (param i32) (result i32)
+            (local $i i32)
+            (loop $l
+              (block $h (try_table (catch_all $h) (call $t (local.get $i))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+            (local.get $i))
+          (func (export "keep") (param i32) (result i32)
+            (local $i i32)
+            (loop $l
+              (block $h (result i32 i64 exnref)
+                (try_table (catch_ref $e $h) (call $t (local.get $i)))
+                (unreachable))
+              (drop) (drop) (drop)
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+            (local.get $i)))"#,
+    );
+    for name in ["catch", "catch_all"] {
+        let f = instance
+            .get_typed_func::<i32, i32>(&mut store, name)
+            .unwrap();
+        assert_eq!(f.call(&mut store, 1_000_000).unwrap(), 1_000_000);
+        assert_eq!(store.exception_heap_usage(), (0, 0), "{name}");
+    }
+    let keep = instance
+        .get_typed_func::<i32, i32>(&mut store, "keep")
+        .unwrap();
+    keep.call(&mut store, 10).unwrap();
+    let (count, bytes) = store.exception_heap_usage();
+    assert_eq!(count, 10);
+    assert!(bytes >= 10 * (32 + 2 * 16), "{bytes}");
+}
