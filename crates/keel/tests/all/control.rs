@@ -27,10 +27,15 @@ const SHAPES_WAT: &str = r#"
   (func (export "br_table") (loop $l (br_table $l $l (i32.const 1))))
   (func (export "call_indirect")
     (loop $l (call_indirect (type $v) (i32.const 0)) (br $l)))
+  ;; Throws and catches forever (exception handling).
+  (tag $e)
+  (func $thrower (throw $e))
+  (func (export "throw")
+    (loop $l (block $h (try_table (catch $e $h) (call $thrower))) (br $l)))
 )
 "#;
 
-const SHAPES: [&str; 4] = ["loop", "recursion", "br_table", "call_indirect"];
+const SHAPES: [&str; 5] = ["loop", "recursion", "br_table", "call_indirect", "throw"];
 
 fn engine(signals: bool, fuel: bool, epochs: bool) -> Engine {
     let mut config = Config::new();
