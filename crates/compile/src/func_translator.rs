@@ -262,6 +262,31 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         block
     }
 
+    /// The frame of a `block` or `try_table` of type `blockty` about to
+    /// open: its results go to a new block, its parameters stay on the
+    /// operand stack.
+    fn block_frame(
+        &mut self,
+        blockty: BlockType,
+        kind: FrameKind,
+    ) -> Result<ControlFrame, CompileError> {
+        let (params, results) = self.block_signature(blockty)?;
+        let next = self.new_block_with(&results);
+        let stack_height = self
+            .stack
+            .len()
+            .checked_sub(params.len())
+            .ok_or_else(|| bad("operand stack underflow", self.offset))?;
+        Ok(ControlFrame {
+            kind,
+            next,
+            num_params: params.len(),
+            num_results: results.len(),
+            stack_height,
+            exit_reached: false,
+        })
+    }
+
     fn frame(&mut self, depth: u32) -> Result<&mut ControlFrame, CompileError> {
         let len = self.control.len();
         let i = len
@@ -515,40 +540,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::Unreachable => self.trap(TrapCode::UnreachableCodeReached),
             Operator::Nop => {}
             Operator::Block { blockty } => {
-                let (params, results) = self.block_signature(blockty)?;
-                let next = self.new_block_with(&results);
-                let stack_height = self
-                    .stack
-                    .len()
-                    .checked_sub(params.len())
-                    .ok_or_else(|| bad("operand stack underflow", self.offset))?;
-                self.control.push(ControlFrame {
-                    kind: FrameKind::Block,
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    stack_height,
-                    exit_reached: false,
-                });
+                let frame = self.block_frame(blockty, FrameKind::Block)?;
+                self.control.push(frame);
             }
             Operator::TryTable { try_table } => {
-                let (params, results) = self.block_signature(try_table.ty)?;
-                let next = self.new_block_with(&results);
-                let stack_height = self
-                    .stack
-                    .len()
-                    .checked_sub(params.len())
-                    .ok_or_else(|| bad("operand stack underflow", self.offset))?;
+                let frame = self.block_frame(try_table.ty, FrameKind::TryTable)?;
                 let handlers = self.enter_try_table(&try_table.catches)?;
                 self.try_handlers.push(handlers);
-                self.control.push(ControlFrame {
-                    kind: FrameKind::TryTable,
-                    next,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    stack_height,
-                    exit_reached: false,
-                });
+                self.control.push(frame);
             }
             Operator::Throw { tag_index } => self.translate_throw(tag_index)?,
             Operator::ThrowRef => self.translate_throw_ref()?,

@@ -361,6 +361,18 @@ pub struct ArtifactMetadata {
     pub exception_call_sites: Vec<ExceptionCallSite>,
 }
 
+/// Check that `offsets` (of table entries called `what`) strictly increase.
+fn strictly_increasing(what: &str, offsets: impl Iterator<Item = u32>) -> Result<(), String> {
+    let mut prev = None;
+    for (i, offset) in offsets.enumerate() {
+        if prev.is_some_and(|p| p >= offset) {
+            return Err(format!("{what} {i} is out of order"));
+        }
+        prev = Some(offset);
+    }
+    Ok(())
+}
+
 /// Encode `(u32, u32)` records as the little-endian bytes of a table
 /// section.
 pub fn encode_table(records: impl IntoIterator<Item = (u32, u32)>) -> Vec<u8> {
@@ -442,7 +454,7 @@ impl CompiledText {
                 ));
             }
         }
-        let mut prev = None;
+        strictly_increasing("trap site", self.traps.iter().map(|t| t.offset))?;
         for (i, trap) in self.traps.iter().enumerate() {
             if trap.offset as usize >= text_len {
                 return Err(format!(
@@ -450,12 +462,11 @@ impl CompiledText {
                     trap.offset
                 ));
             }
-            if prev.is_some_and(|p| p >= trap.offset) {
-                return Err(format!("trap site {i} is out of order"));
-            }
-            prev = Some(trap.offset);
         }
-        let mut prev = None;
+        strictly_increasing(
+            "exception call site",
+            self.exception_call_sites.iter().map(|c| c.ret_offset),
+        )?;
         for (i, site) in self.exception_call_sites.iter().enumerate() {
             let func = self.func_by_text_offset(site.ret_offset.wrapping_sub(1));
             if func.is_none() {
@@ -464,10 +475,6 @@ impl CompiledText {
                     site.ret_offset
                 ));
             }
-            if prev.is_some_and(|p| p >= site.ret_offset) {
-                return Err(format!("exception call site {i} is out of order"));
-            }
-            prev = Some(site.ret_offset);
             for h in &site.handlers {
                 let target = match *h {
                     ExceptionHandler::Tag { tag, offset } => {

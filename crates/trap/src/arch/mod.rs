@@ -29,17 +29,33 @@ mod riscv64;
 mod x86_64;
 
 #[cfg(target_arch = "riscv64")]
-pub use riscv64::keel_unwind_stub;
-#[cfg(target_arch = "riscv64")]
 pub(crate) use riscv64::{
-    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_resume, keel_setjmp_call,
+    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_setjmp_call,
 };
-#[cfg(target_arch = "x86_64")]
-pub use x86_64::keel_unwind_stub;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::{
-    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_resume, keel_setjmp_call,
+    JmpBuf, fiber_init_stack, keel_fiber_switch, keel_longjmp, keel_setjmp_call,
 };
+
+// Defined in each architecture's assembly file, with the same contract.
+unsafe extern "C" {
+    /// Compiled code's entry into an unwinding builtin: tail-calls
+    /// `target(a0, a1, a2, target, pc, fp)` with the return address into
+    /// the calling wasm frame and that frame's frame pointer. Called only
+    /// from compiled code (Cranelift's `tail` convention), never from Rust.
+    pub fn keel_unwind_stub();
+
+    /// Continue at an exception handler: set the stack and frame pointers,
+    /// put `payload0`/`payload1` in the exception payload registers and
+    /// jump to `pc`.
+    pub(crate) fn keel_resume(
+        pc: usize,
+        sp: usize,
+        fp: usize,
+        payload0: usize,
+        payload1: usize,
+    ) -> !;
+}
 
 /// An architecture keel runs compiled code on.
 pub trait Arch {

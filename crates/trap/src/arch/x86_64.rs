@@ -28,23 +28,6 @@ unsafe extern "C" {
     pub(crate) fn keel_fiber_switch(save_sp: *mut usize, new_sp: usize, arg: usize) -> usize;
 
     fn keel_fiber_start();
-
-    /// Compiled code's entry into an unwinding builtin: tail-calls
-    /// `target(a0, a1, a2, target, pc, fp)` with the return address into
-    /// the calling wasm frame and that frame's frame pointer. Called only
-    /// from compiled code (Cranelift's `tail` convention), never from Rust.
-    pub fn keel_unwind_stub();
-
-    /// Continue at an exception handler: set the stack and frame pointers,
-    /// put `payload0`/`payload1` in the exception payload registers and
-    /// jump to `pc`.
-    pub(crate) fn keel_resume(
-        pc: usize,
-        sp: usize,
-        fp: usize,
-        payload0: usize,
-        payload1: usize,
-    ) -> !;
 }
 
 /// Lay out a fresh stack whose top (exclusive, 16-byte aligned) is `top`
