@@ -586,9 +586,14 @@ pub(crate) unsafe fn call_raw<T>(
             Err(WasmBacktrace::from_raw(&t.backtrace).attach(error))
         }
         Err(UnwindReason::User(e, bt)) => {
+            // An embedder's error, or a builtin's message (`throw` out of
+            // memory).
             let e = match e.downcast::<anyhow::Error>() {
                 Ok(e) => *e,
-                Err(_) => anyhow::anyhow!("host function failed"),
+                Err(e) => match e.downcast::<&'static str>() {
+                    Ok(message) => anyhow::anyhow!(*message),
+                    Err(_) => anyhow::anyhow!("host function failed"),
+                },
             };
             Err(WasmBacktrace::from_raw(&bt).attach(e))
         }

@@ -278,15 +278,17 @@ mod impls {
         0
     }
 
-    /// Leave through `keel_trap::raise` with a panic-like reason: for
-    /// builtins that cannot return an error code.
+    /// Leave the wasm call with an error (`message`, a `&'static str`
+    /// the runtime reports as the call's error): for builtins that cannot
+    /// return an error code, such as a `throw` whose exception cannot be
+    /// allocated.
     fn abort_activation(message: &'static str) -> ! {
+        let reason = keel_trap::UnwindReason::User(
+            alloc::boxed::Box::new(message),
+            keel_trap::RawBacktrace::default(),
+        );
         // SAFETY: builtins run inside the activation that entered wasm.
-        unsafe {
-            keel_trap::raise(keel_trap::UnwindReason::Panic(alloc::boxed::Box::new(
-                message,
-            )))
-        }
+        unsafe { keel_trap::raise(reason) }
     }
 
     pub(super) unsafe extern "C" fn exn_release(vmctx: *mut u8, exn: *mut u8) -> u32 {

@@ -1,5 +1,5 @@
-//! Concurrency stress: threads that compile, instantiate, trap and drop
-//! modules while other threads call long-lived instances. Each test runs
+//! Concurrency stress: threads that compile, instantiate, trap, throw and
+//! drop modules while other threads call long-lived instances. Each test runs
 //! for `KEEL_STRESS_SECS` seconds (default 5); the issue-10 soak ran it for
 //! 600 s.
 //!
@@ -21,8 +21,10 @@ fn stress_duration() -> Duration {
 }
 
 /// A module whose `trap` export traps with `unreachable`, `div` divides
-/// (trapping on zero in hardware), `oob` reads out of bounds, and `pad_n`
-/// functions change its code size.
+/// (trapping on zero in hardware), `oob` reads out of bounds, `catch`
+/// throws an exception and catches it one frame up (the unwinder looks the
+/// frames up in the code registry while other threads change it), `throw`
+/// throws one out to the host, and `pad_n` functions change its code size.
 fn module_text(padding: usize) -> String {
     let mut wat = String::from(
         r#"(module
@@ -30,7 +32,13 @@ fn module_text(padding: usize) -> String {
           (func (export "trap") unreachable)
           (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)
           (func (export "oob") (result i32) i32.const -4 i32.load)
-          (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)"#,
+          (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+          (tag $e (param i32))
+          (func $throw (export "throw") (param i32) (throw $e (local.get 0)))
+          (func (export "catch") (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $throw (local.get 0)))
+              (i32.const -1)))"#,
     );
     for i in 0..padding {
         wat.push_str(&format!(
@@ -76,6 +84,19 @@ fn round(engine: &Engine, wat: &str) {
         trap_code(&oob.call(&mut store, ()).unwrap_err()),
         TrapCode::MemoryOutOfBounds
     );
+    let catch = instance
+        .get_typed_func::<i32, i32>(&mut store, "catch")
+        .unwrap();
+    assert_eq!(catch.call(&mut store, 17).unwrap(), 17);
+    let throw = instance
+        .get_typed_func::<i32, ()>(&mut store, "throw")
+        .unwrap();
+    let err = throw.call(&mut store, 18).unwrap_err();
+    let exn = err
+        .downcast_ref::<keel::ThrownException>()
+        .unwrap_or_else(|| panic!("not an exception: {err:#}"))
+        .exn();
+    assert_eq!(exn.field(&mut store, 0).unwrap().unwrap_i32(), 18);
 }
 
 /// The crash of issue 10: two threads loop over compile → instantiate →
@@ -134,6 +155,9 @@ fn concurrent_mixed_sizes_with_long_lived_callers() {
                 let trap = instance
                     .get_typed_func::<(), ()>(&mut store, "trap")
                     .unwrap();
+                let catch = instance
+                    .get_typed_func::<i32, i32>(&mut store, "catch")
+                    .unwrap();
                 let mut n = 0i32;
                 while !stop.load(Ordering::Relaxed) {
                     assert_eq!(add.call(&mut store, (n, 1)).unwrap(), n.wrapping_add(1));
@@ -143,6 +167,9 @@ fn concurrent_mixed_sizes_with_long_lived_callers() {
                             trap_code(&trap.call(&mut store, ()).unwrap_err()),
                             TrapCode::UnreachableCodeReached
                         );
+                    }
+                    if n % 16 == 0 {
+                        assert_eq!(catch.call(&mut store, n).unwrap(), n);
                     }
                 }
             });
