@@ -68,7 +68,7 @@ fn run(module: &keel::Module) -> Option<Vec<(String, Outcome)>> {
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Some(bytes) = keel_fuzz::terminating_module(&mut u, false, false) else {
+    let Some(bytes) = keel_fuzz::terminating_module_keel(&mut u, false, false) else {
         return;
     };
     let module = keel::Module::from_binary(&ENGINE, &bytes)

@@ -15,7 +15,7 @@ static ENGINES: LazyLock<[keel::Engine; 2]> =
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Some(bytes) = keel_fuzz::terminating_module(&mut u, false, true) else {
+    let Some(bytes) = keel_fuzz::terminating_module_keel(&mut u, false, true) else {
         return;
     };
     let [a, b] = &*ENGINES;

@@ -12,7 +12,7 @@ static ENGINE: LazyLock<keel::Engine> = LazyLock::new(keel_fuzz::keel_engine);
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Some(bytes) = keel_fuzz::terminating_module(&mut u, true, false) else {
+    let Some(bytes) = keel_fuzz::terminating_module_keel(&mut u, true, false) else {
         return;
     };
     let module = keel::Module::from_binary(&ENGINE, &bytes)

@@ -70,7 +70,28 @@ pub fn terminating_module(
     imports: bool,
     canonicalize_nans: bool,
 ) -> Option<Vec<u8>> {
+    let config = smith_config(u, imports).ok()?;
+    terminating_module_with(u, config, canonicalize_nans)
+}
+
+/// [`terminating_module`] that may also throw and catch exceptions (as
+/// `u` says): for targets that run keel alone (wasmi has no exception
+/// handling).
+pub fn terminating_module_keel(
+    u: &mut Unstructured<'_>,
+    imports: bool,
+    canonicalize_nans: bool,
+) -> Option<Vec<u8>> {
     let mut config = smith_config(u, imports).ok()?;
+    config.exceptions_enabled = u.arbitrary().ok()?;
+    terminating_module_with(u, config, canonicalize_nans)
+}
+
+fn terminating_module_with(
+    u: &mut Unstructured<'_>,
+    mut config: wasm_smith::Config,
+    canonicalize_nans: bool,
+) -> Option<Vec<u8>> {
     config.canonicalize_nans = canonicalize_nans;
     let mut module = wasm_smith::Module::new(config, u).ok()?;
     module.ensure_termination(1_000).ok()?;
