@@ -201,12 +201,8 @@ impl ExnRef {
         let obj = store.exn_heap.alloc(def, &raw)?;
         // SAFETY: just allocated; the host holds it from here on.
         unsafe { keel_vm::ExnHeap::mark_escaped(obj.as_ptr()) };
-        for (v, ty) in raw.iter().zip(params.iter()) {
-            if ty.is_exn_ref() && v.get_ptr() != 0 {
-                // SAFETY: a non-null exnref of this store is a live object.
-                unsafe { keel_vm::ExnHeap::mark_escaped(v.get_ptr() as *mut _) };
-            }
-        }
+        // SAFETY: a non-null exnref of this store is a live object.
+        unsafe { keel_vm::ExnHeap::mark_escaped_refs(&raw, &params) };
         Ok(ExnRef {
             store: store.id,
             raw: obj.as_ptr() as usize,

@@ -326,12 +326,8 @@ mod impls {
             let payload =
                 unsafe { core::slice::from_raw_parts(values.cast::<ValRaw>(), params.len()) };
             // Exceptions in the payload are now reachable from another one.
-            for (value, ty) in payload.iter().zip(params.iter()) {
-                if ty.is_exn_ref() && value.get_ptr() != 0 {
-                    // SAFETY: a non-null exnref is a live object.
-                    unsafe { crate::ExnHeap::mark_escaped(value.get_ptr() as *mut _) };
-                }
-            }
+            // SAFETY: a non-null exnref is a live object.
+            unsafe { crate::ExnHeap::mark_escaped_refs(payload, params) };
             // SAFETY: as in `out_of_gas`.
             let Some(store) = (unsafe { running_store(vmctx) }) else {
                 abort_activation("throw without a running store");

@@ -154,6 +154,21 @@ impl ExnHeap {
         unsafe { (*exn).escaped = 1 };
     }
 
+    /// Mark every non-null exception among `values` (whose types are
+    /// `types`) escaped: they are now reachable from another exception.
+    ///
+    /// # Safety
+    ///
+    /// Each non-null `exnref` among `values` must be a live object.
+    pub unsafe fn mark_escaped_refs(values: &[ValRaw], types: &[keel_translate::WasmValType]) {
+        for (value, ty) in values.iter().zip(types) {
+            if ty.is_exn_ref() && value.get_ptr() != 0 {
+                // SAFETY: per the contract.
+                unsafe { Self::mark_escaped(value.get_ptr() as *mut VMExnObject) };
+            }
+        }
+    }
+
     /// Free `exn` if it never escaped: a handler that did not keep the
     /// reference has read its payload.
     ///
