@@ -125,6 +125,7 @@ pub fn write_artifact(
         array_to_wasm_trampolines: tables.array_to_wasm_trampolines.clone(),
         wasm_to_array_trampolines: tables.wasm_to_array_trampolines.clone(),
         exception_call_sites: tables.exception_call_sites.clone(),
+        stack_maps: tables.stack_maps.clone(),
     };
     let metadata = postcard::to_allocvec(&metadata)
         .map_err(|e| CompileError::Bug(format!("serializing the module metadata: {e}")))?;

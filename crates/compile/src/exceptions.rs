@@ -99,6 +99,7 @@ impl FuncTranslator<'_, '_> {
                     );
                     args.push(v);
                 }
+                self.declare_refs(&args, &params);
             }
             if with_ref {
                 // The reference becomes a value: the object must live on.
@@ -109,6 +110,7 @@ impl FuncTranslator<'_, '_> {
                     exn,
                     vmexn_object::ESCAPED as i32,
                 );
+                self.builder.declare_value_needs_stack_map(exn);
                 args.push(exn);
             } else {
                 // Nothing keeps the reference: free the object unless it

@@ -105,6 +105,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let mut locals = Vec::new();
         for (value, wasm_ty) in params.iter().zip(ty.params.iter()) {
             let var = builder.declare_var(abi::value_type(env.isa, *wasm_ty));
+            if wasm_ty.is_exn_ref() {
+                builder.declare_var_needs_stack_map(var);
+            }
             builder.def_var(var, *value);
             locals.push(var);
         }
@@ -124,6 +127,9 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             };
             for _ in 0..count {
                 let var = builder.declare_var(clif_ty);
+                if local_ty.is_exn_ref() {
+                    builder.declare_var_needs_stack_map(var);
+                }
                 builder.def_var(var, zero);
                 locals.push(var);
             }
@@ -131,7 +137,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
 
         let ret = builder.create_block();
         for r in ty.results.iter() {
-            builder.append_block_param(ret, abi::value_type(env.isa, *r));
+            let v = builder.append_block_param(ret, abi::value_type(env.isa, *r));
+            if r.is_exn_ref() {
+                builder.declare_value_needs_stack_map(v);
+            }
         }
         let mut t = FuncTranslator {
             env,
@@ -256,10 +265,25 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     fn new_block_with(&mut self, tys: &[WasmValType]) -> Block {
         let block = self.builder.create_block();
         for t in tys {
-            self.builder
+            let v = self
+                .builder
                 .append_block_param(block, abi::value_type(self.env.isa, *t));
+            self.declare_refs(&[v], &[*t]);
         }
         block
+    }
+
+    /// Tell Cranelift which of `values` (of wasm types `tys`) are
+    /// `exnref`s, references the exception collector must find: across
+    /// every call they live in a stack slot its stack map names. Every
+    /// operator that makes a new value of a reference type calls this (or
+    /// defines a local, whose variable is declared once).
+    pub(crate) fn declare_refs(&mut self, values: &[Value], tys: &[WasmValType]) {
+        for (v, t) in values.iter().zip(tys) {
+            if t.is_exn_ref() {
+                self.builder.declare_value_needs_stack_map(*v);
+            }
+        }
     }
 
     /// The frame of a `block` or `try_table` of type `blockty` about to
@@ -713,10 +737,17 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::Drop => {
                 self.pop()?;
             }
-            Operator::Select | Operator::TypedSelect { .. } => {
+            Operator::Select => {
                 let cond = self.pop()?;
                 let (a, b) = self.pop2()?;
                 let r = self.builder.ins().select(cond, a, b);
+                self.push(r);
+            }
+            Operator::TypedSelect { ty } => {
+                let cond = self.pop()?;
+                let (a, b) = self.pop2()?;
+                let r = self.builder.ins().select(cond, a, b);
+                self.declare_refs(&[r], &[WasmValType::from_wasmparser(ty)?]);
                 self.push(r);
             }
 

@@ -15,8 +15,8 @@ use cranelift_codegen::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
     CompiledText, DefinedFuncIndex, ExceptionCallSite, ExceptionHandler, FunctionLoc,
-    ModuleTranslation, PrimaryMap, TagIndex, TranslateError, TrapCode, TrapInfo, TypeIndex,
-    VMOffsets, WasmFuncType, vmstore_context,
+    ModuleTranslation, PrimaryMap, StackMap, TagIndex, TranslateError, TrapCode, TrapInfo,
+    TypeIndex, VMOffsets, WasmFuncType, vmstore_context,
 };
 
 /// A relocation in a compiled function: a call to a defined function.
@@ -35,6 +35,8 @@ pub(crate) struct CompiledFunction {
     traps: Vec<(u32, TrapCode)>,
     /// Calls with exception handlers, offsets relative to the function.
     exception_call_sites: Vec<ExceptionCallSite>,
+    /// Calls with live `exnref` values, offsets relative to the function.
+    stack_maps: Vec<StackMap>,
     /// (code offset, wasm offset) pairs, sorted by code offset.
     srclocs: Vec<(u32, u32)>,
     alignment: u32,
@@ -86,7 +88,7 @@ pub(crate) fn finish(
     } else {
         compiler.isa()
     };
-    let (code, traps, exception_call_sites, srclocs, alignment) = {
+    let (code, traps, exception_call_sites, stack_maps, srclocs, alignment) = {
         let compiled = ctx
             .compile(isa, &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
@@ -133,6 +135,24 @@ pub(crate) fn finish(
                 handlers,
             });
         }
+        let mut stack_maps = Vec::new();
+        for (ret_offset, frame_size, map) in compiled.buffer.user_stack_maps() {
+            let mut slots = Vec::new();
+            for (ty, offset) in map.entries() {
+                if ty != isa.pointer_type() {
+                    return Err(CompileError::Bug(format!(
+                        "a stack map entry of type {ty}, not a pointer"
+                    )));
+                }
+                slots.push(offset);
+            }
+            slots.sort_unstable();
+            stack_maps.push(StackMap {
+                ret_offset: *ret_offset,
+                frame_size: *frame_size,
+                slots,
+            });
+        }
         let srclocs = compiled
             .buffer
             .get_srclocs_sorted()
@@ -144,6 +164,7 @@ pub(crate) fn finish(
             compiled.code_buffer().to_vec(),
             traps,
             exception_call_sites,
+            stack_maps,
             srclocs,
             compiled.buffer.alignment,
         )
@@ -177,6 +198,7 @@ pub(crate) fn finish(
         relocs,
         traps,
         exception_call_sites,
+        stack_maps,
         srclocs,
         alignment,
         host_call_types: Vec::new(),
@@ -421,6 +443,11 @@ fn append(out: &mut CompiledText, f: &CompiledFunction) -> Result<FunctionLoc, C
                 }
             }
             site
+        }));
+    out.stack_maps
+        .extend(f.stack_maps.iter().map(|map| StackMap {
+            ret_offset: map.ret_offset + start,
+            ..map.clone()
         }));
     out.address_map
         .extend(f.srclocs.iter().map(|(code, wasm)| (start + code, *wasm)));

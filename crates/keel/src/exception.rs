@@ -159,7 +159,9 @@ impl Tag {
 /// A reference to an exception object: a wasm `exnref` (spec:
 /// [Exception Instances](https://webassembly.github.io/spec/core/exec/runtime.html#exception-instances)).
 /// Its tag and payload are read through the store that owns it. An
-/// exception the host has seen lives as long as that store.
+/// exception the host has seen (created, received from wasm in a value or
+/// as a [`ThrownException`]) lives as long as that store; those only wasm
+/// refers to are collected when unreachable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExnRef {
     pub(crate) store: StoreId,
@@ -198,11 +200,11 @@ impl ExnRef {
             }
             raw.push(v.to_raw(store)?);
         }
-        let obj = store.exn_heap.alloc(def, &raw)?;
+        // SAFETY: the store keeps its tags' definitions; a non-null
+        // exnref of this store (checked by `to_raw`) is a pinned object.
+        let obj = unsafe { store.exn_heap.alloc(def, &raw, &params) }?;
         // SAFETY: just allocated; the host holds it from here on.
-        unsafe { keel_vm::ExnHeap::mark_escaped(obj.as_ptr()) };
-        // SAFETY: a non-null exnref of this store is a live object.
-        unsafe { keel_vm::ExnHeap::mark_escaped_refs(&raw, &params) };
+        unsafe { keel_vm::ExnHeap::pin(obj.as_ptr()) };
         Ok(ExnRef {
             store: store.id,
             raw: obj.as_ptr() as usize,
@@ -271,7 +273,7 @@ impl ExnRef {
     /// which the host now holds: the object lives as long as the store.
     pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> ExnRef {
         // SAFETY: a non-null exnref of this store is a live object.
-        unsafe { keel_vm::ExnHeap::mark_escaped(raw as *mut keel_vm::VMExnObject) };
+        unsafe { keel_vm::ExnHeap::pin(raw as *mut keel_vm::VMExnObject) };
         ExnRef {
             store: store.id,
             raw,

@@ -545,7 +545,21 @@ pub(crate) unsafe fn call_raw<T>(
         if first {
             let max = opaque.engine.config().max_wasm_stack;
             (*ctx).stack_limit = cpu.wasm_stack_limit(max);
+        } else {
+            // The interrupted activation's wasm frames hold roots of the
+            // exception collector. Where the host was not called from wasm
+            // (no exit frame since the call began) this pushes (0, 0).
+            if opaque.outer_wasm_exits.try_reserve(1).is_err() {
+                opaque.wasm_depth -= 1;
+                anyhow::bail!("out of memory entering a nested call into wasm");
+            }
+            opaque
+                .outer_wasm_exits
+                .push(((*ctx).last_wasm_exit_pc, (*ctx).last_wasm_exit_fp));
         }
+        // No exit frame in this activation yet: whatever is there belongs
+        // to the outer one, or to a call that is over.
+        ((*ctx).last_wasm_exit_fp, (*ctx).last_wasm_exit_pc) = (0, 0);
         (*ctx).store = Some((*store).as_vm_store());
         (ctx, saved)
     };
@@ -564,6 +578,9 @@ pub(crate) unsafe fn call_raw<T>(
     // SAFETY: as above; the wasm code and any host functions are done.
     unsafe {
         (*store).opaque.wasm_depth -= 1;
+        if (*store).opaque.wasm_depth != 0 {
+            (*store).opaque.outer_wasm_exits.pop();
+        }
         (
             (*ctx).stack_limit,
             (*ctx).last_wasm_exit_fp,

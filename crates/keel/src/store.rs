@@ -53,6 +53,12 @@ pub(crate) struct StoreOpaque {
     pub(crate) tag_by_def: HashMap<usize, usize>,
     /// How many host-to-wasm calls are active on this store.
     pub(crate) wasm_depth: usize,
+    /// The return address and frame pointer of the wasm frame that called
+    /// the host, for each active call but the innermost (`call_raw` saves
+    /// them when a host function calls wasm again; (0, 0) when the host
+    /// was not called from wasm): where the collector of exception objects
+    /// finds the frames of the interrupted activations.
+    pub(crate) outer_wasm_exits: Vec<(usize, usize)>,
     /// Fuel beyond what is in the store context's counter (which holds
     /// at most `i64::MAX`, or the yield interval).
     pub(crate) fuel_reserve: u64,
@@ -208,6 +214,7 @@ impl<T> Store<T> {
                     tags: Vec::new(),
                     tag_by_def: HashMap::new(),
                     wasm_depth: 0,
+                    outer_wasm_exits: Vec::new(),
                     fuel_reserve: 0,
                     fuel_yield_interval: None,
                     async_cx: core::ptr::null(),
@@ -259,10 +266,13 @@ impl<T> Store<T> {
     }
 
     /// The exception objects this store holds: `(count, bytes)`. An
-    /// exception caught by `catch` or `catch_all` is freed by its handler;
-    /// one that became an `exnref` value (caught with `catch_ref` or
-    /// `catch_all_ref`, stored in a payload, or seen by the host) lives as
-    /// long as the store (keel does not trace references yet).
+    /// exception caught by `catch` or `catch_all` is freed by its handler.
+    /// One that became an `exnref` value (caught with `catch_ref` or
+    /// `catch_all_ref`, or stored in a payload) is freed by a collection
+    /// once no `exnref` in a wasm frame, global, table or live payload
+    /// refers to it; collections run inside `throw`, when the count has
+    /// doubled since the last one (and is at least 1024). An exception the
+    /// host has seen lives as long as the store.
     pub fn exception_heap_usage(&self) -> (usize, usize) {
         let heap = &self.inner.opaque.exn_heap;
         (heap.len(), heap.bytes())
@@ -637,6 +647,18 @@ impl<T> VMStore for StoreInner<T> {
 
     fn exn_heap(&mut self) -> &mut keel_vm::ExnHeap {
         &mut self.opaque.exn_heap
+    }
+
+    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) {
+        for &(pc, fp) in &self.opaque.outer_wasm_exits {
+            // SAFETY: each is the exit frame of an activation that called
+            // the host, which called wasm again (`call_raw`): its wasm
+            // frames are live below the running one, at calls.
+            unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, visit) };
+        }
+        for instance in &self.opaque.instances {
+            instance.handle.trace_exn_roots(visit);
+        }
     }
 
     fn new_epoch(&mut self) -> Result<(), StoreTrap> {

@@ -84,6 +84,20 @@ pub struct ExceptionCallSite {
     pub handlers: Vec<ExceptionHandler>,
 }
 
+/// The `exnref` values live across one call, for the collector of
+/// exception objects: the slots of the calling frame that hold them while
+/// the callee runs (Cranelift's user stack maps). Null slots hold 0.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StackMap {
+    /// Text offset of the call's return address.
+    pub ret_offset: u32,
+    /// Bytes from the frame pointer down to the stack pointer at the call.
+    pub frame_size: u32,
+    /// Byte offsets, from that stack pointer, of the pointer-sized slots
+    /// holding live references; each lies inside the frame.
+    pub slots: Vec<u32>,
+}
+
 /// A linked text section and its metadata.
 #[derive(Clone, Debug, Default)]
 pub struct CompiledText {
@@ -108,6 +122,9 @@ pub struct CompiledText {
     pub traps: Vec<TrapInfo>,
     /// The calls that have exception handlers, sorted by return address.
     pub exception_call_sites: Vec<ExceptionCallSite>,
+    /// The calls across which `exnref` values are live, sorted by return
+    /// address.
+    pub stack_maps: Vec<StackMap>,
     /// Text offset to wasm byte offset (in the module) of the operator the
     /// code from there on belongs to, sorted by text offset.
     pub address_map: Vec<(u32, u32)>,
@@ -130,6 +147,16 @@ impl CompiledText {
             .binary_search_by_key(&ret_offset, |c| c.ret_offset)
             .ok()?;
         Some(&self.exception_call_sites[i])
+    }
+
+    /// The stack map of the call whose return address is at text
+    /// `ret_offset`, if references are live across it.
+    pub fn lookup_stack_map(&self, ret_offset: u32) -> Option<&StackMap> {
+        let i = self
+            .stack_maps
+            .binary_search_by_key(&ret_offset, |m| m.ret_offset)
+            .ok()?;
+        Some(&self.stack_maps[i])
     }
 
     /// The array-to-wasm trampoline of functions of type `ty`, if the
@@ -179,7 +206,7 @@ pub mod vmhost_func_context {
 
 /// The version of the artifact layout this keel reads and writes; bumped
 /// whenever the layout or the encoding of any section changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Names of an artifact's ELF sections.
 pub mod sections {
@@ -359,6 +386,8 @@ pub struct ArtifactMetadata {
     pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
     /// [`CompiledText::exception_call_sites`].
     pub exception_call_sites: Vec<ExceptionCallSite>,
+    /// [`CompiledText::stack_maps`].
+    pub stack_maps: Vec<StackMap>,
 }
 
 /// Check that `offsets` (of table entries called `what`) strictly increase.
@@ -498,6 +527,27 @@ impl CompiledText {
                         "exception call site {i} has a handler outside its function"
                     ));
                 }
+            }
+        }
+        strictly_increasing("stack map", self.stack_maps.iter().map(|m| m.ret_offset))?;
+        for (i, map) in self.stack_maps.iter().enumerate() {
+            if self
+                .func_by_text_offset(map.ret_offset.wrapping_sub(1))
+                .is_none()
+            {
+                return Err(format!(
+                    "stack map {i} at offset {} is not inside a function",
+                    map.ret_offset
+                ));
+            }
+            let pointer = core::mem::size_of::<usize>() as u32;
+            if map.slots.iter().any(|&slot| {
+                slot % pointer != 0
+                    || slot
+                        .checked_add(pointer)
+                        .is_none_or(|end| end > map.frame_size)
+            }) {
+                return Err(format!("stack map {i} has a slot outside its frame"));
             }
         }
         let mut prev = 0;

@@ -47,7 +47,8 @@ mod types;
 mod vmoffsets;
 
 pub use artifact::{
-    CompiledText, ExceptionCallSite, ExceptionHandler, FunctionLoc, TrapInfo, vmhost_func_context,
+    CompiledText, ExceptionCallSite, ExceptionHandler, FunctionLoc, StackMap, TrapInfo,
+    vmhost_func_context,
 };
 pub use builtin::BuiltinFunctionIndex;
 pub use error::{TranslateError, TranslateResult};

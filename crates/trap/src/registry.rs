@@ -34,7 +34,7 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use keel_translate::{ExceptionCallSite, TrapCode};
+use keel_translate::{ExceptionCallSite, StackMap, TrapCode};
 use spin::Mutex;
 
 /// What the registry knows about one text section.
@@ -52,6 +52,14 @@ pub trait CodeInfo: Send + Sync + 'static {
         let _ = ret_offset;
         None
     }
+
+    /// The stack map of the call whose return address is at byte
+    /// `ret_offset` of the text, if references are live across it. Must
+    /// not unwind (panic).
+    fn stack_map(&self, ret_offset: u32) -> Option<&StackMap> {
+        let _ = ret_offset;
+        None
+    }
 }
 
 impl CodeInfo for keel_translate::CompiledText {
@@ -61,6 +69,10 @@ impl CodeInfo for keel_translate::CompiledText {
 
     fn exception_call_site(&self, ret_offset: u32) -> Option<&ExceptionCallSite> {
         self.lookup_exception_call_site(ret_offset)
+    }
+
+    fn stack_map(&self, ret_offset: u32) -> Option<&StackMap> {
+        self.lookup_stack_map(ret_offset)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -97,6 +97,43 @@ pub unsafe fn find_handler(
     None
 }
 
+/// Visit the `exnref` slots (null ones included) of the wasm frames from
+/// `pc`/`fp` outwards, to the edge of the activation: each frame's stack
+/// map for the call it is in lists the slots of its frame that hold the
+/// references live across the call. Frames without one hold none.
+///
+/// # Safety
+///
+/// As for [`find_handler`]: `fp` must be the frame pointer of a live wasm
+/// frame on this thread whose return address into it is `pc`.
+pub unsafe fn trace_stack_roots(pc: usize, fp: usize, visit: &mut dyn FnMut(usize)) {
+    let (mut pc, mut fp) = (pc, fp);
+    while fp != 0 && pc != 0 {
+        let in_wasm = with_code(pc - 1, |start, info| {
+            let Some(map) = u32::try_from(pc - start)
+                .ok()
+                .and_then(|offset| info.stack_map(offset))
+            else {
+                return;
+            };
+            let Some(sp) = fp.checked_sub(map.frame_size as usize) else {
+                return;
+            };
+            for &slot in &map.slots {
+                // SAFETY: the compiler recorded the slot inside the frame
+                // (checked for artifacts), where the frame spilled the
+                // reference before the call it is in.
+                visit(unsafe { *((sp + slot as usize) as *const usize) });
+            }
+        });
+        if in_wasm.is_none() {
+            return; // left wasm code: the activation's edge
+        }
+        // SAFETY: as in `find_handler`.
+        (fp, pc) = unsafe { Host::next_older_frame(fp) };
+    }
+}
+
 /// Continue at `handler` with `payload` (the exception reference) in the
 /// first exception payload register. The frames between here and the
 /// handler's are abandoned without running anything in them.

@@ -181,6 +181,7 @@ impl<'a> ArtifactFile<'a> {
             wasm_to_array_trampolines: metadata.wasm_to_array_trampolines,
             traps,
             exception_call_sites: metadata.exception_call_sites,
+            stack_maps: metadata.stack_maps,
             address_map: table(sections::ADDRESS_MAP)?.collect(),
         };
         text.check(self.code.len()).map_err(err)?;

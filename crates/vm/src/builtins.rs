@@ -12,7 +12,7 @@
 use crate::{Instance, VMFuncRef, VMStore, VMStoreContext, ValRaw};
 use keel_translate::builtin::GROW_TRAP;
 use keel_translate::{
-    DataIndex, ElemIndex, ElemItems, MemoryIndex, TableIndex, TagIndex, VMOffsets,
+    DataIndex, ElemIndex, ElemItems, MemoryIndex, TableIndex, TagIndex, VMOffsets, WasmValType,
 };
 
 macro_rules! builtin_ty {
@@ -52,6 +52,7 @@ fn fits(start: u64, len: u64, size: usize) -> bool {
 
 mod impls {
     use super::*;
+    use alloc::vec::Vec;
 
     /// The instance of the calling code.
     ///
@@ -325,14 +326,19 @@ mod impls {
             // tag's type at `values`, in its frame.
             let payload =
                 unsafe { core::slice::from_raw_parts(values.cast::<ValRaw>(), params.len()) };
-            // Exceptions in the payload are now reachable from another one.
-            // SAFETY: a non-null exnref is a live object.
-            unsafe { crate::ExnHeap::mark_escaped_refs(payload, params) };
             // SAFETY: as in `out_of_gas`.
             let Some(store) = (unsafe { running_store(vmctx) }) else {
                 abort_activation("throw without a running store");
             };
-            match store.exn_heap().alloc(tag, payload) {
+            if store.exn_heap().should_collect() {
+                // SAFETY: the stub passed this frame's return address and
+                // frame pointer, so the walk starts at a call with a stack
+                // map; the payload is about to be referenced.
+                unsafe { collect_exceptions(store, payload, params, pc as usize, fp as usize) };
+            }
+            // SAFETY: the tag is this instance's or an import's, which the
+            // store keeps; the payload's references are live objects.
+            match unsafe { store.exn_heap().alloc(tag, payload, params) } {
                 Ok(exn) => exn,
                 Err(_) => abort_activation("out of memory allocating an exception"),
             }
@@ -340,6 +346,45 @@ mod impls {
         // SAFETY: the stub passed the throwing frame's return address and
         // frame pointer; this frame holds nothing that must run.
         unsafe { crate::throw(exn, pc as usize, fp as usize) }
+    }
+
+    /// Collect the store's exception objects from inside a throw: the
+    /// roots are the thrown `payload` (of types `types`), the `exnref`s in
+    /// the wasm frames from `pc`/`fp` outwards, and the store's others.
+    ///
+    /// # Safety
+    ///
+    /// `pc`/`fp` must be the return address into a live wasm frame of the
+    /// current activation, at a call, and that frame's frame pointer; the
+    /// payload's non-null references live objects of the store's heap.
+    unsafe fn collect_exceptions(
+        store: &mut dyn VMStore,
+        payload: &[ValRaw],
+        types: &[WasmValType],
+        pc: usize,
+        fp: usize,
+    ) {
+        let mut roots = Vec::new();
+        for (value, ty) in payload.iter().zip(types) {
+            if ty.is_exn_ref() {
+                roots.push(value.get_ptr());
+            }
+        }
+        let mut scanned = roots.len();
+        let mut visit = |raw: usize| {
+            scanned += 1;
+            if raw != 0 {
+                roots.push(raw);
+            }
+        };
+        // SAFETY: per the contract.
+        unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, &mut visit) };
+        store.trace_exn_roots(&mut visit);
+        // SAFETY: the roots are every place compiled code, the runtime or
+        // the host can read an `exnref` from: this activation's frames
+        // (above), the store's other activations, globals and tables
+        // (`trace_exn_roots`), the pinned objects and the unescaped ones.
+        unsafe { store.exn_heap().collect(&roots, scanned) };
     }
 
     pub(super) unsafe extern "C" fn throw_ref(

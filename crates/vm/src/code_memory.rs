@@ -27,6 +27,10 @@ impl keel_trap::CodeInfo for ModuleCode {
         self.text.lookup_exception_call_site(ret_offset)
     }
 
+    fn stack_map(&self, ret_offset: u32) -> Option<&keel_translate::StackMap> {
+        self.text.lookup_stack_map(ret_offset)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -10,10 +10,12 @@
 //! with [`UnwindReason::Exception`].
 
 use crate::{Instance, ValRaw, VmError};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::alloc::Layout;
 use core::ptr::NonNull;
-use keel_translate::{SharedTypeIndex, TagIndex, VMTAG_DEFINITION_SIZE, vmexn_object};
+use keel_translate::{SharedTypeIndex, TagIndex, VMTAG_DEFINITION_SIZE, WasmValType, vmexn_object};
 use keel_trap::{RawBacktrace, UnwindReason};
 
 /// A tag's definition: the engine-wide id of its function type. Defined
@@ -49,8 +51,21 @@ pub struct VMExnObject {
     escaped: u32,
     /// The object's position in its heap's `objects`.
     index: usize,
-    _pad: usize,
+    /// [`MARKED`], [`PINNED`], [`HAS_REFS`].
+    flags: u32,
+    _pad: u32,
 }
+
+/// Reached from a root in the collection running now.
+const MARKED: u32 = 1;
+/// Seen by the host: a root until the store drops.
+const PINNED: u32 = 2;
+/// The payload has `exnref` fields (its tag type's entry in
+/// [`ExnHeap::ref_fields`]).
+const HAS_REFS: u32 = 4;
+
+/// A collection runs when a throw finds at least this many objects.
+const MIN_COLLECTION_THRESHOLD: usize = 1024;
 
 const _: () = {
     assert!(core::mem::offset_of!(VMExnObject, tag) == vmexn_object::TAG as usize);
@@ -88,12 +103,32 @@ impl VMExnObject {
 /// [`vmexn_object::ESCAPED`]) is referred to only by its throw, and the
 /// `catch` or `catch_all` that handles it frees it once it has read the
 /// payload ([`ExnHeap::release`]). One that escaped may sit in locals,
-/// globals, tables, other payloads and the host, which nothing traces
-/// yet: it lives as long as the store.
-#[derive(Debug, Default)]
+/// globals, tables, other payloads and the host; a mark-sweep
+/// collection ([`ExnHeap::collect`]) frees those no root reaches. The
+/// roots are the `exnref`s in wasm frames (from the stack maps compiled
+/// code records at each call), in globals and tables, the exceptions the
+/// host has seen ([`ExnHeap::pin`]) and those that never escaped.
+/// Objects never move.
+#[derive(Debug)]
 pub struct ExnHeap {
     objects: Vec<NonNull<VMExnObject>>,
     bytes: usize,
+    /// The payload fields that are `exnref`s, by tag type (filled as
+    /// objects of the type are allocated).
+    ref_fields: BTreeMap<SharedTypeIndex, Box<[u32]>>,
+    /// Collect when a throw finds this many objects.
+    next_collection: usize,
+}
+
+impl Default for ExnHeap {
+    fn default() -> Self {
+        Self {
+            objects: Vec::new(),
+            bytes: 0,
+            ref_fields: BTreeMap::new(),
+            next_collection: MIN_COLLECTION_THRESHOLD,
+        }
+    }
 }
 
 // SAFETY: the heap owns its objects; their tag pointers are only compared
@@ -103,15 +138,22 @@ unsafe impl Send for ExnHeap {}
 unsafe impl Sync for ExnHeap {}
 
 impl ExnHeap {
-    /// Allocate an exception of `tag` carrying `payload`.
+    /// Allocate an exception of `tag` carrying `payload`, whose values
+    /// have the parameter types `types` of the tag's type.
     ///
     /// # Errors
     ///
     /// [`VmError::OutOfMemory`] when the allocation fails.
-    pub fn alloc(
+    ///
+    /// # Safety
+    ///
+    /// `tag` must be a tag definition that outlives the heap, and each
+    /// non-null `exnref` in `payload` a live object of this heap.
+    pub unsafe fn alloc(
         &mut self,
         tag: *const VMTagDefinition,
         payload: &[ValRaw],
+        types: &[WasmValType],
     ) -> Result<NonNull<VMExnObject>, VmError> {
         let oom = |bytes| VmError::OutOfMemory {
             what: "an exception object",
@@ -122,6 +164,23 @@ impl ExnHeap {
         self.objects
             .try_reserve(1)
             .map_err(|_| oom(core::mem::size_of::<usize>()))?;
+        let has_refs = types.iter().any(|t| t.is_exn_ref());
+        if has_refs {
+            // SAFETY: `tag` is a live definition (the contract).
+            let ty = unsafe { (*tag).type_index };
+            if !self.ref_fields.contains_key(&ty) {
+                let fields = (0u32..)
+                    .zip(types)
+                    .filter(|(_, t)| t.is_exn_ref())
+                    .map(|(i, _)| i)
+                    .collect();
+                self.ref_fields.insert(ty, fields);
+            }
+            // Exceptions in the payload are now reachable from another
+            // one: they are values.
+            // SAFETY: per the contract.
+            unsafe { Self::mark_escaped_refs(payload, types) };
+        }
         // SAFETY: the layout has a non-zero size (the header).
         let raw = unsafe { alloc::alloc::alloc(layout) }.cast::<VMExnObject>();
         let obj = NonNull::new(raw).ok_or(oom(layout.size()))?;
@@ -133,6 +192,7 @@ impl ExnHeap {
                 len,
                 escaped: 0,
                 index: self.objects.len(),
+                flags: if has_refs { HAS_REFS } else { 0 },
                 _pad: 0,
             });
             let first = obj.as_ptr().add(1).cast::<ValRaw>();
@@ -149,7 +209,7 @@ impl ExnHeap {
     /// # Safety
     ///
     /// `exn` must be a live object of a heap.
-    pub unsafe fn mark_escaped(exn: *mut VMExnObject) {
+    unsafe fn mark_escaped(exn: *mut VMExnObject) {
         // SAFETY: per the contract.
         unsafe { (*exn).escaped = 1 };
     }
@@ -160,7 +220,7 @@ impl ExnHeap {
     /// # Safety
     ///
     /// Each non-null `exnref` among `values` must be a live object.
-    pub unsafe fn mark_escaped_refs(values: &[ValRaw], types: &[keel_translate::WasmValType]) {
+    unsafe fn mark_escaped_refs(values: &[ValRaw], types: &[WasmValType]) {
         for (value, ty) in values.iter().zip(types) {
             if ty.is_exn_ref() && value.get_ptr() != 0 {
                 // SAFETY: per the contract.
@@ -178,20 +238,137 @@ impl ExnHeap {
     /// caught throw refers to unless it escaped.
     pub unsafe fn release(&mut self, exn: *mut VMExnObject) {
         // SAFETY: per the contract `exn` is live and ours.
-        let (escaped, index, len) = unsafe { ((*exn).escaped, (*exn).index, (*exn).len) };
+        let (escaped, index) = unsafe { ((*exn).escaped, (*exn).index) };
         if escaped != 0 || self.objects.get(index).map(|o| o.as_ptr()) != Some(exn) {
             return;
         }
-        self.objects.swap_remove(index);
+        // SAFETY: per the contract nothing else refers to it.
+        unsafe { self.free_at(index) };
+    }
+
+    /// Free the object at `index` of `objects`.
+    ///
+    /// # Safety
+    ///
+    /// Nothing may refer to the object any more.
+    unsafe fn free_at(&mut self, index: usize) {
+        let exn = self.objects.swap_remove(index).as_ptr();
         if let Some(moved) = self.objects.get(index) {
             // SAFETY: every object in `objects` is live.
             unsafe { (*moved.as_ptr()).index = index };
         }
+        // SAFETY: every object in `objects` is live.
+        let len = unsafe { (*exn).len };
         let layout = VMExnObject::layout(len as usize).expect("layout was valid at allocation");
         self.bytes -= layout.size();
         // SAFETY: allocated by `alloc` with this layout; removed from
         // `objects`, so freed once.
         unsafe { alloc::alloc::dealloc(exn.cast(), layout) };
+    }
+
+    /// Keep `exn` alive as long as the heap: the host holds its
+    /// reference, which nothing traces. It has escaped too.
+    ///
+    /// # Safety
+    ///
+    /// `exn` must be a live object of a heap.
+    pub unsafe fn pin(exn: *mut VMExnObject) {
+        // SAFETY: per the contract.
+        unsafe {
+            (*exn).escaped = 1;
+            (*exn).flags |= PINNED;
+        }
+    }
+
+    /// Whether the next allocation should be preceded by a collection:
+    /// the heap has grown past twice what the last one kept (and past
+    /// the work the last one did).
+    pub fn should_collect(&self) -> bool {
+        self.objects.len() >= self.next_collection
+    }
+
+    /// Mark-sweep: free every escaped object that no root reaches. The
+    /// roots are `roots` (raw `exnref`s, null ones allowed), the pinned
+    /// objects and those that never escaped; marking follows `exnref`
+    /// payload fields. `scanned` is how many places the caller looked in
+    /// to find `roots` (frames' slots, globals, table elements): the next
+    /// collection waits at least that many allocations, so that its cost
+    /// stays proportional to the allocations between collections.
+    ///
+    /// Does nothing (the heap grows instead) when memory for the mark
+    /// stack runs out.
+    ///
+    /// # Safety
+    ///
+    /// Every non-null value in `roots` must be a live object of this heap,
+    /// and every `exnref` value that compiled code or the runtime can
+    /// still read must be reachable from `roots` or from an object that
+    /// is pinned or never escaped.
+    pub unsafe fn collect(&mut self, roots: &[usize], scanned: usize) {
+        let mut stack: Vec<*mut VMExnObject> = Vec::new();
+        // Each object is pushed at most once: no push below reallocates.
+        if stack.try_reserve_exact(self.objects.len()).is_err() {
+            return;
+        }
+        let mark = |raw: usize, stack: &mut Vec<*mut VMExnObject>| {
+            let obj = raw as *mut VMExnObject;
+            // SAFETY: a non-null reference is a live object of this heap
+            // (the contract, and the payloads of live objects).
+            if !obj.is_null() && unsafe { (*obj).flags } & MARKED == 0 {
+                // SAFETY: as above.
+                unsafe { (*obj).flags |= MARKED };
+                stack.push(obj);
+            }
+        };
+        for &root in roots {
+            mark(root, &mut stack);
+        }
+        for obj in &self.objects {
+            // SAFETY: every object in `objects` is live.
+            let (escaped, flags) = unsafe { ((*obj.as_ptr()).escaped, (*obj.as_ptr()).flags) };
+            if escaped == 0 || flags & PINNED != 0 {
+                mark(obj.as_ptr() as usize, &mut stack);
+            }
+        }
+        while let Some(obj) = stack.pop() {
+            // SAFETY: marked objects are live.
+            let obj = unsafe { &*obj };
+            if obj.flags & HAS_REFS == 0 {
+                continue;
+            }
+            // SAFETY: the tag definition outlives the heap (`alloc`).
+            let ty = unsafe { (*obj.tag).type_index };
+            let Some(fields) = self.ref_fields.get(&ty) else {
+                continue;
+            };
+            let payload = obj.payload();
+            for &i in fields.iter() {
+                if let Some(value) = payload.get(i as usize) {
+                    mark(value.get_ptr(), &mut stack);
+                }
+            }
+        }
+        let mut i = 0;
+        while i < self.objects.len() {
+            let obj = self.objects[i].as_ptr();
+            // SAFETY: every object in `objects` is live.
+            let flags = unsafe { (*obj).flags };
+            if flags & MARKED != 0 {
+                // SAFETY: as above.
+                unsafe { (*obj).flags &= !MARKED };
+                i += 1;
+            } else {
+                // SAFETY: no root reaches it: nothing can read it again.
+                // The last object moves to `i`, which is examined next.
+                unsafe { self.free_at(i) };
+            }
+        }
+        self.next_collection = self
+            .objects
+            .len()
+            .saturating_mul(2)
+            .max(scanned)
+            .max(MIN_COLLECTION_THRESHOLD);
     }
 
     /// Number of live exception objects.

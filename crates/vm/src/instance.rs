@@ -1174,6 +1174,34 @@ impl Instance {
         Ok(None)
     }
 
+    /// Visit every `exnref` (null ones included) this instance defines: the values of
+    /// its `exnref` globals and the elements of its `exnref` tables
+    /// (imported ones are visited through the instance defining them).
+    pub fn trace_exn_roots(&self, visit: &mut dyn FnMut(usize)) {
+        let module = &*self.module;
+        for (index, global) in module
+            .globals
+            .iter()
+            .skip(module.num_imported_globals as usize)
+        {
+            if global.ty.content.is_exn_ref() {
+                // SAFETY: a defined global's definition lives in this
+                // VMContext, 16-byte aligned; compiled code stores a
+                // reference as a native pointer in its first bytes.
+                visit(unsafe { *self.global_ptr(index).cast::<usize>() });
+            }
+        }
+        for (def, table) in self.tables.iter() {
+            if !module.tables[module.table_index(def)].element.is_exn_ref() {
+                continue;
+            }
+            for i in 0..table.len() {
+                // SAFETY: `i < len`: an initialized slot of the table.
+                visit(unsafe { *table.base().add(i) } as usize);
+            }
+        }
+    }
+
     /// The element type of table `index`.
     pub fn table_element_type(&self, index: TableIndex) -> WasmValType {
         self.module.tables[index].element

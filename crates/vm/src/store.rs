@@ -51,4 +51,12 @@ pub trait VMStore {
 
     /// The store's exception objects, where `throw` allocates.
     fn exn_heap(&mut self) -> &mut crate::ExnHeap;
+
+    /// Visit every `exnref` value, null ones included, that the store's
+    /// collector must treat as a root besides the frames of the running
+    /// activation: the wasm frames of the activations it interrupted (a
+    /// host function that called wasm again), and the `exnref` globals and
+    /// table elements of every instance (see
+    /// [`Instance::trace_exn_roots`](crate::Instance::trace_exn_roots)).
+    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize));
 }

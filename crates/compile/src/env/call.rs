@@ -66,6 +66,7 @@ impl FuncTranslator<'_, '_> {
             }
             let sig = self.wasm_sig_ref(ty_index);
             let results = self.emit_call(Callee::Direct(callee), sig, &args)?;
+            self.declare_refs(&results, &module.types[ty_index].results);
             self.push_all(&results);
         } else {
             let off = self.env.offsets.imported_function(index);
@@ -124,6 +125,8 @@ impl FuncTranslator<'_, '_> {
             self.reachable = false;
         } else {
             let results = self.emit_call(Callee::Indirect(sig, callee), sig, args)?;
+            let module = self.env.module;
+            self.declare_refs(&results, &module.types[ty].results);
             self.push_all(&results);
         }
         Ok(())

@@ -45,7 +45,12 @@ impl FuncTranslator<'_, '_> {
 
     pub(crate) fn global_get(&mut self, index: u32) -> Result<Value, CompileError> {
         let (base, offset, flags, ty) = self.global_address(index)?;
-        Ok(self.builder.ins().load(ty, flags, base, offset))
+        let value = self.builder.ins().load(ty, flags, base, offset);
+        let content = self.env.module.globals[GlobalIndex::from_u32(index)]
+            .ty
+            .content;
+        self.declare_refs(&[value], &[content]);
+        Ok(value)
     }
 
     pub(crate) fn global_set(&mut self, index: u32, value: Value) -> Result<(), CompileError> {

@@ -41,7 +41,12 @@ impl FuncTranslator<'_, '_> {
 
     pub(crate) fn table_get(&mut self, table: u32, index: Value) -> Result<Value, CompileError> {
         let slot = self.table_slot(table, index)?;
-        Ok(self.load_table_slot(table, slot, None))
+        let value = self.load_table_slot(table, slot, None);
+        if let Some(t) = self.env.module.tables.get(TableIndex::from_u32(table)) {
+            let element = t.element;
+            self.declare_refs(&[value], &[element]);
+        }
+        Ok(value)
     }
 
     /// Whether table `table` holds function references, whose slots may
