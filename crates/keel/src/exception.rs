@@ -14,6 +14,7 @@
 use crate::prelude::*;
 use crate::store::{StoreId, StoreOpaque};
 use crate::{AsContext, AsContextMut, FuncType, Result, Val};
+use alloc::sync::Arc;
 use core::fmt;
 use keel_vm::VMTagDefinition;
 
@@ -158,15 +159,38 @@ impl Tag {
 
 /// A reference to an exception object: a wasm `exnref` (spec:
 /// [Exception Instances](https://webassembly.github.io/spec/core/exec/runtime.html#exception-instances)).
-/// Its tag and payload are read through the store that owns it. An
-/// exception the host has seen (created, received from wasm in a value or
-/// as a [`ThrownException`]) lives as long as that store; those only wasm
-/// refers to are collected when unreachable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Its tag and payload are read through the store that owns it.
+///
+/// An exception the host created or received from wasm as a value lives
+/// as long as that store. The one a [`ThrownException`] carries lives as
+/// long as that error (or any clone of it), or longer if wasm keeps a
+/// reference: once the error is dropped, its `ExnRef` may stop working
+/// (its methods then fail or panic, as documented on each), unless it was
+/// handed back to wasm or stored in a global, table or exception before.
+/// Exceptions only wasm refers to are collected when unreachable.
+/// Two `ExnRef`s are equal when they refer to the same exception.
+#[derive(Clone, Copy, Debug)]
 pub struct ExnRef {
     pub(crate) store: StoreId,
     /// The `VMExnObject`'s address: the raw `exnref`.
     pub(crate) raw: usize,
+    /// The [`ThrownException`] hold that keeps the object alive (a key of
+    /// the store's `exn_holds`), or 0 when the object is pinned.
+    hold: u64,
+}
+
+impl PartialEq for ExnRef {
+    fn eq(&self, other: &ExnRef) -> bool {
+        (self.store, self.raw) == (other.store, other.raw)
+    }
+}
+
+impl Eq for ExnRef {}
+
+impl core::hash::Hash for ExnRef {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        (self.store, self.raw).hash(state);
+    }
 }
 
 impl ExnRef {
@@ -208,25 +232,40 @@ impl ExnRef {
         Ok(ExnRef {
             store: store.id,
             raw: obj.as_ptr() as usize,
+            hold: 0,
         })
     }
 
     /// The object behind this reference.
-    fn object<'a>(&self, store: &'a StoreOpaque) -> &'a keel_vm::VMExnObject {
+    ///
+    /// # Panics
+    ///
+    /// If `store` does not own this exception.
+    fn object<'a>(&self, store: &'a StoreOpaque) -> Result<&'a keel_vm::VMExnObject> {
         store.check(self.store);
-        // SAFETY: a non-null exnref of this store points to one of its
-        // exception objects, which live as long as the store.
-        unsafe { &*(self.raw as *const keel_vm::VMExnObject) }
+        if self.hold != 0 && !store.exn_holds.contains_key(&self.hold) {
+            anyhow::bail!(
+                "exception reference used after the ThrownException that held it was dropped"
+            );
+        }
+        // SAFETY: a pinned exnref of this store, or one whose hold is
+        // still registered, points to a live exception object.
+        Ok(unsafe { &*(self.raw as *const keel_vm::VMExnObject) })
     }
 
     /// The exception's tag.
     ///
     /// # Panics
     ///
-    /// If `store` does not own this exception.
+    /// If `store` does not own this exception, or if the reference came
+    /// from a [`ThrownException`] that was dropped and the exception was
+    /// collected since.
     pub fn tag(&self, mut store: impl AsContextMut) -> Tag {
         let store = &mut store.as_context_mut().0.opaque;
-        let def = self.object(store).tag();
+        let def = match self.object(store) {
+            Ok(obj) => obj.tag(),
+            Err(e) => panic!("{e}"),
+        };
         Tag::from_def(store, def)
     }
 
@@ -234,18 +273,19 @@ impl ExnRef {
     ///
     /// # Errors
     ///
-    /// If a reference in the payload cannot be read back (an internal
-    /// inconsistency).
+    /// If the reference came from a [`ThrownException`] that was dropped
+    /// and the exception was collected since, or if a reference in the
+    /// payload cannot be read back (an internal inconsistency).
     ///
     /// # Panics
     ///
     /// If `store` does not own this exception.
     pub fn fields(&self, mut store: impl AsContextMut) -> Result<Vec<Val>> {
         let store = &mut store.as_context_mut().0.opaque;
-        let def = self.object(store).tag();
+        let def = self.object(store)?.tag();
         let tag = Tag::from_def(store, def);
         let params = store.tags[tag.index].ty.0.0.params.clone();
-        let payload = self.object(store).payload().to_vec();
+        let payload = self.object(store)?.payload().to_vec();
         params
             .iter()
             .zip(payload)
@@ -277,14 +317,21 @@ impl ExnRef {
         ExnRef {
             store: store.id,
             raw,
+            hold: 0,
         }
     }
 
-    /// The raw `exnref` for compiled code of `store`.
+    /// The raw `exnref`, for compiled code of `store`.
+    ///
+    /// # Errors
+    ///
+    /// If the reference belongs to another store, or came from a dropped
+    /// [`ThrownException`] whose exception was collected.
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<usize> {
         if self.store != store.id {
             anyhow::bail!("exception reference belongs to another store");
         }
+        self.object(store)?;
         Ok(self.raw)
     }
 }
@@ -293,18 +340,48 @@ impl ExnRef {
 /// host function throws one into its wasm caller (return it as the
 /// error). Downcast an error from [`Func::call`](crate::Func::call) to it
 /// to read the exception's tag and payload.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// An uncaught exception lives as long as its `ThrownException` (and its
+/// clones), so that a million uncaught throws do not pile up in the
+/// store: drop the error and the store collects the exception, unless
+/// wasm still refers to it.
+#[derive(Clone, Debug)]
 pub struct ThrownException {
     exn: ExnRef,
+    /// Keeps the exception alive while the error lives (the store
+    /// releases its hold when it is the last owner); `None` for an
+    /// exception the host made or received as a value, which is pinned.
+    _hold: Option<Arc<()>>,
 }
 
 impl ThrownException {
     /// The error that throws `exn`.
     pub fn new(exn: ExnRef) -> ThrownException {
-        ThrownException { exn }
+        ThrownException { exn, _hold: None }
     }
 
-    /// The exception.
+    /// The error of a call that raw exception `raw` of `store` left: the
+    /// store holds the exception until the error is dropped.
+    pub(crate) fn uncaught(store: &mut StoreOpaque, raw: usize) -> ThrownException {
+        // SAFETY: `raw` is the live object the call threw. Marked
+        // escaped, only roots keep it alive from here on: the hold below.
+        unsafe { keel_vm::ExnHeap::mark_escaped(raw as *mut keel_vm::VMExnObject) };
+        store.next_exn_hold += 1;
+        let id = store.next_exn_hold;
+        let hold = Arc::new(());
+        store.exn_holds.insert(id, (raw, hold.clone()));
+        ThrownException {
+            exn: ExnRef {
+                store: store.id,
+                raw,
+                hold: id,
+            },
+            _hold: Some(hold),
+        }
+    }
+
+    /// The exception. The reference works while this error (or a clone)
+    /// lives; see [`ExnRef`].
     pub fn exn(&self) -> ExnRef {
         self.exn
     }

@@ -616,8 +616,8 @@ pub(crate) unsafe fn call_raw<T>(
         }
         Err(UnwindReason::Exception(raw, bt)) => {
             // SAFETY: the call is over; the store is ours again.
-            let opaque = unsafe { &(*store).opaque };
-            let thrown = crate::ThrownException::new(crate::ExnRef::from_raw(opaque, raw));
+            let opaque = unsafe { &mut (*store).opaque };
+            let thrown = crate::ThrownException::uncaught(opaque, raw);
             Err(WasmBacktrace::from_raw(&bt).attach(thrown.into()))
         }
         #[cfg(feature = "std")]

@@ -6,6 +6,7 @@ use crate::instance::InstanceData;
 use crate::prelude::*;
 use crate::{Engine, Func};
 use crate::{ResourceLimiter, Result};
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashMap;
 use keel_vm::{StoreTrap, VMHostFuncContext, VMStore, VMStoreContext, VmError};
@@ -59,6 +60,12 @@ pub(crate) struct StoreOpaque {
     /// was not called from wasm): where the collector of exception objects
     /// finds the frames of the interrupted activations.
     pub(crate) outer_wasm_exits: Vec<(usize, usize)>,
+    /// The uncaught exceptions handed to the host as
+    /// [`ThrownException`](crate::ThrownException)s, by hold id: roots of
+    /// the exception collector while an error shares the `Arc`.
+    pub(crate) exn_holds: HashMap<u64, (usize, Arc<()>)>,
+    /// The last hold id given out (ids start at 1; 0 means pinned).
+    pub(crate) next_exn_hold: u64,
     /// Fuel beyond what is in the store context's counter (which holds
     /// at most `i64::MAX`, or the yield interval).
     pub(crate) fuel_reserve: u64,
@@ -215,6 +222,8 @@ impl<T> Store<T> {
                     tag_by_def: HashMap::new(),
                     wasm_depth: 0,
                     outer_wasm_exits: Vec::new(),
+                    exn_holds: HashMap::new(),
+                    next_exn_hold: 0,
                     fuel_reserve: 0,
                     fuel_yield_interval: None,
                     async_cx: core::ptr::null(),
@@ -650,6 +659,15 @@ impl<T> VMStore for StoreInner<T> {
     }
 
     fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) {
+        // An uncaught exception lives while its `ThrownException` does:
+        // the store's hold is the last one once the error was dropped.
+        self.opaque.exn_holds.retain(|_, (raw, hold)| {
+            let alive = Arc::get_mut(hold).is_none();
+            if alive {
+                visit(*raw);
+            }
+            alive
+        });
         for &(pc, fp) in &self.opaque.outer_wasm_exits {
             // SAFETY: each is the exit frame of an activation that called
             // the host, which called wasm again (`call_raw`): its wasm

@@ -168,14 +168,13 @@ impl ExnHeap {
         if has_refs {
             // SAFETY: `tag` is a live definition (the contract).
             let ty = unsafe { (*tag).type_index };
-            if !self.ref_fields.contains_key(&ty) {
-                let fields = (0u32..)
+            self.ref_fields.entry(ty).or_insert_with(|| {
+                (0u32..)
                     .zip(types)
                     .filter(|(_, t)| t.is_exn_ref())
                     .map(|(i, _)| i)
-                    .collect();
-                self.ref_fields.insert(ty, fields);
-            }
+                    .collect()
+            });
             // Exceptions in the payload are now reachable from another
             // one: they are values.
             // SAFETY: per the contract.
@@ -204,12 +203,13 @@ impl ExnHeap {
     }
 
     /// Mark `exn` as having become a value (its reference may now be
-    /// anywhere), so it lives as long as the heap.
+    /// anywhere): from here on only roots keep it alive, where before
+    /// it lived until a `catch` released it.
     ///
     /// # Safety
     ///
     /// `exn` must be a live object of a heap.
-    unsafe fn mark_escaped(exn: *mut VMExnObject) {
+    pub unsafe fn mark_escaped(exn: *mut VMExnObject) {
         // SAFETY: per the contract.
         unsafe { (*exn).escaped = 1 };
     }

@@ -392,6 +392,7 @@ fn a_million_throws_do_not_leak() {
               (local.set $i (i32.add (local.get $i) (i32.const 1)))
               (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
             (local.get $i))
+          (func (export "uncaught") (param i32) (call $t (local.get 0)))
           (func (export "keep") (param i32) (result i32)
             (local $i i32)
             (loop $l
@@ -422,6 +423,39 @@ fn a_million_throws_do_not_leak() {
     // Collections run when the count reaches 1024, and keep nothing.
     assert!(count <= 1024, "{count} objects left");
     assert_eq!(bytes, count * (32 + 2 * 16));
+
+    // Uncaught exceptions live as long as their `ThrownException`s.
+    let uncaught = instance
+        .get_typed_func::<i32, ()>(&mut store, "uncaught")
+        .unwrap();
+    let mut kept = None;
+    for i in 0..100_000 {
+        let err = uncaught.call(&mut store, i).unwrap_err();
+        let thrown = err.downcast_ref::<ThrownException>().unwrap();
+        assert_eq!(thrown.exn().field(&mut store, 0).unwrap().unwrap_i32(), i);
+        if i == 7 {
+            kept = Some((thrown.clone(), thrown.exn()));
+        }
+        if i == 8 {
+            let (_, exn) = kept.as_ref().unwrap();
+            assert_eq!(exn.field(&mut store, 0).unwrap().unwrap_i32(), 7);
+        }
+    }
+    let (count, _) = store.exception_heap_usage();
+    assert!(
+        count <= 1024,
+        "{count} objects after 100,000 uncaught throws"
+    );
+    // The clone of the error kept its exception through the collections;
+    // without it the reference stops working once a collection ran.
+    let (thrown, exn) = kept.unwrap();
+    assert_eq!(exn.field(&mut store, 0).unwrap().unwrap_i32(), 7);
+    drop(thrown);
+    for i in 0..2000 {
+        uncaught.call(&mut store, i).unwrap_err();
+    }
+    let err = exn.fields(&mut store).unwrap_err();
+    assert!(err.to_string().contains("ThrownException"), "{err}");
 }
 
 /// Exceptions held only by wasm survive collections wherever the
@@ -429,7 +463,8 @@ fn a_million_throws_do_not_leak() {
 /// the operand stack across calls, a loop parameter, a typed `select`'s
 /// result, and the frames of an activation that called the host, which
 /// called wasm again. Each is checked by its payload after thousands of
-/// garbage exceptions were thrown and collected around it.
+/// garbage exceptions were thrown and collected around it; for a module
+/// compiled here and one loaded from an artifact.
 #[test]
 fn collections_keep_reachable_exceptions() {
     for engine in crate::engines() {
@@ -505,30 +540,36 @@ fn collections_keep_reachable_exceptions() {
                 (call $payload)))"#,
         )
         .unwrap();
-        let mut store = Store::new(&engine, ());
-        let reenter = Func::wrap(
-            &mut store,
-            |mut caller: keel::Caller<'_, ()>, n: i32| -> keel::Result<()> {
-                // Hold an exception in this activation too, across the
-                // nested one's collections.
-                let churn = caller.get_export("churn").unwrap().into_func().unwrap();
-                churn.typed::<i32, ()>(&caller)?.call(&mut caller, n)
-            },
-        );
-        let mut linker = Linker::new(&engine);
-        linker.define(&store, "host", "reenter", reenter).unwrap();
-        let instance = linker.instantiate(&mut store, &module).unwrap();
-        let run = instance
-            .get_typed_func::<i32, i32>(&mut store, "run")
-            .unwrap();
-        assert_eq!(run.call(&mut store, 5000).unwrap(), 654_321);
-        let (count, _) = store.exception_heap_usage();
-        assert!(count < 3000, "{count} objects after 15,000 garbage throws");
-        let carry = instance
-            .get_typed_func::<i32, i32>(&mut store, "carry")
-            .unwrap();
-        assert_eq!(carry.call(&mut store, 20).unwrap(), 7);
-        // The global and the table still hold theirs.
-        assert_eq!(run.call(&mut store, 3000).unwrap(), 654_321);
+        // The stack maps travel in artifacts too.
+        let bytes = module.serialize().unwrap();
+        // SAFETY: `bytes` was just serialized by this engine.
+        let loaded = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+        for module in [module, loaded] {
+            let mut store = Store::new(&engine, ());
+            let reenter = Func::wrap(
+                &mut store,
+                |mut caller: keel::Caller<'_, ()>, n: i32| -> keel::Result<()> {
+                    // Hold an exception in this activation too, across the
+                    // nested one's collections.
+                    let churn = caller.get_export("churn").unwrap().into_func().unwrap();
+                    churn.typed::<i32, ()>(&caller)?.call(&mut caller, n)
+                },
+            );
+            let mut linker = Linker::new(&engine);
+            linker.define(&store, "host", "reenter", reenter).unwrap();
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let run = instance
+                .get_typed_func::<i32, i32>(&mut store, "run")
+                .unwrap();
+            assert_eq!(run.call(&mut store, 5000).unwrap(), 654_321);
+            let (count, _) = store.exception_heap_usage();
+            assert!(count < 3000, "{count} objects after 15,000 garbage throws");
+            let carry = instance
+                .get_typed_func::<i32, i32>(&mut store, "carry")
+                .unwrap();
+            assert_eq!(carry.call(&mut store, 20).unwrap(), 7);
+            // The global and the table still hold theirs.
+            assert_eq!(run.call(&mut store, 3000).unwrap(), 654_321);
+        }
     }
 }
