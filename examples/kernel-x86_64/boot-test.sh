@@ -10,7 +10,8 @@
 #   * a normal boot prints, in this order, the guest's call results, the
 #     out-of-bounds trap and its backtrace, a call after the trap, the
 #     other traps (#DE, #UD), an exception thrown in one guest function
-#     and caught in another and one the kernel catches, then guest control: an endless loop stopped
+#     and caught in another, one the kernel catches, and one kept in a
+#     local while 10,000 more are thrown and collected, then guest control: an endless loop stopped
 #     by the PIT timer interrupt advancing keel's epoch (`Interrupt`), the
 #     same loop stopped by fuel (`OutOfFuel`), memory growth refused past
 #     a `StoreLimits` budget (-1), interrupts still on; then the scheduler
@@ -197,6 +198,7 @@ check_normal() {
         '^after traps: add\(40, 2\) = 42$' \
         '^catch_sum\(7\) = 1007$' \
         '^throw_uncaught\(5\): exception with payload 5$' \
+        '^keep_through_garbage\(42, 10000\) = 42, [0-9]{1,4} exception objects left$' \
         '^spin\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
         '^spin\(\) with 10000 fuel: trap OutOfFuel, fuel left 0$' \
         '^grow\(1\) within a 2-page budget = 1$' \

@@ -86,6 +86,31 @@
   (func (export "throw_uncaught") (param $value i32)
     (call $throw_deep (i32.const 2) (local.get $value)))
 
+  ;; keep_through_garbage keeps one exception (payload $value) in a local
+  ;; while it throws $n more that it drops at once, then rethrows the kept
+  ;; one and returns its payload: the store's collector, run by the
+  ;; throws, finds the local through the frame's stack map.
+  (func $caught_ref (param $value i32) (result exnref)
+    (local $exn exnref)
+    (block $caught (result i32 exnref)
+      (try_table (catch_ref $oops $caught)
+        (call $throw_deep (i32.const 1) (local.get $value)))
+      (unreachable))
+    (local.set $exn) (drop) (local.get $exn))
+
+  (func (export "keep_through_garbage") (param $value i32) (param $n i32) (result i32)
+    (local $kept exnref)
+    (local.set $kept (call $caught_ref (local.get $value)))
+    (block $done
+      (loop $again
+        (br_if $done (i32.eqz (local.get $n)))
+        (drop (call $caught_ref (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $again)))
+    (block $caught (result i32)
+      (try_table (catch $oops $caught) (throw_ref (local.get $kept)))
+      (i32.const -1)))
+
   ;; Guest control (run by an engine with fuel and epochs): a loop that
   ;; never ends by itself, and memory growth by a number of pages.
   (func $spin (export "spin")

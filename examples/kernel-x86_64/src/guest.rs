@@ -163,6 +163,10 @@ pub fn run() -> keel::Result<()> {
             kprintln!("throw_uncaught(5): exception with payload {}", payload.unwrap_i32());
         }
     }
+    let keep = instance.get_typed_func::<(i32, i32), i32>(&mut store, "keep_through_garbage")?;
+    let kept = keep.call(&mut store, (42, 10_000))?;
+    let (objects, _) = store.exception_heap_usage();
+    kprintln!("keep_through_garbage(42, 10000) = {kept}, {objects} exception objects left");
     Ok(())
 }
 
