@@ -160,7 +160,10 @@ pub fn run() -> keel::Result<()> {
                 .downcast_ref::<keel::ThrownException>()
                 .ok_or_else(|| anyhow::anyhow!("expected an exception, got: {err:?}"))?;
             let payload = thrown.exn().field(&mut store, 0)?;
-            kprintln!("throw_uncaught(5): exception with payload {}", payload.unwrap_i32());
+            kprintln!(
+                "throw_uncaught(5): exception with payload {}",
+                payload.unwrap_i32()
+            );
         }
     }
     let keep = instance.get_typed_func::<(i32, i32), i32>(&mut store, "keep_through_garbage")?;
