@@ -24,7 +24,9 @@ fn stress_duration() -> Duration {
 /// (trapping on zero in hardware), `oob` reads out of bounds, `catch`
 /// throws an exception and catches it one frame up (the unwinder looks the
 /// frames up in the code registry while other threads change it), `throw`
-/// throws one out to the host, and `pad_n` functions change its code size.
+/// throws one out to the host, `keep` keeps one in a local while it throws
+/// enough more for collections to run, and `pad_n` functions change its
+/// code size.
 fn module_text(padding: usize) -> String {
     let mut wat = String::from(
         r#"(module
@@ -38,6 +40,24 @@ fn module_text(padding: usize) -> String {
           (func (export "catch") (param i32) (result i32)
             (block $h (result i32)
               (try_table (catch $e $h) (call $throw (local.get 0)))
+              (i32.const -1)))
+          (func $caught_ref (param i32) (result exnref)
+            (local $x exnref)
+            (block $h (result i32 exnref)
+              (try_table (catch_ref $e $h) (call $throw (local.get 0)))
+              (unreachable))
+            (local.set $x) (drop) (local.get $x))
+          (func (export "keep") (param $v i32) (param $n i32) (result i32)
+            (local $kept exnref)
+            (local.set $kept (call $caught_ref (local.get $v)))
+            (block $done
+              (loop $l
+                (br_if $done (i32.eqz (local.get $n)))
+                (drop (call $caught_ref (local.get $n)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $l)))
+            (block $h (result i32)
+              (try_table (catch $e $h) (throw_ref (local.get $kept)))
               (i32.const -1)))"#,
     );
     for i in 0..padding {
@@ -97,6 +117,12 @@ fn round(engine: &Engine, wat: &str) {
         .unwrap_or_else(|| panic!("not an exception: {err:#}"))
         .exn();
     assert_eq!(exn.field(&mut store, 0).unwrap().unwrap_i32(), 18);
+    // Collections walk the stack maps (through the code registry) while
+    // other threads change the registry.
+    let keep = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "keep")
+        .unwrap();
+    assert_eq!(keep.call(&mut store, (19, 2500)).unwrap(), 19);
 }
 
 /// The crash of issue 10: two threads loop over compile → instantiate →
