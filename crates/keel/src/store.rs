@@ -287,6 +287,30 @@ impl<T> Store<T> {
         (heap.len(), heap.bytes())
     }
 
+    /// Collect now the exception objects no root reaches (see
+    /// [`Store::exception_heap_usage`] for what they are) instead of at a
+    /// later throw. Does nothing while a call into wasm is running (from a
+    /// host function or a callback): there the references in the wasm
+    /// frames are only known at throws, where collections run anyway.
+    pub fn gc(&mut self) {
+        let inner = &mut *self.inner;
+        if inner.opaque.wasm_depth != 0 {
+            return;
+        }
+        let mut roots = Vec::new();
+        let mut scanned = 0;
+        keel_vm::VMStore::trace_exn_roots(inner, &mut |raw| {
+            scanned += 1;
+            if raw != 0 {
+                roots.push(raw);
+            }
+        });
+        // SAFETY: no wasm runs on this store, so no frame holds a
+        // reference; the roots are its globals, tables and live
+        // `ThrownException`s, besides the pinned and unescaped objects.
+        unsafe { inner.opaque.exn_heap.collect(&roots, scanned) };
+    }
+
     /// The fuel left; 0 once wasm has trapped with
     /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel).
     ///
