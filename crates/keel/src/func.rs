@@ -548,21 +548,28 @@ pub(crate) unsafe fn call_raw<T>(
         } else {
             // The interrupted activation's wasm frames hold roots of the
             // exception collector. Where the host was not called from wasm
-            // (no exit frame since the call began) this pushes (0, 0).
+            // (no exit frame since the call began) this pushes (0, 0);
+            // under a builtin's store callback the frames are unknown.
             if opaque.outer_wasm_exits.try_reserve(1).is_err() {
                 opaque.wasm_depth -= 1;
                 anyhow::bail!("out of memory entering a nested call into wasm");
             }
-            opaque
-                .outer_wasm_exits
-                .push(((*ctx).last_wasm_exit_pc, (*ctx).last_wasm_exit_fp));
+            let exit = if opaque.in_builtin_callback {
+                crate::store::UNKNOWN_WASM_EXIT
+            } else {
+                ((*ctx).last_wasm_exit_pc, (*ctx).last_wasm_exit_fp)
+            };
+            opaque.outer_wasm_exits.push(exit);
         }
+        // The new activation is not inside the callback (if any).
+        let in_callback = core::mem::replace(&mut opaque.in_builtin_callback, false);
         // No exit frame in this activation yet: whatever is there belongs
         // to the outer one, or to a call that is over.
         ((*ctx).last_wasm_exit_fp, (*ctx).last_wasm_exit_pc) = (0, 0);
         (*ctx).store = Some((*store).as_vm_store());
-        (ctx, saved)
+        (ctx, (saved, in_callback))
     };
+    let (saved, in_callback) = saved;
     // SAFETY: per the caller's contract.
     let fr = unsafe { *func_ref };
     let (ptr, len) = (values.as_mut_ptr(), values.len());
@@ -578,6 +585,7 @@ pub(crate) unsafe fn call_raw<T>(
     // SAFETY: as above; the wasm code and any host functions are done.
     unsafe {
         (*store).opaque.wasm_depth -= 1;
+        (*store).opaque.in_builtin_callback = in_callback;
         if (*store).opaque.wasm_depth != 0 {
             (*store).opaque.outer_wasm_exits.pop();
         }

@@ -60,6 +60,10 @@ pub(crate) struct StoreOpaque {
     /// was not called from wasm): where the collector of exception objects
     /// finds the frames of the interrupted activations.
     pub(crate) outer_wasm_exits: Vec<(usize, usize)>,
+    /// Whether a builtin is running a store callback (the epoch
+    /// callback): a call into wasm from there cannot name the interrupted
+    /// activation's frames, and pushes [`UNKNOWN_WASM_EXIT`].
+    pub(crate) in_builtin_callback: bool,
     /// The uncaught exceptions handed to the host as
     /// [`ThrownException`](crate::ThrownException)s, by hold id: roots of
     /// the exception collector while an error shares the `Arc`.
@@ -89,6 +93,12 @@ pub(crate) struct StoreOpaque {
     pub(crate) memory_limit: usize,
     pub(crate) table_limit: usize,
 }
+
+/// In [`StoreOpaque::outer_wasm_exits`]: an activation interrupted by a
+/// builtin's callback, whose wasm frames cannot be walked, so exception
+/// objects are not collected until it resumes (see
+/// [`keel_vm::ExnHeap::defer_collection`]).
+pub(crate) const UNKNOWN_WASM_EXIT: (usize, usize) = (usize::MAX, usize::MAX);
 
 /// The store's [`VMStoreContext`], owned through a raw pointer: compiled
 /// code, trampolines and host calls all reach it through copies of this
@@ -222,6 +232,7 @@ impl<T> Store<T> {
                     tag_by_def: HashMap::new(),
                     wasm_depth: 0,
                     outer_wasm_exits: Vec::new(),
+                    in_builtin_callback: false,
                     exn_holds: HashMap::new(),
                     next_exn_hold: 0,
                     fuel_reserve: 0,
@@ -299,12 +310,13 @@ impl<T> Store<T> {
         }
         let mut roots = Vec::new();
         let mut scanned = 0;
-        keel_vm::VMStore::trace_exn_roots(inner, &mut |raw| {
+        let complete = keel_vm::VMStore::trace_exn_roots(inner, &mut |raw| {
             scanned += 1;
             if raw != 0 {
                 roots.push(raw);
             }
         });
+        debug_assert!(complete, "no activation outside calls");
         // SAFETY: no wasm runs on this store, so no frame holds a
         // reference; the roots are its globals, tables and live
         // `ThrownException`s, besides the pinned and unescaped objects.
@@ -682,7 +694,10 @@ impl<T> VMStore for StoreInner<T> {
         &mut self.opaque.exn_heap
     }
 
-    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) {
+    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool {
+        if self.opaque.outer_wasm_exits.contains(&UNKNOWN_WASM_EXIT) {
+            return false;
+        }
         // An uncaught exception lives while its `ThrownException` does:
         // the store's hold is the last one once the error was dropped.
         self.opaque.exn_holds.retain(|_, (raw, hold)| {
@@ -701,6 +716,7 @@ impl<T> VMStore for StoreInner<T> {
         for instance in &self.opaque.instances {
             instance.handle.trace_exn_roots(visit);
         }
+        true
     }
 
     fn new_epoch(&mut self) -> Result<(), StoreTrap> {
@@ -709,7 +725,12 @@ impl<T> VMStore for StoreInner<T> {
             return Err(StoreTrap);
         };
         let changes = self.epoch_behavior_changes;
+        // The callback may call into wasm while the interrupted wasm's
+        // frames have no recorded exit frame (a builtin called us, not a
+        // wasm-to-host trampoline).
+        let outer = core::mem::replace(&mut self.opaque.in_builtin_callback, true);
         let result = callback(StoreContextMut(self));
+        self.opaque.in_builtin_callback = outer;
         // Put the callback back unless it chose another behaviour.
         if self.epoch_behavior_changes == changes {
             self.epoch_callback = Some(callback);

@@ -379,7 +379,10 @@ mod impls {
         };
         // SAFETY: per the contract.
         unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, &mut visit) };
-        store.trace_exn_roots(&mut visit);
+        if !store.trace_exn_roots(&mut visit) {
+            store.exn_heap().defer_collection();
+            return;
+        }
         // SAFETY: the roots are every place compiled code, the runtime or
         // the host can read an `exnref` from: this activation's frames
         // (above), the store's other activations, globals and tables

@@ -291,6 +291,16 @@ impl ExnHeap {
         self.objects.len() >= self.next_collection
     }
 
+    /// Skip the collection that is due (its roots cannot all be found):
+    /// the next one waits until the heap has doubled again.
+    pub fn defer_collection(&mut self) {
+        self.next_collection = self
+            .objects
+            .len()
+            .saturating_mul(2)
+            .max(MIN_COLLECTION_THRESHOLD);
+    }
+
     /// Mark-sweep: free every escaped object that no root reaches. The
     /// roots are `roots` (raw `exnref`s, null ones allowed), the pinned
     /// objects and those that never escaped; marking follows `exnref`

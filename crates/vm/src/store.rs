@@ -58,5 +58,8 @@ pub trait VMStore {
     /// host function that called wasm again), and the `exnref` globals and
     /// table elements of every instance (see
     /// [`Instance::trace_exn_roots`](crate::Instance::trace_exn_roots)).
-    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize));
+    /// Returns `false`, having visited nothing, when some interrupted
+    /// activation's frames cannot be walked (a store callback run by a
+    /// builtin called wasm): then no collection may run.
+    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool;
 }

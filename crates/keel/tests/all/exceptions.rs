@@ -594,3 +594,75 @@ fn collections_keep_reachable_exceptions() {
         }
     }
 }
+
+/// The epoch callback runs inside a builtin, where the interrupted wasm's
+/// frames cannot be walked: wasm it calls may throw as much as it likes,
+/// and the exception the interrupted function keeps in a local survives
+/// (collections wait until the callback is over).
+#[test]
+fn wasm_called_from_the_epoch_callback_does_not_collect_the_interrupted_frames() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "tick" (func $tick))
+          (tag $e (param i32))
+          (func $throw (param i32) (throw $e (local.get 0)))
+          ;; The last exit to the host is from a frame gone by the time
+          ;; the callback runs.
+          (func $tick_in_callee (call $tick))
+          (func $caught_ref (param i32) (result exnref)
+            (local $x exnref)
+            (block $h (result i32 exnref)
+              (try_table (catch_ref $e $h) (call $throw (local.get 0)))
+              (unreachable))
+            (local.set $x) (drop) (local.get $x))
+          (func $churn (export "churn") (param $n i32)
+            (block $done
+              (loop $l
+                (br_if $done (i32.eqz (local.get $n)))
+                (drop (call $caught_ref (local.get $n)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $l))))
+          ;; Keeps an exception in a local across a loop, whose header
+          ;; checks the epoch: the callback runs there.
+          (func (export "keep") (param $v i32) (result i32)
+            (local $kept exnref) (local $i i32)
+            (local.set $kept (call $caught_ref (local.get $v)))
+            (call $tick_in_callee)
+            (loop $l
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
+            (call $churn (i32.const 3000))
+            (block $h (result i32)
+              (try_table (catch $e $h) (throw_ref (local.get $kept)))
+              (i32.const -1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let ticker = engine.clone();
+    let tick = Func::wrap(&mut store, move || ticker.increment_epoch());
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "tick", tick).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let churn = instance.get_func(&mut store, "churn").unwrap();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    store.epoch_deadline_callback(move |mut ctx| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ctx.set_epoch_deadline(1000);
+        churn.call(&mut ctx, &[Val::I32(3000)], &mut [])?;
+        Ok(keel::UpdateDeadline::Continue(1000))
+    });
+    store.set_epoch_deadline(1);
+    let keep = instance
+        .get_typed_func::<i32, i32>(&mut store, "keep")
+        .unwrap();
+    assert_eq!(keep.call(&mut store, 77).unwrap(), 77);
+    assert!(calls.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    // After the callback, collections run again.
+    store.gc();
+    assert!(store.exception_heap_usage().0 <= 1024);
+}
