@@ -152,17 +152,19 @@ unsafe extern "C" fn host_array_call<T: 'static, B>(
                 // SAFETY: the store context is alive (as above); these are
                 // plain integers no one writes while the host function runs.
                 let ctx = unsafe { &*state.store_context.0 };
-                if let Some(thrown) = e.downcast_ref::<crate::ThrownException>()
-                    && thrown.exn().store == store.opaque.id
+                // `to_raw` refuses an exception of another store, or one a
+                // dropped `ThrownException` held that was collected since.
+                if let Some(Ok(exn)) = e
+                    .downcast_ref::<crate::ThrownException>()
+                    .map(|thrown| thrown.exn().to_raw(&store.opaque))
                 {
                     // A wasm exception: it unwinds the wasm frames above
                     // this call as if the calling wasm had thrown it.
-                    let exn = thrown.exn().raw;
                     let (pc, fp) = (ctx.last_wasm_exit_pc, ctx.last_wasm_exit_fp);
                     drop(e);
                     tracing::debug!("host function threw a wasm exception");
                     // SAFETY: the exception is a live object of the running
-                    // store (checked above); the wasm-to-host trampoline
+                    // store (`to_raw` checked it); the wasm-to-host trampoline
                     // stored its caller's return address and frame pointer
                     // (TRAP-3); nothing in this frame needs dropping.
                     unsafe {

@@ -666,3 +666,50 @@ fn wasm_called_from_the_epoch_callback_does_not_collect_the_interrupted_frames()
     store.gc();
     assert!(store.exception_heap_usage().0 <= 1024);
 }
+
+/// A host function that throws an exception whose `ThrownException` was
+/// dropped and which was collected since returns an ordinary error, not
+/// a dangling exception.
+#[test]
+fn rethrowing_a_collected_exception_is_an_error() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "rethrow" (func $rethrow))
+          (tag $e (export "e") (param i32))
+          (func (export "fail") (param i32) (throw $e (local.get 0)))
+          (func (export "call_rethrow") (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $rethrow))
+              (i32.const -1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let stale: std::sync::Arc<std::sync::Mutex<Option<ExnRef>>> = Default::default();
+    let held = stale.clone();
+    let rethrow = Func::wrap(&mut store, move || -> keel::Result<()> {
+        let exn = held.lock().unwrap().expect("set before the call");
+        Err(ThrownException::new(exn).into())
+    });
+    let mut linker = Linker::new(&engine);
+    linker.define(&store, "host", "rethrow", rethrow).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let fail = instance
+        .get_typed_func::<i32, ()>(&mut store, "fail")
+        .unwrap();
+    let call_rethrow = instance
+        .get_typed_func::<(), i32>(&mut store, "call_rethrow")
+        .unwrap();
+
+    // While its error lives, the exception can be rethrown into wasm.
+    let err = fail.call(&mut store, 5).unwrap_err();
+    *stale.lock().unwrap() = Some(err.downcast_ref::<ThrownException>().unwrap().exn());
+    assert_eq!(call_rethrow.call(&mut store, ()).unwrap(), 5);
+    // Once the error is gone and a collection ran, it cannot.
+    drop(err);
+    store.gc();
+    let err = call_rethrow.call(&mut store, ()).unwrap_err();
+    let thrown = err.downcast_ref::<ThrownException>().unwrap();
+    assert!(thrown.exn().fields(&mut store).is_err());
+}
