@@ -3,6 +3,7 @@
 //! testsuite does not look at (fuel, traps in handlers, tail calls, deep
 //! stacks, backtraces after a catch).
 
+use crate::EXNREF_HELPERS;
 use keel::{
     Config, Engine, ExnRef, Func, FuncType, Linker, Module, Store, Tag, TagType, ThrownException,
     TrapCode, Val, ValType,
@@ -475,29 +476,15 @@ fn collections_keep_reachable_exceptions() {
     for engine in crate::engines() {
         let module = Module::new(
             &engine,
-            r#"(module
+            format!(
+                r#"(module
               (import "host" "reenter" (func $reenter (param i32)))
               (tag $e (param i32))
               (tag $wrap (param exnref))
               (global $g (export "g") (mut exnref) (ref.null exn))
               (table $t (export "t") 4 exnref)
               (func $throw (param i32) (throw $e (local.get 0)))
-              ;; A new exception of payload $i, kept by `catch_ref`.
-              (func $make (param $i i32) (result exnref)
-                (local $x exnref)
-                (block $h (result i32 exnref)
-                  (try_table (catch_ref $e $h) (call $throw (local.get $i)))
-                  (unreachable))
-                (local.set $x) (drop) (local.get $x))
-              ;; Throw $n exceptions that become garbage at once.
-              (func $churn (export "churn") (param $n i32)
-                (local $i i32)
-                (block $done
-                  (loop $l
-                    (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-                    (drop (call $make (i32.add (local.get $i) (i32.const 1000000))))
-                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                    (br $l))))
+              {EXNREF_HELPERS}
               ;; The payload of an exception of tag $e.
               (func $payload (param exnref) (result i32)
                 (block $h (result i32)
@@ -517,13 +504,13 @@ fn collections_keep_reachable_exceptions() {
               (func (export "run") (param $n i32) (result i32)
                 (local $a exnref) (local $w exnref)
                 (local $selected i32) (local $stacked i32)
-                (local.set $a (call $make (i32.const 1)))
-                (global.set $g (call $make (i32.const 2)))
-                (table.set $t (i32.const 3) (call $make (i32.const 3)))
-                (local.set $w (call $wrap (call $make (i32.const 4))))
-                (call $make (i32.const 5)) ;; stays on the operand stack
+                (local.set $a (call $caught_ref (i32.const 1)))
+                (global.set $g (call $caught_ref (i32.const 2)))
+                (table.set $t (i32.const 3) (call $caught_ref (i32.const 3)))
+                (local.set $w (call $wrap (call $caught_ref (i32.const 4))))
+                (call $caught_ref (i32.const 5)) ;; stays on the operand stack
                 (select (result exnref)
-                  (call $make (i32.const 6)) (ref.null exn) (i32.const 1))
+                  (call $caught_ref (i32.const 6)) (ref.null exn) (i32.const 1))
                 (call $churn (local.get $n))
                 (call $reenter (local.get $n))
                 (call $churn (local.get $n))
@@ -537,12 +524,13 @@ fn collections_keep_reachable_exceptions() {
                 (i32.add (i32.mul (call $payload (call $unwrap (local.get $w))) (i32.const 1000))))
               ;; An exception carried as a loop parameter through $n rounds.
               (func (export "carry") (param $n i32) (result i32)
-                (call $make (i32.const 7))
+                (call $caught_ref (i32.const 7))
                 (loop $l (param exnref) (result exnref)
                   (call $churn (i32.const 300))
                   (local.set $n (i32.sub (local.get $n) (i32.const 1)))
                   (br_if $l (local.get $n)))
                 (call $payload)))"#,
+            ),
         )
         .unwrap();
         // The stack maps travel in artifacts too.
@@ -606,26 +594,15 @@ fn wasm_called_from_the_epoch_callback_does_not_collect_the_interrupted_frames()
     let engine = Engine::new(&config).unwrap();
     let module = Module::new(
         &engine,
-        r#"(module
+        format!(
+            r#"(module
           (import "host" "tick" (func $tick))
           (tag $e (param i32))
           (func $throw (param i32) (throw $e (local.get 0)))
           ;; The last exit to the host is from a frame gone by the time
           ;; the callback runs.
           (func $tick_in_callee (call $tick))
-          (func $caught_ref (param i32) (result exnref)
-            (local $x exnref)
-            (block $h (result i32 exnref)
-              (try_table (catch_ref $e $h) (call $throw (local.get 0)))
-              (unreachable))
-            (local.set $x) (drop) (local.get $x))
-          (func $churn (export "churn") (param $n i32)
-            (block $done
-              (loop $l
-                (br_if $done (i32.eqz (local.get $n)))
-                (drop (call $caught_ref (local.get $n)))
-                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-                (br $l))))
+          {EXNREF_HELPERS}
           ;; Keeps an exception in a local across a loop, whose header
           ;; checks the epoch: the callback runs there.
           (func (export "keep") (param $v i32) (result i32)
@@ -639,6 +616,7 @@ fn wasm_called_from_the_epoch_callback_does_not_collect_the_interrupted_frames()
             (block $h (result i32)
               (try_table (catch $e $h) (throw_ref (local.get $kept)))
               (i32.const -1))))"#,
+        ),
     )
     .unwrap();
     let mut store = Store::new(&engine, ());

@@ -41,25 +41,15 @@ fn module_text(padding: usize) -> String {
             (block $h (result i32)
               (try_table (catch $e $h) (call $throw (local.get 0)))
               (i32.const -1)))
-          (func $caught_ref (param i32) (result exnref)
-            (local $x exnref)
-            (block $h (result i32 exnref)
-              (try_table (catch_ref $e $h) (call $throw (local.get 0)))
-              (unreachable))
-            (local.set $x) (drop) (local.get $x))
           (func (export "keep") (param $v i32) (param $n i32) (result i32)
             (local $kept exnref)
             (local.set $kept (call $caught_ref (local.get $v)))
-            (block $done
-              (loop $l
-                (br_if $done (i32.eqz (local.get $n)))
-                (drop (call $caught_ref (local.get $n)))
-                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-                (br $l)))
+            (call $churn (local.get $n))
             (block $h (result i32)
               (try_table (catch $e $h) (throw_ref (local.get $kept)))
               (i32.const -1)))"#,
     );
+    wat.push_str(crate::EXNREF_HELPERS);
     for i in 0..padding {
         wat.push_str(&format!(
             "(func (param i32) (result i32) local.get 0 i32.const {i} i32.mul i32.const 7 i32.add)"
