@@ -549,9 +549,10 @@ pub(crate) unsafe fn call_raw<T>(
             (*ctx).stack_limit = cpu.wasm_stack_limit(max);
         } else {
             // The interrupted activation's wasm frames hold roots of the
-            // exception collector. Where the host was not called from wasm
-            // (no exit frame since the call began) this pushes (0, 0);
-            // under a builtin's store callback the frames are unknown.
+            // exception collector: a host function called by wasm is
+            // calling (its exit frame is current; outside calls it is
+            // (0, 0), as each call restores what it found), or a
+            // builtin's store callback is, and the frames are unknown.
             if opaque.outer_wasm_exits.try_reserve(1).is_err() {
                 opaque.wasm_depth -= 1;
                 anyhow::bail!("out of memory entering a nested call into wasm");
@@ -562,16 +563,12 @@ pub(crate) unsafe fn call_raw<T>(
                 ((*ctx).last_wasm_exit_pc, (*ctx).last_wasm_exit_fp)
             };
             opaque.outer_wasm_exits.push(exit);
+            // The new activation is not inside the callback.
+            opaque.in_builtin_callback = false;
         }
-        // The new activation is not inside the callback (if any).
-        let in_callback = core::mem::replace(&mut opaque.in_builtin_callback, false);
-        // No exit frame in this activation yet: whatever is there belongs
-        // to the outer one, or to a call that is over.
-        ((*ctx).last_wasm_exit_fp, (*ctx).last_wasm_exit_pc) = (0, 0);
         (*ctx).store = Some((*store).as_vm_store());
-        (ctx, (saved, in_callback))
+        (ctx, saved)
     };
-    let (saved, in_callback) = saved;
     // SAFETY: per the caller's contract.
     let fr = unsafe { *func_ref };
     let (ptr, len) = (values.as_mut_ptr(), values.len());
@@ -586,10 +583,11 @@ pub(crate) unsafe fn call_raw<T>(
     };
     // SAFETY: as above; the wasm code and any host functions are done.
     unsafe {
-        (*store).opaque.wasm_depth -= 1;
-        (*store).opaque.in_builtin_callback = in_callback;
-        if (*store).opaque.wasm_depth != 0 {
-            (*store).opaque.outer_wasm_exits.pop();
+        let opaque = &mut (*store).opaque;
+        opaque.wasm_depth -= 1;
+        if opaque.wasm_depth != 0 {
+            let exit = opaque.outer_wasm_exits.pop();
+            opaque.in_builtin_callback = exit == Some(crate::store::UNKNOWN_WASM_EXIT);
         }
         (
             (*ctx).stack_limit,

@@ -61,8 +61,9 @@ pub(crate) struct StoreOpaque {
     /// finds the frames of the interrupted activations.
     pub(crate) outer_wasm_exits: Vec<(usize, usize)>,
     /// Whether a builtin is running a store callback (the epoch
-    /// callback): a call into wasm from there cannot name the interrupted
-    /// activation's frames, and pushes [`UNKNOWN_WASM_EXIT`].
+    /// callback) in the innermost activation: a call into wasm from there
+    /// cannot name the interrupted activation's frames, and pushes
+    /// [`UNKNOWN_WASM_EXIT`] (which, popped, sets this again).
     pub(crate) in_builtin_callback: bool,
     /// The uncaught exceptions handed to the host as
     /// [`ThrownException`](crate::ThrownException)s, by hold id: roots of
@@ -308,19 +309,13 @@ impl<T> Store<T> {
         if inner.opaque.wasm_depth != 0 {
             return;
         }
-        let mut roots = Vec::new();
-        let mut scanned = 0;
-        let complete = keel_vm::VMStore::trace_exn_roots(inner, &mut |raw| {
-            scanned += 1;
-            if raw != 0 {
-                roots.push(raw);
-            }
-        });
+        let mut roots = keel_vm::ExnRoots::default();
+        let complete = keel_vm::VMStore::trace_exn_roots(inner, &mut |raw| roots.visit(raw));
         debug_assert!(complete, "no activation outside calls");
         // SAFETY: no wasm runs on this store, so no frame holds a
         // reference; the roots are its globals, tables and live
         // `ThrownException`s, besides the pinned and unescaped objects.
-        unsafe { inner.opaque.exn_heap.collect(&roots, scanned) };
+        unsafe { inner.opaque.exn_heap.collect(&roots) };
     }
 
     /// The fuel left; 0 once wasm has trapped with

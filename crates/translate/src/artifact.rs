@@ -98,6 +98,13 @@ pub struct StackMap {
     pub slots: Vec<u32>,
 }
 
+/// The entry of `sorted` (sorted by `key`, a return offset) for the call
+/// whose return address is at `ret_offset`.
+fn by_ret_offset<T>(sorted: &[T], ret_offset: u32, key: impl Fn(&T) -> u32) -> Option<&T> {
+    let i = sorted.binary_search_by_key(&ret_offset, key).ok()?;
+    sorted.get(i)
+}
+
 /// A linked text section and its metadata.
 #[derive(Clone, Debug, Default)]
 pub struct CompiledText {
@@ -142,21 +149,13 @@ impl CompiledText {
     /// The exception handlers of the call whose return address is at
     /// text `ret_offset`, if it has any.
     pub fn lookup_exception_call_site(&self, ret_offset: u32) -> Option<&ExceptionCallSite> {
-        let i = self
-            .exception_call_sites
-            .binary_search_by_key(&ret_offset, |c| c.ret_offset)
-            .ok()?;
-        Some(&self.exception_call_sites[i])
+        by_ret_offset(&self.exception_call_sites, ret_offset, |c| c.ret_offset)
     }
 
     /// The stack map of the call whose return address is at text
     /// `ret_offset`, if references are live across it.
     pub fn lookup_stack_map(&self, ret_offset: u32) -> Option<&StackMap> {
-        let i = self
-            .stack_maps
-            .binary_search_by_key(&ret_offset, |m| m.ret_offset)
-            .ok()?;
-        Some(&self.stack_maps[i])
+        by_ret_offset(&self.stack_maps, ret_offset, |m| m.ret_offset)
     }
 
     /// The array-to-wasm trampoline of functions of type `ty`, if the

@@ -52,7 +52,6 @@ fn fits(start: u64, len: u64, size: usize) -> bool {
 
 mod impls {
     use super::*;
-    use alloc::vec::Vec;
 
     /// The instance of the calling code.
     ///
@@ -364,19 +363,13 @@ mod impls {
         pc: usize,
         fp: usize,
     ) {
-        let mut roots = Vec::new();
+        let mut roots = crate::ExnRoots::default();
         for (value, ty) in payload.iter().zip(types) {
             if ty.is_exn_ref() {
-                roots.push(value.get_ptr());
+                roots.visit(value.get_ptr());
             }
         }
-        let mut scanned = roots.len();
-        let mut visit = |raw: usize| {
-            scanned += 1;
-            if raw != 0 {
-                roots.push(raw);
-            }
-        };
+        let mut visit = |raw: usize| roots.visit(raw);
         // SAFETY: per the contract.
         unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, &mut visit) };
         if !store.trace_exn_roots(&mut visit) {
@@ -387,7 +380,7 @@ mod impls {
         // the host can read an `exnref` from: this activation's frames
         // (above), the store's other activations, globals and tables
         // (`trace_exn_roots`), the pinned objects and the unescaped ones.
-        unsafe { store.exn_heap().collect(&roots, scanned) };
+        unsafe { store.exn_heap().collect(&roots) };
     }
 
     pub(super) unsafe extern "C" fn throw_ref(

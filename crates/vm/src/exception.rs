@@ -302,12 +302,11 @@ impl ExnHeap {
     }
 
     /// Mark-sweep: free every escaped object that no root reaches. The
-    /// roots are `roots` (raw `exnref`s, null ones allowed), the pinned
-    /// objects and those that never escaped; marking follows `exnref`
-    /// payload fields. `scanned` is how many places the caller looked in
-    /// to find `roots` (frames' slots, globals, table elements): the next
-    /// collection waits at least that many allocations, so that its cost
-    /// stays proportional to the allocations between collections.
+    /// roots are those in `roots`, the pinned objects and those that never
+    /// escaped; marking follows `exnref` payload fields. The next
+    /// collection waits at least as many allocations as `roots` looked at
+    /// places, so that its cost stays proportional to the allocations
+    /// between collections.
     ///
     /// Does nothing (the heap grows instead) when memory for the mark
     /// stack runs out.
@@ -318,7 +317,7 @@ impl ExnHeap {
     /// and every `exnref` value that compiled code or the runtime can
     /// still read must be reachable from `roots` or from an object that
     /// is pinned or never escaped.
-    pub unsafe fn collect(&mut self, roots: &[usize], scanned: usize) {
+    pub unsafe fn collect(&mut self, roots: &ExnRoots) {
         let mut stack: Vec<*mut VMExnObject> = Vec::new();
         // Each object is pushed at most once: no push below reallocates.
         if stack.try_reserve_exact(self.objects.len()).is_err() {
@@ -334,7 +333,7 @@ impl ExnHeap {
                 stack.push(obj);
             }
         };
-        for &root in roots {
+        for &root in &roots.found {
             mark(root, &mut stack);
         }
         for obj in &self.objects {
@@ -377,12 +376,8 @@ impl ExnHeap {
                 unsafe { self.free_at(i) };
             }
         }
-        self.next_collection = self
-            .objects
-            .len()
-            .saturating_mul(2)
-            .max(scanned)
-            .max(MIN_COLLECTION_THRESHOLD);
+        self.defer_collection();
+        self.next_collection = self.next_collection.max(roots.scanned);
     }
 
     /// Number of live exception objects.
@@ -411,6 +406,24 @@ impl Drop for ExnHeap {
                 let layout = VMExnObject::layout(len).expect("layout was valid at allocation");
                 alloc::alloc::dealloc(obj.as_ptr().cast(), layout);
             }
+        }
+    }
+}
+
+/// The roots of one collection ([`ExnHeap::collect`]) besides the heap's
+/// own: every place an `exnref` was found in, and the non-null ones.
+#[derive(Debug, Default)]
+pub struct ExnRoots {
+    found: Vec<usize>,
+    scanned: usize,
+}
+
+impl ExnRoots {
+    /// Record the `exnref` (null or not) in one place the collector looks.
+    pub fn visit(&mut self, raw: usize) {
+        self.scanned += 1;
+        if raw != 0 {
+            self.found.push(raw);
         }
     }
 }

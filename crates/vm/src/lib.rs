@@ -58,7 +58,7 @@ pub use backtrace::{FrameInfo, symbolize};
 pub use builtins::BUILTINS;
 pub use code_memory::{CodeMemory, ModuleCode};
 pub use error::VmError;
-pub use exception::{ExnHeap, VMExnObject, VMTagDefinition, throw};
+pub use exception::{ExnHeap, ExnRoots, VMExnObject, VMTagDefinition, throw};
 pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
     MAX_TABLE_ELEMENTS, MemorySetup,

@@ -10,19 +10,19 @@ use crate::func_translator::FuncTranslator;
 use crate::prelude::*;
 use crate::{CompileError, abi};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value};
-use keel_translate::GlobalIndex;
+use keel_translate::{GlobalIndex, WasmValType};
 
 impl FuncTranslator<'_, '_> {
     fn global_address(
         &mut self,
         index: u32,
-    ) -> Result<(Value, i32, MemFlagsData, cranelift_codegen::ir::Type), CompileError> {
+    ) -> Result<(Value, i32, MemFlagsData, WasmValType), CompileError> {
         let module = self.env.module;
         let index = GlobalIndex::from_u32(index);
         let global = module.globals.get(index).ok_or_else(|| {
             CompileError::Bug(format!("global index {} out of range", index.as_u32()))
         })?;
-        let ty = abi::value_type(self.env.isa, global.ty.content);
+        let ty = global.ty.content;
         // An immutable global's value is written once, at instantiation.
         let flags = if global.ty.mutable {
             MemFlagsData::trusted()
@@ -45,11 +45,9 @@ impl FuncTranslator<'_, '_> {
 
     pub(crate) fn global_get(&mut self, index: u32) -> Result<Value, CompileError> {
         let (base, offset, flags, ty) = self.global_address(index)?;
-        let value = self.builder.ins().load(ty, flags, base, offset);
-        let content = self.env.module.globals[GlobalIndex::from_u32(index)]
-            .ty
-            .content;
-        self.declare_refs(&[value], &[content]);
+        let clif_ty = abi::value_type(self.env.isa, ty);
+        let value = self.builder.ins().load(clif_ty, flags, base, offset);
+        self.declare_refs(&[value], &[ty]);
         Ok(value)
     }
 
