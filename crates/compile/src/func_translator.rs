@@ -26,7 +26,7 @@ enum FrameKind {
     Loop {
         header: Block,
     },
-    /// A `try_table` (its catch clauses are in `try_handlers`).
+    /// A `try_table` (its dispatch block is in `try_scopes`).
     TryTable,
     If {
         /// The else branch's block, until `else` switches to it.
@@ -76,11 +76,11 @@ pub(crate) struct FuncTranslator<'a, 'b> {
     pub(crate) offset: usize,
     /// Fuel and epoch state.
     pub(crate) metering: Metering,
-    /// The catch clauses of each open `try_table`, outermost first.
-    pub(crate) try_handlers: Vec<Vec<crate::exceptions::CatchHandler>>,
-    /// Exception-table entries emitted so far (bounded by
-    /// [`MAX_HANDLER_ENTRIES`](crate::exceptions::MAX_HANDLER_ENTRIES)).
-    pub(crate) handler_entries: usize,
+    /// The open `try_table`s, outermost first.
+    pub(crate) try_scopes: Vec<crate::exceptions::TryScope>,
+    /// Where `try_table`s keep the caught exception for their dispatch
+    /// code (created by the first one).
+    pub(crate) exn_slot: Option<cranelift_codegen::ir::StackSlot>,
 }
 
 fn bad(msg: impl Into<String>, offset: usize) -> CompileError {
@@ -160,8 +160,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             locals,
             offset: 0,
             metering: Metering::default(),
-            try_handlers: Vec::new(),
-            handler_entries: 0,
+            try_scopes: Vec::new(),
+            exn_slot: None,
         };
         t.metering_function_entry();
 
@@ -419,9 +419,11 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             self.builder.seal_block(header);
         }
         if let FrameKind::TryTable = frame.kind {
-            // Every call that can reach the handlers is translated.
-            for h in self.try_handlers.pop().unwrap_or_default() {
-                self.builder.seal_block(h.block);
+            // Every call (and inner dispatch block) that can reach the
+            // dispatch block is translated.
+            if let Some(scope) = self.try_scopes.pop() {
+                self.builder.seal_block(scope.landing);
+                self.builder.seal_block(scope.dispatch);
             }
         }
         self.stack.truncate(frame.stack_height);
@@ -569,8 +571,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             }
             Operator::TryTable { try_table } => {
                 let frame = self.block_frame(try_table.ty, FrameKind::TryTable)?;
-                let handlers = self.enter_try_table(&try_table.catches)?;
-                self.try_handlers.push(handlers);
+                let scope = self.enter_try_table(&try_table.catches)?;
+                self.try_scopes.push(scope);
                 self.control.push(frame);
             }
             Operator::Throw { tag_index } => self.translate_throw(tag_index)?,

@@ -132,3 +132,26 @@ fn hundred_thousand_data_segments() {
     assert_eq!(bytes, n as usize);
     assert!(translate_module(&shapes::data_segments(n + 1), wasm_features()).is_err());
 }
+
+/// 1,000 nested `try_table`s with a call at every level, and one
+/// `try_table` of 1,000 catch clauses around 999 calls: each call's
+/// handlers are found through its innermost `try_table`'s dispatch
+/// block, so the code has one exception-table entry per call, not one per
+/// clause in force (which made compile time quadratic).
+#[test]
+fn thousand_nested_try_tables_and_clauses_compile() {
+    for bytes in [
+        shapes::nested_try_tables(1_000),
+        shapes::many_catch_clauses(1_000, 999),
+    ] {
+        let translation = translate_module(&bytes, wasm_features()).unwrap();
+        let text = compiler().compile_module(&translation).unwrap();
+        assert_eq!(text.functions.len(), 2);
+        let entries: usize = text
+            .exception_call_sites
+            .iter()
+            .map(|site| site.handlers.len())
+            .sum();
+        assert!(entries <= 3 * 1_000, "{entries} handler entries");
+    }
+}

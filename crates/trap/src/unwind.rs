@@ -2,10 +2,12 @@
 //! the wasm frames of the current activation, and continue there.
 //!
 //! Compiled code makes every call inside a `try_table` a Cranelift
-//! `try_call` whose exception table lists the catch clauses in force,
-//! innermost first, after a `Context` entry that says where the frame
-//! saved its VMContext (tags are per instance, so a tag entry names a tag
-//! of the frame's instance). The compiler keeps those tables
+//! `try_call` whose exception table has one catch-all entry: the
+//! `try_table`'s landing code, which compares tags itself and rethrows
+//! what it does not catch. The tables may also hold tag entries, after a
+//! `Context` entry that says where the frame saved its VMContext (tags
+//! are per instance, so a tag entry names a tag of the frame's instance);
+//! the walk below handles both. The compiler keeps those tables
 //! ([`ExceptionCallSite`](keel_translate::ExceptionCallSite)), keyed by
 //! return address. Throwing walks the frame-pointer chain from the throw
 //! site, as backtraces do, and asks each frame's call site for a handler;

@@ -7,9 +7,9 @@
 
 use std::borrow::Cow;
 use wasm_encoder::{
-    BlockType, CodeSection, ConstExpr, DataSection, ElementSection, Elements, ExportKind,
+    BlockType, Catch, CodeSection, ConstExpr, DataSection, ElementSection, Elements, ExportKind,
     ExportSection, Function, FunctionSection, Instruction, MemorySection, MemoryType, Module,
-    RefType, TableSection, TableType, TypeSection, ValType,
+    RefType, TableSection, TableType, TagKind, TagSection, TagType, TypeSection, ValType,
 };
 
 /// A module with one function of type `params -> results`, with `locals`,
@@ -196,4 +196,73 @@ pub fn data_segments(count: u32) -> Vec<u8> {
     let mut module = Module::new();
     module.section(&memories).section(&data);
     module.finish()
+}
+
+/// `tags` tags of type `[] -> []`, an empty function 0 of that type and a
+/// function 1 whose body `body` writes (without the final `end`).
+fn with_tags_and_callee(tags: u32, body: impl FnOnce(&mut Function)) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    let mut funcs = FunctionSection::new();
+    funcs.function(0).function(0);
+    let mut tag_section = TagSection::new();
+    for _ in 0..tags {
+        tag_section.tag(TagType {
+            kind: TagKind::Exception,
+            func_type_idx: 0,
+        });
+    }
+    let mut code = CodeSection::new();
+    let mut callee = Function::new([]);
+    callee.instruction(&Instruction::End);
+    code.function(&callee);
+    let mut f = Function::new([]);
+    body(&mut f);
+    f.instruction(&Instruction::End);
+    code.function(&f);
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&funcs)
+        .section(&tag_section)
+        .section(&code);
+    module.finish()
+}
+
+/// One function of `depth` nested `try_table`s, each catching the one tag
+/// and containing a call before the next level: every call is inside all
+/// the `try_table`s around it.
+pub fn nested_try_tables(depth: u32) -> Vec<u8> {
+    with_tags_and_callee(1, |f| {
+        for _ in 0..depth {
+            let catches = [Catch::One { tag: 0, label: 0 }];
+            f.instruction(&Instruction::TryTable(
+                BlockType::Empty,
+                Cow::Borrowed(&catches[..]),
+            ));
+            f.instruction(&Instruction::Call(0));
+        }
+        for _ in 0..depth {
+            f.instruction(&Instruction::End);
+        }
+    })
+}
+
+/// One `try_table` with `clauses` catch clauses (one tag each, the last a
+/// `catch_all`) around `calls` calls.
+pub fn many_catch_clauses(clauses: u32, calls: u32) -> Vec<u8> {
+    with_tags_and_callee(clauses, |f| {
+        let mut catches: Vec<Catch> = (0..clauses.saturating_sub(1))
+            .map(|tag| Catch::One { tag, label: 0 })
+            .collect();
+        catches.push(Catch::All { label: 0 });
+        f.instruction(&Instruction::TryTable(
+            BlockType::Empty,
+            Cow::Owned(catches),
+        ));
+        for _ in 0..calls {
+            f.instruction(&Instruction::Call(0));
+        }
+        f.instruction(&Instruction::End);
+    })
 }
