@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use crate::dir::WasiDir;
 use crate::file::WasiFile;
 use crate::sched::{WasiClocks, WasiRandom, WasiSched};
-use crate::types::{DirPerms, Errno, FilePerms};
+use crate::types::{DirPerms, Errno, FilePerms, Rights};
 
 /// A file (not a directory) in the descriptor table.
 pub(crate) struct FileDesc {
@@ -22,6 +22,28 @@ pub(crate) struct FileDesc {
     /// Under a preopen whose [`FilePerms`] allow writing (or stdio): may
     /// change size and times.
     pub(crate) mutable: bool,
+    /// Rights the guest gave up (`fd_fdstat_set_rights`), or that the
+    /// directory it was opened through no longer passed on: never granted
+    /// again.
+    pub(crate) dropped: Rights,
+}
+
+impl FileDesc {
+    /// Readable: opened for reading, and `FD_READ` not dropped. Reading
+    /// one that is not gives `EBADF`, whichever the reason.
+    pub(crate) fn can_read(&self) -> bool {
+        self.read && !self.dropped.contains(Rights::FD_READ)
+    }
+
+    /// Writable: opened for writing, and `FD_WRITE` not dropped.
+    pub(crate) fn can_write(&self) -> bool {
+        self.write && !self.dropped.contains(Rights::FD_WRITE)
+    }
+
+    /// `ENOTCAPABLE` if any of `rights` was dropped.
+    pub(crate) fn need(&self, rights: Rights) -> Result<(), Errno> {
+        need(self.dropped, rights)
+    }
 }
 
 /// A directory in the descriptor table.
@@ -31,6 +53,28 @@ pub(crate) struct DirDesc {
     pub(crate) preopen: Option<String>,
     pub(crate) dir_perms: DirPerms,
     pub(crate) file_perms: FilePerms,
+    /// Base rights the guest gave up (see [`FileDesc::dropped`]).
+    pub(crate) dropped: Rights,
+    /// Inheriting rights the guest gave up: dropped from the base and
+    /// inheriting rights of every descriptor opened through this one.
+    pub(crate) dropped_inheriting: Rights,
+}
+
+impl DirDesc {
+    /// `ENOTCAPABLE` if any of `rights` was dropped.
+    pub(crate) fn need(&self, rights: Rights) -> Result<(), Errno> {
+        need(self.dropped, rights)
+    }
+}
+
+/// `ENOTCAPABLE` (the witx's errno for a missing right) if `dropped` has
+/// any of `rights`.
+fn need(dropped: Rights, rights: Rights) -> Result<(), Errno> {
+    if dropped.intersects(rights) {
+        Err(Errno::Notcapable)
+    } else {
+        Ok(())
+    }
 }
 
 /// One entry of the descriptor table.
@@ -174,6 +218,7 @@ impl WasiCtx {
             read,
             write,
             mutable: write,
+            dropped: Rights::empty(),
         }))
     }
 
@@ -195,6 +240,8 @@ impl WasiCtx {
             preopen: Some(guest_path.to_owned()),
             dir_perms,
             file_perms,
+            dropped: Rights::empty(),
+            dropped_inheriting: Rights::empty(),
         }))
     }
 
@@ -221,6 +268,7 @@ impl WasiCtx {
                 read,
                 write,
                 mutable: false,
+                dropped: Rights::empty(),
             }),
         );
     }
@@ -488,6 +536,7 @@ mod tests {
             read: true,
             write: true,
             mutable: false,
+            dropped: Rights::empty(),
         })
     }
 

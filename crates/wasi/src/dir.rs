@@ -147,11 +147,15 @@ pub trait WasiDir: Send + Sync + Any {
     fn rename(&self, from: &str, to_dir: &dyn WasiDir, to: &str) -> Result<(), Errno>;
 
     /// Create the hard link `to` under `to_dir` to the file `from` under
-    /// `self` (of the link itself unless `follow`).
+    /// `self`; a symbolic link `from` is linked itself. `follow` asks for
+    /// a link to what it points to instead: keel-wasi's `path_link` never
+    /// asks (it refuses `lookupflags::symlink_follow` with `EINVAL`, as
+    /// wasmtime-wasi does), and the hosted backend refuses it too.
     ///
     /// # Errors
     ///
-    /// `EXDEV` if `to_dir` is of another backend, `EEXIST`, `ENOENT`, ...
+    /// `EXDEV` if `to_dir` is of another backend, `EEXIST`, `ENOENT`,
+    /// `EINVAL` for `follow` where it is not supported, ...
     fn hard_link(
         &self,
         from: &str,

@@ -67,7 +67,11 @@ pub trait WasiFile: Send + Sync + Any {
         Err(Errno::Spipe)
     }
 
-    /// Write `buf` at byte `offset`, leaving the position alone.
+    /// Write `buf` at byte `offset`, leaving the position alone. On a
+    /// descriptor with [`FdFlags::APPEND`] the hosted backend does what the
+    /// host's `pwrite(2)` does: on Linux the bytes go to the end of the
+    /// file whatever `offset` says (as wasmtime-wasi on every host), where
+    /// POSIX has them at `offset`.
     ///
     /// # Errors
     ///

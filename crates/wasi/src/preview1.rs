@@ -166,7 +166,8 @@ fn call<T>(
     }
 }
 
-/// Rights of a descriptor, as `fd_fdstat_get` reports them.
+/// Rights of a file descriptor, from how it was opened (before any are
+/// dropped).
 fn file_rights(file: &FileDesc) -> Rights {
     let mut rights =
         Rights::FD_FDSTAT_SET_FLAGS | Rights::FD_FILESTAT_GET | Rights::POLL_FD_READWRITE;
@@ -194,8 +195,8 @@ fn file_rights(file: &FileDesc) -> Rights {
     rights
 }
 
-/// Rights of a directory descriptor: (`fs_rights_base`,
-/// `fs_rights_inheriting`).
+/// Rights of a directory descriptor, from the preopen's permissions
+/// (before any are dropped): (`fs_rights_base`, `fs_rights_inheriting`).
 fn dir_rights(dir: &DirDesc) -> (Rights, Rights) {
     let mut base = Rights::FD_FILESTAT_GET
         | Rights::FD_FDSTAT_SET_FLAGS
@@ -236,6 +237,18 @@ fn dir_rights(dir: &DirDesc) -> (Rights, Rights) {
             | Rights::FD_FILESTAT_SET_TIMES;
     }
     (base, inheriting)
+}
+
+/// The rights `fd_fdstat_get` reports: (`fs_rights_base`,
+/// `fs_rights_inheriting`), less those dropped. A file passes none on.
+fn rights_of(desc: &Desc) -> (Rights, Rights) {
+    match desc {
+        Desc::File(file) => (file_rights(file) - file.dropped, Rights::empty()),
+        Desc::Dir(dir) => {
+            let (base, inheriting) = dir_rights(dir);
+            (base - dir.dropped, inheriting - dir.dropped_inheriting)
+        }
+    }
 }
 
 /// A `u16` flags argument: `EINVAL` for bits the witx does not define.
@@ -408,6 +421,7 @@ impl WasiCtx {
         if file.file.filetype() != Filetype::RegularFile {
             return Err(Errno::Badf.into());
         }
+        file.need(Rights::FD_ADVISE)?;
         file.file.advise(offset as u64, len as u64, advice)?;
         Ok(())
     }
@@ -421,7 +435,7 @@ impl WasiCtx {
     ) -> Result {
         // Preview 2, and so wasmtime-wasi's preview 1, has no allocate:
         // posix_fallocate reports it unsupported.
-        self.file(fd as u32)?;
+        self.file(fd as u32)?.need(Rights::FD_ALLOCATE)?;
         Err(Errno::Notsup.into())
     }
 
@@ -432,7 +446,10 @@ impl WasiCtx {
 
     fn fd_datasync(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
         match self.desc(fd as u32)? {
-            Desc::File(file) => file.file.datasync()?,
+            Desc::File(file) => {
+                file.need(Rights::FD_DATASYNC)?;
+                file.file.datasync()?;
+            }
             Desc::Dir(_) => return Err(Errno::Badf.into()),
         }
         Ok(())
@@ -440,24 +457,21 @@ impl WasiCtx {
 
     fn fd_sync(&mut self, _mem: &mut GuestMemory<'_>, fd: i32) -> Result {
         match self.desc(fd as u32)? {
-            Desc::File(file) => file.file.sync()?,
+            Desc::File(file) => {
+                file.need(Rights::FD_SYNC)?;
+                file.file.sync()?;
+            }
             Desc::Dir(_) => return Err(Errno::Badf.into()),
         }
         Ok(())
     }
 
     fn fd_fdstat_get(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
-        let (filetype, flags, base, inheriting) = match self.desc(fd as u32)? {
-            Desc::File(file) => (
-                file.file.filetype(),
-                file.file.fdflags(),
-                file_rights(file),
-                Rights::empty(),
-            ),
-            Desc::Dir(dir) => {
-                let (base, inheriting) = dir_rights(dir);
-                (Filetype::Directory, FdFlags::empty(), base, inheriting)
-            }
+        let desc = self.desc(fd as u32)?;
+        let (base, inheriting) = rights_of(desc);
+        let (filetype, flags) = match desc {
+            Desc::File(file) => (file.file.filetype(), file.file.fdflags()),
+            Desc::Dir(_) => (Filetype::Directory, FdFlags::empty()),
         };
         let ptr = ptr as u32;
         mem.check_array(ptr, 1, FDSTAT_SIZE, 8)?;
@@ -472,7 +486,10 @@ impl WasiCtx {
     fn fd_fdstat_set_flags(&mut self, _mem: &mut GuestMemory<'_>, fd: i32, flags: i32) -> Result {
         let flags = decode_flags::<FdFlags>(flags)?;
         match self.desc(fd as u32)? {
-            Desc::File(file) => file.file.set_fdflags(flags)?,
+            Desc::File(file) => {
+                file.need(Rights::FD_FDSTAT_SET_FLAGS)?;
+                file.file.set_fdflags(flags)?;
+            }
             Desc::Dir(_) => return Err(Errno::Badf.into()),
         }
         Ok(())
@@ -482,20 +499,43 @@ impl WasiCtx {
         &mut self,
         _mem: &mut GuestMemory<'_>,
         fd: i32,
-        _base: i64,
-        _inheriting: i64,
+        base: i64,
+        inheriting: i64,
     ) -> Result {
-        // keel-wasi derives rights from how a descriptor was opened and the
-        // preopen's permissions; it cannot narrow them per descriptor (nor
-        // can wasmtime-wasi, which gives the same answer).
-        self.desc(fd as u32)?;
-        Err(Errno::Notsup.into())
+        // Rights can only be removed: asking for one the descriptor does
+        // not have (undefined bits included) is ENOTCAPABLE, and changes
+        // nothing. The rights given up are kept with the descriptor and
+        // checked from then on (wasmtime-wasi has no rights to narrow and
+        // answers ENOTSUP).
+        let (base, inheriting) = (
+            Rights::from_bits_retain(base as u64),
+            Rights::from_bits_retain(inheriting as u64),
+        );
+        let desc = self.desc(fd as u32)?;
+        let (have, have_inheriting) = rights_of(desc);
+        if !have.contains(base) || !have_inheriting.contains(inheriting) {
+            return Err(Errno::Notcapable.into());
+        }
+        match desc {
+            Desc::File(file) => file.dropped |= have - base,
+            Desc::Dir(dir) => {
+                dir.dropped |= have - base;
+                dir.dropped_inheriting |= have_inheriting - inheriting;
+            }
+        }
+        Ok(())
     }
 
     fn fd_filestat_get(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
         let stat = match self.desc(fd as u32)? {
-            Desc::File(file) => file.file.filestat()?,
-            Desc::Dir(dir) => dir.dir.filestat()?,
+            Desc::File(file) => {
+                file.need(Rights::FD_FILESTAT_GET)?;
+                file.file.filestat()?
+            }
+            Desc::Dir(dir) => {
+                dir.need(Rights::FD_FILESTAT_GET)?;
+                dir.dir.filestat()?
+            }
         };
         write_filestat(mem, ptr as u32, &stat)
     }
@@ -505,6 +545,7 @@ impl WasiCtx {
         if !file.write {
             return Err(Errno::Badf.into());
         }
+        file.need(Rights::FD_FILESTAT_SET_SIZE)?;
         file.file.set_size(size as u64)?;
         Ok(())
     }
@@ -523,29 +564,33 @@ impl WasiCtx {
                 if !file.mutable {
                     return Err(Errno::Perm.into());
                 }
+                file.need(Rights::FD_FILESTAT_SET_TIMES)?;
                 file.file.set_times(atim, mtim)?;
             }
             Desc::Dir(dir) => {
                 need_dir_perms(dir, DirPerms::MUTATE)?;
+                dir.need(Rights::FD_FILESTAT_SET_TIMES)?;
                 dir.dir.set_times(atim, mtim)?;
             }
         }
         Ok(())
     }
 
-    /// The file entry for reading (`EBADF` if not opened for it).
+    /// The file entry for reading (`EBADF` if not opened for it or
+    /// `FD_READ` was dropped).
     fn readable(&mut self, fd: i32) -> Result<&mut FileDesc> {
         let file = self.file(fd as u32)?;
-        if !file.read {
+        if !file.can_read() {
             return Err(Errno::Badf.into());
         }
         Ok(file)
     }
 
-    /// The file entry for writing (`EBADF` if not opened for it).
+    /// The file entry for writing (`EBADF` if not opened for it or
+    /// `FD_WRITE` was dropped).
     fn writable(&mut self, fd: i32) -> Result<&mut FileDesc> {
         let file = self.file(fd as u32)?;
-        if !file.write {
+        if !file.can_write() {
             return Err(Errno::Badf.into());
         }
         Ok(file)
@@ -738,6 +783,7 @@ impl WasiCtx {
             Desc::File(_) => return Err(Errno::Notdir.into()),
         };
         need_dir_perms(dir, DirPerms::READ)?;
+        dir.need(Rights::FD_READDIR)?;
         let entries = dir.dir.readdir()?;
         mem.check_array(bufused as u32, 1, 4, 4)?;
         let out = mem.slice_mut(buf as u32, buf_len as u32)?;
@@ -791,6 +837,11 @@ impl WasiCtx {
         };
         mem.check_array(newoffset as u32, 1, 8, 8)?;
         let file = self.file(fd as u32)?;
+        file.need(if pos == SeekFrom::Current(0) {
+            Rights::FD_TELL
+        } else {
+            Rights::FD_SEEK
+        })?;
         let at = file.file.seek(pos)?;
         mem.write_u64(newoffset as u32, at)?;
         Ok(())
@@ -799,23 +850,27 @@ impl WasiCtx {
     fn fd_tell(&mut self, mem: &mut GuestMemory<'_>, fd: i32, ptr: i32) -> Result {
         mem.check_array(ptr as u32, 1, 8, 8)?;
         let file = self.file(fd as u32)?;
+        file.need(Rights::FD_TELL)?;
         let at = file.file.seek(SeekFrom::Current(0))?;
         mem.write_u64(ptr as u32, at)?;
         Ok(())
     }
 
-    /// The directory `fd` (which must grant `perms`) and the path argument
-    /// at `path`/`len` of a `path_*` function.
+    /// The directory `fd` (which must grant `perms` and not have dropped
+    /// `right`) and the path argument at `path`/`len` of a `path_*`
+    /// function.
     fn dir_path(
         &self,
         mem: &GuestMemory<'_>,
         fd: i32,
         (path, len): (i32, i32),
         perms: DirPerms,
+        right: Rights,
     ) -> Result<(&DirDesc, String)> {
         let path = path_arg(mem, path, len)?;
         let dir = self.dir(fd as u32)?;
         need_dir_perms(dir, perms)?;
+        dir.need(right)?;
         Ok((dir, path))
     }
 
@@ -826,7 +881,13 @@ impl WasiCtx {
         path: i32,
         path_len: i32,
     ) -> Result {
-        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(
+            mem,
+            fd,
+            (path, path_len),
+            DirPerms::MUTATE,
+            Rights::PATH_CREATE_DIRECTORY,
+        )?;
         dir.dir.create_dir(&path)?;
         Ok(())
     }
@@ -841,7 +902,13 @@ impl WasiCtx {
         ptr: i32,
     ) -> Result {
         let follow = lookup_follow(flags)?;
-        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::READ)?;
+        let (dir, path) = self.dir_path(
+            mem,
+            fd,
+            (path, path_len),
+            DirPerms::READ,
+            Rights::PATH_FILESTAT_GET,
+        )?;
         let stat = dir.dir.path_filestat(&path, follow)?;
         write_filestat(mem, ptr as u32, &stat)
     }
@@ -859,7 +926,13 @@ impl WasiCtx {
     ) -> Result {
         let follow = lookup_follow(flags)?;
         let (atim, mtim) = set_times_args(atim, mtim, fst_flags)?;
-        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(
+            mem,
+            fd,
+            (path, path_len),
+            DirPerms::MUTATE,
+            Rights::PATH_FILESTAT_SET_TIMES,
+        )?;
         dir.dir.path_set_times(&path, follow, atim, mtim)?;
         Ok(())
     }
@@ -881,7 +954,16 @@ impl WasiCtx {
         let from = self.dir(old_fd as u32)?;
         let to = self.dir(new_fd as u32)?;
         need_dir_perms(to, DirPerms::MUTATE)?;
-        from.dir.hard_link(&old_path, follow, &*to.dir, &new_path)?;
+        from.need(Rights::PATH_LINK_SOURCE)?;
+        to.need(Rights::PATH_LINK_TARGET)?;
+        if follow {
+            // As wasmtime-wasi (and the wasi-testsuite accepts it): no link
+            // is made to what a symbolic link points to. Linking the link
+            // itself instead, which a backend that cannot follow would do,
+            // is not what was asked for.
+            return Err(Errno::Inval.into());
+        }
+        from.dir.hard_link(&old_path, false, &*to.dir, &new_path)?;
         Ok(())
     }
 
@@ -921,6 +1003,14 @@ impl WasiCtx {
         {
             return Err(Errno::Inval.into());
         }
+        let mut needed = Rights::PATH_OPEN;
+        if oflags.contains(OFlags::CREAT) {
+            needed |= Rights::PATH_CREATE_FILE;
+        }
+        if oflags.contains(OFlags::TRUNC) {
+            needed |= Rights::PATH_FILESTAT_SET_SIZE;
+        }
+        dir.need(needed)?;
         // Creating needs the right to mutate the directory; writing, the
         // right to write its files.
         if oflags.contains(OFlags::CREAT) {
@@ -942,6 +1032,9 @@ impl WasiCtx {
                 read,
                 write,
                 mutable: dir.file_perms.contains(FilePerms::WRITE),
+                // What the directory no longer passes on, the new
+                // descriptor does not get.
+                dropped: dir.dropped_inheriting,
             }),
             Opened::Dir(sub) => {
                 // The backend refuses to open a directory for writing.
@@ -951,6 +1044,8 @@ impl WasiCtx {
                     preopen: None,
                     dir_perms: dir.dir_perms,
                     file_perms: dir.file_perms,
+                    dropped: dir.dropped_inheriting,
+                    dropped_inheriting: dir.dropped_inheriting,
                 })
             }
         };
@@ -969,7 +1064,13 @@ impl WasiCtx {
         buf_len: i32,
         bufused: i32,
     ) -> Result {
-        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::READ)?;
+        let (dir, path) = self.dir_path(
+            mem,
+            fd,
+            (path, path_len),
+            DirPerms::READ,
+            Rights::PATH_READLINK,
+        )?;
         let target = dir.dir.read_link(&path)?;
         mem.check_array(bufused as u32, 1, 4, 4)?;
         let out = mem.slice_mut(buf as u32, buf_len as u32)?;
@@ -986,7 +1087,13 @@ impl WasiCtx {
         path: i32,
         path_len: i32,
     ) -> Result {
-        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(
+            mem,
+            fd,
+            (path, path_len),
+            DirPerms::MUTATE,
+            Rights::PATH_REMOVE_DIRECTORY,
+        )?;
         dir.dir.remove_dir(&path)?;
         Ok(())
     }
@@ -1007,6 +1114,8 @@ impl WasiCtx {
         let to = self.dir(new_fd as u32)?;
         need_dir_perms(from, DirPerms::MUTATE)?;
         need_dir_perms(to, DirPerms::MUTATE)?;
+        from.need(Rights::PATH_RENAME_SOURCE)?;
+        to.need(Rights::PATH_RENAME_TARGET)?;
         from.dir.rename(&old_path, &*to.dir, &new_path)?;
         Ok(())
     }
@@ -1024,6 +1133,7 @@ impl WasiCtx {
         let link = path_arg(mem, new_path, new_path_len)?;
         let dir = self.dir(fd as u32)?;
         need_dir_perms(dir, DirPerms::MUTATE)?;
+        dir.need(Rights::PATH_SYMLINK)?;
         dir.dir.symlink(&target, &link)?;
         Ok(())
     }
@@ -1035,7 +1145,13 @@ impl WasiCtx {
         path: i32,
         path_len: i32,
     ) -> Result {
-        let (dir, path) = self.dir_path(mem, fd, (path, path_len), DirPerms::MUTATE)?;
+        let (dir, path) = self.dir_path(
+            mem,
+            fd,
+            (path, path_len),
+            DirPerms::MUTATE,
+            Rights::PATH_UNLINK_FILE,
+        )?;
         dir.dir.unlink_file(&path)?;
         Ok(())
     }
@@ -1143,7 +1259,7 @@ impl WasiCtx {
                     };
                     let file = match self.fds.get(fd) {
                         Some(Desc::File(file))
-                            if (write && file.write) || (!write && file.read) =>
+                            if (write && file.can_write()) || (!write && file.can_read()) =>
                         {
                             file
                         }
@@ -1152,6 +1268,10 @@ impl WasiCtx {
                             continue;
                         }
                     };
+                    if let Err(errno) = file.need(Rights::POLL_FD_READWRITE) {
+                        fired.push(Event::fd(userdata, kind, errno, 0));
+                        continue;
+                    }
                     match file.file.pollable() {
                         Some(pollable) => waits.push((
                             i,
@@ -1293,6 +1413,7 @@ impl WasiCtx {
         }
         mem.check_array(new_fd as u32, 1, 4, 4)?;
         let listener = self.socket(fd)?;
+        listener.need(Rights::SOCK_ACCEPT)?;
         let stream = listener.file.sock_accept(flags)?;
         let new = self.push_file(stream, true, true)?;
         mem.write_u32(new_fd as u32, new)?;
@@ -1316,6 +1437,7 @@ impl WasiCtx {
         mem.check_array(ro_datalen as u32, 1, 4, 4)?;
         mem.check_array(ro_flags as u32, 1, 2, 2)?;
         let file = self.socket(fd)?;
+        file.need(Rights::FD_READ)?;
         let iovecs = mem.iovecs(ri_data as u32, ri_data_len as u32)?;
         let mut total = 0u32;
         let mut truncated = false;
@@ -1355,6 +1477,7 @@ impl WasiCtx {
         }
         mem.check_array(so_datalen as u32, 1, 4, 4)?;
         let file = self.socket(fd)?;
+        file.need(Rights::FD_WRITE)?;
         let n = Self::write_iovecs(mem, file, si_data, si_data_len, |f, buf, _| {
             f.file.sock_send(buf)
         })?;
@@ -1368,6 +1491,7 @@ impl WasiCtx {
             return Err(Errno::Inval.into());
         }
         let file = self.socket(fd)?;
+        file.need(Rights::SOCK_SHUTDOWN)?;
         file.file
             .sock_shutdown(how & SDFLAGS_RD != 0, how & SDFLAGS_WR != 0)?;
         Ok(())

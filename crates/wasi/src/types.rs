@@ -230,10 +230,13 @@ pub enum Filetype {
 
 bitflags! {
     /// File descriptor rights (`rights`, a `u64`): which functions a
-    /// descriptor may be used with. keel-wasi reports them in
-    /// `fd_fdstat_get` and checks the ones that matter (reading, writing,
-    /// seeking, and the directory operations) against what the descriptor
-    /// was opened for and the preopen's [`DirPerms`]/[`FilePerms`].
+    /// descriptor may be used with. keel-wasi derives them from what the
+    /// descriptor was opened for and the preopen's
+    /// [`DirPerms`]/[`FilePerms`], and reports them in `fd_fdstat_get`. A
+    /// guest can drop some with `fd_fdstat_set_rights` (never add any):
+    /// each function then checks the right it needs, and so do the
+    /// descriptors opened through a directory that no longer passes a
+    /// right on.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub struct Rights: u64 {
         /// `fd_datasync`.

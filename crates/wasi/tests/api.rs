@@ -623,3 +623,216 @@ fn no_memory_export_is_an_error() {
         "{err:#}"
     );
 }
+
+/// Run `tests/programs/NAME.wasm` with `sandbox` preopened as `/sandbox`
+/// (every permission); its exit status and stdout.
+fn run_program(name: &str, sandbox: &Path) -> (i32, String) {
+    let program = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/programs/{name}.wasm"));
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, &program).unwrap();
+    let stdout = MemoryOutputPipe::new(1 << 20);
+    let wasi = WasiCtxBuilder::new()
+        .arg(format!("{name}.wasm"))
+        .stdout(stdout.clone())
+        .preopened_dir(sandbox, "/sandbox", DirPerms::all(), FilePerms::all())
+        .unwrap()
+        .build();
+    let mut linker = Linker::new(&engine);
+    keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
+    let mut store = Store::new(&engine, wasi);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap();
+    let status = match start.call(&mut store, ()) {
+        Ok(()) => 0,
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => exit.0,
+            None => panic!("{name}: {e:#}"),
+        },
+    };
+    (
+        status,
+        String::from_utf8_lossy(&stdout.contents()).into_owned(),
+    )
+}
+
+/// The checks of WebAssembly/wasi-testsuite's `truncation_rights`,
+/// `fd_fdstat_set_rights`, `path_link` and `pwrite-with-append`, as the
+/// `testsuite` program makes them: rights are dropped and stay dropped,
+/// `path_link` does not follow symbolic links (EINVAL, as Wasmtime),
+/// O_TRUNC|O_APPEND opens and `pwrite` there appends (Linux, as Wasmtime).
+#[test]
+fn wasi_testsuite_checks() {
+    let dir = temp_dir("testsuite");
+    let sandbox = dir.join("sandbox");
+    let (status, stdout) = run_program("testsuite", &sandbox);
+    let expected = "\
+directory has fd_filestat_set_size: no
+directory has path_filestat_set_size: yes
+path_open(TRUNC): errno 0 (ESUCCESS)
+directory passes on fd_filestat_set_size: yes
+drop inheriting fd_filestat_set_size: errno 0 (ESUCCESS)
+path_open(TRUNC) without inheriting fd_filestat_set_size: errno 0 (ESUCCESS)
+file has fd_filestat_set_size: no
+fd_filestat_set_size without the right: errno 76 (ENOTCAPABLE)
+drop path_filestat_set_size: errno 0 (ESUCCESS)
+directory has path_filestat_set_size: no
+path_open(TRUNC) without path_filestat_set_size: errno 76 (ENOTCAPABLE)
+path_open without TRUNC: errno 0 (ESUCCESS)
+add path_filestat_set_size back: errno 76 (ENOTCAPABLE)
+truncation rights: ok
+fd_fdstat_set_rights(file, same rights): errno 0 (ESUCCESS)
+drop fd_read and fd_write: errno 0 (ESUCCESS)
+read without fd_read: errno 8 (EBADF)
+write without fd_write: errno 8 (EBADF)
+add fd_read and fd_write back: errno 76 (ENOTCAPABLE)
+file rights: ok
+path_link(SYMLINK_FOLLOW, dangling symlink): errno 28 (EINVAL)
+path_link(SYMLINK_FOLLOW, symlink to a file): errno 28 (EINVAL)
+path_link(SYMLINK_FOLLOW, regular file): errno 28 (EINVAL)
+linkat(AT_SYMLINK_FOLLOW): errno 28 (EINVAL)
+link1 exists: no
+link2 exists: no
+link3 exists: no
+link4 exists: no
+path_link(0, dangling symlink): errno 0 (ESUCCESS)
+path_link(0, regular file): errno 0 (ESUCCESS)
+path_link: ok
+open O_CREAT|O_TRUNC|O_WRONLY|O_APPEND: ok
+position after appending write: 4
+fd_pwrite(\"XYZ\", offset 0): errno 0 (ESUCCESS), wrote 3
+position after pwrite: 4
+size after pwrite: 7
+contents: \"abcdXYZ\"
+pwrite with O_APPEND: ok
+ok
+";
+    assert_eq!((status, stdout.as_str()), (0, expected));
+    // On the host: the pwrite went to the end, only the links asked for
+    // without following were made, and the scratch files are gone.
+    assert_eq!(
+        std::fs::read(sandbox.join("append.txt")).unwrap(),
+        b"abcdXYZ"
+    );
+    let link_d = sandbox.join("link.d");
+    let mut names: Vec<_> = std::fs::read_dir(&link_d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["dangling", "file", "hard_dangling", "hard_file", "to_file"]
+    );
+    assert_eq!(
+        std::fs::read_link(link_d.join("hard_dangling")).unwrap(),
+        Path::new("target")
+    );
+    assert!(!sandbox.join("trunc.d").exists() && !sandbox.join("rights.txt").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `fd_fdstat_set_rights` through the raw calls: rights can be dropped
+/// from a preopen but not added (ENOTCAPABLE, nothing changed); what a
+/// directory no longer passes on is missing from every descriptor opened
+/// through it, directories included; a dropped directory right refuses
+/// its operation with ENOTCAPABLE.
+#[test]
+fn dropped_rights_stay_dropped() {
+    use keel::Val::{I32, I64};
+    const PATH_CREATE_DIRECTORY: u64 = 1 << 9;
+    const PATH_OPEN: u64 = 1 << 13;
+    const FD_SEEK: u64 = 1 << 2;
+    const FD_TELL: u64 = 1 << 5;
+    let dir = temp_dir("rights");
+    let sandbox = dir.join("sandbox");
+    std::fs::create_dir(sandbox.join("sub")).unwrap();
+    std::fs::write(sandbox.join("sub/f"), "data").unwrap();
+    let wasi = WasiCtxBuilder::new()
+        .preopened_dir(&sandbox, "/s", DirPerms::all(), FilePerms::all())
+        .unwrap()
+        .build();
+    let mut guest = Guest::new(wasi);
+    // fdstat at 0: (base, inheriting) of `fd`.
+    let rights = |guest: &mut Guest, fd: i32| -> (u64, u64) {
+        assert_eq!(
+            guest.call("fd_fdstat_get", &[I32(fd), I32(0)]).unwrap(),
+            Errno::Success
+        );
+        let stat = guest.read(0, 24);
+        (
+            u64::from_le_bytes(stat[8..16].try_into().unwrap()),
+            u64::from_le_bytes(stat[16..24].try_into().unwrap()),
+        )
+    };
+    let set = |guest: &mut Guest, fd: i32, base: u64, inheriting: u64| {
+        guest
+            .call(
+                "fd_fdstat_set_rights",
+                &[I32(fd), I64(base as i64), I64(inheriting as i64)],
+            )
+            .unwrap()
+    };
+    let (base, inheriting) = rights(&mut guest, 3);
+    assert_ne!(base & PATH_CREATE_DIRECTORY, 0);
+    assert_ne!(inheriting & FD_SEEK, 0);
+    // Nothing can be added, not even an undefined bit.
+    assert_eq!(
+        set(&mut guest, 3, base | 1 << 40, inheriting),
+        Errno::Notcapable
+    );
+    assert_eq!(
+        set(&mut guest, 3, base, inheriting | 1 << 40),
+        Errno::Notcapable
+    );
+    assert_eq!(set(&mut guest, 3, base, inheriting), Errno::Success);
+    // Drop path_create_directory from the preopen, and fd_seek from what
+    // it passes on.
+    let (base, inheriting) = (base & !PATH_CREATE_DIRECTORY, inheriting & !FD_SEEK);
+    assert_eq!(set(&mut guest, 3, base, inheriting), Errno::Success);
+    assert_eq!(rights(&mut guest, 3), (base, inheriting));
+    assert_eq!(
+        set(&mut guest, 3, base | PATH_CREATE_DIRECTORY, inheriting),
+        Errno::Notcapable
+    );
+    guest.write(1024, b"newdir");
+    assert_eq!(
+        guest
+            .call("path_create_directory", &[I32(3), I32(1024), I32(6)])
+            .unwrap(),
+        Errno::Notcapable
+    );
+    assert!(!sandbox.join("newdir").exists());
+    // A directory opened through it lacks fd_seek in both sets, and so do
+    // the files opened through that.
+    let sub = guest.open(3, "sub", O_DIRECTORY, 0).unwrap() as i32;
+    let (sub_base, sub_inheriting) = rights(&mut guest, sub);
+    assert_eq!((sub_base & FD_SEEK, sub_inheriting & FD_SEEK), (0, 0));
+    assert_ne!(sub_base & PATH_OPEN, 0);
+    let f = guest.open(sub, "f", 0, RIGHTS_READ).unwrap() as i32;
+    let (f_base, _) = rights(&mut guest, f);
+    assert_eq!((f_base & FD_SEEK, f_base & FD_TELL), (0, FD_TELL));
+    assert_eq!(guest.fd_read(f, 2).unwrap(), b"da");
+    // fd_seek needs fd_seek; asking for the position only needs fd_tell.
+    let seek = |guest: &mut Guest, offset: i64, whence: i32| {
+        guest
+            .call("fd_seek", &[I32(f), I64(offset), I32(whence), I32(64)])
+            .unwrap()
+    };
+    assert_eq!(seek(&mut guest, 0, 0), Errno::Notcapable);
+    assert_eq!(seek(&mut guest, 0, 1), Errno::Success);
+    assert_eq!(guest.read(64, 8), 2u64.to_le_bytes());
+    // Dropping fd_read makes the descriptor unreadable, as one opened
+    // write-only: EBADF.
+    assert_eq!(
+        set(&mut guest, f, f_base & !(RIGHTS_READ as u64), 0),
+        Errno::Success
+    );
+    assert_eq!(guest.fd_read(f, 2), Err(Errno::Badf));
+    // A file passes nothing on.
+    assert_eq!(set(&mut guest, f, 0, FD_TELL), Errno::Notcapable);
+    assert_eq!(set(&mut guest, f, 0, 0), Errno::Success);
+    assert_eq!(rights(&mut guest, f), (0, 0));
+    let _ = std::fs::remove_dir_all(dir);
+}

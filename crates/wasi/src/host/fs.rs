@@ -244,7 +244,6 @@ impl WasiDir for HostDir {
         let mut open = CapOpenOptions::new();
         open.read(options.read)
             .write(options.write)
-            .append(options.fdflags.contains(FdFlags::APPEND))
             .truncate(oflags.contains(OFlags::TRUNC))
             .maybe_dir(!options.write)
             .follow(follow);
@@ -256,6 +255,14 @@ impl WasiDir for HostDir {
         {
             use cap_std::fs::OpenOptionsExt;
             let mut custom = 0;
+            // O_APPEND goes to open(2) as a custom flag, not through
+            // `append(true)`: cap-std, like std, refuses `append` with
+            // `truncate` (EINVAL, a rule made for Windows), and POSIX
+            // takes O_TRUNC | O_APPEND. Writes then go to the end, and so
+            // does `pwrite` on Linux (see `WasiFile::pwrite`).
+            if options.fdflags.contains(FdFlags::APPEND) {
+                custom |= rustix::fs::OFlags::APPEND.bits();
+            }
             if options.fdflags.contains(FdFlags::NONBLOCK) {
                 custom |= rustix::fs::OFlags::NONBLOCK.bits();
             }
@@ -391,10 +398,15 @@ impl WasiDir for HostDir {
     fn hard_link(
         &self,
         from: &str,
-        _follow: bool,
+        follow: bool,
         to_dir: &dyn WasiDir,
         to: &str,
     ) -> Result<(), Errno> {
+        // cap-std links a final symbolic link itself (linkat without
+        // AT_SYMLINK_FOLLOW); it cannot link what one points to.
+        if follow {
+            return Err(Errno::Inval);
+        }
         let to_dir = self.other(to_dir)?;
         self.dir.hard_link(from, &to_dir.dir, to).errno()
     }
