@@ -354,13 +354,19 @@ impl FuncTranslator<'_, '_> {
             BuiltinFunctionIndex::memory_atomic_wait,
             &[addr, expected, size, timeout],
         );
-        let failed = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThan, result, 2);
+        // 3: the platform cannot block; 4: the store's epoch deadline
+        // ended the wait (its callback said so, or there is none).
+        let unsupported = self.builder.ins().icmp_imm_u(IntCC::Equal, result, 3);
         self.builder
             .ins()
-            .trapnz(failed, clif_trap_code(TrapCode::AtomicWaitUnsupported));
+            .trapnz(unsupported, clif_trap_code(TrapCode::AtomicWaitUnsupported));
+        let interrupted = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, result, 3);
+        self.builder
+            .ins()
+            .trapnz(interrupted, clif_trap_code(TrapCode::Interrupt));
         self.push_value(result);
         Ok(())
     }

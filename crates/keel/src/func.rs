@@ -691,6 +691,52 @@ impl<T> Caller<'_, T> {
         self.store.opaque.set_epoch_deadline(ticks_beyond_current);
     }
 
+    /// The store's epoch deadline as it stands, as a value a host function
+    /// that blocks (waits for input, sleeps, does a long computation) can
+    /// poll while it holds other borrows of the store (its memory, its
+    /// data): when [`EpochDeadline::reached`] says so, the function stops
+    /// what it does without side effects, lets go of those borrows and
+    /// calls [`Caller::check_epoch_deadline`], which decides as compiled
+    /// code would at a loop header. Never reached when the engine has no
+    /// [epoch interruption](crate::Config::epoch_interruption).
+    pub fn epoch_deadline(&self) -> crate::EpochDeadline {
+        self.store.opaque.epoch_deadline()
+    }
+
+    /// Do what compiled code does when it finds the store's epoch deadline
+    /// reached, if it is: run the
+    /// [epoch deadline callback](crate::Store::epoch_deadline_callback)
+    /// (which may move the deadline, or suspend an async call when it
+    /// returns [`UpdateDeadline::Yield`](crate::UpdateDeadline::Yield)),
+    /// or fail with [`Trap::Interrupt`](crate::Trap)'s code
+    /// ([`TrapCode::Interrupt`](crate::TrapCode::Interrupt)) when the
+    /// store has none. `Ok(())` when the deadline is not reached (or
+    /// epochs are off) or the callback let the guest go on.
+    ///
+    /// A host function returns the error to end the call, as wasm would
+    /// trap: this is how blocking host calls (WASI's `poll_oneoff`,
+    /// `fd_read` on a pipe) are bounded by `keel run -W timeout` and by
+    /// epoch deadlines.
+    ///
+    /// # Errors
+    ///
+    /// The `Interrupt` trap, or the callback's error.
+    pub fn check_epoch_deadline(&mut self) -> Result<()> {
+        use keel_vm::VMStore as _;
+        if !self.store.epoch_deadline_reached() {
+            return Ok(());
+        }
+        match self.store.new_epoch() {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self
+                .store
+                .opaque
+                .pending_error
+                .take()
+                .unwrap_or_else(|| Trap::new(keel_translate::TrapCode::Interrupt).into())),
+        }
+    }
+
     /// An export of the calling instance, e.g. its `"memory"`. `None` if
     /// there is no such export or the caller is the host.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {

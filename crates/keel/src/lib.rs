@@ -127,7 +127,9 @@ pub use resource_limiter::{
     StoreLimits, StoreLimitsBuilder,
 };
 pub use shared_memory::{SharedMemory, WaitResult};
-pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, UpdateDeadline};
+pub use store::{
+    AsContext, AsContextMut, EpochDeadline, Store, StoreContext, StoreContextMut, UpdateDeadline,
+};
 pub use trap::{FrameInfo, Trap, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{

@@ -136,7 +136,7 @@ impl SharedMemory {
         let ptr = self.checked_addr(addr, 4)?;
         // SAFETY: `ptr` is in bounds and 4-byte aligned (checked), in a
         // memory that never moves or shrinks while `self` holds it.
-        let code = unsafe { keel_vm::atomic_wait(ptr, u64::from(expected), 4, timeout)? };
+        let code = unsafe { keel_vm::atomic_wait(ptr, u64::from(expected), 4, timeout, None)? };
         Ok(WaitResult::from_code(code))
     }
 
@@ -154,7 +154,7 @@ impl SharedMemory {
     ) -> Result<WaitResult> {
         let ptr = self.checked_addr(addr, 8)?;
         // SAFETY: as in `atomic_wait32`, 8-byte aligned.
-        let code = unsafe { keel_vm::atomic_wait(ptr, expected, 8, timeout)? };
+        let code = unsafe { keel_vm::atomic_wait(ptr, expected, 8, timeout, None)? };
         Ok(WaitResult::from_code(code))
     }
 

@@ -178,6 +178,47 @@ impl<T> StoreInner<T> {
     }
 }
 
+/// A store's epoch deadline, detached from the store
+/// ([`Caller::epoch_deadline`](crate::Caller::epoch_deadline)): a host
+/// function that waits polls [`reached`](EpochDeadline::reached) between
+/// bounded waits, while it holds borrows of the store's memory or data.
+/// It is `Send + Sync` and cheap to clone (an engine handle and a number),
+/// so a backend may hand it to another thread.
+#[derive(Clone)]
+pub struct EpochDeadline {
+    pub(crate) engine: Engine,
+    /// The epoch at which the deadline is reached; `u64::MAX` (never)
+    /// without epoch interruption.
+    pub(crate) deadline: u64,
+}
+
+impl EpochDeadline {
+    /// Whether the engine's epoch has reached the deadline: the guest's
+    /// time is up, and the host function should return and call
+    /// [`Caller::check_epoch_deadline`](crate::Caller::check_epoch_deadline).
+    /// One relaxed atomic load.
+    pub fn reached(&self) -> bool {
+        self.deadline != u64::MAX && self.engine.current_epoch() >= self.deadline
+    }
+
+    /// A deadline that is never reached, for waits outside any store.
+    pub fn never(engine: &Engine) -> EpochDeadline {
+        EpochDeadline {
+            engine: engine.clone(),
+            deadline: u64::MAX,
+        }
+    }
+}
+
+impl core::fmt::Debug for EpochDeadline {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EpochDeadline")
+            .field("deadline", &self.deadline)
+            .field("epoch", &self.engine.current_epoch())
+            .finish()
+    }
+}
+
 /// What an [`epoch_deadline_callback`](Store::epoch_deadline_callback)
 /// tells the guest to do, as Wasmtime's `UpdateDeadline`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,6 +530,21 @@ impl StoreOpaque {
             .saturating_add_signed(consumed.saturating_neg())
     }
 
+    /// The store's epoch deadline as it stands, detached from the store
+    /// (never reached when the engine has no epoch interruption).
+    pub(crate) fn epoch_deadline(&self) -> crate::EpochDeadline {
+        let deadline = if self.engine.config().epoch_interruption {
+            // SAFETY: as in `inject_fuel`.
+            unsafe { (*self.store_context.as_ptr()).epoch_deadline }
+        } else {
+            u64::MAX
+        };
+        crate::EpochDeadline {
+            engine: self.engine.clone(),
+            deadline,
+        }
+    }
+
     pub(crate) fn set_epoch_deadline(&mut self, ticks_beyond_current: u64) {
         let deadline = self
             .engine
@@ -712,6 +768,14 @@ impl<T> VMStore for StoreInner<T> {
             instance.handle.trace_exn_roots(visit);
         }
         true
+    }
+
+    fn epoch_deadline_reached(&self) -> bool {
+        self.opaque.epoch_deadline().reached()
+    }
+
+    fn epoch_interruption(&self) -> bool {
+        self.opaque.engine.config().epoch_interruption
     }
 
     fn new_epoch(&mut self) -> Result<(), StoreTrap> {

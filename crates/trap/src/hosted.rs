@@ -189,9 +189,10 @@ unsafe impl Platform for HostedPlatform {
         expected: u64,
         size: u8,
         timeout: Option<core::time::Duration>,
+        interrupt: Option<&mut dyn FnMut() -> bool>,
     ) -> Result<u32, PlatformError> {
         // SAFETY: the caller's contract is the parking lot's.
-        Ok(unsafe { crate::parking_lot::wait(addr, expected, size, timeout) })
+        Ok(unsafe { crate::parking_lot::wait(addr, expected, size, timeout, interrupt) })
     }
 
     fn atomic_notify(&self, addr: *const u8, count: u32) -> u32 {

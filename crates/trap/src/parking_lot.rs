@@ -33,6 +33,7 @@ pub(crate) unsafe fn wait(
     expected: u64,
     size: u8,
     timeout: Option<core::time::Duration>,
+    mut interrupt: Option<&mut dyn FnMut() -> bool>,
 ) -> u32 {
     let mut lot = lock(&LOT);
     // SAFETY: per the caller's contract.
@@ -57,25 +58,46 @@ pub(crate) unsafe fn wait(
 
     // No deadline: no timeout, or one past what `Instant` can represent.
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let period = crate::platform::ATOMIC_WAIT_INTERRUPT_PERIOD;
     let mut woken = lock(&waiter.woken);
+    let mut result = 2;
     while !*woken {
-        match deadline {
-            None => {
-                woken = waiter
+        // How long to block before looking again: until the deadline, and
+        // at most one interrupt period when there is a callback.
+        let now = Instant::now();
+        let mut slice = match deadline {
+            Some(deadline) if now >= deadline => break,
+            Some(deadline) => Some(deadline - now),
+            None => None,
+        };
+        if interrupt.is_some() {
+            slice = Some(slice.map_or(period, |s| s.min(period)));
+        }
+        woken = match slice {
+            None => waiter
+                .condvar
+                .wait(woken)
+                .unwrap_or_else(|e| e.into_inner()),
+            Some(slice) => {
+                waiter
                     .condvar
-                    .wait(woken)
-                    .unwrap_or_else(|e| e.into_inner());
-            }
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                woken = waiter
-                    .condvar
-                    .wait_timeout(woken, deadline - now)
+                    .wait_timeout(woken, slice)
                     .unwrap_or_else(|e| e.into_inner())
-                    .0;
+                    .0
+            }
+        };
+        if *woken {
+            break;
+        }
+        if let Some(interrupt) = interrupt.as_mut() {
+            // Still queued, so a notify meanwhile is not lost; no lock is
+            // held while the callback runs.
+            drop(woken);
+            let stop = interrupt();
+            woken = lock(&waiter.woken);
+            if stop && !*woken {
+                result = 3;
+                break;
             }
         }
     }
@@ -83,8 +105,8 @@ pub(crate) unsafe fn wait(
         return 0;
     }
     drop(woken);
-    // Timed out: leave the queue, unless a notify took this waiter out
-    // after the timeout (it then counted the wake-up, so report it).
+    // Timed out or interrupted: leave the queue, unless a notify took this
+    // waiter out meanwhile (it then counted the wake-up, so report it).
     let mut lot = lock(&LOT);
     let Some(queue) = lot.get_mut(&(addr as usize)) else {
         return 0;
@@ -96,7 +118,7 @@ pub(crate) unsafe fn wait(
     if queue.is_empty() {
         lot.remove(&(addr as usize));
     }
-    2
+    result
 }
 
 /// See [`Platform::atomic_notify`](crate::Platform::atomic_notify).

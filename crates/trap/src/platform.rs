@@ -78,6 +78,12 @@ impl core::error::Error for PlatformError {
     }
 }
 
+/// How often a blocked [`Platform::atomic_wait`] asks its `interrupt`
+/// callback whether to stop: the latency of an epoch deadline for a guest
+/// blocked in `memory.atomic.wait32`/`wait64`.
+pub const ATOMIC_WAIT_INTERRUPT_PERIOD: core::time::Duration =
+    core::time::Duration::from_millis(10);
+
 /// What the runtime needs from its home.
 ///
 /// # Safety
@@ -286,7 +292,15 @@ pub unsafe trait Platform: Send + Sync + 'static {
     /// proposal). The comparison and the enqueueing must be atomic with
     /// respect to `atomic_notify`, so no wake-up is lost. Returns 0 when
     /// woken, 1 when the value was not `expected` (without blocking), 2
-    /// on timeout.
+    /// on timeout, 3 when `interrupt` ended the wait.
+    ///
+    /// `interrupt`, when given, bounds the wait from outside: the platform
+    /// calls it at least every [`ATOMIC_WAIT_INTERRUPT_PERIOD`] while the
+    /// thread is blocked, holding none of its own locks (it may run the
+    /// store's epoch callback, which may call into wasm and notify), and
+    /// ends the wait with 3 when it returns `true`. keel passes it when
+    /// the waiting store has epoch interruption, so an epoch deadline or
+    /// `keel run -W timeout` stops a guest that waits forever.
     ///
     /// The default has no way to block and fails: wasm that waits then
     /// traps with a message naming this method. The hosted platform
@@ -307,8 +321,9 @@ pub unsafe trait Platform: Send + Sync + 'static {
         expected: u64,
         size: u8,
         timeout: Option<core::time::Duration>,
+        interrupt: Option<&mut dyn FnMut() -> bool>,
     ) -> Result<u32, PlatformError> {
-        let _ = (addr, expected, size, timeout);
+        let _ = (addr, expected, size, timeout, interrupt);
         Err(PlatformError::new(
             "this platform cannot block a thread (`Platform::atomic_wait` is not implemented)",
         ))

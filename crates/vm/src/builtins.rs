@@ -450,7 +450,7 @@ mod impls {
     }
 
     pub(super) unsafe extern "C" fn memory_atomic_wait(
-        _vmctx: *mut u8,
+        vmctx: *mut u8,
         addr: *mut u8,
         expected: u64,
         size: u32,
@@ -459,10 +459,22 @@ mod impls {
         let timeout = i64::try_from(timeout)
             .ok()
             .map(|ns| core::time::Duration::from_nanos(ns as u64));
+        // SAFETY: as in `out_of_gas`.
+        let store = unsafe { running_store(vmctx) }.filter(|store| store.epoch_interruption());
+        // With epoch interruption, the store's deadline ends the wait as
+        // it ends a loop: the callback decides, or the code traps with
+        // `Interrupt` (4).
+        let mut check =
+            store.map(|store| move || store.epoch_deadline_reached() && store.new_epoch().is_err());
+        let check = check.as_mut().map(|c| c as &mut dyn FnMut() -> bool);
         // SAFETY: compiled code checked `addr` in bounds of a shared
         // memory (which never moves or shrinks) and aligned to `size`.
         // A platform that cannot block: 3, and the caller traps.
-        unsafe { crate::atomic_wait(addr, expected, size as u8, timeout) }.unwrap_or(3)
+        match unsafe { crate::atomic_wait(addr, expected, size as u8, timeout, check) } {
+            Ok(3) => 4,
+            Ok(code) => code,
+            Err(_) => 3,
+        }
     }
 
     pub(super) unsafe extern "C" fn memory_atomic_notify(

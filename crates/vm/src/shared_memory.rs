@@ -158,10 +158,11 @@ pub unsafe fn atomic_wait(
     expected: u64,
     size: u8,
     timeout: Option<core::time::Duration>,
+    interrupt: Option<&mut dyn FnMut() -> bool>,
 ) -> Result<u32, VmError> {
     let platform = crate::sys::platform()?;
     // SAFETY: per the caller's contract.
-    unsafe { platform.atomic_wait(addr, expected, size, timeout) }
+    unsafe { platform.atomic_wait(addr, expected, size, timeout, interrupt) }
         .map_err(|e| VmError::platform("cannot wait", e))
 }
 

@@ -49,6 +49,17 @@ pub trait VMStore {
     /// (or with an error the store recorded).
     fn new_epoch(&mut self) -> Result<(), StoreTrap>;
 
+    /// Whether the store has epoch interruption on and the engine epoch
+    /// has reached its deadline: what compiled code checks at function
+    /// entries and loop headers, for code that waits outside wasm (an
+    /// atomic wait) to call [`VMStore::new_epoch`] as it would.
+    fn epoch_deadline_reached(&self) -> bool;
+
+    /// Whether the store's engine compiles epoch checks
+    /// (`Config::epoch_interruption`): only then do waits outside wasm
+    /// look at the deadline.
+    fn epoch_interruption(&self) -> bool;
+
     /// The store's exception objects, where `throw` allocates.
     fn exn_heap(&mut self) -> &mut crate::ExnHeap;
 

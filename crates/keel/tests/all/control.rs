@@ -691,3 +691,126 @@ fn a_huge_constant_bulk_length_cannot_wrap_the_fuel_counter() {
     let err = call0(&mut store, instance, "f").unwrap_err();
     assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel), "{err:?}");
 }
+
+/// A guest blocked in `memory.atomic.wait32` with no timeout on a shared
+/// memory is stopped by an epoch deadline, with `Interrupt`, within
+/// 100 ms of the deadline, in both memory modes; the callback decides as
+/// for compiled code (here: two extensions, then an error); a notify
+/// still wakes a waiter whose wait was extended.
+#[test]
+fn epoch_deadline_interrupts_an_endless_atomic_wait() {
+    const WAIT: &str = r#"
+      (module
+        (memory (export "memory") 1 1 shared)
+        (func (export "wait") (result i32)
+          (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+    "#;
+    for signals in [true, false] {
+        let engine = engine(signals, false, true);
+        let mut store = Store::new(&engine, ());
+        let instance = instantiate(&mut store, WAIT);
+        let wait = instance
+            .get_typed_func::<(), i32>(&mut store, "wait")
+            .unwrap();
+        store.set_epoch_deadline(1);
+        let ticked = std::thread::scope(|s| {
+            let ticker = s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(50));
+                engine.increment_epoch();
+                std::time::Instant::now()
+            });
+            let err = wait.call(&mut store, ()).unwrap_err();
+            assert_eq!(trap_code(&err), Some(TrapCode::Interrupt), "{err:?}");
+            let ended = std::time::Instant::now();
+            ended - ticker.join().unwrap()
+        });
+        assert!(
+            ticked < Duration::from_millis(100),
+            "signals {signals}: stopped {ticked:?} after the deadline"
+        );
+
+        // The callback extends the wait twice, then ends it.
+        let mut store = Store::new(&engine, 0u32);
+        let instance = instantiate(&mut store, WAIT);
+        let wait = instance
+            .get_typed_func::<(), i32>(&mut store, "wait")
+            .unwrap();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            if *ctx.data() < 2 {
+                *ctx.data_mut() += 1;
+                Ok(UpdateDeadline::Continue(1))
+            } else {
+                anyhow::bail!("the wait used its two extensions")
+            }
+        });
+        let err = {
+            let _ticker = Ticker::start(&engine);
+            wait.call(&mut store, ()).unwrap_err()
+        };
+        assert_eq!(*store.data(), 2);
+        assert!(
+            format!("{err:#}").contains("the wait used its two extensions"),
+            "{err:?}"
+        );
+
+        // A waiter whose deadline keeps moving is woken by a notify.
+        let mut store = Store::new(&engine, ());
+        let instance = instantiate(&mut store, WAIT);
+        let wait = instance
+            .get_typed_func::<(), i32>(&mut store, "wait")
+            .unwrap();
+        let memory = instance
+            .get_shared_memory(&mut store, "memory")
+            .expect("a shared memory export");
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Continue(1)));
+        let _ticker = Ticker::start(&engine);
+        let woken = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut woke = 0;
+                while woke == 0 {
+                    std::thread::sleep(Duration::from_millis(20));
+                    woke = memory.atomic_notify(0, 1).unwrap();
+                }
+            });
+            wait.call(&mut store, ()).unwrap()
+        });
+        assert_eq!(woken, 0, "\"ok\": woken by the notify");
+    }
+}
+
+/// A host function that blocks polls [`keel::Caller::epoch_deadline`] and
+/// ends the call through [`keel::Caller::check_epoch_deadline`]: with no
+/// callback an `Interrupt` trap; before the deadline, `Ok`.
+#[test]
+fn blocking_host_functions_end_at_the_epoch_deadline() {
+    let engine = engine(true, false, true);
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "block",
+            |mut caller: keel::Caller<'_, ()>| -> keel::Result<()> {
+                caller.check_epoch_deadline()?;
+                let deadline = caller.epoch_deadline();
+                while !deadline.reached() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                caller.check_epoch_deadline()?;
+                anyhow::bail!("the deadline was reached and nothing moved it")
+            },
+        )
+        .unwrap();
+    let module = keel::Module::new(
+        &engine,
+        r#"(module (import "host" "block" (func $block)) (func (export "run") (call $block)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    store.set_epoch_deadline(3);
+    let _ticker = Ticker::start(&engine);
+    let err = call0(&mut store, instance, "run").unwrap_err();
+    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt), "{err:?}");
+}
