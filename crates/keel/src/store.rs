@@ -201,6 +201,13 @@ impl EpochDeadline {
         self.deadline != u64::MAX && self.engine.current_epoch() >= self.deadline
     }
 
+    /// Whether the deadline can be reached at all: `false` when the
+    /// engine has no epoch interruption. A host function waits in bounded
+    /// slices only when it is.
+    pub fn enabled(&self) -> bool {
+        self.deadline != u64::MAX
+    }
+
     /// A deadline that is never reached, for waits outside any store.
     pub fn never(engine: &Engine) -> EpochDeadline {
         EpochDeadline {

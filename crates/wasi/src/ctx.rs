@@ -154,6 +154,23 @@ pub struct WasiCtx {
     pub(crate) clocks: Box<dyn WasiClocks>,
     pub(crate) random: Box<dyn WasiRandom>,
     pub(crate) sched: Box<dyn WasiSched>,
+    /// The WASI call in progress: its store's epoch deadline and what
+    /// survives when the call is interrupted and taken up again.
+    pub(crate) call: CallState,
+}
+
+/// What a WASI call keeps while the store's epoch deadline interrupts it
+/// ([`crate::preview1`]'s `call` runs the function again when the store's
+/// callback lets the guest go on).
+#[derive(Default)]
+pub(crate) struct CallState {
+    /// The calling store's epoch deadline; `None` outside calls.
+    pub(crate) deadline: Option<keel::EpochDeadline>,
+    /// The monotonic time of the first attempt, from which relative
+    /// timeouts count.
+    pub(crate) started: Option<u64>,
+    /// Work done by earlier attempts (bytes `random_get` filled).
+    pub(crate) progress: u64,
 }
 
 impl core::fmt::Debug for WasiCtx {
@@ -448,6 +465,7 @@ impl WasiCtxBuilder {
             clocks: built.clocks.unwrap_or_else(default_clocks),
             random: built.random.unwrap_or_else(default_random),
             sched: built.sched.unwrap_or_else(default_sched),
+            call: CallState::default(),
         };
         ctx.set_stdin(built.stdin);
         ctx.set_stdout(built.stdout);

@@ -32,6 +32,11 @@ use crate::types::{
 pub(crate) enum Error {
     Errno(Errno),
     Trap(keel::Error),
+    /// The store's epoch deadline passed while the function waited or
+    /// worked, before it changed anything the guest can see (or with
+    /// its progress kept in [`WasiCtx::call`]): the store decides
+    /// whether the call ends or the function runs again.
+    Interrupted,
 }
 
 impl From<Errno> for Error {
@@ -44,6 +49,26 @@ type Result<T = (), E = Error> = core::result::Result<T, E>;
 
 /// The module name of WASI preview 1 imports.
 pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// At most this many iovecs in one `fd_read`, `fd_write`, `fd_pread`,
+/// `fd_pwrite`, `sock_recv` or `sock_send` (Linux's `IOV_MAX`): more is
+/// `EINVAL`, as for `readv(2)`, so a guest cannot make the host allocate
+/// a list as large as its memory.
+pub const MAX_IOVECS: u32 = 1024;
+
+/// At most this many subscriptions in one `poll_oneoff`; more is
+/// `EINVAL`. The host keeps about 40 bytes per subscription and event,
+/// so one call allocates at most a few megabytes.
+pub const MAX_POLL_SUBSCRIPTIONS: u32 = 65_536;
+
+/// Bytes one step of a transfer or of `random_get` moves before the
+/// store's epoch deadline is looked at again.
+const CHUNK: usize = 1 << 20;
+
+/// Nanoseconds a wait (`poll_oneoff`, a read on a pipe) lasts at most
+/// before the store's epoch deadline is looked at again: the latency with
+/// which `keel run -W timeout` or an epoch deadline stops a waiting guest.
+const WAIT_SLICE: u64 = 10_000_000;
 
 /// Define the 46 functions of `wasi_snapshot_preview1` in `linker`, each
 /// reaching its [`WasiCtx`] through `get_cx` from the store's data (as
@@ -146,23 +171,149 @@ pub fn add_to_linker<T: 'static>(
 
 /// Run one WASI function for `caller`: find its memory and context, map
 /// the outcome to an errno or an error that ends the call.
+///
+/// A function that finds the store's epoch deadline passed while it waits
+/// returns [`Error::Interrupted`]; the store then decides as compiled code
+/// would ([`Caller::check_epoch_deadline`]): the call ends with its
+/// `Interrupt` trap or its callback's error, or the function runs again
+/// with the new deadline (relative timeouts still count from the first
+/// attempt, and work done is kept in [`WasiCtx::call`]).
 fn call<T>(
     caller: &mut Caller<'_, T>,
     get_cx: impl Fn(&mut T) -> &mut WasiCtx,
     name: &str,
-    body: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result,
+    mut body: impl FnMut(&mut WasiCtx, &mut GuestMemory<'_>) -> Result,
 ) -> keel::Result<i32> {
     let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
         keel::bail!(
             "WASI function `{name}` called by a module that exports no memory named `memory`"
         );
     };
-    let (data, state) = memory.data_and_store_mut(&mut *caller);
-    let mut mem = GuestMemory::new(data);
-    match body(get_cx(state), &mut mem) {
-        Ok(()) => Ok(0),
-        Err(Error::Errno(errno)) => Ok(i32::from(errno as u16)),
-        Err(Error::Trap(error)) => Err(error),
+    let mut first = true;
+    loop {
+        let deadline = caller.epoch_deadline();
+        let (data, state) = memory.data_and_store_mut(&mut *caller);
+        let mut mem = GuestMemory::new(data);
+        let cx = get_cx(state);
+        if first {
+            cx.call = crate::ctx::CallState::default();
+            first = false;
+        }
+        cx.call.deadline = Some(deadline);
+        let result = body(cx, &mut mem);
+        if !matches!(result, Err(Error::Interrupted)) {
+            let cx = get_cx(memory.data_and_store_mut(&mut *caller).1);
+            cx.call = crate::ctx::CallState::default();
+        }
+        match result {
+            Ok(()) => return Ok(0),
+            Err(Error::Errno(errno)) => return Ok(i32::from(errno as u16)),
+            Err(Error::Trap(error)) => return Err(error),
+            Err(Error::Interrupted) => {
+                if let Err(error) = caller.check_epoch_deadline() {
+                    let cx = get_cx(memory.data_and_store_mut(&mut *caller).1);
+                    cx.call = crate::ctx::CallState::default();
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+impl WasiCtx {
+    /// Whether the calling store's epoch deadline has passed.
+    fn deadline_reached(&self) -> bool {
+        self.call.deadline.as_ref().is_some_and(|d| d.reached())
+    }
+
+    /// Whether waits must come back to look at the deadline (the store
+    /// has epoch interruption).
+    fn bounded(&self) -> bool {
+        self.call.deadline.as_ref().is_some_and(|d| d.enabled())
+    }
+
+    /// The monotonic time of the call's first attempt.
+    fn call_start(&mut self) -> Result<u64> {
+        if let Some(started) = self.call.started {
+            return Ok(started);
+        }
+        let now = self.clocks.now(ClockId::Monotonic)?;
+        self.call.started = Some(now);
+        Ok(now)
+    }
+
+    /// Sleep until the monotonic time `until`, in slices of at most
+    /// [`WAIT_SLICE`] when the deadline must be watched.
+    fn sleep_until(&mut self, until: u64) -> Result {
+        loop {
+            let now = self.clocks.now(ClockId::Monotonic)?;
+            if now >= until {
+                return Ok(());
+            }
+            if self.deadline_reached() {
+                return Err(Error::Interrupted);
+            }
+            let mut nanos = until - now;
+            if self.bounded() {
+                nanos = nanos.min(WAIT_SLICE);
+            }
+            self.sched.sleep(nanos);
+        }
+    }
+
+    /// Wait until one of `fds` is ready or the monotonic time `until`
+    /// (`None`: no limit), in slices of at most [`WAIT_SLICE`] when the
+    /// deadline must be watched.
+    fn poll_until(&mut self, fds: &mut [PollFd], until: Option<u64>) -> Result {
+        loop {
+            let now = self.clocks.now(ClockId::Monotonic)?;
+            let mut timeout = until.map(|until| until.saturating_sub(now));
+            if self.bounded() {
+                timeout = Some(timeout.map_or(WAIT_SLICE, |t| t.min(WAIT_SLICE)));
+            }
+            self.sched.poll(fds, timeout)?;
+            if fds.iter().any(|fd| fd.ready) {
+                return Ok(());
+            }
+            if let Some(until) = until
+                && self.clocks.now(ClockId::Monotonic)? >= until
+            {
+                return Ok(());
+            }
+            if self.deadline_reached() {
+                return Err(Error::Interrupted);
+            }
+        }
+    }
+
+    /// Before a read or write that may block on descriptor `fd` (a pipe,
+    /// a terminal, a socket): wait until it is ready, watching the
+    /// deadline. Nothing to do for regular files, non-blocking
+    /// descriptors, without epoch interruption, or when the backend cannot
+    /// poll (the transfer then blocks as it would).
+    fn wait_ready(&mut self, fd: i32, write: bool) -> Result {
+        if !self.bounded() {
+            return Ok(());
+        }
+        let pollable = match self.fds.get(fd as u32) {
+            Some(Desc::File(file)) if !file.file.fdflags().contains(FdFlags::NONBLOCK) => {
+                file.file.pollable()
+            }
+            _ => None,
+        };
+        let Some(pollable) = pollable else {
+            return Ok(());
+        };
+        let mut fds = [PollFd {
+            pollable,
+            write,
+            ready: false,
+            hangup: false,
+        }];
+        match self.poll_until(&mut fds, None) {
+            Err(Error::Errno(_)) => Ok(()),
+            other => other,
+        }
     }
 }
 
@@ -598,54 +749,90 @@ impl WasiCtx {
 
     /// Read into the guest's iovecs with `read(buf, offset_so_far)`. Only a
     /// regular file fills more than the first non-empty buffer: a stream
-    /// returns what it has rather than block for the next buffer.
+    /// returns what it has rather than block for the next buffer. The
+    /// count never passes `u32::MAX` (the buffers beyond are left alone),
+    /// and the transfer goes in [`CHUNK`]s: when `deadline_reached` says
+    /// so between two, it stops with what it moved (a short count), or
+    /// with [`Error::Interrupted`] before moving anything.
     fn read_iovecs(
         mem: &mut GuestMemory<'_>,
         file: &mut FileDesc,
         iovs: i32,
         iovs_len: i32,
+        deadline_reached: &dyn Fn() -> bool,
         mut read: impl FnMut(&mut FileDesc, &mut [u8], u64) -> Result<usize, Errno>,
     ) -> Result<u32> {
-        let iovecs = mem.iovecs(iovs as u32, iovs_len as u32)?;
+        let iovecs = Self::iovecs(mem, iovs, iovs_len)?;
         let whole = file.file.filetype() == Filetype::RegularFile;
         let mut total: u32 = 0;
         for (ptr, len) in iovecs {
-            if len == 0 {
-                continue;
-            }
-            let buf = mem.slice_mut(ptr, len)?;
-            let n = read(file, buf, u64::from(total))?;
-            total = total.checked_add(n as u32).ok_or(Errno::Overflow)?;
-            if n < len as usize || !whole {
-                break;
+            let mut done = 0;
+            let len = len.min(u32::MAX - total);
+            while done < len {
+                if deadline_reached() {
+                    return if total == 0 {
+                        Err(Error::Interrupted)
+                    } else {
+                        Ok(total)
+                    };
+                }
+                let step = (len - done).min(CHUNK as u32);
+                let buf = mem.slice_mut(ptr + done, step)?;
+                let n = read(file, buf, u64::from(total))?.min(step as usize) as u32;
+                done += n;
+                total += n;
+                if n < step || !whole {
+                    return Ok(total);
+                }
             }
         }
         Ok(total)
     }
 
     /// Write the guest's ciovecs with `write(buf, offset_so_far)`, until
-    /// one is written short.
+    /// one is written short; counted and chunked as in
+    /// [`read_iovecs`](Self::read_iovecs), so the count stored is always
+    /// what was written.
     fn write_iovecs(
         mem: &mut GuestMemory<'_>,
         file: &mut FileDesc,
         iovs: i32,
         iovs_len: i32,
+        deadline_reached: &dyn Fn() -> bool,
         mut write: impl FnMut(&mut FileDesc, &[u8], u64) -> Result<usize, Errno>,
     ) -> Result<u32> {
-        let iovecs = mem.iovecs(iovs as u32, iovs_len as u32)?;
+        let iovecs = Self::iovecs(mem, iovs, iovs_len)?;
         let mut total: u32 = 0;
         for (ptr, len) in iovecs {
-            if len == 0 {
-                continue;
-            }
-            let buf = mem.slice(ptr, len)?;
-            let n = write(file, buf, u64::from(total))?;
-            total = total.checked_add(n as u32).ok_or(Errno::Overflow)?;
-            if n < len as usize {
-                break;
+            let mut done = 0;
+            let len = len.min(u32::MAX - total);
+            while done < len {
+                if deadline_reached() {
+                    return if total == 0 {
+                        Err(Error::Interrupted)
+                    } else {
+                        Ok(total)
+                    };
+                }
+                let step = (len - done).min(CHUNK as u32);
+                let buf = mem.slice(ptr + done, step)?;
+                let n = write(file, buf, u64::from(total))?.min(step as usize) as u32;
+                done += n;
+                total += n;
+                if n < step {
+                    return Ok(total);
+                }
             }
         }
         Ok(total)
+    }
+
+    /// The iovec list at `iovs`: `EINVAL` past [`MAX_IOVECS`].
+    fn iovecs(mem: &GuestMemory<'_>, iovs: i32, iovs_len: i32) -> Result<Vec<(u32, u32)>> {
+        if iovs_len as u32 > MAX_IOVECS {
+            return Err(Errno::Inval.into());
+        }
+        Ok(mem.iovecs(iovs as u32, iovs_len as u32)?)
     }
 
     /// `fd_read`, `fd_pread`, `fd_write`, `fd_pwrite`: move bytes between
@@ -666,18 +853,37 @@ impl WasiCtx {
                 .checked_add(done)
                 .ok_or(Errno::Inval)
         };
+        if offset.is_none() {
+            self.wait_ready(fd, write)?;
+        }
+        let deadline = self.call.deadline.clone();
+        let reached = || deadline.as_ref().is_some_and(|d| d.reached());
         let n = if write {
             let file = self.writable(fd)?;
-            Self::write_iovecs(mem, file, iovs, iovs_len, |f, buf, done| match offset {
-                None => f.file.write(buf),
-                Some(_) => f.file.pwrite(buf, at(done)?),
-            })?
+            Self::write_iovecs(
+                mem,
+                file,
+                iovs,
+                iovs_len,
+                &reached,
+                |f, buf, done| match offset {
+                    None => f.file.write(buf),
+                    Some(_) => f.file.pwrite(buf, at(done)?),
+                },
+            )?
         } else {
             let file = self.readable(fd)?;
-            Self::read_iovecs(mem, file, iovs, iovs_len, |f, buf, done| match offset {
-                None => f.file.read(buf),
-                Some(_) => f.file.pread(buf, at(done)?),
-            })?
+            Self::read_iovecs(
+                mem,
+                file,
+                iovs,
+                iovs_len,
+                &reached,
+                |f, buf, done| match offset {
+                    None => f.file.read(buf),
+                    Some(_) => f.file.pread(buf, at(done)?),
+                },
+            )?
         };
         mem.write_u32(count_ptr as u32, n)?;
         Ok(())
@@ -1166,7 +1372,7 @@ impl WasiCtx {
     ) -> Result {
         let (subs_ptr, events_ptr, count) =
             (subscriptions as u32, events as u32, nsubscriptions as u32);
-        if count == 0 {
+        if count == 0 || count > MAX_POLL_SUBSCRIPTIONS {
             return Err(Errno::Inval.into());
         }
         mem.check_array(subs_ptr, count, SUBSCRIPTION_SIZE, 8)?;
@@ -1195,7 +1401,10 @@ impl WasiCtx {
         ptr: u32,
         count: u32,
     ) -> Result<Vec<Subscription>> {
-        let now = self.clocks.now(ClockId::Monotonic)?;
+        // Relative timeouts count from the call's first attempt, so a
+        // call the epoch callback lets go on keeps its deadlines.
+        let now = self.call_start()?;
+        let current = self.clocks.now(ClockId::Monotonic)?;
         let mut subs = Vec::with_capacity(count as usize);
         for i in 0..count {
             let at = ptr + i * SUBSCRIPTION_SIZE;
@@ -1213,7 +1422,7 @@ impl WasiCtx {
                         Some(clock @ (ClockId::Monotonic | ClockId::Realtime)) => {
                             if flags & SUBCLOCKFLAGS_ABSTIME != 0 {
                                 let clock_now = self.clocks.now(clock)?;
-                                Ok(now.saturating_add(timeout.saturating_sub(clock_now)))
+                                Ok(current.saturating_add(timeout.saturating_sub(clock_now)))
                             } else {
                                 Ok(now.saturating_add(timeout))
                             }
@@ -1305,17 +1514,13 @@ impl WasiCtx {
             }
             return Ok(fired);
         }
-        let now = self.clocks.now(ClockId::Monotonic)?;
-        let timeout = earliest.map(|deadline| deadline.saturating_sub(now));
         if waits.is_empty() {
-            if let Some(timeout) = timeout
-                && timeout > 0
-            {
-                self.sched.sleep(timeout);
+            if let Some(earliest) = earliest {
+                self.sleep_until(earliest)?;
             }
         } else {
             let mut fds: Vec<PollFd> = waits.iter().map(|w| w.1).collect();
-            self.sched.poll(&mut fds, timeout)?;
+            self.poll_until(&mut fds, earliest)?;
             self.collect_ready(subs, &waits, &fds, &mut fired);
             if !fired.is_empty() {
                 return Ok(fired);
@@ -1385,9 +1590,22 @@ impl WasiCtx {
         Ok(())
     }
 
+    /// Filled in [`CHUNK`]s, watching the deadline between them: an
+    /// interrupted call that the store lets go on carries on where it
+    /// stopped.
     fn random_get(&mut self, mem: &mut GuestMemory<'_>, buf: i32, buf_len: i32) -> Result {
-        let out = mem.slice_mut(buf as u32, buf_len as u32)?;
-        self.random.fill(out)?;
+        let (buf, len) = (buf as u32, buf_len as u32);
+        mem.slice_mut(buf, len)?;
+        let mut done = u32::try_from(self.call.progress).unwrap_or(0).min(len);
+        while done < len {
+            if self.deadline_reached() {
+                self.call.progress = u64::from(done);
+                return Err(Error::Interrupted);
+            }
+            let step = (len - done).min(CHUNK as u32);
+            self.random.fill(mem.slice_mut(buf + done, step)?)?;
+            done += step;
+        }
         Ok(())
     }
 
@@ -1412,9 +1630,9 @@ impl WasiCtx {
             return Err(Errno::Inval.into());
         }
         mem.check_array(new_fd as u32, 1, 4, 4)?;
-        let listener = self.socket(fd)?;
-        listener.need(Rights::SOCK_ACCEPT)?;
-        let stream = listener.file.sock_accept(flags)?;
+        self.socket(fd)?.need(Rights::SOCK_ACCEPT)?;
+        self.wait_ready(fd, false)?;
+        let stream = self.socket(fd)?.file.sock_accept(flags)?;
         let new = self.push_file(stream, true, true)?;
         mem.write_u32(new_fd as u32, new)?;
         Ok(())
@@ -1436,9 +1654,10 @@ impl WasiCtx {
         }
         mem.check_array(ro_datalen as u32, 1, 4, 4)?;
         mem.check_array(ro_flags as u32, 1, 2, 2)?;
+        self.socket(fd)?.need(Rights::FD_READ)?;
+        let iovecs = Self::iovecs(mem, ri_data, ri_data_len)?;
+        self.wait_ready(fd, false)?;
         let file = self.socket(fd)?;
-        file.need(Rights::FD_READ)?;
-        let iovecs = mem.iovecs(ri_data as u32, ri_data_len as u32)?;
         let mut total = 0u32;
         let mut truncated = false;
         // One receive into the first non-empty buffer, as a datagram or a
@@ -1476,9 +1695,12 @@ impl WasiCtx {
             return Err(Errno::Inval.into());
         }
         mem.check_array(so_datalen as u32, 1, 4, 4)?;
+        self.socket(fd)?.need(Rights::FD_WRITE)?;
+        self.wait_ready(fd, true)?;
+        let deadline = self.call.deadline.clone();
+        let reached = || deadline.as_ref().is_some_and(|d| d.reached());
         let file = self.socket(fd)?;
-        file.need(Rights::FD_WRITE)?;
-        let n = Self::write_iovecs(mem, file, si_data, si_data_len, |f, buf, _| {
+        let n = Self::write_iovecs(mem, file, si_data, si_data_len, &reached, |f, buf, _| {
             f.file.sock_send(buf)
         })?;
         mem.write_u32(so_datalen as u32, n)?;
