@@ -142,6 +142,14 @@ enum Command {
         /// `riscv64gc-unknown-none-elf`) instead of this machine.
         #[arg(long, value_name = "TRIPLE")]
         target: Option<String>,
+        /// Code-generation options for `--target`:
+        /// `target-feature=+sse4.1,+avx2,-bmi2` enables or disables the
+        /// target's CPU features (Rust's and LLVM's names: `sse3`,
+        /// `ssse3`, `sse4.1`, `sse4.2`, `popcnt`, `avx`, `avx2`, `bmi1`,
+        /// `bmi2`, `lzcnt`, `fma`; riscv64's `v`, `zba`, `zbb`, ...), which
+        /// Cranelift calls `has_*`.
+        #[arg(short = 'C', value_name = "KEY=VALUE", value_parser = parse_codegen_arg)]
+        codegen: Vec<CodegenArg>,
         /// The module: WebAssembly binary or text.
         file: PathBuf,
     },
@@ -214,10 +222,11 @@ fn main() -> ExitCode {
             wasm,
             output,
             target,
+            codegen,
             file,
         } => {
             let options = WasmOptions::new(wasm.into_iter().flat_map(|w| w.0));
-            compile(&file, output, target.as_deref(), &options)
+            compile(&file, output, target.as_deref(), &codegen, &options)
         }
         #[cfg(feature = "compiler")]
         Command::Wast { files } => wast(&files),
@@ -334,6 +343,47 @@ fn load(engine: &Engine, file: &Path, allow_precompiled: bool) -> Result<Module>
     }
 }
 
+/// A `-C KEY=VALUE` option of `keel compile`.
+#[cfg(feature = "compiler")]
+#[derive(Clone, Debug)]
+enum CodegenArg {
+    /// `target-feature=+a,-b`: Cranelift ISA flags (`has_a`) and whether
+    /// each is enabled.
+    TargetFeatures(Vec<(String, bool)>),
+}
+
+/// Parse `-C target-feature=+sse4.1,-avx2`: each feature's name loses its
+/// dots and gains Cranelift's `has_` prefix (`has_sse41`); unknown ones
+/// are reported by the engine, which names the setting.
+#[cfg(feature = "compiler")]
+fn parse_codegen_arg(arg: &str) -> Result<CodegenArg, String> {
+    let Some((key, value)) = arg.split_once('=') else {
+        return Err(format!(
+            "`-C {arg}`: expected KEY=VALUE (`target-feature=+sse4.1`)"
+        ));
+    };
+    match key {
+        "target-feature" => {
+            let mut features = Vec::new();
+            for item in value.split(',').filter(|s| !s.is_empty()) {
+                let (enable, name) = match item.split_at(1) {
+                    ("+", name) => (true, name),
+                    ("-", name) => (false, name),
+                    _ => (true, item),
+                };
+                if name.is_empty() {
+                    return Err(format!("`-C {arg}`: an empty feature name"));
+                }
+                features.push((format!("has_{}", name.replace('.', "")), enable));
+            }
+            Ok(CodegenArg::TargetFeatures(features))
+        }
+        _ => Err(format!(
+            "`-C {arg}`: unknown option `{key}` (known: `target-feature`)"
+        )),
+    }
+}
+
 /// `keel compile`: write `file`'s artifact to `output` (default: `file`
 /// with the extension `.cwasm`).
 #[cfg(feature = "compiler")]
@@ -341,12 +391,25 @@ fn compile(
     file: &Path,
     output: Option<PathBuf>,
     target: Option<&str>,
+    codegen: &[CodegenArg],
     options: &WasmOptions,
 ) -> Result<ExitCode> {
     let mut config = Config::new();
     options.configure(&mut config);
     if let Some(target) = target {
         config.target(target)?;
+    }
+    for CodegenArg::TargetFeatures(features) in codegen {
+        if target.is_none() {
+            anyhow::bail!("`-C target-feature` needs `--target`: the host's features are detected");
+        }
+        for (flag, enable) in features {
+            if *enable {
+                config.cranelift_flag_enable(flag)?;
+            } else {
+                config.cranelift_flag_disable(flag)?;
+            }
+        }
     }
     let engine = Engine::new(&config)?;
     let bytes = std::fs::read(file).with_context(|| format!("reading `{}`", file.display()))?;

@@ -105,3 +105,65 @@ fn compile_for_riscv64_writes_a_riscv64_elf() {
     );
     std::fs::remove_file(&out).unwrap();
 }
+
+/// `--target x86_64-unknown-none` names the target (not the host) when
+/// SIMD's features are missing, and `-C target-feature=` supplies them;
+/// unknown features and `-C` without `--target` are refused by name.
+#[test]
+fn compile_for_a_bare_target_takes_its_cpu_features() {
+    let out = scratch("fib-x86_64-none.cwasm");
+    let o = out.to_str().unwrap();
+    let base = ["compile", "--target", "x86_64-unknown-none"];
+    let r = keel(&[&base[..], &["examples/fib.wat", "-o", o]].concat());
+    assert_eq!(r.status.code(), Some(1));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("target `x86_64-unknown-none`") && !err.contains("host"),
+        "{err}"
+    );
+    let features = "target-feature=+sse3,+ssse3,+sse4.1,+sse4.2,+popcnt";
+    let r = keel(&[&base[..], &["-C", features, "examples/fib.wat", "-o", o]].concat());
+    assert!(r.status.success(), "{}", text(&r.stderr));
+    let bytes = std::fs::read(&out).unwrap();
+    // ELF64, e_machine = EM_X86_64 (62).
+    assert_eq!(&bytes[..6], b"\x7fELF\x02\x01");
+    assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), 62);
+    let r = keel(
+        &[
+            &base[..],
+            &[
+                "-C",
+                "target-feature=+sse3,+nosuch",
+                "examples/fib.wat",
+                "-o",
+                o,
+            ],
+        ]
+        .concat(),
+    );
+    assert!(
+        text(&r.stderr).contains("has_nosuch"),
+        "{}",
+        text(&r.stderr)
+    );
+    let r = keel(&[
+        "compile",
+        "-C",
+        "target-feature=+avx",
+        "examples/fib.wat",
+        "-o",
+        o,
+    ]);
+    assert!(
+        text(&r.stderr).contains("needs `--target`"),
+        "{}",
+        text(&r.stderr)
+    );
+    let r = keel(&["compile", "-C", "opt-level=3", "examples/fib.wat", "-o", o]);
+    assert!(
+        text(&r.stderr).contains("unknown option `opt-level`"),
+        "{}",
+        text(&r.stderr)
+    );
+    std::fs::remove_file(&out).unwrap();
+}

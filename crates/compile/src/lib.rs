@@ -124,7 +124,8 @@ pub(crate) fn keel_trap_code(code: ir::TrapCode) -> Option<TrapCode> {
 /// The host features Cranelift's lowering of WebAssembly SIMD relies on,
 /// checked up front so a missing one fails engine creation instead of a
 /// later compilation.
-fn check_simd_support(isa: &dyn TargetIsa) -> Result<(), CompileError> {
+/// `target` names what lacks a feature in the error: `None` for the host.
+fn check_simd_support(isa: &dyn TargetIsa, target: Option<&str>) -> Result<(), CompileError> {
     let required: &[&str] = match isa.triple().architecture {
         target_lexicon::Architecture::X86_64 => {
             &["has_sse3", "has_ssse3", "has_sse41", "has_sse42"]
@@ -139,10 +140,18 @@ fn check_simd_support(isa: &dyn TargetIsa) -> Result<(), CompileError> {
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
         if !enabled {
-            return Err(CompileError::Isa(format!(
-                "WebAssembly SIMD needs the CPU feature `{}`, which this host lacks",
-                name.trim_start_matches("has_")
-            )));
+            let feature = name.trim_start_matches("has_");
+            return Err(CompileError::Isa(match target {
+                None => format!(
+                    "WebAssembly SIMD needs the CPU feature `{feature}`, which this host lacks"
+                ),
+                Some(target) => format!(
+                    "WebAssembly SIMD needs the CPU feature `{feature}`, which is not enabled for target \
+                     `{target}`: name the target's features (`keel compile -C \
+                     target-feature=+sse3,+ssse3,+sse4.1,+sse4.2`, or \
+                     `Config::cranelift_flag_enable(\"{name}\")`)"
+                ),
+            }));
         }
     }
     Ok(())
@@ -301,7 +310,7 @@ impl Compiler {
     pub fn new(options: CompilerOptions) -> Result<Self, CompileError> {
         let isa_builder =
             cranelift_native::builder().map_err(|e| CompileError::Isa(format!("host CPU: {e}")))?;
-        Self::with_isa_builder(options, &isa_builder)
+        Self::with_isa_builder(options, &isa_builder, None)
     }
 
     /// A compiler from a configured ISA builder: the optimizing and the
@@ -309,6 +318,7 @@ impl Compiler {
     fn with_isa_builder(
         options: CompilerOptions,
         isa_builder: &cranelift_codegen::isa::Builder,
+        target: Option<&str>,
     ) -> Result<Self, CompileError> {
         let mut flags = Self::shared_flags(&options)?;
         let isa = isa_builder
@@ -320,7 +330,7 @@ impl Compiler {
         let isa_unoptimized = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Isa(e.to_string()))?;
-        check_simd_support(&*isa)?;
+        check_simd_support(&*isa, target)?;
         Ok(Self {
             simd: isa_supports_simd(&*isa),
             isa,
@@ -353,7 +363,7 @@ impl Compiler {
                 .set(name, value)
                 .map_err(|e| CompileError::Isa(format!("setting {name}={value}: {e}")))?;
         }
-        Self::with_isa_builder(options, &isa_builder)
+        Self::with_isa_builder(options, &isa_builder, Some(&triple.to_string()))
     }
 
     /// The target ISA.

@@ -291,6 +291,18 @@ impl Config {
         Ok(self)
     }
 
+    /// Disable the Cranelift ISA setting `name` for an explicit
+    /// [`Config::target`] (the opposite of
+    /// [`Config::cranelift_flag_enable`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Config::cranelift_flag_enable`].
+    pub fn cranelift_flag_disable(&mut self, name: &str) -> Result<&mut Self> {
+        self.isa_flags.push((name.to_string(), "false".to_string()));
+        Ok(self)
+    }
+
     /// Guard explicit linear-memory bounds checks against speculative
     /// execution (Spectre v1): when a check fails, the address is also
     /// replaced by null with a conditional move, so a mispredicted branch
