@@ -98,3 +98,62 @@ fn host_table_of_funcrefs_called_indirectly() -> keel::Result<()> {
     assert_eq!(from_global.call(&mut store, ())?, 42);
     Ok(())
 }
+
+/// A failed instantiation keeps what it already wrote (the spec applies
+/// element segments in order): the first segment's function stays in the
+/// imported table, callable after the failed instance's handle is gone,
+/// in both memory modes and from an artifact; so do expression segments.
+#[test]
+fn a_failed_instantiation_leaves_its_earlier_segments_callable() -> keel::Result<()> {
+    const TABLE: &str = r#"
+      (module
+        (table (export "tab") 3 funcref)
+        (type $v (func (result i32)))
+        (func (export "call") (param i32) (result i32)
+          (call_indirect (type $v) (local.get 0))))"#;
+    const FAILING: [&str; 2] = [
+        r#"(module
+             (import "t" "tab" (table 3 funcref))
+             (func $f (result i32) (i32.const 42))
+             (elem (i32.const 0) $f)
+             (elem (i32.const 2) $f $f))"#,
+        r#"(module
+             (import "t" "tab" (table 3 funcref))
+             (func $f (result i32) (i32.const 43))
+             (elem (table 0) (i32.const 0) funcref (ref.func $f))
+             (elem (table 0) (i32.const 2) funcref (ref.func $f) (ref.null func)))"#,
+    ];
+    for signals in [true, false] {
+        for through_artifact in [false, true] {
+            for (i, failing) in FAILING.iter().enumerate() {
+                let mut config = keel::Config::new();
+                config.signals_based_traps(signals);
+                let engine = keel::Engine::new(&config)?;
+                let mut store = Store::new(&engine, ());
+                let table_module = keel::Module::new(&engine, TABLE)?;
+                let table_instance = keel::Instance::new(&mut store, &table_module, &[])?;
+                let tab = table_instance
+                    .get_export(&mut store, "tab")
+                    .expect("the table export");
+                let mut module = keel::Module::new(&engine, failing)?;
+                if through_artifact {
+                    let bytes = module.serialize()?;
+                    // SAFETY: the bytes were just written by this engine.
+                    module = unsafe { keel::Module::deserialize(&engine, &bytes)? };
+                }
+                let err = keel::Instance::new(&mut store, &module, &[tab]).unwrap_err();
+                assert!(format!("{err:#}").contains("out of bounds"), "{err:?}");
+                drop(module);
+                let call = table_instance.get_typed_func::<i32, i32>(&mut store, "call")?;
+                assert_eq!(call.call(&mut store, 0)?, 42 + i as i32);
+                // The slots of the failed segment stay null.
+                let err = call.call(&mut store, 2).unwrap_err();
+                assert!(
+                    format!("{err:#}").contains("uninitialized element"),
+                    "{err:?}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
