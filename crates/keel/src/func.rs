@@ -694,7 +694,7 @@ impl<T> Caller<'_, T> {
     /// The store's epoch deadline as it stands, as a value a host function
     /// that blocks (waits for input, sleeps, does a long computation) can
     /// poll while it holds other borrows of the store (its memory, its
-    /// data): when [`EpochDeadline::reached`] says so, the function stops
+    /// data): when [`EpochDeadline::reached`](crate::EpochDeadline::reached) says so, the function stops
     /// what it does without side effects, lets go of those borrows and
     /// calls [`Caller::check_epoch_deadline`], which decides as compiled
     /// code would at a loop header. Never reached when the engine has no

@@ -510,7 +510,9 @@ fn every_function_under_hostile_arguments() {
 fn poll_oneoff_hostile_and_clock() {
     let mut guest = Guest::new(WasiCtxBuilder::new().build());
     use keel::Val::I32;
-    // Out of range arrays, zero subscriptions, a huge count.
+    // Out of range arrays, zero subscriptions, a huge count (past
+    // `MAX_POLL_SUBSCRIPTIONS`: refused before anything is read or
+    // allocated).
     assert_eq!(
         guest
             .call("poll_oneoff", &[I32(65530), I32(0), I32(1), I32(8)])
@@ -527,7 +529,14 @@ fn poll_oneoff_hostile_and_clock() {
         guest
             .call("poll_oneoff", &[I32(0), I32(4096), I32(-1), I32(8)])
             .unwrap(),
-        Errno::Fault
+        Errno::Inval
+    );
+    let past = keel_wasi::MAX_POLL_SUBSCRIPTIONS as i32 + 1;
+    assert_eq!(
+        guest
+            .call("poll_oneoff", &[I32(0), I32(4096), I32(past), I32(8)])
+            .unwrap(),
+        Errno::Inval
     );
     // An unknown event type in the subscription: EINVAL.
     let mut sub = [0u8; 48];
