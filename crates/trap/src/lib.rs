@@ -55,7 +55,8 @@ pub use fiber::{Fiber, FiberStack, Suspend};
 #[cfg(feature = "std")]
 pub use hosted::HostedPlatform;
 pub use platform::{
-    Access, CpuLocal, MemoryImageSource, Platform, PlatformError, platform, set_platform,
+    ATOMIC_WAIT_INTERRUPT_PERIOD, Access, CpuLocal, MemoryImageSource, Platform, PlatformError,
+    platform, set_platform,
 };
 pub use registry::{CodeInfo, CodeRegistration, lookup_code, lookup_trap, register_code};
 
