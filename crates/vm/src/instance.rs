@@ -599,20 +599,23 @@ impl Instance {
                 return Err(TrapCode::TableOutOfBounds);
             };
             let def = self.table_definition(*table);
+            // SAFETY: the definition pointer is valid (VM-1).
+            let len = unsafe { (*def).current_elements };
+            // The whole range is checked before anything changes: a segment
+            // out of bounds leaves the table as the earlier ones made it
+            // (pending slots of its owner's image included).
+            if start
+                .checked_add(elem.items.len())
+                .is_none_or(|end| end > len)
+            {
+                return Err(TrapCode::TableOutOfBounds);
+            }
             // An imported table may have pending slots in its owner: the
             // ones written here are no longer pending.
             self.table_written(*table, start, elem.items.len());
-            // SAFETY: the definition pointer is valid (VM-1) and describes
-            // `current_elements` initialised slots; the whole range is
-            // checked before the first write.
+            // SAFETY: the definition describes `current_elements`
+            // initialised slots, and the range is inside them.
             unsafe {
-                let len = (*def).current_elements;
-                if start
-                    .checked_add(elem.items.len())
-                    .is_none_or(|end| end > len)
-                {
-                    return Err(TrapCode::TableOutOfBounds);
-                }
                 let slots = (*def).base.add(start);
                 match &elem.items {
                     ElemItems::Functions(funcs) => {

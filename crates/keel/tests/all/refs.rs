@@ -100,15 +100,22 @@ fn host_table_of_funcrefs_called_indirectly() -> keel::Result<()> {
 }
 
 /// A failed instantiation keeps what it already wrote (the spec applies
-/// element segments in order): the first segment's function stays in the
-/// imported table, callable after the failed instance's handle is gone,
-/// in both memory modes and from an artifact; so do expression segments.
+/// element segments in order, each checked before it writes): the first
+/// segment's function stays in the imported table, callable after the
+/// failed module is dropped, and the out-of-bounds segment changes
+/// nothing, not even the exporter's pending (lazily initialized) slots;
+/// in both memory modes and from an artifact, for index and expression
+/// segments.
 #[test]
 fn a_failed_instantiation_leaves_its_earlier_segments_callable() -> keel::Result<()> {
+    // Slot 2 starts as $seven, from the exporter's own segment (a lazy
+    // table image: pending until first read).
     const TABLE: &str = r#"
       (module
         (table (export "tab") 3 funcref)
         (type $v (func (result i32)))
+        (func $seven (result i32) (i32.const 7))
+        (elem (i32.const 2) $seven)
         (func (export "call") (param i32) (result i32)
           (call_indirect (type $v) (local.get 0))))"#;
     const FAILING: [&str; 2] = [
@@ -146,8 +153,10 @@ fn a_failed_instantiation_leaves_its_earlier_segments_callable() -> keel::Result
                 drop(module);
                 let call = table_instance.get_typed_func::<i32, i32>(&mut store, "call")?;
                 assert_eq!(call.call(&mut store, 0)?, 42 + i as i32);
-                // The slots of the failed segment stay null.
-                let err = call.call(&mut store, 2).unwrap_err();
+                // The failed segment wrote nothing: slot 2 is still the
+                // exporter's, slot 1 still null.
+                assert_eq!(call.call(&mut store, 2)?, 7);
+                let err = call.call(&mut store, 1).unwrap_err();
                 assert!(
                     format!("{err:#}").contains("uninitialized element"),
                     "{err:?}"
