@@ -207,19 +207,25 @@ impl Module {
     ///
     /// keel checks everything in the artifact except its machine code:
     /// the ELF structure and every section's bounds, the format version,
-    /// every setting the code depends on against this engine's, and the
-    /// metadata and tables for consistency with each other and the code's
-    /// size. The machine code itself is run as it is, so the caller must
-    /// make sure the bytes come from keel (`precompile_module` or
-    /// `serialize` of this keel version) and were not altered, for
-    /// example by keeping them where only the host can write. Loading
-    /// untrusted bytes can run arbitrary code.
+    /// every setting the code depends on against this engine's, the
+    /// metadata and tables for consistency with each other and with the
+    /// layout of the code (every offset and index), and what only the
+    /// compiler knows (handler and trap-site offsets, frame sizes, the
+    /// types the code was compiled for) against the digests it was
+    /// written with, so that a corrupted artifact is an error. The
+    /// machine code itself is run as it is, and the digests detect
+    /// corruption, not forgery, so the caller must make sure the bytes
+    /// come from keel (`precompile_module` or `serialize` of this keel
+    /// version) and were not altered, for example by keeping them where
+    /// only the host can write. Loading untrusted bytes can run arbitrary
+    /// code.
     ///
     /// # Errors
     ///
     /// If the bytes are not an artifact or are truncated or corrupted
     /// (bad magic, a section outside the bytes, tables past the code or
-    /// out of order, metadata that does not decode or is inconsistent), if
+    /// out of order, metadata that does not decode, is inconsistent or
+    /// does not match its digest), if
     /// any setting differs from this engine's (the error names each, with
     /// the artifact's and the engine's value), if the artifact is for
     /// another machine, or if mapping the code fails.

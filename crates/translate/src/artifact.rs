@@ -12,13 +12,34 @@
 //! |---|---|
 //! | `.text` | the linked machine code, page-aligned in the file, no relocations |
 //! | `.keel.compat` | [`FORMAT_VERSION`] (u32 LE), then a postcard [`Compatibility`] |
-//! | `.keel.module` | a postcard [`ArtifactMetadata`]: the [`Module`] and the trampoline tables |
+//! | `.keel.module` | a postcard [`ArtifactMetadata`]: the [`Module`] and the trampoline tables, then its [code digest](ArtifactMetadata::code_digest) (u64) |
 //! | `.keel.functions` | [`FunctionLoc`] per defined function: `start: u32, length: u32` (LE) |
 //! | `.keel.traps` | [`TrapInfo`] per trap site, sorted: `offset: u32, code: u32` (LE) |
 //! | `.keel.address_map` | `(text offset: u32, wasm offset: u32)` pairs (LE), sorted |
 //!
+//! Each of the three tables ends with a seal record: the [`Digest`] of the
+//! records before it, low word first ([`encode_table`]).
+//!
 //! Nothing in it is an address: every position is an offset into `.text`,
 //! so the text runs wherever it is mapped.
+//!
+//! # What a loader can check, and what it cannot
+//!
+//! Only the machine code is trusted. [`Module::check`] and
+//! [`CompiledText::check`] check everything the metadata says against
+//! the rest of it, the text and the function table: indices in their
+//! spaces, constant expressions and segment types, the layout of the text
+//! (functions, then trampolines, tiling it with zero padding), trampolines
+//! of the right signatures, call sites, handlers, stack maps, trap sites
+//! and address-map entries inside their own functions, tables sorted.
+//! What remains is what only the compiler knows: where inside a function a
+//! handler begins or a trap site lies, how large a frame is, and which
+//! types the code was compiled for. Those are covered by digests (the code
+//! digest of the metadata and the seals of the tables), compared after
+//! every other check: a corrupted byte there is an error, not a jump into
+//! the middle of an instruction. The digests detect corruption, not
+//! forgery: whoever can rewrite an artifact can rewrite its code too, which
+//! is trusted.
 
 use crate::prelude::*;
 
@@ -205,7 +226,7 @@ pub mod vmhost_func_context {
 
 /// The version of the artifact layout this keel reads and writes; bumped
 /// whenever the layout or the encoding of any section changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Names of an artifact's ELF sections.
 pub mod sections {
@@ -374,7 +395,13 @@ fn flag_mismatches(
 
 /// The postcard-encoded part of an artifact: the module's metadata and the
 /// tables that map types to trampolines.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+///
+/// It is encoded as its fields followed by its
+/// [`code_digest`](Self::code_digest) (a `u64`); decoding it checks the
+/// digest. A loader that checks the metadata first, to name the first
+/// inconsistency rather than a digest mismatch, decodes a
+/// [`SealedArtifactMetadata`] instead.
+#[derive(Clone, Debug)]
 pub struct ArtifactMetadata {
     /// The module (types, imports, exports, segments, names; the
     /// [`VMOffsets`] are computed from it again).
@@ -387,6 +414,142 @@ pub struct ArtifactMetadata {
     pub exception_call_sites: Vec<ExceptionCallSite>,
     /// [`CompiledText::stack_maps`].
     pub stack_maps: Vec<StackMap>,
+}
+
+impl ArtifactMetadata {
+    /// The [`Digest`] of the whole metadata: the module (types, imports,
+    /// exports, segments, initializers, names), the trampoline tables, the
+    /// exception call sites and the stack maps. [`Module::check`] and
+    /// [`CompiledText::check`] refuse what is inconsistent; the digest
+    /// refuses what is consistent but not what was compiled (a handler
+    /// moved to another instruction, a changed data byte), so a corrupted
+    /// artifact is refused rather than run with other results.
+    pub fn code_digest(&self) -> u64 {
+        let mut d = Digest::new();
+        d.add(&self.module);
+        d.add(&self.array_to_wasm_trampolines);
+        d.add(&self.wasm_to_array_trampolines);
+        d.add(&self.exception_call_sites);
+        d.add(&self.stack_maps);
+        d.finish()
+    }
+}
+
+/// [`ArtifactMetadata`] as it is encoded, with its digest.
+#[derive(serde::Serialize)]
+struct SealedRef<'a> {
+    module: &'a Module,
+    array_to_wasm_trampolines: &'a [(TypeIndex, FunctionLoc)],
+    wasm_to_array_trampolines: &'a [(WasmFuncType, FunctionLoc)],
+    exception_call_sites: &'a [ExceptionCallSite],
+    stack_maps: &'a [StackMap],
+    code_digest: u64,
+}
+
+impl serde::Serialize for ArtifactMetadata {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        SealedRef {
+            module: &self.module,
+            array_to_wasm_trampolines: &self.array_to_wasm_trampolines,
+            wasm_to_array_trampolines: &self.wasm_to_array_trampolines,
+            exception_call_sites: &self.exception_call_sites,
+            stack_maps: &self.stack_maps,
+            code_digest: self.code_digest(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ArtifactMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let sealed = SealedArtifactMetadata::deserialize(d)?;
+        if !sealed.digest_matches() {
+            return Err(serde::de::Error::custom(
+                "the metadata does not match its code digest",
+            ));
+        }
+        Ok(sealed.metadata)
+    }
+}
+
+/// [`ArtifactMetadata`] decoded with the digest it was written with, not
+/// yet compared: a loader checks the metadata first, then
+/// [`digest_matches`](Self::digest_matches).
+#[derive(Clone, Debug)]
+pub struct SealedArtifactMetadata {
+    /// The metadata.
+    pub metadata: ArtifactMetadata,
+    /// The [`code_digest`](ArtifactMetadata::code_digest) it was written
+    /// with.
+    pub code_digest: u64,
+}
+
+impl SealedArtifactMetadata {
+    /// Whether the metadata has the code digest it was written with.
+    pub fn digest_matches(&self) -> bool {
+        self.metadata.code_digest() == self.code_digest
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SealedArtifactMetadata {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The fields of [`SealedRef`], owned.
+        #[derive(serde::Deserialize)]
+        struct Sealed {
+            module: Module,
+            array_to_wasm_trampolines: Vec<(TypeIndex, FunctionLoc)>,
+            wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
+            exception_call_sites: Vec<ExceptionCallSite>,
+            stack_maps: Vec<StackMap>,
+            code_digest: u64,
+        }
+        let s = Sealed::deserialize(d)?;
+        Ok(Self {
+            metadata: ArtifactMetadata {
+                module: s.module,
+                array_to_wasm_trampolines: s.array_to_wasm_trampolines,
+                wasm_to_array_trampolines: s.wasm_to_array_trampolines,
+                exception_call_sites: s.exception_call_sites,
+                stack_maps: s.stack_maps,
+            },
+            code_digest: s.code_digest,
+        })
+    }
+}
+
+/// A checksum to detect corrupted artifact metadata: the CRC-32
+/// ([`crc32fast`]) of bytes, or of the postcard encoding of values (a
+/// fixed, self-delimiting encoding), in the order they are fed. A CRC-32
+/// detects every change confined to 32 consecutive bits, so every
+/// single-byte change. Kept as a `u64` in the format.
+#[derive(Clone, Debug, Default)]
+pub struct Digest(crc32fast::Hasher);
+
+impl Digest {
+    /// An empty digest.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// Feed the postcard encoding of `value`.
+    pub fn add<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        match postcard::to_allocvec(value) {
+            Ok(bytes) => self.0.update(&bytes),
+            // Metadata types always encode; should one not, the marker
+            // still changes the digest.
+            Err(_) => self.0.update(&[0xff; 8]),
+        }
+    }
+
+    /// The checksum of what was fed.
+    pub fn finish(self) -> u64 {
+        u64::from(self.0.finalize())
+    }
 }
 
 /// Check that `offsets` (of table entries called `what`) strictly increase.
@@ -402,118 +565,401 @@ fn strictly_increasing(what: &str, offsets: impl Iterator<Item = u32>) -> Result
 }
 
 /// Encode `(u32, u32)` records as the little-endian bytes of a table
-/// section.
+/// section, followed by its seal: the [`Digest`] of those bytes as one
+/// more record, low word first.
 pub fn encode_table(records: impl IntoIterator<Item = (u32, u32)>) -> Vec<u8> {
     let mut out = Vec::new();
     for (a, b) in records {
         out.extend_from_slice(&a.to_le_bytes());
         out.extend_from_slice(&b.to_le_bytes());
     }
+    let mut seal = Digest::new();
+    seal.write(&out);
+    out.extend_from_slice(&seal.finish().to_le_bytes());
     out
 }
 
-/// Decode a table section into `(u32, u32)` records.
+/// Decode a table section into its `(u32, u32)` records (without the
+/// seal, which [`table_seal_matches`] checks).
 ///
 /// # Errors
 ///
-/// If its length is not a multiple of 8 bytes.
+/// If its length is not a multiple of 8 bytes, or it has no seal.
 pub fn decode_table(bytes: &[u8]) -> Result<impl Iterator<Item = (u32, u32)> + '_, String> {
-    if !bytes.len().is_multiple_of(8) {
+    if !bytes.len().is_multiple_of(8) || bytes.is_empty() {
         return Err(format!(
-            "{} bytes, not a whole number of 8-byte entries",
+            "{} bytes, not a whole number of 8-byte entries and a seal",
             bytes.len()
         ));
     }
-    Ok(bytes.chunks_exact(8).map(|c| {
+    Ok(bytes[..bytes.len() - 8].chunks_exact(8).map(|c| {
         let word = |i: usize| u32::from_le_bytes([c[i], c[i + 1], c[i + 2], c[i + 3]]);
         (word(0), word(4))
     }))
 }
 
+/// Whether a table section's records have the seal it ends with.
+pub fn table_seal_matches(bytes: &[u8]) -> bool {
+    let Some((records, seal)) = bytes.split_last_chunk::<8>() else {
+        return false;
+    };
+    let mut digest = Digest::new();
+    digest.write(records);
+    digest.finish() == u64::from_le_bytes(*seal)
+}
+
+/// The alignment of every function and trampoline in a text: the linker
+/// starts each at a multiple of 16 bytes (more when its code asks for it)
+/// and fills the gaps with zeros.
+pub const CODE_ALIGN: u32 = 16;
+
+/// The alignment of the stack pointer at every call, on both targets: the
+/// frame sizes of call sites and stack maps are multiples of it.
+pub const STACK_ALIGN: u32 = 16;
+
+/// The functions and trampolines placed so far in a text, checking that
+/// they tile it: each starts at a multiple of [`CODE_ALIGN`], after the
+/// one before, separated from it by fewer zero bytes than its start's
+/// alignment (so that it starts where the linker would have put it).
+struct Tiling<'a> {
+    code: &'a [u8],
+    /// End of the last region placed.
+    end: usize,
+    /// The regions placed, in order.
+    regions: Vec<FunctionLoc>,
+}
+
+impl Tiling<'_> {
+    fn place(&mut self, loc: FunctionLoc, what: impl Fn() -> String) -> Result<(), String> {
+        let start = loc.start as usize;
+        let end = start.checked_add(loc.length as usize);
+        let Some(end) = end.filter(|end| *end <= self.code.len() && loc.length > 0) else {
+            return Err(format!(
+                "{} at {}+{} lies outside the {}-byte text",
+                what(),
+                loc.start,
+                loc.length,
+                self.code.len()
+            ));
+        };
+        if !loc.start.is_multiple_of(CODE_ALIGN) {
+            return Err(format!("{} at {} is misaligned", what(), loc.start));
+        }
+        let align = 1usize << loc.start.trailing_zeros().min(12);
+        let gap = start.checked_sub(self.end);
+        if gap.is_none_or(|gap| gap >= align) || self.code[self.end..start].iter().any(|&b| b != 0)
+        {
+            return Err(format!(
+                "{} at {} does not follow what comes before it (which ends at {})",
+                what(),
+                loc.start,
+                self.end
+            ));
+        }
+        self.end = end;
+        self.regions.push(loc);
+        Ok(())
+    }
+}
+
+/// Whether `a` and `b` have the same machine-level signature
+/// ([`WasmFuncType::signature`]), without building it.
+fn same_signature(a: &WasmFuncType, b: &WasmFuncType) -> bool {
+    let erase = |t: &WasmValType| if t.is_ref() { WasmValType::FuncRef } else { *t };
+    let same = |x: &[WasmValType], y: &[WasmValType]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(x, y)| erase(x) == erase(y))
+    };
+    same(&a.params, &b.params) && same(&a.results, &b.results)
+}
+
+/// The [`Digest`] of the machine-level signature of `ty`.
+fn signature_digest(ty: &WasmFuncType) -> u64 {
+    let erase = |t: &WasmValType| if t.is_ref() { WasmValType::FuncRef } else { *t };
+    let mut d = Digest::new();
+    d.add(&ty.params.len());
+    for t in ty.params.iter() {
+        d.add(&erase(t));
+    }
+    for t in ty.results.iter() {
+        d.add(&erase(t));
+    }
+    d.finish()
+}
+
 impl CompiledText {
-    /// Check what a loader relies on, for `text_len` bytes of code: every
-    /// function and trampoline lies inside the text, functions are in
-    /// order without overlap, trap sites are strictly sorted and inside
-    /// the text, exception call sites are strictly sorted with their
-    /// handlers inside the same function, the address map is sorted and inside the text, and the
-    /// array-to-wasm trampolines are sorted by type.
+    /// Check what a loader relies on, against the text `code` and the
+    /// `module` (already [checked](Module::check)) it was compiled from:
+    ///
+    /// * the defined functions, then the array-to-wasm trampolines, then
+    ///   the wasm-to-array trampolines tile the text, each where the
+    ///   linker puts it (aligned, after the one before, with only zero
+    ///   padding between them and nothing after the last);
+    /// * the array-to-wasm trampolines are sorted by type, one per type of
+    ///   the functions the host can reach and no other, shared exactly by
+    ///   equal types, in the order those functions first need them;
+    /// * the wasm-to-array trampolines are for machine-level signatures of
+    ///   the module's types, and every imported function has one;
+    /// * trap sites are strictly sorted and inside functions or
+    ///   trampolines; address-map entries are sorted and inside
+    ///   functions;
+    /// * exception call sites and stack maps are strictly sorted, each at
+    ///   a return address inside a function, with the frame size every
+    ///   other call of that function has (a multiple of the stack
+    ///   alignment); handlers lie inside the call's function and name
+    ///   tags of the module; the context slot and stack-map slots are
+    ///   aligned and inside the frame, slots strictly sorted.
+    ///
+    /// Linear in the size of the tables, the module's types and the
+    /// padding, up to sorting.
     ///
     /// # Errors
     ///
-    /// A message naming the first table entry that breaks a rule.
-    pub fn check(&self, text_len: usize) -> Result<(), String> {
-        let inside = |loc: &FunctionLoc| {
-            loc.start
-                .checked_add(loc.length)
-                .is_some_and(|end| end as usize <= text_len)
+    /// A message naming the first entry that breaks a rule.
+    pub fn check(&self, code: &[u8], module: &Module) -> Result<(), String> {
+        if u32::try_from(code.len()).is_err() {
+            return Err(format!("a text of {} bytes (at most 4 GiB)", code.len()));
+        }
+        let regions = self.check_layout(code, module)?;
+        self.check_host_trampolines(module)?;
+        self.check_traps(&regions)?;
+        self.check_calls(module)?;
+        self.check_address_map()
+    }
+
+    /// The layout of the text: functions, array-to-wasm trampolines,
+    /// wasm-to-array trampolines; the regions, in order.
+    fn check_layout(&self, code: &[u8], module: &Module) -> Result<Vec<FunctionLoc>, String> {
+        let mut tiling = Tiling {
+            code,
+            end: 0,
+            regions: Vec::new(),
         };
-        let mut prev_end = 0u32;
-        for (i, loc) in self.functions.values().enumerate() {
-            if !inside(loc) {
-                return Err(format!(
-                    "function {i} at {}+{} lies outside the {text_len}-byte text",
-                    loc.start, loc.length
-                ));
-            }
-            if loc.start < prev_end {
-                return Err(format!("function {i} overlaps the function before it"));
-            }
-            prev_end = loc.start + loc.length;
+        for (def, loc) in self.functions.iter() {
+            tiling.place(*loc, || {
+                format!("function {}", module.func_index(def).as_u32())
+            })?;
         }
-        for (ty, loc) in &self.array_to_wasm_trampolines {
-            if !inside(loc) {
-                return Err(format!(
-                    "the array-to-wasm trampoline of type {} lies outside the text",
-                    ty.as_u32()
-                ));
-            }
-        }
-        if !self
-            .array_to_wasm_trampolines
-            .windows(2)
-            .all(|w| w[0].0 < w[1].0)
-        {
+        let trampolines = &self.array_to_wasm_trampolines;
+        if !trampolines.windows(2).all(|w| w[0].0 < w[1].0) {
             return Err("the array-to-wasm trampolines are not sorted by type".into());
         }
-        for (ty, loc) in &self.wasm_to_array_trampolines {
-            if !inside(loc) {
+        // Visit the functions the host can reach as the compiler does: the
+        // first time a type is needed, its trampoline is a new one (the
+        // next region) or one an equal type already has.
+        let mut used = alloc::vec![false; trampolines.len()];
+        let mut placed: Vec<(FunctionLoc, TypeIndex)> = Vec::new();
+        for f in module.escaped_funcs.iter() {
+            if module.is_imported_func(f) {
+                continue;
+            }
+            let Some(&ty) = module.functions.get(f) else {
+                return Err(format!("escaped function {} does not exist", f.as_u32()));
+            };
+            let Ok(i) = trampolines.binary_search_by_key(&ty, |(t, _)| *t) else {
                 return Err(format!(
-                    "the wasm-to-array trampoline of {ty} lies outside the text"
+                    "function {} can be called from the host but has no trampoline",
+                    f.as_u32()
+                ));
+            };
+            if core::mem::replace(&mut used[i], true) {
+                continue;
+            }
+            let loc = trampolines[i].1;
+            match placed.last() {
+                Some((last, _)) if loc.start <= last.start => {
+                    let shared = placed
+                        .binary_search_by_key(&loc.start, |(l, _)| l.start)
+                        .ok()
+                        .map(|j| placed[j]);
+                    match shared {
+                        Some((l, other))
+                            if l == loc && module.types.get(other) == module.types.get(ty) => {}
+                        _ => {
+                            return Err(format!(
+                                "the array-to-wasm trampoline of type {} is not one of its own",
+                                ty.as_u32()
+                            ));
+                        }
+                    }
+                }
+                _ => {
+                    tiling.place(loc, || {
+                        format!("the array-to-wasm trampoline of type {}", ty.as_u32())
+                    })?;
+                    placed.push((loc, ty));
+                }
+            }
+        }
+        if let Some(i) = used.iter().position(|used| !used) {
+            return Err(format!(
+                "a trampoline for type {}, which no function the host can reach has",
+                trampolines[i].0.as_u32()
+            ));
+        }
+        for (ty, loc) in &self.wasm_to_array_trampolines {
+            tiling.place(*loc, || format!("the wasm-to-array trampoline of {ty}"))?;
+        }
+        if tiling.end != code.len() {
+            return Err(format!(
+                "the text has {} bytes after its last trampoline",
+                code.len() - tiling.end
+            ));
+        }
+        Ok(tiling.regions)
+    }
+
+    /// The wasm-to-array trampolines are for signatures of the module's
+    /// types, and every imported function has one.
+    fn check_host_trampolines(&self, module: &Module) -> Result<(), String> {
+        let trampolines = &self.wasm_to_array_trampolines;
+        if trampolines.is_empty() && module.num_imported_funcs == 0 {
+            return Ok(());
+        }
+        let mut types: Vec<(u64, TypeIndex)> = module
+            .types
+            .iter()
+            .map(|(i, ty)| (signature_digest(ty), i))
+            .collect();
+        types.sort_unstable();
+        let mut ours: Vec<(u64, usize)> = Vec::with_capacity(trampolines.len());
+        for (i, (sig, _)) in trampolines.iter().enumerate() {
+            let digest = signature_digest(sig);
+            let start = types.partition_point(|(d, _)| *d < digest);
+            let is_module_signature = types[start..]
+                .iter()
+                .take_while(|(d, _)| *d == digest)
+                .any(|(_, t)| same_signature(&module.types[*t], sig));
+            if !is_module_signature || *sig != sig.signature() {
+                return Err(format!(
+                    "a wasm-to-array trampoline for {sig}, not a signature of the module"
+                ));
+            }
+            ours.push((digest, i));
+        }
+        ours.sort_unstable();
+        for f in 0..module.num_imported_funcs {
+            let Some(ty) = module
+                .functions
+                .get(FuncIndex::from_u32(f))
+                .and_then(|ty| module.types.get(*ty))
+            else {
+                return Err(format!("imported function {f} has no type"));
+            };
+            let digest = signature_digest(ty);
+            let start = ours.partition_point(|(d, _)| *d < digest);
+            if !ours[start..]
+                .iter()
+                .take_while(|(d, _)| *d == digest)
+                .any(|(_, i)| same_signature(&trampolines[*i].0, ty))
+            {
+                return Err(format!(
+                    "imported function {f} of type {ty} has no wasm-to-array trampoline"
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Trap sites are strictly sorted and inside `regions` (sorted).
+    fn check_traps(&self, regions: &[FunctionLoc]) -> Result<(), String> {
         strictly_increasing("trap site", self.traps.iter().map(|t| t.offset))?;
+        let mut r = 0;
         for (i, trap) in self.traps.iter().enumerate() {
-            if trap.offset as usize >= text_len {
+            while regions
+                .get(r)
+                .is_some_and(|loc| loc.start + loc.length <= trap.offset)
+            {
+                r += 1;
+            }
+            if regions.get(r).is_none_or(|loc| trap.offset < loc.start) {
                 return Err(format!(
-                    "trap site {i} at offset {} lies outside the {text_len}-byte text",
+                    "trap site {i} at offset {} is not inside a function",
                     trap.offset
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Address-map entries are sorted and inside functions.
+    fn check_address_map(&self) -> Result<(), String> {
+        let functions = self.functions.values().as_slice();
+        let mut prev = 0;
+        let mut f = 0;
+        for (i, &(text, _)) in self.address_map.iter().enumerate() {
+            if text < prev {
+                return Err(format!("address map entry {i} is out of order"));
+            }
+            prev = text;
+            while functions
+                .get(f)
+                .is_some_and(|loc| loc.start + loc.length <= text)
+            {
+                f += 1;
+            }
+            if functions.get(f).is_none_or(|loc| text < loc.start) {
+                return Err(format!(
+                    "address map entry {i} at offset {text} is not inside a function"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Exception call sites and stack maps.
+    fn check_calls(&self, module: &Module) -> Result<(), String> {
+        const POINTER: u32 = core::mem::size_of::<usize>() as u32;
+        // The frame size of each function, as its first call says.
+        let mut frame_sizes: Vec<Option<u32>> = alloc::vec![None; self.functions.len()];
+        let mut frame = |what: &dyn Fn() -> String,
+                         ret_offset: u32,
+                         size: u32|
+         -> Result<DefinedFuncIndex, String> {
+            let Some(func) = self.func_by_text_offset(ret_offset.wrapping_sub(1)) else {
+                return Err(format!(
+                    "{} at offset {ret_offset} is not inside a function",
+                    what()
+                ));
+            };
+            if !size.is_multiple_of(STACK_ALIGN) {
+                return Err(format!("{} has a misaligned frame of {size} bytes", what()));
+            }
+            match &mut frame_sizes[func.index()] {
+                Some(known) if *known != size => {
+                    return Err(format!(
+                        "{} has a frame of {size} bytes, other calls of its function {known}",
+                        what()
+                    ));
+                }
+                slot => *slot = Some(size),
+            }
+            Ok(func)
+        };
         strictly_increasing(
             "exception call site",
             self.exception_call_sites.iter().map(|c| c.ret_offset),
         )?;
         for (i, site) in self.exception_call_sites.iter().enumerate() {
-            let func = self.func_by_text_offset(site.ret_offset.wrapping_sub(1));
-            if func.is_none() {
-                return Err(format!(
-                    "exception call site {i} at offset {} is not inside a function",
-                    site.ret_offset
-                ));
-            }
+            let what = || format!("exception call site {i}");
+            let func = frame(&what, site.ret_offset, site.frame_offset)?;
             for h in &site.handlers {
                 let target = match *h {
                     ExceptionHandler::Tag { tag, offset } => {
-                        if tag.as_u32() as usize >= limits::MAX_TAGS {
-                            return Err(format!("exception call site {i} names tag {tag:?}"));
+                        if module.tags.get(tag).is_none() {
+                            return Err(format!(
+                                "exception call site {i} names unknown tag {}",
+                                tag.as_u32()
+                            ));
                         }
                         offset
                     }
                     ExceptionHandler::CatchAll { offset } => offset,
                     ExceptionHandler::Context { sp_offset } => {
-                        if sp_offset >= site.frame_offset {
+                        if !sp_offset.is_multiple_of(POINTER)
+                            || sp_offset
+                                .checked_add(POINTER)
+                                .is_none_or(|end| end > site.frame_offset)
+                        {
                             return Err(format!(
                                 "exception call site {i}'s context lies outside its frame"
                             ));
@@ -521,7 +967,7 @@ impl CompiledText {
                         continue;
                     }
                 };
-                if self.func_by_text_offset(target) != func {
+                if self.func_by_text_offset(target) != Some(func) {
                     return Err(format!(
                         "exception call site {i} has a handler outside its function"
                     ));
@@ -530,37 +976,352 @@ impl CompiledText {
         }
         strictly_increasing("stack map", self.stack_maps.iter().map(|m| m.ret_offset))?;
         for (i, map) in self.stack_maps.iter().enumerate() {
-            if self
-                .func_by_text_offset(map.ret_offset.wrapping_sub(1))
-                .is_none()
-            {
-                return Err(format!(
-                    "stack map {i} at offset {} is not inside a function",
-                    map.ret_offset
-                ));
+            frame(&|| format!("stack map {i}"), map.ret_offset, map.frame_size)?;
+            let mut next = 0u32;
+            for &slot in &map.slots {
+                let end = slot.checked_add(POINTER);
+                if slot < next
+                    || !slot.is_multiple_of(POINTER)
+                    || end.is_none_or(|end| end > map.frame_size)
+                {
+                    return Err(format!(
+                        "stack map {i} has a slot outside its frame or out of order"
+                    ));
+                }
+                next = end.unwrap_or(u32::MAX);
             }
-            let pointer = core::mem::size_of::<usize>() as u32;
-            if map.slots.iter().any(|&slot| {
-                slot % pointer != 0
-                    || slot
-                        .checked_add(pointer)
-                        .is_none_or(|end| end > map.frame_size)
-            }) {
-                return Err(format!("stack map {i} has a slot outside its frame"));
-            }
-        }
-        let mut prev = 0;
-        for (i, (text, _)) in self.address_map.iter().enumerate() {
-            if *text as usize > text_len {
-                return Err(format!(
-                    "address map entry {i} at offset {text} lies outside the {text_len}-byte text"
-                ));
-            }
-            if *text < prev {
-                return Err(format!("address map entry {i} is out of order"));
-            }
-            prev = *text;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    /// Imported function 0 and defined function 1 of type 0,
+    /// `(i32) -> i32`, function 1 exported; defined function 2 and tag 0
+    /// of type 1, `()`.
+    fn module() -> Module {
+        let mut m = Module::default();
+        let t0 = m
+            .types
+            .push(WasmFuncType::new([WasmValType::I32], [WasmValType::I32]));
+        let t1 = m.types.push(WasmFuncType::new([], []));
+        m.rec_groups = vec![(0, 1), (1, 1)];
+        let f0 = m.functions.push(t0);
+        m.imports.push(Import {
+            module: "m".into(),
+            field: "f".into(),
+            index: EntityIndex::Function(f0),
+            ty: EntityType::Function(t0),
+        });
+        m.num_imported_funcs = 1;
+        let f1 = m.functions.push(t0);
+        m.functions.push(t1);
+        m.tags.push(t1);
+        m.exports.push(("f".into(), EntityIndex::Function(f1)));
+        m.escaped_funcs.insert(f1);
+        m
+    }
+
+    /// The text of [`module`] as the linker lays it out: function 1 at
+    /// 0..20, function 2 at 32..40, the array-to-wasm trampoline of type 0
+    /// at 48..60, the wasm-to-array one of `(i32) -> i32` at 64..80, zero
+    /// padding; a call with handlers and a stack map in function 1.
+    fn text() -> (Vec<u8>, CompiledText) {
+        let mut code = vec![0u8; 80];
+        for r in [0..20, 32..40, 48..60, 64..80] {
+            code[r].fill(0xcc);
+        }
+        let loc = |start, length| FunctionLoc { start, length };
+        let mut functions = PrimaryMap::new();
+        functions.push(loc(0, 20));
+        functions.push(loc(32, 8));
+        let i32_to_i32 = WasmFuncType::new([WasmValType::I32], [WasmValType::I32]);
+        let text = CompiledText {
+            text: Vec::new(),
+            functions,
+            array_to_wasm_trampolines: vec![(TypeIndex::from_u32(0), loc(48, 12))],
+            wasm_to_array_trampolines: vec![(i32_to_i32, loc(64, 16))],
+            traps: vec![
+                TrapInfo {
+                    offset: 4,
+                    code: TrapCode::IntegerDivisionByZero,
+                },
+                TrapInfo {
+                    offset: 70,
+                    code: TrapCode::StackOverflow,
+                },
+            ],
+            exception_call_sites: vec![ExceptionCallSite {
+                ret_offset: 10,
+                frame_offset: 32,
+                handlers: vec![
+                    ExceptionHandler::Context { sp_offset: 8 },
+                    ExceptionHandler::Tag {
+                        tag: TagIndex::from_u32(0),
+                        offset: 15,
+                    },
+                    ExceptionHandler::CatchAll { offset: 16 },
+                ],
+            }],
+            stack_maps: vec![StackMap {
+                ret_offset: 10,
+                frame_size: 32,
+                slots: vec![0, 16],
+            }],
+            address_map: vec![(0, 100), (10, 105), (32, 110)],
+        };
+        (code, text)
+    }
+
+    #[test]
+    fn the_linkers_layout_passes() {
+        let (code, text) = text();
+        let m = module();
+        m.check().unwrap();
+        text.check(&code, &m).unwrap();
+    }
+
+    /// A change to [`text`] and what the error says.
+    type Break = (&'static str, fn(&mut Vec<u8>, &mut CompiledText));
+
+    #[test]
+    fn each_broken_rule_is_an_error() {
+        fn f(i: u32) -> DefinedFuncIndex {
+            DefinedFuncIndex::from_u32(i)
+        }
+        fn site(t: &mut CompiledText) -> &mut ExceptionCallSite {
+            &mut t.exception_call_sites[0]
+        }
+        let breaks: &[Break] = &[
+            ("misaligned", |_, t| t.functions[f(1)].start = 33),
+            ("does not follow", |_, t| t.functions[f(0)].length = 19),
+            ("does not follow", |_, t| t.functions[f(1)].start = 48),
+            ("outside the", |_, t| t.functions[f(0)].length = 100),
+            ("outside the", |_, t| t.functions[f(1)].length = 0),
+            ("does not follow", |c, _| c[25] = 1),
+            ("after its last trampoline", |c, _| c.push(0)),
+            ("has no trampoline", |_, t| {
+                t.array_to_wasm_trampolines[0].0 = TypeIndex::from_u32(1)
+            }),
+            ("which no function the host can reach", |_, t| {
+                let loc = t.array_to_wasm_trampolines[0].1;
+                t.array_to_wasm_trampolines
+                    .push((TypeIndex::from_u32(1), loc));
+            }),
+            ("misaligned", |_, t| {
+                t.array_to_wasm_trampolines[0].1.start = 50
+            }),
+            ("not a signature of the module", |_, t| {
+                t.wasm_to_array_trampolines[0].0 =
+                    WasmFuncType::new([WasmValType::I64], [WasmValType::I32]);
+            }),
+            ("has no wasm-to-array trampoline", |_, t| {
+                t.wasm_to_array_trampolines[0].0 = WasmFuncType::new([], []);
+            }),
+            ("not inside a function", |_, t| t.traps[1].offset = 25),
+            ("out of order", |_, t| t.traps.swap(0, 1)),
+            ("not inside a function", |_, t| site(t).ret_offset = 0),
+            ("not inside a function", |_, t| site(t).ret_offset = 30),
+            ("handler outside its function", |_, t| {
+                site(t).handlers[1] = ExceptionHandler::CatchAll { offset: 33 }
+            }),
+            ("misaligned frame", |_, t| site(t).frame_offset = 40),
+            ("other calls of its function", |_, t| {
+                site(t).frame_offset = 48
+            }),
+            ("context lies outside", |_, t| {
+                site(t).handlers[0] = ExceptionHandler::Context { sp_offset: 28 }
+            }),
+            ("context lies outside", |_, t| {
+                site(t).handlers[0] = ExceptionHandler::Context { sp_offset: 12 }
+            }),
+            ("unknown tag", |_, t| {
+                site(t).handlers[1] = ExceptionHandler::Tag {
+                    tag: TagIndex::from_u32(5),
+                    offset: 15,
+                }
+            }),
+            ("slot outside its frame", |_, t| {
+                t.stack_maps[0].slots = vec![28]
+            }),
+            ("slot outside its frame", |_, t| {
+                t.stack_maps[0].slots = vec![4]
+            }),
+            ("out of order", |_, t| t.stack_maps[0].slots = vec![16, 0]),
+            ("misaligned frame", |_, t| t.stack_maps[0].frame_size = 24),
+            ("not inside a function", |_, t| t.address_map[2].0 = 25),
+            ("out of order", |_, t| t.address_map.swap(1, 2)),
+        ];
+        let m = module();
+        for (message, change) in breaks {
+            let (mut code, mut text) = text();
+            change(&mut code, &mut text);
+            let err = text.check(&code, &m).unwrap_err();
+            assert!(err.contains(message), "expected {message:?}, got {err:?}");
+        }
+    }
+
+    #[test]
+    fn inconsistent_modules_are_errors() {
+        type Break = (&'static str, fn(&mut Module));
+        fn global(content: WasmValType, mutable: bool, op: ConstOp) -> Global {
+            Global {
+                ty: GlobalType { content, mutable },
+                init: ConstExpr { ops: vec![op] },
+            }
+        }
+        let breaks: &[Break] = &[
+            ("not escaped", |m| {
+                m.exports
+                    .push(("g".into(), EntityIndex::Function(FuncIndex::from_u32(2))))
+            }),
+            ("the start function", |m| {
+                m.start = Some(FuncIndex::from_u32(1))
+            }),
+            ("memory 0 has type", |m| {
+                let mut memory = MemoryType::new(Limits { min: 1, max: None });
+                memory.page_size_log2 = 17;
+                m.memories.push(memory);
+            }),
+            ("memory 0 has type", |m| {
+                m.memories.push(MemoryType::new(Limits {
+                    min: 2,
+                    max: Some(1),
+                }));
+            }),
+            ("table 0 has type", |m| {
+                m.tables.push(TableType {
+                    element: WasmValType::FuncRef,
+                    limits: Limits {
+                        min: 1 << 32,
+                        max: None,
+                    },
+                    table64: false,
+                });
+            }),
+            ("not of type i32", |m| {
+                m.globals
+                    .push(global(WasmValType::I32, false, ConstOp::I64Const(1)));
+            }),
+            ("not of type externref", |m| {
+                let f = ConstOp::RefFunc(FuncIndex::from_u32(1));
+                m.globals.push(global(WasmValType::ExternRef, false, f));
+            }),
+            ("mutable", |m| {
+                m.globals
+                    .push(global(WasmValType::I32, true, ConstOp::I32Const(1)));
+                m.globals.push(global(
+                    WasmValType::I32,
+                    false,
+                    ConstOp::GlobalGet(GlobalIndex::from_u32(0)),
+                ));
+            }),
+            ("later", |m| {
+                m.globals.push(global(
+                    WasmValType::I32,
+                    false,
+                    ConstOp::GlobalGet(GlobalIndex::from_u32(0)),
+                ));
+            }),
+            ("in a table of", |m| {
+                m.tables.push(TableType {
+                    element: WasmValType::ExternRef,
+                    limits: Limits { min: 1, max: None },
+                    table64: false,
+                });
+                m.elems.push(ElemSegment {
+                    ty: WasmValType::FuncRef,
+                    mode: ElemMode::Active {
+                        table: TableIndex::from_u32(0),
+                        offset: ConstExpr {
+                            ops: vec![ConstOp::I32Const(0)],
+                        },
+                    },
+                    items: ElemItems::Expressions {
+                        ops: Box::new([ConstOp::RefNull]),
+                        ends: Box::new([1]),
+                    },
+                });
+            }),
+            ("an item is not", |m| {
+                m.tables.push(TableType {
+                    element: WasmValType::ExternRef,
+                    limits: Limits { min: 1, max: None },
+                    table64: false,
+                });
+                m.elems.push(ElemSegment {
+                    ty: WasmValType::FuncRef,
+                    mode: ElemMode::Active {
+                        table: TableIndex::from_u32(0),
+                        offset: ConstExpr {
+                            ops: vec![ConstOp::I32Const(0)],
+                        },
+                    },
+                    items: ElemItems::Functions(Box::new([PackedOption::from(
+                        FuncIndex::from_u32(1),
+                    )])),
+                });
+            }),
+            ("an item is not", |m| {
+                m.elems.push(ElemSegment {
+                    ty: WasmValType::ExternRef,
+                    mode: ElemMode::Passive,
+                    items: ElemItems::Functions(Box::new([PackedOption::from(
+                        FuncIndex::from_u32(1),
+                    )])),
+                });
+            }),
+            ("has no initializer", |m| {
+                m.tables.push(TableType {
+                    element: WasmValType::Ref(WasmRefType {
+                        nullable: false,
+                        heap: WasmHeapType::Func,
+                    }),
+                    limits: Limits { min: 1, max: None },
+                    table64: false,
+                });
+            }),
+        ];
+        module().check().unwrap();
+        for (message, change) in breaks {
+            let mut m = module();
+            change(&mut m);
+            let err = m.check().unwrap_err();
+            assert!(err.contains(message), "expected {message:?}, got {err:?}");
+        }
+    }
+
+    #[test]
+    fn any_one_changed_byte_changes_a_digest() {
+        let bytes: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(37)).collect();
+        let digest = |b: &[u8]| {
+            let mut d = Digest::new();
+            d.write(b);
+            d.finish()
+        };
+        let original = digest(&bytes);
+        for at in 0..bytes.len() {
+            for value in 0..=255u8 {
+                let mut changed = bytes.clone();
+                changed[at] = value;
+                assert_eq!(digest(&changed) == original, value == bytes[at]);
+            }
+        }
+        let table = encode_table([(1, 2), (3, 4)]);
+        assert!(table_seal_matches(&table));
+        assert_eq!(
+            decode_table(&table).unwrap().collect::<Vec<_>>(),
+            [(1, 2), (3, 4)]
+        );
+        for at in 0..table.len() {
+            let mut changed = table.clone();
+            changed[at] ^= 0x10;
+            assert!(!table_seal_matches(&changed));
+        }
+        assert!(decode_table(&[]).is_err());
     }
 }

@@ -345,9 +345,15 @@ impl Module {
     /// Check that the metadata is internally consistent, as a loader must
     /// before trusting metadata it did not produce by translation (an
     /// artifact's): every index points into its space, imports come first
-    /// and match the import counts, constant expressions are well-formed
-    /// stack programs, and counts stay within keel's limits. Validation
-    /// guarantees all of this for a translated module.
+    /// and match the import counts, counts stay within keel's limits,
+    /// memory and table types are well-formed, constant expressions are
+    /// well-typed stack programs of their contexts' types (reading only
+    /// immutable globals, and in a global's initializer only earlier
+    /// ones), segment items fit their segments' types and active
+    /// segments their tables, tables of non-nullable references have an
+    /// initializer, and every function the host can reach (exported, the
+    /// start function, in a segment or an initializer) is marked escaped.
+    /// Validation guarantees all of this for a translated module.
     ///
     /// # Errors
     ///
@@ -405,8 +411,43 @@ impl Module {
             }
         }
         for (t, table) in self.tables.iter() {
-            if !table.element.is_ref() {
-                return Err(format!("table {} holds {}", t.as_u32(), table.element));
+            let index_max = if table.table64 {
+                u64::MAX
+            } else {
+                u64::from(u32::MAX)
+            };
+            let Limits { min, max } = table.limits;
+            if !table.element.is_ref()
+                || min > index_max
+                || max.is_some_and(|max| max < min || max > index_max)
+            {
+                return Err(format!("table {} has type {table:?}", t.as_u32()));
+            }
+        }
+        for (m, memory) in self.memories.iter() {
+            // At most 2^32 (2^64) bytes, in pages of 64 KiB or 1 byte.
+            let pages_max = match (memory.page_size_log2, memory.memory64) {
+                (16, false) => 1 << 16,
+                (16, true) => 1 << 48,
+                (0, false) => 1 << 32,
+                (0, true) => u64::MAX,
+                _ => 0,
+            };
+            let Limits { min, max } = memory.limits;
+            if pages_max == 0
+                || min > pages_max
+                || max.is_some_and(|max| max < min || max > pages_max)
+                || (memory.shared && max.is_none())
+            {
+                return Err(format!("memory {} has type {memory:?}", m.as_u32()));
+            }
+        }
+        for (f, ty) in self.func_names.keys().zip(self.func_names.values()) {
+            if self.functions.get(*f).is_none() {
+                return Err(format!(
+                    "function {} named `{ty}` does not exist",
+                    f.as_u32()
+                ));
             }
         }
         // The recursion groups cover the types, in order, and a type only
@@ -480,39 +521,133 @@ impl Module {
                 return Err(format!("export `{name}` names a missing entity"));
             }
         }
+        // The start function is called with no arguments and results.
         if let Some(start) = self.start
-            && self.functions.get(start).is_none()
+            && self
+                .functions
+                .get(start)
+                .and_then(|ty| self.types.get(*ty))
+                .is_none_or(|ty| !ty.params.is_empty() || !ty.results.is_empty())
         {
-            return Err("the start function does not exist".into());
+            return Err("the start function does not exist or takes or returns values".into());
         }
         for f in self.escaped_funcs.iter() {
             if self.functions.get(f).is_none() {
                 return Err(format!("escaped function {} does not exist", f.as_u32()));
             }
         }
+        // Every function that can be reached other than by a direct call
+        // is escaped, so that the host can call it (it has a trampoline).
+        let escaped = |f: FuncIndex, what: &dyn Fn() -> String| {
+            if self.escaped_funcs.contains(f) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} names function {}, not escaped",
+                    what(),
+                    f.as_u32()
+                ))
+            }
+        };
+        let escaped_in = |ops: &[ConstOp], what: &dyn Fn() -> String| {
+            ops.iter().try_for_each(|op| match op {
+                ConstOp::RefFunc(f) => escaped(*f, what),
+                _ => Ok(()),
+            })
+        };
+        for (name, index) in &self.exports {
+            if let EntityIndex::Function(f) = index {
+                escaped(*f, &|| format!("export `{name}`"))?;
+            }
+        }
+        if let Some(start) = self.start {
+            escaped(start, &|| "the start section".into())?;
+        }
         for (g, global) in self.globals.iter() {
             if self.is_imported_global(g) {
                 continue;
             }
-            self.check_const_expr(&global.init.ops)
-                .map_err(|e| format!("global {}: {e}", g.as_u32()))?;
+            let at = |m: String| format!("global {}: {m}", g.as_u32());
+            self.check_const_expr(&global.init.ops, global.ty.content, Some(g))
+                .map_err(at)?;
+            escaped_in(&global.init.ops, &|| format!("global {}", g.as_u32()))?;
+        }
+        let mut initialized = EntitySet::<TableIndex>::new();
+        for (t, init) in &self.table_inits {
+            let at = |m: String| format!("the initializer of table {}: {m}", t.as_u32());
+            let Some(table) = self.tables.get(*t).filter(|_| !self.is_imported_table(*t)) else {
+                return Err(at("no such defined table".into()));
+            };
+            if !initialized.insert(*t) {
+                return Err(at("a second one".into()));
+            }
+            self.check_const_expr(&init.ops, table.element, None)
+                .map_err(at)?;
+            escaped_in(&init.ops, &|| {
+                format!("the initializer of table {}", t.as_u32())
+            })?;
+        }
+        for (t, table) in self.tables.iter() {
+            let nullable = table.element.ref_type().is_some_and(|r| r.nullable);
+            if !nullable && !self.is_imported_table(t) && !initialized.contains(t) {
+                return Err(format!(
+                    "table {} of {} has no initializer",
+                    t.as_u32(),
+                    table.element
+                ));
+            }
         }
         for (e, elem) in self.elems.iter() {
             let at = |m: String| format!("element segment {}: {m}", e.as_u32());
+            let what = || format!("element segment {}", e.as_u32());
+            if !elem.ty.is_ref() {
+                return Err(at(format!("of type {}", elem.ty)));
+            }
+            // An active segment's items go into its table: they must fit
+            // its element type (a segment of function indices fits by its
+            // items, whose type is more precise than the segment's).
+            let mut into = None;
             if let ElemMode::Active { table, offset } = &elem.mode {
-                if self.tables.get(*table).is_none() {
+                let Some(table) = self.tables.get(*table) else {
                     return Err(at("unknown table".into()));
+                };
+                into = Some(table.element);
+                if matches!(elem.items, ElemItems::Expressions { .. })
+                    && !self.fits(Operand::Val(elem.ty), table.element)
+                {
+                    return Err(at(format!(
+                        "of {} in a table of {}",
+                        elem.ty, table.element
+                    )));
                 }
-                self.check_const_expr(&offset.ops).map_err(at)?;
+                let index = if table.table64 {
+                    WasmValType::I64
+                } else {
+                    WasmValType::I32
+                };
+                self.check_const_expr(&offset.ops, index, None)
+                    .map_err(at)?;
             }
             match &elem.items {
                 ElemItems::Functions(funcs) => {
-                    if let Some(f) = funcs
-                        .iter()
-                        .filter_map(|f| f.expand())
-                        .find(|f| self.functions.get(*f).is_none())
-                    {
-                        return Err(at(format!("unknown function {}", f.as_u32())));
+                    for f in funcs.iter() {
+                        let item = match f.expand() {
+                            Some(f) => match self.functions.get(f) {
+                                Some(ty) => {
+                                    escaped(f, &what)?;
+                                    Operand::func(*ty)
+                                }
+                                None => {
+                                    return Err(at(format!("unknown function {}", f.as_u32())));
+                                }
+                            },
+                            None => Operand::Null,
+                        };
+                        if !self.fits(item, elem.ty)
+                            || into.is_some_and(|element| !self.fits(item, element))
+                        {
+                            return Err(at(format!("an item is not a {}", elem.ty)));
+                        }
                     }
                 }
                 ElemItems::Expressions { ends, .. } => {
@@ -524,7 +659,8 @@ impl Module {
                         if ops.is_empty() {
                             return Err(at(format!("item {i} is empty or out of bounds")));
                         }
-                        self.check_const_expr(ops).map_err(at)?;
+                        self.check_const_expr(ops, elem.ty, None).map_err(at)?;
+                        escaped_in(ops, &what)?;
                     }
                 }
             }
@@ -532,10 +668,16 @@ impl Module {
         for (d, data) in self.data.iter() {
             if let DataMode::Active { memory, offset } = &data.mode {
                 let at = |m: String| format!("data segment {}: {m}", d.as_u32());
-                if self.memories.get(*memory).is_none() {
+                let Some(memory) = self.memories.get(*memory) else {
                     return Err(at("unknown memory".into()));
-                }
-                self.check_const_expr(&offset.ops).map_err(at)?;
+                };
+                let index = if memory.memory64 {
+                    WasmValType::I64
+                } else {
+                    WasmValType::I32
+                };
+                self.check_const_expr(&offset.ops, index, None)
+                    .map_err(at)?;
             }
         }
         Ok(())
@@ -552,36 +694,118 @@ impl Module {
         }
     }
 
-    /// Check a constant expression's operands and stack discipline: it
-    /// must leave exactly one value and never pop from an empty stack.
-    fn check_const_expr(&self, ops: &[ConstOp]) -> Result<(), String> {
-        let mut depth = 0usize;
+    /// Check a constant expression: its operands exist, it never pops
+    /// from an empty stack or an operand of the wrong type, and it leaves
+    /// exactly one value, of a subtype of `expected`. It reads only
+    /// immutable globals, and when it initializes global `within` only
+    /// those before it.
+    fn check_const_expr(
+        &self,
+        ops: &[ConstOp],
+        expected: WasmValType,
+        within: Option<GlobalIndex>,
+    ) -> Result<(), String> {
+        let mut stack: Vec<Operand> = Vec::new();
         for op in ops {
-            match op {
-                ConstOp::GlobalGet(g) if self.globals.get(*g).is_none() => {
-                    return Err(format!("`global.get` of unknown global {}", g.as_u32()));
+            let operand = match *op {
+                ConstOp::I32Const(_) => Operand::Val(WasmValType::I32),
+                ConstOp::I64Const(_) => Operand::Val(WasmValType::I64),
+                ConstOp::F32Const(_) => Operand::Val(WasmValType::F32),
+                ConstOp::F64Const(_) => Operand::Val(WasmValType::F64),
+                ConstOp::V128Const(_) => Operand::Val(WasmValType::V128),
+                ConstOp::RefNull => Operand::Null,
+                ConstOp::GlobalGet(g) => {
+                    let global = self
+                        .globals
+                        .get(g)
+                        .filter(|global| !global.ty.mutable && within.is_none_or(|w| g < w));
+                    let Some(global) = global else {
+                        return Err(format!(
+                            "`global.get` of unknown, later or mutable global {}",
+                            g.as_u32()
+                        ));
+                    };
+                    Operand::Val(global.ty.content)
                 }
-                ConstOp::RefFunc(f) if self.functions.get(*f).is_none() => {
-                    return Err(format!("`ref.func` of unknown function {}", f.as_u32()));
-                }
+                ConstOp::RefFunc(f) => match self.functions.get(f) {
+                    Some(ty) => Operand::func(*ty),
+                    None => {
+                        return Err(format!("`ref.func` of unknown function {}", f.as_u32()));
+                    }
+                },
                 ConstOp::I32Add
                 | ConstOp::I32Sub
                 | ConstOp::I32Mul
                 | ConstOp::I64Add
                 | ConstOp::I64Sub
                 | ConstOp::I64Mul => {
-                    depth = depth
-                        .checked_sub(1)
-                        .filter(|d| *d > 0)
-                        .ok_or("a constant expression pops an empty stack")?;
+                    let ty = match op {
+                        ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => WasmValType::I32,
+                        _ => WasmValType::I64,
+                    };
+                    let operands = stack.len().checked_sub(2).map(|n| stack.split_off(n));
+                    if operands.is_none_or(|o| o.iter().any(|x| *x != Operand::Val(ty))) {
+                        return Err(format!("a constant `{ty}` operation without two operands"));
+                    }
+                    Operand::Val(ty)
                 }
-                _ => depth += 1,
+            };
+            stack.push(operand);
+        }
+        match stack[..] {
+            [value] if self.fits(value, expected) => Ok(()),
+            [_] => Err(format!("a constant expression not of type {expected}")),
+            _ => Err(format!(
+                "a constant expression leaves {} values",
+                stack.len()
+            )),
+        }
+    }
+
+    /// Whether `value` is a value of type `ty`: as
+    /// [`WasmValType::is_subtype_of`], and concrete function types that
+    /// differ by index match when their definitions are equal.
+    fn fits(&self, value: Operand, ty: WasmValType) -> bool {
+        let value = match value {
+            Operand::Null => {
+                return ty.ref_type().is_some_and(|r| r.nullable);
             }
+            Operand::Val(value) => value,
+        };
+        if value.is_subtype_of(ty) {
+            return true;
         }
-        if depth != 1 {
-            return Err(format!("a constant expression leaves {depth} values"));
+        let concrete = |t: WasmValType| match t.ref_type() {
+            Some(WasmRefType {
+                nullable,
+                heap: WasmHeapType::ConcreteFunc(TypeRef::Module(i)),
+            }) => self.types.get(i).map(|ty| (nullable, ty)),
+            _ => None,
+        };
+        match (concrete(value), concrete(ty)) {
+            (Some((a_null, a)), Some((b_null, b))) => (!a_null || b_null) && a == b,
+            _ => false,
         }
-        Ok(())
+    }
+}
+
+/// The type of a value on a constant expression's stack.
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Operand {
+    /// A value of this type.
+    Val(WasmValType),
+    /// `ref.null`, whose type is whatever nullable reference type the
+    /// context needs.
+    Null,
+}
+
+impl Operand {
+    /// A non-null reference to a function of type `ty`.
+    fn func(ty: TypeIndex) -> Self {
+        Operand::Val(WasmValType::Ref(WasmRefType {
+            nullable: false,
+            heap: WasmHeapType::ConcreteFunc(TypeRef::Module(ty)),
+        }))
     }
 }
 

@@ -7,7 +7,8 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 use keel_translate::artifact::{
-    ArtifactMetadata, Compatibility, FORMAT_VERSION, decode_table, sections,
+    Compatibility, FORMAT_VERSION, SealedArtifactMetadata, decode_table, sections,
+    table_seal_matches,
 };
 use keel_translate::{CompiledText, FunctionLoc, Module, PrimaryMap, TrapCode, TrapInfo};
 use object::read::elf::{ElfFile64, FileHeader};
@@ -131,11 +132,16 @@ impl<'a> ArtifactFile<'a> {
     }
 
     /// Decode the module metadata and the code's tables and check them
-    /// against each other and against the text: the module is consistent
-    /// ([`Module::check`]), there is one function location per defined
-    /// function, the tables are sorted and inside the text
-    /// ([`CompiledText::check`]), and every function the host can reach
-    /// has an array-to-wasm trampoline.
+    /// against each other and against the text, so that no value in them
+    /// can make keel read, write or jump outside what the code and the
+    /// runtime expect: the module is consistent ([`Module::check`]), there
+    /// is one function location per defined function, the tables describe
+    /// the text ([`CompiledText::check`]: layout, trampolines, call sites,
+    /// handlers, stack maps, trap sites, address map), and, last, the
+    /// metadata the code depends on and each table have the digests they
+    /// were written with (which catches a corrupted handler offset, frame
+    /// size or type that no check of the metadata can tell from a right
+    /// one).
     ///
     /// The returned [`CompiledText`] has an empty `text`: the code is
     /// [`ArtifactFile::code`].
@@ -144,9 +150,11 @@ impl<'a> ArtifactFile<'a> {
     ///
     /// The first section that does not decode or check, by name.
     pub fn load(&self) -> Result<(Module, CompiledText), ArtifactError> {
-        let metadata: ArtifactMetadata =
+        let sealed: SealedArtifactMetadata =
             postcard::from_bytes(section(&self.file, sections::MODULE)?)
                 .map_err(|e| err(format!("the module metadata does not decode: {e}")))?;
+        let digest_matches = sealed.digest_matches();
+        let metadata = sealed.metadata;
         let module = metadata.module;
         module
             .check()
@@ -184,24 +192,16 @@ impl<'a> ArtifactFile<'a> {
             stack_maps: metadata.stack_maps,
             address_map: table(sections::ADDRESS_MAP)?.collect(),
         };
-        text.check(self.code.len()).map_err(err)?;
-        if let Some((ty, _)) = text
-            .array_to_wasm_trampolines
-            .iter()
-            .find(|(ty, _)| module.types.get(*ty).is_none())
-        {
-            return Err(err(format!(
-                "a trampoline for unknown type {}",
-                ty.as_u32()
-            )));
+        text.check(self.code, &module).map_err(err)?;
+        if !digest_matches {
+            return Err(err(
+                "the module metadata does not match its digest (corrupted)",
+            ));
         }
-        for f in module.escaped_funcs.iter() {
-            if !module.is_imported_func(f)
-                && text.array_to_wasm_trampoline(module.functions[f]).is_none()
-            {
+        for name in [sections::FUNCTIONS, sections::TRAPS, sections::ADDRESS_MAP] {
+            if !table_seal_matches(section(&self.file, name)?) {
                 return Err(err(format!(
-                    "function {} can be called from the host but has no trampoline",
-                    f.as_u32()
+                    "section `{name}` does not match its seal (corrupted)"
                 )));
             }
         }
