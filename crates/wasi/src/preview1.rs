@@ -61,6 +61,10 @@ pub const MAX_IOVECS: u32 = 1024;
 /// so one call allocates at most a few megabytes.
 pub const MAX_POLL_SUBSCRIPTIONS: u32 = 65_536;
 
+/// At most this many bytes in a path argument (Linux's `PATH_MAX`);
+/// longer is `ENAMETOOLONG`.
+pub const MAX_PATH_LEN: u32 = 4096;
+
 /// Bytes one step of a transfer or of `random_get` moves before the
 /// store's epoch deadline is looked at again.
 const CHUNK: usize = 1 << 20;
@@ -441,8 +445,14 @@ fn write_filestat(mem: &mut GuestMemory<'_>, ptr: u32, stat: &Filestat) -> Resul
     Ok(())
 }
 
-/// A path argument: UTF-8 (`EILSEQ`) without NUL bytes (`EINVAL`).
+/// A path argument: UTF-8 (`EILSEQ`) without NUL bytes (`EINVAL`), at
+/// most [`MAX_PATH_LEN`] bytes (`ENAMETOOLONG`), so the host's copy stays
+/// small whatever length the guest claims.
 fn path_arg(mem: &GuestMemory<'_>, ptr: i32, len: i32) -> Result<String> {
+    if len as u32 > MAX_PATH_LEN {
+        mem.slice(ptr as u32, len as u32)?;
+        return Err(Errno::Nametoolong.into());
+    }
     let path = mem.str(ptr as u32, len as u32)?;
     if path.contains('\0') {
         return Err(Errno::Inval.into());

@@ -845,3 +845,36 @@ fn dropped_rights_stay_dropped() {
     assert_eq!(rights(&mut guest, f), (0, 0));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A path past `MAX_PATH_LEN` is `ENAMETOOLONG` (one at it reaches the
+/// directory); a path length past memory is `EFAULT`.
+#[test]
+fn paths_past_the_maximum_are_refused() {
+    use keel::Val::I32;
+    let dir = temp_dir("long_paths");
+    let wasi = WasiCtxBuilder::new()
+        .preopened_dir(&dir, "/d", DirPerms::all(), FilePerms::all())
+        .unwrap()
+        .build();
+    let mut guest = Guest::new(wasi);
+    let max = keel_wasi::MAX_PATH_LEN as usize;
+    guest.write(0, &vec![b'a'; max + 1]);
+    let long = guest
+        .call(
+            "path_create_directory",
+            &[I32(3), I32(0), I32(max as i32 + 1)],
+        )
+        .unwrap();
+    assert_eq!(long, Errno::Nametoolong);
+    // At the maximum the path reaches the host, which finds its
+    // component too long.
+    let at = guest
+        .call("path_create_directory", &[I32(3), I32(0), I32(max as i32)])
+        .unwrap();
+    assert_ne!(at, Errno::Fault);
+    let huge = guest
+        .call("path_create_directory", &[I32(3), I32(0), I32(-1)])
+        .unwrap();
+    assert_eq!(huge, Errno::Fault);
+    let _ = std::fs::remove_dir_all(dir);
+}
