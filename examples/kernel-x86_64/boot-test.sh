@@ -200,6 +200,7 @@ check_normal() {
         '^throw_uncaught\(5\): exception with payload 5$' \
         '^keep_through_garbage\(42, 10000\) = 42, [0-9]{1,4} exception objects left$' \
         '^spin\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
+        '^wait_forever\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
         '^spin\(\) with 10000 fuel: trap OutOfFuel, fuel left 0$' \
         '^grow\(1\) within a 2-page budget = 1$' \
         '^grow\(1\) past a 2-page budget = -1$' \
@@ -214,7 +215,7 @@ check_normal() {
         '+^scheduler: interleaved: true$' \
         '+^scheduler: while guest 1 slept, the others made [1-9][0-9]* steps$' \
         '+^scheduler: all 3 guests finished after [0-9]+ ticks$' \
-        '^kernel: faults turned into keel traps: #DE 1, #UD 4, #PF 1$' \
+        '^kernel: faults turned into keel traps: #DE 1, #UD 5, #PF 1$' \
         '^kernel: done$'
     expect_status "$1" 33
 }

@@ -113,6 +113,12 @@
 
   ;; Guest control (run by an engine with fuel and epochs): a loop that
   ;; never ends by itself, and memory growth by a number of pages.
+  ;; A shared memory and a wait on it that nothing will ever notify: only
+  ;; the store's epoch deadline (the timer) ends it.
+  (memory $shared 1 1 shared)
+  (func (export "wait_forever") (result i32)
+    (memory.atomic.wait32 $shared (i32.const 0) (i32.const 0) (i64.const -1)))
+
   (func $spin (export "spin")
     (loop $forever (br $forever)))
 

@@ -215,6 +215,18 @@ pub fn control() -> keel::Result<()> {
     }
     store.set_epoch_deadline(u64::MAX);
 
+    // A wait nothing notifies ends at the deadline too.
+    let wait = instance.get_typed_func::<(), i32>(&mut store, "wait_forever")?;
+    let before = crate::timer::ticks();
+    store.set_epoch_deadline(DEADLINE_TICKS);
+    let result = wait.call(&mut store, ());
+    let ticks = crate::timer::ticks() - before;
+    kprintln!(
+        "wait_forever() with a deadline of {DEADLINE_TICKS} timer ticks: {} after {ticks} ticks",
+        trap_name(result)
+    );
+    store.set_epoch_deadline(u64::MAX);
+
     store.set_fuel(10_000)?;
     kprintln!(
         "spin() with 10000 fuel: {}, fuel left {}",

@@ -123,4 +123,56 @@ unsafe impl Platform for KernelPlatform {
     fn cpu_local(&self) -> NonNull<CpuLocal> {
         NonNull::from(&CPU0)
     }
+
+    /// `memory.atomic.wait` on the only CPU: a guest that waits holds the
+    /// CPU (guests are synchronous calls or fibers of this CPU), so no
+    /// other guest can notify it; it halts until each timer tick, ends at
+    /// its timeout, and asks `interrupt` (the store's epoch deadline) at
+    /// every tick.
+    unsafe fn atomic_wait(
+        &self,
+        addr: *const u8,
+        expected: u64,
+        size: u8,
+        timeout: Option<core::time::Duration>,
+        mut interrupt: Option<&mut dyn FnMut() -> bool>,
+    ) -> Result<u32, PlatformError> {
+        // SAFETY: keel passes an address valid and aligned for a `size`-byte
+        // atomic read.
+        let current = unsafe {
+            use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+            if size == 4 {
+                u64::from(AtomicU32::from_ptr(addr.cast_mut().cast()).load(Ordering::SeqCst))
+            } else {
+                AtomicU64::from_ptr(addr.cast_mut().cast()).load(Ordering::SeqCst)
+            }
+        };
+        if current != expected {
+            return Ok(1);
+        }
+        if !crate::timer::interrupts_enabled() {
+            return Err(PlatformError::new(
+                "memory.atomic.wait with interrupts off would halt forever",
+            ));
+        }
+        let start = crate::timer::ticks();
+        let ticks = timeout.map(|t| {
+            t.as_nanos()
+                .saturating_mul(u128::from(crate::timer::TICK_HZ))
+                .div_ceil(1_000_000_000)
+        });
+        loop {
+            crate::timer::wait_for_interrupt();
+            if let Some(ticks) = ticks
+                && u128::from(crate::timer::ticks() - start) >= ticks
+            {
+                return Ok(2);
+            }
+            if let Some(interrupt) = interrupt.as_mut()
+                && interrupt()
+            {
+                return Ok(3);
+            }
+        }
+    }
 }
