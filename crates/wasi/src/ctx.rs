@@ -169,8 +169,26 @@ pub(crate) struct CallState {
     /// The monotonic time of the first attempt, from which relative
     /// timeouts count.
     pub(crate) started: Option<u64>,
-    /// Work done by earlier attempts (bytes `random_get` filled).
+    /// Work done by earlier attempts (bytes `random_get` filled, whether
+    /// an async `sched_yield` has yielded).
     pub(crate) progress: u64,
+    /// The call comes from [`crate::add_to_linker_async`]: a wait does
+    /// not block but ends the attempt with [`Wait`] in `wait`.
+    pub(crate) asynchronous: bool,
+    /// What the async attempt that just ended waits for.
+    pub(crate) wait: Option<Wait>,
+}
+
+/// What an async WASI call waits for before its function runs again.
+pub(crate) enum Wait {
+    /// One of the descriptors is ready, or the monotonic time `until`
+    /// (`None`: no limit) has come; no descriptors: a sleep.
+    Poll {
+        fds: Vec<crate::sched::PollFd>,
+        until: Option<u64>,
+    },
+    /// Let the executor run other tasks once (`sched_yield`).
+    Yield,
 }
 
 impl core::fmt::Debug for WasiCtx {

@@ -73,8 +73,10 @@ mod host;
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use dir::{OpenOptions, Opened, WasiDir};
 pub use file::WasiFile;
-pub use preview1::{MAX_IOVECS, MAX_PATH_LEN, MAX_POLL_SUBSCRIPTIONS, MODULE, add_to_linker};
-pub use sched::{PollFd, WasiClocks, WasiRandom, WasiSched};
+pub use preview1::{
+    MAX_IOVECS, MAX_PATH_LEN, MAX_POLL_SUBSCRIPTIONS, MODULE, add_to_linker, add_to_linker_async,
+};
+pub use sched::{PollFd, WaitFuture, WasiClocks, WasiRandom, WasiSched};
 pub use types::{DirPerms, Errno, FilePerms};
 
 #[cfg(feature = "std")]

@@ -11,13 +11,14 @@
     reason = "each function takes the witx signature's parameters and the memory"
 )]
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use keel::{Caller, Extern, Linker};
 
 use crate::I32Exit;
-use crate::ctx::{Desc, DirDesc, FileDesc, WasiCtx};
+use crate::ctx::{CallState, Desc, DirDesc, FileDesc, Wait, WasiCtx};
 use crate::dir::{OpenOptions, Opened};
 use crate::memory::GuestMemory;
 use crate::sched::PollFd;
@@ -37,6 +38,10 @@ pub(crate) enum Error {
     /// its progress kept in [`WasiCtx::call`]): the store decides
     /// whether the call ends or the function runs again.
     Interrupted,
+    /// An async call must wait for [`WasiCtx::call`]'s `wait` before
+    /// the function runs again; like [`Error::Interrupted`], nothing the
+    /// guest can see has changed (or the progress is kept).
+    Blocked,
 }
 
 impl From<Errno> for Error {
@@ -74,13 +79,90 @@ const CHUNK: usize = 1 << 20;
 /// which `keel run -W timeout` or an epoch deadline stops a waiting guest.
 const WAIT_SLICE: u64 = 10_000_000;
 
+/// Bytes a write to a pipe, terminal or socket moves at most after the
+/// wait for it to be writable ([`WasiCtx::wait_ready`]): POSIX's
+/// `PIPE_BUF` (Linux: 4,096), what a pipe that polls writable takes
+/// without blocking. A longer request gets a short count (legal in WASI;
+/// libc writes the rest in the next call).
+const PIPE_BUF: u32 = 4096;
+
+/// Call `$mac!` with the signatures of the 45 functions of
+/// `wasi_snapshot_preview1` that return an errno (all but `proc_exit`).
+macro_rules! for_each_function {
+    ($mac:ident) => {
+        $mac! {
+            args_get(argv: i32, argv_buf: i32);
+            args_sizes_get(argc: i32, argv_buf_size: i32);
+            environ_get(environ: i32, environ_buf: i32);
+            environ_sizes_get(count: i32, buf_size: i32);
+            clock_res_get(id: i32, resolution: i32);
+            clock_time_get(id: i32, precision: i64, time: i32);
+            fd_advise(fd: i32, offset: i64, len: i64, advice: i32);
+            fd_allocate(fd: i32, offset: i64, len: i64);
+            fd_close(fd: i32);
+            fd_datasync(fd: i32);
+            fd_fdstat_get(fd: i32, stat: i32);
+            fd_fdstat_set_flags(fd: i32, flags: i32);
+            fd_fdstat_set_rights(fd: i32, base: i64, inheriting: i64);
+            fd_filestat_get(fd: i32, stat: i32);
+            fd_filestat_set_size(fd: i32, size: i64);
+            fd_filestat_set_times(fd: i32, atim: i64, mtim: i64, flags: i32);
+            fd_pread(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nread: i32);
+            fd_prestat_get(fd: i32, prestat: i32);
+            fd_prestat_dir_name(fd: i32, path: i32, path_len: i32);
+            fd_pwrite(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nwritten: i32);
+            fd_read(fd: i32, iovs: i32, iovs_len: i32, nread: i32);
+            fd_readdir(fd: i32, buf: i32, buf_len: i32, cookie: i64, bufused: i32);
+            fd_renumber(fd: i32, to: i32);
+            fd_seek(fd: i32, offset: i64, whence: i32, newoffset: i32);
+            fd_sync(fd: i32);
+            fd_tell(fd: i32, offset: i32);
+            fd_write(fd: i32, iovs: i32, iovs_len: i32, nwritten: i32);
+            path_create_directory(fd: i32, path: i32, path_len: i32);
+            path_filestat_get(fd: i32, flags: i32, path: i32, path_len: i32, stat: i32);
+            path_filestat_set_times(
+                fd: i32, flags: i32, path: i32, path_len: i32, atim: i64, mtim: i64, fst_flags: i32
+            );
+            path_link(
+                old_fd: i32, old_flags: i32, old_path: i32, old_path_len: i32,
+                new_fd: i32, new_path: i32, new_path_len: i32
+            );
+            path_open(
+                fd: i32, dirflags: i32, path: i32, path_len: i32, oflags: i32,
+                rights_base: i64, rights_inheriting: i64, fdflags: i32, opened: i32
+            );
+            path_readlink(fd: i32, path: i32, path_len: i32, buf: i32, buf_len: i32, bufused: i32);
+            path_remove_directory(fd: i32, path: i32, path_len: i32);
+            path_rename(
+                fd: i32, old_path: i32, old_path_len: i32, new_fd: i32, new_path: i32,
+                new_path_len: i32
+            );
+            path_symlink(old_path: i32, old_path_len: i32, fd: i32, new_path: i32, new_path_len: i32);
+            path_unlink_file(fd: i32, path: i32, path_len: i32);
+            poll_oneoff(subscriptions: i32, events: i32, nsubscriptions: i32, nevents: i32);
+            proc_raise(signal: i32);
+            sched_yield();
+            random_get(buf: i32, buf_len: i32);
+            sock_accept(fd: i32, flags: i32, new_fd: i32);
+            sock_recv(
+                fd: i32, ri_data: i32, ri_data_len: i32, ri_flags: i32, ro_datalen: i32, ro_flags: i32
+            );
+            sock_send(fd: i32, si_data: i32, si_data_len: i32, si_flags: i32, so_datalen: i32);
+            sock_shutdown(fd: i32, how: i32);
+        }
+    };
+}
+
 /// Define the 46 functions of `wasi_snapshot_preview1` in `linker`, each
 /// reaching its [`WasiCtx`] through `get_cx` from the store's data (as
 /// wasmtime-wasi's `add_to_linker_sync`): e.g.
 /// `keel_wasi::add_to_linker(&mut linker, |state: &mut State| &mut state.wasi)`.
 ///
 /// The functions find the caller's linear memory through its export named
-/// `memory`; a call from a module without one ends with an error.
+/// `memory`; a call from a module without one ends with an error. A
+/// function that waits (`poll_oneoff`, a read from a pipe) blocks the
+/// thread; under an epoch deadline it looks at the deadline every 10 ms
+/// and ends as compiled code would ([`Caller::check_epoch_deadline`]).
 ///
 /// # Errors
 ///
@@ -101,66 +183,7 @@ pub fn add_to_linker<T: 'static>(
             )?;
         )*};
     }
-    define! {
-        args_get(argv: i32, argv_buf: i32);
-        args_sizes_get(argc: i32, argv_buf_size: i32);
-        environ_get(environ: i32, environ_buf: i32);
-        environ_sizes_get(count: i32, buf_size: i32);
-        clock_res_get(id: i32, resolution: i32);
-        clock_time_get(id: i32, precision: i64, time: i32);
-        fd_advise(fd: i32, offset: i64, len: i64, advice: i32);
-        fd_allocate(fd: i32, offset: i64, len: i64);
-        fd_close(fd: i32);
-        fd_datasync(fd: i32);
-        fd_fdstat_get(fd: i32, stat: i32);
-        fd_fdstat_set_flags(fd: i32, flags: i32);
-        fd_fdstat_set_rights(fd: i32, base: i64, inheriting: i64);
-        fd_filestat_get(fd: i32, stat: i32);
-        fd_filestat_set_size(fd: i32, size: i64);
-        fd_filestat_set_times(fd: i32, atim: i64, mtim: i64, flags: i32);
-        fd_pread(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nread: i32);
-        fd_prestat_get(fd: i32, prestat: i32);
-        fd_prestat_dir_name(fd: i32, path: i32, path_len: i32);
-        fd_pwrite(fd: i32, iovs: i32, iovs_len: i32, offset: i64, nwritten: i32);
-        fd_read(fd: i32, iovs: i32, iovs_len: i32, nread: i32);
-        fd_readdir(fd: i32, buf: i32, buf_len: i32, cookie: i64, bufused: i32);
-        fd_renumber(fd: i32, to: i32);
-        fd_seek(fd: i32, offset: i64, whence: i32, newoffset: i32);
-        fd_sync(fd: i32);
-        fd_tell(fd: i32, offset: i32);
-        fd_write(fd: i32, iovs: i32, iovs_len: i32, nwritten: i32);
-        path_create_directory(fd: i32, path: i32, path_len: i32);
-        path_filestat_get(fd: i32, flags: i32, path: i32, path_len: i32, stat: i32);
-        path_filestat_set_times(
-            fd: i32, flags: i32, path: i32, path_len: i32, atim: i64, mtim: i64, fst_flags: i32
-        );
-        path_link(
-            old_fd: i32, old_flags: i32, old_path: i32, old_path_len: i32,
-            new_fd: i32, new_path: i32, new_path_len: i32
-        );
-        path_open(
-            fd: i32, dirflags: i32, path: i32, path_len: i32, oflags: i32,
-            rights_base: i64, rights_inheriting: i64, fdflags: i32, opened: i32
-        );
-        path_readlink(fd: i32, path: i32, path_len: i32, buf: i32, buf_len: i32, bufused: i32);
-        path_remove_directory(fd: i32, path: i32, path_len: i32);
-        path_rename(
-            fd: i32, old_path: i32, old_path_len: i32, new_fd: i32, new_path: i32,
-            new_path_len: i32
-        );
-        path_symlink(old_path: i32, old_path_len: i32, fd: i32, new_path: i32, new_path_len: i32);
-        path_unlink_file(fd: i32, path: i32, path_len: i32);
-        poll_oneoff(subscriptions: i32, events: i32, nsubscriptions: i32, nevents: i32);
-        proc_raise(signal: i32);
-        sched_yield();
-        random_get(buf: i32, buf_len: i32);
-        sock_accept(fd: i32, flags: i32, new_fd: i32);
-        sock_recv(
-            fd: i32, ri_data: i32, ri_data_len: i32, ri_flags: i32, ro_datalen: i32, ro_flags: i32
-        );
-        sock_send(fd: i32, si_data: i32, si_data_len: i32, si_flags: i32, so_datalen: i32);
-        sock_shutdown(fd: i32, how: i32);
-    }
+    for_each_function!(define);
     // `proc_exit` returns nothing: it always ends the call.
     linker.func_wrap(
         MODULE,
@@ -173,54 +196,202 @@ pub fn add_to_linker<T: 'static>(
     Ok(())
 }
 
-/// Run one WASI function for `caller`: find its memory and context, map
-/// the outcome to an errno or an error that ends the call.
+/// As [`add_to_linker`], for an engine with
+/// [`Config::async_support`](keel::Config::async_support) (as
+/// wasmtime-wasi's async `add_to_linker_async`): the functions are async
+/// host functions, and a call that waits (`poll_oneoff` on clocks or
+/// descriptors, `fd_read`/`fd_write`/`sock_*` on a pipe, terminal or
+/// socket that is not ready, `sched_yield`) suspends the guest: its
+/// `call_async` future is `Pending` until the wait ends
+/// ([`WasiSched::poll_async`](crate::WasiSched::poll_async); the hosted
+/// backend wakes it from async-io's reactor), and the executor's thread
+/// is free meanwhile. Dropping the future cancels the call; an epoch
+/// deadline ends the wait within 10 ms, and a callback that returns
+/// [`UpdateDeadline::Yield`](keel::UpdateDeadline::Yield) suspends the
+/// guest again and lets it go on.
 ///
-/// A function that finds the store's epoch deadline passed while it waits
-/// returns [`Error::Interrupted`]; the store then decides as compiled code
-/// would ([`Caller::check_epoch_deadline`]): the call ends with its
-/// `Interrupt` trap or its callback's error, or the function runs again
-/// with the new deadline (relative timeouts still count from the first
-/// attempt, and work done is kept in [`WasiCtx::call`]).
+/// Work that does not wait (file I/O, `random_get`) runs as in
+/// [`add_to_linker`], in steps of 1 MiB between which the deadline is
+/// looked at.
+///
+/// # Errors
+///
+/// If async support is not enabled in the engine, or a function of that
+/// module is already defined in `linker` and shadowing is off.
+pub fn add_to_linker_async<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get_cx: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> keel::Result<()> {
+    macro_rules! define {
+        ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+            linker.func_wrap_async(
+                MODULE,
+                stringify!($name),
+                move |mut caller: Caller<'_, T>, ($($arg,)*): ($($ty,)*)| {
+                    Box::new(async move {
+                        call_async(&mut caller, get_cx, stringify!($name), |cx, mem| {
+                            cx.$name(mem, $($arg),*)
+                        })
+                        .await
+                    })
+                },
+            )?;
+        )*};
+    }
+    for_each_function!(define);
+    linker.func_wrap_async(
+        MODULE,
+        "proc_exit",
+        move |mut caller: Caller<'_, T>, (code,): (i32,)| {
+            Box::new(async move {
+                call_async(&mut caller, get_cx, "proc_exit", |cx, _| cx.proc_exit(code)).await?;
+                Ok(())
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// What one attempt of a WASI function came to.
+enum Step {
+    /// The call's result: an errno, or an error that ends it.
+    Done(keel::Result<i32>),
+    /// The store's epoch deadline passed ([`Error::Interrupted`]).
+    Interrupted,
+    /// An async call must wait ([`Error::Blocked`]).
+    Blocked,
+}
+
+/// Run one attempt of a WASI function for `caller`: find its memory and
+/// context, map the outcome to an errno or an error that ends the call.
+/// `first` starts the call's [`WasiCtx::call`] state afresh.
+fn attempt<T>(
+    caller: &mut Caller<'_, T>,
+    get_cx: &impl Fn(&mut T) -> &mut WasiCtx,
+    name: &str,
+    first: bool,
+    asynchronous: bool,
+    body: &mut impl FnMut(&mut WasiCtx, &mut GuestMemory<'_>) -> Result,
+) -> Step {
+    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+        return Step::Done(Err(keel::Error::msg(alloc::format!(
+            "WASI function `{name}` called by a module that exports no memory named `memory`"
+        ))));
+    };
+    let deadline = caller.epoch_deadline();
+    let (data, state) = memory.data_and_store_mut(&mut *caller);
+    let mut mem = GuestMemory::new(data);
+    let cx = get_cx(state);
+    if first {
+        cx.call = CallState::default();
+    }
+    cx.call.deadline = Some(deadline);
+    cx.call.asynchronous = asynchronous;
+    let step = match body(cx, &mut mem) {
+        Ok(()) => Step::Done(Ok(0)),
+        Err(Error::Errno(errno)) => Step::Done(Ok(i32::from(errno as u16))),
+        Err(Error::Trap(error)) => Step::Done(Err(error)),
+        Err(Error::Interrupted) => Step::Interrupted,
+        Err(Error::Blocked) => Step::Blocked,
+    };
+    if let Step::Done(_) = step {
+        cx.call = CallState::default();
+    }
+    step
+}
+
+/// After an interrupted or blocked attempt: let the store decide as
+/// compiled code would ([`Caller::check_epoch_deadline`]) whether the
+/// call ends (with its `Interrupt` trap or its callback's error) or the
+/// function runs again (with the new deadline; relative timeouts still
+/// count from the first attempt, and work done is kept in
+/// [`WasiCtx::call`]).
+fn check_deadline<T>(
+    caller: &mut Caller<'_, T>,
+    get_cx: &impl Fn(&mut T) -> &mut WasiCtx,
+) -> keel::Result<()> {
+    caller.check_epoch_deadline().inspect_err(|_| {
+        get_cx(caller.data_mut()).call = CallState::default();
+    })
+}
+
+/// Run one WASI function for `caller`, synchronously: waits block the
+/// thread (in slices of [`WAIT_SLICE`] under an epoch deadline).
 fn call<T>(
     caller: &mut Caller<'_, T>,
     get_cx: impl Fn(&mut T) -> &mut WasiCtx,
     name: &str,
     mut body: impl FnMut(&mut WasiCtx, &mut GuestMemory<'_>) -> Result,
 ) -> keel::Result<i32> {
-    let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-        keel::bail!(
-            "WASI function `{name}` called by a module that exports no memory named `memory`"
-        );
-    };
     let mut first = true;
     loop {
-        let deadline = caller.epoch_deadline();
-        let (data, state) = memory.data_and_store_mut(&mut *caller);
-        let mut mem = GuestMemory::new(data);
-        let cx = get_cx(state);
-        if first {
-            cx.call = crate::ctx::CallState::default();
-            first = false;
+        match attempt(caller, &get_cx, name, first, false, &mut body) {
+            Step::Done(result) => return result,
+            Step::Interrupted | Step::Blocked => check_deadline(caller, &get_cx)?,
         }
-        cx.call.deadline = Some(deadline);
-        let result = body(cx, &mut mem);
-        if !matches!(result, Err(Error::Interrupted)) {
-            let cx = get_cx(memory.data_and_store_mut(&mut *caller).1);
-            cx.call = crate::ctx::CallState::default();
-        }
-        match result {
-            Ok(()) => return Ok(0),
-            Err(Error::Errno(errno)) => return Ok(i32::from(errno as u16)),
-            Err(Error::Trap(error)) => return Err(error),
-            Err(Error::Interrupted) => {
-                if let Err(error) = caller.check_epoch_deadline() {
-                    let cx = get_cx(memory.data_and_store_mut(&mut *caller).1);
-                    cx.call = crate::ctx::CallState::default();
-                    return Err(error);
+        first = false;
+    }
+}
+
+/// Run one WASI function for `caller` in an async call: a wait is the
+/// backend's [`WasiSched::poll_async`] future (at most [`WAIT_SLICE`]
+/// under an epoch deadline), awaited with no borrow of the store or the
+/// memory held; then the function runs again.
+async fn call_async<T>(
+    caller: &mut Caller<'_, T>,
+    get_cx: impl Fn(&mut T) -> &mut WasiCtx,
+    name: &str,
+    mut body: impl FnMut(&mut WasiCtx, &mut GuestMemory<'_>) -> Result,
+) -> keel::Result<i32> {
+    let mut first = true;
+    loop {
+        match attempt(caller, &get_cx, name, first, true, &mut body) {
+            Step::Done(result) => return result,
+            Step::Interrupted => {}
+            Step::Blocked => {
+                let cx = get_cx(caller.data_mut());
+                match cx.call.wait.take() {
+                    Some(Wait::Poll { mut fds, until }) => {
+                        let now = cx.clocks.now(ClockId::Monotonic).unwrap_or(0);
+                        let mut timeout = until.map(|until| until.saturating_sub(now));
+                        if cx.bounded() {
+                            timeout = Some(timeout.map_or(WAIT_SLICE, |t| t.min(WAIT_SLICE)));
+                        }
+                        match cx.sched.poll_async(&fds, timeout) {
+                            Some(wait) => wait.await,
+                            // The backend cannot wait without blocking;
+                            // an error shows on the next attempt's poll.
+                            None => {
+                                let _ = cx.sched.poll(&mut fds, timeout);
+                            }
+                        }
+                    }
+                    Some(Wait::Yield) => YieldNow(false).await,
+                    None => {}
                 }
             }
         }
+        check_deadline(caller, &get_cx)?;
+        first = false;
+    }
+}
+
+/// Pending once (waking its task at once), then ready: lets the executor
+/// run other tasks.
+struct YieldNow(bool);
+
+impl core::future::Future for YieldNow {
+    type Output = ();
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        if self.0 {
+            return core::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
     }
 }
 
@@ -257,6 +428,9 @@ impl WasiCtx {
             if self.deadline_reached() {
                 return Err(Error::Interrupted);
             }
+            if self.call.asynchronous {
+                return Err(self.block(Vec::new(), Some(until)));
+            }
             let mut nanos = until - now;
             if self.bounded() {
                 nanos = nanos.min(WAIT_SLICE);
@@ -265,14 +439,25 @@ impl WasiCtx {
         }
     }
 
+    /// End an async attempt that must wait for `fds` or the monotonic
+    /// time `until`.
+    fn block(&mut self, fds: Vec<PollFd>, until: Option<u64>) -> Error {
+        self.call.wait = Some(Wait::Poll { fds, until });
+        Error::Blocked
+    }
+
     /// Wait until one of `fds` is ready or the monotonic time `until`
     /// (`None`: no limit), in slices of at most [`WAIT_SLICE`] when the
-    /// deadline must be watched.
+    /// deadline must be watched. An async call only looks (a zero
+    /// timeout) and, if nothing is ready, ends the attempt with
+    /// [`Error::Blocked`].
     fn poll_until(&mut self, fds: &mut [PollFd], until: Option<u64>) -> Result {
         loop {
             let now = self.clocks.now(ClockId::Monotonic)?;
             let mut timeout = until.map(|until| until.saturating_sub(now));
-            if self.bounded() {
+            if self.call.asynchronous {
+                timeout = Some(0);
+            } else if self.bounded() {
                 timeout = Some(timeout.map_or(WAIT_SLICE, |t| t.min(WAIT_SLICE)));
             }
             self.sched.poll(fds, timeout)?;
@@ -287,17 +472,33 @@ impl WasiCtx {
             if self.deadline_reached() {
                 return Err(Error::Interrupted);
             }
+            if self.call.asynchronous {
+                let fds = fds
+                    .iter()
+                    .map(|fd| PollFd {
+                        ready: false,
+                        hangup: false,
+                        ..*fd
+                    })
+                    .collect();
+                return Err(self.block(fds, until));
+            }
         }
     }
 
     /// Before a read or write that may block on descriptor `fd` (a pipe,
     /// a terminal, a socket): wait until it is ready, watching the
-    /// deadline. Nothing to do for regular files, non-blocking
-    /// descriptors, without epoch interruption, or when the backend cannot
-    /// poll (the transfer then blocks as it would).
-    fn wait_ready(&mut self, fd: i32, write: bool) -> Result {
-        if !self.bounded() {
-            return Ok(());
+    /// deadline (an async call: without blocking). Nothing to do for
+    /// regular files, non-blocking descriptors, in a synchronous call
+    /// without epoch interruption, or when the backend cannot poll (the
+    /// transfer then blocks as it would).
+    ///
+    /// The largest write that cannot block after the wait: [`PIPE_BUF`]
+    /// bytes when it waited (a pipe with room for one byte has room for
+    /// `PIPE_BUF`), else no limit.
+    fn wait_ready(&mut self, fd: i32, write: bool) -> Result<u32> {
+        if !self.bounded() && !self.call.asynchronous {
+            return Ok(u32::MAX);
         }
         let pollable = match self.fds.get(fd as u32) {
             Some(Desc::File(file)) if !file.file.fdflags().contains(FdFlags::NONBLOCK) => {
@@ -306,7 +507,7 @@ impl WasiCtx {
             _ => None,
         };
         let Some(pollable) = pollable else {
-            return Ok(());
+            return Ok(u32::MAX);
         };
         let mut fds = [PollFd {
             pollable,
@@ -315,8 +516,9 @@ impl WasiCtx {
             hangup: false,
         }];
         match self.poll_until(&mut fds, None) {
-            Err(Error::Errno(_)) => Ok(()),
-            other => other,
+            Ok(()) => Ok(PIPE_BUF),
+            Err(Error::Errno(_)) => Ok(u32::MAX),
+            Err(other) => Err(other),
         }
     }
 }
@@ -809,13 +1011,14 @@ impl WasiCtx {
         iovs: i32,
         iovs_len: i32,
         deadline_reached: &dyn Fn() -> bool,
+        max: u32,
         mut write: impl FnMut(&mut FileDesc, &[u8], u64) -> Result<usize, Errno>,
     ) -> Result<u32> {
         let iovecs = Self::iovecs(mem, iovs, iovs_len)?;
         let mut total: u32 = 0;
         for (ptr, len) in iovecs {
             let mut done = 0;
-            let len = len.min(u32::MAX - total);
+            let len = len.min(max - total);
             while done < len {
                 if deadline_reached() {
                     return if total == 0 {
@@ -863,38 +1066,35 @@ impl WasiCtx {
                 .checked_add(done)
                 .ok_or(Errno::Inval)
         };
-        if offset.is_none() {
-            self.wait_ready(fd, write)?;
-        }
+        let max = match offset {
+            None => self.wait_ready(fd, write)?,
+            Some(_) => u32::MAX,
+        };
         let deadline = self.call.deadline.clone();
         let reached = || deadline.as_ref().is_some_and(|d| d.reached());
-        let n = if write {
-            let file = self.writable(fd)?;
-            Self::write_iovecs(
-                mem,
-                file,
-                iovs,
-                iovs_len,
-                &reached,
-                |f, buf, done| match offset {
-                    None => f.file.write(buf),
-                    Some(_) => f.file.pwrite(buf, at(done)?),
-                },
-            )?
-        } else {
-            let file = self.readable(fd)?;
-            Self::read_iovecs(
-                mem,
-                file,
-                iovs,
-                iovs_len,
-                &reached,
-                |f, buf, done| match offset {
-                    None => f.file.read(buf),
-                    Some(_) => f.file.pread(buf, at(done)?),
-                },
-            )?
-        };
+        let n =
+            if write {
+                let file = self.writable(fd)?;
+                Self::write_iovecs(mem, file, iovs, iovs_len, &reached, max, |f, buf, done| {
+                    match offset {
+                        None => f.file.write(buf),
+                        Some(_) => f.file.pwrite(buf, at(done)?),
+                    }
+                })?
+            } else {
+                let file = self.readable(fd)?;
+                Self::read_iovecs(
+                    mem,
+                    file,
+                    iovs,
+                    iovs_len,
+                    &reached,
+                    |f, buf, done| match offset {
+                        None => f.file.read(buf),
+                        Some(_) => f.file.pread(buf, at(done)?),
+                    },
+                )?
+            };
         mem.write_u32(count_ptr as u32, n)?;
         Ok(())
     }
@@ -1595,7 +1795,16 @@ impl WasiCtx {
         Err(Errno::Nosys.into())
     }
 
+    /// In an async call, the guest's future is `Pending` once.
     fn sched_yield(&mut self, _mem: &mut GuestMemory<'_>) -> Result {
+        if self.call.asynchronous {
+            if self.call.progress == 0 {
+                self.call.progress = 1;
+                self.call.wait = Some(Wait::Yield);
+                return Err(Error::Blocked);
+            }
+            return Ok(());
+        }
         self.sched.yield_now();
         Ok(())
     }
@@ -1706,13 +1915,19 @@ impl WasiCtx {
         }
         mem.check_array(so_datalen as u32, 1, 4, 4)?;
         self.socket(fd)?.need(Rights::FD_WRITE)?;
-        self.wait_ready(fd, true)?;
+        let max = self.wait_ready(fd, true)?;
         let deadline = self.call.deadline.clone();
         let reached = || deadline.as_ref().is_some_and(|d| d.reached());
         let file = self.socket(fd)?;
-        let n = Self::write_iovecs(mem, file, si_data, si_data_len, &reached, |f, buf, _| {
-            f.file.sock_send(buf)
-        })?;
+        let n = Self::write_iovecs(
+            mem,
+            file,
+            si_data,
+            si_data_len,
+            &reached,
+            max,
+            |f, buf, _| f.file.sock_send(buf),
+        )?;
         mem.write_u32(so_datalen as u32, n)?;
         Ok(())
     }

@@ -1,7 +1,16 @@
 //! What keel-wasi needs from its home besides files: clocks, randomness,
 //! sleeping and waiting for descriptors.
 
+use alloc::boxed::Box;
+use core::future::Future;
+use core::pin::Pin;
+
 use crate::types::{ClockId, Errno};
+
+/// A wait that does not block its thread ([`WasiSched::poll_async`]):
+/// it completes when one of its descriptors may be ready or its timeout
+/// has passed.
+pub type WaitFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// The clocks of `clock_time_get` and `clock_res_get`, in nanoseconds.
 pub trait WasiClocks: Send + Sync {
@@ -61,4 +70,24 @@ pub trait WasiSched: Send + Sync {
     /// `ENOTSUP` if the backend cannot wait on descriptors; the backend's
     /// error otherwise.
     fn poll(&self, fds: &mut [PollFd], timeout: Option<u64>) -> Result<(), Errno>;
+
+    /// Wait as [`poll`](WasiSched::poll) does, without blocking the
+    /// thread: a future that completes when one of `fds` may be ready
+    /// (the caller then asks [`poll`](WasiSched::poll) with a zero
+    /// timeout which ones are) or `timeout` nanoseconds (`None`: no
+    /// limit) have passed. `fds` are `ready: false`; an empty `fds` is a
+    /// sleep.
+    ///
+    /// The functions of [`add_to_linker_async`](crate::add_to_linker_async)
+    /// await it, so a guest waiting for input or sleeping in
+    /// `poll_oneoff` is a `Pending` future. The descriptors stay open
+    /// until the future completes or is dropped.
+    ///
+    /// `None` (the default) when the backend cannot: those functions then
+    /// block in [`poll`](WasiSched::poll) as the synchronous ones do (in
+    /// slices of at most 10 ms under an epoch deadline).
+    fn poll_async(&self, fds: &[PollFd], timeout: Option<u64>) -> Option<WaitFuture> {
+        let _ = (fds, timeout);
+        None
+    }
 }

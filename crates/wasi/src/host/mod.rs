@@ -15,7 +15,7 @@ pub use net::{TcpListenerFile, TcpStreamFile};
 pub use stdio::{Stderr, Stdin, Stdout};
 
 use crate::ctx::WasiCtxBuilder;
-use crate::sched::{PollFd, WasiClocks, WasiRandom, WasiSched};
+use crate::sched::{PollFd, WaitFuture, WasiClocks, WasiRandom, WasiSched};
 use crate::types::{ClockId, DirPerms, Errno, FilePerms};
 
 /// The WASI errno for a host I/O error: the OS error number when there is
@@ -157,7 +157,9 @@ impl WasiRandom for HostRandom {
 }
 
 /// Sleeping and yielding the calling thread, and `poll(2)` on the OS
-/// descriptors of [`crate::WasiFile::pollable`].
+/// descriptors of [`crate::WasiFile::pollable`]; for async calls, timers
+/// and readiness from [async-io](https://docs.rs/async-io)'s reactor
+/// (epoll), which any executor can poll.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HostSched;
 
@@ -205,6 +207,71 @@ impl WasiSched for HostSched {
             fd.hangup = revents.contains(PollFlags::HUP);
         }
         Ok(())
+    }
+
+    fn poll_async(&self, fds: &[PollFd], timeout: Option<u64>) -> Option<WaitFuture> {
+        use async_io::{Async, Timer};
+        use core::future::Future as _;
+        let mut timer = timeout.map(|nanos| Timer::after(Duration::from_nanos(nanos)));
+        // One registration per descriptor, with the directions waited for.
+        let mut sources: Vec<(Async<Pollable>, bool, bool)> = Vec::new();
+        for fd in fds {
+            if let Some(source) = sources.iter_mut().find(|s| s.0.get_ref().0 == fd.pollable) {
+                source.1 |= !fd.write;
+                source.2 |= fd.write;
+                continue;
+            }
+            // Registration without `O_NONBLOCK`: only readiness is asked
+            // of the reactor, and the read or write that follows runs
+            // once `poll(2)` has said it will not block.
+            match Async::new_nonblocking(Pollable(fd.pollable)) {
+                Ok(source) => sources.push((source, !fd.write, fd.write)),
+                // Another wait of this process has the descriptor (two
+                // guests reading the same stdin), or epoll refuses it:
+                // let the caller look again after a short sleep.
+                Err(_) => {
+                    let nanos = timeout.map_or(RETRY_NANOS, |t| t.min(RETRY_NANOS));
+                    let timer = Timer::after(Duration::from_nanos(nanos));
+                    return Some(Box::pin(async move {
+                        timer.await;
+                    }));
+                }
+            }
+        }
+        Some(Box::pin(core::future::poll_fn(move |cx| {
+            if let Some(timer) = &mut timer
+                && core::pin::Pin::new(timer).poll(cx).is_ready()
+            {
+                return core::task::Poll::Ready(());
+            }
+            for (source, read, write) in &sources {
+                // An error (the descriptor failed) is readiness too: the
+                // caller's `poll(2)` and transfer report it.
+                if (*read && source.poll_readable(cx).is_ready())
+                    || (*write && source.poll_writable(cx).is_ready())
+                {
+                    return core::task::Poll::Ready(());
+                }
+            }
+            core::task::Poll::Pending
+        })))
+    }
+}
+
+/// Nanoseconds an async wait sleeps before looking again at descriptors
+/// the reactor could not take.
+const RETRY_NANOS: u64 = 1_000_000;
+
+/// A descriptor of the WASI table registered with the reactor for one
+/// wait: borrowed, never closed by it.
+struct Pollable(i32);
+
+impl std::os::fd::AsFd for Pollable {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: `WasiSched::poll_async`'s callers keep the descriptors
+        // open until the wait's future completes or is dropped, and the
+        // `Async` holding this is inside that future.
+        unsafe { BorrowedFd::borrow_raw(self.0) }
     }
 }
 
