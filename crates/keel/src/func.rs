@@ -737,6 +737,22 @@ impl<T> Caller<'_, T> {
         }
     }
 
+    /// Ask the store's [`ResourceLimiter`](crate::ResourceLimiter) whether
+    /// this host call may allocate `bytes` of host memory on the guest's
+    /// behalf ([`ResourceLimiter::host_memory_allocating`](crate::ResourceLimiter::host_memory_allocating)):
+    /// `Ok(true)` without a limiter. keel-wasi asks before it copies a
+    /// large `poll_oneoff` request. (A keel addition.)
+    ///
+    /// # Errors
+    ///
+    /// The limiter's error, which should end the call.
+    pub fn host_memory_allocating(&mut self, bytes: usize) -> Result<bool> {
+        match self.store.resource_limiter() {
+            Some(limiter) => limiter.host_memory_allocating(bytes),
+            None => Ok(true),
+        }
+    }
+
     /// An export of the calling instance, e.g. its `"memory"`. `None` if
     /// there is no such export or the caller is the host.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {

@@ -95,6 +95,23 @@ pub trait ResourceLimiter {
     fn table_elements_limit(&self) -> Option<usize> {
         None
     }
+
+    /// A host function wants to allocate `bytes` of host memory for the
+    /// guest for the length of one call (a WASI function's copy of
+    /// `poll_oneoff`'s subscriptions and their events), through
+    /// [`Caller::host_memory_allocating`](crate::Caller::host_memory_allocating).
+    /// `Ok(true)` allows it; `Ok(false)` refuses it (WASI functions then
+    /// return `ENOMEM`); `Err` ends the call with that error. Default:
+    /// `Ok(true)`. (A keel addition: Wasmtime's limiter governs only
+    /// memories, tables and counts.)
+    ///
+    /// # Errors
+    ///
+    /// Whatever the limiter decides should end the call.
+    fn host_memory_allocating(&mut self, bytes: usize) -> Result<bool> {
+        let _ = bytes;
+        Ok(true)
+    }
 }
 
 /// A [`ResourceLimiter`] with fixed bounds, built with
@@ -123,6 +140,7 @@ pub struct StoreLimits {
     tables: usize,
     memories: usize,
     trap_on_grow_failure: bool,
+    host_memory: Option<usize>,
 }
 
 impl Default for StoreLimits {
@@ -134,6 +152,7 @@ impl Default for StoreLimits {
             tables: DEFAULT_TABLE_LIMIT,
             memories: DEFAULT_MEMORY_LIMIT,
             trap_on_grow_failure: false,
+            host_memory: None,
         }
     }
 }
@@ -200,6 +219,10 @@ impl ResourceLimiter for StoreLimits {
     fn table_elements_limit(&self) -> Option<usize> {
         self.table_elements
     }
+
+    fn host_memory_allocating(&mut self, bytes: usize) -> Result<bool> {
+        Ok(self.host_memory.is_none_or(|limit| bytes <= limit))
+    }
 }
 
 /// Builds [`StoreLimits`].
@@ -239,6 +262,14 @@ impl StoreLimitsBuilder {
     /// How many linear memories the store may hold.
     pub fn memories(mut self, limit: usize) -> Self {
         self.0.memories = limit;
+        self
+    }
+
+    /// The most host memory, in bytes, one host call may allocate for
+    /// the guest ([`ResourceLimiter::host_memory_allocating`]; a keel
+    /// addition). Unset: no limit beyond the host functions' own.
+    pub fn host_memory(mut self, bytes: usize) -> Self {
+        self.0.host_memory = Some(bytes);
         self
     }
 

@@ -58,6 +58,10 @@ pub(crate) struct DirDesc {
     /// Inheriting rights the guest gave up: dropped from the base and
     /// inheriting rights of every descriptor opened through this one.
     pub(crate) dropped_inheriting: Rights,
+    /// The entries the last `fd_readdir` from cookie 0 read, which later
+    /// cookies continue from: a scan of a directory in many calls reads
+    /// it once, not once per call.
+    pub(crate) listing: Option<Vec<crate::types::DirEntry>>,
 }
 
 impl DirDesc {
@@ -177,6 +181,8 @@ pub(crate) struct CallState {
     pub(crate) asynchronous: bool,
     /// What the async attempt that just ended waits for.
     pub(crate) wait: Option<Wait>,
+    /// Bytes of host memory the store's limiter has allowed this call.
+    pub(crate) host_memory: usize,
 }
 
 /// What an async WASI call waits for before its function runs again.
@@ -277,6 +283,7 @@ impl WasiCtx {
             file_perms,
             dropped: Rights::empty(),
             dropped_inheriting: Rights::empty(),
+            listing: None,
         }))
     }
 

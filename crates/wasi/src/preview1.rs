@@ -42,6 +42,11 @@ pub(crate) enum Error {
     /// the function runs again; like [`Error::Interrupted`], nothing the
     /// guest can see has changed (or the progress is kept).
     Blocked,
+    /// The function needs this many bytes of host memory, more than the
+    /// call may use unasked ([`HOST_MEMORY_UNASKED`]): the store's
+    /// limiter decides ([`Caller::host_memory_allocating`]) before it
+    /// runs again; nothing has changed.
+    HostMemory(usize),
 }
 
 impl From<Errno> for Error {
@@ -69,6 +74,12 @@ pub const MAX_POLL_SUBSCRIPTIONS: u32 = 65_536;
 /// At most this many bytes in a path argument (Linux's `PATH_MAX`);
 /// longer is `ENAMETOOLONG`.
 pub const MAX_PATH_LEN: u32 = 4096;
+
+/// Host memory, in bytes, a call may allocate for the guest without
+/// asking the store's limiter ([`Caller::host_memory_allocating`]): paths
+/// and iovec lists stay below it; `poll_oneoff` with more than about 700
+/// subscriptions asks.
+const HOST_MEMORY_UNASKED: usize = 64 * 1024;
 
 /// Bytes one step of a transfer or of `random_get` moves before the
 /// store's epoch deadline is looked at again.
@@ -260,6 +271,8 @@ enum Step {
     Interrupted,
     /// An async call must wait ([`Error::Blocked`]).
     Blocked,
+    /// The function needs host memory ([`Error::HostMemory`]).
+    HostMemory(usize),
 }
 
 /// Run one attempt of a WASI function for `caller`: find its memory and
@@ -293,6 +306,7 @@ fn attempt<T>(
         Err(Error::Trap(error)) => Step::Done(Err(error)),
         Err(Error::Interrupted) => Step::Interrupted,
         Err(Error::Blocked) => Step::Blocked,
+        Err(Error::HostMemory(bytes)) => Step::HostMemory(bytes),
     };
     if let Step::Done(_) = step {
         cx.call = CallState::default();
@@ -315,6 +329,32 @@ fn check_deadline<T>(
     })
 }
 
+/// Ask the store's limiter for `bytes` of host memory for the call: `None`
+/// to run the function again with them, or the call's result (`ENOMEM`
+/// when refused, the limiter's error).
+fn ask_host_memory<T>(
+    caller: &mut Caller<'_, T>,
+    get_cx: &impl Fn(&mut T) -> &mut WasiCtx,
+    bytes: usize,
+) -> Option<keel::Result<i32>> {
+    let allowed = caller.host_memory_allocating(bytes);
+    let cx = get_cx(caller.data_mut());
+    match allowed {
+        Ok(true) => {
+            cx.call.host_memory = bytes;
+            None
+        }
+        Ok(false) => {
+            cx.call = CallState::default();
+            Some(Ok(i32::from(Errno::Nomem as u16)))
+        }
+        Err(error) => {
+            cx.call = CallState::default();
+            Some(Err(error))
+        }
+    }
+}
+
 /// Run one WASI function for `caller`, synchronously: waits block the
 /// thread (in slices of [`WAIT_SLICE`] under an epoch deadline).
 fn call<T>(
@@ -328,6 +368,11 @@ fn call<T>(
         match attempt(caller, &get_cx, name, first, false, &mut body) {
             Step::Done(result) => return result,
             Step::Interrupted | Step::Blocked => check_deadline(caller, &get_cx)?,
+            Step::HostMemory(bytes) => {
+                if let Some(result) = ask_host_memory(caller, &get_cx, bytes) {
+                    return result;
+                }
+            }
         }
         first = false;
     }
@@ -348,6 +393,11 @@ async fn call_async<T>(
         match attempt(caller, &get_cx, name, first, true, &mut body) {
             Step::Done(result) => return result,
             Step::Interrupted => {}
+            Step::HostMemory(bytes) => {
+                if let Some(result) = ask_host_memory(caller, &get_cx, bytes) {
+                    return result;
+                }
+            }
             Step::Blocked => {
                 let cx = get_cx(caller.data_mut());
                 match cx.call.wait.take() {
@@ -437,6 +487,16 @@ impl WasiCtx {
             }
             self.sched.sleep(nanos);
         }
+    }
+
+    /// Ask for `bytes` of host memory for this call: `Ok` if they are few
+    /// ([`HOST_MEMORY_UNASKED`]) or the store's limiter has allowed
+    /// them, else [`Error::HostMemory`] (call before changing anything).
+    fn reserve(&mut self, bytes: usize) -> Result {
+        if bytes <= HOST_MEMORY_UNASKED || bytes <= self.call.host_memory {
+            return Ok(());
+        }
+        Err(Error::HostMemory(bytes))
     }
 
     /// End an async attempt that must wait for `fds` or the monotonic
@@ -1200,8 +1260,13 @@ impl WasiCtx {
         };
         need_dir_perms(dir, DirPerms::READ)?;
         dir.need(Rights::FD_READDIR)?;
-        let entries = dir.dir.readdir()?;
         mem.check_array(bufused as u32, 1, 4, 4)?;
+        // Cookie 0 starts a scan (and sees the directory as it is now);
+        // the cookies it hands out continue the same listing.
+        if cookie == 0 || dir.listing.is_none() {
+            dir.listing = Some(dir.dir.readdir()?);
+        }
+        let entries = dir.listing.as_deref().unwrap_or_default();
         let out = mem.slice_mut(buf as u32, buf_len as u32)?;
         let mut used = 0usize;
         let start = usize::try_from(cookie as u64).unwrap_or(usize::MAX);
@@ -1462,6 +1527,7 @@ impl WasiCtx {
                     file_perms: dir.file_perms,
                     dropped: dir.dropped_inheriting,
                     dropped_inheriting: dir.dropped_inheriting,
+                    listing: None,
                 })
             }
         };
@@ -1588,6 +1654,12 @@ impl WasiCtx {
         mem.check_array(subs_ptr, count, SUBSCRIPTION_SIZE, 8)?;
         mem.check_array(events_ptr, count, EVENT_SIZE, 8)?;
         mem.check_array(nevents as u32, 1, 4, 4)?;
+        // The decoded subscriptions, the events, the descriptors polled.
+        let per_subscription = size_of::<Subscription>()
+            + size_of::<Event>()
+            + size_of::<(usize, PollFd)>()
+            + 2 * size_of::<PollFd>();
+        self.reserve(count as usize * per_subscription)?;
         let subs = self.poll_subscriptions(mem, subs_ptr, count)?;
         let fired = self.poll_wait(&subs)?;
         for (i, event) in fired.iter().enumerate() {

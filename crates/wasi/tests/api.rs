@@ -878,3 +878,106 @@ fn paths_past_the_maximum_are_refused() {
     assert_eq!(huge, Errno::Fault);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A limiter that records the host memory asked of it and allows up to
+/// `allow` bytes, or fails when `fail`.
+struct HostMemoryLimiter {
+    asked: Vec<usize>,
+    allow: usize,
+    fail: bool,
+}
+
+impl keel::ResourceLimiter for HostMemoryLimiter {
+    fn memory_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> keel::Result<bool> {
+        Ok(true)
+    }
+    fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> keel::Result<bool> {
+        Ok(true)
+    }
+    fn host_memory_allocating(&mut self, bytes: usize) -> keel::Result<bool> {
+        self.asked.push(bytes);
+        keel::ensure!(!self.fail, "no host memory for you");
+        Ok(bytes <= self.allow)
+    }
+}
+
+/// `poll_oneoff` asks the store's limiter before it copies a large
+/// request (more than 64 KiB of host memory), and a refusal is `ENOMEM`
+/// with nothing written; small requests are not asked about.
+#[test]
+fn poll_oneoff_host_memory_is_asked_of_the_limiter() {
+    struct State {
+        wasi: WasiCtx,
+        limits: HostMemoryLimiter,
+    }
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "wasi_snapshot_preview1" "poll_oneoff"
+              (func $poll (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 4)
+            ;; n clock subscriptions of 0 ns at 0, events at 131072.
+            (func (export "poll") (param $n i32) (result i32) (local $i i32)
+              (loop $fill
+                (i32.store8 (i32.add (i32.mul (local.get $i) (i32.const 48)) (i32.const 8))
+                  (i32.const 0))
+                (i32.store (i32.add (i32.mul (local.get $i) (i32.const 48)) (i32.const 16))
+                  (i32.const 1))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $fill (i32.lt_u (local.get $i) (local.get $n))))
+              (i32.store (i32.const 262140) (i32.const -1))
+              (call $poll (i32.const 0) (i32.const 131072) (local.get $n) (i32.const 262140)))
+            (func (export "nevents") (result i32) (i32.load (i32.const 262140))))"#,
+    )
+    .unwrap();
+    let mut linker: Linker<State> = Linker::new(&engine);
+    keel_wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    let run = |allow: usize, fail: bool, n: i32| {
+        let limits = HostMemoryLimiter {
+            asked: Vec::new(),
+            allow,
+            fail,
+        };
+        let wasi = WasiCtxBuilder::new().build();
+        let mut store = Store::new(&engine, State { wasi, limits });
+        store.limiter(|s| &mut s.limits);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let poll = instance.get_typed_func::<i32, i32>(&mut store, "poll");
+        let result = poll.unwrap().call(&mut store, n);
+        let nevents = instance
+            .get_typed_func::<(), i32>(&mut store, "nevents")
+            .unwrap()
+            .call(&mut store, ())
+            .unwrap();
+        (result, nevents, store.into_data().limits.asked)
+    };
+    // 100 subscriptions: a few kilobytes, not asked.
+    let (result, nevents, asked) = run(0, false, 100);
+    assert_eq!((result.unwrap(), nevents, asked.len()), (0, 100, 0));
+    // 2,000: asked once, allowed, all fire.
+    let (result, nevents, asked) = run(usize::MAX, false, 2000);
+    assert_eq!((result.unwrap(), nevents), (0, 2000));
+    assert_eq!(asked.len(), 1);
+    assert!(asked[0] >= 2000 * 80, "{asked:?}");
+    // Refused: ENOMEM, no events written.
+    let (result, nevents, asked) = run(64 * 1024, false, 2000);
+    assert_eq!((result.unwrap(), nevents), (Errno::Nomem as i32, -1));
+    assert_eq!(asked.len(), 1);
+    // The limiter's error ends the call.
+    let (result, nevents, _) = run(usize::MAX, true, 2000);
+    let err = result.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("no host memory for you"),
+        "{err:#}"
+    );
+    assert_eq!(nevents, -1);
+    // StoreLimits: `host_memory` bounds it.
+    let limits = keel::StoreLimitsBuilder::new()
+        .host_memory(64 * 1024)
+        .build();
+    let mut limits = limits;
+    use keel::ResourceLimiter as _;
+    assert!(limits.host_memory_allocating(64 * 1024).unwrap());
+    assert!(!limits.host_memory_allocating(64 * 1024 + 1).unwrap());
+}

@@ -16,8 +16,9 @@ use keel_wasi::{
     WasiDir, WasiFile, WasiRandom, WasiSched,
 };
 
-/// A read-only directory of in-memory files.
-struct MemDir(Arc<BTreeMap<String, Arc<Vec<u8>>>>);
+/// A read-only directory of in-memory files, and how many times it was
+/// listed.
+struct MemDir(Arc<BTreeMap<String, Arc<Vec<u8>>>>, Arc<AtomicU64>);
 
 /// An open in-memory file.
 struct MemFile {
@@ -70,6 +71,7 @@ impl WasiDir for MemDir {
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        self.1.fetch_add(1, Ordering::Relaxed);
         let dots = [".", ".."].map(|name| DirEntry {
             name: name.into(),
             ino: 1,
@@ -208,7 +210,7 @@ fn run(program: &str, args: &[&str]) -> (i32, String) {
         .args(&argv)
         .stdout(stdout.clone())
         .preopened(
-            MemDir(Arc::new(files)),
+            MemDir(Arc::new(files), Arc::default()),
             "/sandbox",
             DirPerms::READ,
             FilePerms::READ,
@@ -266,4 +268,72 @@ fn clocks_sleep_and_random_come_from_the_backend() {
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
     let (status, out) = run("random", &[]);
     assert_eq!(status, 0, "{out}");
+}
+
+/// A guest that lists a directory of 200 entries 40 bytes at a time,
+/// continuing from each call's last cookie, makes the backend list it
+/// once per scan (from cookie 0), not once per call.
+#[test]
+fn fd_readdir_lists_a_directory_once_per_scan() {
+    let files: BTreeMap<String, Arc<Vec<u8>>> = (0..198)
+        .map(|i| (format!("file{i:03}"), Arc::new(Vec::new())))
+        .collect();
+    let listings = Arc::new(AtomicU64::new(0));
+    let wasi = WasiCtxBuilder::new()
+        .preopened(
+            MemDir(Arc::new(files), listings.clone()),
+            "/d",
+            DirPerms::READ,
+            FilePerms::READ,
+        )
+        .build();
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_readdir"
+              (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+            (memory (export "memory") 1)
+            ;; The bytes used, or -errno.
+            (func (export "list") (param $cookie i64) (result i32) (local $errno i32)
+              (local.set $errno
+                (call $readdir (i32.const 3) (i32.const 0) (i32.const 40) (local.get $cookie)
+                               (i32.const 100)))
+              (if (result i32) (local.get $errno)
+                (then (i32.sub (i32.const 0) (local.get $errno)))
+                (else (i32.load (i32.const 100)))))
+            (func (export "next") (result i64) (i64.load (i32.const 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
+    let mut store = Store::new(&engine, wasi);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let list = instance
+        .get_typed_func::<i64, i32>(&mut store, "list")
+        .unwrap();
+    let next = instance
+        .get_typed_func::<(), i64>(&mut store, "next")
+        .unwrap();
+    for scan in 1..=2 {
+        // Each 40-byte buffer holds one entry (24-byte header, 7-byte
+        // name) and the start of the next: continue from the first.
+        let mut cookie = 0;
+        let mut calls = 0;
+        loop {
+            let used = list.call(&mut store, cookie).unwrap();
+            assert!(used >= 0, "errno {}", -used);
+            calls += 1;
+            if used < 40 {
+                break;
+            }
+            cookie = next.call(&mut store, ()).unwrap();
+        }
+        assert_eq!(calls, 200, "one call per entry");
+        assert_eq!(
+            listings.load(Ordering::Relaxed),
+            scan,
+            "listings after scan {scan}"
+        );
+    }
 }
