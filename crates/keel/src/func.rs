@@ -579,7 +579,14 @@ pub(crate) unsafe fn call_raw<T>(
             let (vmctx, wasm_call) = (fr.vmctx, fr.wasm_call);
             cpu.catch_traps(move || array_call(vmctx, core::ptr::null_mut(), wasm_call, ptr, len))
         },
-        None => Ok(()),
+        // Every function reference keel hands out has an entry point; a
+        // missing one is an internal error, never a silent no-op call.
+        None => Err(UnwindReason::User(
+            Box::new(anyhow::anyhow!(
+                "internal error: the called function has no array-call entry point"
+            )),
+            Default::default(),
+        )),
     };
     // SAFETY: as above; the wasm code and any host functions are done.
     unsafe {
