@@ -30,6 +30,12 @@
 #     Every other register is dead at a handler (Cranelift's `try_call`
 #     treats all of them as clobbered on the exceptional edge).
 
+    # LLVM assembles global_asm! without the target's extensions, so it
+    # refuses fsd/fld unless the file names D itself (GNU as, given
+    # -march=rv64gc, already has it).
+    .option push
+    .option arch, +d
+
     .text
 
     .globl keel_setjmp_call
@@ -210,3 +216,5 @@ keel_resume:
     mv a1, a4
     jr t0
     .size keel_resume, . - keel_resume
+
+    .option pop
