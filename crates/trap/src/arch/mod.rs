@@ -20,8 +20,9 @@
 //!   handling, see [`crate::unwind`].
 //!
 //! The riscv64 file is also assembled by GNU as and run under
-//! `qemu-riscv64` by `crates/trap/tests/riscv64/run.sh`, since no riscv64
-//! Rust target can be built here.
+//! `qemu-riscv64` by `crates/trap/tests/riscv64/run.sh`; the crate itself
+//! builds for riscv64 with `-Zbuild-std` and its tests run under
+//! qemu-riscv64 (`scripts/riscv64-tests.sh`, and CI).
 
 #[cfg(target_arch = "riscv64")]
 mod riscv64;

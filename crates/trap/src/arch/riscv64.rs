@@ -2,9 +2,11 @@
 //! `riscv64.S` and included here. The file's header documents each
 //! routine's contract and the frame layout.
 //!
-//! Not compiled on the project's x86_64 machines (no riscv64 Rust target
-//! is installed there); the assembly itself is assembled with GNU as and
-//! run under `qemu-riscv64` by `crates/trap/tests/riscv64/run.sh`.
+//! Built with `-Zbuild-std` for `riscv64gc-unknown-linux-gnu` and
+//! `riscv64gc-unknown-none-elf` (see `.ci/run`); the tests run under
+//! qemu-riscv64 (`scripts/riscv64-tests.sh`). The assembly is also
+//! assembled with GNU as into a C harness
+//! (`crates/trap/tests/riscv64/run.sh`).
 
 /// Callee-saved state: ra, sp, s0–s11, fs0–fs11.
 #[repr(C)]
