@@ -860,10 +860,6 @@ impl Engine {
             isa_flags: artifact.isa_flags.clone(),
             ..expected.clone()
         };
-        #[cfg_attr(
-            feature = "compiler",
-            expect(unused_mut, reason = "only the compiler-free check adds")
-        )]
         let mut mismatches = artifact.mismatches(expected);
         // A CPU feature the artifact does not use but this engine's CPU
         // has is no obstacle: code for a baseline CPU (an artifact made on
