@@ -715,7 +715,7 @@ fn sweep_child(spec: &str) {
 #[test]
 fn corrupted_metadata_is_refused_or_runs_correctly() {
     use std::io::BufRead;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
     if let Ok(spec) = std::env::var(SWEEP_CHILD) {
