@@ -547,7 +547,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             ($memarg:expr, $m:ident, $size:expr) => {{
                 let value = self.pop()?;
                 let index = self.pop()?;
-                let (addr, flags) = self.memory_address(&$memarg, index, $size)?;
+                let (addr, flags) = self.store_address(&$memarg, index, $size)?;
                 self.builder.ins().$m(flags, value, addr, 0);
             }};
         }

@@ -198,7 +198,7 @@ impl FuncTranslator<'_, '_> {
             ($memarg:expr, $lane:expr, $ty:expr, $size:expr) => {{
                 let v = self.pop_v($ty)?;
                 let index = self.pop_value()?;
-                let (addr, flags) = self.memory_address($memarg, index, $size)?;
+                let (addr, flags) = self.store_address($memarg, index, $size)?;
                 let s = self.builder.ins().extractlane(v, *$lane);
                 self.builder.ins().store(flags, s, addr, 0);
             }};
@@ -270,7 +270,7 @@ impl FuncTranslator<'_, '_> {
             O::V128Store { memarg } => {
                 let v = self.pop_v(I8X16)?;
                 let index = self.pop_value()?;
-                let (addr, flags) = self.memory_address(memarg, index, 16)?;
+                let (addr, flags) = self.store_address(memarg, index, 16)?;
                 self.builder.ins().store(flags, v, addr, 0);
             }
             O::V128Load8Lane { memarg, lane } => load_lane!(memarg, lane, I8X16, I8, 1),

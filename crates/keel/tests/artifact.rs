@@ -3,6 +3,9 @@
 
 use keel::{Config, Engine, Func, Linker, Module, Store, Trap, TrapCode};
 
+#[path = "support/rerun.rs"]
+mod rerun;
+
 const FIB: &str = r#"(module
   (func $fib (export "fib") (param i32) (result i32)
     local.get 0 i32.const 2 i32.lt_u
@@ -757,7 +760,7 @@ fn corrupted_metadata_is_refused_or_runs_correctly() {
         let mut fates: Vec<Option<Fate>> = (0..positions.len()).map(|_| None).collect();
         let mut first = 0;
         while first < positions.len() {
-            let mut child = this_test_binary()
+            let mut child = rerun::this_test_binary()
                 .args([
                     "--exact",
                     "corrupted_metadata_is_refused_or_runs_correctly",
@@ -976,22 +979,5 @@ fn write_deserialize_fuzz_seeds() {
     eprintln!("{written} corrupted artifacts, one per way of being refused:");
     for kind in &kinds {
         eprintln!("  {kind}");
-    }
-}
-
-/// A command that runs this test binary again: directly, or under the
-/// emulator that `KEEL_TEST_RUNNER` names (e.g. `qemu-riscv64 -L
-/// /usr/riscv64-linux-gnu`, as `scripts/riscv64-tests.sh` sets it), since
-/// a process under qemu-user cannot exec a binary of its own architecture.
-fn this_test_binary() -> std::process::Command {
-    let exe = std::env::current_exe().unwrap();
-    match std::env::var("KEEL_TEST_RUNNER") {
-        Ok(runner) if !runner.trim().is_empty() => {
-            let mut words = runner.split_whitespace();
-            let mut command = std::process::Command::new(words.next().unwrap());
-            command.args(words).arg(exe);
-            command
-        }
-        _ => std::process::Command::new(exe),
     }
 }

@@ -210,27 +210,6 @@ fn assert_interrupted(name: &str, result: keel::Result<i32>, ticked: Instant, en
     );
 }
 
-#[test]
-fn blocking_calls_end_within_100ms_of_the_deadline() {
-    let engine = engine(false);
-    let mut linker: Linker<State> = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
-    for &(name, body) in BLOCKING.iter().chain(&[("atomic wait", ATOMIC_WAIT)]) {
-        let module = module(&engine, body);
-        let (wasi, _peers) = context(name.contains("client"));
-        let mut store = Store::new(&engine, State { wasi });
-        store.set_epoch_deadline(1);
-        let instance = linker.instantiate(&mut store, &module).unwrap();
-        let run = instance
-            .get_typed_func::<(), i32>(&mut store, "run")
-            .unwrap();
-        let ticker = tick_later(&engine);
-        let result = run.call(&mut store, ());
-        let ended = Instant::now();
-        assert_interrupted(name, result, ticker.join().unwrap(), ended);
-    }
-}
-
 /// Wakes a parked thread.
 struct Unpark(std::thread::Thread);
 
@@ -256,33 +235,57 @@ fn block_on<F: Future>(future: F) -> (F::Output, Instant, usize) {
     }
 }
 
-#[test]
-fn async_blocking_calls_are_pending_and_end_within_100ms_of_the_deadline() {
-    let engine = engine(true);
+/// Run each blocking guest (and the atomic wait) in a store whose epoch
+/// deadline passes [`BLOCKED_FOR`] into the call, synchronously or as an
+/// async call, and check that the call ends with `Interrupt` within
+/// [`LATENCY`] of it; an async wait must also have been `Pending`, woken
+/// by timers and the reactor rather than polled in a spin.
+fn check_blocking_guests(asynchronous: bool) {
+    let engine = engine(asynchronous);
     let mut linker: Linker<State> = Linker::new(&engine);
-    keel_wasi::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    if asynchronous {
+        keel_wasi::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    } else {
+        keel_wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    }
     for &(name, body) in BLOCKING.iter().chain(&[("atomic wait", ATOMIC_WAIT)]) {
         let module = module(&engine, body);
         let (wasi, _peers) = context(name.contains("client"));
         let mut store = Store::new(&engine, State { wasi });
         store.set_epoch_deadline(1);
-        let instance = block_on(linker.instantiate_async(&mut store, &module))
-            .0
-            .unwrap();
+        let instance = if asynchronous {
+            block_on(linker.instantiate_async(&mut store, &module)).0
+        } else {
+            linker.instantiate(&mut store, &module)
+        };
         let run = instance
+            .unwrap()
             .get_typed_func::<(), i32>(&mut store, "run")
             .unwrap();
         let ticker = tick_later(&engine);
-        let (result, ended, pending) = block_on(run.call_async(&mut store, ()));
+        let (result, ended, pending) = if asynchronous {
+            block_on(run.call_async(&mut store, ()))
+        } else {
+            let result = run.call(&mut store, ());
+            (result, Instant::now(), 0)
+        };
         assert_interrupted(name, result, ticker.join().unwrap(), ended);
-        if name != "atomic wait" {
-            // Waits are futures: pending, and woken by timers and the
-            // reactor rather than polled in a spin (10 ms slices: about
-            // 30 wake-ups in 300 ms).
+        if asynchronous && name != "atomic wait" {
+            // 10 ms slices: about 30 wake-ups in 300 ms.
             assert!(pending >= 1, "{name}: the wait blocked the thread");
             assert!(pending < 200, "{name}: {pending} polls: a spin");
         }
     }
+}
+
+#[test]
+fn blocking_calls_end_within_100ms_of_the_deadline() {
+    check_blocking_guests(false);
+}
+
+#[test]
+fn async_blocking_calls_are_pending_and_end_within_100ms_of_the_deadline() {
+    check_blocking_guests(true);
 }
 
 /// Two guests on one thread: while one sleeps an hour in `poll_oneoff`,

@@ -188,6 +188,37 @@ impl FuncTranslator<'_, '_> {
         Ok((addr, Self::access_flags(true)))
     }
 
+    /// The host address of a `size`-byte store, as
+    /// [`memory_address`](Self::memory_address), on targets where a store
+    /// that faults may already have written part of its bytes (riscv64:
+    /// vector stores write element by element, and a misaligned scalar
+    /// store may be split by the trap handler that emulates it): a store
+    /// of more than one byte that relies on guard pages first loads its
+    /// last byte, so a store straddling the end of memory traps before it
+    /// writes anything (spec,
+    /// [`store`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-store):
+    /// an out-of-bounds store traps, leaving memory as it was). On x86_64
+    /// a faulting store writes nothing, and no probe is emitted.
+    pub(crate) fn store_address(
+        &mut self,
+        memarg: &MemArg,
+        index: Value,
+        size: u32,
+    ) -> Result<(Value, MemFlagsData), CompileError> {
+        let (addr, flags) = self.memory_address(memarg, index, size)?;
+        let tearing = matches!(
+            self.env.isa.triple().architecture,
+            target_lexicon::Architecture::Riscv64(_)
+        );
+        if tearing && size > 1 && flags.trap_code().is_some() {
+            // A trapping load is never removed, though its value is unused.
+            self.builder
+                .ins()
+                .load(types::I8, flags, addr, (size - 1) as i32);
+        }
+        Ok((addr, flags))
+    }
+
     fn memarg_memory(&self, memarg: &MemArg) -> Result<MemoryIndex, CompileError> {
         match memarg.target {
             wasmparser::MemArgTarget::Memory(m) => Ok(MemoryIndex::from_u32(m)),

@@ -12,6 +12,8 @@ mod nan;
 mod pooling;
 mod profiling;
 mod refs;
+#[path = "../support/rerun.rs"]
+mod rerun;
 mod stress;
 mod traps;
 mod wasm3;

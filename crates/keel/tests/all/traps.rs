@@ -511,7 +511,7 @@ fn host_crash_child() {
 #[cfg(target_os = "linux")]
 fn host_crash_stays_a_crash() {
     use std::os::unix::process::ExitStatusExt;
-    let status = this_test_binary()
+    let status = crate::rerun::this_test_binary()
         .args([
             "--exact",
             "traps::host_crash_child",
@@ -620,22 +620,5 @@ fn recursion_on_a_small_thread_stack_traps() {
             .join()
             .unwrap();
         assert_eq!(code, TrapCode::StackOverflow, "stack of {stack_size} bytes");
-    }
-}
-
-/// A command that runs this test binary again: directly, or under the
-/// emulator that `KEEL_TEST_RUNNER` names (e.g. `qemu-riscv64 -L
-/// /usr/riscv64-linux-gnu`, as `scripts/riscv64-tests.sh` sets it), since
-/// a process under qemu-user cannot exec a binary of its own architecture.
-fn this_test_binary() -> std::process::Command {
-    let exe = std::env::current_exe().unwrap();
-    match std::env::var("KEEL_TEST_RUNNER") {
-        Ok(runner) if !runner.trim().is_empty() => {
-            let mut words = runner.split_whitespace();
-            let mut command = std::process::Command::new(words.next().unwrap());
-            command.args(words).arg(exe);
-            command
-        }
-        _ => std::process::Command::new(exe),
     }
 }
