@@ -271,8 +271,11 @@ enum Step {
     Interrupted,
     /// An async call must wait ([`Error::Blocked`]).
     Blocked,
-    /// The function needs host memory ([`Error::HostMemory`]).
+    /// The function needs host memory ([`Error::HostMemory`]); `attempt`
+    /// asks the store's limiter and returns `Done` or `Again`.
     HostMemory(usize),
+    /// The limiter allowed the host memory: run the function again.
+    Again,
 }
 
 /// Run one attempt of a WASI function for `caller`: find its memory and
@@ -311,7 +314,13 @@ fn attempt<T>(
     if let Step::Done(_) = step {
         cx.call = CallState::default();
     }
-    step
+    match step {
+        Step::HostMemory(bytes) => match ask_host_memory(caller, get_cx, bytes) {
+            Some(result) => Step::Done(result),
+            None => Step::Again,
+        },
+        step => step,
+    }
 }
 
 /// After an interrupted or blocked attempt: let the store decide as
@@ -368,11 +377,7 @@ fn call<T>(
         match attempt(caller, &get_cx, name, first, false, &mut body) {
             Step::Done(result) => return result,
             Step::Interrupted | Step::Blocked => check_deadline(caller, &get_cx)?,
-            Step::HostMemory(bytes) => {
-                if let Some(result) = ask_host_memory(caller, &get_cx, bytes) {
-                    return result;
-                }
-            }
+            Step::HostMemory(_) | Step::Again => {}
         }
         first = false;
     }
@@ -393,11 +398,7 @@ async fn call_async<T>(
         match attempt(caller, &get_cx, name, first, true, &mut body) {
             Step::Done(result) => return result,
             Step::Interrupted => {}
-            Step::HostMemory(bytes) => {
-                if let Some(result) = ask_host_memory(caller, &get_cx, bytes) {
-                    return result;
-                }
-            }
+            Step::HostMemory(_) | Step::Again => {}
             Step::Blocked => {
                 let cx = get_cx(caller.data_mut());
                 match cx.call.wait.take() {
