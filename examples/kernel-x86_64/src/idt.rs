@@ -315,7 +315,7 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
             // `catch_traps` on the interrupted stack); otherwise it returns
             // and the fault is the kernel's.
             let handled = unsafe {
-                crate::platform::trap_entry(
+                keel::trap_entry(
                     frame.rip as usize,
                     frame.rbp as usize,
                     fault_address as usize,

@@ -15,22 +15,23 @@
 extern crate alloc;
 
 #[macro_use]
-mod serial;
+extern crate kernel_common;
 
 mod boot;
 mod cpu;
 mod gdt;
-mod guest;
 mod idt;
 mod memory;
 mod paging;
 mod platform;
 mod qemu;
 mod rt;
-mod sched;
 mod selftest;
+mod serial;
 mod timer;
 
+use kernel_common::{guest, sched};
+use platform::X86_64;
 use qemu::ExitCode;
 
 /// The Rust entry point, called by `pvh_start64` on the boot stack with
@@ -38,6 +39,7 @@ use qemu::ExitCode;
 #[unsafe(no_mangle)]
 extern "C" fn kmain() -> ! {
     serial::init();
+    kernel_common::console::init(serial::write_str);
     kprintln!("kernel: long mode, paging, SSE on");
     gdt::init();
     idt::init();
@@ -58,15 +60,15 @@ extern "C" fn kmain() -> ! {
     timer::init();
     // Interrupts stay on from here: the timer preempts the guests below.
     timer::enable_interrupts();
-    if let Err(err) = guest::run() {
+    if let Err(err) = guest::run::<X86_64>() {
         kprintln!("kernel: guest failed: {err:?}");
         qemu::exit(ExitCode::Failure);
     }
-    if let Err(err) = guest::control() {
+    if let Err(err) = guest::control::<X86_64>() {
         kprintln!("kernel: guest control failed: {err:?}");
         qemu::exit(ExitCode::Failure);
     }
-    if let Err(err) = sched::run() {
+    if let Err(err) = sched::run::<X86_64>() {
         kprintln!("kernel: scheduler failed: {err:?}");
         qemu::exit(ExitCode::Failure);
     }

@@ -1,9 +1,6 @@
 //! Boot-time checks of the kernel services keel relies on.
 
-use crate::paging::{self, PAGE_SIZE, Protection};
-use crate::{memory, platform};
-use alloc::string::String;
-use alloc::vec::Vec;
+use crate::platform::PLATFORM;
 use core::arch::asm;
 
 /// Runs the checks; a failure panics (and so exits QEMU with failure).
@@ -12,47 +9,12 @@ pub fn run() {
     // SAFETY: #BP's handler prints and returns with `iretq`, restoring
     // every register; the instruction touches no memory.
     unsafe { asm!("int3", options(nomem)) };
-
-    // The heap.
-    let v: Vec<u64> = (1..=1000).collect();
-    let mut s = String::new();
-    s.push_str("heap ");
-    s.push_str("ok");
-    assert_eq!(v.iter().sum::<u64>(), 500_500);
-    assert_eq!(s, "heap ok");
-
-    // On-demand paging: fresh pages read as zero, contents survive losing
-    // and regaining access, and release gives the frames back.
-    let before = memory::frames_in_use();
-    let len = 4 * PAGE_SIZE;
-    let base = platform::reserve_range(len).expect("address space");
-    // SAFETY: `base` is a fresh reservation of `len` bytes in the region;
-    // nothing references it while its access changes.
-    unsafe {
-        paging::protect(base, len, Protection::ReadWrite).expect("frames");
-        let p = base as *mut u64;
-        assert_eq!(p.add(1000).read_volatile(), 0);
-        p.add(1000).write_volatile(0xfeed_f00d);
-        paging::protect(base, len, Protection::None).expect("frames");
-        paging::protect(base, len, Protection::ReadExecute).expect("frames");
-        assert_eq!(p.add(1000).read_volatile(), 0xfeed_f00d);
-        paging::unmap(base, len);
-    }
-    assert_eq!(
-        memory::frames_in_use() - before,
-        3,
-        "page tables stay, 4 pages freed"
-    );
+    kernel_common::selftest::heap_and_paging(&PLATFORM);
     kprintln!("selftest: int3, heap and paging ok");
 }
 
 /// Touches reserved but unmapped memory: a page fault that is not a keel
 /// trap, which must end the kernel with a diagnostic (`-append fault-test`).
 pub fn unhandled_fault() -> ! {
-    let addr = platform::reserve_range(PAGE_SIZE).expect("address space");
-    kprintln!("selftest: reading unmapped {addr:#x}");
-    // SAFETY: deliberately faulting: the page is reserved and unmapped, so
-    // the read raises #PF and the kernel's vector ends the kernel.
-    let value = unsafe { (addr as *const u64).read_volatile() };
-    panic!("read {value:#x} from unmapped memory");
+    kernel_common::selftest::unhandled_fault(&PLATFORM)
 }

@@ -65,19 +65,10 @@ pub fn init() {
     }
 }
 
-/// Writes formatted text to the serial console (used by [`kprintln!`]).
-pub fn print(args: fmt::Arguments<'_>) {
+/// Writes `s` to COM1, `\n` as CR LF: the kernel's console
+/// ([`kernel_common::console::init`]).
+pub fn write_str(s: &str) {
     use fmt::Write as _;
     // Writing to the UART cannot fail.
-    let _ = SerialPort::com1().write_fmt(args);
-}
-
-/// Prints a line to the serial console.
-macro_rules! kprintln {
-    () => {
-        $crate::serial::print(format_args!("\n"))
-    };
-    ($($arg:tt)*) => {
-        $crate::serial::print(format_args!("{}\n", format_args!($($arg)*)))
-    };
+    let _ = SerialPort::com1().write_str(s);
 }

@@ -1,21 +1,16 @@
 //! The periodic timer interrupt: the 8259 PICs remapped to vectors
 //! 32..48, every line masked but IRQ 0, and the PIT (channel 0) firing it
-//! at [`TICK_HZ`]. Each tick advances keel's engine epoch
-//! ([`keel::Engine::increment_epoch`]), so a guest with an epoch deadline
-//! is preempted by the kernel's own timer, with interrupts on while wasm
-//! runs.
+//! at [`TICK_HZ`]. Each tick calls [`kernel_common::ticks::on_tick`], which
+//! advances keel's engine epoch, so a guest with an epoch deadline is
+//! preempted by the kernel's own timer, with interrupts on while wasm runs.
 
 use crate::cpu::{inb, outb};
-use alloc::boxed::Box;
-use core::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
-use keel::Engine;
+pub use kernel_common::ticks::TICK_HZ;
 
 /// The first vector of the master PIC after remapping (IRQ 0, the PIT).
 pub const TIMER_VECTOR: u64 = 32;
 /// One past the last PIC vector (the slave PIC's IRQ 15 is 47).
 pub const PIC_VECTORS_END: u64 = 48;
-/// Timer interrupts per second.
-pub const TICK_HZ: u32 = 1000;
 /// The PIT's input clock in Hz.
 const PIT_CLOCK_HZ: u32 = 1_193_182;
 
@@ -26,12 +21,6 @@ const PIC2_DATA: u16 = 0xA1;
 const PIC_EOI: u8 = 0x20;
 const PIT_CHANNEL0: u16 = 0x40;
 const PIT_COMMAND: u16 = 0x43;
-
-/// Timer interrupts taken since [`init`].
-static TICKS: AtomicU64 = AtomicU64::new(0);
-
-/// The engine whose epoch each tick advances (a leaked clone), or null.
-static EPOCH_ENGINE: AtomicPtr<Engine> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Remaps the PICs and starts the PIT. Interrupts stay off until
 /// [`enable_interrupts`]; the IDT must have the PIC vectors
@@ -63,18 +52,6 @@ pub fn init() {
     }
 }
 
-/// From now on each tick increments `engine`'s epoch.
-pub fn drive_epochs_of(engine: &Engine) {
-    let new = Box::into_raw(Box::new(engine.clone()));
-    // The previous engine (if any) is leaked: a tick may be using it.
-    EPOCH_ENGINE.store(new, Ordering::Release);
-}
-
-/// Timer interrupts so far.
-pub fn ticks() -> u64 {
-    TICKS.load(Ordering::Relaxed)
-}
-
 /// Sets the CPU's interrupt flag.
 pub fn enable_interrupts() {
     // SAFETY: the IDT handles every vector the PICs can raise, each on an
@@ -82,7 +59,6 @@ pub fn enable_interrupts() {
     unsafe { core::arch::asm!("sti", options(nomem, nostack)) };
 }
 
-/// Whether the CPU's interrupt flag is set.
 /// Halts until the next interrupt (interrupts must be on).
 pub fn wait_for_interrupt() {
     // SAFETY: `hlt` only waits; the caller keeps interrupts enabled, so
@@ -90,6 +66,7 @@ pub fn wait_for_interrupt() {
     unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
 }
 
+/// Whether the CPU's interrupt flag is set.
 pub fn interrupts_enabled() -> bool {
     let flags: u64;
     // SAFETY: reads RFLAGS through the stack; no other effect.
@@ -117,13 +94,7 @@ pub fn on_interrupt(vector: u64) {
         return;
     }
     if irq == 0 {
-        TICKS.fetch_add(1, Ordering::Relaxed);
-        let engine = EPOCH_ENGINE.load(Ordering::Acquire);
-        if !engine.is_null() {
-            // SAFETY: engines stored by `drive_epochs_of` are leaked, so
-            // the pointer stays valid.
-            unsafe { (*engine).increment_epoch() };
-        }
+        kernel_common::ticks::on_tick();
     }
     // SAFETY: end of interrupt for the PIC(s) that raised it.
     unsafe {

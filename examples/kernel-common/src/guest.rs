@@ -2,7 +2,8 @@
 //! guest memory access out of bounds (a page fault turned into a keel
 //! trap) and a call after it.
 
-use crate::platform::PLATFORM_REF;
+use crate::Machine;
+
 use keel::{
     Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, WasmBacktrace,
 };
@@ -79,23 +80,27 @@ pub fn load_guest(engine: &Engine, guest: Guest) -> keel::Result<Module> {
     }
 }
 
-/// The engine settings for this machine: the kernel's platform, bare-metal
-/// x86_64 with the SSE levels wasm SIMD needs.
-pub fn config() -> keel::Result<Config> {
+/// The engine settings for machine `M`: the kernel's platform, and the
+/// bare-metal target with the CPU features of [`crate::engine_target`].
+pub fn config<M: Machine>() -> keel::Result<Config> {
+    let arch = if cfg!(target_arch = "x86_64") {
+        "x86_64"
+    } else {
+        "riscv64"
+    };
+    let (target, flags) = crate::engine_target(arch)
+        .ok_or_else(|| anyhow::anyhow!("no kernel for the architecture {arch}"))?;
     let mut config = Config::new();
-    config
-        .platform(&PLATFORM_REF)
-        .target("x86_64-unknown-none")?
-        .cranelift_flag_enable("has_sse3")?
-        .cranelift_flag_enable("has_ssse3")?
-        .cranelift_flag_enable("has_sse41")?
-        .cranelift_flag_enable("has_sse42")?;
+    config.platform(M::platform_ref()).target(target)?;
+    for flag in flags {
+        config.cranelift_flag_enable(flag)?;
+    }
     Ok(config)
 }
 
 /// Compiles and runs the guest, printing each result on the serial port.
-pub fn run() -> keel::Result<()> {
-    let engine = Engine::new(&config()?)?;
+pub fn run<M: Machine>() -> keel::Result<()> {
+    let engine = Engine::new(&config::<M>()?)?;
     let module = load_guest(&engine, Guest::Plain)?;
 
     let mut store = Store::new(&engine, ());
@@ -174,17 +179,17 @@ pub fn run() -> keel::Result<()> {
 }
 
 /// Guest control: the same guest compiled by an engine with fuel and
-/// epoch interruption, in a store with a memory budget. The PIT's tick
-/// handler advances the engine's epoch (see `timer.rs`), so the endless
+/// epoch interruption, in a store with a memory budget. The timer's tick
+/// handler advances the engine's epoch (see [`crate::ticks`]), so the endless
 /// `spin` comes back as an `Interrupt` trap after a few ticks, with
 /// interrupts on while it runs; with fuel it comes back as `OutOfFuel`;
 /// growing memory past the budget gives -1.
-pub fn control() -> keel::Result<()> {
-    let mut config = config()?;
+pub fn control<M: Machine>() -> keel::Result<()> {
+    let mut config = config::<M>()?;
     config.consume_fuel(true).epoch_interruption(true);
     let engine = Engine::new(&config)?;
     let module = load_guest(&engine, Guest::Control)?;
-    crate::timer::drive_epochs_of(&engine);
+    crate::ticks::drive_epochs_of(&engine);
 
     // Two pages: the guest's one page and one more.
     let limits = StoreLimitsBuilder::new().memory_size(2 * 65536).build();
@@ -199,28 +204,28 @@ pub fn control() -> keel::Result<()> {
     let grow = instance.get_typed_func::<i32, i32>(&mut store, "grow")?;
 
     const DEADLINE_TICKS: u64 = 5;
-    if !crate::timer::interrupts_enabled() {
+    if !M::interrupts_enabled() {
         anyhow::bail!("interrupts are off before the guest runs");
     }
-    let before = crate::timer::ticks();
+    let before = crate::ticks::ticks();
     store.set_epoch_deadline(DEADLINE_TICKS);
     let result = spin.call(&mut store, ());
-    let ticks = crate::timer::ticks() - before;
+    let ticks = crate::ticks::ticks() - before;
     kprintln!(
         "spin() with a deadline of {DEADLINE_TICKS} timer ticks: {} after {ticks} ticks",
         trap_name(result)
     );
-    if !crate::timer::interrupts_enabled() {
+    if !M::interrupts_enabled() {
         anyhow::bail!("interrupts are off after the guest trapped");
     }
     store.set_epoch_deadline(u64::MAX);
 
     // A wait nothing notifies ends at the deadline too.
     let wait = instance.get_typed_func::<(), i32>(&mut store, "wait_forever")?;
-    let before = crate::timer::ticks();
+    let before = crate::ticks::ticks();
     store.set_epoch_deadline(DEADLINE_TICKS);
     let result = wait.call(&mut store, ());
-    let ticks = crate::timer::ticks() - before;
+    let ticks = crate::ticks::ticks() - before;
     kprintln!(
         "wait_forever() with a deadline of {DEADLINE_TICKS} timer ticks: {} after {ticks} ticks",
         trap_name(result)
@@ -245,8 +250,8 @@ pub fn control() -> keel::Result<()> {
     );
     kprintln!(
         "kernel: {} timer ticks, interrupts on: {}",
-        crate::timer::ticks(),
-        crate::timer::interrupts_enabled()
+        crate::ticks::ticks(),
+        M::interrupts_enabled()
     );
     Ok(())
 }

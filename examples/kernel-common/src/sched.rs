@@ -1,6 +1,6 @@
 //! The scheduler demo: three guests (`sched.wat`) run round-robin on this
 //! one CPU as async calls ([`keel::TypedFunc::call_async`]), each on its
-//! own fiber stack. The PIT's tick advances the engine's epoch, and each
+//! own fiber stack. The timer's tick advances the engine's epoch, and each
 //! store's deadline yields (`Store::epoch_deadline_async_yield_and_update`),
 //! so every timer tick suspends the running guest and the loop below
 //! resumes the next one. Guest 1 also blocks in the async host call
@@ -8,8 +8,9 @@
 //! the others run. The loop is the whole executor: futures polled with a
 //! no-op waker, no `std`, no async runtime.
 
+use crate::Machine;
 use crate::guest::{Guest, config, load_guest};
-use crate::timer;
+use crate::ticks;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::future::Future;
@@ -43,7 +44,7 @@ struct Sleep {
 impl Future for Sleep {
     type Output = ();
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
-        if timer::ticks() >= self.until {
+        if ticks::ticks() >= self.until {
             WAKE_AT[self.guest].store(0, Ordering::Relaxed);
             Poll::Ready(())
         } else {
@@ -54,8 +55,8 @@ impl Future for Sleep {
 }
 
 /// Runs the three guests to completion and checks they took turns.
-pub fn run() -> keel::Result<()> {
-    let mut config = config()?;
+pub fn run<M: Machine>() -> keel::Result<()> {
+    let mut config = config::<M>()?;
     config
         .consume_fuel(true)
         .epoch_interruption(true)
@@ -64,15 +65,15 @@ pub fn run() -> keel::Result<()> {
         .async_stack_size(256 * 1024);
     let engine = Engine::new(&config)?;
     let module = load_guest(&engine, Guest::Sched)?;
-    timer::drive_epochs_of(&engine);
+    ticks::drive_epochs_of(&engine);
 
     let mut linker: Linker<u32> = Linker::new(&engine);
-    linker.func_wrap("kernel", "ticks", || timer::ticks() as i64)?;
+    linker.func_wrap("kernel", "ticks", || ticks::ticks() as i64)?;
     linker.func_wrap(
         "kernel",
         "progress",
         |caller: Caller<'_, u32>, id: i32, step: i32| {
-            kprintln!("guest {id}: step {step} at tick {}", timer::ticks());
+            kprintln!("guest {id}: step {step} at tick {}", ticks::ticks());
             EVENTS.lock().push((*caller.data(), step));
         },
     )?;
@@ -81,7 +82,7 @@ pub fn run() -> keel::Result<()> {
         "sleep",
         |caller: Caller<'_, u32>, (ticks,): (i32,)| {
             let id = *caller.data();
-            let until = timer::ticks() + ticks as u64;
+            let until = ticks::ticks() + ticks as u64;
             kprintln!("guest {id}: sleeping {ticks} ticks");
             EVENTS.lock().push((id, -1));
             Box::new(async move {
@@ -90,7 +91,7 @@ pub fn run() -> keel::Result<()> {
                     until,
                 }
                 .await;
-                kprintln!("guest {id}: woke at tick {}", timer::ticks());
+                kprintln!("guest {id}: woke at tick {}", ticks::ticks());
                 EVENTS.lock().push((id, -2));
             })
         },
@@ -106,7 +107,7 @@ pub fn run() -> keel::Result<()> {
         workers.push(instance.get_typed_func::<(i32, i32, i32), i32>(&mut *store, "worker")?);
     }
     kprintln!("scheduler: 3 guests, round-robin, preempted by the timer's epoch yield");
-    let start = timer::ticks();
+    let start = ticks::ticks();
     let mut tasks: Vec<_> = stores
         .iter_mut()
         .zip(&workers)
@@ -125,7 +126,7 @@ pub fn run() -> keel::Result<()> {
         let mut ran = false;
         for (id, slot) in tasks.iter_mut().enumerate() {
             let Some(task) = slot else { continue };
-            if timer::ticks() < WAKE_AT[id].load(Ordering::Relaxed) {
+            if ticks::ticks() < WAKE_AT[id].load(Ordering::Relaxed) {
                 continue;
             }
             ran = true;
@@ -137,11 +138,11 @@ pub fn run() -> keel::Result<()> {
         }
         if !ran {
             // Everyone left is asleep: wait for the next timer interrupt.
-            timer::wait_for_interrupt();
+            M::wait_for_interrupt();
         }
     }
     drop(tasks);
-    let ticks = timer::ticks() - start;
+    let ticks = ticks::ticks() - start;
     for (id, result) in results.iter().enumerate() {
         kprintln!(
             "scheduler: guest {id} finished: {} in {} time slices",
