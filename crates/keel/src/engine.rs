@@ -836,7 +836,8 @@ impl Engine {
     /// Cranelift settings are implied by the keel version and the options
     /// compared here, and each CPU feature the artifact's code uses
     /// (an ISA flag `has_*` set to `true`) must be one this CPU has: on
-    /// x86_64 with `std` as detected at run time, otherwise as declared
+    /// x86_64 with `std` as detected at run time, on riscv64 as the
+    /// target's name implies (`riscv64gc`: G and C), otherwise as declared
     /// with [`Config::cranelift_flag_enable`].
     ///
     /// # Errors
@@ -913,6 +914,9 @@ impl Engine {
             .iter()
             .any(|(n, v)| n == name && v == "true")
         {
+            return true;
+        }
+        if riscv64_baseline_has(&self.target(), name) {
             return true;
         }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -1165,5 +1169,75 @@ impl Engine {
             cache.insert(ty.clone(), (copy.clone(), addr as usize));
         }
         Ok(())
+    }
+}
+
+/// Whether the architecture of the target triple `target` implies the
+/// riscv64 extension behind the Cranelift ISA flag `name`, as Rust's
+/// targets of that name assume every CPU has it: `riscv64gc` is RV64G
+/// (I, M, A, F, D, Zicsr, Zifencei) plus C; `riscv64imac` is I, M, A, C.
+/// An engine without the compiler counts these as present, so artifacts
+/// compiled for the target's baseline load without declaring each one.
+/// False for every other target and flag.
+#[cfg_attr(
+    feature = "compiler",
+    allow(dead_code, reason = "used by engines without the compiler, and tested")
+)]
+fn riscv64_baseline_has(target: &str, name: &str) -> bool {
+    let Some(letters) = target
+        .split('-')
+        .next()
+        .and_then(|arch| arch.strip_prefix("riscv64"))
+    else {
+        return false;
+    };
+    let g = letters.contains('g');
+    let has = |c: char| letters.contains(c) || (g && "imafd".contains(c));
+    match name {
+        "has_m" => has('m'),
+        "has_a" => has('a'),
+        "has_f" => has('f'),
+        "has_d" => has('d'),
+        "has_zicsr" | "has_zifencei" => g,
+        "has_c" | "has_zca" => has('c'),
+        "has_zcd" => has('c') && has('d'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod riscv64_baseline_tests {
+    use super::riscv64_baseline_has;
+
+    #[test]
+    fn riscv64gc_implies_g_and_c_and_nothing_more() {
+        for flag in [
+            "has_m",
+            "has_a",
+            "has_f",
+            "has_d",
+            "has_zicsr",
+            "has_zifencei",
+            "has_c",
+            "has_zca",
+            "has_zcd",
+        ] {
+            assert!(riscv64_baseline_has("riscv64gc-unknown-none-elf", flag), "{flag}");
+            assert!(riscv64_baseline_has("riscv64gc-unknown-linux-gnu", flag), "{flag}");
+        }
+        for flag in ["has_v", "has_zba", "has_zbb", "has_zfa", "has_sse3"] {
+            assert!(!riscv64_baseline_has("riscv64gc-unknown-none-elf", flag), "{flag}");
+        }
+    }
+
+    #[test]
+    fn riscv64imac_lacks_floating_point_and_other_targets_imply_nothing() {
+        assert!(riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_a"));
+        assert!(riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_c"));
+        assert!(!riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_f"));
+        assert!(!riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_zcd"));
+        assert!(!riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_zicsr"));
+        assert!(!riscv64_baseline_has("x86_64-unknown-none", "has_m"));
+        assert!(!riscv64_baseline_has("", "has_m"));
     }
 }

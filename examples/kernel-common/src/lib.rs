@@ -31,8 +31,8 @@ pub mod paging;
 pub mod platform;
 pub mod sched;
 pub mod selftest;
-pub mod ticks;
 mod target;
+pub mod ticks;
 
 pub use target::engine_target;
 

@@ -73,7 +73,9 @@ impl<M: Machine> KernelPlatform<M> {
             return Some(start);
         }
         let start = reservations.next;
-        let end = start.checked_add(len).filter(|&end| end <= self.region.end)?;
+        let end = start
+            .checked_add(len)
+            .filter(|&end| end <= self.region.end)?;
         reservations.next = end;
         Some(start)
     }
