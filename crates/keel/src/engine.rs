@@ -861,6 +861,16 @@ impl Engine {
             isa_flags: artifact.isa_flags.clone(),
             ..expected.clone()
         };
+        if artifact.target != expected.target {
+            anyhow::bail!(
+                "the artifact is code for another machine: target: artifact {}, engine {}; \
+                 load it where {} code runs, or compile the module for {}",
+                artifact.target,
+                expected.target,
+                artifact.target,
+                expected.target
+            );
+        }
         let mut mismatches = artifact.mismatches(expected);
         // A CPU feature the artifact does not use but this engine's CPU
         // has is no obstacle: code for a baseline CPU (an artifact made on

@@ -1,7 +1,7 @@
 //! Ahead-of-time artifacts: `Engine::precompile_module`,
 //! `Module::serialize` and the three ways to load them.
 
-use keel::{Config, Engine, Func, Linker, Module, Store, Trap, TrapCode};
+use keel::{Config, Engine, Func, Instance, Linker, Module, Store, Trap, TrapCode};
 
 #[path = "support/rerun.rs"]
 mod rerun;
@@ -297,6 +297,39 @@ fn settings_that_differ_are_named_with_both_values() {
         std::env::consts::ARCH
     );
     assert!(message.contains(&expected), "{message}");
+    // The target alone: another architecture's CPU features and settings
+    // do not compare.
+    assert!(!message.contains("ISA setting"), "{message}");
+}
+
+/// An artifact validated with fewer WebAssembly features loads into an
+/// engine with more (what a riscv64 artifact compiled without the V
+/// extension, so without SIMD, meets on a riscv64 machine with V), and
+/// not the other way round.
+#[test]
+fn artifacts_need_a_subset_of_the_engines_features() {
+    const PLAIN: &str = r#"(module (func (export "f") (result i32) i32.const 7))"#;
+    let mut without_simd = Config::new();
+    without_simd.wasm_simd(false).wasm_relaxed_simd(false);
+    let narrow = Engine::new(&without_simd).unwrap();
+    let wide = Engine::default();
+
+    let artifact = narrow.precompile_module(PLAIN.as_bytes()).unwrap();
+    // SAFETY: keel wrote the artifact for this machine.
+    let module = unsafe { Module::deserialize(&wide, &artifact) }.unwrap();
+    let mut store = Store::new(&wide, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance
+        .get_typed_func::<(), i32>(&mut store, "f")
+        .unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 7);
+
+    let artifact = wide.precompile_module(PLAIN.as_bytes()).unwrap();
+    // SAFETY: refused before any code runs.
+    let err = unsafe { Module::deserialize(&narrow, &artifact) }.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("wasm features: artifact"), "{message}");
+    assert!(message.contains("lacks"), "{message}");
 }
 
 /// Every truncation and every single-bit flip outside the machine code

@@ -282,7 +282,12 @@ impl Compatibility {
     /// The settings of `self` (an artifact's) that differ from
     /// `expected` (the loading engine's), each as `(setting, artifact
     /// value, engine value)`. Flags are compared by name; a flag only one
-    /// side has is reported with `(absent)` on the other.
+    /// side has is reported with `(absent)` on the other. Code for
+    /// another target is reported as that alone (its other settings do
+    /// not compare). WebAssembly features are a mismatch only when the
+    /// artifact was validated with one the engine does not enable (a
+    /// module valid without a feature is valid with it, as Wasmtime
+    /// also accepts).
     pub fn mismatches(&self, expected: &Compatibility) -> Vec<(String, String, String)> {
         let mut out = Vec::new();
         let mut check = |name: &str, a: String, b: String| {
@@ -296,6 +301,9 @@ impl Compatibility {
             expected.keel_version.clone(),
         );
         check("target", self.target.clone(), expected.target.clone());
+        if self.target != expected.target {
+            return out;
+        }
         let m = (&self.memory, &expected.memory);
         check(
             "memory_reservation",
@@ -342,11 +350,17 @@ impl Compatibility {
         ] {
             check(name, format!("{a}"), format!("{b}"));
         }
-        check(
-            "wasm features",
-            format!("{:#x}", self.wasm_features),
-            format!("{:#x}", expected.wasm_features),
-        );
+        if self.wasm_features & !expected.wasm_features != 0 {
+            out.push((
+                "wasm features".into(),
+                format!("{:#x}", self.wasm_features),
+                format!(
+                    "{:#x} (lacks {:#x})",
+                    expected.wasm_features,
+                    self.wasm_features & !expected.wasm_features
+                ),
+            ));
+        }
         for (kind, ours, theirs) in [
             (
                 "Cranelift setting",
