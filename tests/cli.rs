@@ -351,3 +351,71 @@ fn keel_log_prints_spans() {
     assert!(quiet.status.success());
     assert_eq!(stderr(&quiet), "");
 }
+
+/// The trap corpus (`tests/traps/*.wat`, also run on riscv64 by
+/// `scripts/riscv64-cli.sh`): every trap code `keel run` can meet, each
+/// raised three functions deep. The run fails with `wasm trap: <the
+/// message its `;; expect:` line gives>` and a backtrace naming the
+/// functions innermost first; the same module compiled to an artifact
+/// first prints the same thing.
+#[test]
+fn trap_corpus_names_each_trap_and_its_functions() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/traps");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/traps")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "{} corpus files", files.len());
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("reading a corpus file");
+        let header = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!(";; {key}: ")))
+                .map(str::to_string)
+        };
+        let expect =
+            header("expect").unwrap_or_else(|| panic!("{}: no expect line", file.display()));
+        let flags = header("flags").unwrap_or_default();
+        let flags: Vec<&str> = flags.split_whitespace().collect();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+
+        let mut args = vec!["run"];
+        args.extend(&flags);
+        args.extend([path_str(file), "--invoke", "main"]);
+        let jit = keel(&args);
+        let message = stderr(&jit);
+        assert_eq!(jit.status.code(), Some(1), "{name}: {message}");
+        assert!(
+            message.contains(&format!("error: calling `main`: wasm trap: {expect}\n")),
+            "{name}: {message}"
+        );
+        let frames: Vec<&str> = message
+            .lines()
+            .filter_map(|l| l.split(" - ").nth(1))
+            .collect();
+        assert_eq!(frames.first(), Some(&"traps!inner"), "{name}: {message}");
+        if name != "stack_overflow.wat" {
+            assert_eq!(
+                frames,
+                ["traps!inner", "traps!middle", "traps!main"],
+                "{name}: {message}"
+            );
+        }
+
+        let artifact = temp_file(&name.replace(".wat", ".cwasm"), "");
+        // `compile` takes the same code-changing `-W` settings as `run`.
+        let mut compile = vec!["compile"];
+        compile.extend(&flags);
+        compile.extend([path_str(file), "-o", path_str(&artifact)]);
+        let compiled = keel(&compile);
+        assert!(compiled.status.success(), "{name}: {}", stderr(&compiled));
+        let mut args = vec!["run", "--allow-precompiled"];
+        args.extend(&flags);
+        args.extend([path_str(&artifact), "--invoke", "main"]);
+        let loaded = keel(&args);
+        assert_eq!(stderr(&loaded), message, "{name} from an artifact");
+        assert_eq!(loaded.status.code(), Some(1), "{name} from an artifact");
+    }
+}

@@ -793,4 +793,46 @@ mod tests {
         }
         assert_eq!(targets, vec![i64::from(callee.start)]);
     }
+
+    /// A stack overflow is reported at the start of the overflowing
+    /// function's body on every architecture (x86_64 places the stack
+    /// check's trap out of line after the body; riscv64 inline).
+    #[test]
+    fn stack_checks_map_to_the_function_body_start() {
+        let wasm = wat::parse_str(TWO_FUNCS).unwrap();
+        let translation = translate_module(&wasm, wasm_features()).unwrap();
+        let sse: Vec<(String, String)> = ["has_sse3", "has_ssse3", "has_sse41", "has_sse42"]
+            .iter()
+            .map(|f| (f.to_string(), "true".to_string()))
+            .collect();
+        for (target, flags) in [
+            ("x86_64-unknown-linux-gnu", &sse[..]),
+            ("riscv64gc-unknown-linux-gnu", &[][..]),
+        ] {
+            let compiler = Compiler::for_target(CompilerOptions::default(), target, flags).unwrap();
+            let text = compiler.compile_module(&translation).unwrap();
+            let mut checked = 0;
+            for trap in text
+                .traps
+                .iter()
+                .filter(|t| t.code == TrapCode::StackOverflow)
+            {
+                let func = text.func_by_text_offset(trap.offset).unwrap();
+                let body = translation.function_bodies[func].body.range().start as u32;
+                assert_eq!(text.wasm_offset(trap.offset), Some(body), "{target}");
+                checked += 1;
+            }
+            // The caller has one (a leaf without a frame may have none).
+            assert!(checked >= 1, "{target}: no stack check");
+            // The division still maps into function 0's body, past its start.
+            let div = text
+                .traps
+                .iter()
+                .find(|t| t.code == TrapCode::IntegerDivisionByZero)
+                .unwrap();
+            let body = &translation.function_bodies[DefinedFuncIndex::from_u32(0)].body;
+            let at = u64::from(text.wasm_offset(div.offset).unwrap());
+            assert!(body.range().start < at && at < body.range().end, "{target}");
+        }
+    }
 }

@@ -253,11 +253,50 @@ fn compile_one_unguarded(
     compiled.host_call_types = host_call_types;
     // Code before the first operator (the prologue, its stack check) maps
     // to the start of the function body.
+    let body_start = u32::try_from(body.range().start).unwrap_or(u32::MAX);
     if compiled.srclocs.first().is_none_or(|(code, _)| *code > 0) {
-        let body_start = u32::try_from(body.range().start).unwrap_or(u32::MAX);
         compiled.srclocs.insert(0, (0, body_start));
     }
+    map_stack_checks_to_body_start(&mut compiled, body_start);
     Ok(compiled)
+}
+
+/// Maps the trap instruction of the prologue's stack check (the only
+/// `StackOverflow` trap in a function) to the start of the function body,
+/// wherever the backend put it: riscv64 traps inline in the prologue, which
+/// already maps there, but x86_64 jumps to a trap placed out of line after
+/// the body, whose code would otherwise map to the body's last operator.
+/// A stack overflow then reports the same offset on every architecture.
+/// The byte after the trap instruction's first maps as before (no pc or
+/// return address points inside an instruction).
+fn map_stack_checks_to_body_start(compiled: &mut CompiledFunction, body_start: u32) {
+    let sites: Vec<u32> = compiled
+        .traps
+        .iter()
+        .filter(|(_, code)| *code == TrapCode::StackOverflow)
+        .map(|(offset, _)| *offset)
+        .collect();
+    for at in sites {
+        let i = compiled.srclocs.partition_point(|(code, _)| *code <= at);
+        let before = i
+            .checked_sub(1)
+            .map_or(body_start, |i| compiled.srclocs[i].1);
+        if before == body_start {
+            continue;
+        }
+        let next_is_mapped = compiled
+            .srclocs
+            .get(i)
+            .is_some_and(|(code, _)| *code == at + 1);
+        if !next_is_mapped {
+            compiled.srclocs.insert(i, (at + 1, before));
+        }
+        if i > 0 && compiled.srclocs[i - 1].0 == at {
+            compiled.srclocs[i - 1].1 = body_start;
+        } else {
+            compiled.srclocs.insert(i, (at, body_start));
+        }
+    }
 }
 
 /// The machine code of defined function `index` as Cranelift prints it
