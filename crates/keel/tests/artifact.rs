@@ -319,9 +319,7 @@ fn artifacts_need_a_subset_of_the_engines_features() {
     let module = unsafe { Module::deserialize(&wide, &artifact) }.unwrap();
     let mut store = Store::new(&wide, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let f = instance
-        .get_typed_func::<(), i32>(&mut store, "f")
-        .unwrap();
+    let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
     assert_eq!(f.call(&mut store, ()).unwrap(), 7);
 
     let artifact = wide.precompile_module(PLAIN.as_bytes()).unwrap();

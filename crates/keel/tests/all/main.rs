@@ -4,6 +4,7 @@ mod calls;
 mod control;
 mod errors;
 mod exceptions;
+mod fuel_workloads;
 mod lazy_funcrefs;
 mod lazy_tables;
 mod memory;
