@@ -1232,21 +1232,45 @@ mod riscv64_baseline_tests {
             "has_zca",
             "has_zcd",
         ] {
-            assert!(riscv64_baseline_has("riscv64gc-unknown-none-elf", flag), "{flag}");
-            assert!(riscv64_baseline_has("riscv64gc-unknown-linux-gnu", flag), "{flag}");
+            assert!(
+                riscv64_baseline_has("riscv64gc-unknown-none-elf", flag),
+                "{flag}"
+            );
+            assert!(
+                riscv64_baseline_has("riscv64gc-unknown-linux-gnu", flag),
+                "{flag}"
+            );
         }
         for flag in ["has_v", "has_zba", "has_zbb", "has_zfa", "has_sse3"] {
-            assert!(!riscv64_baseline_has("riscv64gc-unknown-none-elf", flag), "{flag}");
+            assert!(
+                !riscv64_baseline_has("riscv64gc-unknown-none-elf", flag),
+                "{flag}"
+            );
         }
     }
 
     #[test]
     fn riscv64imac_lacks_floating_point_and_other_targets_imply_nothing() {
-        assert!(riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_a"));
-        assert!(riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_c"));
-        assert!(!riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_f"));
-        assert!(!riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_zcd"));
-        assert!(!riscv64_baseline_has("riscv64imac-unknown-none-elf", "has_zicsr"));
+        assert!(riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_a"
+        ));
+        assert!(riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_c"
+        ));
+        assert!(!riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_f"
+        ));
+        assert!(!riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_zcd"
+        ));
+        assert!(!riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_zicsr"
+        ));
         assert!(!riscv64_baseline_has("x86_64-unknown-none", "has_m"));
         assert!(!riscv64_baseline_has("", "has_m"));
     }
