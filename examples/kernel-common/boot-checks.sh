@@ -126,3 +126,33 @@ image_sizes() {
         echo "boot-test: image size of $(basename "$k"): text+data $((text + data)) bytes, loaded $((text + data + bss)) bytes, file $(stat -c %s "$k") bytes"
     done
 }
+
+# build_kernels BUILT: builds the kernel (release) without the compiler,
+# then with it, with $cargo in the current directory, copying the binary
+# at BUILT to $kernel_aot and $kernel; then checks that the first has no
+# Cranelift symbols and that neither has an undefined symbol (no std, no
+# libc), and prints both image sizes.
+build_kernels() {
+    local built="$1" k undefined
+    echo "boot-test: building the kernel without the compiler (release)"
+    "$cargo" build --release --no-default-features
+    cp "$built" "$kernel_aot"
+    echo "boot-test: building the kernel with the compiler (release)"
+    "$cargo" build --release
+    cp "$built" "$kernel"
+    if nm "$kernel_aot" | grep -q cranelift; then
+        fail "the kernel without the compiler contains Cranelift symbols"
+    else
+        pass "the kernel without the compiler has no Cranelift symbols"
+    fi
+    for k in "$kernel" "$kernel_aot"; do
+        undefined="$(nm -u "$k")"
+        if [ -z "$undefined" ]; then
+            pass "nm -u $(basename "$k"): no undefined symbols (no std, no libc)"
+        else
+            fail "nm -u $(basename "$k"): undefined symbols:"
+            echo "$undefined"
+        fi
+    done
+    image_sizes "$kernel" "$kernel_aot"
+}

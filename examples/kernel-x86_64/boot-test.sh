@@ -46,7 +46,7 @@ kernel_aot="$work/kernel-no-compiler"
 trap 'rm -rf "$work"' EXIT
 
 # pass, fail, show_boot, expect_in_order, expect_status, check_guests,
-# image_sizes.
+# image_sizes, build_kernels.
 source "$here/../kernel-common/boot-checks.sh"
 
 # QEMU, from Debian's package if missing.
@@ -60,34 +60,9 @@ if ! command -v "$qemu" >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends qemu-system-x86
 fi
 
-echo "boot-test: building the kernel without the compiler (release)"
-"$cargo" build --release --no-default-features
-cp "$built" "$kernel_aot"
-echo "boot-test: building the kernel with the compiler (release)"
-"$cargo" build --release
-cp "$built" "$kernel"
-if nm "$kernel_aot" | grep -q cranelift; then
-    fail "the kernel without the compiler contains Cranelift symbols"
-else
-    pass "the kernel without the compiler has no Cranelift symbols"
-fi
-undefined="$(nm -u "$kernel_aot")"
-if [ -z "$undefined" ]; then
-    pass "nm -u $kernel_aot: no undefined symbols"
-else
-    fail "nm -u $kernel_aot: undefined symbols:"
-    echo "$undefined"
-fi
-image_sizes "$kernel" "$kernel_aot"
+build_kernels "$built"
 
 # --- The binary is freestanding -----------------------------------------
-undefined="$(nm -u "$kernel")"
-if [ -z "$undefined" ]; then
-    pass "nm -u $kernel: no undefined symbols (no std, no libc)"
-else
-    fail "nm -u $kernel: undefined symbols:"
-    echo "$undefined"
-fi
 if readelf -lW "$kernel" | grep -q 'INTERP'; then
     fail "the kernel has a program interpreter"
 else

@@ -36,6 +36,25 @@ pub mod ticks;
 
 pub use target::engine_target;
 
+/// Runs everything the boot tests check, in order: the guest's calls and
+/// traps ([`guest::run`]), guest control ([`guest::control`]) and the
+/// scheduler ([`sched::run`]). On the first failure it prints which part
+/// failed and why, and returns `false`.
+pub fn run_guests<M: Machine>() -> bool {
+    let parts: [(&str, fn() -> keel::Result<()>); 3] = [
+        ("guest", guest::run::<M>),
+        ("guest control", guest::control::<M>),
+        ("scheduler", sched::run::<M>),
+    ];
+    for (name, part) in parts {
+        if let Err(err) = part() {
+            kprintln!("kernel: {name} failed: {err:?}");
+            return false;
+        }
+    }
+    true
+}
+
 /// The architecture-specific half of a kernel, as the shared code needs it.
 pub trait Machine: Sized + Send + Sync + 'static {
     /// The page-table format keel's region is mapped with.

@@ -36,7 +36,6 @@ mod timer;
 mod trap;
 mod uart;
 
-use kernel_common::{guest, sched};
 use platform::Riscv64;
 use qemu::ExitCode;
 
@@ -96,16 +95,7 @@ extern "C" fn kmain(hart: usize, dtb: usize) -> ! {
     timer::init(boot.timebase_hz);
     // Interrupts stay on from here: the timer preempts the guests below.
     timer::enable_interrupts();
-    if let Err(err) = guest::run::<Riscv64>() {
-        kprintln!("kernel: guest failed: {err:?}");
-        qemu::exit(ExitCode::Failure);
-    }
-    if let Err(err) = guest::control::<Riscv64>() {
-        kprintln!("kernel: guest control failed: {err:?}");
-        qemu::exit(ExitCode::Failure);
-    }
-    if let Err(err) = sched::run::<Riscv64>() {
-        kprintln!("kernel: scheduler failed: {err:?}");
+    if !kernel_common::run_guests::<Riscv64>() {
         qemu::exit(ExitCode::Failure);
     }
     let [illegal, page] = trap::keel_fault_counts();

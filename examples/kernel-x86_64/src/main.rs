@@ -30,7 +30,6 @@ mod selftest;
 mod serial;
 mod timer;
 
-use kernel_common::{guest, sched};
 use platform::X86_64;
 use qemu::ExitCode;
 
@@ -60,16 +59,7 @@ extern "C" fn kmain() -> ! {
     timer::init();
     // Interrupts stay on from here: the timer preempts the guests below.
     timer::enable_interrupts();
-    if let Err(err) = guest::run::<X86_64>() {
-        kprintln!("kernel: guest failed: {err:?}");
-        qemu::exit(ExitCode::Failure);
-    }
-    if let Err(err) = guest::control::<X86_64>() {
-        kprintln!("kernel: guest control failed: {err:?}");
-        qemu::exit(ExitCode::Failure);
-    }
-    if let Err(err) = sched::run::<X86_64>() {
-        kprintln!("kernel: scheduler failed: {err:?}");
+    if !kernel_common::run_guests::<X86_64>() {
         qemu::exit(ExitCode::Failure);
     }
     let [de, ud, pf] = idt::keel_fault_counts();
