@@ -19,8 +19,9 @@
 //!   without `sret` is sound, except for `sstatus.SIE`, which the trap
 //!   cleared and which the handler sets again first if the interrupted
 //!   code had it set.
-//! * Breakpoints (`ebreak`) print and resume after the instruction, which
-//!   the boot self-test uses.
+//! * Breakpoints (`ebreak`) are offered to keel too; one that is not a
+//!   wasm trap prints and resumes after the instruction, which the boot
+//!   self-test uses.
 //! * The supervisor timer interrupt goes to [`crate::timer`]; the tick
 //!   advances keel's engine epoch.
 //! * Anything else, and anything keel declines, is a kernel fault: it
@@ -211,6 +212,14 @@ extern "C" fn trap_dispatch(frame: &mut TrapFrame) {
     }
     match frame.scause {
         BREAKPOINT => {
+            // An `ebreak` at a trap site of wasm code is a wasm trap (keel
+            // registers none today: Cranelift's traps are `unimp`); any
+            // other is the kernel's, which resumes.
+            // SAFETY: as for the faults below: the interrupted pc and
+            // frame pointer; a wasm trap does not return.
+            if unsafe { keel::trap_entry(pc as usize, frame.regs[8] as usize, 0) } {
+                return;
+            }
             kprintln!("trap: breakpoint at {pc:#x}, resuming");
             // Resume after the `ebreak` (4 bytes) or `c.ebreak` (2): an
             // instruction whose low two bits are 0b11 is 32 bits long.
