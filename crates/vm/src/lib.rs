@@ -10,10 +10,18 @@
 //! * **VM-1**: an [`Instance`] and its VMContext are heap-allocated and
 //!   never move; the VMContext's `instance` field points back to it. They
 //!   live as long as the store that owns them.
-//! * **VM-2**: a linear memory's base address never changes: the maximum
-//!   size is reserved when the memory is created and growth commits pages
-//!   inside the reservation. `current_length` always equals the committed,
-//!   accessible size.
+//! * **VM-2**: `current_length` always equals the committed, accessible
+//!   size behind a linear memory's base. The base changes only when a
+//!   *movable* memory grows past its reservation
+//!   ([`MemoryTunables::memory_may_move`](keel_translate::MemoryTunables::memory_may_move):
+//!   signals-based traps off and no declared maximum), and only inside
+//!   `memory.grow` (or the host's grow), after which the new base is in
+//!   the memory's definition before wasm runs again; compiled code for
+//!   such a memory reloads the base after every call. Every other memory
+//!   (guard pages, or a declared maximum) reserves its maximum when it is
+//!   created and grows by committing pages inside the reservation, so its
+//!   base never changes. Nothing may keep a host pointer into a movable
+//!   memory across a call into wasm or a grow.
 //! * **VM-3**: the `#[repr(C)]` `VM*` structs match the offsets in
 //!   [`keel_translate::VMOffsets`] and its field modules (checked by tests).
 //! * **VM-4**: code in a [`CodeMemory`] is immutable and executable for the

@@ -3,7 +3,6 @@
 //! trap) and a call after it.
 
 use crate::Machine;
-
 use keel::{
     Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, Trap, WasmBacktrace,
 };
@@ -85,8 +84,10 @@ pub fn load_guest(engine: &Engine, guest: Guest) -> keel::Result<Module> {
 pub fn config<M: Machine>() -> keel::Result<Config> {
     let arch = if cfg!(target_arch = "x86_64") {
         "x86_64"
-    } else {
+    } else if cfg!(target_arch = "riscv64") {
         "riscv64"
+    } else {
+        "this architecture"
     };
     let (target, flags) = crate::engine_target(arch)
         .ok_or_else(|| anyhow::anyhow!("no kernel for the architecture {arch}"))?;
