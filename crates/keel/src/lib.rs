@@ -86,6 +86,13 @@ mod prelude {
     pub use alloc::vec::Vec;
 }
 
+mod compat;
+#[cfg(feature = "compiler")]
+mod compiler;
+#[cfg(not(feature = "compiler"))]
+#[path = "compiler_disabled.rs"]
+mod compiler;
+mod config;
 mod engine;
 mod exception;
 mod externals;
@@ -101,11 +108,13 @@ mod resource_limiter;
 mod shared_memory;
 mod store;
 mod trap;
+mod type_registry;
 mod typed;
 mod types;
 mod values;
 
-pub use engine::{Config, Engine};
+pub use config::Config;
+pub use engine::Engine;
 pub use exception::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::{Global, Memory, Table};
 pub use externref::ExternRef;

@@ -77,30 +77,11 @@ impl Module {
             let _span = tracing::debug_span!("translate").entered();
             keel_translate::translate_module(bytes, engine.inner.config.features)?
         };
-        #[cfg(feature = "compiler")]
-        {
-            if !engine.targets_host() {
-                anyhow::bail!(
-                    "this engine compiles for `{}`, not this machine: use `Engine::precompile_module`",
-                    engine.inner.compiler.triple()
-                );
-            }
-            let text = engine
-                .inner
-                .compiler
-                .compile_module(&translation)
-                .map_err(crate::engine::compile_error)?;
-            Self::from_compiled(engine, translation, text)
-        }
-        #[cfg(not(feature = "compiler"))]
-        {
-            let _ = (engine, translation);
-            anyhow::bail!("compiling modules needs the `compiler` feature")
-        }
+        let text = engine.compile_module(&translation)?;
+        Self::from_compiled(engine, translation, text)
     }
 
     /// The module of `translation` with its compiled code `text`.
-    #[cfg(feature = "compiler")]
     fn from_compiled(
         engine: &Engine,
         translation: keel_translate::ModuleTranslation<'_>,
@@ -194,7 +175,7 @@ impl Module {
             tables,
             inner.engine.compatibility(),
         )
-        .map_err(crate::engine::compile_error)
+        .map_err(crate::compiler::compile_error)
     }
 
     /// Load an artifact that [`Engine::precompile_module`] or

@@ -1,0 +1,218 @@
+//! Artifact compatibility: what must be the same between the engine that
+//! compiled a module ([`Engine::precompile_module`](crate::Engine::precompile_module),
+//! [`Module::serialize`](crate::Module::serialize)) and the one that runs it
+//! ([`Module::deserialize`](crate::Module::deserialize)), and the error that
+//! names each setting that differs.
+//!
+//! What is compared ([`Compatibility`]): the keel version, the target, the
+//! Cranelift and ISA settings, the memory layout, fuel and epoch checks,
+//! NaN canonicalization, the Spectre mitigations, deterministic relaxed
+//! SIMD, and the WebAssembly features (the artifact's must be a subset of
+//! the engine's). An engine without the compiler takes the Cranelift
+//! settings from the artifact and checks instead that this CPU has each
+//! feature the code uses.
+
+use crate::prelude::*;
+use crate::{Engine, Result};
+use keel_translate::artifact::Compatibility;
+
+impl Engine {
+    /// What an artifact must have been compiled with to run on this
+    /// engine. Without the compiler the Cranelift and ISA settings are
+    /// unknown and left empty (see [`Engine::check_compatible`](Engine::check_compatible)).
+    #[cfg(feature = "compiler")]
+    pub(crate) fn compatibility(&self) -> &Compatibility {
+        &self.compatibility_and_bytes().0
+    }
+
+    /// [`compatibility`](Self::compatibility) and its encoding, computed
+    /// once per engine (it formats every Cranelift setting).
+    fn compatibility_and_bytes(&self) -> &(Compatibility, Vec<u8>) {
+        self.inner.compatibility.call_once(|| {
+            let compat = self.compute_compatibility();
+            // Only compared with artifacts' encodings; an encoding error
+            // (impossible for these types) just disables the fast path.
+            let bytes = postcard::to_allocvec(&compat).unwrap_or_default();
+            (compat, bytes)
+        })
+    }
+
+    fn compute_compatibility(&self) -> Compatibility {
+        let config = &self.inner.config;
+        let (cranelift_flags, isa_flags) = self.inner.compiler.settings();
+        Compatibility {
+            keel_version: env!("CARGO_PKG_VERSION").to_string(),
+            target: self.target(),
+            cranelift_flags,
+            isa_flags,
+            memory: config.memory,
+            consume_fuel: config.consume_fuel,
+            epoch_interruption: config.epoch_interruption,
+            nan_canonicalization: config.nan_canonicalization,
+            heap_access_spectre_mitigation: config.heap_spectre,
+            table_access_spectre_mitigation: config.table_spectre,
+            wasm_features: config.features.bits(),
+            relaxed_simd_deterministic: config.relaxed_simd_deterministic,
+        }
+    }
+
+    /// Check that code compiled with `artifact`'s settings can run on this
+    /// engine.
+    ///
+    /// With the compiler, every setting must be equal. Without it, the
+    /// Cranelift settings are implied by the keel version and the options
+    /// compared here, and each CPU feature the artifact's code uses
+    /// (an ISA flag `has_*` set to `true`) must be one this CPU has: on
+    /// x86_64 with `std` as detected at run time, on riscv64 as the
+    /// target's name implies (`riscv64gc`: G and C), otherwise as declared
+    /// with [`Config::cranelift_flag_enable`](crate::Config::cranelift_flag_enable).
+    ///
+    /// # Errors
+    ///
+    /// One error listing every mismatch as `setting: artifact value,
+    /// engine value`; or, if the engine's code cannot run on this machine
+    /// (it compiles for another target), that.
+    pub(crate) fn check_compatible(
+        &self,
+        file: &keel_vm::artifact::ArtifactFile<'_>,
+    ) -> Result<()> {
+        let (expected, expected_bytes) = self.compatibility_and_bytes();
+        // Equal encodings are equal settings: no need to decode.
+        if file.compat_bytes == expected_bytes.as_slice() && self.targets_host() {
+            return Ok(());
+        }
+        let artifact = &file.compat()?;
+        let compiler = &self.inner.compiler;
+        let expected = &*compiler.expected_settings(expected, artifact);
+        if artifact.target != expected.target {
+            anyhow::bail!(
+                "the artifact is code for another machine: target: artifact {}, engine {}; \
+                 load it where {} code runs, or compile the module for {}",
+                artifact.target,
+                expected.target,
+                artifact.target,
+                expected.target
+            );
+        }
+        let mut mismatches = artifact.mismatches(expected);
+        // A CPU feature the artifact does not use but this engine's CPU
+        // has is no obstacle: code for a baseline CPU (an artifact made on
+        // another machine for `riscv64gc-unknown-linux-gnu`) runs on one
+        // with more extensions. One it uses must be here.
+        mismatches.retain(|(name, a, b)| {
+            !(name.starts_with("ISA setting `has_") && a == "false" && b == "true")
+        });
+        mismatches.extend(compiler.missing_cpu_features(&self.inner.config, artifact));
+        if !mismatches.is_empty() {
+            let list: Vec<String> = mismatches
+                .iter()
+                .map(|(name, a, b)| format!("{name}: artifact {a}, engine {b}"))
+                .collect();
+            anyhow::bail!(
+                "the artifact was compiled with settings this engine does not have: {}",
+                list.join("; ")
+            );
+        }
+        if !self.targets_host() {
+            anyhow::bail!(
+                "this engine's target `{}` is not this machine's: its artifacts can be written, not run",
+                expected.target
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Whether the architecture of the target triple `target` implies the
+/// riscv64 extension behind the Cranelift ISA flag `name`, as Rust's
+/// targets of that name assume every CPU has it: `riscv64gc` is RV64G
+/// (I, M, A, F, D, Zicsr, Zifencei) plus C; `riscv64imac` is I, M, A, C.
+/// An engine without the compiler counts these as present, so artifacts
+/// compiled for the target's baseline load without declaring each one.
+/// False for every other target and flag.
+#[cfg_attr(
+    feature = "compiler",
+    allow(dead_code, reason = "used by engines without the compiler, and tested")
+)]
+pub(crate) fn riscv64_baseline_has(target: &str, name: &str) -> bool {
+    let Some(letters) = target
+        .split('-')
+        .next()
+        .and_then(|arch| arch.strip_prefix("riscv64"))
+    else {
+        return false;
+    };
+    let g = letters.contains('g');
+    let has = |c: char| letters.contains(c) || (g && "imafd".contains(c));
+    match name {
+        "has_m" => has('m'),
+        "has_a" => has('a'),
+        "has_f" => has('f'),
+        "has_d" => has('d'),
+        "has_zicsr" | "has_zifencei" => g,
+        "has_c" | "has_zca" => has('c'),
+        "has_zcd" => has('c') && has('d'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod riscv64_baseline_tests {
+    use super::riscv64_baseline_has;
+
+    #[test]
+    fn riscv64gc_implies_g_and_c_and_nothing_more() {
+        for flag in [
+            "has_m",
+            "has_a",
+            "has_f",
+            "has_d",
+            "has_zicsr",
+            "has_zifencei",
+            "has_c",
+            "has_zca",
+            "has_zcd",
+        ] {
+            assert!(
+                riscv64_baseline_has("riscv64gc-unknown-none-elf", flag),
+                "{flag}"
+            );
+            assert!(
+                riscv64_baseline_has("riscv64gc-unknown-linux-gnu", flag),
+                "{flag}"
+            );
+        }
+        for flag in ["has_v", "has_zba", "has_zbb", "has_zfa", "has_sse3"] {
+            assert!(
+                !riscv64_baseline_has("riscv64gc-unknown-none-elf", flag),
+                "{flag}"
+            );
+        }
+    }
+
+    #[test]
+    fn riscv64imac_lacks_floating_point_and_other_targets_imply_nothing() {
+        assert!(riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_a"
+        ));
+        assert!(riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_c"
+        ));
+        assert!(!riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_f"
+        ));
+        assert!(!riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_zcd"
+        ));
+        assert!(!riscv64_baseline_has(
+            "riscv64imac-unknown-none-elf",
+            "has_zicsr"
+        ));
+        assert!(!riscv64_baseline_has("x86_64-unknown-none", "has_m"));
+        assert!(!riscv64_baseline_has("", "has_m"));
+    }
+}
