@@ -29,7 +29,9 @@ pub const SHAPES: &[Shape] = &[
     ("block_chain", 12_000, shapes::block_chain),
     ("data_segments", 6_000, shapes::data_segments),
     ("nested_try_tables", 1_000, shapes::nested_try_tables),
-    ("catch_clauses", 500, |n| shapes::many_catch_clauses(n, n - 1)),
+    ("catch_clauses", 500, |n| {
+        shapes::many_catch_clauses(n, n - 1)
+    }),
 ];
 
 fn pathological(c: &mut Criterion) {

@@ -77,7 +77,7 @@ fn keel_fuel(wasm: &[u8], name: &str, arg: i32, fuel: u64) -> (String, u64) {
     let outcome = match f.call(&mut store, &[keel::Val::I32(arg)], &mut results) {
         Ok(()) => format!("{:?}", results.iter().map(keel_bits).collect::<Vec<_>>()),
         Err(e) => match e.downcast_ref::<keel::Trap>() {
-            Some(t) => format!("trap {:?}", t.code()),
+            Some(t) => format!("trap {t:?}"),
             None => panic!("keel {name}: {e:?}"),
         },
     };

@@ -21,7 +21,7 @@ const TRAPPING: &str = r#"(module (func (export "f") unreachable))"#;
 #[derive(Debug, PartialEq)]
 enum Outcome {
     Values(Vec<String>),
-    Trap(keel::TrapCode),
+    Trap(keel::Trap),
     Error,
 }
 
@@ -57,7 +57,7 @@ fn run(module: &keel::Module) -> Option<Vec<(String, Outcome)>> {
         let outcome = match f.call(&mut store, &args, &mut out) {
             Ok(()) => Outcome::Values(out.iter().map(describe).collect()),
             Err(e) => match e.downcast_ref::<keel::Trap>() {
-                Some(t) => Outcome::Trap(t.code()),
+                Some(t) => Outcome::Trap(*t),
                 None => Outcome::Error,
             },
         };
@@ -87,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
                     outcomes,
                     [(
                         "f".to_string(),
-                        Outcome::Trap(keel::TrapCode::UnreachableCodeReached)
+                        Outcome::Trap(keel::Trap::UnreachableCodeReached)
                     )]
                 );
             }

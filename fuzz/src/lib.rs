@@ -223,8 +223,8 @@ enum Outcome {
 fn keel_outcome(r: &keel::Result<Vec<keel::Val>>) -> Outcome {
     match r {
         Ok(v) => Outcome::Values(v.iter().map(keel_key).collect()),
-        Err(e) => match e.downcast_ref::<keel::Trap>().map(|t| t.code()) {
-            Some(keel::TrapCode::StackOverflow) => Outcome::Exhausted,
+        Err(e) => match e.downcast_ref::<keel::Trap>().copied() {
+            Some(keel::Trap::StackOverflow) => Outcome::Exhausted,
             Some(code) => Outcome::Trap(format!("{code:?}")),
             None => Outcome::Error(format!("{e:#}")),
         },

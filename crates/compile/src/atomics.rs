@@ -16,7 +16,7 @@ use crate::CompileError;
 use crate::clif_trap_code;
 use crate::func_translator::FuncTranslator;
 use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, Value, condcodes::IntCC, types};
-use keel_translate::{BuiltinFunctionIndex, MemoryIndex, TrapCode};
+use keel_translate::{BuiltinFunctionIndex, MemoryIndex, Trap};
 use wasmparser::{MemArg, Operator};
 
 use types::{I8, I16, I32, I64};
@@ -37,7 +37,7 @@ impl FuncTranslator<'_, '_> {
         let misaligned = self.builder.ins().band_imm_s(ea, i64::from(size - 1));
         self.builder
             .ins()
-            .trapnz(misaligned, clif_trap_code(TrapCode::HeapMisaligned));
+            .trapnz(misaligned, clif_trap_code(Trap::HeapMisaligned));
     }
 
     /// The host address of an atomic access of `size` bytes, after the
@@ -345,7 +345,7 @@ impl FuncTranslator<'_, '_> {
         if !self.memarg_is_shared(memarg) {
             // What follows is unreachable (its stack is dropped at the
             // end of the enclosing block).
-            self.trap(TrapCode::AtomicWaitNonSharedMemory);
+            self.trap(Trap::AtomicWaitNonSharedMemory);
             return Ok(());
         }
         let expected = self.extend_to_i64(expected);
@@ -359,14 +359,14 @@ impl FuncTranslator<'_, '_> {
         let unsupported = self.builder.ins().icmp_imm_u(IntCC::Equal, result, 3);
         self.builder
             .ins()
-            .trapnz(unsupported, clif_trap_code(TrapCode::AtomicWaitUnsupported));
+            .trapnz(unsupported, clif_trap_code(Trap::AtomicWaitUnsupported));
         let interrupted = self
             .builder
             .ins()
             .icmp_imm_u(IntCC::UnsignedGreaterThan, result, 3);
         self.builder
             .ins()
-            .trapnz(interrupted, clif_trap_code(TrapCode::Interrupt));
+            .trapnz(interrupted, clif_trap_code(Trap::Interrupt));
         self.push_value(result);
         Ok(())
     }

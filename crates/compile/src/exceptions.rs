@@ -39,9 +39,7 @@ use cranelift_codegen::ir::{
     MemFlagsData, Signature, StackSlotData, StackSlotKind, Value, condcodes::IntCC, types,
 };
 use cranelift_codegen::isa::CallConv;
-use keel_translate::{
-    BuiltinFunctionIndex, TagIndex, TrapCode, VMOffsets, WasmValType, vmexn_object,
-};
+use keel_translate::{BuiltinFunctionIndex, TagIndex, Trap, VMOffsets, WasmValType, vmexn_object};
 
 /// An open `try_table`: the blocks its calls' exceptions go to.
 #[derive(Clone, Copy, Debug)]
@@ -328,7 +326,7 @@ impl FuncTranslator<'_, '_> {
             sig,
             &[self.vmctx, a, b, target],
         )?;
-        self.trap(TrapCode::UnreachableCodeReached);
+        self.trap(Trap::UnreachableCodeReached);
         Ok(())
     }
 
@@ -358,7 +356,7 @@ impl FuncTranslator<'_, '_> {
         let exn = self.pop_value()?;
         self.builder
             .ins()
-            .trapz(exn, crate::clif_trap_code(TrapCode::NullReference));
+            .trapz(exn, crate::clif_trap_code(Trap::NullReference));
         let ptr = self.env.isa.pointer_type();
         let unused = self.builder.ins().iconst(ptr, 0);
         self.call_unwinding_builtin(BuiltinFunctionIndex::throw_ref, exn, unused)

@@ -17,7 +17,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use hashbrown::HashMap;
-use keel_translate::{BuiltinFunctionIndex, TrapCode, WasmFuncType, WasmValType};
+use keel_translate::{BuiltinFunctionIndex, Trap, WasmFuncType, WasmValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 /// What kind of structured instruction a control frame belongs to.
@@ -328,7 +328,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         Ok(frame.branch_target())
     }
 
-    pub(crate) fn trap(&mut self, code: TrapCode) {
+    pub(crate) fn trap(&mut self, code: Trap) {
         self.builder.ins().trap(crate::clif_trap_code(code));
         self.reachable = false;
     }
@@ -563,7 +563,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         match op {
             // Control instructions
             // (<https://webassembly.github.io/spec/core/exec/instructions.html#control-instructions>).
-            Operator::Unreachable => self.trap(TrapCode::UnreachableCodeReached),
+            Operator::Unreachable => self.trap(Trap::UnreachableCodeReached),
             Operator::Nop => {}
             Operator::Block { blockty } => {
                 let frame = self.block_frame(blockty, FrameKind::Block)?;
@@ -694,7 +694,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let r = self.pop()?;
                 self.builder
                     .ins()
-                    .trapz(r, crate::clif_trap_code(TrapCode::NullReference));
+                    .trapz(r, crate::clif_trap_code(Trap::NullReference));
                 self.push(r);
             }
             Operator::BrOnNull { relative_depth } => {
@@ -844,7 +844,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.checked_builtin(
                     BuiltinFunctionIndex::memory_fill,
                     &[m, dst, value, len],
-                    TrapCode::MemoryOutOfBounds,
+                    Trap::MemoryOutOfBounds,
                 );
             }
             Operator::MemoryCopy { dst_mem, src_mem } => {
@@ -859,7 +859,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.checked_builtin(
                     BuiltinFunctionIndex::memory_copy,
                     &[d, dst, s, src, len],
-                    TrapCode::MemoryOutOfBounds,
+                    Trap::MemoryOutOfBounds,
                 );
             }
             Operator::MemoryInit { data_index, mem } => {
@@ -873,7 +873,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.checked_builtin(
                     BuiltinFunctionIndex::memory_init,
                     &[m, d, dst, src, len],
-                    TrapCode::MemoryOutOfBounds,
+                    Trap::MemoryOutOfBounds,
                 );
             }
             Operator::DataDrop { data_index } => {
@@ -924,7 +924,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let v = self.grow_builtin(
                     BuiltinFunctionIndex::table_grow,
                     &[t, init, delta],
-                    TrapCode::TableOutOfBounds,
+                    Trap::TableOutOfBounds,
                     bits,
                 );
                 self.push(v);
@@ -939,7 +939,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_fill,
                     &[t, dst, value, len],
-                    TrapCode::TableOutOfBounds,
+                    Trap::TableOutOfBounds,
                 );
             }
             Operator::TableCopy {
@@ -957,7 +957,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_copy,
                     &[d, s, dst, src, len],
-                    TrapCode::TableOutOfBounds,
+                    Trap::TableOutOfBounds,
                 );
             }
             Operator::TableInit { elem_index, table } => {
@@ -971,7 +971,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 self.checked_builtin(
                     BuiltinFunctionIndex::table_init,
                     &[t, e, dst, src, len],
-                    TrapCode::TableOutOfBounds,
+                    Trap::TableOutOfBounds,
                 );
             }
             Operator::ElemDrop { elem_index } => {

@@ -45,7 +45,7 @@ use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use hashbrown::{HashMap, HashSet};
 use keel_translate::{
-    CompiledText, EntitySet, ModuleTranslation, PrimaryMap, TranslateError, TrapCode, TypeIndex,
+    CompiledText, EntitySet, ModuleTranslation, PrimaryMap, Trap, TypeIndex, WasmError,
     WasmFuncType,
 };
 
@@ -54,8 +54,8 @@ use keel_translate::{
 #[non_exhaustive]
 pub enum CompileError {
     /// Validation or metadata error, an unsupported feature
-    /// ([`TranslateError::Unsupported`]) or an implementation limit.
-    Translate(TranslateError),
+    /// ([`WasmError::Unsupported`]) or an implementation limit.
+    Translate(WasmError),
     /// Cranelift rejected the generated IR or failed to compile it.
     Codegen(String),
     /// The host's CPU or target settings cannot be used.
@@ -79,14 +79,14 @@ impl core::error::Error for CompileError {}
 
 impl CompileError {
     /// A construct keel cannot compile yet: the one "unsupported" error,
-    /// [`TranslateError::Unsupported`].
+    /// [`WasmError::Unsupported`].
     pub(crate) fn unsupported(message: String) -> Self {
-        CompileError::Translate(TranslateError::Unsupported(message))
+        CompileError::Translate(WasmError::Unsupported(message))
     }
 }
 
-impl From<TranslateError> for CompileError {
-    fn from(e: TranslateError) -> Self {
+impl From<WasmError> for CompileError {
+    fn from(e: WasmError) -> Self {
         CompileError::Translate(e)
     }
 }
@@ -98,26 +98,26 @@ impl From<wasmparser::BinaryReaderError> for CompileError {
 }
 
 /// The Cranelift trap code keel uses for `code`.
-pub(crate) fn clif_trap_code(code: TrapCode) -> ir::TrapCode {
+pub(crate) fn clif_trap_code(code: Trap) -> ir::TrapCode {
     match code {
-        TrapCode::StackOverflow => ir::TrapCode::STACK_OVERFLOW,
-        TrapCode::IntegerOverflow => ir::TrapCode::INTEGER_OVERFLOW,
-        TrapCode::MemoryOutOfBounds => ir::TrapCode::HEAP_OUT_OF_BOUNDS,
-        TrapCode::IntegerDivisionByZero => ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
-        TrapCode::BadConversionToInteger => ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
+        Trap::StackOverflow => ir::TrapCode::STACK_OVERFLOW,
+        Trap::IntegerOverflow => ir::TrapCode::INTEGER_OVERFLOW,
+        Trap::MemoryOutOfBounds => ir::TrapCode::HEAP_OUT_OF_BOUNDS,
+        Trap::IntegerDivisionByZero => ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
+        Trap::BadConversionToInteger => ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
         other => ir::TrapCode::unwrap_user(other as u8),
     }
 }
 
 /// The keel trap code for a Cranelift trap code in compiled code.
-pub(crate) fn keel_trap_code(code: ir::TrapCode) -> Option<TrapCode> {
+pub(crate) fn keel_trap_code(code: ir::TrapCode) -> Option<Trap> {
     Some(match code {
-        ir::TrapCode::STACK_OVERFLOW => TrapCode::StackOverflow,
-        ir::TrapCode::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
-        ir::TrapCode::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
-        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
-        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
-        other => return TrapCode::from_u8(other.as_raw().get()),
+        ir::TrapCode::STACK_OVERFLOW => Trap::StackOverflow,
+        ir::TrapCode::INTEGER_OVERFLOW => Trap::IntegerOverflow,
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS => Trap::MemoryOutOfBounds,
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero,
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => Trap::BadConversionToInteger,
+        other => return Trap::from_u8(other.as_raw().get()),
     })
 }
 
@@ -387,7 +387,7 @@ impl Compiler {
     ///
     /// # Errors
     ///
-    /// [`TranslateError::Unsupported`] naming the first operator or feature
+    /// [`WasmError::Unsupported`] naming the first operator or feature
     /// keel cannot compile (with its byte offset), or
     /// [`CompileError::Codegen`] if Cranelift fails.
     pub fn compile_module(
@@ -545,10 +545,10 @@ mod tests {
         assert!(
             text.traps
                 .iter()
-                .any(|t| t.code == TrapCode::IntegerDivisionByZero
+                .any(|t| t.code == Trap::IntegerDivisionByZero
                     && text.func_by_text_offset(t.offset) == Some(DefinedFuncIndex::from_u32(0)))
         );
-        assert!(text.traps.iter().any(|t| t.code == TrapCode::StackOverflow
+        assert!(text.traps.iter().any(|t| t.code == Trap::StackOverflow
             && text.func_by_text_offset(t.offset) == Some(DefinedFuncIndex::from_u32(1))));
     }
 
@@ -644,7 +644,7 @@ mod tests {
 
     #[test]
     fn trap_codes_round_trip_through_cranelift() {
-        for &code in TrapCode::ALL {
+        for &code in Trap::ALL {
             assert_eq!(keel_trap_code(clif_trap_code(code)), Some(code));
         }
     }
@@ -668,16 +668,8 @@ mod tests {
         )
         .unwrap();
         let text = compile(&bytes).unwrap();
-        assert!(
-            text.traps
-                .iter()
-                .any(|t| t.code == TrapCode::MemoryOutOfBounds)
-        );
-        assert!(
-            text.traps
-                .iter()
-                .any(|t| t.code == TrapCode::TableOutOfBounds)
-        );
+        assert!(text.traps.iter().any(|t| t.code == Trap::MemoryOutOfBounds));
+        assert!(text.traps.iter().any(|t| t.code == Trap::TableOutOfBounds));
     }
 
     /// Compile `wasm` with `tunables` and return, for every
@@ -694,7 +686,7 @@ mod tests {
         let text = compiler.compile_module(&translation).unwrap();
         text.traps
             .iter()
-            .filter(|t| t.code == TrapCode::MemoryOutOfBounds)
+            .filter(|t| t.code == Trap::MemoryOutOfBounds)
             .map(|t| text.text[t.offset as usize..t.offset as usize + 2] == [0x0f, 0x0b])
             .collect()
     }
@@ -746,7 +738,7 @@ mod tests {
         let sites: Vec<_> = text
             .traps
             .iter()
-            .filter(|t| t.code == TrapCode::IntegerDivisionByZero)
+            .filter(|t| t.code == Trap::IntegerDivisionByZero)
             .collect();
         assert!(!sites.is_empty());
         for site in sites {
@@ -812,11 +804,7 @@ mod tests {
             let compiler = Compiler::for_target(CompilerOptions::default(), target, flags).unwrap();
             let text = compiler.compile_module(&translation).unwrap();
             let mut checked = 0;
-            for trap in text
-                .traps
-                .iter()
-                .filter(|t| t.code == TrapCode::StackOverflow)
-            {
+            for trap in text.traps.iter().filter(|t| t.code == Trap::StackOverflow) {
                 let func = text.func_by_text_offset(trap.offset).unwrap();
                 let body = translation.function_bodies[func].body.range().start as u32;
                 assert_eq!(text.wasm_offset(trap.offset), Some(body), "{target}");
@@ -828,7 +816,7 @@ mod tests {
             let div = text
                 .traps
                 .iter()
-                .find(|t| t.code == TrapCode::IntegerDivisionByZero)
+                .find(|t| t.code == Trap::IntegerDivisionByZero)
                 .unwrap();
             let body = &translation.function_bodies[DefinedFuncIndex::from_u32(0)].body;
             let at = u64::from(text.wasm_offset(div.offset).unwrap());

@@ -15,8 +15,8 @@ use cranelift_codegen::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
     CompiledText, DefinedFuncIndex, ExceptionCallSite, ExceptionHandler, FunctionLoc,
-    ModuleTranslation, PrimaryMap, StackMap, TagIndex, TranslateError, TrapCode, TrapInfo,
-    TypeIndex, VMOffsets, WasmFuncType, vmstore_context,
+    ModuleTranslation, PrimaryMap, StackMap, TagIndex, Trap, TrapInfo, TypeIndex, VMOffsets,
+    WasmError, WasmFuncType, vmstore_context,
 };
 
 /// A relocation in a compiled function: a call to a defined function.
@@ -32,7 +32,7 @@ pub(crate) struct FuncReloc {
 pub(crate) struct CompiledFunction {
     code: Vec<u8>,
     relocs: Vec<FuncReloc>,
-    traps: Vec<(u32, TrapCode)>,
+    traps: Vec<(u32, Trap)>,
     /// Calls with exception handlers, offsets relative to the function.
     exception_call_sites: Vec<ExceptionCallSite>,
     /// Calls with live `exnref` values, offsets relative to the function.
@@ -273,7 +273,7 @@ fn map_stack_checks_to_body_start(compiled: &mut CompiledFunction, body_start: u
     let sites: Vec<u32> = compiled
         .traps
         .iter()
-        .filter(|(_, code)| *code == TrapCode::StackOverflow)
+        .filter(|(_, code)| *code == Trap::StackOverflow)
         .map(|(offset, _)| *offset)
         .collect();
     for at in sites {
@@ -420,7 +420,7 @@ fn build_function(
     let mut env = FuncEnv::new(isa, module, &translation.offsets, &compiler.options);
     let body = &translation.function_bodies[index].body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
-        CompileError::Translate(TranslateError::Unsupported(m)) => {
+        CompileError::Translate(WasmError::Unsupported(m)) => {
             CompileError::unsupported(format!("{m} (in function {})", func_index.as_u32()))
         }
         CompileError::Bug(m) => {

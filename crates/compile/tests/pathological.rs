@@ -12,9 +12,7 @@
 mod shapes;
 
 use keel_compile::{Compiler, CompilerOptions};
-use keel_translate::{
-    CompiledText, ElemItems, TranslateError, limits, translate_module, wasm_features,
-};
+use keel_translate::{CompiledText, ElemItems, WasmError, limits, translate_module, wasm_features};
 
 fn compiler() -> Compiler {
     Compiler::new(CompilerOptions {
@@ -36,7 +34,7 @@ fn hundred_thousand_huge_tables_are_refused() {
     let bytes = shapes::many_tables(100_000, 10_000_000);
     assert!(bytes.len() < 1_000_000);
     let err = translate_module(&bytes, wasm_features()).unwrap_err();
-    assert!(matches!(err, TranslateError::ImplLimit(_)), "{err}");
+    assert!(matches!(err, WasmError::ImplLimit(_)), "{err}");
     // At the limit it is accepted.
     let bytes = shapes::many_tables(limits::MAX_TABLES as u32, 1);
     translate_module(&bytes, wasm_features()).unwrap();

@@ -92,7 +92,7 @@ impl Config {
 
     /// The most stack, in bytes, that wasm code may use below the point
     /// where the host first calls into it; deeper recursion traps with
-    /// [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow).
+    /// [`Trap::StackOverflow`](crate::Trap::StackOverflow).
     /// Default: 512 KiB. On a thread whose stack is smaller, the limit is
     /// clamped to the thread's real stack (as the platform reports it,
     /// [`Platform::stack_bounds`](crate::Platform::stack_bounds)) minus a
@@ -245,7 +245,7 @@ impl Config {
     /// let peek = instance.get_typed_func::<i32, i32>(&mut store, "peek")?;
     /// assert_eq!(peek.call(&mut store, 8)?, 0);
     /// let err = peek.call(&mut store, 65536).unwrap_err();
-    /// assert_eq!(err.downcast_ref::<keel::Trap>().unwrap().code(), keel::TrapCode::MemoryOutOfBounds);
+    /// assert_eq!(err.downcast_ref::<keel::Trap>(), Some(&keel::Trap::MemoryOutOfBounds));
     /// # Ok::<(), keel::Error>(())
     /// ```
     ///
@@ -327,7 +327,7 @@ impl Config {
     /// per element. A store starts with 0
     /// fuel: give it some with [`Store::set_fuel`](crate::Store::set_fuel).
     /// Running out traps with
-    /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel). The count is
+    /// [`Trap::OutOfFuel`](crate::Trap::OutOfFuel). The count is
     /// checked at function entry and loop headers, so a guest may run a
     /// few straight-line operators past the budget before it traps.
     /// Default: off. Changes the compiled code.
@@ -341,7 +341,7 @@ impl Config {
     /// ([`Engine::increment_epoch`](crate::Engine::increment_epoch)) with the store's deadline
     /// ([`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline))
     /// at function entry and loop headers. Reaching it traps with
-    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt), or runs the
+    /// [`Trap::Interrupt`](crate::Trap::Interrupt), or runs the
     /// store's
     /// [`epoch_deadline_callback`](crate::Store::epoch_deadline_callback).
     /// A store's deadline starts at 0, so a store must set one before it

@@ -613,7 +613,7 @@ pub(crate) unsafe fn call_raw<T>(
             // that error.
             let error = match opaque.pending_error.take() {
                 Some(e) => e,
-                None => Trap::new(t.code).into(),
+                None => t.code.into(),
             };
             Err(WasmBacktrace::from_raw(&t.backtrace).attach(error))
         }
@@ -715,8 +715,7 @@ impl<T> Caller<'_, T> {
     /// [epoch deadline callback](crate::Store::epoch_deadline_callback)
     /// (which may move the deadline, or suspend an async call when it
     /// returns [`UpdateDeadline::Yield`](crate::UpdateDeadline::Yield)),
-    /// or fail with [`Trap::Interrupt`](crate::Trap)'s code
-    /// ([`TrapCode::Interrupt`](crate::TrapCode::Interrupt)) when the
+    /// or fail with [`Trap::Interrupt`](crate::Trap::Interrupt) when the
     /// store has none. `Ok(())` when the deadline is not reached (or
     /// epochs are off) or the callback let the guest go on.
     ///
@@ -740,7 +739,7 @@ impl<T> Caller<'_, T> {
                 .opaque
                 .pending_error
                 .take()
-                .unwrap_or_else(|| Trap::new(keel_translate::TrapCode::Interrupt).into())),
+                .unwrap_or_else(|| Trap::Interrupt.into())),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 use crate::{
     AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, SharedMemory,
-    Table, Trap,
+    Table,
 };
 use keel_translate::DisplayName;
 use keel_translate::{EntityIndex, EntityRef};
@@ -620,7 +620,7 @@ impl Instance {
             store.instances[index]
                 .handle
                 .initialize_segments()
-                .map_err(|code| anyhow::Error::from(Trap::new(code)))?;
+                .map_err(anyhow::Error::from)?;
         }
         let start = m
             .start

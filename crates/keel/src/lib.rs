@@ -30,8 +30,9 @@
 //! # Traps and errors
 //!
 //! Every fallible call returns [`Result`]. A WebAssembly trap is an
-//! [`Error`] holding a [`Trap`]: `err.downcast_ref::<Trap>()` gives its
-//! [`TrapCode`]. An `Err` returned by a host function travels through the
+//! [`Error`] holding a [`Trap`], as in Wasmtime: `err.downcast_ref::<Trap>()`
+//! gives it (`Trap::OutOfFuel`, `Trap::MemoryOutOfBounds`, ...) and
+//! `err.downcast_ref::<WasmBacktrace>()` the wasm frames. An `Err` returned by a host function travels through the
 //! wasm frames and comes back out of [`Func::call`] as that same error; a
 //! panic in a host function resumes as a panic in the caller.
 //!
@@ -122,9 +123,7 @@ pub use func::{Caller, Func};
 pub use instance::{Export, Extern, Instance};
 #[cfg(feature = "std")]
 pub use keel_trap::HostedPlatform;
-pub use keel_trap::{
-    Access, CpuLocal, MemoryImageSource, Platform, PlatformError, handle_trap as trap_entry,
-};
+pub use keel_trap::{Access, CpuLocal, MemoryImageSource, Platform, PlatformError, trap_entry};
 pub use linker::Linker;
 pub use module::Module;
 pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -139,7 +138,7 @@ pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{
     AsContext, AsContextMut, EpochDeadline, Store, StoreContext, StoreContextMut, UpdateDeadline,
 };
-pub use trap::{FrameInfo, Trap, WasmBacktrace};
+pub use trap::{FrameInfo, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
@@ -147,14 +146,14 @@ pub use types::{
 };
 pub use values::Val;
 
-pub use keel_translate::{DisplayName, SharedTypeIndex, TrapCode, TypeRef};
+pub use keel_translate::{DisplayName, SharedTypeIndex, Trap, TypeRef};
 
 /// Why a module was refused: [`WasmError::InvalidWasm`] (malformed or
 /// invalid, with the byte offset), [`WasmError::Unsupported`] (a feature
 /// keel does not implement) or [`WasmError::ImplLimit`] (past one of
 /// keel's implementation limits, see [`limits`]). Downcast it from the
 /// error of [`Module::new`]: `err.downcast_ref::<keel::WasmError>()`.
-pub use keel_translate::TranslateError as WasmError;
+pub use keel_translate::WasmError;
 
 /// keel's implementation limits (counts and sizes a module or instance may
 /// reach).
@@ -174,7 +173,7 @@ pub use keel_vm::VmError;
 
 /// The error type of every keel API: an [`anyhow::Error`]. Traps are
 /// [`Trap`] values inside it; translation errors are
-/// [`keel_translate::TranslateError`].
+/// [`keel_translate::WasmError`].
 pub type Error = anyhow::Error;
 
 pub use anyhow::{bail, ensure, format_err};

@@ -367,7 +367,7 @@ impl<T> Store<T> {
     }
 
     /// The fuel left; 0 once wasm has trapped with
-    /// [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel).
+    /// [`Trap::OutOfFuel`](crate::Trap::OutOfFuel).
     ///
     /// # Errors
     ///
@@ -421,7 +421,7 @@ impl<T> Store<T> {
     }
 
     /// Reaching the epoch deadline traps with
-    /// [`TrapCode::Interrupt`](crate::TrapCode::Interrupt) (the default).
+    /// [`Trap::Interrupt`](crate::Trap::Interrupt) (the default).
     pub fn epoch_deadline_trap(&mut self) {
         self.inner.set_epoch_callback(None);
     }

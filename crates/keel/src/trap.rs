@@ -1,38 +1,9 @@
-//! The [`Trap`] error value.
+//! [`WasmBacktrace`]: the wasm frames a trap or host error unwound
+//! through, attached to its error as context (as in Wasmtime). The trap
+//! itself is [`Trap`](crate::Trap), keel-translate's enum of trap codes.
 
 use crate::prelude::*;
 use core::fmt;
-use keel_translate::TrapCode;
-
-/// A WebAssembly [trap](https://webassembly.github.io/spec/core/intro/overview.html#trap):
-/// execution stopped and the store's
-/// state is as the trapping instruction left it.
-///
-/// Found inside a keel [`Error`](crate::Error) with
-/// `err.downcast_ref::<Trap>()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Trap {
-    code: TrapCode,
-}
-
-impl Trap {
-    pub(crate) fn new(code: TrapCode) -> Self {
-        Self { code }
-    }
-
-    /// Why execution trapped.
-    pub fn code(&self) -> TrapCode {
-        self.code
-    }
-}
-
-impl fmt::Display for Trap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {}", self.code)
-    }
-}
-
-impl core::error::Error for Trap {}
 
 /// The wasm frames active when a trap or host error unwound, innermost
 /// first. Attached as context to the [`Error`](crate::Error) of every trap

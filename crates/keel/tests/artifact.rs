@@ -1,7 +1,7 @@
 //! Ahead-of-time artifacts: `Engine::precompile_module`,
 //! `Module::serialize` and the three ways to load them.
 
-use keel::{Config, Engine, Func, Instance, Linker, Module, Store, Trap, TrapCode};
+use keel::{Config, Engine, Func, Instance, Linker, Module, Store, Trap};
 
 #[path = "support/rerun.rs"]
 mod rerun;
@@ -123,7 +123,7 @@ fn traps_and_backtraces_work_in_loaded_code() {
         .unwrap();
     let err = outer.call(&mut store, 7).unwrap_err();
     let trap = err.downcast_ref::<Trap>().unwrap();
-    assert_eq!(trap.code(), TrapCode::IntegerDivisionByZero);
+    assert_eq!(*trap, Trap::IntegerDivisionByZero);
     let bt = err.downcast_ref::<keel::WasmBacktrace>().unwrap();
     let indices: Vec<u32> = bt.frames().iter().map(|f| f.func_index).collect();
     assert_eq!(indices, [0, 1], "{err:?}");
@@ -132,8 +132,8 @@ fn traps_and_backtraces_work_in_loaded_code() {
         .unwrap();
     let err = oob.call(&mut store, ()).unwrap_err();
     assert_eq!(
-        err.downcast_ref::<Trap>().unwrap().code(),
-        TrapCode::MemoryOutOfBounds
+        err.downcast_ref::<Trap>().copied().unwrap(),
+        Trap::MemoryOutOfBounds
     );
 }
 
@@ -533,7 +533,7 @@ fn describe_error(e: &keel::Error) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    format!("trap {:?} in [{}]", trap.code(), frames.join(", "))
+    format!("trap {trap:?} in [{}]", frames.join(", "))
 }
 
 /// Load `artifact` in a fresh engine that only has the host trampolines

@@ -7,7 +7,7 @@ mod rerun;
 use core::future::Future;
 use core::pin::{Pin, pin};
 use core::task::{Context, Poll, Waker};
-use keel::{Config, Engine, Func, Instance, Linker, Module, Store, Trap, TrapCode};
+use keel::{Config, Engine, Func, Instance, Linker, Module, Store, Trap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -187,8 +187,8 @@ fn stack_overflow_traps_on_the_async_stack() {
     for _ in 0..3 {
         let err = run(f.call_async(&mut store, 0)).0.unwrap_err();
         assert_eq!(
-            err.downcast_ref::<Trap>().map(Trap::code),
-            Some(TrapCode::StackOverflow)
+            err.downcast_ref::<Trap>().copied(),
+            Some(Trap::StackOverflow)
         );
     }
 }
@@ -210,8 +210,8 @@ fn traps_and_backtraces_on_the_async_stack() {
         .unwrap();
     let err = run(outer.call_async(&mut store, 1 << 20)).0.unwrap_err();
     assert_eq!(
-        err.downcast_ref::<Trap>().map(Trap::code),
-        Some(TrapCode::MemoryOutOfBounds)
+        err.downcast_ref::<Trap>().copied(),
+        Some(Trap::MemoryOutOfBounds)
     );
     let bt = err.downcast_ref::<keel::WasmBacktrace>().unwrap();
     let frames: Vec<u32> = bt.frames().iter().map(|f| f.func_index).collect();
@@ -614,8 +614,8 @@ fn fuel_yields_at_its_interval_and_still_runs_out() {
     // The store's fuel still bounds the guest.
     let (r, _) = run(f.call_async(&mut store, i32::MAX));
     assert_eq!(
-        r.unwrap_err().downcast_ref::<Trap>().map(Trap::code),
-        Some(TrapCode::OutOfFuel)
+        r.unwrap_err().downcast_ref::<Trap>().copied(),
+        Some(Trap::OutOfFuel)
     );
     assert_eq!(store.get_fuel().unwrap(), 0);
 }

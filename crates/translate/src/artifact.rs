@@ -60,7 +60,7 @@ pub struct TrapInfo {
     /// Offset of the instruction in the text section.
     pub offset: u32,
     /// The trap it raises.
-    pub code: TrapCode,
+    pub code: Trap,
 }
 
 /// One entry of a call site's exception table: Cranelift's
@@ -160,7 +160,7 @@ pub struct CompiledText {
 
 impl CompiledText {
     /// The trap raised by the instruction at `offset`, if it is a trap site.
-    pub fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
+    pub fn lookup_trap(&self, offset: u32) -> Option<Trap> {
         self.traps
             .binary_search_by_key(&offset, |t| t.offset)
             .ok()
@@ -1062,11 +1062,11 @@ mod tests {
             traps: vec![
                 TrapInfo {
                     offset: 4,
-                    code: TrapCode::IntegerDivisionByZero,
+                    code: Trap::IntegerDivisionByZero,
                 },
                 TrapInfo {
                     offset: 70,
-                    code: TrapCode::StackOverflow,
+                    code: Trap::StackOverflow,
                 },
             ],
             exception_call_sites: vec![ExceptionCallSite {

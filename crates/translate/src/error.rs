@@ -5,12 +5,12 @@ use crate::prelude::*;
 use core::fmt;
 
 /// Result of translation.
-pub type TranslateResult<T> = Result<T, TranslateError>;
+pub type TranslateResult<T> = Result<T, WasmError>;
 
 /// Why a module could not be translated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum TranslateError {
+pub enum WasmError {
     /// The bytes are not a valid (or well-formed) WebAssembly module.
     InvalidWasm {
         /// What the validator reported.
@@ -24,36 +24,36 @@ pub enum TranslateError {
     ImplLimit(String),
 }
 
-/// Return `Err(TranslateError::Unsupported)` with a formatted message.
+/// Return `Err(WasmError::Unsupported)` with a formatted message.
 #[macro_export]
 macro_rules! unsupported {
     ($($arg:tt)*) => {
-        return Err($crate::TranslateError::Unsupported(format!($($arg)*)).into())
+        return Err($crate::WasmError::Unsupported(format!($($arg)*)).into())
     };
 }
 
-impl From<wasmparser::BinaryReaderError> for TranslateError {
+impl From<wasmparser::BinaryReaderError> for WasmError {
     fn from(e: wasmparser::BinaryReaderError) -> Self {
-        TranslateError::InvalidWasm {
+        WasmError::InvalidWasm {
             message: e.message().into(),
             offset: e.offset(),
         }
     }
 }
 
-impl fmt::Display for TranslateError {
+impl fmt::Display for WasmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TranslateError::InvalidWasm { message, offset } => {
+            WasmError::InvalidWasm { message, offset } => {
                 write!(
                     f,
                     "invalid WebAssembly at byte offset {offset:#x}: {message}"
                 )
             }
-            TranslateError::Unsupported(m) => write!(f, "unsupported WebAssembly feature: {m}"),
-            TranslateError::ImplLimit(m) => write!(f, "implementation limit exceeded: {m}"),
+            WasmError::Unsupported(m) => write!(f, "unsupported WebAssembly feature: {m}"),
+            WasmError::ImplLimit(m) => write!(f, "implementation limit exceeded: {m}"),
         }
     }
 }
 
-impl core::error::Error for TranslateError {}
+impl core::error::Error for WasmError {}

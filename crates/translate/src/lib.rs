@@ -6,7 +6,7 @@
 //! memories, globals, data and element segments, start function and names)
 //! plus the function bodies still to be compiled. It also defines what the
 //! compiler and the runtime must agree on: the index newtypes
-//! ([`FuncIndex`], [`DefinedMemoryIndex`], ...), the [`TrapCode`]s, the
+//! ([`FuncIndex`], [`DefinedMemoryIndex`], ...), the [`Trap`]s, the
 //! builtin (libcall) list ([`foreach_builtin!`]) and the [`VMOffsets`]
 //! layout of a VMContext.
 //!
@@ -51,14 +51,14 @@ pub use artifact::{
     vmhost_func_context,
 };
 pub use builtin::BuiltinFunctionIndex;
-pub use error::{TranslateError, TranslateResult};
+pub use error::{TranslateResult, WasmError};
 pub use index::*;
 pub use module::*;
 pub use names::{DisplayName, is_unsafe_name_char};
 pub use translate::{
     FunctionBodyData, ModuleTranslation, supported_wasm_features, translate_module, wasm_features,
 };
-pub use trap::TrapCode;
+pub use trap::Trap;
 pub use tunables::MemoryTunables;
 pub use types::*;
 pub use vmoffsets::*;

@@ -6,7 +6,7 @@
 //! Most limits are wasmparser's (its validator enforces them; the values
 //! are those of wasmparser 0.263's `limits` module, which is private,
 //! listed here so ARCHITECTURE.md and the tests have one source); the others keel
-//! checks itself and reports as [`TranslateError::ImplLimit`](crate::TranslateError::ImplLimit)
+//! checks itself and reports as [`WasmError::ImplLimit`](crate::WasmError::ImplLimit)
 //! (at compilation) or as a resource error (at instantiation and growth).
 
 /// Types in the type section (wasmparser).

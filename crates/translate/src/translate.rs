@@ -58,9 +58,9 @@ pub fn supported_wasm_features() -> WasmFeatures {
 ///
 /// # Errors
 ///
-/// [`TranslateError::InvalidWasm`] (with the byte offset) for malformed or
-/// invalid modules, [`TranslateError::Unsupported`] for features outside
-/// `features` handling, [`TranslateError::ImplLimit`] for modules too large.
+/// [`WasmError::InvalidWasm`] (with the byte offset) for malformed or
+/// invalid modules, [`WasmError::Unsupported`] for features outside
+/// `features` handling, [`WasmError::ImplLimit`] for modules too large.
 pub fn translate_module(
     bytes: &[u8],
     features: WasmFeatures,
@@ -161,7 +161,7 @@ pub fn translate_module(
             Payload::TableSection(reader) => {
                 let total = module.tables.len() + reader.count() as usize;
                 if total > limits::MAX_TABLES {
-                    return Err(TranslateError::ImplLimit(format!(
+                    return Err(WasmError::ImplLimit(format!(
                         "{total} tables (keel allows at most {})",
                         limits::MAX_TABLES
                     )));
@@ -247,7 +247,7 @@ pub fn translate_module(
                             items
                                 .try_reserve_exact(funcs.count() as usize)
                                 .map_err(|_| {
-                                    TranslateError::ImplLimit("element segment too large".into())
+                                    WasmError::ImplLimit("element segment too large".into())
                                 })?;
                             for f in funcs {
                                 let f = FuncIndex::from_u32(f?);
@@ -358,7 +358,7 @@ fn elem_expressions(
     exprs: wasmparser::SectionLimited<'_, wasmparser::ConstExpr<'_>>,
 ) -> TranslateResult<ElemItems> {
     let count = exprs.count() as usize;
-    let too_large = |_| TranslateError::ImplLimit("element segment too large".into());
+    let too_large = |_| WasmError::ImplLimit("element segment too large".into());
     let mut funcs: Vec<PackedOption<FuncIndex>> = Vec::new();
     funcs.try_reserve_exact(count).map_err(too_large)?;
     let mut ops: Vec<ConstOp> = Vec::new();
@@ -394,7 +394,7 @@ fn elem_expressions(
         ops.extend_from_slice(&expr.ops);
         ends.push(
             u32::try_from(ops.len())
-                .map_err(|_| TranslateError::ImplLimit("element segment too large".into()))?,
+                .map_err(|_| WasmError::ImplLimit("element segment too large".into()))?,
         );
     }
     Ok(if all_funcs {
@@ -537,7 +537,7 @@ mod tests {
     fn invalid_module_reports_offset() {
         let err = translate_module(b"\0asm\x01\0\0\0\x01", wasm_features()).unwrap_err();
         assert!(
-            matches!(err, TranslateError::InvalidWasm { offset: 8.., .. }),
+            matches!(err, WasmError::InvalidWasm { offset: 8.., .. }),
             "{err:?}"
         );
     }

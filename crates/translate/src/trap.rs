@@ -1,31 +1,38 @@
-//! The WebAssembly traps keel can raise.
+//! [`Trap`]: the WebAssembly traps keel can raise.
 
 use core::fmt;
 
 macro_rules! trap_codes {
     ($($(#[$doc:meta])* $name:ident = $n:literal, $msg:literal;)*) => {
-        /// Why WebAssembly execution trapped (spec:
+        /// A WebAssembly trap: why execution stopped (spec:
         /// [Traps](https://webassembly.github.io/spec/core/intro/overview.html#trap); the individual
         /// [instructions](https://webassembly.github.io/spec/core/exec/instructions.html) say when
-        /// each one arises).
+        /// each one arises). The store's state is as the trapping
+        /// instruction left it.
         ///
-        /// The [`Display`](fmt::Display) text contains the message the
-        /// spec testsuite's `assert_trap` expects.
+        /// Wasmtime's `Trap`, with the same variant names: the error of a
+        /// call that trapped holds one, found with
+        /// `err.downcast_ref::<Trap>()`, and the wasm backtrace is the
+        /// error's context (`WasmBacktrace` in keel).
+        ///
+        /// Displayed as Wasmtime displays it, `wasm trap: ` and the
+        /// [`message`](Trap::message), which is the text the spec
+        /// testsuite's `assert_trap` expects.
         #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[non_exhaustive]
         #[repr(u8)]
-        pub enum TrapCode {
+        pub enum Trap {
             $($(#[$doc])* $name = $n,)*
         }
 
-        impl TrapCode {
+        impl Trap {
             /// Every trap code, in discriminant order.
-            pub const ALL: &'static [TrapCode] = &[$(TrapCode::$name,)*];
+            pub const ALL: &'static [Trap] = &[$(Trap::$name,)*];
 
             /// The code with discriminant `byte`, if any.
-            pub fn from_u8(byte: u8) -> Option<TrapCode> {
+            pub fn from_u8(byte: u8) -> Option<Trap> {
                 match byte {
-                    $($n => Some(TrapCode::$name),)*
+                    $($n => Some(Trap::$name),)*
                     _ => None,
                 }
             }
@@ -33,7 +40,7 @@ macro_rules! trap_codes {
             /// The spec's message for this trap.
             pub fn message(self) -> &'static str {
                 match self {
-                    $(TrapCode::$name => $msg,)*
+                    $(Trap::$name => $msg,)*
                 }
             }
         }
@@ -92,13 +99,13 @@ trap_codes! {
     AtomicWaitUnsupported = 15, "atomic wait is not supported by this platform";
 }
 
-impl fmt::Display for TrapCode {
+impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
+        write!(f, "wasm trap: {}", self.message())
     }
 }
 
-impl core::error::Error for TrapCode {}
+impl core::error::Error for Trap {}
 
 #[cfg(test)]
 mod tests {
@@ -106,10 +113,10 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        for &code in TrapCode::ALL {
-            assert_eq!(TrapCode::from_u8(code as u8), Some(code));
+        for &code in Trap::ALL {
+            assert_eq!(Trap::from_u8(code as u8), Some(code));
         }
-        assert_eq!(TrapCode::from_u8(0), None);
-        assert_eq!(TrapCode::from_u8(200), None);
+        assert_eq!(Trap::from_u8(0), None);
+        assert_eq!(Trap::from_u8(200), None);
     }
 }

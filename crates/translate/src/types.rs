@@ -95,7 +95,7 @@ impl WasmValType {
     /// # Errors
     ///
     /// Reference types of the GC proposal are
-    /// [`TranslateError::Unsupported`](crate::TranslateError).
+    /// [`WasmError::Unsupported`](crate::WasmError).
     pub fn from_wasmparser(ty: wasmparser::ValType) -> crate::TranslateResult<Self> {
         Ok(match ty {
             wasmparser::ValType::I32 => Self::I32,

@@ -181,7 +181,7 @@ impl VMOffsets {
     ///
     /// # Errors
     ///
-    /// [`TranslateError::ImplLimit`] when the VMContext would exceed 4 GiB.
+    /// [`WasmError::ImplLimit`] when the VMContext would exceed 4 GiB.
     pub fn new(module: &Module) -> TranslateResult<Self> {
         let mut off = u64::from(Self::HEADER);
         let mut field = |count: u32, size: u32, align: u64| {
@@ -202,8 +202,7 @@ impl VMOffsets {
         let func_refs = field(module.functions.len() as u32, vmfuncref::SIZE, 16);
         let size = field(0, 0, 16);
         let fits = |v: u64| {
-            u32::try_from(v)
-                .map_err(|_| TranslateError::ImplLimit("VMContext larger than 4 GiB".into()))
+            u32::try_from(v).map_err(|_| WasmError::ImplLimit("VMContext larger than 4 GiB".into()))
         };
         Ok(Self {
             num_imported_funcs: module.num_imported_funcs,

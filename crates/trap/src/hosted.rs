@@ -1,6 +1,6 @@
 //! The hosted Linux platform ([`HostedPlatform`], feature `std`): memory
 //! from mmap/mprotect, and signal handlers for SIGSEGV, SIGBUS, SIGILL and
-//! SIGFPE that route faults in wasm code to [`handle_trap`](crate::handle_trap),
+//! SIGFPE that route faults in wasm code to [`trap_entry`](crate::trap_entry),
 //! on a per-thread alternate signal stack, chaining to the previous handler
 //! for faults that are not keel's.
 
@@ -290,7 +290,7 @@ unsafe extern "C" fn trap_handler(
     // SAFETY: `info` is valid for SA_SIGINFO handlers.
     let addr = unsafe { (*info).si_addr() as usize };
     // SAFETY: we are on the faulting thread, in its fault context.
-    if unsafe { crate::handle_trap(pc, fp, addr) } {
+    if unsafe { crate::trap_entry(pc, fp, addr) } {
         return;
     }
     chain(signum, info, context)

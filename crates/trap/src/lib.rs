@@ -1,5 +1,5 @@
 //! Trap handling for compiled WebAssembly: the activation chain,
-//! [`catch_traps`], the trap entry point ([`handle_trap`]) that a signal
+//! [`catch_traps`], the trap entry point ([`trap_entry`]) that a signal
 //! handler or a kernel's exception vector calls, and the registry of
 //! compiled code it consults.
 //!
@@ -10,7 +10,7 @@
 //!    `keel_setjmp_call`) and pushes an [`Activation`] on this thread's chain.
 //! 2. A trapping instruction (Cranelift emits `ud2` on x86_64; division
 //!    faults with `#DE`) raises a signal. The handler passes the faulting
-//!    pc to [`handle_trap`], which looks the pc up in the registered trap
+//!    pc to [`trap_entry`], which looks the pc up in the registered trap
 //!    tables ([`register_code`]).
 //! 3. If the pc is a trap site, the trap is recorded in the innermost
 //!    activation and control jumps back into `catch_traps`, which returns
@@ -62,13 +62,13 @@ pub use registry::{CodeInfo, CodeRegistration, lookup_code, lookup_trap, registe
 
 use alloc::boxed::Box;
 use core::any::Any;
-use keel_translate::TrapCode;
+use keel_translate::Trap;
 
 /// A trap raised by compiled code.
 #[derive(Debug, Clone)]
 pub struct TrapRecord {
     /// Which trap.
-    pub code: TrapCode,
+    pub code: Trap,
     /// The pc of the trapping instruction (raw address).
     pub pc: usize,
     /// The frame pointer at the trap (raw address).
@@ -114,9 +114,9 @@ pub struct Activation {
     jmp_buf: core::mem::MaybeUninit<arch::JmpBuf>,
     prev: *mut Activation,
     reason: Option<UnwindReason>,
-    /// A trap recorded by [`handle_trap`] (code, pc, fp); its backtrace is
+    /// A trap recorded by [`trap_entry`] (code, pc, fp); its backtrace is
     /// in the thread's trap buffer.
-    trap: Option<(TrapCode, usize, usize)>,
+    trap: Option<(Trap, usize, usize)>,
 }
 
 /// The innermost activation on this CPU (thread), or null.
@@ -373,7 +373,7 @@ pub unsafe fn raise(reason: UnwindReason) -> ! {
 /// Must be called on the thread that faulted, from its fault context, with
 /// the registers of the faulting frame (the jump discards all frames above
 /// the activation).
-pub unsafe fn handle_trap(pc: usize, fp: usize, _fault_address: usize) -> bool {
+pub unsafe fn trap_entry(pc: usize, fp: usize, _fault_address: usize) -> bool {
     let act = current().get();
     if act.is_null() {
         return false;
@@ -462,8 +462,8 @@ mod tests {
     fn handle_trap_ignores_unknown_pcs() {
         // SAFETY: not in wasm, so nothing jumps.
         unsafe {
-            assert!(!handle_trap(0x1234, 0, 0));
-            let r = catch_traps(|| assert!(!handle_trap(0x1234, 0, 0)));
+            assert!(!trap_entry(0x1234, 0, 0));
+            let r = catch_traps(|| assert!(!trap_entry(0x1234, 0, 0)));
             assert!(r.is_ok());
         }
     }

@@ -140,14 +140,14 @@ pub unsafe trait Platform: Send + Sync + 'static {
     /// must check memory bounds explicitly.
     fn has_virtual_memory(&self) -> bool;
 
-    /// Whether faults in compiled code reach [`handle_trap`](crate::handle_trap)
+    /// Whether faults in compiled code reach [`trap_entry`](crate::trap_entry)
     /// (signal handlers, or the kernel's exception vector). Without them,
     /// keel must never rely on a fault to detect a trap.
     fn has_trap_handlers(&self) -> bool;
 
     /// Prepare trap handling, once, before the first entry into wasm
     /// (hosted: install the signal handlers). Kernels usually do nothing:
-    /// their vector already calls [`handle_trap`](crate::handle_trap).
+    /// their vector already calls [`trap_entry`](crate::trap_entry).
     fn init_traps(&self) {}
 
     /// This CPU's (or thread's) [`CpuLocal`] storage.

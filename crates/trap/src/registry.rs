@@ -34,14 +34,14 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use keel_translate::{ExceptionCallSite, StackMap, TrapCode};
+use keel_translate::{ExceptionCallSite, StackMap, Trap};
 use spin::Mutex;
 
 /// What the registry knows about one text section.
 pub trait CodeInfo: Send + Sync + 'static {
     /// The trap raised at byte `offset` of the text, if it is a trap site.
     /// Called from trap handlers: must not allocate, lock or panic.
-    fn lookup_trap(&self, offset: u32) -> Option<TrapCode>;
+    fn lookup_trap(&self, offset: u32) -> Option<Trap>;
 
     /// The concrete type, for the runtime to symbolize frames.
     fn as_any(&self) -> &dyn Any;
@@ -63,7 +63,7 @@ pub trait CodeInfo: Send + Sync + 'static {
 }
 
 impl CodeInfo for keel_translate::CompiledText {
-    fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
+    fn lookup_trap(&self, offset: u32) -> Option<Trap> {
         keel_translate::CompiledText::lookup_trap(self, offset)
     }
 
@@ -241,7 +241,7 @@ pub(crate) fn is_registered_code(pc: usize) -> bool {
 
 /// The trap raised at `pc`, if `pc` is a trap site of registered code.
 /// Lock- and allocation-free: safe to call from a trap handler.
-pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
+pub fn lookup_trap(pc: usize) -> Option<Trap> {
     read(|s| {
         let e = s.find(pc)?;
         e.info.lookup_trap(u32::try_from(pc - e.start).ok()?)
@@ -252,10 +252,10 @@ pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
 mod tests {
     use super::*;
 
-    struct Fixed(u32, TrapCode);
+    struct Fixed(u32, Trap);
 
     impl CodeInfo for Fixed {
-        fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
+        fn lookup_trap(&self, offset: u32) -> Option<Trap> {
             (offset == self.0).then_some(self.1)
         }
         fn as_any(&self) -> &dyn Any {
@@ -268,16 +268,12 @@ mod tests {
 
     #[test]
     fn same_address_reregistered_keeps_the_newer_entry() {
-        let old = register_code(
-            BASE,
-            64,
-            Arc::new(Fixed(4, TrapCode::UnreachableCodeReached)),
-        );
+        let old = register_code(BASE, 64, Arc::new(Fixed(4, Trap::UnreachableCodeReached)));
         // The old code is "unmapped" and new code lands at the same address
         // before the old registration is dropped (the race of issue 10).
-        let new = register_code(BASE, 64, Arc::new(Fixed(8, TrapCode::IntegerOverflow)));
+        let new = register_code(BASE, 64, Arc::new(Fixed(8, Trap::IntegerOverflow)));
         drop(old);
-        assert_eq!(lookup_trap(BASE + 8), Some(TrapCode::IntegerOverflow));
+        assert_eq!(lookup_trap(BASE + 8), Some(Trap::IntegerOverflow));
         assert_eq!(lookup_trap(BASE + 4), None);
         drop(new);
         assert_eq!(lookup_trap(BASE + 8), None);
@@ -286,18 +282,14 @@ mod tests {
 
     #[test]
     fn lookups_find_the_containing_range() {
-        let a = register_code(
-            BASE + 0x1000,
-            16,
-            Arc::new(Fixed(0, TrapCode::StackOverflow)),
-        );
+        let a = register_code(BASE + 0x1000, 16, Arc::new(Fixed(0, Trap::StackOverflow)));
         let b = register_code(
             BASE + 0x2000,
             16,
-            Arc::new(Fixed(15, TrapCode::TableOutOfBounds)),
+            Arc::new(Fixed(15, Trap::TableOutOfBounds)),
         );
-        assert_eq!(lookup_trap(BASE + 0x1000), Some(TrapCode::StackOverflow));
-        assert_eq!(lookup_trap(BASE + 0x200f), Some(TrapCode::TableOutOfBounds));
+        assert_eq!(lookup_trap(BASE + 0x1000), Some(Trap::StackOverflow));
+        assert_eq!(lookup_trap(BASE + 0x200f), Some(Trap::TableOutOfBounds));
         assert!(!is_registered_code(BASE + 0x1010));
         assert!(!is_registered_code(BASE + 0x0fff));
         assert_eq!(
@@ -316,9 +308,9 @@ mod tests {
                     for i in 0..2000usize {
                         let start = BASE + 0x10_0000 + (t * 0x1000);
                         let code = if i % 2 == 0 {
-                            TrapCode::IntegerOverflow
+                            Trap::IntegerOverflow
                         } else {
-                            TrapCode::StackOverflow
+                            Trap::StackOverflow
                         };
                         let r = register_code(start, 32, Arc::new(Fixed(3, code)));
                         assert_eq!(lookup_trap(start + 3), Some(code));

@@ -10,7 +10,7 @@ use keel_translate::artifact::{
     Compatibility, FORMAT_VERSION, SealedArtifactMetadata, decode_table, sections,
     table_seal_matches,
 };
-use keel_translate::{CompiledText, FunctionLoc, Module, PrimaryMap, TrapCode, TrapInfo};
+use keel_translate::{CompiledText, FunctionLoc, Module, PrimaryMap, Trap, TrapInfo};
 use object::read::elf::{ElfFile64, FileHeader};
 use object::{Endianness, Object, ObjectSection};
 
@@ -177,7 +177,7 @@ impl<'a> ArtifactFile<'a> {
             .map(|(offset, code)| {
                 let code = u8::try_from(code)
                     .ok()
-                    .and_then(TrapCode::from_u8)
+                    .and_then(Trap::from_u8)
                     .ok_or_else(|| err(format!("unknown trap code {code} at offset {offset}")))?;
                 Ok(TrapInfo { offset, code })
             })

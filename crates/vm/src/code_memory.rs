@@ -5,7 +5,7 @@ use crate::{VmError, sys};
 use alloc::format;
 use alloc::sync::Arc;
 use core::any::Any;
-use keel_translate::{CompiledText, FunctionLoc, Module, TrapCode};
+use keel_translate::{CompiledText, FunctionLoc, Module, Trap};
 use keel_trap::Access;
 
 /// A registered text section: its metadata and, for module code, the
@@ -19,7 +19,7 @@ pub struct ModuleCode {
 }
 
 impl keel_trap::CodeInfo for ModuleCode {
-    fn lookup_trap(&self, offset: u32) -> Option<TrapCode> {
+    fn lookup_trap(&self, offset: u32) -> Option<Trap> {
         self.text.lookup_trap(offset)
     }
 

@@ -19,7 +19,7 @@ use core::ptr::NonNull;
 use keel_translate::{
     ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
     ElemItems, ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module,
-    PrimaryMap, SharedTypeIndex, TableIndex, TagIndex, TrapCode, VMCONTEXT_MAGIC, VMOffsets,
+    PrimaryMap, SharedTypeIndex, TableIndex, TagIndex, Trap, VMCONTEXT_MAGIC, VMOffsets,
     WasmValType,
 };
 
@@ -84,14 +84,14 @@ pub enum InstantiationError {
     Resource(VmError),
     /// A segment initializer trapped
     /// ([instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation)).
-    Trap(TrapCode),
+    Trap(Trap),
 }
 
 impl fmt::Display for InstantiationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InstantiationError::Resource(e) => e.fmt(f),
-            InstantiationError::Trap(t) => write!(f, "{t}"),
+            InstantiationError::Trap(t) => f.write_str(t.message()),
         }
     }
 }
@@ -553,7 +553,7 @@ impl Instance {
     /// # Errors
     ///
     /// The trap code of the first segment that does not fit.
-    pub fn initialize_segments(&mut self) -> Result<(), TrapCode> {
+    pub fn initialize_segments(&mut self) -> Result<(), Trap> {
         let module = self.module.clone();
         // Active and declarative segments are dropped once instantiation
         // has used them (the `elem.drop` and `data.drop` steps of
@@ -596,7 +596,7 @@ impl Instance {
             }
             let value = self.eval_const_expr(offset);
             let Some(start) = index_value(value, module.tables[*table].table64) else {
-                return Err(TrapCode::TableOutOfBounds);
+                return Err(Trap::TableOutOfBounds);
             };
             let def = self.table_definition(*table);
             // SAFETY: the definition pointer is valid (VM-1).
@@ -608,7 +608,7 @@ impl Instance {
                 .checked_add(elem.items.len())
                 .is_none_or(|end| end > len)
             {
-                return Err(TrapCode::TableOutOfBounds);
+                return Err(Trap::TableOutOfBounds);
             }
             // An imported table may have pending slots in its owner: the
             // ones written here are no longer pending.
@@ -650,7 +650,7 @@ impl Instance {
             }
             let value = self.eval_const_expr(offset);
             let Some(start) = index_value(value, module.memories[*memory].memory64) else {
-                return Err(TrapCode::MemoryOutOfBounds);
+                return Err(Trap::MemoryOutOfBounds);
             };
             let def = self.memory_definition(*memory);
             // SAFETY: the definition is valid (VM-1) and its first
@@ -661,7 +661,7 @@ impl Instance {
                     .checked_add(data.data.len())
                     .is_none_or(|end| end > len)
                 {
-                    return Err(TrapCode::MemoryOutOfBounds);
+                    return Err(Trap::MemoryOutOfBounds);
                 }
                 core::ptr::copy_nonoverlapping(
                     data.data.as_ptr(),

@@ -40,7 +40,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use keel::{Engine, Extern, Instance, Linker, Module, SharedMemory, Store, Trap, TrapCode, Val};
+use keel::{Engine, Extern, Instance, Linker, Module, SharedMemory, Store, Trap, Val};
 use wast::lexer::Lexer;
 use wast::parser::ParseBuffer;
 use wast::token::Id;
@@ -421,7 +421,7 @@ impl WastContext {
                     let overflow = err
                         .chain()
                         .filter_map(|e| e.downcast_ref::<Trap>())
-                        .any(|trap| trap.code() == TrapCode::StackOverflow);
+                        .any(|trap| *trap == Trap::StackOverflow);
                     if overflow || format!("{err:#}").contains("call stack exhausted") {
                         Ok(())
                     } else {

@@ -129,7 +129,7 @@ pub fn run<M: Machine>() -> keel::Result<()> {
             let trap = err
                 .downcast_ref::<Trap>()
                 .ok_or_else(|| anyhow::anyhow!("expected a trap, got: {err:?}"))?;
-            kprintln!("trap: {:?}", trap.code());
+            kprintln!("trap: {trap:?}");
             kprintln!("backtrace:");
             match err.downcast_ref::<WasmBacktrace>() {
                 Some(backtrace) => kprintln!("{}", backtrace.frames_text()),
@@ -262,7 +262,7 @@ fn trap_name<T: core::fmt::Debug>(result: keel::Result<T>) -> alloc::string::Str
     match result {
         Ok(value) => alloc::format!("returned {value:?} instead of trapping"),
         Err(err) => match err.downcast_ref::<Trap>() {
-            Some(trap) => alloc::format!("trap {:?}", trap.code()),
+            Some(trap) => alloc::format!("trap {trap:?}"),
             None => alloc::format!("error {err:#}"),
         },
     }

@@ -17,7 +17,7 @@ use cranelift_codegen::ir::{
     condcodes::IntCC, types,
 };
 use keel_translate::{
-    FuncIndex, TableIndex, TrapCode, TypeIndex, VMOffsets, vmfuncref, vmfunction_import,
+    FuncIndex, TableIndex, Trap, TypeIndex, VMOffsets, vmfuncref, vmfunction_import,
     vmtable_definition,
 };
 
@@ -177,7 +177,7 @@ impl FuncTranslator<'_, '_> {
         let params = self.popn(nparams)?;
 
         let slot = self.table_slot(table_index, elem_index)?;
-        let func_ref = self.load_table_slot(table_index, slot, Some(TrapCode::IndirectCallToNull));
+        let func_ref = self.load_table_slot(table_index, slot, Some(Trap::IndirectCallToNull));
 
         let actual = self.builder.ins().load(
             types::I32,
@@ -193,7 +193,7 @@ impl FuncTranslator<'_, '_> {
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
         self.builder
             .ins()
-            .trapnz(mismatch, clif_trap_code(TrapCode::BadSignature));
+            .trapnz(mismatch, clif_trap_code(Trap::BadSignature));
 
         self.call_func_ref(ty_index, func_ref, params, tail)
     }
@@ -216,7 +216,7 @@ impl FuncTranslator<'_, '_> {
         let params = self.popn(nparams)?;
         self.builder
             .ins()
-            .trapz(func_ref, clif_trap_code(TrapCode::NullReference));
+            .trapz(func_ref, clif_trap_code(Trap::NullReference));
         self.call_func_ref(ty_index, func_ref, params, tail)
     }
 }

@@ -31,7 +31,7 @@ use crate::func_translator::FuncTranslator;
 use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
-use keel_translate::{BuiltinFunctionIndex, MemoryIndex, TrapCode, vmmemory_definition};
+use keel_translate::{BuiltinFunctionIndex, MemoryIndex, Trap, vmmemory_definition};
 use wasmparser::MemArg;
 
 impl FuncTranslator<'_, '_> {
@@ -42,7 +42,7 @@ impl FuncTranslator<'_, '_> {
         if checked {
             flags.with_notrap()
         } else {
-            flags.with_trap_code(Some(clif_trap_code(TrapCode::MemoryOutOfBounds)))
+            flags.with_trap_code(Some(clif_trap_code(Trap::MemoryOutOfBounds)))
         }
     }
 
@@ -151,7 +151,7 @@ impl FuncTranslator<'_, '_> {
                 self.builder.ins().uadd_overflow_trap(
                     index,
                     end_offset,
-                    clif_trap_code(TrapCode::MemoryOutOfBounds),
+                    clif_trap_code(Trap::MemoryOutOfBounds),
                 )
             }
             None => {
@@ -159,7 +159,7 @@ impl FuncTranslator<'_, '_> {
                 let zero = self.builder.ins().iconst(types::I64, 0);
                 self.builder
                     .ins()
-                    .trapz(zero, clif_trap_code(TrapCode::MemoryOutOfBounds));
+                    .trapz(zero, clif_trap_code(Trap::MemoryOutOfBounds));
                 zero
             }
         };
@@ -169,7 +169,7 @@ impl FuncTranslator<'_, '_> {
             .icmp(IntCC::UnsignedGreaterThan, end, length);
         self.builder
             .ins()
-            .trapnz(oob, clif_trap_code(TrapCode::MemoryOutOfBounds));
+            .trapnz(oob, clif_trap_code(Trap::MemoryOutOfBounds));
         let addr = self.builder.ins().iadd(base, index);
         let addr = if memarg.offset == 0 {
             addr
@@ -260,7 +260,7 @@ impl FuncTranslator<'_, '_> {
         Ok(self.grow_builtin(
             BuiltinFunctionIndex::memory_grow,
             &[memory, delta],
-            TrapCode::MemoryOutOfBounds,
+            Trap::MemoryOutOfBounds,
             bits,
         ))
     }

@@ -30,7 +30,7 @@ use crate::clif_trap_code;
 use crate::func_translator::FuncTranslator;
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
 use cranelift_frontend::Variable;
-use keel_translate::{BuiltinFunctionIndex, TrapCode, VMOffsets, vmstore_context};
+use keel_translate::{BuiltinFunctionIndex, Trap, VMOffsets, vmstore_context};
 use wasmparser::Operator;
 
 /// Fuel an operator costs, Wasmtime 48's rule: 0 for `nop`, `drop`,
@@ -318,7 +318,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(out_of_gas);
         self.builder.switch_to_block(out_of_gas);
         self.fuel_save_from_var();
-        self.status_builtin(BuiltinFunctionIndex::out_of_gas, TrapCode::OutOfFuel);
+        self.status_builtin(BuiltinFunctionIndex::out_of_gas, Trap::OutOfFuel);
         self.fuel_load_into_var();
         self.builder.ins().jump(cont, &[]);
         self.builder.seal_block(cont);
@@ -327,7 +327,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Call a builtin that takes only the vmctx and trap with `code` if it
     /// returns non-zero.
-    fn status_builtin(&mut self, index: BuiltinFunctionIndex, code: TrapCode) {
+    fn status_builtin(&mut self, index: BuiltinFunctionIndex, code: Trap) {
         let call = self.call_builtin(index, &[self.vmctx]);
         let status = self.builder.inst_results(call)[0];
         self.builder.ins().trapnz(status, clif_trap_code(code));
@@ -365,7 +365,7 @@ impl FuncTranslator<'_, '_> {
     fn epoch_check_full(&mut self, current: Value, cont: ir::Block) {
         self.epoch_reload_deadline();
         self.epoch_check_cached(current, cont);
-        self.status_builtin(BuiltinFunctionIndex::new_epoch, TrapCode::Interrupt);
+        self.status_builtin(BuiltinFunctionIndex::new_epoch, Trap::Interrupt);
         self.epoch_reload_deadline();
         self.builder.ins().jump(cont, &[]);
         self.builder.seal_block(cont);

@@ -10,7 +10,7 @@ use crate::func_translator::FuncTranslator;
 use crate::prelude::*;
 use crate::{CompileError, clif_trap_code};
 use cranelift_codegen::ir::{BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
-use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, TrapCode, WasmValType};
+use keel_translate::{BuiltinFunctionIndex, FuncIndex, TableIndex, Trap, WasmValType};
 
 impl FuncTranslator<'_, '_> {
     /// The address of slot `index` of table `table`, after a bounds check
@@ -26,7 +26,7 @@ impl FuncTranslator<'_, '_> {
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
         self.builder
             .ins()
-            .trapnz(oob, clif_trap_code(TrapCode::TableOutOfBounds));
+            .trapnz(oob, clif_trap_code(Trap::TableOutOfBounds));
         let scaled = self.builder.ins().ishl_imm_u(index, 3);
         let slot = self.builder.ins().iadd(base, scaled);
         if self.env.table_spectre {
@@ -69,7 +69,7 @@ impl FuncTranslator<'_, '_> {
         &mut self,
         table: u32,
         slot: Value,
-        null_trap: Option<TrapCode>,
+        null_trap: Option<Trap>,
     ) -> Value {
         if !self.is_funcref_table(table) {
             let value = self.load_ptr(MemFlagsData::trusted(), slot, 0);
@@ -207,7 +207,7 @@ impl FuncTranslator<'_, '_> {
         &mut self,
         index: BuiltinFunctionIndex,
         args: &[Value],
-        code: TrapCode,
+        code: Trap,
         bits: u32,
     ) -> Value {
         let result = self.builtin_value(index, args);
@@ -225,7 +225,7 @@ impl FuncTranslator<'_, '_> {
         &mut self,
         index: BuiltinFunctionIndex,
         args: &[Value],
-        code: TrapCode,
+        code: Trap,
     ) {
         let status = self.builtin_value(index, args);
         self.builder.ins().trapnz(status, clif_trap_code(code));

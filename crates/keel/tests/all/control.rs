@@ -2,7 +2,7 @@
 
 use keel::{
     Config, Engine, Instance, Linker, Memory, MemoryType, ResourceLimiter, Store, StoreLimits,
-    StoreLimitsBuilder, Table, TableType, Trap, TrapCode, UpdateDeadline, Val, ValType,
+    StoreLimitsBuilder, Table, TableType, Trap, UpdateDeadline, Val, ValType,
 };
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,8 +46,8 @@ fn engine(signals: bool, fuel: bool, epochs: bool) -> Engine {
     Engine::new(&config).unwrap()
 }
 
-fn trap_code(err: &keel::Error) -> Option<TrapCode> {
-    err.downcast_ref::<Trap>().map(|t| t.code())
+fn trap_code(err: &keel::Error) -> Option<Trap> {
+    err.downcast_ref::<Trap>().copied()
 }
 
 fn instantiate<T>(store: &mut Store<T>, wat: &str) -> Instance {
@@ -105,7 +105,7 @@ fn fuel_stops_every_infinite_shape_in_both_modes() {
             let err = call0(&mut store, instance, shape).unwrap_err();
             assert_eq!(
                 trap_code(&err),
-                Some(TrapCode::OutOfFuel),
+                Some(Trap::OutOfFuel),
                 "{shape}, signals {signals}: {err:?}"
             );
             assert!(
@@ -116,7 +116,7 @@ fn fuel_stops_every_infinite_shape_in_both_modes() {
             // Refuelled, the store runs wasm again.
             store.set_fuel(100).unwrap();
             let err = call0(&mut store, instance, shape).unwrap_err();
-            assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel));
+            assert_eq!(trap_code(&err), Some(Trap::OutOfFuel));
         }
     }
 }
@@ -133,7 +133,7 @@ fn epoch_deadline_stops_every_infinite_shape_in_both_modes() {
             let err = call0(&mut store, instance, shape).unwrap_err();
             assert_eq!(
                 trap_code(&err),
-                Some(TrapCode::Interrupt),
+                Some(Trap::Interrupt),
                 "{shape}, signals {signals}: {err:?}"
             );
             assert!(format!("{err:#}").contains("interrupt"), "{err}");
@@ -148,7 +148,7 @@ fn the_default_epoch_deadline_interrupts_at_once() {
     let mut store = Store::new(&engine, ());
     let instance = instantiate(&mut store, SHAPES_WAT);
     let err = call0(&mut store, instance, "loop").unwrap_err();
-    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt));
+    assert_eq!(trap_code(&err), Some(Trap::Interrupt));
 }
 
 #[test]
@@ -185,7 +185,7 @@ fn epoch_deadline_callback_continues_three_times_then_traps() {
     store.epoch_deadline_trap();
     store.set_epoch_deadline(1);
     let err = f.call(&mut store, ()).unwrap_err();
-    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt));
+    assert_eq!(trap_code(&err), Some(Trap::Interrupt));
 }
 
 #[test]
@@ -201,7 +201,7 @@ fn increment_epoch_from_a_second_thread_stops_a_guest() {
     });
     let start = std::time::Instant::now();
     let err = call0(&mut store, instance, "loop").unwrap_err();
-    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt));
+    assert_eq!(trap_code(&err), Some(Trap::Interrupt));
     assert!(start.elapsed() >= Duration::from_millis(40));
     stopper.join().unwrap();
 }
@@ -224,7 +224,7 @@ fn a_guest_on_each_of_two_threads_is_stopped_by_the_shared_epoch() {
         .collect();
     let _ticker = Ticker::start(&engine);
     for t in threads {
-        assert_eq!(t.join().unwrap(), Some(TrapCode::Interrupt));
+        assert_eq!(t.join().unwrap(), Some(Trap::Interrupt));
     }
 }
 
@@ -349,7 +349,7 @@ fn zero_fuel_traps_at_function_entry() {
         .get_typed_func::<(), i32>(&mut store, "three")
         .unwrap();
     let err = three.call(&mut store, ()).unwrap_err();
-    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel));
+    assert_eq!(trap_code(&err), Some(Trap::OutOfFuel));
 }
 
 #[test]
@@ -659,7 +659,7 @@ fn an_epoch_callback_can_switch_the_store_to_trapping() {
         Ok(UpdateDeadline::Continue(1))
     });
     let err = call0(&mut store, instance, "loop").unwrap_err();
-    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt));
+    assert_eq!(trap_code(&err), Some(Trap::Interrupt));
     assert_eq!(*store.data(), 1);
 }
 
@@ -689,7 +689,7 @@ fn a_huge_constant_bulk_length_cannot_wrap_the_fuel_counter() {
     store.set_fuel(5).unwrap();
     store.set_epoch_deadline(2000);
     let err = call0(&mut store, instance, "f").unwrap_err();
-    assert_eq!(trap_code(&err), Some(TrapCode::OutOfFuel), "{err:?}");
+    assert_eq!(trap_code(&err), Some(Trap::OutOfFuel), "{err:?}");
 }
 
 /// A guest blocked in `memory.atomic.wait32` with no timeout on a shared
@@ -720,7 +720,7 @@ fn epoch_deadline_interrupts_an_endless_atomic_wait() {
                 std::time::Instant::now()
             });
             let err = wait.call(&mut store, ()).unwrap_err();
-            assert_eq!(trap_code(&err), Some(TrapCode::Interrupt), "{err:?}");
+            assert_eq!(trap_code(&err), Some(Trap::Interrupt), "{err:?}");
             let ended = std::time::Instant::now();
             ended - ticker.join().unwrap()
         });
@@ -812,5 +812,5 @@ fn blocking_host_functions_end_at_the_epoch_deadline() {
     store.set_epoch_deadline(3);
     let _ticker = Ticker::start(&engine);
     let err = call0(&mut store, instance, "run").unwrap_err();
-    assert_eq!(trap_code(&err), Some(TrapCode::Interrupt), "{err:?}");
+    assert_eq!(trap_code(&err), Some(Trap::Interrupt), "{err:?}");
 }

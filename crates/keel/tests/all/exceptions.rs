@@ -6,7 +6,7 @@
 use crate::EXNREF_HELPERS;
 use keel::{
     Config, Engine, ExnRef, Func, FuncType, Linker, Module, Store, Tag, TagType, ThrownException,
-    TrapCode, Val, ValType,
+    Trap, Val, ValType,
 };
 
 fn instantiate(engine: &Engine, wat: &str) -> (Store<()>, keel::Instance) {
@@ -101,7 +101,7 @@ fn throw_and_catch_across_frames() {
         let err = throw_ref
             .call(&mut store, &[Val::ExnRef(None)], &mut [])
             .unwrap_err();
-        assert_eq!(crate::trap_code(&err), Some(TrapCode::NullReference));
+        assert_eq!(crate::trap_code(&err), Some(Trap::NullReference));
     }
 }
 
@@ -260,10 +260,7 @@ fn handlers_traps_tail_calls_and_fuel() {
     store.set_fuel(1_000_000).unwrap();
     let trap = instance.get_func(&mut store, "trap-in-handler").unwrap();
     let err = trap.call(&mut store, &[], &mut []).unwrap_err();
-    assert_eq!(
-        crate::trap_code(&err),
-        Some(TrapCode::UnreachableCodeReached)
-    );
+    assert_eq!(crate::trap_code(&err), Some(Trap::UnreachableCodeReached));
     // The backtrace after a catch is the handler's frame, then the host.
     let bt = err
         .downcast_ref::<keel::WasmBacktrace>()
@@ -291,7 +288,7 @@ fn handlers_traps_tail_calls_and_fuel() {
     // Out of fuel in a throwing loop is a trap, not a hang.
     store.set_fuel(500).unwrap();
     let err = looped.call(&mut store, 1_000_000).unwrap_err();
-    assert_eq!(crate::trap_code(&err), Some(TrapCode::OutOfFuel));
+    assert_eq!(crate::trap_code(&err), Some(Trap::OutOfFuel));
 }
 
 /// Unwinding from deep recursion: a stack overflow while throwing frames
@@ -324,7 +321,7 @@ fn deep_stacks() {
         .get_typed_func::<(), i32>(&mut store, "overflow")
         .unwrap();
     let err = overflow.call(&mut store, ()).unwrap_err();
-    assert_eq!(crate::trap_code(&err), Some(TrapCode::StackOverflow));
+    assert_eq!(crate::trap_code(&err), Some(Trap::StackOverflow));
 }
 
 /// Exceptions from several threads, each with its own store, at once.

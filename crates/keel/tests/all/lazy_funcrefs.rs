@@ -6,7 +6,7 @@
 //! references never built before, across instances, in both memory modes.
 
 use super::{engines, trap_code};
-use keel::{Engine, Func, Linker, Module, Store, TrapCode, Val};
+use keel::{Engine, Func, Linker, Module, Store, Trap, Val};
 
 const MODULE: &str = r#"(module
     (type $i2i (func (param i32) (result i32)))
@@ -92,7 +92,7 @@ fn never_touched_slots_are_null() -> keel::Result<()> {
         }
         let call = instance.get_func(&mut store, "call").unwrap();
         let err = call_i32(&mut store, &call, &[Val::I32(5), Val::I32(1)]).unwrap_err();
-        assert_eq!(trap_code(&err), Some(TrapCode::IndirectCallToNull));
+        assert_eq!(trap_code(&err), Some(Trap::IndirectCallToNull));
     }
     Ok(())
 }
@@ -113,7 +113,7 @@ fn call_indirect_builds_and_checks() -> keel::Result<()> {
                 // $inc's reference is unbuilt; a call of the wrong type
                 // traps and still builds nothing wrong.
                 let err = call_i32(&mut store, &call0, &[Val::I32(0)]).unwrap_err();
-                assert_eq!(trap_code(&err), Some(TrapCode::BadSignature));
+                assert_eq!(trap_code(&err), Some(Trap::BadSignature));
             }
             assert_eq!(
                 call_i32(&mut store, &call, &[Val::I32(0), Val::I32(9)])?,
@@ -125,9 +125,9 @@ fn call_indirect_builds_and_checks() -> keel::Result<()> {
             );
             assert_eq!(call_i32(&mut store, &call0, &[Val::I32(2)])?, 7);
             let err = call_i32(&mut store, &call0, &[Val::I32(0)]).unwrap_err();
-            assert_eq!(trap_code(&err), Some(TrapCode::BadSignature));
+            assert_eq!(trap_code(&err), Some(Trap::BadSignature));
             let err = call_i32(&mut store, &call, &[Val::I32(2), Val::I32(1)]).unwrap_err();
-            assert_eq!(trap_code(&err), Some(TrapCode::BadSignature));
+            assert_eq!(trap_code(&err), Some(Trap::BadSignature));
             // A copy of an unbuilt reference (table.get + table.set) is the
             // same reference and calls the same function.
             let copy = instance.get_func(&mut store, "copy").unwrap();
@@ -166,7 +166,7 @@ fn references_of_another_instance_are_built_on_use() -> keel::Result<()> {
         let call = b.get_func(&mut store, "call").unwrap();
         let call0 = b.get_func(&mut store, "call0").unwrap();
         let err = call_i32(&mut store, &call0, &[Val::I32(1)]).unwrap_err();
-        assert_eq!(trap_code(&err), Some(TrapCode::BadSignature));
+        assert_eq!(trap_code(&err), Some(Trap::BadSignature));
         assert_eq!(call_i32(&mut store, &call, &[Val::I32(1), Val::I32(4)])?, 8);
         assert_eq!(call_i32(&mut store, &call0, &[Val::I32(2)])?, 7);
         // The exporter sees the same references.

@@ -10,7 +10,7 @@
 //! that was never read.
 
 use super::{engines, trap_code};
-use keel::{Engine, Func, Linker, Module, Store, TrapCode, Val};
+use keel::{Engine, Func, Linker, Module, Store, Trap, Val};
 
 /// Slots 0..4 hold `$f0`..`$f3` (returning 10..13) from two segments, slot
 /// 2 overwritten by a `ref.null` item of the second; slots 4..16 null.
@@ -63,19 +63,19 @@ impl Guest {
     }
 
     /// `call_indirect` of slot `i`: its result, or the trap code.
-    fn call(&mut self, table: &str, i: i32) -> Result<i32, Option<TrapCode>> {
+    fn call(&mut self, table: &str, i: i32) -> Result<i32, Option<Trap>> {
         self.run(table, &[i])
             .map(|r| r.unwrap())
             .map_err(|e| trap_code(&e))
     }
 
     /// Every slot of `$t` as `call_indirect` sees it.
-    fn slots(&mut self) -> Vec<Result<i32, Option<TrapCode>>> {
+    fn slots(&mut self) -> Vec<Result<i32, Option<Trap>>> {
         (0..16).map(|i| self.call("call", i)).collect()
     }
 }
 
-const NULL: Result<i32, Option<TrapCode>> = Err(Some(TrapCode::IndirectCallToNull));
+const NULL: Result<i32, Option<Trap>> = Err(Some(Trap::IndirectCallToNull));
 
 /// The initial contents, read first through each path.
 #[test]
@@ -140,7 +140,7 @@ fn null_writes_over_pending_slots_stay_null() {
         // An out-of-bounds fill writes nothing and keeps slots pending.
         let mut g = Guest::new(&engine);
         let err = g.run("fill_null", &[0, 17]).unwrap_err();
-        assert_eq!(trap_code(&err), Some(TrapCode::TableOutOfBounds));
+        assert_eq!(trap_code(&err), Some(Trap::TableOutOfBounds));
         assert_eq!(g.slots()[..4], [Ok(10), Ok(11), NULL, Ok(13)]);
     }
 }
@@ -223,7 +223,7 @@ fn eager_fallbacks_keep_the_spec() {
         let err = Linker::new(&engine)
             .instantiate(&mut store, &oob)
             .unwrap_err();
-        assert_eq!(trap_code(&err), Some(TrapCode::TableOutOfBounds), "{err:?}");
+        assert_eq!(trap_code(&err), Some(Trap::TableOutOfBounds), "{err:?}");
 
         let sparse = Module::new(
             &engine,

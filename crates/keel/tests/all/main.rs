@@ -31,8 +31,8 @@ fn engines() -> [keel::Engine; 2] {
 }
 
 /// The trap code of `err`, if it is a trap.
-fn trap_code(err: &keel::Error) -> Option<keel::TrapCode> {
-    err.downcast_ref::<keel::Trap>().map(|t| t.code())
+fn trap_code(err: &keel::Error) -> Option<keel::Trap> {
+    err.downcast_ref::<keel::Trap>().copied()
 }
 
 /// WAT functions for modules that declare `(tag $e (param i32))` and

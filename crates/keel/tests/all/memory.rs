@@ -3,7 +3,7 @@
 //! maximum holds only what it uses and moves when it grows; compiled code
 //! must follow it.
 
-use keel::{Config, Engine, Linker, Module, Store, Trap, TrapCode};
+use keel::{Config, Engine, Linker, Module, Store, Trap};
 
 fn explicit_engine() -> Engine {
     let mut config = Config::new();
@@ -59,8 +59,8 @@ fn movable_memory_keeps_contents_across_growth() {
         .unwrap();
     let err = oob.call(&mut store, ()).unwrap_err();
     assert_eq!(
-        err.downcast_ref::<Trap>().map(Trap::code),
-        Some(TrapCode::MemoryOutOfBounds)
+        err.downcast_ref::<Trap>().copied(),
+        Some(Trap::MemoryOutOfBounds)
     );
 }
 

@@ -89,8 +89,8 @@ fn host_table_of_funcrefs_called_indirectly() -> keel::Result<()> {
     assert_eq!(call.call(&mut store, (1, 5))?, 10);
     let err = call.call(&mut store, (0, 5)).unwrap_err();
     assert_eq!(
-        err.downcast_ref::<keel::Trap>().unwrap().code(),
-        keel::TrapCode::IndirectCallToNull
+        err.downcast_ref::<keel::Trap>().copied().unwrap(),
+        keel::Trap::IndirectCallToNull
     );
     let size = instance.get_typed_func::<(), i32>(&mut store, "size")?;
     assert_eq!(size.call(&mut store, ())?, 4);

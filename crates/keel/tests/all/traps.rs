@@ -1,7 +1,7 @@
 //! Traps come back as errors holding a `Trap` with its code and a wasm
 //! backtrace; nothing a guest does crashes the host.
 
-use keel::{Config, Engine, Linker, Module, Store, Trap, TrapCode, Val, WasmBacktrace};
+use keel::{Config, Engine, Linker, Module, Store, Trap, Val, WasmBacktrace};
 use std::panic::{self, AssertUnwindSafe};
 
 fn engine(guard_pages: bool) -> Engine {
@@ -10,13 +10,12 @@ fn engine(guard_pages: bool) -> Engine {
     Engine::new(&config).unwrap()
 }
 
-fn trap_code(err: &keel::Error) -> TrapCode {
-    err.downcast_ref::<Trap>()
+fn trap_code(err: &keel::Error) -> Trap {
+    *err.downcast_ref::<Trap>()
         .unwrap_or_else(|| panic!("not a trap: {err:#}"))
-        .code()
 }
 
-fn trap_of(wat: &str, export: &str) -> TrapCode {
+fn trap_of(wat: &str, export: &str) -> Trap {
     let engine = Engine::default();
     let module = Module::new(&engine, wat).unwrap();
     let mut store = Store::new(&engine, ());
@@ -31,63 +30,63 @@ fn trap_of(wat: &str, export: &str) -> TrapCode {
 fn each_trap_code() {
     assert_eq!(
         trap_of(r#"(module (func (export "f") unreachable))"#, "f"),
-        TrapCode::UnreachableCodeReached
+        Trap::UnreachableCodeReached
     );
     assert_eq!(
         trap_of(
             r#"(module (func (export "f") i32.const 1 i32.const 0 i32.div_s drop))"#,
             "f"
         ),
-        TrapCode::IntegerDivisionByZero
+        Trap::IntegerDivisionByZero
     );
     assert_eq!(
         trap_of(
             r#"(module (func (export "f") i64.const 1 i64.const 0 i64.rem_u drop))"#,
             "f"
         ),
-        TrapCode::IntegerDivisionByZero
+        Trap::IntegerDivisionByZero
     );
     assert_eq!(
         trap_of(
             r#"(module (func (export "f") i32.const 0x80000000 i32.const -1 i32.div_s drop))"#,
             "f"
         ),
-        TrapCode::IntegerOverflow
+        Trap::IntegerOverflow
     );
     assert_eq!(
         trap_of(
             r#"(module (func (export "f") f32.const nan i32.trunc_f32_s drop))"#,
             "f"
         ),
-        TrapCode::BadConversionToInteger
+        Trap::BadConversionToInteger
     );
     assert_eq!(
         trap_of(
             r#"(module (func (export "f") f64.const 1e100 i64.trunc_f64_u drop))"#,
             "f"
         ),
-        TrapCode::IntegerOverflow
+        Trap::IntegerOverflow
     );
     assert_eq!(
         trap_of(
             r#"(module (memory 1) (func (export "f") i32.const 65535 i32.load drop))"#,
             "f"
         ),
-        TrapCode::MemoryOutOfBounds
+        Trap::MemoryOutOfBounds
     );
     assert_eq!(
         trap_of(
             r#"(module (table 1 funcref) (func (export "f") i32.const 5 call_indirect))"#,
             "f"
         ),
-        TrapCode::TableOutOfBounds
+        Trap::TableOutOfBounds
     );
     assert_eq!(
         trap_of(
             r#"(module (table 1 funcref) (func (export "f") i32.const 0 call_indirect))"#,
             "f"
         ),
-        TrapCode::IndirectCallToNull
+        Trap::IndirectCallToNull
     );
     assert_eq!(
         trap_of(
@@ -95,11 +94,11 @@ fn each_trap_code() {
                 (func (export "f") i32.const 0 call_indirect))"#,
             "f"
         ),
-        TrapCode::BadSignature
+        Trap::BadSignature
     );
     assert_eq!(
         trap_of(r#"(module (func $f (export "f") call $f))"#, "f"),
-        TrapCode::StackOverflow
+        Trap::StackOverflow
     );
 }
 
@@ -189,12 +188,12 @@ fn out_of_bounds_accesses_of_every_width_trap_in_both_modes() {
                         } else {
                             assert_eq!(
                                 trap_code(&loaded.unwrap_err()),
-                                TrapCode::MemoryOutOfBounds,
+                                Trap::MemoryOutOfBounds,
                                 "{what}"
                             );
                             assert_eq!(
                                 trap_code(&stored.unwrap_err()),
-                                TrapCode::MemoryOutOfBounds,
+                                Trap::MemoryOutOfBounds,
                                 "{what}"
                             );
                             assert!(
@@ -229,7 +228,7 @@ fn recursion_to_exhaustion_traps_and_the_store_survives() {
         .unwrap();
     for _ in 0..3 {
         let err = down.call(&mut store, 0).unwrap_err();
-        assert_eq!(trap_code(&err), TrapCode::StackOverflow);
+        assert_eq!(trap_code(&err), Trap::StackOverflow);
         let bt = err.downcast_ref::<WasmBacktrace>().unwrap();
         assert_eq!(bt.frames().len(), keel_trap::MAX_FRAMES);
     }
@@ -270,10 +269,10 @@ fn recursion_through_host_frames_traps() {
         .get_typed_func::<i32, i32>(&mut store, "enter")
         .unwrap();
     let err = enter.call(&mut store, 0).unwrap_err();
-    assert_eq!(trap_code(&err), TrapCode::StackOverflow);
+    assert_eq!(trap_code(&err), Trap::StackOverflow);
     assert_eq!(
         enter.call(&mut store, -1000).map_err(|e| trap_code(&e)),
-        Err(TrapCode::StackOverflow)
+        Err(Trap::StackOverflow)
     );
 }
 
@@ -413,7 +412,7 @@ fn wasm_trap_backtrace_points_at_the_trapping_instruction() {
         .unwrap();
     assert_eq!(main.call(&mut store, 2).unwrap(), 5);
     let err = main.call(&mut store, 0).unwrap_err();
-    assert_eq!(trap_code(&err), TrapCode::IntegerDivisionByZero);
+    assert_eq!(trap_code(&err), Trap::IntegerDivisionByZero);
     let frames = err
         .downcast_ref::<WasmBacktrace>()
         .unwrap()
@@ -455,10 +454,10 @@ fn four_threads_trap_concurrently() {
                     .instantiate(&mut store, &module)
                     .unwrap();
                 let (name, arg, code) = [
-                    ("oob", 70_000, TrapCode::MemoryOutOfBounds),
-                    ("div", 0, TrapCode::IntegerDivisionByZero),
-                    ("rec", 0, TrapCode::StackOverflow),
-                    ("oob", -4, TrapCode::MemoryOutOfBounds),
+                    ("oob", 70_000, Trap::MemoryOutOfBounds),
+                    ("div", 0, Trap::IntegerDivisionByZero),
+                    ("rec", 0, Trap::StackOverflow),
+                    ("oob", -4, Trap::MemoryOutOfBounds),
                 ][t];
                 let f = instance
                     .get_typed_func::<i32, i32>(&mut store, name)
@@ -545,7 +544,7 @@ fn fuzz_differential_elem_segment_past_the_table_traps() {
     let err = Linker::new(&engine)
         .instantiate(&mut store, &module)
         .unwrap_err();
-    assert_eq!(trap_code(&err), TrapCode::TableOutOfBounds);
+    assert_eq!(trap_code(&err), Trap::TableOutOfBounds);
     let ok = Module::new(
         &engine,
         r#"(module (table 1 funcref) (elem (i32.const 1)))"#,
@@ -619,6 +618,6 @@ fn recursion_on_a_small_thread_stack_traps() {
             .unwrap()
             .join()
             .unwrap();
-        assert_eq!(code, TrapCode::StackOverflow, "stack of {stack_size} bytes");
+        assert_eq!(code, Trap::StackOverflow, "stack of {stack_size} bytes");
     }
 }

@@ -3,7 +3,7 @@
 
 use keel::{
     Config, Engine, Func, HeapType, Linker, Memory, MemoryType, Module, RefType, Store, Table,
-    TableType, Trap, TrapCode, Val, ValType,
+    TableType, Trap, Val, ValType,
 };
 
 /// Each toggle accepts its proposal when on and rejects it when off.
@@ -172,10 +172,7 @@ fn tail_calls_run_in_constant_stack() {
             // And running out of it inside a tail-call loop traps.
             store.set_fuel(10_000).unwrap();
             let err = count.call(&mut store, 1_000_000).unwrap_err();
-            assert_eq!(
-                err.downcast_ref::<Trap>().map(Trap::code),
-                Some(TrapCode::OutOfFuel)
-            );
+            assert_eq!(err.downcast_ref::<Trap>().copied(), Some(Trap::OutOfFuel));
         }
     }
 }
@@ -263,7 +260,7 @@ fn memory64_and_table64() {
     let table_grow = instance
         .get_typed_func::<i64, i64>(&mut store, "table_grow")
         .unwrap();
-    let trap = |e: keel::Error| e.downcast_ref::<Trap>().map(Trap::code);
+    let trap = |e: keel::Error| e.downcast_ref::<Trap>().copied();
 
     store8.call(&mut store, (65535, 9)).unwrap();
     assert_eq!(load.call(&mut store, 65535).unwrap(), 9);
@@ -271,14 +268,14 @@ fn memory64_and_table64() {
     // around to the start if they were truncated or overflowed.
     for addr in [65536i64, 1 << 32, (1 << 32) + 1, -1, i64::MIN] {
         let err = load.call(&mut store, addr).unwrap_err();
-        assert_eq!(trap(err), Some(TrapCode::MemoryOutOfBounds), "{addr:#x}");
+        assert_eq!(trap(err), Some(Trap::MemoryOutOfBounds), "{addr:#x}");
     }
     for addr in [0i64, 0x20] {
         let err = load_far.call(&mut store, addr).unwrap_err();
-        assert_eq!(trap(err), Some(TrapCode::MemoryOutOfBounds), "{addr:#x}");
+        assert_eq!(trap(err), Some(Trap::MemoryOutOfBounds), "{addr:#x}");
     }
     let err = fill.call(&mut store, (-1, 0, 2)).unwrap_err();
-    assert_eq!(trap(err), Some(TrapCode::MemoryOutOfBounds));
+    assert_eq!(trap(err), Some(Trap::MemoryOutOfBounds));
 
     assert_eq!(grow.call(&mut store, 2).unwrap(), 1);
     assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
@@ -290,7 +287,7 @@ fn memory64_and_table64() {
     assert_eq!(call.call(&mut store, 1).unwrap(), 7);
     for index in [2i64, 1 << 32, -1] {
         let err = call.call(&mut store, index).unwrap_err();
-        assert_eq!(trap(err), Some(TrapCode::TableOutOfBounds), "{index:#x}");
+        assert_eq!(trap(err), Some(Trap::TableOutOfBounds), "{index:#x}");
     }
     assert_eq!(table_grow.call(&mut store, 2).unwrap(), 2);
     assert_eq!(table_grow.call(&mut store, 1).unwrap(), -1);
@@ -362,8 +359,8 @@ fn one_byte_pages() {
         assert_eq!(load.call(&mut store, 4).unwrap(), 0);
         let err = load.call(&mut store, 5).unwrap_err();
         assert_eq!(
-            err.downcast_ref::<Trap>().map(Trap::code),
-            Some(TrapCode::MemoryOutOfBounds)
+            err.downcast_ref::<Trap>().copied(),
+            Some(Trap::MemoryOutOfBounds)
         );
         assert_eq!(grow.call(&mut store, 3).unwrap(), 5);
         assert_eq!(size.call(&mut store, ()).unwrap(), 8);
@@ -445,8 +442,8 @@ fn typed_function_references() {
     assert_eq!(tail.call(&mut store, 21).unwrap(), 42);
     let err = call_global.call(&mut store, 1).unwrap_err();
     assert_eq!(
-        err.downcast_ref::<Trap>().map(Trap::code),
-        Some(TrapCode::NullReference)
+        err.downcast_ref::<Trap>().copied(),
+        Some(Trap::NullReference)
     );
 
     // The global's type names the module's type, as the engine's.
@@ -486,8 +483,8 @@ fn typed_function_references() {
         .call(&mut store, &[Val::FuncRef(None)], &mut out)
         .unwrap_err();
     assert_eq!(
-        err.downcast_ref::<Trap>().map(Trap::code),
-        Some(TrapCode::NullReference)
+        err.downcast_ref::<Trap>().copied(),
+        Some(Trap::NullReference)
     );
     let is_null = instance.get_func(&mut store, "is_null").unwrap();
     is_null
@@ -665,28 +662,28 @@ fn atomics_traps_and_errors() {
     let load_off = instance
         .get_typed_func::<i32, i32>(&mut store, "load_off")
         .unwrap();
-    let code = |e: keel::Error| e.downcast_ref::<Trap>().map(Trap::code);
+    let code = |e: keel::Error| e.downcast_ref::<Trap>().copied();
     assert_eq!(load.call(&mut store, 8).unwrap(), 0);
     assert_eq!(
         code(load.call(&mut store, 4).unwrap_err()),
-        Some(TrapCode::HeapMisaligned)
+        Some(Trap::HeapMisaligned)
     );
     assert_eq!(
         code(load.call(&mut store, 65536).unwrap_err()),
-        Some(TrapCode::MemoryOutOfBounds)
+        Some(Trap::MemoryOutOfBounds)
     );
     // The static offset counts: 2 + 2 is aligned, 2 + 0 is not.
     assert_eq!(load_off.call(&mut store, 2).unwrap(), 0);
     assert_eq!(
         code(load_off.call(&mut store, 0).unwrap_err()),
-        Some(TrapCode::HeapMisaligned)
+        Some(Trap::HeapMisaligned)
     );
     let wait = instance
         .get_typed_func::<(), i32>(&mut store, "wait")
         .unwrap();
     assert_eq!(
         code(wait.call(&mut store, ()).unwrap_err()),
-        Some(TrapCode::AtomicWaitNonSharedMemory)
+        Some(Trap::AtomicWaitNonSharedMemory)
     );
     let notify = instance
         .get_typed_func::<(), i32>(&mut store, "notify")
