@@ -3,10 +3,11 @@
 //! and exports.
 
 use crate::func::call_raw;
+use crate::matching::{LinkError, match_import};
 use crate::prelude::*;
 use crate::store::{StoreContextMut, StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
-use crate::types::{ExternType, GlobalType, MemoryType, TableType};
+use crate::types::ExternType;
 use crate::{
     AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, SharedMemory,
     Table,
@@ -194,12 +195,14 @@ pub struct Instance {
     pub(crate) index: usize,
 }
 
-fn limits_match(actual: &keel_translate::Limits, expected: &keel_translate::Limits) -> bool {
-    actual.min >= expected.min
-        && match expected.max {
-            None => true,
-            Some(em) => actual.max.is_some_and(|am| am <= em),
-        }
+/// A new instance's imports by kind, each in its index space's order.
+#[derive(Default)]
+struct ImportedExterns {
+    funcs: Vec<Extern>,
+    tables: Vec<Extern>,
+    memories: Vec<Extern>,
+    globals: Vec<Extern>,
+    tags: Vec<Extern>,
 }
 
 /// An instantiation error as keel reports it: resource failures as the
@@ -209,101 +212,6 @@ pub(crate) fn instantiation_error(e: keel_vm::InstantiationError) -> anyhow::Err
     match e {
         keel_vm::InstantiationError::Resource(e) => anyhow::Error::new(e),
         e => anyhow::Error::new(e),
-    }
-}
-
-/// Limits as Wasmtime prints them: `(min: 1, max: none)`.
-fn show_limits(l: &keel_translate::Limits) -> String {
-    match l.max {
-        Some(max) => format!("(min: {}, max: {max})", l.min),
-        None => format!("(min: {}, max: none)", l.min),
-    }
-}
-
-/// Why an entity of type `actual` cannot satisfy an import of type
-/// `expected`, or `None` when it can (spec:
-/// [Import Matching](https://webassembly.github.io/spec/core/exec/modules.html#import-matching)).
-/// The messages follow Wasmtime's.
-pub(crate) fn import_mismatch(actual: &ExternType, expected: &ExternType) -> Option<String> {
-    match (actual, expected) {
-        // Compared by id by the caller.
-        (ExternType::Func(_), ExternType::Func(_)) | (ExternType::Tag(_), ExternType::Tag(_)) => {
-            None
-        }
-        (ExternType::Global(a), ExternType::Global(e)) => {
-            if a.0.mutable != e.0.mutable {
-                let m = |g: &GlobalType| if g.0.mutable { "mutable" } else { "immutable" };
-                Some(format!("expected {} global, found {} global", m(e), m(a)))
-            } else if (a.0.mutable && a.0.content != e.0.content)
-                || !a.0.content.is_subtype_of(e.0.content)
-            {
-                Some(format!(
-                    "expected global of type `{}`, found global of type `{}`",
-                    e.0.content, a.0.content
-                ))
-            } else {
-                None
-            }
-        }
-        (ExternType::Table(a), ExternType::Table(e)) => {
-            if a.0.table64 != e.0.table64 {
-                let bits = |t: &TableType| if t.0.table64 { "i64" } else { "i32" };
-                Some(format!(
-                    "expected table indexed by {}, found table indexed by {}",
-                    bits(e),
-                    bits(a)
-                ))
-            } else if a.0.element != e.0.element {
-                Some(format!(
-                    "expected table of element type `{}`, found table of element type `{}`",
-                    e.0.element, a.0.element
-                ))
-            } else if !limits_match(&a.0.limits, &e.0.limits) {
-                Some(format!(
-                    "expected table limits {} doesn't match provided table limits {}",
-                    show_limits(&e.0.limits),
-                    show_limits(&a.0.limits)
-                ))
-            } else {
-                None
-            }
-        }
-        (ExternType::Memory(a), ExternType::Memory(e)) => {
-            let index = |m: &MemoryType| if m.0.memory64 { "i64" } else { "i32" };
-            if a.0.memory64 != e.0.memory64 {
-                Some(format!(
-                    "memory types incompatible: expected memory indexed by {}, found memory indexed by {}",
-                    index(e),
-                    index(a)
-                ))
-            } else if a.0.page_size_log2 != e.0.page_size_log2 {
-                Some(format!(
-                    "memory types incompatible: expected page size {}, found page size {}",
-                    e.0.page_size(),
-                    a.0.page_size()
-                ))
-            } else if a.0.shared != e.0.shared {
-                let shared = |m: &MemoryType| if m.0.shared { "shared" } else { "unshared" };
-                Some(format!(
-                    "memory types incompatible: expected {} memory, found {} memory",
-                    shared(e),
-                    shared(a)
-                ))
-            } else {
-                (!limits_match(&a.0.limits, &e.0.limits)).then(|| {
-                    format!(
-                        "memory types incompatible: expected memory limits {} doesn't match provided memory limits {}",
-                        show_limits(&e.0.limits),
-                        show_limits(&a.0.limits)
-                    )
-                })
-            }
-        }
-        _ => Some(format!(
-            "expected {}, found {}",
-            expected.describe(),
-            actual.describe()
-        )),
     }
 }
 
@@ -417,8 +325,10 @@ impl Instance {
         Ok(())
     }
 
-    /// Instantiate and apply segments; the start function's reference,
-    /// if the module has one, is returned for the caller to run.
+    /// Instantiate in four steps (match the imports, allocate the
+    /// instance, collect its exports, initialize its tables and memories);
+    /// the start function's reference, if the module has one, is returned
+    /// for the caller to run.
     fn new_without_start(
         store: &mut StoreOpaque,
         module: &Module,
@@ -429,17 +339,66 @@ impl Instance {
             anyhow::bail!("module was compiled by another engine than the store's");
         }
         store.fill_wasm_calls()?;
+        let (vm_imports, imported) = Self::match_imports(store, module, imports)?;
+        let handle = Self::allocate(store, module, vm_imports)?;
+        let index = store.instances.len();
+        store
+            .instance_by_vmctx
+            .insert(handle.vmctx() as usize, index);
+        let exports = Self::collect_exports(store, module, index, &handle, &imported);
+        store.instances.push(InstanceData {
+            handle,
+            _module: Some(module.clone()),
+            exports,
+        });
+        let instance = Instance {
+            store: store.id,
+            index,
+        };
+        {
+            let _span = tracing::debug_span!("initialize segments").entered();
+            store.instances[index]
+                .handle
+                .initialize_segments()
+                .map_err(anyhow::Error::from)?;
+        }
+        let start = module
+            .inner
+            .module
+            .start
+            .map(|start| store.instances[index].handle.func_ref(start));
+        Ok((instance, start))
+    }
+
+    /// Check each of `imports` against the module's import of the same
+    /// position ([`match_import`]) and gather what the new instance's
+    /// VMContext points at, with the imports by kind in index order (the
+    /// exports that re-export an import are these).
+    ///
+    /// # Errors
+    ///
+    /// A [`LinkError`] (the wrong number of imports, or a mismatch, with
+    /// the import's name as context), or an import of another engine.
+    ///
+    /// # Panics
+    ///
+    /// If an import belongs to another store.
+    fn match_imports(
+        store: &mut StoreOpaque,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<(Imports, ImportedExterns)> {
         let m = &module.inner.module;
+        let type_ids = &module.inner.type_ids;
         if imports.len() != m.imports.len() {
-            anyhow::bail!(
-                "module expects {} imports, {} were given",
-                m.imports.len(),
-                imports.len()
-            );
+            return Err(LinkError::ImportCount {
+                expected: m.imports.len(),
+                given: imports.len(),
+            }
+            .into_error());
         }
         let mut vm_imports = Imports::default();
-        let (mut funcs, mut tables, mut memories, mut globals) = (vec![], vec![], vec![], vec![]);
-        let mut tags = vec![];
+        let mut imported = ImportedExterns::default();
         for (import, ext) in m.imports.iter().zip(imports) {
             match ext.store_id() {
                 Some(id) => store.check(id),
@@ -451,39 +410,19 @@ impl Instance {
                     }
                 }
             }
-            let expected = ExternType::from_entity(m, &module.inner.type_ids, &import.ty);
-            let actual = ext.ty_opaque(store);
-            // Function types match when their engine-wide ids are equal:
-            // equal structure is not enough for types of different
-            // recursion groups.
-            let reason = match (ext, &import.ty) {
-                (Extern::Func(f), keel_translate::EntityType::Function(t))
-                    if module.inner.type_ids.get(t.index()) != Some(&f.type_index(store)) =>
-                {
-                    Some(format!(
-                        "types incompatible: expected func of type `{}`, found func of type `{}`",
-                        ExternType::describe_func(&expected),
-                        ExternType::describe_func(&actual)
-                    ))
+            let expected = ExternType::from_entity(m, type_ids, &import.ty);
+            let found = ext.ty_opaque(store);
+            let same_type = match (ext, &import.ty) {
+                (Extern::Func(f), keel_translate::EntityType::Function(t)) => {
+                    type_ids.get(t.index()) == Some(&f.type_index(store))
                 }
-                (Extern::Tag(t), keel_translate::EntityType::Tag(ty))
-                    if module.inner.type_ids.get(ty.index()) != Some(&t.type_index(store)) =>
-                {
-                    Some(format!(
-                        "types incompatible: expected {}, found {}",
-                        expected.describe(),
-                        actual.describe()
-                    ))
+                (Extern::Tag(tag), keel_translate::EntityType::Tag(t)) => {
+                    type_ids.get(t.index()) == Some(&tag.type_index(store))
                 }
-                _ => import_mismatch(&actual, &expected),
+                _ => true,
             };
-            if let Some(reason) = reason {
-                return Err(anyhow::anyhow!(reason).context(format!(
-                    "incompatible import type for `{}::{}`",
-                    DisplayName(&import.module),
-                    DisplayName(&import.field),
-                )));
-            }
+            match_import(&import.module, &import.field, &expected, &found, same_type)
+                .map_err(LinkError::into_error)?;
             match ext {
                 Extern::Func(f) => {
                     // SAFETY: the func ref belongs to this store and is live.
@@ -493,7 +432,7 @@ impl Instance {
                         array_call: fr.array_call,
                         vmctx: fr.vmctx,
                     });
-                    funcs.push(ext.clone());
+                    imported.funcs.push(ext.clone());
                 }
                 Extern::Table(t) => {
                     let owner = &mut store.instances[t.instance].handle;
@@ -503,7 +442,7 @@ impl Instance {
                         owner: &mut **owner,
                         index: t.index,
                     });
-                    tables.push(ext.clone());
+                    imported.tables.push(ext.clone());
                 }
                 Extern::Memory(mem) => {
                     let owner = &mut store.instances[mem.instance].handle;
@@ -514,7 +453,7 @@ impl Instance {
                         index: mem.index,
                         shared: None,
                     });
-                    memories.push(ext.clone());
+                    imported.memories.push(ext.clone());
                 }
                 Extern::SharedMemory(mem) => {
                     vm_imports.memories.push(ImportedMemory {
@@ -523,26 +462,40 @@ impl Instance {
                         index: keel_translate::DefinedMemoryIndex::new(0),
                         shared: Some(mem.inner.clone()),
                     });
-                    memories.push(ext.clone());
+                    imported.memories.push(ext.clone());
                 }
                 Extern::Global(g) => {
                     vm_imports.globals.push(g.definition(store));
-                    globals.push(ext.clone());
+                    imported.globals.push(ext.clone());
                 }
                 Extern::Tag(t) => {
                     vm_imports.tags.push(t.definition(store));
-                    tags.push(ext.clone());
+                    imported.tags.push(ext.clone());
                 }
             }
         }
-        // SAFETY: the imports were type-checked against the module and
-        // point into instances and host contexts of this store, which live
-        // as long as the new instance (VM-1); the store context is boxed in
-        // the store; `code` is this module's compilation.
-        let handle = unsafe {
-            let _span = tracing::debug_span!("allocate").entered();
+        Ok((vm_imports, imported))
+    }
+
+    /// Create the instance's VMContext, memories and tables.
+    ///
+    /// # Errors
+    ///
+    /// If a memory or table cannot be reserved (a [`VmError`](crate::VmError)).
+    fn allocate(
+        store: &StoreOpaque,
+        module: &Module,
+        vm_imports: Imports,
+    ) -> Result<keel_vm::InstanceHandle> {
+        let _span = tracing::debug_span!("allocate").entered();
+        // SAFETY: the imports were type-checked against the module
+        // (`match_imports`) and point into instances and host contexts of
+        // this store, which live as long as the new instance (VM-1); the
+        // store context is the store's own allocation; `code` is this
+        // module's compilation.
+        unsafe {
             keel_vm::Instance::new(
-                m.clone(),
+                module.inner.module.clone(),
                 module.inner.offsets.clone(),
                 module.inner.code.clone(),
                 module.inner.type_ids.clone(),
@@ -556,16 +509,25 @@ impl Instance {
                 },
             )
         }
-        .map_err(instantiation_error)?;
-        let index = store.instances.len();
-        store
-            .instance_by_vmctx
-            .insert(handle.vmctx() as usize, index);
+        .map_err(instantiation_error)
+    }
+
+    /// The new instance's exports, by name: imports re-exported as they
+    /// were given, definitions as new handles (a function that already has
+    /// a handle in the store keeps it).
+    fn collect_exports(
+        store: &mut StoreOpaque,
+        module: &Module,
+        index: usize,
+        handle: &keel_vm::InstanceHandle,
+        imported: &ImportedExterns,
+    ) -> Vec<(String, Extern)> {
+        let m = &module.inner.module;
         let mut exports = Vec::with_capacity(m.exports.len());
         for (name, entity) in &m.exports {
             let ext = match *entity {
                 EntityIndex::Function(f) => match m.defined_func_index(f) {
-                    None => funcs[f.index()].clone(),
+                    None => imported.funcs[f.index()].clone(),
                     Some(_) => {
                         let fr = handle.func_ref(f);
                         match store.func_by_ref.get(&(fr as usize)) {
@@ -581,11 +543,11 @@ impl Instance {
                     }
                 },
                 EntityIndex::Table(t) => match m.defined_table_index(t) {
-                    None => tables[t.index()].clone(),
+                    None => imported.tables[t.index()].clone(),
                     Some(d) => Extern::Table(Table::from_parts(store.id, index, d)),
                 },
                 EntityIndex::Memory(mi) => match m.defined_memory_index(mi) {
-                    None => memories[mi.index()].clone(),
+                    None => imported.memories[mi.index()].clone(),
                     Some(d) => match handle.shared_memory(mi) {
                         Some(shared) => Extern::SharedMemory(SharedMemory {
                             inner: shared.clone(),
@@ -595,37 +557,17 @@ impl Instance {
                     },
                 },
                 EntityIndex::Global(g) => match m.defined_global_index(g) {
-                    None => globals[g.index()].clone(),
+                    None => imported.globals[g.index()].clone(),
                     Some(d) => Extern::Global(Global::from_parts(store.id, index, d)),
                 },
                 EntityIndex::Tag(t) => match m.defined_tag_index(t) {
-                    None => tags[t.index()].clone(),
+                    None => imported.tags[t.index()].clone(),
                     Some(_) => Extern::Tag(crate::Tag::from_def(store, handle.tag_ptr(t))),
                 },
             };
             exports.push((name.clone(), ext));
         }
-        store.instances.push(InstanceData {
-            handle,
-            _module: Some(module.clone()),
-            exports,
-        });
-        let instance = Instance {
-            store: store.id,
-            index,
-        };
-
-        {
-            let _span = tracing::debug_span!("initialize segments").entered();
-            store.instances[index]
-                .handle
-                .initialize_segments()
-                .map_err(anyhow::Error::from)?;
-        }
-        let start = m
-            .start
-            .map(|start| store.instances[index].handle.func_ref(start));
-        Ok((instance, start))
+        exports
     }
 
     /// The export called `name`, if any.

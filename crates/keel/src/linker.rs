@@ -9,7 +9,6 @@ use crate::{
     WasmParams, WasmRet,
 };
 use hashbrown::HashMap;
-use keel_translate::DisplayName;
 
 type SharedHostFn<T> = HostFn<T>;
 
@@ -226,11 +225,11 @@ impl<T: 'static> Linker<T> {
                 .definitions
                 .get(&(import.module().to_string(), import.name().to_string()))
                 .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "unknown import: `{}::{}` has not been defined",
-                        DisplayName(import.module()),
-                        DisplayName(import.name())
-                    )
+                    crate::LinkError::UnknownImport {
+                        module: import.module().to_string(),
+                        name: import.name().to_string(),
+                    }
+                    .into_error()
                 })?;
             imports.push(self.resolve(store, def)?);
         }

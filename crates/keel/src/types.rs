@@ -1,7 +1,6 @@
 //! Types of WebAssembly values and external entities (spec:
 //! [Types](https://webassembly.github.io/spec/core/syntax/types.html)).
 
-use crate::prelude::*;
 use core::fmt;
 
 pub use keel_translate::WasmValType as ValType;
@@ -255,29 +254,6 @@ impl ExternType {
             keel_translate::EntityType::Tag(t) => ExternType::Tag(crate::TagType::from_func_type(
                 FuncType(module.types[*t].map_type_refs(|r| engine_type_ref(type_ids, r))),
             )),
-        }
-    }
-
-    /// A function type's text for error messages (empty for other kinds).
-    pub(crate) fn describe_func(&self) -> String {
-        match self {
-            ExternType::Func(f) => format!("{f}"),
-            _ => String::new(),
-        }
-    }
-
-    /// A short description for error messages.
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            ExternType::Func(f) => format!("function {f}"),
-            ExternType::Global(g) => format!(
-                "global {}{}",
-                if g.0.mutable { "mut " } else { "" },
-                g.0.content
-            ),
-            ExternType::Table(t) => format!("table {} {:?}", t.0.element, t.0.limits),
-            ExternType::Memory(m) => format!("memory {:?}", m.0.limits),
-            ExternType::Tag(t) => format!("tag of type `{}`", t.ty()),
         }
     }
 }

@@ -322,7 +322,11 @@ fn memory64_and_table64() {
     linker.allow_shadowing(true);
     linker.define(&mut store, "m", "mem", mem32).unwrap();
     let err = linker.instantiate(&mut store, &importer).unwrap_err();
-    assert!(format!("{err:#}").contains("indexed by i64"), "{err:#}");
+    // Wasmtime's words for an index type mismatch.
+    assert!(
+        format!("{err:#}").contains("expected 64-bit memory, found 32-bit memory"),
+        "{err:#}"
+    );
 }
 
 /// Memories of 1-byte pages (custom page sizes): sizes and growth count
