@@ -29,7 +29,7 @@ fn main() -> keel::Result<()> {
     // Define the 46 functions of `wasi_snapshot_preview1`; each finds the
     // WASI context in the store's data through the closure.
     let mut linker = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |state: &mut State| &mut state.wasi)?;
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
 
     // The guest's world: argv, one variable, stdout into a buffer (up to
     // 1 MiB), and one host directory it knows as `/sandbox`. It cannot

@@ -476,7 +476,7 @@ fn run(run: &RunOptions, options: &WasmOptions) -> Result<ExitCode> {
     let mut store = Store::new(&engine, Host { limits, wasi });
     options.apply(&mut store, |host| &mut host.limits)?;
     let mut linker = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)?;
     for (name, preload) in &preloads {
         let instance = linker
             .instantiate(&mut store, preload)

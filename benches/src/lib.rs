@@ -359,7 +359,7 @@ pub fn keel_wasi_run(
         .unwrap()
         .build();
     let mut linker = keel::Linker::new(engine);
-    keel_wasi::add_to_linker(&mut linker, |cx: &mut keel_wasi::WasiCtx| cx).unwrap();
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut keel_wasi::p1::WasiP1Ctx| cx).unwrap();
     let mut store = keel::Store::new(engine, wasi);
     let instance = linker.instantiate(&mut store, module).unwrap();
     let start = instance

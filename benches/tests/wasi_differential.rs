@@ -60,7 +60,7 @@ fn run_keel(case: &Case<'_>, sandbox: &Path) -> Result<Outcome> {
     }
     let wasi = builder.build();
     let mut linker = keel::Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |wasi: &mut keel_wasi::WasiCtx| wasi)?;
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |wasi: &mut keel_wasi::WasiCtx| wasi)?;
     let mut store = keel::Store::new(&engine, wasi);
     let instance = linker.instantiate(&mut store, &module)?;
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;

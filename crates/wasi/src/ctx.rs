@@ -150,7 +150,7 @@ impl FdTable {
 /// The WASI state of one store: arguments, environment, open
 /// descriptors, clocks, randomness and scheduling. Build one with
 /// [`WasiCtxBuilder`] and reach it from the store's data in
-/// [`add_to_linker`](crate::add_to_linker).
+/// [`add_to_linker_sync`](crate::p1::add_to_linker_sync).
 pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
@@ -164,7 +164,7 @@ pub struct WasiCtx {
 }
 
 /// What a WASI call keeps while the store's epoch deadline interrupts it
-/// ([`crate::preview1`]'s `call` runs the function again when the store's
+/// ([`crate::p1`]'s `call` runs the function again when the store's
 /// callback lets the guest go on).
 #[derive(Default)]
 pub(crate) struct CallState {
@@ -176,7 +176,7 @@ pub(crate) struct CallState {
     /// Work done by earlier attempts (bytes `random_get` filled, whether
     /// an async `sched_yield` has yielded).
     pub(crate) progress: u64,
-    /// The call comes from [`crate::add_to_linker_async`]: a wait does
+    /// The call comes from [`crate::p1::add_to_linker_async`]: a wait does
     /// not block but ends the attempt with [`Wait`] in `wait`.
     pub(crate) asynchronous: bool,
     /// What the async attempt that just ended waits for.
@@ -477,6 +477,13 @@ impl WasiCtxBuilder {
     pub fn sched(&mut self, sched: impl WasiSched + 'static) -> &mut Self {
         self.sched = Some(Box::new(sched));
         self
+    }
+
+    /// The context, for [`p1::add_to_linker_sync`](crate::p1::add_to_linker_sync)
+    /// and its async twin, under wasmtime-wasi's name for building a
+    /// preview-1 context: the same as [`build`](Self::build).
+    pub fn build_p1(&mut self) -> crate::p1::WasiP1Ctx {
+        self.build()
     }
 
     /// The context. The builder is left empty (with defaults), as

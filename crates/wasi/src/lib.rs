@@ -13,7 +13,7 @@
 //! let engine = Engine::default();
 //! let module = Module::from_file(&engine, "hello.wasm")?;
 //! let mut linker = Linker::new(&engine);
-//! keel_wasi::add_to_linker(&mut linker, |state: &mut State| &mut state.wasi)?;
+//! keel_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
 //! let wasi = WasiCtxBuilder::new()
 //!     .args(&["hello.wasm", "world"])
 //!     .inherit_stdio()
@@ -36,7 +36,7 @@
 //! # Layout
 //!
 //! * The core is `no_std` + `alloc`: argument and pointer decoding
-//!   ([`add_to_linker`]), the descriptor table, rights and errno mapping
+//!   ([`p1::add_to_linker_sync`]), the descriptor table, rights and errno mapping
 //!   ([`WasiCtx`]), and dispatch to four traits a home implements:
 //!   [`WasiFile`] and [`WasiDir`] for files and directories (a kernel's
 //!   VFS), [`WasiClocks`], [`WasiRandom`] and [`WasiSched`].
@@ -62,8 +62,8 @@ mod ctx;
 mod dir;
 mod file;
 mod memory;
+pub mod p1;
 pub mod pipe;
-mod preview1;
 mod sched;
 pub mod types;
 
@@ -73,9 +73,7 @@ mod host;
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use dir::{OpenOptions, Opened, WasiDir};
 pub use file::WasiFile;
-pub use preview1::{
-    MAX_IOVECS, MAX_PATH_LEN, MAX_POLL_SUBSCRIPTIONS, MODULE, add_to_linker, add_to_linker_async,
-};
+pub use p1::{MAX_IOVECS, MAX_PATH_LEN, MAX_POLL_SUBSCRIPTIONS, MODULE};
 pub use sched::{PollFd, WaitFuture, WasiClocks, WasiRandom, WasiSched};
 pub use types::{DirPerms, Errno, FilePerms};
 

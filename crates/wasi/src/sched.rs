@@ -78,7 +78,7 @@ pub trait WasiSched: Send + Sync {
     /// limit) have passed. `fds` are `ready: false`; an empty `fds` is a
     /// sleep.
     ///
-    /// The functions of [`add_to_linker_async`](crate::add_to_linker_async)
+    /// The functions of [`add_to_linker_async`](crate::p1::add_to_linker_async)
     /// await it, so a guest waiting for input or sleeping in
     /// `poll_oneoff` is a `Pending` future. The descriptors stay open
     /// until the future completes or is dropped.

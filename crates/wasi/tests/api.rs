@@ -100,7 +100,8 @@ impl Guest {
         let engine = Engine::default();
         let module = Module::new(&engine, all_functions_module()).expect("compiling");
         let mut linker = Linker::new(&engine);
-        keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).expect("defining WASI");
+        keel_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut WasiCtx| cx)
+            .expect("defining WASI");
         let mut store = Store::new(&engine, wasi);
         let instance = linker
             .instantiate(&mut store, &module)
@@ -589,7 +590,7 @@ fn guests_on_several_threads() {
                         .stdout(stdout.clone())
                         .build();
                     let mut linker = Linker::new(&engine);
-                    keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
+                    keel_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
                     let mut store = Store::new(&engine, wasi);
                     let instance = linker.instantiate(&mut store, &module).unwrap();
                     let start = instance
@@ -622,7 +623,7 @@ fn no_memory_export_is_an_error() {
     )
     .unwrap();
     let mut linker = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
     let mut store = Store::new(&engine, WasiCtxBuilder::new().build());
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
@@ -647,7 +648,7 @@ fn run_program(name: &str, sandbox: &Path) -> (i32, String) {
         .unwrap()
         .build();
     let mut linker = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
     let mut store = Store::new(&engine, wasi);
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let start = instance
@@ -932,7 +933,7 @@ fn poll_oneoff_host_memory_is_asked_of_the_limiter() {
     )
     .unwrap();
     let mut linker: Linker<State> = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
     let run = |allow: usize, fail: bool, n: i32| {
         let limits = HostMemoryLimiter {
             asked: Vec::new(),

@@ -223,7 +223,7 @@ fn run(program: &str, args: &[&str]) -> (i32, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/programs/{program}.wasm"));
     let module = Module::from_file(&engine, path).unwrap();
     let mut linker = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
     let mut store = Store::new(&engine, wasi);
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let start = instance
@@ -306,7 +306,7 @@ fn fd_readdir_lists_a_directory_once_per_scan() {
     )
     .unwrap();
     let mut linker = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
     let mut store = Store::new(&engine, wasi);
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let list = instance

@@ -1,7 +1,7 @@
 //! An epoch deadline ends every WASI call that can block, and an endless
 //! `memory.atomic.wait32`, within 100 ms of passing: in synchronous calls
-//! ([`keel_wasi::add_to_linker`]) and in async ones
-//! ([`keel_wasi::add_to_linker_async`]), where a wait is a `Pending`
+//! ([`keel_wasi::p1::add_to_linker_sync`]) and in async ones
+//! ([`keel_wasi::p1::add_to_linker_async`]), where a wait is a `Pending`
 //! future that leaves the executor's thread free.
 
 use core::future::Future;
@@ -244,9 +244,9 @@ fn check_blocking_guests(asynchronous: bool) {
     let engine = engine(asynchronous);
     let mut linker: Linker<State> = Linker::new(&engine);
     if asynchronous {
-        keel_wasi::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+        keel_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
     } else {
-        keel_wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+        keel_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
     }
     for &(name, body) in BLOCKING.iter().chain(&[("atomic wait", ATOMIC_WAIT)]) {
         let module = module(&engine, body);
@@ -295,7 +295,7 @@ fn async_blocking_calls_are_pending_and_end_within_100ms_of_the_deadline() {
 fn async_waits_leave_the_thread_to_other_guests() {
     let engine = engine(true);
     let mut linker: Linker<State> = Linker::new(&engine);
-    keel_wasi::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    keel_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
     let sleeper = module(&engine, BLOCKING[0].1);
     let reader = module(
         &engine,
@@ -389,7 +389,7 @@ fn async_waits_leave_the_thread_to_other_guests() {
 fn async_yields_keep_the_timeout_and_sched_yield_is_pending() {
     let engine = engine(true);
     let mut linker: Linker<State> = Linker::new(&engine);
-    keel_wasi::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    keel_wasi::p1::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
     let module = module(
         &engine,
         r#"(import "wasi_snapshot_preview1" "poll_oneoff"
@@ -449,7 +449,7 @@ fn async_yields_keep_the_timeout_and_sched_yield_is_pending() {
 fn a_full_pipe_gets_exactly_what_was_counted() {
     let engine = engine(false);
     let mut linker: Linker<State> = Linker::new(&engine);
-    keel_wasi::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
+    keel_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi).unwrap();
     let module = module(
         &engine,
         r#"(import "wasi_snapshot_preview1" "fd_write"

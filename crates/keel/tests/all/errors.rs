@@ -212,7 +212,11 @@ fn each_link_error_variant_is_matched_through_downcast_ref() {
     assert!(
         matches!(
             &e,
-            LinkError::WrongKind { expected: ExternType::Memory(_), found: ExternType::Func(_), .. }
+            LinkError::WrongKind {
+                expected: ExternType::Memory(_),
+                found: ExternType::Func(_),
+                ..
+            }
         ),
         "{e:?}"
     );
@@ -227,7 +231,9 @@ fn each_link_error_variant_is_matched_through_downcast_ref() {
         r#"(module (import "m" "f" (func)))"#,
     );
     match &e {
-        LinkError::FuncType { expected, found, .. } => {
+        LinkError::FuncType {
+            expected, found, ..
+        } => {
             assert_eq!(expected.params().count(), 0);
             assert_eq!(found.params().collect::<Vec<_>>(), [ValType::I32]);
         }
@@ -280,7 +286,9 @@ fn each_link_error_variant_is_matched_through_downcast_ref() {
         r#"(module (import "m" "t" (table 1 funcref)))"#,
     );
     match &e {
-        LinkError::TableLimits { expected, found, .. } => {
+        LinkError::TableLimits {
+            expected, found, ..
+        } => {
             assert_eq!((expected.minimum(), found.minimum()), (1, 0));
         }
         other => panic!("{other:?}"),
@@ -301,7 +309,9 @@ fn each_link_error_variant_is_matched_through_downcast_ref() {
         r#"(module (import "m" "mem" (memory 1 2)))"#,
     );
     match &e {
-        LinkError::MemoryLimits { expected, found, .. } => {
+        LinkError::MemoryLimits {
+            expected, found, ..
+        } => {
             assert_eq!((expected.maximum(), found.maximum()), (Some(2), Some(5)));
         }
         other => panic!("{other:?}"),

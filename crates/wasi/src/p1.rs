@@ -1,5 +1,7 @@
-//! The 46 functions of `wasi_snapshot_preview1` over [`WasiCtx`], and
-//! [`add_to_linker`].
+//! WASI preview 1 under Wasmtime 49's names (`wasmtime_wasi::p1`): the 46
+//! functions of `wasi_snapshot_preview1` over [`WasiP1Ctx`], and
+//! [`add_to_linker_sync`] and [`add_to_linker_async`], which define them in
+//! a [`Linker`].
 //!
 //! Reference: [the preview 1 witx and its
 //! documentation](https://github.com/WebAssembly/WASI/blob/wasi-0.1/preview1/docs.md).
@@ -27,6 +29,13 @@ use crate::types::{
     Advice, ClockId, DirPerms, Errno, FdFlags, FilePerms, Filestat, Filetype, FstFlags, OFlags,
     Rights, SeekFrom, SetTime,
 };
+
+/// The context the preview-1 functions run against: keel's [`WasiCtx`]
+/// (keel-wasi implements preview 1 only), under the name wasmtime-wasi
+/// gives its preview-1 context, so code written for
+/// `wasmtime_wasi::p1::WasiP1Ctx` compiles unchanged. Built by
+/// [`WasiCtxBuilder::build_p1`](crate::WasiCtxBuilder::build_p1).
+pub type WasiP1Ctx = WasiCtx;
 
 /// How a WASI function failed: an errno for the guest, or an error that
 /// ends the call (a trap, [`I32Exit`]).
@@ -167,7 +176,7 @@ macro_rules! for_each_function {
 /// Define the 46 functions of `wasi_snapshot_preview1` in `linker`, each
 /// reaching its [`WasiCtx`] through `get_cx` from the store's data (as
 /// wasmtime-wasi's `add_to_linker_sync`): e.g.
-/// `keel_wasi::add_to_linker(&mut linker, |state: &mut State| &mut state.wasi)`.
+/// `keel_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)`.
 ///
 /// The functions find the caller's linear memory through its export named
 /// `memory`; a call from a module without one ends with an error. A
@@ -179,7 +188,7 @@ macro_rules! for_each_function {
 ///
 /// If a function of that module is already defined in `linker` and
 /// shadowing is off.
-pub fn add_to_linker<T: 'static>(
+pub fn add_to_linker_sync<T: 'static>(
     linker: &mut Linker<T>,
     get_cx: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
 ) -> keel::Result<()> {
@@ -207,7 +216,7 @@ pub fn add_to_linker<T: 'static>(
     Ok(())
 }
 
-/// As [`add_to_linker`], for an engine with
+/// As [`add_to_linker_sync`], for an engine with
 /// [`Config::async_support`](keel::Config::async_support) (as
 /// wasmtime-wasi's async `add_to_linker_async`): the functions are async
 /// host functions, and a call that waits (`poll_oneoff` on clocks or
@@ -222,7 +231,7 @@ pub fn add_to_linker<T: 'static>(
 /// guest again and lets it go on.
 ///
 /// Work that does not wait (file I/O, `random_get`) runs as in
-/// [`add_to_linker`], in steps of 1 MiB between which the deadline is
+/// [`add_to_linker_sync`], in steps of 1 MiB between which the deadline is
 /// looked at.
 ///
 /// # Errors
