@@ -394,3 +394,37 @@ impl fmt::Display for ThrownException {
 }
 
 impl core::error::Error for ThrownException {}
+
+impl<T> crate::Store<T> {
+    /// The exception objects this store holds: `(count, bytes)`. An
+    /// exception caught by `catch` or `catch_all` is freed by its handler.
+    /// One that became an `exnref` value (caught with `catch_ref` or
+    /// `catch_all_ref`, or stored in a payload) is freed by a collection
+    /// once no `exnref` in a wasm frame, global, table or live payload
+    /// refers to it; collections run inside `throw`, when the count has
+    /// doubled since the last one (and is at least 1024). An exception the
+    /// host has seen lives as long as the store.
+    pub fn exception_heap_usage(&self) -> (usize, usize) {
+        let heap = &self.inner.opaque.exn_heap;
+        (heap.len(), heap.bytes())
+    }
+
+    /// Collect now the exception objects no root reaches (see
+    /// [`Store::exception_heap_usage`] for what they are) instead of at a
+    /// later throw. Does nothing while a call into wasm is running (from a
+    /// host function or a callback): there the references in the wasm
+    /// frames are only known at throws, where collections run anyway.
+    pub fn gc(&mut self) {
+        let inner = &mut *self.inner;
+        if inner.opaque.activations.active() {
+            return;
+        }
+        let mut roots = keel_vm::ExnRoots::default();
+        let complete = keel_vm::VMStore::trace_exn_roots(inner, &mut |raw| roots.visit(raw));
+        debug_assert!(complete, "no activation outside calls");
+        // SAFETY: no wasm runs on this store, so no frame holds a
+        // reference; the roots are its globals, tables and live
+        // `ThrownException`s, besides the pinned and unescaped objects.
+        unsafe { inner.opaque.exn_heap.collect(&roots) };
+    }
+}

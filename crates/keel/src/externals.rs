@@ -4,9 +4,10 @@
 //! ones ([`Memory::new`], ...) live in a small instance of their own whose
 //! module defines just that entity.
 
+use crate::context::{StoreContext, StoreContextMut};
 use crate::instance::InstanceData;
 use crate::prelude::*;
-use crate::store::{StoreContext, StoreContextMut, StoreId, StoreOpaque};
+use crate::store::{StoreId, StoreOpaque};
 use crate::{AsContext, AsContextMut, GlobalType, MemoryType, Result, TableType, Val, ValType};
 use alloc::sync::Arc;
 use keel_translate::{

@@ -2,8 +2,9 @@
 //! [Reference Types](https://webassembly.github.io/spec/core/syntax/types.html#reference-types)).
 
 use crate::AsContextMut;
+use crate::context::StoreContext;
 use crate::prelude::*;
-use crate::store::{StoreContext, StoreId, StoreOpaque};
+use crate::store::{StoreId, StoreOpaque};
 use core::any::Any;
 
 /// The host data behind an `externref`; its address is the raw reference.

@@ -124,13 +124,17 @@ struct CallState<R> {
     result: Option<R>,
 }
 
-/// Puts a store's `async_cx` and `wasm_depth` back when dropped.
+/// Puts a store's `async_cx` and activation depth back when dropped.
 struct RestoreOuterCall<T>(*mut StoreInner<T>, (*const AsyncCx, usize));
 
 impl<T> Drop for RestoreOuterCall<T> {
     fn drop(&mut self) {
         // SAFETY: the store outlives the fiber's work, which holds this.
-        unsafe { ((*self.0).opaque.async_cx, (*self.0).opaque.wasm_depth) = self.1 };
+        unsafe {
+            let opaque = &mut (*self.0).opaque;
+            opaque.async_cx = self.1.0;
+            opaque.activations.resume_depth(self.1.1);
+        }
     }
 }
 
@@ -215,7 +219,7 @@ pub(crate) fn on_fiber<'s, T, R: 's>(
                     // an async host function of an outer call started it.
                     let previous = (
                         core::mem::replace(&mut (*store).opaque.async_cx, acx),
-                        core::mem::replace(&mut (*store).opaque.wasm_depth, 0),
+                        (*store).opaque.activations.take_depth(),
                     );
                     // Put the previous state back even if `f` panics.
                     let _restore = RestoreOuterCall(store, previous);

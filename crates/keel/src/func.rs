@@ -1,5 +1,7 @@
 //! [`Func`]: wasm and host functions, calls into wasm, and [`Caller`].
 
+use crate::activations::EnterWasm;
+use crate::context::{StoreContext, StoreContextMut};
 use crate::prelude::*;
 use crate::store::{StoreId, StoreInner, StoreOpaque};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
@@ -528,46 +530,20 @@ pub(crate) unsafe fn call_raw<T>(
     // SAFETY: used below before the call into wasm, and by `catch_traps`,
     // which fetches it again where the call may have moved (CPU-1).
     let cpu = unsafe { keel_trap::ThisCpu::get() };
-    // SAFETY: `store` is valid and exclusively ours for this call; the
-    // store context is the store's own allocation (VM-5). Only short-lived
-    // accesses are made through them, none across the call into wasm.
-    let (ctx, saved) = unsafe {
-        let opaque = &mut (*store).opaque;
-        let ctx = opaque.store_context.as_ptr();
-        let first = opaque.wasm_depth == 0;
-        opaque.wasm_depth += 1;
-        // A nested call overwrites the exit frame the outer host call may
-        // still need for its own backtrace, and the published store.
-        let saved = (
-            (*ctx).stack_limit,
-            (*ctx).last_wasm_exit_fp,
-            (*ctx).last_wasm_exit_pc,
-            (*ctx).store,
-        );
-        if first {
-            let max = opaque.engine.config().max_wasm_stack;
-            (*ctx).stack_limit = cpu.wasm_stack_limit(max);
-        } else {
-            // The interrupted activation's wasm frames hold roots of the
-            // exception collector: a host function called by wasm is
-            // calling (its exit frame is current; outside calls it is
-            // (0, 0), as each call restores what it found), or a
-            // builtin's store callback is, and the frames are unknown.
-            if opaque.outer_wasm_exits.try_reserve(1).is_err() {
-                opaque.wasm_depth -= 1;
-                anyhow::bail!("out of memory entering a nested call into wasm");
-            }
-            let exit = if opaque.in_builtin_callback {
-                crate::store::UNKNOWN_WASM_EXIT
-            } else {
-                ((*ctx).last_wasm_exit_pc, (*ctx).last_wasm_exit_fp)
-            };
-            opaque.outer_wasm_exits.push(exit);
-            // The new activation is not inside the callback.
-            opaque.in_builtin_callback = false;
-        }
-        (*ctx).store = Some((*store).as_vm_store());
-        (ctx, saved)
+    // SAFETY: `store` is valid and exclusively ours for this call, and
+    // outlives the guard, which this frame drops after the call (before
+    // the store is used again); the activations and the store context are
+    // the store's own (VM-5).
+    let entered = unsafe {
+        let vm_store = (*store).as_vm_store();
+        let opaque = &raw mut (*store).opaque;
+        let max = (*opaque).engine.config().max_wasm_stack;
+        EnterWasm::new(
+            &raw mut (*opaque).activations,
+            (*opaque).store_context.as_ptr(),
+            vm_store,
+            || cpu.wasm_stack_limit(max),
+        )?
     };
     // SAFETY: per the caller's contract.
     let fr = unsafe { *func_ref };
@@ -588,21 +564,9 @@ pub(crate) unsafe fn call_raw<T>(
             Default::default(),
         )),
     };
-    // SAFETY: as above; the wasm code and any host functions are done.
-    unsafe {
-        let opaque = &mut (*store).opaque;
-        opaque.wasm_depth -= 1;
-        if opaque.wasm_depth != 0 {
-            let exit = opaque.outer_wasm_exits.pop();
-            opaque.in_builtin_callback = exit == Some(crate::store::UNKNOWN_WASM_EXIT);
-        }
-        (
-            (*ctx).stack_limit,
-            (*ctx).last_wasm_exit_fp,
-            (*ctx).last_wasm_exit_pc,
-            (*ctx).store,
-        ) = saved;
-    }
+    // The wasm code and any host functions are done: leave wasm before
+    // the store is used again.
+    drop(entered);
     match result {
         Ok(()) => Ok(()),
         Err(UnwindReason::Trap(t)) => {
@@ -779,5 +743,36 @@ impl<T> Caller<'_, T> {
             store: self.store,
             caller_vmctx: self.caller_vmctx,
         }
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.store)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.store)
+    }
+}
+
+impl<'a, T> From<&'a Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a Caller<'_, T>) -> Self {
+        StoreContext(c.store)
+    }
+}
+
+impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContext<'a, T> {
+    fn from(c: &'a mut Caller<'_, T>) -> Self {
+        StoreContext(c.store)
+    }
+}
+
+impl<'a, T> From<&'a mut Caller<'_, T>> for StoreContextMut<'a, T> {
+    fn from(c: &'a mut Caller<'_, T>) -> Self {
+        StoreContextMut(c.store)
     }
 }

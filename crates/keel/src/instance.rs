@@ -2,10 +2,11 @@
 //! [instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation)
 //! and exports.
 
+use crate::context::StoreContextMut;
 use crate::func::call_raw;
 use crate::matching::{LinkError, match_import};
 use crate::prelude::*;
-use crate::store::{StoreContextMut, StoreId, StoreInner, StoreOpaque};
+use crate::store::{StoreId, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::ExternType;
 use crate::{

@@ -87,6 +87,7 @@ mod prelude {
     pub use alloc::vec::Vec;
 }
 
+mod activations;
 mod compat;
 #[cfg(feature = "compiler")]
 mod compiler;
@@ -94,11 +95,14 @@ mod compiler;
 #[path = "compiler_disabled.rs"]
 mod compiler;
 mod config;
+mod context;
 mod engine;
+mod epoch;
 mod exception;
 mod externals;
 mod externref;
 mod fiber;
+mod fuel;
 mod func;
 mod instance;
 mod linker;
@@ -114,9 +118,12 @@ mod type_registry;
 mod typed;
 mod types;
 mod values;
+mod vm_store;
 
 pub use config::Config;
+pub use context::{AsContext, AsContextMut, StoreContext, StoreContextMut};
 pub use engine::Engine;
+pub use epoch::{EpochDeadline, UpdateDeadline};
 pub use exception::{ExnRef, Tag, TagType, ThrownException};
 pub use externals::{Global, Memory, Table};
 pub use externref::ExternRef;
@@ -137,9 +144,7 @@ pub use resource_limiter::{
     StoreLimits, StoreLimitsBuilder,
 };
 pub use shared_memory::{SharedMemory, WaitResult};
-pub use store::{
-    AsContext, AsContextMut, EpochDeadline, Store, StoreContext, StoreContextMut, UpdateDeadline,
-};
+pub use store::Store;
 pub use trap::{FrameInfo, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{

@@ -4,6 +4,7 @@
 //! as Wasmtime's `ResourceLimiter` and `StoreLimits`.
 
 use crate::Result;
+use crate::prelude::*;
 
 /// The default of [`ResourceLimiter::instances`]: instances per store.
 pub const DEFAULT_INSTANCE_LIMIT: usize = 10_000;
@@ -283,5 +284,125 @@ impl StoreLimitsBuilder {
     /// The limits.
     pub fn build(self) -> StoreLimits {
         self.0
+    }
+}
+
+/// The closure installed by [`Store::limiter`].
+pub(crate) type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync>;
+
+impl<T> crate::Store<T> {
+    /// Install a [`ResourceLimiter`]: `limiter` returns it from the
+    /// store's data, as Wasmtime's `Store::limiter`. Its instance, memory
+    /// and table counts are read now and enforced from the next
+    /// instantiation on; its growth decisions apply to every later
+    /// creation or growth of a memory or table in this store.
+    pub fn limiter(
+        &mut self,
+        mut limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+    ) {
+        let inner = &mut *self.inner;
+        let l = limiter(&mut inner.data);
+        (
+            inner.opaque.instance_limit,
+            inner.opaque.memory_limit,
+            inner.opaque.table_limit,
+        ) = (l.instances(), l.memories(), l.tables());
+        inner.limiter = Some(Box::new(limiter));
+    }
+}
+
+impl crate::store::StoreOpaque {
+    /// Count a new instance with `memories` memories and `tables` tables
+    /// against the store's limits.
+    pub(crate) fn bump_resource_counts(
+        &mut self,
+        memories: usize,
+        tables: usize,
+        instances: usize,
+    ) -> Result<()> {
+        fn bump(count: &mut usize, limit: usize, n: usize, what: &str) -> Result<()> {
+            let new = count.saturating_add(n);
+            if new > limit {
+                anyhow::bail!(
+                    "resource limit exceeded: {what} count too high at {new} (the store allows {limit})"
+                );
+            }
+            *count = new;
+            Ok(())
+        }
+        bump(
+            &mut self.instance_count,
+            self.instance_limit,
+            instances,
+            "instance",
+        )?;
+        bump(
+            &mut self.memory_count,
+            self.memory_limit,
+            memories,
+            "memory",
+        )?;
+        bump(&mut self.table_count, self.table_limit, tables, "table")?;
+        Ok(())
+    }
+}
+
+impl<T> crate::store::StoreInner<T> {
+    /// The installed limiter, if any.
+    pub(crate) fn resource_limiter(&mut self) -> Option<&mut dyn ResourceLimiter> {
+        let limiter = self.limiter.as_mut()?;
+        Some(limiter(&mut self.data))
+    }
+
+    /// Ask the limiter, at creation, whether a memory of type `ty` (its
+    /// minimum, and its declared maximum) may exist; `what` names it in
+    /// errors.
+    pub(crate) fn check_new_memory(
+        &mut self,
+        what: impl FnOnce() -> String,
+        ty: &keel_translate::MemoryType,
+    ) -> Result<()> {
+        let (minimum, maximum) = (ty.limits.min, ty.limits.max);
+        let bytes = |p: u64| usize::try_from(ty.pages_to_bytes(p)).unwrap_or(usize::MAX);
+        let Some(limiter) = self.resource_limiter() else {
+            return Ok(());
+        };
+        if !limiter.memory_growing(0, bytes(minimum), maximum.map(bytes))? {
+            let limit = match limiter.memory_size_limit() {
+                Some(l) => format!("the store's limit of {l} bytes"),
+                None => "the store's resource limiter".into(),
+            };
+            anyhow::bail!(
+                "{}: minimum size of {minimum} pages ({} bytes) exceeds {limit}",
+                what(),
+                bytes(minimum)
+            );
+        }
+        Ok(())
+    }
+
+    /// As [`check_new_memory`](Self::check_new_memory) for a table of
+    /// `minimum` elements.
+    pub(crate) fn check_new_table(
+        &mut self,
+        what: impl FnOnce() -> String,
+        minimum: u64,
+        maximum: Option<u64>,
+    ) -> Result<()> {
+        let n = |e: u64| usize::try_from(e).unwrap_or(usize::MAX);
+        let Some(limiter) = self.resource_limiter() else {
+            return Ok(());
+        };
+        if !limiter.table_growing(0, n(minimum), maximum.map(n))? {
+            let limit = match limiter.table_elements_limit() {
+                Some(l) => format!("the store's limit of {l} elements"),
+                None => "the store's resource limiter".into(),
+            };
+            anyhow::bail!(
+                "{}: minimum size of {minimum} elements exceeds {limit}",
+                what()
+            );
+        }
+        Ok(())
     }
 }

@@ -1,0 +1,163 @@
+//! The store as the runtime's builtins see it ([`VMStore`]): growth
+//! decisions of the resource limiter, fuel refills, the epoch callback and
+//! the exception collector's roots, each reporting a failure as
+//! [`StoreTrap`] with the error recorded in the store.
+
+use crate::StoreContextMut;
+use crate::store::StoreInner;
+use crate::{ResourceLimiter, Result, UpdateDeadline};
+use alloc::sync::Arc;
+use keel_vm::{StoreTrap, VMStore, VmError};
+
+impl<T> StoreInner<T> {
+    /// The store as the runtime's builtins see it, with its lifetime
+    /// erased: only stored in the store context while a call borrows the
+    /// store exclusively (VM-5), and cleared when the call returns.
+    pub(crate) fn as_vm_store(&mut self) -> core::ptr::NonNull<dyn VMStore> {
+        let ptr: core::ptr::NonNull<dyn VMStore + '_> = core::ptr::NonNull::from(self);
+        // SAFETY: only the trait object's lifetime bound changes; the
+        // pointer is used only while the store is alive and borrowed by
+        // the call that published it.
+        unsafe {
+            core::mem::transmute::<
+                core::ptr::NonNull<dyn VMStore + '_>,
+                core::ptr::NonNull<dyn VMStore + 'static>,
+            >(ptr)
+        }
+    }
+
+    /// Record `result`'s error (if any) for the builtin's caller to report.
+    fn record<R>(&mut self, result: Result<R>) -> Result<R, StoreTrap> {
+        result.map_err(|e| {
+            self.opaque.pending_error = Some(e);
+            StoreTrap
+        })
+    }
+
+    /// Ask the limiter with `ask` (`allow` without one), recording an
+    /// error for the builtin's caller to report.
+    fn ask_limiter<R>(
+        &mut self,
+        allow: R,
+        ask: impl FnOnce(&mut dyn ResourceLimiter) -> Result<R>,
+    ) -> Result<R, StoreTrap> {
+        let result = match self.resource_limiter() {
+            Some(limiter) => ask(limiter),
+            None => Ok(allow),
+        };
+        self.record(result)
+    }
+}
+
+impl<T> VMStore for StoreInner<T> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap> {
+        self.ask_limiter(true, |l| l.memory_growing(current, desired, maximum))
+    }
+
+    fn memory_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap> {
+        self.ask_limiter((), |l| l.memory_grow_failed(error.into()))
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap> {
+        self.ask_limiter(true, |l| l.table_growing(current, desired, maximum))
+    }
+
+    fn table_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap> {
+        self.ask_limiter((), |l| l.table_grow_failed(error.into()))
+    }
+
+    fn out_of_gas(&mut self) -> Result<(), StoreTrap> {
+        // Move fuel from the reserve into the counter, if any is left.
+        let left = self.opaque.fuel_left();
+        if left == 0 {
+            return Err(StoreTrap);
+        }
+        self.opaque.inject_fuel(left);
+        // The counter ran out at a yield interval: let other work run.
+        // A synchronous call just goes on.
+        if self.opaque.fuel_yield_interval.is_some() && !self.opaque.async_cx.is_null() {
+            // SAFETY: the store's `async_cx` is its running fiber's.
+            let result = unsafe { crate::fiber::yield_now(self.opaque.async_cx) };
+            self.record(result)?;
+        }
+        Ok(())
+    }
+
+    fn exn_heap(&mut self) -> &mut keel_vm::ExnHeap {
+        &mut self.opaque.exn_heap
+    }
+
+    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool {
+        let Some(outer_exits) = self.opaque.activations.outer_exits() else {
+            return false;
+        };
+        // An uncaught exception lives while its `ThrownException` does:
+        // the store's hold is the last one once the error was dropped.
+        self.opaque.exn_holds.retain(|_, (raw, hold)| {
+            let alive = Arc::get_mut(hold).is_none();
+            if alive {
+                visit(*raw);
+            }
+            alive
+        });
+        for &(pc, fp) in outer_exits {
+            // SAFETY: each is the exit frame of an activation that called
+            // the host, which called wasm again (`call_raw`): its wasm
+            // frames are live below the running one, at calls.
+            unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, visit) };
+        }
+        for instance in &self.opaque.instances {
+            instance.handle.trace_exn_roots(visit);
+        }
+        true
+    }
+
+    fn epoch_deadline_reached(&self) -> bool {
+        self.opaque.epoch_deadline().reached()
+    }
+
+    fn epoch_interruption(&self) -> bool {
+        self.opaque.engine.config().epoch_interruption
+    }
+
+    fn new_epoch(&mut self) -> Result<(), StoreTrap> {
+        let Some(mut callback) = self.epoch_callback.take() else {
+            // Trap with `Interrupt`.
+            return Err(StoreTrap);
+        };
+        let changes = self.epoch_behavior_changes;
+        // The callback may call into wasm while the interrupted wasm's
+        // frames have no recorded exit frame (a builtin called us, not a
+        // wasm-to-host trampoline).
+        let outer = self.opaque.activations.begin_builtin_callback();
+        let result = callback(StoreContextMut(self));
+        self.opaque.activations.end_builtin_callback(outer);
+        // Put the callback back unless it chose another behaviour.
+        if self.epoch_behavior_changes == changes {
+            self.epoch_callback = Some(callback);
+        }
+        match self.record(result)? {
+            UpdateDeadline::Continue(ticks) => self.opaque.set_epoch_deadline(ticks),
+            UpdateDeadline::Yield(ticks) => {
+                // SAFETY: the store's `async_cx` is null or its running
+                // fiber's.
+                let result = unsafe { crate::fiber::yield_now(self.opaque.async_cx) };
+                self.record(result)?;
+                // Counted from when the guest runs again, so that each
+                // resumption gets a whole time slice (as Wasmtime does).
+                self.opaque.set_epoch_deadline(ticks);
+            }
+        }
+        Ok(())
+    }
+}
