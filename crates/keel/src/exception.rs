@@ -16,6 +16,7 @@ use crate::store::{StoreId, StoreOpaque};
 use crate::{AsContext, AsContextMut, FuncType, Result, Val};
 use alloc::sync::Arc;
 use core::fmt;
+use hashbrown::HashMap;
 use keel_vm::VMTagDefinition;
 
 /// The type of a tag: the function type whose parameters are the payload
@@ -51,6 +52,50 @@ impl TagType {
 impl fmt::Display for TagType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "(tag {})", self.0)
+    }
+}
+
+/// A store's exception state: the heap of exception objects, the tags
+/// handed out as [`Tag`]s, and the uncaught exceptions the host holds.
+#[derive(Default)]
+pub(crate) struct ExceptionState {
+    /// Exception objects.
+    heap: keel_vm::ExnHeap,
+    /// Tags handed out as [`Tag`]s, and their indices by the address of
+    /// their definition.
+    tags: Vec<TagData>,
+    tag_by_def: HashMap<usize, usize>,
+    /// The uncaught exceptions handed to the host as
+    /// [`ThrownException`]s, by hold id: roots of the exception collector
+    /// while an error shares the `Arc`.
+    holds: HashMap<u64, (usize, Arc<()>)>,
+    /// The last hold id given out (ids start at 1; 0 means pinned).
+    next_hold: u64,
+}
+
+impl ExceptionState {
+    /// The heap, for the runtime's builtins.
+    pub(crate) fn heap_mut(&mut self) -> &mut keel_vm::ExnHeap {
+        &mut self.heap
+    }
+
+    /// The type of tag `index` of this store.
+    pub(crate) fn tag_type(&self, index: usize) -> TagType {
+        self.tags[index].ty.clone()
+    }
+
+    /// Visit the raw references of the uncaught exceptions the host still
+    /// holds, dropping the holds whose errors are gone.
+    pub(crate) fn trace_holds(&mut self, visit: &mut dyn FnMut(usize)) {
+        // An uncaught exception lives while its `ThrownException` does:
+        // the store's hold is the last one once the error was dropped.
+        self.holds.retain(|_, (raw, hold)| {
+            let alive = Arc::get_mut(hold).is_none();
+            if alive {
+                visit(*raw);
+            }
+            alive
+        });
     }
 }
 
@@ -95,13 +140,13 @@ impl Tag {
         ty: TagType,
         owned: Option<Box<VMTagDefinition>>,
     ) -> Tag {
-        let index = store.tags.len();
-        store.tags.push(TagData {
+        let index = store.exceptions.tags.len();
+        store.exceptions.tags.push(TagData {
             def,
             ty,
             _owned: owned,
         });
-        store.tag_by_def.insert(def as usize, index);
+        store.exceptions.tag_by_def.insert(def as usize, index);
         Tag {
             store: store.id,
             index,
@@ -111,7 +156,7 @@ impl Tag {
     /// The tag whose definition is at `def` (an instance's or a host
     /// tag's, of this store).
     pub(crate) fn from_def(store: &mut StoreOpaque, def: *const VMTagDefinition) -> Tag {
-        if let Some(&index) = store.tag_by_def.get(&(def as usize)) {
+        if let Some(&index) = store.exceptions.tag_by_def.get(&(def as usize)) {
             return Tag {
                 store: store.id,
                 index,
@@ -137,7 +182,7 @@ impl Tag {
     pub fn ty(&self, store: impl AsContext) -> TagType {
         let store = &store.as_context().0.opaque;
         store.check(self.store);
-        store.tags[self.index].ty.clone()
+        store.exceptions.tags[self.index].ty.clone()
     }
 
     /// Whether `a` and `b` are the same tag (as `==`; Wasmtime's name).
@@ -153,7 +198,7 @@ impl Tag {
 
     pub(crate) fn definition(&self, store: &StoreOpaque) -> *const VMTagDefinition {
         store.check(self.store);
-        store.tags[self.index].def
+        store.exceptions.tags[self.index].def
     }
 }
 
@@ -175,7 +220,7 @@ pub struct ExnRef {
     /// The `VMExnObject`'s address: the raw `exnref`.
     pub(crate) raw: usize,
     /// The [`ThrownException`] hold that keeps the object alive (a key of
-    /// the store's `exn_holds`), or 0 when the object is pinned.
+    /// the store's exception holds), or 0 when the object is pinned.
     hold: u64,
 }
 
@@ -209,7 +254,7 @@ impl ExnRef {
     pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef> {
         let store = &mut store.as_context_mut().0.opaque;
         let def = tag.definition(store);
-        let params = store.tags[tag.index].ty.0.0.params.clone();
+        let params = store.exceptions.tags[tag.index].ty.0.0.params.clone();
         if params.len() != fields.len() {
             anyhow::bail!(
                 "exception payload of {} values for a tag of {} parameters",
@@ -226,7 +271,7 @@ impl ExnRef {
         }
         // SAFETY: the store keeps its tags' definitions; a non-null
         // exnref of this store (checked by `to_raw`) is a pinned object.
-        let obj = unsafe { store.exn_heap.alloc(def, &raw, &params) }?;
+        let obj = unsafe { store.exceptions.heap.alloc(def, &raw, &params) }?;
         // SAFETY: just allocated; the host holds it from here on.
         unsafe { keel_vm::ExnHeap::pin(obj.as_ptr()) };
         Ok(ExnRef {
@@ -243,7 +288,7 @@ impl ExnRef {
     /// If `store` does not own this exception.
     fn object<'a>(&self, store: &'a StoreOpaque) -> Result<&'a keel_vm::VMExnObject> {
         store.check(self.store);
-        if self.hold != 0 && !store.exn_holds.contains_key(&self.hold) {
+        if self.hold != 0 && !store.exceptions.holds.contains_key(&self.hold) {
             anyhow::bail!(
                 "exception reference used after the ThrownException that held it was dropped"
             );
@@ -284,7 +329,7 @@ impl ExnRef {
         let store = &mut store.as_context_mut().0.opaque;
         let def = self.object(store)?.tag();
         let tag = Tag::from_def(store, def);
-        let params = store.tags[tag.index].ty.0.0.params.clone();
+        let params = store.exceptions.tags[tag.index].ty.0.0.params.clone();
         let payload = self.object(store)?.payload().to_vec();
         params
             .iter()
@@ -366,10 +411,10 @@ impl ThrownException {
         // SAFETY: `raw` is the live object the call threw. Marked
         // escaped, only roots keep it alive from here on: the hold below.
         unsafe { keel_vm::ExnHeap::mark_escaped(raw as *mut keel_vm::VMExnObject) };
-        store.next_exn_hold += 1;
-        let id = store.next_exn_hold;
+        store.exceptions.next_hold += 1;
+        let id = store.exceptions.next_hold;
         let hold = Arc::new(());
-        store.exn_holds.insert(id, (raw, hold.clone()));
+        store.exceptions.holds.insert(id, (raw, hold.clone()));
         ThrownException {
             exn: ExnRef {
                 store: store.id,
@@ -405,7 +450,7 @@ impl<T> crate::Store<T> {
     /// doubled since the last one (and is at least 1024). An exception the
     /// host has seen lives as long as the store.
     pub fn exception_heap_usage(&self) -> (usize, usize) {
-        let heap = &self.inner.opaque.exn_heap;
+        let heap = &self.inner.opaque.exceptions.heap;
         (heap.len(), heap.bytes())
     }
 
@@ -425,6 +470,6 @@ impl<T> crate::Store<T> {
         // SAFETY: no wasm runs on this store, so no frame holds a
         // reference; the roots are its globals, tables and live
         // `ThrownException`s, besides the pinned and unescaped objects.
-        unsafe { inner.opaque.exn_heap.collect(&roots) };
+        unsafe { inner.opaque.exceptions.heap.collect(&roots) };
     }
 }

@@ -85,7 +85,7 @@ impl Memory {
             );
         }
         inner.check_new_memory(|| "memory".into(), &ty.0)?;
-        inner.opaque.bump_resource_counts(1, 0, 0)?;
+        inner.opaque.resources.bump(1, 0, 0)?;
         let store = &mut inner.opaque;
         let mut module = keel_translate::Module::default();
         module.memories.push(ty.0);
@@ -311,7 +311,7 @@ impl Table {
             anyhow::bail!("table minimum exceeds its maximum");
         }
         inner.check_new_table(|| "table".into(), ty.0.limits.min, ty.0.limits.max)?;
-        inner.opaque.bump_resource_counts(0, 1, 0)?;
+        inner.opaque.resources.bump(0, 1, 0)?;
         let store = &mut inner.opaque;
         let init = ref_ptr(store, init, ty.0.element)?;
         let mut module = keel_translate::Module::default();

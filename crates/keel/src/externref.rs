@@ -6,6 +6,17 @@ use crate::context::StoreContext;
 use crate::prelude::*;
 use crate::store::{StoreId, StoreOpaque};
 use core::any::Any;
+use hashbrown::HashMap;
+
+/// A store's extern references' host data.
+#[derive(Default)]
+pub(crate) struct ExternRefs {
+    /// Boxed so that raw references (the boxes' addresses) stay valid.
+    #[expect(clippy::vec_box, reason = "raw externrefs are the boxes' addresses")]
+    data: Vec<Box<ExternData>>,
+    /// The handles by raw reference.
+    by_ptr: HashMap<usize, ExternRef>,
+}
 
 /// The host data behind an `externref`; its address is the raw reference.
 pub(crate) struct ExternData {
@@ -32,10 +43,10 @@ impl ExternRef {
         let raw = &*boxed as *const ExternData as usize;
         let r = ExternRef {
             store: store.id,
-            index: store.externrefs.len(),
+            index: store.externrefs.data.len(),
         };
-        store.externrefs.push(boxed);
-        store.externref_by_ptr.insert(raw, r);
+        store.externrefs.data.push(boxed);
+        store.externrefs.by_ptr.insert(raw, r);
         r
     }
 
@@ -51,17 +62,17 @@ impl ExternRef {
         let store: StoreContext<'a, T> = store.into();
         let opaque = &store.0.opaque;
         opaque.check(self.store);
-        &*opaque.externrefs[self.index].data
+        &*opaque.externrefs.data[self.index].data
     }
 
     /// The raw reference compiled code holds.
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> usize {
         store.check(self.store);
-        &*store.externrefs[self.index] as *const ExternData as usize
+        &*store.externrefs.data[self.index] as *const ExternData as usize
     }
 
     /// The reference behind raw value `raw` (non-null, from this store).
     pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
-        store.externref_by_ptr.get(&raw).copied()
+        store.externrefs.by_ptr.get(&raw).copied()
     }
 }

@@ -124,6 +124,51 @@ struct CallState<R> {
     result: Option<R>,
 }
 
+/// A store's async state: the fiber running its async call, the stack
+/// kept for the next one, and the fuel yield interval.
+pub(crate) struct AsyncState {
+    /// The running fiber's context, or null outside async calls.
+    cx: *const AsyncCx,
+    /// A stack kept from the last async call for the next one.
+    stack: Option<FiberStack>,
+    /// Yield every this many units of fuel in async calls
+    /// ([`Store::fuel_async_yield_interval`](crate::Store::fuel_async_yield_interval)).
+    fuel_yield_interval: Option<u64>,
+}
+
+impl Default for AsyncState {
+    fn default() -> Self {
+        AsyncState {
+            cx: core::ptr::null(),
+            stack: None,
+            fuel_yield_interval: None,
+        }
+    }
+}
+
+impl AsyncState {
+    /// The running fiber's context, or null: what [`block_on`] and
+    /// [`yield_now`] take.
+    pub(crate) fn cx(&self) -> *const AsyncCx {
+        self.cx
+    }
+
+    /// Whether an async call is running.
+    pub(crate) fn on_fiber(&self) -> bool {
+        !self.cx.is_null()
+    }
+
+    /// The fuel yield interval (`None`: never yield).
+    pub(crate) fn fuel_yield_interval(&self) -> Option<u64> {
+        self.fuel_yield_interval
+    }
+
+    /// Set the fuel yield interval.
+    pub(crate) fn set_fuel_yield_interval(&mut self, interval: Option<u64>) {
+        self.fuel_yield_interval = interval;
+    }
+}
+
 /// Puts a store's `async_cx` and activation depth back when dropped.
 struct RestoreOuterCall<T>(*mut StoreInner<T>, (*const AsyncCx, usize));
 
@@ -132,7 +177,7 @@ impl<T> Drop for RestoreOuterCall<T> {
         // SAFETY: the store outlives the fiber's work, which holds this.
         unsafe {
             let opaque = &mut (*self.0).opaque;
-            opaque.async_cx = self.1.0;
+            opaque.async_state.cx = self.1.0;
             opaque.activations.resume_depth(self.1.1);
         }
     }
@@ -196,7 +241,7 @@ pub(crate) fn on_fiber<'s, T, R: 's>(
         },
         result: None,
     }));
-    let stack = match store.opaque.fiber_stack.take() {
+    let stack = match store.opaque.async_state.stack.take() {
         Some(stack) => Ok(stack),
         None => FiberStack::new(store.opaque.engine.config().async_stack_size)
             .map_err(|e| anyhow::anyhow!("cannot allocate a stack for an async call: {e}")),
@@ -218,7 +263,7 @@ pub(crate) fn on_fiber<'s, T, R: 's>(
                     // wasm there, with a stack limit of its own, even when
                     // an async host function of an outer call started it.
                     let previous = (
-                        core::mem::replace(&mut (*store).opaque.async_cx, acx),
+                        core::mem::replace(&mut (*store).opaque.async_state.cx, acx),
                         (*store).opaque.activations.take_depth(),
                     );
                     // Put the previous state back even if `f` panics.
@@ -273,7 +318,7 @@ impl<T, R> FiberFuture<'_, T, R> {
         if let Some(stack) = self.fiber.take().and_then(Fiber::into_stack) {
             // SAFETY: the fiber is done, so the store is the future's
             // again (borrowed for `'s`).
-            unsafe { (*self.store).opaque.fiber_stack = Some(stack) };
+            unsafe { (*self.store).opaque.async_state.stack = Some(stack) };
         }
     }
 }

@@ -45,7 +45,7 @@ impl<T> Store<T> {
         crate::fiber::ensure_async_support(&opaque.engine, "fuel yields")?;
         anyhow::ensure!(interval != Some(0), "a fuel yield interval must not be 0");
         let left = opaque.fuel_left();
-        opaque.fuel_yield_interval = interval;
+        opaque.async_state.set_fuel_yield_interval(interval);
         opaque.inject_fuel(left);
         Ok(())
     }
@@ -71,7 +71,7 @@ impl StoreOpaque {
     pub(crate) fn inject_fuel(&mut self, fuel: u64) {
         let injected = fuel
             .min(i64::MAX as u64)
-            .min(self.fuel_yield_interval.unwrap_or(u64::MAX));
+            .min(self.async_state.fuel_yield_interval().unwrap_or(u64::MAX));
         self.fuel_reserve = fuel - injected;
         // SAFETY: the store context is the store's own allocation; no
         // wasm runs while the store is borrowed here, or the running wasm

@@ -104,12 +104,12 @@ impl Extern {
             store.check(id);
         }
         match self {
-            Extern::Func(f) => ExternType::Func(store.funcs[f.index].ty.clone()),
+            Extern::Func(f) => ExternType::Func(store.funcs.ty(f.index).clone()),
             Extern::Global(g) => ExternType::Global(g.ty_opaque(store)),
             Extern::Table(t) => ExternType::Table(t.ty_opaque(store)),
             Extern::Memory(m) => ExternType::Memory(m.ty_opaque(store)),
             Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
-            Extern::Tag(t) => ExternType::Tag(store.tags[t.index].ty.clone()),
+            Extern::Tag(t) => ExternType::Tag(store.exceptions.tag_type(t.index)),
         }
     }
 
@@ -292,7 +292,7 @@ impl Instance {
     /// defined memory's and table's minimum.
     fn check_limits<T>(store: &mut StoreInner<T>, module: &Module) -> Result<()> {
         let offsets = &module.inner.offsets;
-        store.opaque.bump_resource_counts(
+        store.opaque.resources.bump(
             offsets.num_defined_memories as usize,
             offsets.num_defined_tables as usize,
             1,
@@ -339,7 +339,7 @@ impl Instance {
         if !Engine::same(&store.engine, module.engine()) {
             anyhow::bail!("module was compiled by another engine than the store's");
         }
-        store.fill_wasm_calls()?;
+        store.funcs.fill_wasm_calls(&store.engine)?;
         let (vm_imports, imported) = Self::match_imports(store, module, imports)?;
         let handle = Self::allocate(store, module, vm_imports)?;
         let index = store.instances.len();
@@ -427,7 +427,7 @@ impl Instance {
             match ext {
                 Extern::Func(f) => {
                     // SAFETY: the func ref belongs to this store and is live.
-                    let fr = unsafe { *store.funcs[f.index].func_ref };
+                    let fr = unsafe { *store.funcs.func_ref(f.index) };
                     vm_imports.functions.push(VMFunctionImport {
                         wasm_call: fr.wasm_call,
                         array_call: fr.array_call,
@@ -531,8 +531,8 @@ impl Instance {
                     None => imported.funcs[f.index()].clone(),
                     Some(_) => {
                         let fr = handle.func_ref(f);
-                        match store.func_by_ref.get(&(fr as usize)) {
-                            Some(func) => Extern::Func(*func),
+                        match store.funcs.by_func_ref(fr) {
+                            Some(func) => Extern::Func(func),
                             None => Extern::Func(Func::register(
                                 store,
                                 fr,

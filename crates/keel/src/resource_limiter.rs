@@ -301,25 +301,52 @@ impl<T> crate::Store<T> {
         mut limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
     ) {
         let inner = &mut *self.inner;
-        let l = limiter(&mut inner.data);
-        (
-            inner.opaque.instance_limit,
-            inner.opaque.memory_limit,
-            inner.opaque.table_limit,
-        ) = (l.instances(), l.memories(), l.tables());
+        inner.opaque.resources.set_limits(limiter(&mut inner.data));
         inner.limiter = Some(Box::new(limiter));
     }
 }
 
-impl crate::store::StoreOpaque {
-    /// Count a new instance with `memories` memories and `tables` tables
-    /// against the store's limits.
-    pub(crate) fn bump_resource_counts(
-        &mut self,
-        memories: usize,
-        tables: usize,
-        instances: usize,
-    ) -> Result<()> {
+/// How many instances, memories and tables a store has created, and how
+/// many it allows (from its [`ResourceLimiter`], read when it is
+/// installed).
+pub(crate) struct ResourceCounts {
+    instances: usize,
+    memories: usize,
+    tables: usize,
+    instance_limit: usize,
+    memory_limit: usize,
+    table_limit: usize,
+}
+
+impl Default for ResourceCounts {
+    /// Nothing created; Wasmtime's default limits.
+    fn default() -> Self {
+        ResourceCounts {
+            instances: 0,
+            memories: 0,
+            tables: 0,
+            instance_limit: DEFAULT_INSTANCE_LIMIT,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            table_limit: DEFAULT_TABLE_LIMIT,
+        }
+    }
+}
+
+impl ResourceCounts {
+    /// Enforce `limiter`'s counts from now on.
+    pub(crate) fn set_limits(&mut self, limiter: &dyn ResourceLimiter) {
+        (self.instance_limit, self.memory_limit, self.table_limit) =
+            (limiter.instances(), limiter.memories(), limiter.tables());
+    }
+
+    /// Count `instances` new instances with `memories` memories and
+    /// `tables` tables against the limits.
+    ///
+    /// # Errors
+    ///
+    /// If a count would pass its limit (the error names it); the counts
+    /// checked before it stay raised.
+    pub(crate) fn bump(&mut self, memories: usize, tables: usize, instances: usize) -> Result<()> {
         fn bump(count: &mut usize, limit: usize, n: usize, what: &str) -> Result<()> {
             let new = count.saturating_add(n);
             if new > limit {
@@ -331,18 +358,13 @@ impl crate::store::StoreOpaque {
             Ok(())
         }
         bump(
-            &mut self.instance_count,
+            &mut self.instances,
             self.instance_limit,
             instances,
             "instance",
         )?;
-        bump(
-            &mut self.memory_count,
-            self.memory_limit,
-            memories,
-            "memory",
-        )?;
-        bump(&mut self.table_count, self.table_limit, tables, "table")?;
+        bump(&mut self.memories, self.memory_limit, memories, "memory")?;
+        bump(&mut self.tables, self.table_limit, tables, "table")?;
         Ok(())
     }
 }

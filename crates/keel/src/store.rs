@@ -4,18 +4,19 @@
 //! `vm_store.rs`, calls into wasm in `activations.rs`, the context traits
 //! in `context.rs`.
 
-use crate::Result;
+use crate::Engine;
 use crate::activations::Activations;
 use crate::epoch::EpochCallback;
-use crate::func::FuncData;
+use crate::exception::ExceptionState;
+use crate::externref::ExternRefs;
+use crate::fiber::AsyncState;
+use crate::func::FuncState;
 use crate::instance::InstanceData;
 use crate::prelude::*;
-use crate::resource_limiter::LimiterFn;
-use crate::{Engine, Func};
-use alloc::sync::Arc;
+use crate::resource_limiter::{LimiterFn, ResourceCounts};
 use core::sync::atomic::{AtomicU64, Ordering};
 use hashbrown::HashMap;
-use keel_vm::{VMHostFuncContext, VMStoreContext};
+use keel_vm::VMStoreContext;
 
 /// Identifies a store; handles carry it so a handle from another store is
 /// detected instead of misused.
@@ -38,57 +39,28 @@ pub(crate) struct StoreOpaque {
     /// valid (VM-5).
     pub(crate) store_context: RawStoreContext,
     pub(crate) instances: Vec<InstanceData>,
-    pub(crate) funcs: Vec<FuncData>,
-    pub(crate) func_by_ref: HashMap<usize, Func>,
-    /// Boxed: compiled code and tables hold pointers into each context.
-    #[expect(clippy::vec_box, reason = "the contexts' addresses must not change")]
-    pub(crate) host_contexts: Vec<Box<VMHostFuncContext>>,
-    /// Indices into `host_contexts` of host functions created before the
-    /// engine had a wasm-to-array trampoline for their type (only without
-    /// the compiler); [`StoreOpaque::fill_wasm_calls`] completes them.
-    pub(crate) host_funcs_without_wasm_call: Vec<usize>,
+    /// Function handles, and the host functions' contexts.
+    pub(crate) funcs: FuncState,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
-    /// Host data of extern references; boxed so raw references stay valid.
-    #[expect(clippy::vec_box, reason = "raw externrefs are the boxes' addresses")]
-    pub(crate) externrefs: Vec<Box<crate::externref::ExternData>>,
-    pub(crate) externref_by_ptr: HashMap<usize, crate::ExternRef>,
-    /// Exception objects (exception handling).
-    pub(crate) exn_heap: keel_vm::ExnHeap,
-    /// Tags handed out as [`crate::Tag`]s, and their indices by the
-    /// address of their definition.
-    pub(crate) tags: Vec<crate::exception::TagData>,
-    pub(crate) tag_by_def: HashMap<usize, usize>,
+    /// Host data of extern references.
+    pub(crate) externrefs: ExternRefs,
+    /// Exception objects, tags and the host's holds on uncaught
+    /// exceptions.
+    pub(crate) exceptions: ExceptionState,
     /// The calls into wasm running on this store, and the exit frames
     /// the exception collector walks (see [`crate::activations`]).
     pub(crate) activations: Activations,
-    /// The uncaught exceptions handed to the host as
-    /// [`ThrownException`](crate::ThrownException)s, by hold id: roots of
-    /// the exception collector while an error shares the `Arc`.
-    pub(crate) exn_holds: HashMap<u64, (usize, Arc<()>)>,
-    /// The last hold id given out (ids start at 1; 0 means pinned).
-    pub(crate) next_exn_hold: u64,
     /// Fuel beyond what is in the store context's counter (which holds
     /// at most `i64::MAX`, or the yield interval).
     pub(crate) fuel_reserve: u64,
-    /// Yield every this many units of fuel in async calls
-    /// ([`Store::fuel_async_yield_interval`]).
-    pub(crate) fuel_yield_interval: Option<u64>,
-    /// The fiber running this store's async call, or null (see
-    /// [`crate::fiber`]).
-    pub(crate) async_cx: *const crate::fiber::AsyncCx,
-    /// A stack kept from the last async call for the next one.
-    pub(crate) fiber_stack: Option<keel_trap::FiberStack>,
+    /// The running async call's fiber, the kept stack, the fuel yield
+    /// interval.
+    pub(crate) async_state: AsyncState,
     /// An error a [`VMStore`] hook recorded for a builtin that then made
     /// compiled code trap; reported in place of the trap code.
     pub(crate) pending_error: Option<anyhow::Error>,
-    /// Instances, memories and tables created in this store so far.
-    pub(crate) instance_count: usize,
-    pub(crate) memory_count: usize,
-    pub(crate) table_count: usize,
-    /// Their limits, read from the limiter when it is installed.
-    pub(crate) instance_limit: usize,
-    pub(crate) memory_limit: usize,
-    pub(crate) table_limit: usize,
+    /// Instances, memories and tables created so far, and the limits.
+    pub(crate) resources: ResourceCounts,
 }
 
 /// The store's [`VMStoreContext`], owned through a raw pointer: compiled
@@ -181,30 +153,15 @@ impl<T> Store<T> {
                     engine: engine.clone(),
                     store_context: RawStoreContext::new(engine),
                     instances: Vec::new(),
-                    funcs: Vec::new(),
-                    func_by_ref: HashMap::new(),
-                    host_contexts: Vec::new(),
-                    host_funcs_without_wasm_call: Vec::new(),
+                    funcs: FuncState::default(),
                     instance_by_vmctx: HashMap::new(),
-                    externrefs: Vec::new(),
-                    externref_by_ptr: HashMap::new(),
-                    exn_heap: keel_vm::ExnHeap::default(),
-                    tags: Vec::new(),
-                    tag_by_def: HashMap::new(),
+                    externrefs: ExternRefs::default(),
+                    exceptions: ExceptionState::default(),
                     activations: Activations::default(),
-                    exn_holds: HashMap::new(),
-                    next_exn_hold: 0,
                     fuel_reserve: 0,
-                    fuel_yield_interval: None,
-                    async_cx: core::ptr::null(),
-                    fiber_stack: None,
+                    async_state: AsyncState::default(),
                     pending_error: None,
-                    instance_count: 0,
-                    memory_count: 0,
-                    table_count: 0,
-                    instance_limit: crate::DEFAULT_INSTANCE_LIMIT,
-                    memory_limit: crate::DEFAULT_MEMORY_LIMIT,
-                    table_limit: crate::DEFAULT_TABLE_LIMIT,
+                    resources: ResourceCounts::default(),
                 },
                 limiter: None,
                 epoch_callback: None,
@@ -236,45 +193,6 @@ impl<T> Store<T> {
 }
 
 impl StoreOpaque {
-    /// Give host functions that were created without a wasm-to-array
-    /// trampoline the one the engine now has for their type (a module
-    /// loaded since brought it). Called before each instantiation: a
-    /// module can only call a host function through a signature it has a
-    /// trampoline for, and it is registered with the engine when loaded,
-    /// so by the time its code runs in this store, every host function it
-    /// could reach has its entry.
-    pub(crate) fn fill_wasm_calls(&mut self) -> Result<()> {
-        if self.host_funcs_without_wasm_call.is_empty() {
-            return Ok(());
-        }
-        let mut pending = core::mem::take(&mut self.host_funcs_without_wasm_call);
-        let mut result = Ok(());
-        pending.retain(|&i| {
-            let ctx = &self.host_contexts[i];
-            // SAFETY: the func ref of a live host context.
-            let type_index = unsafe { (*ctx.func_ref()).type_index };
-            let Some(ty) = self.engine.lookup_type(type_index) else {
-                return true;
-            };
-            match self.engine.host_trampoline(&ty) {
-                Ok(Some(wasm_call)) => {
-                    // SAFETY: a trampoline for this function's type that
-                    // the engine keeps alive; no wasm reads the func ref
-                    // while the store's owner instantiates.
-                    unsafe { ctx.set_wasm_call(wasm_call) };
-                    false
-                }
-                Ok(None) => true,
-                Err(e) => {
-                    result = Err(e);
-                    true
-                }
-            }
-        });
-        self.host_funcs_without_wasm_call = pending;
-        result
-    }
-
     /// The error a [`VMStore`] hook recorded when it returned
     /// [`StoreTrap`].
     pub(crate) fn take_pending_error(&mut self) -> anyhow::Error {

@@ -279,7 +279,7 @@ where
     let ty = FuncType::new(P::valtypes(), R::Results::valtypes());
     let body: HostFn<T> = HostFn::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
         let params = P::load(slots);
-        let async_cx = caller.store.opaque.async_cx;
+        let async_cx = caller.store.opaque.async_state.cx();
         let mut future = core::pin::Pin::from(func(caller, params));
         // SAFETY: the store's `async_cx` is null or the context of the
         // fiber running this call.
@@ -345,7 +345,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
     pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
         let inner = store.as_context_mut().0;
         inner.opaque.check(self.func.store);
-        let func_ref = inner.opaque.funcs[self.func.index].func_ref;
+        let func_ref = inner.opaque.funcs.func_ref(self.func.index);
         let n = P::COUNT.max(R::COUNT);
         let mut inline = [ValRaw::default(); 8];
         let mut heap;
@@ -381,7 +381,7 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         let inner = store.as_context_mut().0;
         crate::fiber::ensure_async_support(&inner.opaque.engine, "async calls")?;
         inner.opaque.check(self.func.store);
-        let func_ref = crate::fiber::SendPtr(inner.opaque.funcs[self.func.index].func_ref);
+        let func_ref = crate::fiber::SendPtr(inner.opaque.funcs.func_ref(self.func.index));
         let mut slots = vec![ValRaw::default(); P::COUNT.max(R::COUNT)];
         params.store(&mut slots);
         crate::fiber::on_fiber(inner, move |store| {

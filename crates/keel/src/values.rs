@@ -225,7 +225,7 @@ impl Val {
                 if f.store != store.id {
                     anyhow::bail!("function reference belongs to another store");
                 }
-                ValRaw::ptr(store.funcs[f.index].func_ref as usize)
+                ValRaw::ptr(store.funcs.func_ref(f.index) as usize)
             }
             Val::ExternRef(None) => ValRaw::ptr(0),
             Val::ExternRef(Some(r)) => {

@@ -6,7 +6,6 @@
 use crate::StoreContextMut;
 use crate::store::StoreInner;
 use crate::{ResourceLimiter, Result, UpdateDeadline};
-use alloc::sync::Arc;
 use keel_vm::{StoreTrap, VMStore, VmError};
 
 impl<T> StoreInner<T> {
@@ -85,31 +84,25 @@ impl<T> VMStore for StoreInner<T> {
         self.opaque.inject_fuel(left);
         // The counter ran out at a yield interval: let other work run.
         // A synchronous call just goes on.
-        if self.opaque.fuel_yield_interval.is_some() && !self.opaque.async_cx.is_null() {
+        if self.opaque.async_state.fuel_yield_interval().is_some()
+            && self.opaque.async_state.on_fiber()
+        {
             // SAFETY: the store's `async_cx` is its running fiber's.
-            let result = unsafe { crate::fiber::yield_now(self.opaque.async_cx) };
+            let result = unsafe { crate::fiber::yield_now(self.opaque.async_state.cx()) };
             self.record(result)?;
         }
         Ok(())
     }
 
     fn exn_heap(&mut self) -> &mut keel_vm::ExnHeap {
-        &mut self.opaque.exn_heap
+        self.opaque.exceptions.heap_mut()
     }
 
     fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool {
         let Some(outer_exits) = self.opaque.activations.outer_exits() else {
             return false;
         };
-        // An uncaught exception lives while its `ThrownException` does:
-        // the store's hold is the last one once the error was dropped.
-        self.opaque.exn_holds.retain(|_, (raw, hold)| {
-            let alive = Arc::get_mut(hold).is_none();
-            if alive {
-                visit(*raw);
-            }
-            alive
-        });
+        self.opaque.exceptions.trace_holds(visit);
         for &(pc, fp) in outer_exits {
             // SAFETY: each is the exit frame of an activation that called
             // the host, which called wasm again (`call_raw`): its wasm
@@ -151,7 +144,7 @@ impl<T> VMStore for StoreInner<T> {
             UpdateDeadline::Yield(ticks) => {
                 // SAFETY: the store's `async_cx` is null or its running
                 // fiber's.
-                let result = unsafe { crate::fiber::yield_now(self.opaque.async_cx) };
+                let result = unsafe { crate::fiber::yield_now(self.opaque.async_state.cx()) };
                 self.record(result)?;
                 // Counted from when the guest runs again, so that each
                 // resumption gets a whole time slice (as Wasmtime does).
