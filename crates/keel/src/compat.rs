@@ -15,6 +15,7 @@
 use crate::prelude::*;
 use crate::{Engine, Result};
 use keel_translate::artifact::Compatibility;
+use keel_vm::artifact::ArtifactError;
 
 impl Engine {
     /// What an artifact must have been compiled with to run on this
@@ -69,9 +70,11 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// One error listing every mismatch as `setting: artifact value,
-    /// engine value`; or, if the engine's code cannot run on this machine
-    /// (it compiles for another target), that.
+    /// An [`ArtifactError`]: the artifact's compatibility section does not
+    /// decode, it is code for another target ([`ArtifactError::Target`]),
+    /// its settings differ ([`ArtifactError::Settings`], every mismatch
+    /// named), or the engine's code cannot run on this machine
+    /// ([`ArtifactError::EngineNotHost`]).
     pub(crate) fn check_compatible(
         &self,
         file: &keel_vm::artifact::ArtifactFile<'_>,
@@ -85,14 +88,11 @@ impl Engine {
         let compiler = &self.inner.compiler;
         let expected = &*compiler.expected_settings(expected, artifact);
         if artifact.target != expected.target {
-            anyhow::bail!(
-                "the artifact is code for another machine: target: artifact {}, engine {}; \
-                 load it where {} code runs, or compile the module for {}",
-                artifact.target,
-                expected.target,
-                artifact.target,
-                expected.target
-            );
+            return Err(ArtifactError::Target {
+                artifact: artifact.target.clone(),
+                engine: expected.target.clone(),
+            }
+            .into());
         }
         let mut mismatches = artifact.mismatches(expected);
         // A CPU feature the artifact does not use but this engine's CPU
@@ -104,20 +104,13 @@ impl Engine {
         });
         mismatches.extend(compiler.missing_cpu_features(&self.inner.config, artifact));
         if !mismatches.is_empty() {
-            let list: Vec<String> = mismatches
-                .iter()
-                .map(|(name, a, b)| format!("{name}: artifact {a}, engine {b}"))
-                .collect();
-            anyhow::bail!(
-                "the artifact was compiled with settings this engine does not have: {}",
-                list.join("; ")
-            );
+            return Err(ArtifactError::Settings(mismatches).into());
         }
         if !self.targets_host() {
-            anyhow::bail!(
-                "this engine's target `{}` is not this machine's: its artifacts can be written, not run",
-                expected.target
-            );
+            return Err(ArtifactError::EngineNotHost {
+                engine: expected.target.clone(),
+            }
+            .into());
         }
         Ok(())
     }

@@ -178,6 +178,11 @@ pub use keel_compile::CompileError;
 /// [`source`](core::error::Error::source) is the platform's (OS) error.
 pub use keel_vm::VmError;
 
+/// Why an artifact cannot be loaded: malformed or corrupted bytes, or
+/// code for another machine or other settings, downcastable from the error
+/// of [`Module::deserialize`].
+pub use keel_vm::artifact::ArtifactError;
+
 /// The error type of every keel API: an [`anyhow::Error`]. Traps are
 /// [`Trap`] values inside it; translation errors are
 /// [`keel_translate::WasmError`].

@@ -1,7 +1,7 @@
 //! Ahead-of-time artifacts: `Engine::precompile_module`,
 //! `Module::serialize` and the three ways to load them.
 
-use keel::{Config, Engine, Func, Instance, Linker, Module, Store, Trap};
+use keel::{ArtifactError, Config, Engine, Func, Instance, Linker, Module, Store, Trap};
 
 #[path = "support/rerun.rs"]
 mod rerun;
@@ -270,6 +270,18 @@ fn settings_that_differ_are_named_with_both_values() {
         message.contains("memory_guard_size: artifact 1048576, engine 2147483648"),
         "{message}"
     );
+    // The same, typed: each mismatch by name, with both values.
+    match err.downcast_ref::<ArtifactError>() {
+        Some(ArtifactError::Settings(mismatches)) => {
+            assert!(
+                mismatches.iter().any(|(name, artifact, engine)| {
+                    name == "consume_fuel" && artifact == "true" && engine == "false"
+                }),
+                "{mismatches:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 
     // An artifact for the other architecture names both.
     let foreign = if cfg!(target_arch = "riscv64") {
@@ -297,6 +309,13 @@ fn settings_that_differ_are_named_with_both_values() {
         std::env::consts::ARCH
     );
     assert!(message.contains(&expected), "{message}");
+    assert!(
+        matches!(
+            err.downcast_ref::<ArtifactError>(),
+            Some(ArtifactError::Target { artifact, .. }) if artifact == foreign
+        ),
+        "{err:?}"
+    );
     // The target alone: another architecture's CPU features and settings
     // do not compare.
     assert!(!message.contains("ISA setting"), "{message}");
@@ -365,7 +384,11 @@ fn truncated_or_corrupted_artifacts_are_errors() {
         // SAFETY: refused before any code runs.
         let err = unsafe { Module::deserialize(&engine, bad) }.unwrap_err();
         assert!(err.to_string().contains("invalid keel artifact"), "{err:#}");
+        assert!(err.downcast_ref::<ArtifactError>().is_some(), "{err:?}");
     }
+    // SAFETY: refused before any code runs.
+    let err = unsafe { Module::deserialize(&engine, b"\0asm\x01\0\0\0") }.unwrap_err();
+    assert_eq!(err.downcast_ref(), Some(&ArtifactError::BadMagic));
 }
 
 /// A module that uses everything an artifact's metadata describes:

@@ -14,21 +14,158 @@ use keel_translate::{CompiledText, FunctionLoc, Module, PrimaryMap, Trap, TrapIn
 use object::read::elf::{ElfFile64, FileHeader};
 use object::{Endianness, Object, ObjectSection};
 
-/// Why bytes are not a loadable artifact.
+/// Why bytes are not a loadable artifact, or cannot run on this engine.
+///
+/// The variants up to [`Corrupted`](ArtifactError::Corrupted) say the
+/// bytes are not a well-formed keel artifact and display as `invalid keel
+/// artifact: ...`; the last three say a well-formed artifact was compiled
+/// for another machine or with other settings than the engine that loads
+/// it (keel's `Module::deserialize` reports them).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArtifactError(pub String);
+#[non_exhaustive]
+pub enum ArtifactError {
+    /// The bytes do not start with the ELF magic number.
+    BadMagic,
+    /// Not a well-formed 64-bit ELF file: the ELF reader's reason.
+    Elf(String),
+    /// A big-endian ELF file.
+    BigEndian,
+    /// The ELF machine (`e_machine`) is neither x86_64 nor riscv64.
+    UnsupportedMachine(u16),
+    /// The artifact format version is not the one this keel reads.
+    Version {
+        /// The artifact's.
+        found: u32,
+        /// [`FORMAT_VERSION`].
+        expected: u32,
+    },
+    /// A keel section is missing: its name.
+    MissingSection(String),
+    /// A section lies outside the file or does not decode.
+    BadSection {
+        /// The section's name.
+        section: String,
+        /// Why.
+        reason: String,
+    },
+    /// The compatibility section is truncated or does not decode: why.
+    BadCompatibility(String),
+    /// The text section asks for an alignment that is not a power of two
+    /// of at most 64 KiB.
+    TextAlignment(u64),
+    /// The module metadata does not decode: why.
+    BadMetadata(String),
+    /// The module metadata is inconsistent (`Module::check`): the first
+    /// inconsistency.
+    InconsistentModule(String),
+    /// Not one function location per defined function.
+    FunctionCount {
+        /// The locations in the functions table.
+        locations: usize,
+        /// The module's defined functions.
+        defined: u32,
+    },
+    /// A trap site names a trap code keel does not have.
+    UnknownTrapCode {
+        /// The code.
+        code: u32,
+        /// The trap site's offset in the text.
+        offset: u32,
+    },
+    /// The code's tables do not describe its text (`CompiledText::check`):
+    /// the first entry that breaks a rule.
+    InconsistentTables(String),
+    /// The module metadata, or the table section named, does not match
+    /// the digest it was written with.
+    Corrupted {
+        /// `None` for the module metadata, else the table section.
+        section: Option<String>,
+    },
+    /// The code is for another target than the engine's.
+    Target {
+        /// The artifact's target triple.
+        artifact: String,
+        /// The engine's.
+        engine: String,
+    },
+    /// The artifact was compiled with settings the engine does not have:
+    /// each as `(setting, artifact value, engine value)`.
+    Settings(Vec<(String, String, String)>),
+    /// The engine compiles for another machine than this one: its
+    /// artifacts can be written, not run.
+    EngineNotHost {
+        /// The engine's target triple.
+        engine: String,
+    },
+}
 
 impl fmt::Display for ArtifactError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid keel artifact: {}", self.0)
+        use ArtifactError as E;
+        match self {
+            E::Target { artifact, engine } => {
+                return write!(
+                    f,
+                    "the artifact is code for another machine: target: artifact {artifact}, \
+                     engine {engine}; load it where {artifact} code runs, or compile the module \
+                     for {engine}"
+                );
+            }
+            E::Settings(mismatches) => {
+                f.write_str("the artifact was compiled with settings this engine does not have: ")?;
+                for (i, (name, a, b)) in mismatches.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{name}: artifact {a}, engine {b}")?;
+                }
+                return Ok(());
+            }
+            E::EngineNotHost { engine } => {
+                return write!(
+                    f,
+                    "this engine's target `{engine}` is not this machine's: its artifacts can be \
+                     written, not run"
+                );
+            }
+            _ => {}
+        }
+        f.write_str("invalid keel artifact: ")?;
+        match self {
+            E::BadMagic => f.write_str("not an ELF file (bad magic)"),
+            E::Elf(reason) => f.write_str(reason),
+            E::BigEndian => f.write_str("big-endian ELF"),
+            E::UnsupportedMachine(m) => write!(f, "ELF machine {m} is neither x86_64 nor riscv64"),
+            E::Version { found, expected } => write!(
+                f,
+                "artifact format version {found}, but this keel reads version {expected}"
+            ),
+            E::MissingSection(name) => write!(f, "no `{name}` section"),
+            E::BadSection { section, reason } => write!(f, "section `{section}`: {reason}"),
+            E::BadCompatibility(reason) => write!(f, "the compatibility section {reason}"),
+            E::TextAlignment(a) => write!(f, "text alignment {a}"),
+            E::BadMetadata(reason) => write!(f, "the module metadata does not decode: {reason}"),
+            E::InconsistentModule(reason) => write!(f, "inconsistent module metadata: {reason}"),
+            E::FunctionCount { locations, defined } => write!(
+                f,
+                "{locations} function locations for {defined} defined functions"
+            ),
+            E::UnknownTrapCode { code, offset } => {
+                write!(f, "unknown trap code {code} at offset {offset}")
+            }
+            E::InconsistentTables(reason) => f.write_str(reason),
+            E::Corrupted { section: None } => {
+                f.write_str("the module metadata does not match its digest (corrupted)")
+            }
+            E::Corrupted {
+                section: Some(name),
+            } => write!(f, "section `{name}` does not match its seal (corrupted)"),
+            E::Target { .. } | E::Settings(_) | E::EngineNotHost { .. } => Ok(()),
+        }
     }
 }
 
 impl core::error::Error for ArtifactError {}
-
-fn err(message: impl Into<String>) -> ArtifactError {
-    ArtifactError(message.into())
-}
 
 /// The machine an artifact's code is for, from its ELF header.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -77,31 +214,29 @@ impl<'a> ArtifactFile<'a> {
     /// missing, or the format version is not [`FORMAT_VERSION`].
     pub fn parse(bytes: &'a [u8]) -> Result<Self, ArtifactError> {
         if !bytes.starts_with(b"\x7fELF") {
-            return Err(err("not an ELF file (bad magic)"));
+            return Err(ArtifactError::BadMagic);
         }
-        let file = ElfFile64::<Endianness>::parse(bytes).map_err(|e| err(e.to_string()))?;
+        let file =
+            ElfFile64::<Endianness>::parse(bytes).map_err(|e| ArtifactError::Elf(e.to_string()))?;
         let header = file.elf_header();
         if header.is_big_endian() {
-            return Err(err("big-endian ELF"));
+            return Err(ArtifactError::BigEndian);
         }
         let machine = match header.e_machine(file.endian()) {
             object::elf::EM_X86_64 => ArtifactMachine::X86_64,
             object::elf::EM_RISCV => ArtifactMachine::Riscv64,
-            other => {
-                return Err(err(format!(
-                    "ELF machine {other} is neither x86_64 nor riscv64"
-                )));
-            }
+            other => return Err(ArtifactError::UnsupportedMachine(other)),
         };
         let compat_bytes = section(&file, sections::COMPAT)?;
         let Some((version, rest)) = compat_bytes.split_first_chunk::<4>() else {
-            return Err(err("the compatibility section is truncated"));
+            return Err(ArtifactError::BadCompatibility("is truncated".into()));
         };
         let version = u32::from_le_bytes(*version);
         if version != FORMAT_VERSION {
-            return Err(err(format!(
-                "artifact format version {version}, but this keel reads version {FORMAT_VERSION}"
-            )));
+            return Err(ArtifactError::Version {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
         }
         let compat_bytes = rest;
         let code = section(&file, sections::TEXT)?;
@@ -111,7 +246,7 @@ impl<'a> ArtifactFile<'a> {
         let code_alignment = usize::try_from(code_alignment)
             .ok()
             .filter(|a| a.is_power_of_two() && *a <= 1 << 16)
-            .ok_or_else(|| err(format!("text alignment {code_alignment}")))?;
+            .ok_or(ArtifactError::TextAlignment(code_alignment))?;
         Ok(Self {
             file,
             machine,
@@ -128,7 +263,7 @@ impl<'a> ArtifactFile<'a> {
     /// If the compatibility section does not decode.
     pub fn compat(&self) -> Result<Compatibility, ArtifactError> {
         postcard::from_bytes(self.compat_bytes)
-            .map_err(|e| err(format!("the compatibility section does not decode: {e}")))
+            .map_err(|e| ArtifactError::BadCompatibility(format!("does not decode: {e}")))
     }
 
     /// Decode the module metadata and the code's tables and check them
@@ -152,33 +287,33 @@ impl<'a> ArtifactFile<'a> {
     pub fn load(&self) -> Result<(Module, CompiledText), ArtifactError> {
         let sealed: SealedArtifactMetadata =
             postcard::from_bytes(section(&self.file, sections::MODULE)?)
-                .map_err(|e| err(format!("the module metadata does not decode: {e}")))?;
+                .map_err(|e| ArtifactError::BadMetadata(e.to_string()))?;
         let digest_matches = sealed.digest_matches();
         let metadata = sealed.metadata;
         let module = metadata.module;
-        module
-            .check()
-            .map_err(|e| err(format!("inconsistent module metadata: {e}")))?;
+        module.check().map_err(ArtifactError::InconsistentModule)?;
         let table = |name: &str| {
             let bytes = section(&self.file, name)?;
-            decode_table(bytes).map_err(|e| err(format!("section `{name}`: {e}")))
+            decode_table(bytes).map_err(|e| ArtifactError::BadSection {
+                section: name.to_string(),
+                reason: e.to_string(),
+            })
         };
         let functions: PrimaryMap<_, _> = table(sections::FUNCTIONS)?
             .map(|(start, length)| FunctionLoc { start, length })
             .collect();
         if functions.len() != module.num_defined_funcs() as usize {
-            return Err(err(format!(
-                "{} function locations for {} defined functions",
-                functions.len(),
-                module.num_defined_funcs()
-            )));
+            return Err(ArtifactError::FunctionCount {
+                locations: functions.len(),
+                defined: module.num_defined_funcs(),
+            });
         }
         let traps = table(sections::TRAPS)?
             .map(|(offset, code)| {
                 let code = u8::try_from(code)
                     .ok()
                     .and_then(Trap::from_u8)
-                    .ok_or_else(|| err(format!("unknown trap code {code} at offset {offset}")))?;
+                    .ok_or(ArtifactError::UnknownTrapCode { code, offset })?;
                 Ok(TrapInfo { offset, code })
             })
             .collect::<Result<Vec<_>, ArtifactError>>()?;
@@ -192,17 +327,16 @@ impl<'a> ArtifactFile<'a> {
             stack_maps: metadata.stack_maps,
             address_map: table(sections::ADDRESS_MAP)?.collect(),
         };
-        text.check(self.code, &module).map_err(err)?;
+        text.check(self.code, &module)
+            .map_err(ArtifactError::InconsistentTables)?;
         if !digest_matches {
-            return Err(err(
-                "the module metadata does not match its digest (corrupted)",
-            ));
+            return Err(ArtifactError::Corrupted { section: None });
         }
         for name in [sections::FUNCTIONS, sections::TRAPS, sections::ADDRESS_MAP] {
             if !table_seal_matches(section(&self.file, name)?) {
-                return Err(err(format!(
-                    "section `{name}` does not match its seal (corrupted)"
-                )));
+                return Err(ArtifactError::Corrupted {
+                    section: Some(name.to_string()),
+                });
             }
         }
         Ok((module, text))
@@ -213,8 +347,9 @@ impl<'a> ArtifactFile<'a> {
 fn section<'a>(file: &ElfFile64<'a, Endianness>, name: &str) -> Result<&'a [u8], ArtifactError> {
     let section = file
         .section_by_name(name)
-        .ok_or_else(|| err(format!("no `{name}` section")))?;
-    section
-        .data()
-        .map_err(|e| err(format!("section `{name}`: {e}")))
+        .ok_or_else(|| ArtifactError::MissingSection(name.to_string()))?;
+    section.data().map_err(|e| ArtifactError::BadSection {
+        section: name.to_string(),
+        reason: e.to_string(),
+    })
 }
