@@ -700,6 +700,42 @@ fn signature_digest(ty: &WasmFuncType) -> u64 {
     d.finish()
 }
 
+/// Why compiled code's tables do not describe its text
+/// ([`CompiledText::check`]): which table, with a message naming the first
+/// entry that breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TextError {
+    /// The functions and trampolines do not tile the text as the linker
+    /// lays it out, or the array-to-wasm trampolines are not the ones the
+    /// module's host-reachable functions need.
+    Layout(String),
+    /// A wasm-to-array trampoline is for no type of the module, or an
+    /// imported function has none.
+    HostTrampolines(String),
+    /// A trap site out of order or outside the code.
+    Traps(String),
+    /// An exception call site or stack map out of order, outside its
+    /// function, or with a frame, handler, tag or slot that does not fit.
+    CallSites(String),
+    /// An address-map entry out of order or outside the functions.
+    AddressMap(String),
+}
+
+impl core::fmt::Display for TextError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TextError::Layout(m)
+            | TextError::HostTrampolines(m)
+            | TextError::Traps(m)
+            | TextError::CallSites(m)
+            | TextError::AddressMap(m) => f.write_str(m),
+        }
+    }
+}
+
+impl core::error::Error for TextError {}
+
 impl CompiledText {
     /// Check what a loader relies on, against the text `code` and the
     /// `module` (already [checked](Module::check)) it was compiled from:
@@ -728,16 +764,21 @@ impl CompiledText {
     ///
     /// # Errors
     ///
-    /// A message naming the first entry that breaks a rule.
-    pub fn check(&self, code: &[u8], module: &Module) -> Result<(), String> {
+    /// A [`TextError`]: the table that breaks a rule, with a message
+    /// naming its first entry that does.
+    pub fn check(&self, code: &[u8], module: &Module) -> Result<(), TextError> {
         if u32::try_from(code.len()).is_err() {
-            return Err(format!("a text of {} bytes (at most 4 GiB)", code.len()));
+            return Err(TextError::Layout(format!(
+                "a text of {} bytes (at most 4 GiB)",
+                code.len()
+            )));
         }
-        let regions = self.check_layout(code, module)?;
-        self.check_host_trampolines(module)?;
-        self.check_traps(&regions)?;
-        self.check_calls(module)?;
-        self.check_address_map()
+        let regions = self.check_layout(code, module).map_err(TextError::Layout)?;
+        self.check_host_trampolines(module)
+            .map_err(TextError::HostTrampolines)?;
+        self.check_traps(&regions).map_err(TextError::Traps)?;
+        self.check_calls(module).map_err(TextError::CallSites)?;
+        self.check_address_map().map_err(TextError::AddressMap)
     }
 
     /// The layout of the text: functions, array-to-wasm trampolines,
@@ -1012,6 +1053,7 @@ impl CompiledText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
     use alloc::vec;
 
     /// Imported function 0 and defined function 1 of type 0,
@@ -1174,7 +1216,7 @@ mod tests {
         for (message, change) in breaks {
             let (mut code, mut text) = text();
             change(&mut code, &mut text);
-            let err = text.check(&code, &m).unwrap_err();
+            let err = text.check(&code, &m).unwrap_err().to_string();
             assert!(err.contains(message), "expected {message:?}, got {err:?}");
         }
     }
@@ -1304,7 +1346,7 @@ mod tests {
         for (message, change) in breaks {
             let mut m = module();
             change(&mut m);
-            let err = m.check().unwrap_err();
+            let err = m.check().unwrap_err().to_string();
             assert!(err.contains(message), "expected {message:?}, got {err:?}");
         }
     }

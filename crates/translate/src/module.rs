@@ -341,6 +341,57 @@ impl Module {
     }
 }
 
+/// Why a module's metadata is inconsistent ([`Module::check`]): which part,
+/// with a message naming the first entry that breaks a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModuleError {
+    /// An entity count past keel's limits ([`limits`]), or more imported
+    /// entities of a kind than the module has.
+    Counts(String),
+    /// A function's or tag's type is missing or of the wrong shape, a type
+    /// refers outside its recursion group and the earlier types, or the
+    /// recursion groups do not cover the types in order.
+    Types(String),
+    /// A table's or memory's limits, index type or page size out of range.
+    TableOrMemoryType(String),
+    /// A function name for a missing function.
+    Names(String),
+    /// An import that does not match its entity, or the import counts.
+    Imports(String),
+    /// An export of a missing entity, or a missing or ill-typed start
+    /// function.
+    ExportsOrStart(String),
+    /// A function the host can reach (exported, the start function, in a
+    /// segment or an initializer) that is not marked escaped, or an
+    /// escaped function that does not exist.
+    NotEscaped(String),
+    /// A global's or table's initializer: ill-typed, of a missing entity,
+    /// or missing for a table of non-nullable references.
+    Initializers(String),
+    /// An element or data segment: its type, items, table or memory, or
+    /// offset.
+    Segments(String),
+}
+
+impl core::fmt::Display for ModuleError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ModuleError::Counts(m)
+            | ModuleError::Types(m)
+            | ModuleError::TableOrMemoryType(m)
+            | ModuleError::Names(m)
+            | ModuleError::Imports(m)
+            | ModuleError::ExportsOrStart(m)
+            | ModuleError::NotEscaped(m)
+            | ModuleError::Initializers(m)
+            | ModuleError::Segments(m) => f.write_str(m),
+        }
+    }
+}
+
+impl core::error::Error for ModuleError {}
+
 impl Module {
     /// Check that the metadata is internally consistent, as a loader must
     /// before trusting metadata it did not produce by translation (an
@@ -357,8 +408,9 @@ impl Module {
     ///
     /// # Errors
     ///
-    /// A message naming the first inconsistency.
-    pub fn check(&self) -> Result<(), String> {
+    /// A [`ModuleError`]: the part that is inconsistent, and the first
+    /// entry that breaks a rule.
+    pub fn check(&self) -> Result<(), ModuleError> {
         let counts = [
             ("types", self.types.len(), limits::MAX_TYPES),
             ("functions", self.functions.len(), limits::MAX_FUNCTIONS),
@@ -377,7 +429,9 @@ impl Module {
         ];
         for (what, n, max) in counts {
             if n > max {
-                return Err(format!("{n} {what} (keel allows at most {max})"));
+                return Err(ModuleError::Counts(format!(
+                    "{n} {what} (keel allows at most {max})"
+                )));
             }
         }
         let imported = [
@@ -389,25 +443,27 @@ impl Module {
         ];
         for (what, n, len) in imported {
             if n as usize > len {
-                return Err(format!("{n} imported {what} but only {len} in all"));
+                return Err(ModuleError::Counts(format!(
+                    "{n} imported {what} but only {len} in all"
+                )));
             }
         }
         for (f, ty) in self.functions.iter() {
             if self.types.get(*ty).is_none() {
-                return Err(format!(
+                return Err(ModuleError::Types(format!(
                     "function {} has unknown type {}",
                     f.as_u32(),
                     ty.as_u32()
-                ));
+                )));
             }
         }
         for (t, ty) in self.tags.iter() {
             if self.types.get(*ty).is_none_or(|ty| !ty.results.is_empty()) {
-                return Err(format!(
+                return Err(ModuleError::Types(format!(
                     "tag {} has type {}, not a function type without results",
                     t.as_u32(),
                     ty.as_u32()
-                ));
+                )));
             }
         }
         for (t, table) in self.tables.iter() {
@@ -421,7 +477,10 @@ impl Module {
                 || min > index_max
                 || max.is_some_and(|max| max < min || max > index_max)
             {
-                return Err(format!("table {} has type {table:?}", t.as_u32()));
+                return Err(ModuleError::TableOrMemoryType(format!(
+                    "table {} has type {table:?}",
+                    t.as_u32()
+                )));
             }
         }
         for (m, memory) in self.memories.iter() {
@@ -439,15 +498,18 @@ impl Module {
                 || max.is_some_and(|max| max < min || max > pages_max)
                 || (memory.shared && max.is_none())
             {
-                return Err(format!("memory {} has type {memory:?}", m.as_u32()));
+                return Err(ModuleError::TableOrMemoryType(format!(
+                    "memory {} has type {memory:?}",
+                    m.as_u32()
+                )));
             }
         }
         for (f, ty) in self.func_names.keys().zip(self.func_names.values()) {
             if self.functions.get(*f).is_none() {
-                return Err(format!(
+                return Err(ModuleError::Names(format!(
                     "function {} named `{ty}` does not exist",
                     f.as_u32()
-                ));
+                )));
             }
         }
         // The recursion groups cover the types, in order, and a type only
@@ -456,7 +518,9 @@ impl Module {
         for &(start, len) in &self.rec_groups {
             let end = start.checked_add(len).filter(|_| start == next_type);
             let Some(end) = end.filter(|end| *end as usize <= self.types.len()) else {
-                return Err(format!("recursion group ({start}, {len}) out of order"));
+                return Err(ModuleError::Types(format!(
+                    "recursion group ({start}, {len}) out of order"
+                )));
             };
             for ty in (start..end).map(TypeIndex::from_u32) {
                 let mut bad = None;
@@ -467,13 +531,18 @@ impl Module {
                     r
                 });
                 if let Some(r) = bad {
-                    return Err(format!("type {} refers to {r:?}", ty.as_u32()));
+                    return Err(ModuleError::Types(format!(
+                        "type {} refers to {r:?}",
+                        ty.as_u32()
+                    )));
                 }
             }
             next_type = end;
         }
         if next_type as usize != self.types.len() {
-            return Err("recursion groups do not cover the types".into());
+            return Err(ModuleError::Types(
+                "recursion groups do not cover the types".into(),
+            ));
         }
         // Imports: one per imported entity, in index order.
         let mut next = [0u32; 5];
@@ -499,10 +568,10 @@ impl Module {
                 _ => (0, u32::MAX, false),
             };
             if !matches || index != next[slot] {
-                return Err(format!(
+                return Err(ModuleError::Imports(format!(
                     "import {i} (`{}` `{}`) does not match its entity",
                     import.module, import.field
-                ));
+                )));
             }
             next[slot] += 1;
         }
@@ -514,11 +583,15 @@ impl Module {
             self.num_imported_tags,
         ];
         if next != expected {
-            return Err("the import counts do not match the imports".into());
+            return Err(ModuleError::Imports(
+                "the import counts do not match the imports".into(),
+            ));
         }
         for (name, index) in &self.exports {
             if !self.has_entity(*index) {
-                return Err(format!("export `{name}` names a missing entity"));
+                return Err(ModuleError::ExportsOrStart(format!(
+                    "export `{name}` names a missing entity"
+                )));
             }
         }
         // The start function is called with no arguments and results.
@@ -529,11 +602,16 @@ impl Module {
                 .and_then(|ty| self.types.get(*ty))
                 .is_none_or(|ty| !ty.params.is_empty() || !ty.results.is_empty())
         {
-            return Err("the start function does not exist or takes or returns values".into());
+            return Err(ModuleError::ExportsOrStart(
+                "the start function does not exist or takes or returns values".into(),
+            ));
         }
         for f in self.escaped_funcs.iter() {
             if self.functions.get(f).is_none() {
-                return Err(format!("escaped function {} does not exist", f.as_u32()));
+                return Err(ModuleError::NotEscaped(format!(
+                    "escaped function {} does not exist",
+                    f.as_u32()
+                )));
             }
         }
         // Every function that can be reached other than by a direct call
@@ -542,11 +620,11 @@ impl Module {
             if self.escaped_funcs.contains(f) {
                 Ok(())
             } else {
-                Err(format!(
+                Err(ModuleError::NotEscaped(format!(
                     "{} names function {}, not escaped",
                     what(),
                     f.as_u32()
-                ))
+                )))
             }
         };
         let escaped_in = |ops: &[ConstOp], what: &dyn Fn() -> String| {
@@ -567,14 +645,16 @@ impl Module {
             if self.is_imported_global(g) {
                 continue;
             }
-            let at = |m: String| format!("global {}: {m}", g.as_u32());
+            let at = |m: String| ModuleError::Initializers(format!("global {}: {m}", g.as_u32()));
             self.check_const_expr(&global.init.ops, global.ty.content, Some(g))
                 .map_err(at)?;
             escaped_in(&global.init.ops, &|| format!("global {}", g.as_u32()))?;
         }
         let mut initialized = EntitySet::<TableIndex>::new();
         for (t, init) in &self.table_inits {
-            let at = |m: String| format!("the initializer of table {}: {m}", t.as_u32());
+            let at = |m: String| {
+                ModuleError::Initializers(format!("the initializer of table {}: {m}", t.as_u32()))
+            };
             let Some(table) = self.tables.get(*t).filter(|_| !self.is_imported_table(*t)) else {
                 return Err(at("no such defined table".into()));
             };
@@ -590,15 +670,16 @@ impl Module {
         for (t, table) in self.tables.iter() {
             let nullable = table.element.ref_type().is_some_and(|r| r.nullable);
             if !nullable && !self.is_imported_table(t) && !initialized.contains(t) {
-                return Err(format!(
+                return Err(ModuleError::Initializers(format!(
                     "table {} of {} has no initializer",
                     t.as_u32(),
                     table.element
-                ));
+                )));
             }
         }
         for (e, elem) in self.elems.iter() {
-            let at = |m: String| format!("element segment {}: {m}", e.as_u32());
+            let at =
+                |m: String| ModuleError::Segments(format!("element segment {}: {m}", e.as_u32()));
             let what = || format!("element segment {}", e.as_u32());
             if !elem.ty.is_ref() {
                 return Err(at(format!("of type {}", elem.ty)));
@@ -667,7 +748,8 @@ impl Module {
         }
         for (d, data) in self.data.iter() {
             if let DataMode::Active { memory, offset } = &data.mode {
-                let at = |m: String| format!("data segment {}: {m}", d.as_u32());
+                let at =
+                    |m: String| ModuleError::Segments(format!("data segment {}: {m}", d.as_u32()));
                 let Some(memory) = self.memories.get(*memory) else {
                     return Err(at("unknown memory".into()));
                 };

@@ -7,10 +7,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 use keel_translate::artifact::{
-    Compatibility, FORMAT_VERSION, SealedArtifactMetadata, decode_table, sections,
+    Compatibility, FORMAT_VERSION, SealedArtifactMetadata, TextError, decode_table, sections,
     table_seal_matches,
 };
-use keel_translate::{CompiledText, FunctionLoc, Module, PrimaryMap, Trap, TrapInfo};
+use keel_translate::{CompiledText, FunctionLoc, Module, ModuleError, PrimaryMap, Trap, TrapInfo};
 use object::read::elf::{ElfFile64, FileHeader};
 use object::{Endianness, Object, ObjectSection};
 
@@ -55,9 +55,8 @@ pub enum ArtifactError {
     TextAlignment(u64),
     /// The module metadata does not decode: why.
     BadMetadata(String),
-    /// The module metadata is inconsistent (`Module::check`): the first
-    /// inconsistency.
-    InconsistentModule(String),
+    /// The module metadata is inconsistent ([`Module::check`]).
+    InconsistentModule(ModuleError),
     /// Not one function location per defined function.
     FunctionCount {
         /// The locations in the functions table.
@@ -72,9 +71,9 @@ pub enum ArtifactError {
         /// The trap site's offset in the text.
         offset: u32,
     },
-    /// The code's tables do not describe its text (`CompiledText::check`):
-    /// the first entry that breaks a rule.
-    InconsistentTables(String),
+    /// The code's tables do not describe its text
+    /// ([`CompiledText::check`]).
+    InconsistentTables(TextError),
     /// The module metadata, or the table section named, does not match
     /// the digest it was written with.
     Corrupted {
@@ -153,7 +152,7 @@ impl fmt::Display for ArtifactError {
             E::UnknownTrapCode { code, offset } => {
                 write!(f, "unknown trap code {code} at offset {offset}")
             }
-            E::InconsistentTables(reason) => f.write_str(reason),
+            E::InconsistentTables(reason) => write!(f, "{reason}"),
             E::Corrupted { section: None } => {
                 f.write_str("the module metadata does not match its digest (corrupted)")
             }
