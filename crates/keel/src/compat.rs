@@ -17,6 +17,9 @@ use crate::{Engine, Result};
 use keel_translate::artifact::Compatibility;
 use keel_vm::artifact::ArtifactError;
 
+/// Cranelift settings as `(name, value)` pairs, sorted by name.
+pub(crate) type Settings = Vec<(String, String)>;
+
 impl Engine {
     /// What an artifact must have been compiled with to run on this
     /// engine. Without the compiler the Cranelift and ISA settings are

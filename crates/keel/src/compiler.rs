@@ -3,6 +3,7 @@
 //! builds without it, so that the engine and module code never switch on
 //! the feature inside a function.
 
+use crate::compat::Settings;
 use crate::prelude::*;
 use crate::{Config, Result};
 use alloc::borrow::Cow;
@@ -56,7 +57,7 @@ impl Compiler {
 
     /// The Cranelift settings the code depends on: `(shared, ISA)`, each
     /// `(name, value)` sorted by name.
-    pub(crate) fn settings(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    pub(crate) fn settings(&self) -> (Settings, Settings) {
         self.0.settings()
     }
 

@@ -2,6 +2,7 @@
 //! engine only loads artifacts; this is the same type as `compiler.rs`'s,
 //! answering from the configuration and this machine instead of Cranelift.
 
+use crate::compat::Settings;
 use crate::prelude::*;
 use crate::{Config, Result};
 use alloc::borrow::Cow;
@@ -49,7 +50,7 @@ impl Compiler {
     }
 
     /// No Cranelift settings are known without Cranelift.
-    pub(crate) fn settings(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    pub(crate) fn settings(&self) -> (Settings, Settings) {
         (Vec::new(), Vec::new())
     }
 

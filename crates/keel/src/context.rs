@@ -67,7 +67,7 @@ impl<T> StoreContextMut<'_, T> {
 }
 
 /// Something that gives shared access to a store: [`Store`],
-/// [`StoreContext`], [`StoreContextMut`], [`Caller`], or a reference to one.
+/// [`StoreContext`], [`StoreContextMut`], [`Caller`](crate::Caller), or a reference to one.
 pub trait AsContext {
     /// The store's host data type.
     type Data;

@@ -91,7 +91,7 @@ impl<T> Store<T> {
     /// Reaching the epoch deadline suspends the guest and, when it is
     /// resumed, moves the deadline `delta` ticks past the epoch at that
     /// time (a time slice of `delta` ticks per resumption), as Wasmtime's
-    /// method of the same name: an async call ([`Func::call_async`],
+    /// method of the same name: an async call ([`Func::call_async`](crate::Func::call_async),
     /// [`TypedFunc::call_async`](crate::TypedFunc::call_async)) returns
     /// `Pending` and wakes its task at once, so an executor can run other
     /// guests before it polls this one again. A synchronous call that

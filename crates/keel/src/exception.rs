@@ -455,7 +455,7 @@ impl<T> crate::Store<T> {
     }
 
     /// Collect now the exception objects no root reaches (see
-    /// [`Store::exception_heap_usage`] for what they are) instead of at a
+    /// [`Store::exception_heap_usage`](crate::Store::exception_heap_usage) for what they are) instead of at a
     /// later throw. Does nothing while a call into wasm is running (from a
     /// host function or a callback): there the references in the wasm
     /// frames are only known at throws, where collections run anyway.

@@ -224,7 +224,7 @@ impl Instance {
     ///
     /// If an import is missing or has the wrong type ("incompatible import
     /// type"), a memory cannot be created, an element or data segment does
-    /// not fit (a [`Trap`]), or the start function traps. When a segment
+    /// not fit (a [`Trap`](crate::Trap)), or the start function traps. When a segment
     /// or the start function traps, the instance's effects on imported
     /// memories and tables remain, as the spec says.
     ///
@@ -422,8 +422,7 @@ impl Instance {
                 }
                 _ => true,
             };
-            match_import(&import.module, &import.field, &expected, &found, same_type)
-                .map_err(LinkError::into_error)?;
+            match_import(&import.module, &import.field, &expected, &found, same_type)?;
             match ext {
                 Extern::Func(f) => {
                     // SAFETY: the func ref belongs to this store and is live.

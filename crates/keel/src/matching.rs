@@ -346,8 +346,24 @@ fn limits_match(actual: &keel_translate::Limits, expected: &keel_translate::Limi
 ///
 /// # Errors
 ///
-/// The [`LinkError`] naming the mismatch.
+/// The [`LinkError`] naming the mismatch, with the context Wasmtime gives
+/// it ([`LinkError::into_error`]).
 pub(crate) fn match_import(
+    module: &str,
+    name: &str,
+    expected: &ExternType,
+    found: &ExternType,
+    same_type: bool,
+) -> crate::Result<()> {
+    mismatch(module, name, expected, found, same_type).map_err(LinkError::into_error)
+}
+
+/// [`match_import`]'s check, before the error gets its context.
+#[expect(
+    clippy::result_large_err,
+    reason = "a link error is reported once per instantiation, never on a fast path"
+)]
+fn mismatch(
     module: &str,
     name: &str,
     expected: &ExternType,

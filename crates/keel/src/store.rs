@@ -128,7 +128,7 @@ pub(crate) struct StoreInner<T> {
 
 /// Owns everything instantiated in it (instances, memories, tables,
 /// globals, host functions) and the embedder's data `T`, which host
-/// functions reach through [`Caller::data`].
+/// functions reach through [`Caller::data`](crate::Caller::data).
 ///
 /// Everything is freed when the store is dropped.
 pub struct Store<T> {
