@@ -55,6 +55,7 @@ pub(crate) struct Activations {
 
 impl Activations {
     /// Whether a call into wasm is running (the host is inside one).
+    #[inline]
     pub(crate) fn active(&self) -> bool {
         self.depth != 0
     }
@@ -136,6 +137,7 @@ impl EnterWasm {
     /// they are accessed only inside this call and the guard's drop. The
     /// guards of one store are dropped in the reverse order of creation
     /// (they are scoped to the calls, which nest).
+    #[inline]
     pub(crate) unsafe fn new(
         activations: *mut Activations,
         ctx: *mut VMStoreContext,
@@ -180,6 +182,7 @@ impl EnterWasm {
 }
 
 impl Drop for EnterWasm {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: per `new`'s contract; the wasm code and any host
         // functions it called are done, so nothing else accesses these.

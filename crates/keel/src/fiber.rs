@@ -149,16 +149,19 @@ impl Default for AsyncState {
 impl AsyncState {
     /// The running fiber's context, or null: what [`block_on`] and
     /// [`yield_now`] take.
+    #[inline]
     pub(crate) fn cx(&self) -> *const AsyncCx {
         self.cx
     }
 
     /// Whether an async call is running.
+    #[inline]
     pub(crate) fn on_fiber(&self) -> bool {
         !self.cx.is_null()
     }
 
     /// The fuel yield interval (`None`: never yield).
+    #[inline]
     pub(crate) fn fuel_yield_interval(&self) -> Option<u64> {
         self.fuel_yield_interval
     }

@@ -43,11 +43,13 @@ pub(crate) struct FuncState {
 
 impl FuncState {
     /// The func ref of this store's function `index` (a [`Func`]'s).
+    #[inline]
     pub(crate) fn func_ref(&self, index: usize) -> *const VMFuncRef {
         self.data[index].func_ref
     }
 
     /// The type of this store's function `index`.
+    #[inline]
     pub(crate) fn ty(&self, index: usize) -> &FuncType {
         &self.data[index].ty
     }
@@ -611,12 +613,12 @@ pub(crate) unsafe fn call_raw<T>(
     let entered = unsafe {
         let vm_store = (*store).as_vm_store();
         let opaque = &raw mut (*store).opaque;
-        let max = (*opaque).engine.config().max_wasm_stack;
         EnterWasm::new(
             &raw mut (*opaque).activations,
             (*opaque).store_context.as_ptr(),
             vm_store,
-            || cpu.wasm_stack_limit(max),
+            // Only an outermost call reads the engine's setting.
+            || cpu.wasm_stack_limit((*opaque).engine.config().max_wasm_stack),
         )?
     };
     // SAFETY: per the caller's contract.
