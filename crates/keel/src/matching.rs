@@ -370,17 +370,16 @@ fn mismatch(
     found: &ExternType,
     same_type: bool,
 ) -> Result<(), LinkError> {
-    let (module, name) = (module.to_string(), name.to_string());
-    let (expected, found) = (expected.clone(), found.clone());
-    match (&expected, &found) {
+    // Nothing is allocated unless the import does not match.
+    match (expected, found) {
         (ExternType::Func(e), ExternType::Func(a)) => {
             if same_type {
                 return Ok(());
             }
             let (expected, found) = (e.clone(), a.clone());
             Err(LinkError::FuncType {
-                module,
-                name,
+                module: module.into(),
+                name: name.into(),
                 expected,
                 found,
             })
@@ -391,8 +390,8 @@ fn mismatch(
             }
             let (expected, found) = (e.clone(), a.clone());
             Err(LinkError::TagType {
-                module,
-                name,
+                module: module.into(),
+                name: name.into(),
                 expected,
                 found,
             })
@@ -407,15 +406,15 @@ fn mismatch(
             };
             if !content_matches {
                 Err(LinkError::GlobalType {
-                    module,
-                    name,
+                    module: module.into(),
+                    name: name.into(),
                     expected: e,
                     found: a,
                 })
             } else if e.0.mutable != a.0.mutable {
                 Err(LinkError::GlobalMutability {
-                    module,
-                    name,
+                    module: module.into(),
+                    name: name.into(),
                     expected: e,
                     found: a,
                 })
@@ -427,15 +426,15 @@ fn mismatch(
             let (e, a) = (*e, *a);
             if e.0.element != a.0.element || e.0.table64 != a.0.table64 {
                 Err(LinkError::TableType {
-                    module,
-                    name,
+                    module: module.into(),
+                    name: name.into(),
                     expected: e,
                     found: a,
                 })
             } else if !limits_match(&a.0.limits, &e.0.limits) {
                 Err(LinkError::TableLimits {
-                    module,
-                    name,
+                    module: module.into(),
+                    name: name.into(),
                     expected: e,
                     found: a,
                 })
@@ -447,22 +446,22 @@ fn mismatch(
             let (e, a) = (*e, *a);
             if e.0.shared != a.0.shared || e.0.memory64 != a.0.memory64 {
                 Err(LinkError::MemoryType {
-                    module,
-                    name,
+                    module: module.into(),
+                    name: name.into(),
                     expected: e,
                     found: a,
                 })
             } else if !limits_match(&a.0.limits, &e.0.limits) {
                 Err(LinkError::MemoryLimits {
-                    module,
-                    name,
+                    module: module.into(),
+                    name: name.into(),
                     expected: e,
                     found: a,
                 })
             } else if e.0.page_size_log2 != a.0.page_size_log2 {
                 Err(LinkError::MemoryType {
-                    module,
-                    name,
+                    module: module.into(),
+                    name: name.into(),
                     expected: e,
                     found: a,
                 })
@@ -471,10 +470,10 @@ fn mismatch(
             }
         }
         _ => Err(LinkError::WrongKind {
-            module,
-            name,
-            expected,
-            found,
+            module: module.into(),
+            name: name.into(),
+            expected: expected.clone(),
+            found: found.clone(),
         }),
     }
 }
