@@ -78,7 +78,7 @@ impl Compiler {
                 self.0.triple()
             );
         }
-        self.0.compile_module(translation).map_err(compile_error)
+        self.precompile_module(translation)
     }
 
     /// Compile `translation` for an artifact, whatever the target.
