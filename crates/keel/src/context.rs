@@ -4,14 +4,8 @@
 //! contexts, [`Caller`](crate::Caller) (in `func.rs`) and references to
 //! any of them, as in Wasmtime.
 
-use crate::store::{Store, StoreInner};
+use crate::store::{Store, StoreContext, StoreContextMut};
 use crate::{Engine, Result};
-
-/// A shared borrow of a store.
-pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
-
-/// An exclusive borrow of a store.
-pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
 
 impl<T> StoreContext<'_, T> {
     /// The host data.

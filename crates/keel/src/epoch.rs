@@ -4,14 +4,9 @@
 //! detached from the store for host functions that wait. As Wasmtime's
 //! methods of the same names.
 
-use crate::StoreContextMut;
 use crate::prelude::*;
-use crate::store::{Store, StoreInner, StoreOpaque};
-use crate::{Engine, Result};
-
-/// The closure installed by [`Store::epoch_deadline_callback`].
-pub(crate) type EpochCallback<T> =
-    Box<dyn FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync>;
+use crate::store::{EpochCallback, Store, StoreInner, StoreOpaque};
+use crate::{Engine, Result, StoreContextMut, UpdateDeadline};
 
 /// A store's epoch deadline, detached from the store
 /// ([`Caller::epoch_deadline`](crate::Caller::epoch_deadline)): a host
@@ -59,22 +54,6 @@ impl core::fmt::Debug for EpochDeadline {
             .field("epoch", &self.engine.current_epoch())
             .finish()
     }
-}
-
-/// What an [`epoch_deadline_callback`](Store::epoch_deadline_callback)
-/// tells the guest to do, as Wasmtime's `UpdateDeadline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum UpdateDeadline {
-    /// Go on running; the new deadline is this many ticks past the
-    /// engine's current epoch.
-    Continue(u64),
-    /// Suspend the guest (its `call_async` future returns `Pending`, with
-    /// its waker woken at once); when it is resumed, go on with a deadline
-    /// this many ticks past the epoch at that time. Only for async calls
-    /// ([`Config::async_support`](crate::Config::async_support)); in a
-    /// synchronous call the guest traps with an error saying so.
-    Yield(u64),
 }
 
 impl<T> Store<T> {

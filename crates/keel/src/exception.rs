@@ -8,117 +8,19 @@
 //! into its wasm caller by returning such an error: the exception unwinds
 //! through the wasm frames above it as if wasm had thrown it.
 //!
+//! The store's part (the exception heap, the tags handed out, the host's
+//! holds) is in `exception_state.rs`; the [`Tag`] handle in `handles.rs`.
+//!
 //! [`Func::call`]: crate::Func::call
 //! [`TypedFunc::call`]: crate::TypedFunc::call
 
+use crate::handles::StoreId;
 use crate::prelude::*;
-use crate::store::{StoreId, StoreOpaque};
-use crate::{AsContext, AsContextMut, FuncType, Result, Val};
+use crate::store::StoreOpaque;
+use crate::{AsContext, AsContextMut, FuncType, Result, Tag, TagType, Val};
 use alloc::sync::Arc;
 use core::fmt;
-use hashbrown::HashMap;
 use keel_vm::VMTagDefinition;
-
-/// The type of a tag: the function type whose parameters are the payload
-/// of the exceptions it tags (its results are empty; spec:
-/// [Tag Types](https://webassembly.github.io/spec/core/syntax/types.html#tag-types)).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct TagType(FuncType);
-
-impl TagType {
-    /// The tag type of function type `ty`.
-    ///
-    /// # Errors
-    ///
-    /// If `ty` has results: a tag's function type has none.
-    pub fn new(ty: FuncType) -> Result<TagType> {
-        if ty.results().len() != 0 {
-            anyhow::bail!("a tag's function type cannot have results, found `{ty}`");
-        }
-        Ok(TagType(ty))
-    }
-
-    /// A tag type from a function type known to have no results.
-    pub(crate) fn from_func_type(ty: FuncType) -> TagType {
-        TagType(ty)
-    }
-
-    /// The function type: its parameters are the payload's types.
-    pub fn ty(&self) -> &FuncType {
-        &self.0
-    }
-}
-
-impl fmt::Display for TagType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "(tag {})", self.0)
-    }
-}
-
-/// A store's exception state: the heap of exception objects, the tags
-/// handed out as [`Tag`]s, and the uncaught exceptions the host holds.
-#[derive(Default)]
-pub(crate) struct ExceptionState {
-    /// Exception objects.
-    heap: keel_vm::ExnHeap,
-    /// Tags handed out as [`Tag`]s, and their indices by the address of
-    /// their definition.
-    tags: Vec<TagData>,
-    tag_by_def: HashMap<usize, usize>,
-    /// The uncaught exceptions handed to the host as
-    /// [`ThrownException`]s, by hold id: roots of the exception collector
-    /// while an error shares the `Arc`.
-    holds: HashMap<u64, (usize, Arc<()>)>,
-    /// The last hold id given out (ids start at 1; 0 means pinned).
-    next_hold: u64,
-}
-
-impl ExceptionState {
-    /// The heap, for the runtime's builtins.
-    pub(crate) fn heap_mut(&mut self) -> &mut keel_vm::ExnHeap {
-        &mut self.heap
-    }
-
-    /// The type of tag `index` of this store.
-    pub(crate) fn tag_type(&self, index: usize) -> TagType {
-        self.tags[index].ty.clone()
-    }
-
-    /// Visit the raw references of the uncaught exceptions the host still
-    /// holds, dropping the holds whose errors are gone.
-    pub(crate) fn trace_holds(&mut self, visit: &mut dyn FnMut(usize)) {
-        // An uncaught exception lives while its `ThrownException` does:
-        // the store's hold is the last one once the error was dropped.
-        self.holds.retain(|_, (raw, hold)| {
-            let alive = Arc::get_mut(hold).is_none();
-            if alive {
-                visit(*raw);
-            }
-            alive
-        });
-    }
-}
-
-/// What a store keeps of a tag.
-pub(crate) struct TagData {
-    /// The definition, whose address is the tag's identity: in an
-    /// instance's VMContext, or in `owned` for a host tag.
-    pub(crate) def: *const VMTagDefinition,
-    pub(crate) ty: TagType,
-    /// A host tag's definition (boxed: its address must not change).
-    _owned: Option<Box<VMTagDefinition>>,
-}
-
-/// A tag: the identity an exception is thrown with and caught by (spec:
-/// [Tag Instances](https://webassembly.github.io/spec/core/exec/runtime.html#tag-instances)).
-/// Every instantiation of a module that defines a tag makes a new one;
-/// [`Tag::new`] makes one on the host. Two `Tag`s are equal when they are
-/// the same tag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Tag {
-    pub(crate) store: StoreId,
-    pub(crate) index: usize,
-}
 
 impl Tag {
     /// A new host tag of type `ty` in `store`.
@@ -140,13 +42,7 @@ impl Tag {
         ty: TagType,
         owned: Option<Box<VMTagDefinition>>,
     ) -> Tag {
-        let index = store.exceptions.tags.len();
-        store.exceptions.tags.push(TagData {
-            def,
-            ty,
-            _owned: owned,
-        });
-        store.exceptions.tag_by_def.insert(def as usize, index);
+        let index = store.exceptions.add_tag(def, ty, owned);
         Tag {
             store: store.id,
             index,
@@ -156,7 +52,7 @@ impl Tag {
     /// The tag whose definition is at `def` (an instance's or a host
     /// tag's, of this store).
     pub(crate) fn from_def(store: &mut StoreOpaque, def: *const VMTagDefinition) -> Tag {
-        if let Some(&index) = store.exceptions.tag_by_def.get(&(def as usize)) {
+        if let Some(index) = store.exceptions.tag_by_def(def) {
             return Tag {
                 store: store.id,
                 index,
@@ -182,7 +78,7 @@ impl Tag {
     pub fn ty(&self, store: impl AsContext) -> TagType {
         let store = &store.as_context().0.opaque;
         store.check(self.store);
-        store.exceptions.tags[self.index].ty.clone()
+        store.exceptions.tag_type(self.index)
     }
 
     /// Whether `a` and `b` are the same tag (as `==`; Wasmtime's name).
@@ -198,7 +94,7 @@ impl Tag {
 
     pub(crate) fn definition(&self, store: &StoreOpaque) -> *const VMTagDefinition {
         store.check(self.store);
-        store.exceptions.tags[self.index].def
+        store.exceptions.tag_def(self.index)
     }
 }
 
@@ -254,7 +150,7 @@ impl ExnRef {
     pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef> {
         let store = &mut store.as_context_mut().0.opaque;
         let def = tag.definition(store);
-        let params = store.exceptions.tags[tag.index].ty.0.0.params.clone();
+        let params = store.exceptions.tag_params(tag.index).to_vec();
         if params.len() != fields.len() {
             anyhow::bail!(
                 "exception payload of {} values for a tag of {} parameters",
@@ -271,7 +167,7 @@ impl ExnRef {
         }
         // SAFETY: the store keeps its tags' definitions; a non-null
         // exnref of this store (checked by `to_raw`) is a pinned object.
-        let obj = unsafe { store.exceptions.heap.alloc(def, &raw, &params) }?;
+        let obj = unsafe { store.exceptions.heap_mut().alloc(def, &raw, &params) }?;
         // SAFETY: just allocated; the host holds it from here on.
         unsafe { keel_vm::ExnHeap::pin(obj.as_ptr()) };
         Ok(ExnRef {
@@ -288,7 +184,7 @@ impl ExnRef {
     /// If `store` does not own this exception.
     fn object<'a>(&self, store: &'a StoreOpaque) -> Result<&'a keel_vm::VMExnObject> {
         store.check(self.store);
-        if self.hold != 0 && !store.exceptions.holds.contains_key(&self.hold) {
+        if self.hold != 0 && !store.exceptions.is_held(self.hold) {
             anyhow::bail!(
                 "exception reference used after the ThrownException that held it was dropped"
             );
@@ -329,7 +225,7 @@ impl ExnRef {
         let store = &mut store.as_context_mut().0.opaque;
         let def = self.object(store)?.tag();
         let tag = Tag::from_def(store, def);
-        let params = store.exceptions.tags[tag.index].ty.0.0.params.clone();
+        let params = store.exceptions.tag_params(tag.index).to_vec();
         let payload = self.object(store)?.payload().to_vec();
         params
             .iter()
@@ -411,10 +307,7 @@ impl ThrownException {
         // SAFETY: `raw` is the live object the call threw. Marked
         // escaped, only roots keep it alive from here on: the hold below.
         unsafe { keel_vm::ExnHeap::mark_escaped(raw as *mut keel_vm::VMExnObject) };
-        store.exceptions.next_hold += 1;
-        let id = store.exceptions.next_hold;
-        let hold = Arc::new(());
-        store.exceptions.holds.insert(id, (raw, hold.clone()));
+        let (id, hold) = store.exceptions.hold(raw);
         ThrownException {
             exn: ExnRef {
                 store: store.id,
@@ -450,7 +343,7 @@ impl<T> crate::Store<T> {
     /// doubled since the last one (and is at least 1024). An exception the
     /// host has seen lives as long as the store.
     pub fn exception_heap_usage(&self) -> (usize, usize) {
-        let heap = &self.inner.opaque.exceptions.heap;
+        let heap = self.inner.opaque.exceptions.heap();
         (heap.len(), heap.bytes())
     }
 
@@ -470,6 +363,6 @@ impl<T> crate::Store<T> {
         // SAFETY: no wasm runs on this store, so no frame holds a
         // reference; the roots are its globals, tables and live
         // `ThrownException`s, besides the pinned and unescaped objects.
-        unsafe { inner.opaque.exceptions.heap.collect(&roots) };
+        unsafe { inner.opaque.exceptions.heap_mut().collect(&roots) };
     }
 }

@@ -4,11 +4,14 @@
 //! ones ([`Memory::new`], ...) live in a small instance of their own whose
 //! module defines just that entity.
 
-use crate::context::{StoreContext, StoreContextMut};
-use crate::instance::InstanceData;
+use crate::handles::StoreId;
 use crate::prelude::*;
-use crate::store::{StoreId, StoreOpaque};
-use crate::{AsContext, AsContextMut, GlobalType, MemoryType, Result, TableType, Val, ValType};
+use crate::resource_limiter::{check_new_memory, check_new_table};
+use crate::store::{InstanceData, StoreContext, StoreContextMut, StoreOpaque};
+use crate::{
+    AsContext, AsContextMut, Global, GlobalType, Memory, MemoryType, Result, Table, TableType, Val,
+    ValType,
+};
 use alloc::sync::Arc;
 use keel_translate::{
     DefinedGlobalIndex, DefinedMemoryIndex, DefinedTableIndex, EntityRef, Global as GlobalDef,
@@ -47,17 +50,6 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
     Ok(store.instances.len() - 1)
 }
 
-/// A linear memory (spec:
-/// [Memory Instances](https://webassembly.github.io/spec/core/exec/runtime.html#memory-instances)):
-/// a byte array of a whole number of
-/// 64 KiB pages, growable up to its maximum.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Memory {
-    pub(crate) store: StoreId,
-    pub(crate) instance: usize,
-    pub(crate) index: DefinedMemoryIndex,
-}
-
 impl Memory {
     pub(crate) fn from_parts(store: StoreId, instance: usize, index: DefinedMemoryIndex) -> Self {
         Self {
@@ -84,7 +76,7 @@ impl Memory {
                 ty.0.page_size_log2
             );
         }
-        inner.check_new_memory(|| "memory".into(), &ty.0)?;
+        check_new_memory(inner.resource_limiter(), || "memory".into(), &ty.0)?;
         inner.opaque.resources.bump(1, 0, 0)?;
         let store = &mut inner.opaque;
         let mut module = keel_translate::Module::default();
@@ -270,15 +262,6 @@ impl Memory {
     }
 }
 
-/// A table of references (spec:
-/// [Table Instances](https://webassembly.github.io/spec/core/exec/runtime.html#table-instances)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Table {
-    pub(crate) store: StoreId,
-    pub(crate) instance: usize,
-    pub(crate) index: DefinedTableIndex,
-}
-
 /// The raw table slot value of reference `val` for a table of `element`s.
 fn ref_ptr(store: &StoreOpaque, val: Val, element: ValType) -> Result<*const VMFuncRef> {
     if !val.matches(store, element) {
@@ -310,7 +293,12 @@ impl Table {
         if ty.0.limits.max.is_some_and(|max| max < ty.0.limits.min) {
             anyhow::bail!("table minimum exceeds its maximum");
         }
-        inner.check_new_table(|| "table".into(), ty.0.limits.min, ty.0.limits.max)?;
+        check_new_table(
+            inner.resource_limiter(),
+            || "table".into(),
+            ty.0.limits.min,
+            ty.0.limits.max,
+        )?;
         inner.opaque.resources.bump(0, 1, 0)?;
         let store = &mut inner.opaque;
         let init = ref_ptr(store, init, ty.0.element)?;
@@ -421,15 +409,6 @@ impl Table {
             Err(StoreTrap) => Err(inner.opaque.take_pending_error()),
         }
     }
-}
-
-/// A global variable (spec:
-/// [Global Instances](https://webassembly.github.io/spec/core/exec/runtime.html#global-instances)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Global {
-    pub(crate) store: StoreId,
-    pub(crate) instance: usize,
-    pub(crate) index: DefinedGlobalIndex,
 }
 
 impl Global {

@@ -24,22 +24,13 @@
 use crate::Result;
 use crate::prelude::*;
 use crate::store::StoreInner;
-use core::cell::Cell;
 use core::future::Future;
 use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll, Waker};
-use keel_trap::{Fiber, FiberStack, Suspend};
+use keel_trap::{Fiber, FiberStack};
 
-/// What a fiber and the future polling it share.
-pub(crate) struct AsyncCx {
-    /// The fiber's suspend handle, set when it starts.
-    suspend: Cell<*const Suspend>,
-    /// The context of the poll that is running the fiber; null otherwise.
-    poll_cx: Cell<*mut Context<'static>>,
-    /// The future was dropped: every suspension point fails from now on.
-    cancelled: Cell<bool>,
-}
+use crate::fiber_state::AsyncCx;
 
 /// The error a suspension point returns once its call is cancelled.
 fn cancelled_error() -> anyhow::Error {
@@ -124,54 +115,6 @@ struct CallState<R> {
     result: Option<R>,
 }
 
-/// A store's async state: the fiber running its async call, the stack
-/// kept for the next one, and the fuel yield interval.
-pub(crate) struct AsyncState {
-    /// The running fiber's context, or null outside async calls.
-    cx: *const AsyncCx,
-    /// A stack kept from the last async call for the next one.
-    stack: Option<FiberStack>,
-    /// Yield every this many units of fuel in async calls
-    /// ([`Store::fuel_async_yield_interval`](crate::Store::fuel_async_yield_interval)).
-    fuel_yield_interval: Option<u64>,
-}
-
-impl Default for AsyncState {
-    fn default() -> Self {
-        AsyncState {
-            cx: core::ptr::null(),
-            stack: None,
-            fuel_yield_interval: None,
-        }
-    }
-}
-
-impl AsyncState {
-    /// The running fiber's context, or null: what [`block_on`] and
-    /// [`yield_now`] take.
-    #[inline]
-    pub(crate) fn cx(&self) -> *const AsyncCx {
-        self.cx
-    }
-
-    /// Whether an async call is running.
-    #[inline]
-    pub(crate) fn on_fiber(&self) -> bool {
-        !self.cx.is_null()
-    }
-
-    /// The fuel yield interval (`None`: never yield).
-    #[inline]
-    pub(crate) fn fuel_yield_interval(&self) -> Option<u64> {
-        self.fuel_yield_interval
-    }
-
-    /// Set the fuel yield interval.
-    pub(crate) fn set_fuel_yield_interval(&mut self, interval: Option<u64>) {
-        self.fuel_yield_interval = interval;
-    }
-}
-
 /// Puts a store's `async_cx` and activation depth back when dropped.
 struct RestoreOuterCall<T>(*mut StoreInner<T>, (*const AsyncCx, usize));
 
@@ -180,7 +123,7 @@ impl<T> Drop for RestoreOuterCall<T> {
         // SAFETY: the store outlives the fiber's work, which holds this.
         unsafe {
             let opaque = &mut (*self.0).opaque;
-            opaque.async_state.cx = self.1.0;
+            opaque.async_state.replace_cx(self.1.0);
             opaque.activations.resume_depth(self.1.1);
         }
     }
@@ -237,14 +180,10 @@ pub(crate) fn on_fiber<'s, T, R: 's>(
     f: impl FnOnce(&mut StoreInner<T>) -> R + Send + 's,
 ) -> FiberFuture<'s, T, R> {
     let state = Box::into_raw(Box::new(CallState {
-        async_cx: AsyncCx {
-            suspend: Cell::new(core::ptr::null()),
-            poll_cx: Cell::new(core::ptr::null_mut()),
-            cancelled: Cell::new(false),
-        },
+        async_cx: AsyncCx::new(),
         result: None,
     }));
-    let stack = match store.opaque.async_state.stack.take() {
+    let stack = match store.opaque.async_state.take_stack() {
         Some(stack) => Ok(stack),
         None => FiberStack::new(store.opaque.engine.config().async_stack_size)
             .map_err(|e| anyhow::anyhow!("cannot allocate a stack for an async call: {e}")),
@@ -266,7 +205,7 @@ pub(crate) fn on_fiber<'s, T, R: 's>(
                     // wasm there, with a stack limit of its own, even when
                     // an async host function of an outer call started it.
                     let previous = (
-                        core::mem::replace(&mut (*store).opaque.async_state.cx, acx),
+                        (*store).opaque.async_state.replace_cx(acx),
                         (*store).opaque.activations.take_depth(),
                     );
                     // Put the previous state back even if `f` panics.
@@ -321,7 +260,7 @@ impl<T, R> FiberFuture<'_, T, R> {
         if let Some(stack) = self.fiber.take().and_then(Fiber::into_stack) {
             // SAFETY: the fiber is done, so the store is the future's
             // again (borrowed for `'s`).
-            unsafe { (*self.store).opaque.async_state.stack = Some(stack) };
+            unsafe { (*self.store).opaque.async_state.keep_stack(stack) };
         }
     }
 }

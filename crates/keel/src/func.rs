@@ -1,107 +1,16 @@
 //! [`Func`]: wasm and host functions, calls into wasm, and [`Caller`].
+//! The handle is defined in `handles.rs`; the store's record of its
+//! functions and host contexts is `func_state.rs`.
 
 use crate::activations::EnterWasm;
-use crate::context::{StoreContext, StoreContextMut};
 use crate::prelude::*;
-use crate::store::{StoreId, StoreInner, StoreOpaque};
+use crate::store::{StoreContext, StoreContextMut, StoreInner, StoreOpaque};
 use crate::typed::{IntoFunc, TypedFunc, WasmParams, WasmResults};
 use crate::{
-    AsContext, AsContextMut, Extern, FuncType, Instance, Result, Trap, Val, WasmBacktrace,
+    AsContext, AsContextMut, Extern, Func, FuncType, Instance, Result, Trap, Val, WasmBacktrace,
 };
-use hashbrown::HashMap;
 use keel_trap::UnwindReason;
 use keel_vm::{VMFuncRef, VMHostFuncContext, ValRaw};
-
-/// A function in a store: exported by an instance or defined by the host.
-///
-/// A `Func` is a handle; it is only valid with the store that created it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Func {
-    pub(crate) store: StoreId,
-    pub(crate) index: usize,
-}
-
-struct FuncData {
-    func_ref: *const VMFuncRef,
-    ty: FuncType,
-}
-
-/// A store's functions: the handles given out (each a func ref and its
-/// type), the handle of each func ref, and the host functions' contexts.
-#[derive(Default)]
-pub(crate) struct FuncState {
-    data: Vec<FuncData>,
-    by_ref: HashMap<usize, Func>,
-    /// Boxed: compiled code and tables hold pointers into each context.
-    #[expect(clippy::vec_box, reason = "the contexts' addresses must not change")]
-    host_contexts: Vec<Box<VMHostFuncContext>>,
-    /// Indices into `host_contexts` of host functions created before the
-    /// engine had a wasm-to-array trampoline for their type (only without
-    /// the compiler); [`FuncState::fill_wasm_calls`] completes them.
-    without_wasm_call: Vec<usize>,
-}
-
-impl FuncState {
-    /// The func ref of this store's function `index` (a [`Func`]'s).
-    #[inline]
-    pub(crate) fn func_ref(&self, index: usize) -> *const VMFuncRef {
-        self.data[index].func_ref
-    }
-
-    /// The type of this store's function `index`.
-    #[inline]
-    pub(crate) fn ty(&self, index: usize) -> &FuncType {
-        &self.data[index].ty
-    }
-
-    /// The handle already given out for `func_ref`, if any.
-    pub(crate) fn by_func_ref(&self, func_ref: *const VMFuncRef) -> Option<Func> {
-        self.by_ref.get(&(func_ref as usize)).copied()
-    }
-
-    /// Give host functions that were created without a wasm-to-array
-    /// trampoline the one `engine` now has for their type (a module
-    /// loaded since brought it). Called before each instantiation: a
-    /// module can only call a host function through a signature it has a
-    /// trampoline for, and it is registered with the engine when loaded,
-    /// so by the time its code runs in this store, every host function it
-    /// could reach has its entry.
-    ///
-    /// # Errors
-    ///
-    /// If compiling or mapping a trampoline fails.
-    pub(crate) fn fill_wasm_calls(&mut self, engine: &crate::Engine) -> Result<()> {
-        if self.without_wasm_call.is_empty() {
-            return Ok(());
-        }
-        let mut pending = core::mem::take(&mut self.without_wasm_call);
-        let mut result = Ok(());
-        pending.retain(|&i| {
-            let ctx = &self.host_contexts[i];
-            // SAFETY: the func ref of a live host context.
-            let type_index = unsafe { (*ctx.func_ref()).type_index };
-            let Some(ty) = engine.lookup_type(type_index) else {
-                return true;
-            };
-            match engine.host_trampoline(&ty) {
-                Ok(Some(wasm_call)) => {
-                    // SAFETY: a trampoline for this function's type that
-                    // the engine keeps alive; no wasm reads the func ref
-                    // while the store's owner instantiates.
-                    unsafe { ctx.set_wasm_call(wasm_call) };
-                    false
-                }
-                Ok(None) => true,
-                Err(e) => {
-                    result = Err(e);
-                    true
-                }
-            }
-        });
-        self.without_wasm_call = pending;
-        result
-    }
-}
 
 /// A host function body, type-erased.
 type HostBody<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync;
@@ -301,11 +210,10 @@ pub(crate) fn new_host_func<T: 'static>(
         Box::new(state),
     );
     let func_ref = ctx.func_ref();
-    if wasm_call.is_none() {
-        let index = store.opaque.funcs.host_contexts.len();
-        store.opaque.funcs.without_wasm_call.push(index);
-    }
-    store.opaque.funcs.host_contexts.push(ctx);
+    store
+        .opaque
+        .funcs
+        .push_host_context(ctx, wasm_call.is_some());
     Ok(Func::register(&mut store.opaque, func_ref, ty))
 }
 
@@ -315,13 +223,7 @@ impl Func {
         func_ref: *const VMFuncRef,
         ty: FuncType,
     ) -> Func {
-        let f = Func {
-            store: store.id,
-            index: store.funcs.data.len(),
-        };
-        store.funcs.data.push(FuncData { func_ref, ty });
-        store.funcs.by_ref.insert(func_ref as usize, f);
-        f
+        store.funcs.register(store.id, func_ref, ty)
     }
 
     /// The engine-wide id of this function's type.
@@ -329,13 +231,13 @@ impl Func {
         store.check(self.store);
         // SAFETY: the store owns the function, whose func ref is live and
         // built (it is built before its handle exists).
-        unsafe { (*store.funcs.data[self.index].func_ref).type_index }
+        unsafe { (*store.funcs.func_ref(self.index)).type_index }
     }
 
     /// The handle of the function behind `func_ref`.
     pub(crate) fn from_func_ref(store: &mut StoreOpaque, func_ref: *const VMFuncRef) -> Func {
-        if let Some(f) = store.funcs.by_ref.get(&(func_ref as usize)) {
-            return *f;
+        if let Some(f) = store.funcs.by_func_ref(func_ref) {
+            return f;
         }
         // SAFETY: `func_ref` came from a table or global of this store, so
         // it points into a live VMContext or host context; the store is
@@ -456,7 +358,7 @@ impl Func {
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = &store.as_context().0.opaque;
         store.check(self.store);
-        store.funcs.data[self.index].ty.clone()
+        store.funcs.ty(self.index).clone()
     }
 
     /// Call the function with `params`, writing its results to `results`.
@@ -528,7 +430,7 @@ impl Func {
         results: &[Val],
     ) -> Result<(*const VMFuncRef, Vec<ValRaw>, FuncType)> {
         store.check(self.store);
-        let ty = store.funcs.data[self.index].ty.clone();
+        let ty = store.funcs.ty(self.index).clone();
         if params.len() != ty.0.params.len() {
             anyhow::bail!(
                 "function of type {ty} expects {} arguments, got {}",
@@ -553,7 +455,7 @@ impl Func {
             }
             values[i] = p.to_raw(store)?;
         }
-        Ok((store.funcs.data[self.index].func_ref, values, ty))
+        Ok((store.funcs.func_ref(self.index), values, ty))
     }
 
     /// Decode the results of type `ty` a call left in `values`.

@@ -2,38 +2,20 @@
 //! [instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation)
 //! and exports.
 
-use crate::context::StoreContextMut;
 use crate::func::call_raw;
+use crate::handles::StoreId;
 use crate::matching::{LinkError, match_import};
 use crate::prelude::*;
-use crate::store::{StoreId, StoreInner, StoreOpaque};
+use crate::resource_limiter::{check_new_memory, check_new_table};
+use crate::store::{InstanceData, StoreContextMut, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmParams, WasmResults};
 use crate::types::ExternType;
 use crate::{
-    AsContext, AsContextMut, Engine, Func, FuncType, Global, Memory, Module, Result, SharedMemory,
-    Table,
+    AsContext, AsContextMut, Engine, Extern, Func, FuncType, Global, Instance, Memory, Module,
+    Result, SharedMemory, Table,
 };
-use keel_translate::DisplayName;
-use keel_translate::{EntityIndex, EntityRef};
+use keel_translate::{DisplayName, EntityIndex, EntityRef};
 use keel_vm::{ImportedMemory, ImportedTable, Imports, VMFunctionImport, ValRaw};
-
-/// An external entity: what imports and exports are (spec:
-/// [External Values](https://webassembly.github.io/spec/core/exec/runtime.html#external-values)).
-#[derive(Clone, Debug)]
-pub enum Extern {
-    /// A function.
-    Func(Func),
-    /// A global.
-    Global(Global),
-    /// A table.
-    Table(Table),
-    /// A linear memory.
-    Memory(Memory),
-    /// A shared linear memory (threads), which belongs to no store.
-    SharedMemory(SharedMemory),
-    /// A tag (exception handling).
-    Tag(crate::Tag),
-}
 
 impl Extern {
     /// The function, if this is one.
@@ -181,21 +163,6 @@ impl<'a> Export<'a> {
     }
 }
 
-pub(crate) struct InstanceData {
-    pub(crate) handle: keel_vm::InstanceHandle,
-    /// The module, keeping its code alive; `None` for the single-entity
-    /// instances behind host-created memories, tables and globals.
-    pub(crate) _module: Option<Module>,
-    pub(crate) exports: Vec<(String, Extern)>,
-}
-
-/// An instantiated module in a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Instance {
-    pub(crate) store: StoreId,
-    pub(crate) index: usize,
-}
-
 /// A new instance's imports by kind, each in its index space's order.
 #[derive(Default)]
 struct ImportedExterns {
@@ -314,13 +281,13 @@ impl Instance {
         for (index, ty) in m.memories.iter() {
             if m.defined_memory_index(index).is_some() {
                 let what = || name("memory", index.index(), EntityIndex::Memory(index));
-                store.check_new_memory(what, ty)?;
+                check_new_memory(store.resource_limiter(), what, ty)?;
             }
         }
         for (index, ty) in m.tables.iter() {
             if m.defined_table_index(index).is_some() {
                 let what = || name("table", index.index(), EntityIndex::Table(index));
-                store.check_new_table(what, ty.limits.min, ty.limits.max)?;
+                check_new_table(store.resource_limiter(), what, ty.limits.min, ty.limits.max)?;
             }
         }
         Ok(())

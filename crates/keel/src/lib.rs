@@ -99,11 +99,16 @@ mod context;
 mod engine;
 mod epoch;
 mod exception;
+mod exception_state;
 mod externals;
 mod externref;
+mod externref_state;
 mod fiber;
+mod fiber_state;
 mod fuel;
 mod func;
+mod func_state;
+mod handles;
 mod instance;
 mod linker;
 mod matching;
@@ -121,14 +126,13 @@ mod values;
 mod vm_store;
 
 pub use config::Config;
-pub use context::{AsContext, AsContextMut, StoreContext, StoreContextMut};
+pub use context::{AsContext, AsContextMut};
 pub use engine::Engine;
-pub use epoch::{EpochDeadline, UpdateDeadline};
-pub use exception::{ExnRef, Tag, TagType, ThrownException};
-pub use externals::{Global, Memory, Table};
-pub use externref::ExternRef;
-pub use func::{Caller, Func};
-pub use instance::{Export, Extern, Instance};
+pub use epoch::EpochDeadline;
+pub use exception::{ExnRef, ThrownException};
+pub use func::Caller;
+pub use handles::{Extern, ExternRef, Func, Global, Instance, Memory, Table, Tag};
+pub use instance::Export;
 #[cfg(feature = "std")]
 pub use keel_trap::HostedPlatform;
 pub use keel_trap::{Access, CpuLocal, MemoryImageSource, Platform, PlatformError, trap_entry};
@@ -144,12 +148,12 @@ pub use resource_limiter::{
     StoreLimits, StoreLimitsBuilder,
 };
 pub use shared_memory::{SharedMemory, WaitResult};
-pub use store::Store;
+pub use store::{Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use trap::{FrameInfo, WasmBacktrace};
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
-    RefType, TableType, ValType,
+    RefType, TableType, TagType, ValType,
 };
 pub use values::Val;
 

@@ -290,22 +290,6 @@ impl StoreLimitsBuilder {
 /// The closure installed by [`Store::limiter`].
 pub(crate) type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync>;
 
-impl<T> crate::Store<T> {
-    /// Install a [`ResourceLimiter`]: `limiter` returns it from the
-    /// store's data, as Wasmtime's `Store::limiter`. Its instance, memory
-    /// and table counts are read now and enforced from the next
-    /// instantiation on; its growth decisions apply to every later
-    /// creation or growth of a memory or table in this store.
-    pub fn limiter(
-        &mut self,
-        mut limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
-    ) {
-        let inner = &mut *self.inner;
-        inner.opaque.resources.set_limits(limiter(&mut inner.data));
-        inner.limiter = Some(Box::new(limiter));
-    }
-}
-
 /// How many instances, memories and tables a store has created, and how
 /// many it allows (from its [`ResourceLimiter`], read when it is
 /// installed).
@@ -369,62 +353,62 @@ impl ResourceCounts {
     }
 }
 
-impl<T> crate::store::StoreInner<T> {
-    /// The installed limiter, if any.
-    pub(crate) fn resource_limiter(&mut self) -> Option<&mut dyn ResourceLimiter> {
-        let limiter = self.limiter.as_mut()?;
-        Some(limiter(&mut self.data))
-    }
-
-    /// Ask the limiter, at creation, whether a memory of type `ty` (its
-    /// minimum, and its declared maximum) may exist; `what` names it in
-    /// errors.
-    pub(crate) fn check_new_memory(
-        &mut self,
-        what: impl FnOnce() -> String,
-        ty: &keel_translate::MemoryType,
-    ) -> Result<()> {
-        let (minimum, maximum) = (ty.limits.min, ty.limits.max);
-        let bytes = |p: u64| usize::try_from(ty.pages_to_bytes(p)).unwrap_or(usize::MAX);
-        let Some(limiter) = self.resource_limiter() else {
-            return Ok(());
+/// Ask `limiter` (the store's, if it has one), at creation, whether a
+/// memory of type `ty` (its minimum, and its declared maximum) may exist;
+/// `what` names it in errors.
+///
+/// # Errors
+///
+/// If the limiter refuses (the error gives the size and the limit), or
+/// returns an error itself.
+pub(crate) fn check_new_memory(
+    limiter: Option<&mut dyn ResourceLimiter>,
+    what: impl FnOnce() -> String,
+    ty: &keel_translate::MemoryType,
+) -> Result<()> {
+    let (minimum, maximum) = (ty.limits.min, ty.limits.max);
+    let bytes = |p: u64| usize::try_from(ty.pages_to_bytes(p)).unwrap_or(usize::MAX);
+    let Some(limiter) = limiter else {
+        return Ok(());
+    };
+    if !limiter.memory_growing(0, bytes(minimum), maximum.map(bytes))? {
+        let limit = match limiter.memory_size_limit() {
+            Some(l) => format!("the store's limit of {l} bytes"),
+            None => "the store's resource limiter".into(),
         };
-        if !limiter.memory_growing(0, bytes(minimum), maximum.map(bytes))? {
-            let limit = match limiter.memory_size_limit() {
-                Some(l) => format!("the store's limit of {l} bytes"),
-                None => "the store's resource limiter".into(),
-            };
-            anyhow::bail!(
-                "{}: minimum size of {minimum} pages ({} bytes) exceeds {limit}",
-                what(),
-                bytes(minimum)
-            );
-        }
-        Ok(())
+        anyhow::bail!(
+            "{}: minimum size of {minimum} pages ({} bytes) exceeds {limit}",
+            what(),
+            bytes(minimum)
+        );
     }
+    Ok(())
+}
 
-    /// As [`check_new_memory`](Self::check_new_memory) for a table of
-    /// `minimum` elements.
-    pub(crate) fn check_new_table(
-        &mut self,
-        what: impl FnOnce() -> String,
-        minimum: u64,
-        maximum: Option<u64>,
-    ) -> Result<()> {
-        let n = |e: u64| usize::try_from(e).unwrap_or(usize::MAX);
-        let Some(limiter) = self.resource_limiter() else {
-            return Ok(());
+/// As [`check_new_memory`] for a table of `minimum` elements.
+///
+/// # Errors
+///
+/// As [`check_new_memory`].
+pub(crate) fn check_new_table(
+    limiter: Option<&mut dyn ResourceLimiter>,
+    what: impl FnOnce() -> String,
+    minimum: u64,
+    maximum: Option<u64>,
+) -> Result<()> {
+    let n = |e: u64| usize::try_from(e).unwrap_or(usize::MAX);
+    let Some(limiter) = limiter else {
+        return Ok(());
+    };
+    if !limiter.table_growing(0, n(minimum), maximum.map(n))? {
+        let limit = match limiter.table_elements_limit() {
+            Some(l) => format!("the store's limit of {l} elements"),
+            None => "the store's resource limiter".into(),
         };
-        if !limiter.table_growing(0, n(minimum), maximum.map(n))? {
-            let limit = match limiter.table_elements_limit() {
-                Some(l) => format!("the store's limit of {l} elements"),
-                None => "the store's resource limiter".into(),
-            };
-            anyhow::bail!(
-                "{}: minimum size of {minimum} elements exceeds {limit}",
-                what()
-            );
-        }
-        Ok(())
+        anyhow::bail!(
+            "{}: minimum size of {minimum} elements exceeds {limit}",
+            what()
+        );
     }
+    Ok(())
 }

@@ -1,34 +1,25 @@
-//! [`Store`]: owner of instances, host functions and host state. Each
-//! concern keeps its methods in its own file: fuel in `fuel.rs`, epochs in
-//! `epoch.rs`, limits in `resource_limiter.rs`, the builtins' view in
-//! `vm_store.rs`, calls into wasm in `activations.rs`, the context traits
-//! in `context.rs`.
+//! [`Store`]: owner of instances, host functions and host state, and the
+//! bottom of the API: [`StoreOpaque`] holds one part per concern, each a
+//! struct with private fields in a file that imports nothing from the
+//! files above the store (`func_state.rs`, `exception_state.rs`,
+//! `externref_state.rs`, `fiber_state.rs`, `activations.rs`,
+//! `resource_limiter.rs`; the handles in `handles.rs`). Each concern
+//! keeps its methods on the store in its own file: fuel in `fuel.rs`,
+//! epochs in `epoch.rs`, the builtins' view in `vm_store.rs`, the context
+//! traits in `context.rs`, functions and calls in `func.rs`.
 
-use crate::Engine;
 use crate::activations::Activations;
-use crate::epoch::EpochCallback;
-use crate::exception::ExceptionState;
-use crate::externref::ExternRefs;
-use crate::fiber::AsyncState;
-use crate::func::FuncState;
-use crate::instance::InstanceData;
+use crate::exception_state::ExceptionState;
+use crate::externref_state::ExternRefs;
+use crate::fiber_state::AsyncState;
+use crate::func_state::FuncState;
+use crate::handles::{Extern, StoreId};
+use crate::module::Module;
 use crate::prelude::*;
-use crate::resource_limiter::{LimiterFn, ResourceCounts};
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::resource_limiter::{LimiterFn, ResourceCounts, ResourceLimiter};
+use crate::{Engine, Result};
 use hashbrown::HashMap;
 use keel_vm::VMStoreContext;
-
-/// Identifies a store; handles carry it so a handle from another store is
-/// detected instead of misused.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct StoreId(u64);
-
-impl StoreId {
-    fn fresh() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-}
 
 /// The part of a store that does not depend on its host data type.
 pub(crate) struct StoreOpaque {
@@ -116,6 +107,8 @@ unsafe impl Send for StoreOpaque {}
 // of the store or of anything its pointers reach needs `&mut` (VM-5).
 unsafe impl Sync for StoreOpaque {}
 
+/// A store: the part that does not depend on its host data type, and the
+/// parts that do.
 pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) limiter: Option<LimiterFn<T>>,
@@ -133,6 +126,14 @@ pub(crate) struct StoreInner<T> {
 /// Everything is freed when the store is dropped.
 pub struct Store<T> {
     pub(crate) inner: Box<StoreInner<T>>,
+}
+
+impl<T> StoreInner<T> {
+    /// The installed limiter, if any.
+    pub(crate) fn resource_limiter(&mut self) -> Option<&mut dyn ResourceLimiter> {
+        let limiter = self.limiter.as_mut()?;
+        Some(limiter(&mut self.data))
+    }
 }
 
 impl<T> core::fmt::Debug for Store<T> {
@@ -211,4 +212,55 @@ impl<T: Default> Default for Store<T> {
     fn default() -> Self {
         Store::new(&Engine::default(), T::default())
     }
+}
+
+impl<T> Store<T> {
+    /// Install a [`ResourceLimiter`]: `limiter` returns it from the
+    /// store's data, as Wasmtime's `Store::limiter`. Its instance, memory
+    /// and table counts are read now and enforced from the next
+    /// instantiation on; its growth decisions apply to every later
+    /// creation or growth of a memory or table in this store.
+    pub fn limiter(
+        &mut self,
+        mut limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+    ) {
+        let inner = &mut *self.inner;
+        inner.opaque.resources.set_limits(limiter(&mut inner.data));
+        inner.limiter = Some(Box::new(limiter));
+    }
+}
+
+/// The closure installed by [`Store::epoch_deadline_callback`].
+pub(crate) type EpochCallback<T> =
+    Box<dyn FnMut(StoreContextMut<'_, T>) -> Result<UpdateDeadline> + Send + Sync>;
+
+/// What an [`epoch_deadline_callback`](Store::epoch_deadline_callback)
+/// tells the guest to do, as Wasmtime's `UpdateDeadline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateDeadline {
+    /// Go on running; the new deadline is this many ticks past the
+    /// engine's current epoch.
+    Continue(u64),
+    /// Suspend the guest (its `call_async` future returns `Pending`, with
+    /// its waker woken at once); when it is resumed, go on with a deadline
+    /// this many ticks past the epoch at that time. Only for async calls
+    /// ([`Config::async_support`](crate::Config::async_support)); in a
+    /// synchronous call the guest traps with an error saying so.
+    Yield(u64),
+}
+
+/// A shared borrow of a store.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive borrow of a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+/// What a store keeps of an instance.
+pub(crate) struct InstanceData {
+    pub(crate) handle: keel_vm::InstanceHandle,
+    /// The module, keeping its code alive; `None` for the single-entity
+    /// instances behind host-created memories, tables and globals.
+    pub(crate) _module: Option<Module>,
+    pub(crate) exports: Vec<(String, Extern)>,
 }

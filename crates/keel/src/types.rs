@@ -317,3 +317,39 @@ pub(crate) fn engine_type_ref(type_ids: &[SharedTypeIndex], r: TypeRef) -> TypeR
 pub(crate) fn engine_val_type(type_ids: &[SharedTypeIndex], ty: ValType) -> ValType {
     ty.map_type_refs(&mut |r| engine_type_ref(type_ids, r))
 }
+
+/// The type of a tag: the function type whose parameters are the payload
+/// of the exceptions it tags (its results are empty; spec:
+/// [Tag Types](https://webassembly.github.io/spec/core/syntax/types.html#tag-types)).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TagType(pub(crate) FuncType);
+
+impl TagType {
+    /// The tag type of function type `ty`.
+    ///
+    /// # Errors
+    ///
+    /// If `ty` has results: a tag's function type has none.
+    pub fn new(ty: FuncType) -> crate::Result<TagType> {
+        if ty.results().len() != 0 {
+            anyhow::bail!("a tag's function type cannot have results, found `{ty}`");
+        }
+        Ok(TagType(ty))
+    }
+
+    /// A tag type from a function type known to have no results.
+    pub(crate) fn from_func_type(ty: FuncType) -> TagType {
+        TagType(ty)
+    }
+
+    /// The function type: its parameters are the payload's types.
+    pub fn ty(&self) -> &FuncType {
+        &self.0
+    }
+}
+
+impl fmt::Display for TagType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(tag {})", self.0)
+    }
+}
