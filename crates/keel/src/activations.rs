@@ -91,6 +91,41 @@ impl Activations {
         core::mem::take(&mut self.depth)
     }
 
+    /// Entering a nested call: record the exit frame of the interrupted
+    /// activation (a host function called by wasm is calling, whose exit
+    /// frame is current; or a builtin's store callback is, and the frames
+    /// are unknown). Out of line: most calls are outermost.
+    ///
+    /// # Errors
+    ///
+    /// Out of memory for the entry; nothing is changed then.
+    #[cold]
+    #[inline(never)]
+    fn push_outer_exit(&mut self, context: &VMStoreContext) -> Result<()> {
+        if self.outer_exits.try_reserve(1).is_err() {
+            anyhow::bail!("out of memory entering a nested call into wasm");
+        }
+        let exit = if self.in_builtin_callback {
+            UNKNOWN_WASM_EXIT
+        } else {
+            (context.last_wasm_exit_pc, context.last_wasm_exit_fp)
+        };
+        self.outer_exits.push(exit);
+        // The new activation is not inside the callback.
+        self.in_builtin_callback = false;
+        Ok(())
+    }
+
+    /// Leaving a nested call: drop what
+    /// [`push_outer_exit`](Self::push_outer_exit) recorded, and be inside
+    /// the builtin's callback again if the interrupted activation was.
+    #[cold]
+    #[inline(never)]
+    fn pop_outer_exit(&mut self) {
+        let exit = self.outer_exits.pop();
+        self.in_builtin_callback = exit == Some(UNKNOWN_WASM_EXIT);
+    }
+
     /// Put back the depth [`take_depth`](Self::take_depth) returned.
     pub(crate) fn resume_depth(&mut self, depth: usize) {
         self.depth = depth;
@@ -149,17 +184,7 @@ impl EnterWasm {
         let (acts, context) = unsafe { (&mut *activations, &mut *ctx) };
         let nested = acts.depth != 0;
         if nested {
-            if acts.outer_exits.try_reserve(1).is_err() {
-                anyhow::bail!("out of memory entering a nested call into wasm");
-            }
-            let exit = if acts.in_builtin_callback {
-                UNKNOWN_WASM_EXIT
-            } else {
-                (context.last_wasm_exit_pc, context.last_wasm_exit_fp)
-            };
-            acts.outer_exits.push(exit);
-            // The new activation is not inside the callback.
-            acts.in_builtin_callback = false;
+            acts.push_outer_exit(context)?;
         }
         acts.depth += 1;
         let saved = Saved {
@@ -189,8 +214,7 @@ impl Drop for EnterWasm {
         let (acts, context) = unsafe { (&mut *self.activations, &mut *self.ctx) };
         acts.depth -= 1;
         if self.nested {
-            let exit = acts.outer_exits.pop();
-            acts.in_builtin_callback = exit == Some(UNKNOWN_WASM_EXIT);
+            acts.pop_outer_exit();
         }
         context.stack_limit = self.saved.stack_limit;
         context.last_wasm_exit_fp = self.saved.last_wasm_exit_fp;

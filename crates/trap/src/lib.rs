@@ -232,6 +232,10 @@ impl ThisCpu {
     /// # Safety
     ///
     /// * TRAP-1, as [`catch_traps`].
+    // Inlined: keel's call path runs it inside a function of its own
+    // that cannot unwind (keel's `run_wasm_call`), where a second call
+    // level would only add its cost.
+    #[inline(always)]
     pub unsafe fn catch_traps<F: FnOnce()>(self, mut f: F) -> Result<(), UnwindReason> {
         let local = self.local();
         // Hosted, trap handling is set up once per thread (the per-CPU
