@@ -84,8 +84,14 @@ enum Command {
         /// `timeout=DURATION` (`1`, `2s`, `100ms`), `epoch-interruption`,
         /// `max-memory-size=BYTES`, `max-table-elements=N`,
         /// `max-instances=N`, `max-tables=N`, `max-memories=N`,
-        /// `trap-on-grow-failure`, `max-wasm-stack=BYTES`. Repeatable;
-        /// several may be given comma-separated.
+        /// `trap-on-grow-failure`, `max-wasm-stack=BYTES`; and WebAssembly
+        /// feature toggles in Wasmtime's spelling, `NAME[=y|n]`:
+        /// `bulk-memory`, `custom-page-sizes`, `exceptions`,
+        /// `extended-const`, `function-references`, `memory64`,
+        /// `multi-memory`, `multi-value`, `reference-types`,
+        /// `relaxed-simd`, `relaxed-simd-deterministic`, `simd`,
+        /// `tail-call`, `threads`, `wide-arithmetic`, `all-proposals`.
+        /// Repeatable; several may be given comma-separated.
         #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
         wasm: Vec<WasmArg>,
         /// Give the guest the host directory HOST as GUEST (HOST itself
@@ -131,7 +137,8 @@ enum Command {
     #[cfg(feature = "compiler")]
     Compile {
         /// Code-changing settings, as for `run` (`fuel=N`, `timeout=...`,
-        /// `epoch-interruption`); `run` must be given the same ones.
+        /// `epoch-interruption`, the feature toggles); `run` must be given
+        /// the same ones.
         #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
         wasm: Vec<WasmArg>,
         /// Where to write the artifact (default: FILE with the extension
@@ -157,6 +164,11 @@ enum Command {
     /// module registered.
     #[cfg(feature = "compiler")]
     Wast {
+        /// WebAssembly feature toggles, as `wasmtime wast`'s `-W`
+        /// (`simd=n`, `custom-page-sizes`, `all-proposals`, ...; see
+        /// `run`). Repeatable.
+        #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
+        wasm: Vec<WasmArg>,
         /// The scripts to run.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -229,7 +241,10 @@ fn main() -> ExitCode {
             compile(&file, output, target.as_deref(), &codegen, &options)
         }
         #[cfg(feature = "compiler")]
-        Command::Wast { files } => wast(&files),
+        Command::Wast { wasm, files } => {
+            let options = WasmOptions::new(wasm.into_iter().flat_map(|w| w.0));
+            wast(&files, &options)
+        }
     };
     match result {
         Ok(code) => code,
@@ -639,10 +654,13 @@ fn format_val(val: &Val) -> String {
 
 /// `keel wast`: run each script, print per-file counts and the total.
 #[cfg(feature = "compiler")]
-fn wast(files: &[PathBuf]) -> Result<ExitCode> {
+fn wast(files: &[PathBuf], options: &WasmOptions) -> Result<ExitCode> {
+    let mut config = Config::new();
+    options.configure(&mut config);
+    let engine = Engine::new(&config)?;
     let (mut passed, mut failed) = (0, 0);
     for file in files {
-        let mut cx = WastContext::new(Engine::default());
+        let mut cx = WastContext::new(engine.clone());
         cx.register_spectest()?;
         match cx.run_file(file) {
             Ok(outcome) => {

@@ -1,5 +1,7 @@
-//! `-W` options of `keel run`, in `wasmtime run`'s spelling and meaning:
-//! `-W KEY[=VALUE][,KEY[=VALUE]...]`, repeatable.
+//! `-W` options of `keel run`, `keel compile` and `keel wast`, in
+//! `wasmtime run`'s spelling and meaning: `-W KEY[=VALUE][,KEY[=VALUE]...]`,
+//! repeatable. Guest limits (`fuel=N`, `max-memory-size=BYTES`, ...) and
+//! the WebAssembly feature toggles (`simd=n`, `wide-arithmetic`, ...).
 
 use std::time::Duration;
 
@@ -17,6 +19,34 @@ const KEYS: &[&str] = &[
     "max-memories",
     "trap-on-grow-failure",
     "max-wasm-stack",
+    "all-proposals",
+];
+
+/// A [`Config`] method that turns a WebAssembly feature on or off.
+type Toggle = fn(&mut Config, bool) -> &mut Config;
+
+/// The WebAssembly feature toggles, by `wasmtime run -W` name.
+/// `all-proposals` sets every one of them but
+/// `relaxed-simd-deterministic`, which is a code-generation choice.
+const FEATURES: &[(&str, Toggle)] = &[
+    ("bulk-memory", Config::wasm_bulk_memory),
+    ("custom-page-sizes", Config::wasm_custom_page_sizes),
+    ("exceptions", Config::wasm_exceptions),
+    ("extended-const", Config::wasm_extended_const),
+    ("function-references", Config::wasm_function_references),
+    ("memory64", Config::wasm_memory64),
+    ("multi-memory", Config::wasm_multi_memory),
+    ("multi-value", Config::wasm_multi_value),
+    ("reference-types", Config::wasm_reference_types),
+    ("relaxed-simd", Config::wasm_relaxed_simd),
+    (
+        "relaxed-simd-deterministic",
+        Config::relaxed_simd_deterministic,
+    ),
+    ("simd", Config::wasm_simd),
+    ("tail-call", Config::wasm_tail_call),
+    ("threads", Config::wasm_threads),
+    ("wide-arithmetic", Config::wasm_wide_arithmetic),
 ];
 
 /// One `-W KEY[=VALUE]` setting.
@@ -43,6 +73,9 @@ pub enum WasmOption {
     TrapOnGrowFailure(bool),
     /// `max-wasm-stack=BYTES`: the wasm stack limit.
     MaxWasmStack(usize),
+    /// `FEATURE[=y|n]`: turn a WebAssembly feature on or off (a name of
+    /// [`FEATURES`], or `all-proposals`).
+    Feature(&'static str, bool),
 }
 
 /// Parse one `-W` argument: comma-separated `KEY[=VALUE]` pairs. The
@@ -77,12 +110,20 @@ fn parse_one<'a>(pair: &'a str) -> Result<WasmOption, String> {
             WasmOption::TrapOnGrowFailure(parse_bool(value).map_err(with_key)?)
         }
         "max-wasm-stack" => WasmOption::MaxWasmStack(parse_usize(need(value)?).map_err(with_key)?),
-        _ => {
-            return Err(format!(
-                "unknown `-W` option `{key}`; known: {}",
-                KEYS.join(", ")
-            ));
+        "all-proposals" => {
+            WasmOption::Feature("all-proposals", parse_bool(value).map_err(with_key)?)
         }
+        _ => match FEATURES.iter().find(|(name, _)| *name == key) {
+            Some((name, _)) => WasmOption::Feature(name, parse_bool(value).map_err(with_key)?),
+            None => {
+                let features: Vec<&str> = FEATURES.iter().map(|(name, _)| *name).collect();
+                return Err(format!(
+                    "unknown `-W` option `{key}`; known: {}; features: {}",
+                    KEYS.join(", "),
+                    features.join(", ")
+                ));
+            }
+        },
     })
 }
 
@@ -136,6 +177,8 @@ pub struct WasmOptions {
     epoch_interruption: bool,
     limits: Option<StoreLimitsBuilder>,
     max_wasm_stack: Option<usize>,
+    /// Feature toggles, in the order given.
+    features: Vec<(&'static str, bool)>,
 }
 
 impl WasmOptions {
@@ -172,6 +215,7 @@ impl WasmOptions {
                     )
                 }
                 WasmOption::MaxWasmStack(n) => o.max_wasm_stack = Some(n),
+                WasmOption::Feature(name, on) => o.features.push((name, on)),
             }
         }
         o
@@ -187,6 +231,14 @@ impl WasmOptions {
         }
         if let Some(bytes) = self.max_wasm_stack {
             config.max_wasm_stack(bytes);
+        }
+        for &(name, on) in &self.features {
+            for (feature, toggle) in FEATURES {
+                let all = name == "all-proposals" && *feature != "relaxed-simd-deterministic";
+                if all || *feature == name {
+                    toggle(config, on);
+                }
+            }
         }
     }
 
@@ -274,5 +326,64 @@ mod tests {
         assert!(err.contains("needs a value"), "{err}");
         let err = parse("timeout=soon").unwrap_err();
         assert!(err.contains("`-W timeout`"), "{err}");
+    }
+
+    #[test]
+    fn features() {
+        assert_eq!(
+            parse("simd=n,wide-arithmetic,all-proposals=y"),
+            Ok(vec![
+                WasmOption::Feature("simd", false),
+                WasmOption::Feature("wide-arithmetic", true),
+                WasmOption::Feature("all-proposals", true),
+            ])
+        );
+        let err = parse("gcc").unwrap_err();
+        assert!(err.contains("unknown `-W` option `gcc`"), "{err}");
+        assert!(err.contains("tail-call") && err.contains("fuel"), "{err}");
+        let err = parse("simd=maybe").unwrap_err();
+        assert!(err.contains("`-W simd`"), "{err}");
+    }
+
+    /// Each toggle reaches the engine: a module using the feature
+    /// compiles with it on and not with it off, whatever the default.
+    #[cfg(feature = "compiler")]
+    #[test]
+    fn features_configure_the_engine() {
+        let cases = [
+            ("simd", "(module (func (result v128) v128.const i64x2 0 0))"),
+            (
+                "multi-value",
+                "(module (func (result i32 i32) i32.const 0 i32.const 1))",
+            ),
+            ("tail-call", "(module (func $f return_call $f))"),
+            ("memory64", "(module (memory i64 1))"),
+            ("multi-memory", "(module (memory 1) (memory 1))"),
+            ("custom-page-sizes", "(module (memory 1 (pagesize 1)))"),
+            (
+                "wide-arithmetic",
+                "(module (func (param i64 i64) (result i64 i64) \
+                 local.get 0 local.get 1 i64.mul_wide_u))",
+            ),
+        ];
+        for (name, wat) in cases {
+            for on in [true, false] {
+                let mut config = Config::new();
+                WasmOptions::new(parse(&format!("{name}={}", if on { "y" } else { "n" })).unwrap())
+                    .configure(&mut config);
+                let engine = keel::Engine::new(&config).unwrap();
+                let valid = keel::Module::new(&engine, wat).is_ok();
+                assert_eq!(valid, on, "-W {name}={on}");
+            }
+        }
+        // `all-proposals=n` turns reference types off with the rest, so
+        // the engine is consistent; bulk memory alone off is refused.
+        let mut config = Config::new();
+        WasmOptions::new(parse("all-proposals=n").unwrap()).configure(&mut config);
+        keel::Engine::new(&config).unwrap();
+        let mut config = Config::new();
+        WasmOptions::new(parse("bulk-memory=n").unwrap()).configure(&mut config);
+        let err = keel::Engine::new(&config).unwrap_err();
+        assert!(format!("{err:#}").contains("wasm_bulk_memory"), "{err:#}");
     }
 }

@@ -401,6 +401,22 @@ impl Config {
         self
     }
 
+    /// Accept the [bulk memory operations](https://github.com/WebAssembly/bulk-memory-operations)
+    /// proposal (WebAssembly 2.0): `memory.copy`, `memory.fill`,
+    /// `memory.init`, `data.drop`, `table.copy`, `table.init`,
+    /// `elem.drop` and passive segments. Default: on, as in Wasmtime;
+    /// [`Config::wasm_reference_types`] needs it.
+    pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::BULK_MEMORY, enable)
+    }
+
+    /// Accept the [multi-value](https://github.com/WebAssembly/multi-value)
+    /// proposal (WebAssembly 2.0): functions and blocks with several
+    /// results, and blocks with parameters. Default: on, as in Wasmtime.
+    pub fn wasm_multi_value(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::MULTI_VALUE, enable)
+    }
+
     /// Accept the [fixed-width SIMD](https://github.com/WebAssembly/simd)
     /// proposal (WebAssembly 2.0): the `v128` type and its operators.
     /// Default: on, as in Wasmtime, except on targets without 128-bit
@@ -500,7 +516,7 @@ impl Config {
 
     /// Accept the [wide arithmetic](https://github.com/WebAssembly/wide-arithmetic)
     /// proposal: `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
-    /// `i64.mul_wide_u`. Default: off, as in Wasmtime.
+    /// `i64.mul_wide_u`. Default: on, as in Wasmtime 49.
     pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
         self.wasm_feature(wasmparser::WasmFeatures::WIDE_ARITHMETIC, enable)
     }
@@ -528,8 +544,9 @@ impl Config {
     /// # Errors
     ///
     /// If `max_wasm_stack` exceeds `async_stack_size`, `async_stack_size`
-    /// leaves no room for the host's frames, or function references are
-    /// enabled without reference types.
+    /// leaves no room for the host's frames, function references are
+    /// enabled without reference types, or reference types without bulk
+    /// memory.
     pub(crate) fn validated(&self, platform: &dyn keel_trap::Platform) -> Result<Config> {
         let mut config = self.clone();
         if config.async_support {
@@ -559,6 +576,17 @@ impl Config {
         {
             anyhow::bail!(
                 "`wasm_function_references` needs `wasm_reference_types`: turn both off or neither"
+            );
+        }
+        if config
+            .features
+            .contains(wasmparser::WasmFeatures::REFERENCE_TYPES)
+            && !config
+                .features
+                .contains(wasmparser::WasmFeatures::BULK_MEMORY)
+        {
+            anyhow::bail!(
+                "`wasm_reference_types` needs `wasm_bulk_memory`: turn reference types off too"
             );
         }
         // Without an MMU, every memory access checks its bounds.

@@ -43,12 +43,13 @@ pub fn wasm_features() -> WasmFeatures {
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::THREADS
+        | WasmFeatures::WIDE_ARITHMETIC
 }
 
-/// Every feature keel can compile: [`wasm_features`] plus the ones off by
-/// default (wide arithmetic, custom page sizes).
+/// Every feature keel can compile: [`wasm_features`] plus the one off by
+/// default (custom page sizes).
 pub fn supported_wasm_features() -> WasmFeatures {
-    wasm_features() | WasmFeatures::WIDE_ARITHMETIC | WasmFeatures::CUSTOM_PAGE_SIZES
+    wasm_features() | WasmFeatures::CUSTOM_PAGE_SIZES
 }
 
 /// Validate `bytes` as a WebAssembly module and collect its metadata.

@@ -696,4 +696,24 @@ mod tests {
             "{outcome:#?}"
         );
     }
+
+    /// `spectest` exports what the newest spec scripts import, with the
+    /// reference interpreter's types: `table64` is a 64-bit funcref table
+    /// of 10 to 20 elements, beside the 32-bit `table`.
+    #[test]
+    fn spectest_exports_table64() {
+        let mut cx = WastContext::new(Engine::default());
+        cx.register_spectest().unwrap();
+        let script = r#"(module
+  (import "spectest" "table64" (table $t64 i64 10 20 funcref))
+  (import "spectest" "table" (table $t 10 20 funcref))
+  (func (export "sizes") (result i64 i32) (table.size $t64) (table.size $t)))
+(assert_return (invoke "sizes") (i64.const 10) (i32.const 10))
+(assert_unlinkable
+  (module (import "spectest" "table64" (table 10 20 funcref)))
+  "incompatible import type")
+"#;
+        let outcome = cx.run_buffer("t64.wast", script).unwrap();
+        assert_eq!((outcome.passed, outcome.failed), (3, 0), "{outcome:#?}");
+    }
 }

@@ -3,7 +3,8 @@
 //! Its contents are fixed by the reference interpreter's test harness
 //! (`interpreter/host/spectest.ml` in the WebAssembly spec repository): a few
 //! printing functions, which here do nothing, four immutable globals holding
-//! 666, a funcref table and a linear memory.
+//! 666, a funcref table (and its 64-bit twin `table64`, for the memory64
+//! scripts), a linear memory and, with threads, a shared memory.
 
 use anyhow::Result;
 use keel::{
@@ -46,6 +47,15 @@ pub(crate) fn define(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<(
         Val::FuncRef(None),
     )?;
     linker.define(&mut *store, MODULE, "table", table)?;
+
+    // The same with 64-bit indices (memory64), when the engine has it.
+    if let Ok(table64) = Table::new(
+        &mut *store,
+        TableType::new64(ValType::FuncRef, 10, Some(20)),
+        Val::FuncRef(None),
+    ) {
+        linker.define(&mut *store, MODULE, "table64", table64)?;
+    }
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&mut *store, MODULE, "memory", memory)?;
