@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""The keel crate's file-level import graph (crates/keel/src by default): edges from every `crate::X`
-path (X a module, or a name re-exported by lib.rs from module M). Prints
-every cycle through store.rs."""
+"""Check that no import circle runs through the keel crate's store.rs.
+
+Usage: scripts/keel-store-imports.py [SRC_DIR]   (default: crates/keel/src)
+
+Builds the file-level import graph: an edge from file A to file B for
+every `crate::B` path in A, and for every name A uses that lib.rs
+re-exports from B. Prints what store.rs reaches, and exits 1 naming the
+files if any of them reaches store.rs again."""
 import re, os, sys
 d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), '..', 'crates', 'keel', 'src')
 mods = {f[:-3] for f in os.listdir(d) if f.endswith('.rs')} - {'lib'}
@@ -27,6 +32,7 @@ for mname in mods:
             n = n.split('::')[0]
             if n in mods: deps.add(n)
             elif n in reexp: deps.add(reexp[n])
+    deps &= mods
     deps.discard(mname)
     g[mname] = deps
 # what store reaches, and whether anything it reaches reaches store
@@ -40,8 +46,8 @@ def reach(s):
 r = reach('store')
 print('store imports:', sorted(g['store']))
 print('store reaches:', sorted(r))
-bad = [x for x in r if 'store' in reach(x)] + (['store'] if 'store' in r else [])
+bad = sorted({x for x in r if 'store' in reach(x)})
 for x in sorted(r): print(' ', x, '->', sorted(g[x]))
 if bad:
-    sys.exit(f'import circle through store.rs via: {sorted(bad)}')
+    sys.exit(f'import circle through store.rs via: {bad}')
 print('no import circle through store.rs')
