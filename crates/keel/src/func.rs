@@ -380,11 +380,22 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let inner = store.as_context_mut().0;
-        let (func_ref, mut values, ty) = self.prepare_call(&mut inner.opaque, params, results)?;
+        // The value slots: on the stack for up to 8 (most calls), as
+        // `TypedFunc::call`.
+        let n = params.len().max(results.len());
+        let mut inline = [ValRaw::default(); 8];
+        let mut heap;
+        let values: &mut [ValRaw] = if n <= inline.len() {
+            &mut inline[..n]
+        } else {
+            heap = vec![ValRaw::default(); n];
+            &mut heap
+        };
+        let func_ref = self.prepare_call(&inner.opaque, params, results, values)?;
         // SAFETY: `func_ref` belongs to this store and `values` has room
         // for the parameters and results of its type (`prepare_call`).
-        unsafe { call_raw(inner, func_ref, &mut values)? };
-        Self::finish_call(&mut inner.opaque, &ty, &values, results)
+        unsafe { call_raw(inner, func_ref, values)? };
+        self.finish_call(&mut inner.opaque, values, results)
     }
 
     /// As [`Func::call`], on a stack of its own that async host functions
@@ -410,7 +421,8 @@ impl Func {
     ) -> Result<()> {
         let inner = store.as_context_mut().0;
         crate::fiber::ensure_async_support(&inner.opaque.engine, "async calls")?;
-        let (func_ref, mut values, ty) = self.prepare_call(&mut inner.opaque, params, results)?;
+        let mut values = vec![ValRaw::default(); params.len().max(results.len())];
+        let func_ref = self.prepare_call(&inner.opaque, params, results, &mut values)?;
         let func_ref = crate::fiber::SendPtr(func_ref);
         let values = crate::fiber::on_fiber(&mut *inner, move |store| {
             let func_ref = func_ref.get();
@@ -418,19 +430,22 @@ impl Func {
             unsafe { call_raw(store, func_ref, &mut values) }.map(|()| values)
         })
         .await??;
-        Self::finish_call(&mut inner.opaque, &ty, &values, results)
+        self.finish_call(&mut inner.opaque, &values, results)
     }
 
     /// Check `params` and `results` against the function's type and
-    /// encode the parameters: the function reference and the value slots.
+    /// encode the parameters into `values` (which has
+    /// `max(params.len(), results.len())` slots); returns the function
+    /// reference to call. Allocates nothing unless it fails.
     fn prepare_call(
         &self,
-        store: &mut StoreOpaque,
+        store: &StoreOpaque,
         params: &[Val],
         results: &[Val],
-    ) -> Result<(*const VMFuncRef, Vec<ValRaw>, FuncType)> {
+        values: &mut [ValRaw],
+    ) -> Result<*const VMFuncRef> {
         store.check(self.store);
-        let ty = store.funcs.ty(self.index).clone();
+        let ty = store.funcs.ty(self.index);
         if params.len() != ty.0.params.len() {
             anyhow::bail!(
                 "function of type {ty} expects {} arguments, got {}",
@@ -445,7 +460,6 @@ impl Func {
                 results.len()
             );
         }
-        let mut values = vec![ValRaw::default(); params.len().max(results.len())];
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if !p.matches(store, t) {
                 anyhow::bail!(
@@ -455,18 +469,25 @@ impl Func {
             }
             values[i] = p.to_raw(store)?;
         }
-        Ok((store.funcs.func_ref(self.index), values, ty))
+        Ok(store.funcs.func_ref(self.index))
     }
 
-    /// Decode the results of type `ty` a call left in `values`.
+    /// Decode the results the call left in `values` into `results`
+    /// (as many as the function's type has, which `prepare_call`
+    /// checked).
     fn finish_call(
+        &self,
         store: &mut StoreOpaque,
-        ty: &FuncType,
         values: &[ValRaw],
         results: &mut [Val],
     ) -> Result<()> {
-        for (i, t) in ty.results().enumerate() {
-            results[i] = Val::from_raw(store, values[i], t)?;
+        for (i, result) in results.iter_mut().enumerate() {
+            // Looked up again for each result: decoding may register an
+            // extern reference, which needs the store mutably.
+            let Some(t) = store.funcs.ty(self.index).results().nth(i) else {
+                break;
+            };
+            *result = Val::from_raw(store, values[i], t)?;
         }
         Ok(())
     }
