@@ -567,27 +567,25 @@ impl Config {
                 );
             }
         }
-        if config
-            .features
-            .contains(wasmparser::WasmFeatures::FUNCTION_REFERENCES)
-            && !config
-                .features
-                .contains(wasmparser::WasmFeatures::REFERENCE_TYPES)
-        {
-            anyhow::bail!(
-                "`wasm_function_references` needs `wasm_reference_types`: turn both off or neither"
-            );
-        }
-        if config
-            .features
-            .contains(wasmparser::WasmFeatures::REFERENCE_TYPES)
-            && !config
-                .features
-                .contains(wasmparser::WasmFeatures::BULK_MEMORY)
-        {
-            anyhow::bail!(
-                "`wasm_reference_types` needs `wasm_bulk_memory`: turn reference types off too"
-            );
+        // Features that build on others, and what to say when one is on
+        // without what it needs.
+        use wasmparser::WasmFeatures as F;
+        let needs = [
+            (
+                F::FUNCTION_REFERENCES,
+                F::REFERENCE_TYPES,
+                "`wasm_function_references` needs `wasm_reference_types`: turn both off or neither",
+            ),
+            (
+                F::REFERENCE_TYPES,
+                F::BULK_MEMORY,
+                "`wasm_reference_types` needs `wasm_bulk_memory`: turn reference types off too",
+            ),
+        ];
+        for (feature, needed, message) in needs {
+            if config.features.contains(feature) && !config.features.contains(needed) {
+                anyhow::bail!("{message}");
+            }
         }
         // Without an MMU, every memory access checks its bounds.
         if !platform.has_virtual_memory() {
