@@ -87,7 +87,7 @@ enum Command {
         /// `trap-on-grow-failure`, `max-wasm-stack=BYTES`; and WebAssembly
         /// feature toggles in Wasmtime's spelling, `NAME[=y|n]`:
         /// `bulk-memory`, `custom-page-sizes`, `exceptions`,
-        /// `extended-const`, `function-references`, `memory64`,
+        /// `extended-const`, `function-references`, `gc`, `memory64`,
         /// `multi-memory`, `multi-value`, `reference-types`,
         /// `relaxed-simd`, `relaxed-simd-deterministic`, `simd`,
         /// `tail-call`, `threads`, `wide-arithmetic`, `all-proposals`.

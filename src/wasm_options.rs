@@ -34,6 +34,7 @@ const FEATURES: &[(&str, Toggle)] = &[
     ("exceptions", Config::wasm_exceptions),
     ("extended-const", Config::wasm_extended_const),
     ("function-references", Config::wasm_function_references),
+    ("gc", Config::wasm_gc),
     ("memory64", Config::wasm_memory64),
     ("multi-memory", Config::wasm_multi_memory),
     ("multi-value", Config::wasm_multi_value),

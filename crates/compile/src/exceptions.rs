@@ -244,7 +244,7 @@ impl FuncTranslator<'_, '_> {
             .tags
             .get(tag)
             .ok_or_else(|| CompileError::Bug(format!("tag {} out of range", tag.as_u32())))?;
-        Ok(module.types[*ty].params.clone())
+        Ok(module.func_type_at(*ty).params.clone())
     }
 
     /// The exception-table entries for a call here: one default entry

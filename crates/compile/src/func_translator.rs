@@ -114,7 +114,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let mut reader = body.get_locals_reader()?;
         for _ in 0..reader.get_count() {
             let (count, local_ty) = reader.read()?;
-            let local_ty = WasmValType::from_wasmparser(local_ty)?;
+            let local_ty = WasmValType::from_wasmparser(local_ty, &|t| env.module.type_kind(t))?;
             let clif_ty = abi::value_type(env.isa, local_ty);
             let zero = match local_ty {
                 WasmValType::F32 => builder.ins().f32const(0.0),
@@ -249,13 +249,19 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     ) -> Result<(Vec<WasmValType>, Vec<WasmValType>), CompileError> {
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![WasmValType::from_wasmparser(t)?]),
+            BlockType::Type(t) => (
+                vec![],
+                vec![WasmValType::from_wasmparser(t, &|t| {
+                    self.env.module.type_kind(t)
+                })?],
+            ),
             BlockType::FuncType(index) => {
                 let ty = self
                     .env
                     .module
                     .types
                     .get(keel_translate::TypeIndex::from_u32(index))
+                    .and_then(|t| t.as_func())
                     .ok_or_else(|| bad("bad block type index", self.offset))?;
                 (ty.params.to_vec(), ty.results.to_vec())
             }
@@ -749,7 +755,8 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
                 let cond = self.pop()?;
                 let (a, b) = self.pop2()?;
                 let r = self.builder.ins().select(cond, a, b);
-                self.declare_refs(&[r], &[WasmValType::from_wasmparser(ty)?]);
+                let ty = WasmValType::from_wasmparser(ty, &|t| self.env.module.type_kind(t))?;
+                self.declare_refs(&[r], &[ty]);
                 self.push(r);
             }
 

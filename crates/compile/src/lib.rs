@@ -418,7 +418,7 @@ impl Compiler {
             if !types_done.insert(ty) {
                 continue;
             }
-            let signature = &module.types[ty];
+            let signature = module.func_type_at(ty);
             let i = match by_signature.get(signature) {
                 Some(&i) => i,
                 None => {
@@ -443,7 +443,7 @@ impl Compiler {
             .take(module.num_imported_funcs as usize);
         let called = functions.values().flat_map(|f| f.host_call_types.iter());
         for ty in imported.chain(called) {
-            let signature = module.types[*ty].signature();
+            let signature = module.func_type_at(*ty).signature();
             if !host_signatures.contains(&signature) {
                 let trampoline = trampoline::wasm_to_array(self, &signature)?;
                 wasm_to_array.push((signature.clone(), trampoline));

@@ -514,6 +514,15 @@ impl Config {
         self.wasm_feature(wasmparser::WasmFeatures::EXCEPTIONS, enable)
     }
 
+    /// Accept the [garbage collection](https://github.com/WebAssembly/gc)
+    /// proposal (WebAssembly 3.0): struct and array types, declared
+    /// subtyping, `i31`, the `any`/`eq`/`struct`/`array`/`none` reference
+    /// types and their operators. Default: on, as in Wasmtime 49. It
+    /// needs [`Config::wasm_function_references`].
+    pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
+        self.wasm_feature(wasmparser::WasmFeatures::GC, enable)
+    }
+
     /// Accept the [wide arithmetic](https://github.com/WebAssembly/wide-arithmetic)
     /// proposal: `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
     /// `i64.mul_wide_u`. Default: on, as in Wasmtime 49.
@@ -571,6 +580,11 @@ impl Config {
         // without what it needs.
         use wasmparser::WasmFeatures as F;
         let needs = [
+            (
+                F::GC,
+                F::FUNCTION_REFERENCES,
+                "`wasm_gc` needs `wasm_function_references`: turn GC off too",
+            ),
             (
                 F::FUNCTION_REFERENCES,
                 F::REFERENCE_TYPES,

@@ -233,6 +233,22 @@ impl Engine {
         self.inner.types.lookup(id)
     }
 
+    /// Whether type `a` is `b` or one of its declared subtypes.
+    pub(crate) fn is_subtype(&self, a: SharedTypeIndex, b: SharedTypeIndex) -> bool {
+        self.inner.types.is_subtype(a, b)
+    }
+
+    /// [`ValType::matches`](keel_translate::WasmValType::matches) for
+    /// types whose concrete types are this engine's ids.
+    pub(crate) fn val_type_matches(&self, a: crate::ValType, b: crate::ValType) -> bool {
+        a.matches(b, &mut |x, y| match (x, y) {
+            (keel_translate::TypeRef::Engine(x), keel_translate::TypeRef::Engine(y)) => {
+                self.is_subtype(x, y)
+            }
+            _ => x == y,
+        })
+    }
+
     /// The wasm-to-array trampoline for host functions of type `ty`: one
     /// a loaded module brought ([`Engine::register_host_trampolines`]) or,
     /// with the compiler, one compiled now. `None` without the compiler

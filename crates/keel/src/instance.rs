@@ -381,15 +381,24 @@ impl Instance {
             let expected = ExternType::from_entity(m, type_ids, &import.ty);
             let found = ext.ty_opaque(store);
             let same_type = match (ext, &import.ty) {
-                (Extern::Func(f), keel_translate::EntityType::Function(t)) => {
-                    type_ids.get(t.index()) == Some(&f.type_index(store))
-                }
+                (Extern::Func(f), keel_translate::EntityType::Function(t)) => type_ids
+                    .get(t.index())
+                    .is_some_and(|t| store.engine.is_subtype(f.type_index(store), *t)),
                 (Extern::Tag(tag), keel_translate::EntityType::Tag(t)) => {
                     type_ids.get(t.index()) == Some(&tag.type_index(store))
                 }
                 _ => true,
             };
-            match_import(&import.module, &import.field, &expected, &found, same_type)?;
+            let engine = &store.engine;
+            let val_matches = |a, b| engine.val_type_matches(a, b);
+            match_import(
+                &import.module,
+                &import.field,
+                &expected,
+                &found,
+                same_type,
+                &val_matches,
+            )?;
             match ext {
                 Extern::Func(f) => {
                     // SAFETY: the func ref belongs to this store and is live.

@@ -3,6 +3,7 @@
 //! whether an [`Extern`](crate::Extern) may satisfy an import, and
 //! [`LinkError`], which says why not in Wasmtime's words.
 
+use crate::ValType;
 use crate::prelude::*;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use core::fmt;
@@ -339,10 +340,11 @@ fn limits_match(actual: &keel_translate::Limits, expected: &keel_translate::Limi
 /// of type `expected` (spec:
 /// [Import Matching](https://webassembly.github.io/spec/core/exec/modules.html#import-matching)),
 /// checked in the order Wasmtime checks, so the first mismatch reported
-/// is the one it reports. `same_type` says whether a function's or tag's
-/// type is the import's (their types are compared by engine-wide id, by
-/// the caller: equal structure is not enough for types of different
-/// recursion groups).
+/// is the one it reports. `same_type` says whether a function's type is a
+/// subtype of the import's, or a tag's type the import's (compared by
+/// engine-wide id, by the caller: equal structure is not enough for types
+/// of different recursion groups); `val_matches` whether a value type is a
+/// subtype of another (for globals).
 ///
 /// # Errors
 ///
@@ -354,8 +356,9 @@ pub(crate) fn match_import(
     expected: &ExternType,
     found: &ExternType,
     same_type: bool,
+    val_matches: &dyn Fn(ValType, ValType) -> bool,
 ) -> crate::Result<()> {
-    mismatch(module, name, expected, found, same_type).map_err(LinkError::into_error)
+    mismatch(module, name, expected, found, same_type, val_matches).map_err(LinkError::into_error)
 }
 
 /// [`match_import`]'s check, before the error gets its context.
@@ -369,6 +372,7 @@ fn mismatch(
     expected: &ExternType,
     found: &ExternType,
     same_type: bool,
+    val_matches: &dyn Fn(ValType, ValType) -> bool,
 ) -> Result<(), LinkError> {
     // Nothing is allocated unless the import does not match.
     match (expected, found) {
@@ -402,7 +406,7 @@ fn mismatch(
             let content_matches = if e.0.mutable || a.0.mutable {
                 a.0.content == e.0.content
             } else {
-                a.0.content.is_subtype_of(e.0.content)
+                val_matches(a.0.content, e.0.content)
             };
             if !content_matches {
                 Err(LinkError::GlobalType {

@@ -238,7 +238,9 @@ impl ExternType {
         let engine = |t: ValType| engine_val_type(type_ids, t);
         match ty {
             keel_translate::EntityType::Function(t) => ExternType::Func(FuncType(
-                module.types[*t].map_type_refs(|r| engine_type_ref(type_ids, r)),
+                module
+                    .func_type_at(*t)
+                    .map_type_refs(|r| engine_type_ref(type_ids, r)),
             )),
             keel_translate::EntityType::Table(t) => {
                 let mut t = *t;
@@ -251,9 +253,13 @@ impl ExternType {
                 g.content = engine(g.content);
                 ExternType::Global(GlobalType(g))
             }
-            keel_translate::EntityType::Tag(t) => ExternType::Tag(crate::TagType::from_func_type(
-                FuncType(module.types[*t].map_type_refs(|r| engine_type_ref(type_ids, r))),
-            )),
+            keel_translate::EntityType::Tag(t) => {
+                ExternType::Tag(crate::TagType::from_func_type(FuncType(
+                    module
+                        .func_type_at(*t)
+                        .map_type_refs(|r| engine_type_ref(type_ids, r)),
+                )))
+            }
         }
     }
 }

@@ -195,16 +195,14 @@ impl Val {
         };
         match self {
             Val::FuncRef(None) => r.nullable && ty.is_func_ref(),
-            Val::ExternRef(None) => {
-                r.nullable && matches!(r.heap, WasmHeapType::Extern | WasmHeapType::NoExtern)
-            }
+            Val::ExternRef(None) => r.nullable && r.heap.top() == WasmHeapType::Extern,
             Val::ExternRef(Some(_)) => r.heap == WasmHeapType::Extern,
             Val::ExnRef(None) => r.nullable && ty.is_exn_ref(),
             Val::ExnRef(Some(e)) => r.heap == WasmHeapType::Exn && e.store == store.id,
             Val::FuncRef(Some(f)) => match r.heap {
                 WasmHeapType::Func => true,
                 WasmHeapType::ConcreteFunc(TypeRef::Engine(id)) => {
-                    f.store == store.id && f.type_index(store) == id
+                    f.store == store.id && store.engine.is_subtype(f.type_index(store), id)
                 }
                 _ => false,
             },

@@ -94,6 +94,14 @@ impl<T> VMStore for StoreInner<T> {
         Ok(())
     }
 
+    fn is_subtype(
+        &self,
+        a: keel_translate::SharedTypeIndex,
+        b: keel_translate::SharedTypeIndex,
+    ) -> bool {
+        self.opaque.engine.is_subtype(a, b)
+    }
+
     fn exn_heap(&mut self) -> &mut keel_vm::ExnHeap {
         self.opaque.exceptions.heap_mut()
     }

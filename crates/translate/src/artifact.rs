@@ -873,7 +873,7 @@ impl CompiledText {
         let mut types: Vec<(u64, TypeIndex)> = module
             .types
             .iter()
-            .map(|(i, ty)| (signature_digest(ty), i))
+            .filter_map(|(i, ty)| Some((signature_digest(ty.as_func()?), i)))
             .collect();
         types.sort_unstable();
         let mut ours: Vec<(u64, usize)> = Vec::with_capacity(trampolines.len());
@@ -883,7 +883,7 @@ impl CompiledText {
             let is_module_signature = types[start..]
                 .iter()
                 .take_while(|(d, _)| *d == digest)
-                .any(|(_, t)| same_signature(&module.types[*t], sig));
+                .any(|(_, t)| same_signature(module.func_type_at(*t), sig));
             if !is_module_signature || *sig != sig.signature() {
                 return Err(format!(
                     "a wasm-to-array trampoline for {sig}, not a signature of the module"
@@ -897,8 +897,9 @@ impl CompiledText {
                 .functions
                 .get(FuncIndex::from_u32(f))
                 .and_then(|ty| module.types.get(*ty))
+                .and_then(WasmSubType::as_func)
             else {
-                return Err(format!("imported function {f} has no type"));
+                return Err(format!("imported function {f} has no function type"));
             };
             let digest = signature_digest(ty);
             let start = ours.partition_point(|(d, _)| *d < digest);
@@ -1061,10 +1062,11 @@ mod tests {
     /// of type 1, `()`.
     fn module() -> Module {
         let mut m = Module::default();
-        let t0 = m
-            .types
-            .push(WasmFuncType::new([WasmValType::I32], [WasmValType::I32]));
-        let t1 = m.types.push(WasmFuncType::new([], []));
+        let t0 = m.types.push(WasmSubType::func(WasmFuncType::new(
+            [WasmValType::I32],
+            [WasmValType::I32],
+        )));
+        let t1 = m.types.push(WasmSubType::func(WasmFuncType::new([], [])));
         m.rec_groups = vec![(0, 1), (1, 1)];
         let f0 = m.functions.push(t0);
         m.imports.push(Import {
@@ -1237,6 +1239,24 @@ mod tests {
             }),
             ("the start function", |m| {
                 m.start = Some(FuncIndex::from_u32(1))
+            }),
+            ("supertype", |m| {
+                // Type 1 declares the final type 0 its supertype.
+                m.types[TypeIndex::from_u32(1)].supertype =
+                    Some(crate::TypeRef::Module(TypeIndex::from_u32(0)));
+            }),
+            ("supertype", |m| {
+                // Non-final, but `() -> ()` does not match `(i32) -> i32`.
+                m.types[TypeIndex::from_u32(0)].is_final = false;
+                m.types[TypeIndex::from_u32(1)].supertype =
+                    Some(crate::TypeRef::Module(TypeIndex::from_u32(0)));
+            }),
+            ("supertype", |m| {
+                m.types[TypeIndex::from_u32(0)].supertype =
+                    Some(crate::TypeRef::Module(TypeIndex::from_u32(0)));
+            }),
+            ("not a function type", |m| {
+                m.types[TypeIndex::from_u32(1)].composite = WasmCompositeType::Struct(Box::new([]));
             }),
             ("memory 0 has type", |m| {
                 let mut memory = MemoryType::new(Limits { min: 1, max: None });

@@ -89,6 +89,11 @@ macro_rules! foreach_builtin {
             /// (compiled code traps on null), through the unwind stub as
             /// `throw` is. Never returns.
             throw_ref(vmctx: vmctx, exn: ptr, unused: ptr, target: ptr, pc: ptr, fp: ptr) -> i32;
+            /// Whether engine type `actual` is `expected` or declares it
+            /// as a (transitive) supertype: 1 or 0. The slow path of
+            /// `call_indirect` to a non-final type and of casts to
+            /// concrete types.
+            is_subtype(vmctx: vmctx, actual: i32, expected: i32) -> i32;
         }
     };
 }

@@ -36,6 +36,7 @@ mod prelude {
 pub mod artifact;
 pub mod builtin;
 mod error;
+pub mod gc_layout;
 mod index;
 pub mod limits;
 mod module;

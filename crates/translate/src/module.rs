@@ -205,8 +205,8 @@ pub struct DataSegment {
 /// Everything about a module except its function bodies.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Module {
-    /// The type section.
-    pub types: PrimaryMap<TypeIndex, WasmFuncType>,
+    /// The type section: every defined type with its declared supertype.
+    pub types: PrimaryMap<TypeIndex, WasmSubType>,
     /// The type section's recursion groups, as `(first type, number of
     /// types)`, in order: together they cover `types` (spec:
     /// [Recursive Types](https://webassembly.github.io/spec/core/syntax/types.html#recursive-types)).
@@ -293,7 +293,55 @@ impl Module {
 
     /// The type of function `index`.
     pub fn func_type(&self, index: FuncIndex) -> &WasmFuncType {
-        &self.types[self.functions[index]]
+        self.types[self.functions[index]].unwrap_func()
+    }
+
+    /// The function type with index `ty`: see [`WasmSubType::unwrap_func`].
+    pub fn func_type_at(&self, ty: TypeIndex) -> &WasmFuncType {
+        self.types[ty].unwrap_func()
+    }
+
+    /// The kind of type `ty`, if the module has it; what
+    /// [`WasmValType::from_wasmparser`] needs.
+    pub fn type_kind(&self, ty: TypeIndex) -> Option<CompositeKind> {
+        self.types.get(ty).map(WasmSubType::kind)
+    }
+
+    /// Whether module type `a` is `b` or declares it as a (transitive)
+    /// supertype (spec:
+    /// [Defined Types](https://webassembly.github.io/spec/core/valid/matching.html#defined-types)).
+    /// Types with different indices but equal definitions count as equal
+    /// (see `same_type`). Follows at most as many
+    /// supertypes as the module has types.
+    pub fn is_subtype(&self, a: TypeIndex, b: TypeIndex) -> bool {
+        let mut t = Some(a);
+        for _ in 0..=self.types.len() {
+            let Some(cur) = t else { return false };
+            if cur == b || self.same_type(cur, b) {
+                return true;
+            }
+            t = match self.types.get(cur).and_then(|ty| ty.supertype) {
+                Some(TypeRef::Module(s)) if s < cur => Some(s),
+                _ => None,
+            };
+        }
+        false
+    }
+
+    /// Whether types `a` and `b` are equal, approximately: the same index
+    /// or equal definitions. (Exact equality is isorecursive, by
+    /// recursion group; this is a consistency check of metadata that
+    /// validation already typed, so it errs on the side of accepting.)
+    fn same_type(&self, a: TypeIndex, b: TypeIndex) -> bool {
+        a == b || matches!((self.types.get(a), self.types.get(b)), (Some(x), Some(y)) if x == y)
+    }
+
+    /// [`WasmValType::matches`] for this module's types.
+    pub fn val_matches(&self, a: WasmValType, b: WasmValType) -> bool {
+        a.matches(b, &mut |x, y| match (x, y) {
+            (TypeRef::Module(x), TypeRef::Module(y)) => self.is_subtype(x, y),
+            _ => x == y,
+        })
     }
 
     /// Number of functions the module defines.
@@ -449,16 +497,21 @@ impl Module {
             }
         }
         for (f, ty) in self.functions.iter() {
-            if self.types.get(*ty).is_none() {
+            if self.types.get(*ty).and_then(WasmSubType::as_func).is_none() {
                 return Err(ModuleError::Types(format!(
-                    "function {} has unknown type {}",
+                    "function {} has unknown type {}, or not a function type",
                     f.as_u32(),
                     ty.as_u32()
                 )));
             }
         }
         for (t, ty) in self.tags.iter() {
-            if self.types.get(*ty).is_none_or(|ty| !ty.results.is_empty()) {
+            if self
+                .types
+                .get(*ty)
+                .and_then(WasmSubType::as_func)
+                .is_none_or(|ty| !ty.results.is_empty())
+            {
                 return Err(ModuleError::Types(format!(
                     "tag {} has type {}, not a function type without results",
                     t.as_u32(),
@@ -544,6 +597,34 @@ impl Module {
                 "recursion groups do not cover the types".into(),
             ));
         }
+        // Declared supertypes: earlier, not final, of the same kind and a
+        // matching structure (spec:
+        // [Sub Types](https://webassembly.github.io/spec/core/valid/types.html#sub-types)).
+        // Casts trust them: an object of a subtype is read with its
+        // supertype's field layout.
+        for (ty, sub) in self.types.iter() {
+            let Some(s) = sub.supertype else { continue };
+            let ok = match s {
+                TypeRef::Module(s) if s < ty => {
+                    let sup = &self.types[s];
+                    !sup.is_final
+                        && sub
+                            .composite
+                            .matches(&sup.composite, &mut |x, y| match (x, y) {
+                                (TypeRef::Module(x), TypeRef::Module(y)) => self.is_subtype(x, y),
+                                _ => false,
+                            })
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(ModuleError::Types(format!(
+                    "type {} declares {s} as its supertype, which is not an earlier, \
+                     non-final type it matches",
+                    ty.as_u32()
+                )));
+            }
+        }
         // Imports: one per imported entity, in index order.
         let mut next = [0u32; 5];
         for (i, import) in self.imports.iter().enumerate() {
@@ -600,6 +681,7 @@ impl Module {
                 .functions
                 .get(start)
                 .and_then(|ty| self.types.get(*ty))
+                .and_then(WasmSubType::as_func)
                 .is_none_or(|ty| !ty.params.is_empty() || !ty.results.is_empty())
         {
             return Err(ModuleError::ExportsOrStart(
@@ -844,29 +926,11 @@ impl Module {
         }
     }
 
-    /// Whether `value` is a value of type `ty`: as
-    /// [`WasmValType::is_subtype_of`], and concrete function types that
-    /// differ by index match when their definitions are equal.
+    /// Whether `value` is a value of type `ty` ([`Module::val_matches`]).
     fn fits(&self, value: Operand, ty: WasmValType) -> bool {
-        let value = match value {
-            Operand::Null => {
-                return ty.ref_type().is_some_and(|r| r.nullable);
-            }
-            Operand::Val(value) => value,
-        };
-        if value.is_subtype_of(ty) {
-            return true;
-        }
-        let concrete = |t: WasmValType| match t.ref_type() {
-            Some(WasmRefType {
-                nullable,
-                heap: WasmHeapType::ConcreteFunc(TypeRef::Module(i)),
-            }) => self.types.get(i).map(|ty| (nullable, ty)),
-            _ => None,
-        };
-        match (concrete(value), concrete(ty)) {
-            (Some((a_null, a)), Some((b_null, b))) => (!a_null || b_null) && a == b,
-            _ => false,
+        match value {
+            Operand::Null => ty.ref_type().is_some_and(|r| r.nullable),
+            Operand::Val(value) => self.val_matches(value, ty),
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct ModuleTranslation<'data> {
     pub function_bodies: PrimaryMap<DefinedFuncIndex, FunctionBodyData<'data>>,
     /// The VMContext layout.
     pub offsets: VMOffsets,
+    /// Whether the GC proposal was on ([`WasmFeatures::GC`]): without it
+    /// the compiler refuses GC operators.
+    pub gc: bool,
 }
 
 /// The WebAssembly features keel enables by default, as Wasmtime 48 does:
@@ -31,10 +34,11 @@ pub struct ModuleTranslation<'data> {
 /// multi-value, mutable globals, reference types, bulk memory, fixed-width
 /// SIMD) and the 3.0 proposals tail calls, typed function references,
 /// multiple memories, memory64, relaxed SIMD, extended constant
-/// expressions, threads and exception handling. GC is not in it; wide
-/// arithmetic and custom page sizes are supported but off by default.
+/// expressions, threads, exception handling, wide arithmetic and GC.
+/// Custom page sizes are supported but off by default.
 pub fn wasm_features() -> WasmFeatures {
     WasmFeatures::WASM2
+        | WasmFeatures::GC
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::FUNCTION_REFERENCES
@@ -69,8 +73,10 @@ pub fn translate_module(
     // Recursion groups of function types are part of 3.0 but came with the
     // GC proposal, and the validator only accepts them with GC on. So it
     // validates with GC whenever typed function references are on, and
-    // translation rejects what else GC allows: struct and array types, GC
-    // heap types (as `Unsupported`) and GC instructions (in compilation).
+    // without GC translation rejects what else GC allows: struct and
+    // array types, declared subtyping, GC heap types (as `Unsupported`)
+    // and GC instructions (in compilation).
+    let gc = features.contains(WasmFeatures::GC);
     let features = if features.contains(WasmFeatures::FUNCTION_REFERENCES) {
         features | WasmFeatures::GC
     } else {
@@ -95,8 +101,21 @@ pub fn translate_module(
                 for group in reader {
                     let group = group?;
                     let start = module.types.len() as u32;
-                    for sub in group.into_types() {
-                        module.types.push(func_type(sub)?);
+                    let subs: Vec<wasmparser::SubType> = group.into_types().collect();
+                    let kinds = subs
+                        .iter()
+                        .map(|sub| composite_kind(&sub.composite_type))
+                        .collect::<TranslateResult<Vec<_>>>()?;
+                    let kind = |t: TypeIndex| match t.as_u32().checked_sub(start) {
+                        Some(i) => kinds.get(i as usize).copied(),
+                        None => module.type_kind(t),
+                    };
+                    let subs = subs
+                        .into_iter()
+                        .map(|sub| sub_type(sub, &kind))
+                        .collect::<TranslateResult<Vec<_>>>()?;
+                    for sub in subs {
+                        module.types.push(sub);
                     }
                     let len = module.types.len() as u32 - start;
                     module.rec_groups.push((start, len));
@@ -115,7 +134,7 @@ pub fn translate_module(
                             )
                         }
                         TypeRef::Table(t) => {
-                            let t = table_type(t)?;
+                            let t = table_type(t, &|t| module.type_kind(t))?;
                             module.num_imported_tables += 1;
                             (
                                 EntityIndex::Table(module.tables.push(t)),
@@ -131,7 +150,7 @@ pub fn translate_module(
                             )
                         }
                         TypeRef::Global(g) => {
-                            let g = global_type(g)?;
+                            let g = global_type(g, &|t| module.type_kind(t))?;
                             module.num_imported_globals += 1;
                             let index = module.globals.push(Global {
                                 ty: g,
@@ -169,7 +188,8 @@ pub fn translate_module(
                 }
                 for table in reader {
                     let table = table?;
-                    let index = module.tables.push(table_type(table.ty)?);
+                    let ty = table_type(table.ty, &|t| module.type_kind(t))?;
+                    let index = module.tables.push(ty);
                     if let wasmparser::TableInit::Expr(expr) = table.init {
                         let init = const_expr(&expr)?;
                         mark_escaped(&mut module.escaped_funcs, &init.ops);
@@ -194,7 +214,7 @@ pub fn translate_module(
                     let init = const_expr(&global.init_expr)?;
                     mark_escaped(&mut module.escaped_funcs, &init.ops);
                     module.globals.push(Global {
-                        ty: global_type(global.ty)?,
+                        ty: global_type(global.ty, &|t| module.type_kind(t))?,
                         init,
                     });
                 }
@@ -258,7 +278,7 @@ pub fn translate_module(
                             (WasmValType::FuncRef, ElemItems::Functions(items.into()))
                         }
                         ElementItems::Expressions(ty, exprs) => {
-                            let ty = WasmValType::from_ref_type(ty)?;
+                            let ty = WasmValType::from_ref_type(ty, &|t| module.type_kind(t))?;
                             (ty, elem_expressions(&mut module.escaped_funcs, exprs)?)
                         }
                     };
@@ -303,11 +323,15 @@ pub fn translate_module(
         }
     }
 
+    if !gc {
+        refuse_gc_types(&module)?;
+    }
     let offsets = VMOffsets::new(&module)?;
     Ok(ModuleTranslation {
         module,
         function_bodies,
         offsets,
+        gc,
     })
 }
 
@@ -429,41 +453,106 @@ fn read_names(
     Ok(())
 }
 
-/// A function type of the type section. GC's struct and array types,
-/// shared types and declared subtyping (non-final types, supertypes) are
-/// not implemented.
-fn func_type(sub: wasmparser::SubType) -> TranslateResult<WasmFuncType> {
-    if !sub.is_final || !sub.supertype_idxs.is_empty() {
-        unsupported!("declared subtyping of function types (GC proposal)");
+/// Refuse a module that uses GC types, for when the GC proposal is off:
+/// struct and array types, declared subtyping, and references into the
+/// `any` hierarchy in its types, imports, tables, globals and segments.
+fn refuse_gc_types(module: &Module) -> TranslateResult<()> {
+    let gc_val = |t: &WasmValType| t.is_any_ref();
+    for (_, ty) in module.types.iter() {
+        let uses_gc = match &ty.composite {
+            WasmCompositeType::Func(f) => f.params.iter().chain(f.results.iter()).any(gc_val),
+            _ => true,
+        };
+        if uses_gc || !ty.is_final || ty.supertype.is_some() {
+            unsupported!("{ty}: GC types need the GC proposal (`Config::wasm_gc`)");
+        }
     }
-    if sub.composite_type.shared
-        || sub.composite_type.descriptor_idx.is_some()
-        || sub.composite_type.describes_idx.is_some()
-    {
-        unsupported!("shared types or type descriptors");
+    let tables = module.tables.values().map(|t| &t.element);
+    let globals = module.globals.values().map(|g| &g.ty.content);
+    let elems = module.elems.values().map(|e| &e.ty);
+    if let Some(t) = tables.chain(globals).chain(elems).find(|t| gc_val(t)) {
+        unsupported!("type {t} needs the GC proposal (`Config::wasm_gc`)");
     }
-    let wasmparser::CompositeInnerType::Func(ty) = sub.composite_type.inner else {
-        unsupported!("struct, array and continuation types (GC, stack switching)");
-    };
-    let params = ty
-        .params()
-        .iter()
-        .map(|t| WasmValType::from_wasmparser(*t))
-        .collect::<TranslateResult<Vec<_>>>()?;
-    let results = ty
-        .results()
-        .iter()
-        .map(|t| WasmValType::from_wasmparser(*t))
-        .collect::<TranslateResult<Vec<_>>>()?;
-    Ok(WasmFuncType::new(params, results))
+    Ok(())
 }
 
-fn table_type(t: wasmparser::TableType) -> TranslateResult<TableType> {
+/// The kind of a composite type of the type section.
+fn composite_kind(ty: &wasmparser::CompositeType) -> TranslateResult<CompositeKind> {
+    if ty.shared || ty.descriptor_idx.is_some() || ty.describes_idx.is_some() {
+        unsupported!("shared types or type descriptors");
+    }
+    Ok(match ty.inner {
+        wasmparser::CompositeInnerType::Func(_) => CompositeKind::Func,
+        wasmparser::CompositeInnerType::Struct(_) => CompositeKind::Struct,
+        wasmparser::CompositeInnerType::Array(_) => CompositeKind::Array,
+        wasmparser::CompositeInnerType::Cont(_) => {
+            unsupported!("continuation types (stack switching)")
+        }
+    })
+}
+
+/// A type of the type section; `kind` gives the kind of every type it
+/// may refer to (earlier ones and its recursion group's).
+fn sub_type(
+    sub: wasmparser::SubType,
+    kind: &impl Fn(TypeIndex) -> Option<CompositeKind>,
+) -> TranslateResult<WasmSubType> {
+    composite_kind(&sub.composite_type)?;
+    let val = |t: wasmparser::ValType| WasmValType::from_wasmparser(t, kind);
+    let field = |f: wasmparser::FieldType| -> TranslateResult<WasmFieldType> {
+        Ok(WasmFieldType {
+            element: match f.element_type {
+                wasmparser::StorageType::I8 => WasmStorageType::I8,
+                wasmparser::StorageType::I16 => WasmStorageType::I16,
+                wasmparser::StorageType::Val(t) => WasmStorageType::Val(val(t)?),
+            },
+            mutable: f.mutable,
+        })
+    };
+    let composite = match sub.composite_type.inner {
+        wasmparser::CompositeInnerType::Func(ty) => {
+            let params = ty.params().iter().map(|t| val(*t));
+            let results = ty.results().iter().map(|t| val(*t));
+            WasmCompositeType::Func(WasmFuncType::new(
+                params.collect::<TranslateResult<Vec<_>>>()?,
+                results.collect::<TranslateResult<Vec<_>>>()?,
+            ))
+        }
+        wasmparser::CompositeInnerType::Struct(ty) => WasmCompositeType::Struct(
+            ty.fields
+                .iter()
+                .map(|f| field(*f))
+                .collect::<TranslateResult<Box<[_]>>>()?,
+        ),
+        wasmparser::CompositeInnerType::Array(ty) => WasmCompositeType::Array(field(ty.0)?),
+        wasmparser::CompositeInnerType::Cont(_) => {
+            unsupported!("continuation types (stack switching)")
+        }
+    };
+    let supertype = match sub.supertype_idxs.as_slice() {
+        [] => None,
+        [s] => match s.as_module_index() {
+            Some(s) => Some(crate::TypeRef::Module(TypeIndex::from_u32(s))),
+            None => unsupported!("a supertype outside the module's index space"),
+        },
+        _ => unsupported!("more than one supertype"),
+    };
+    Ok(WasmSubType {
+        is_final: sub.is_final,
+        supertype,
+        composite,
+    })
+}
+
+fn table_type(
+    t: wasmparser::TableType,
+    kind: &impl Fn(TypeIndex) -> Option<CompositeKind>,
+) -> TranslateResult<TableType> {
     if t.shared {
         unsupported!("shared tables");
     }
     Ok(TableType {
-        element: WasmValType::from_ref_type(t.element_type)?,
+        element: WasmValType::from_ref_type(t.element_type, kind)?,
         limits: Limits {
             min: t.initial,
             max: t.maximum,
@@ -489,12 +578,15 @@ fn memory_type(m: wasmparser::MemoryType) -> TranslateResult<MemoryType> {
     })
 }
 
-fn global_type(g: wasmparser::GlobalType) -> TranslateResult<GlobalType> {
+fn global_type(
+    g: wasmparser::GlobalType,
+    kind: &impl Fn(TypeIndex) -> Option<CompositeKind>,
+) -> TranslateResult<GlobalType> {
     if g.shared {
         unsupported!("shared globals");
     }
     Ok(GlobalType {
-        content: WasmValType::from_wasmparser(g.content_type)?,
+        content: WasmValType::from_wasmparser(g.content_type, kind)?,
         mutable: g.mutable,
     })
 }

@@ -30,9 +30,9 @@ pub enum WasmValType {
     FuncRef,
     /// Nullable reference to a host value: `(ref null extern)`.
     ExternRef,
-    /// Any other reference type (typed function references): non-null
-    /// abstract references, references to a function type, and the
-    /// bottom types `nofunc` and `noextern`.
+    /// Any other reference type (typed function references and GC):
+    /// non-null abstract references, references to a defined type, the
+    /// `any` hierarchy and the bottom types.
     Ref(WasmRefType),
 }
 
@@ -46,10 +46,16 @@ pub struct WasmRefType {
     pub heap: WasmHeapType,
 }
 
-/// A [heap type](https://webassembly.github.io/spec/core/syntax/types.html#heap-types)
-/// keel implements: the function and extern hierarchies (the GC
-/// proposal's `any`, `eq`, `i31`, `struct`, `array` and `none` and the
-/// exception proposal's `exn` are not).
+/// A [heap type](https://webassembly.github.io/spec/core/syntax/types.html#heap-types):
+/// one of the four hierarchies (spec:
+/// [Heap Types](https://webassembly.github.io/spec/core/valid/matching.html#heap-types)),
+/// each with its top, its bottom and, for `func` and `any`, the
+/// concrete types defined below it:
+/// * `func` ⊇ concrete function types ⊇ `nofunc`;
+/// * `extern` ⊇ `noextern`;
+/// * `any` ⊇ `eq` ⊇ `i31`, `struct` ⊇ concrete struct types, `array` ⊇
+///   concrete array types, all ⊇ `none`;
+/// * `exn` ⊇ `noexn`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WasmHeapType {
     /// Any function.
@@ -67,6 +73,126 @@ pub enum WasmHeapType {
     Exn,
     /// The bottom of the exception hierarchy: only null.
     NoExn,
+    /// The top of the GC hierarchy: structs, arrays, `i31` and
+    /// internalized host references (`any.convert_extern`).
+    Any,
+    /// Values `ref.eq` compares: structs, arrays and `i31`.
+    Eq,
+    /// Unboxed 31-bit integers.
+    I31,
+    /// Any struct.
+    Struct,
+    /// Any array.
+    Array,
+    /// The bottom of the GC hierarchy: only null.
+    None,
+    /// Structs of one struct type or its subtypes.
+    ConcreteStruct(TypeRef),
+    /// Arrays of one array type or its subtypes.
+    ConcreteArray(TypeRef),
+}
+
+/// What kind of [composite type](https://webassembly.github.io/spec/core/syntax/types.html#composite-types)
+/// a defined type is; it decides which concrete heap type refers to it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CompositeKind {
+    /// A function type.
+    Func,
+    /// A struct type.
+    Struct,
+    /// An array type.
+    Array,
+}
+
+impl WasmHeapType {
+    /// The defined type this heap type names, if it is concrete.
+    pub fn concrete(self) -> Option<TypeRef> {
+        match self {
+            Self::ConcreteFunc(t) | Self::ConcreteStruct(t) | Self::ConcreteArray(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The concrete heap type of a defined type of kind `kind`.
+    pub fn of_kind(kind: CompositeKind, t: TypeRef) -> Self {
+        match kind {
+            CompositeKind::Func => Self::ConcreteFunc(t),
+            CompositeKind::Struct => Self::ConcreteStruct(t),
+            CompositeKind::Array => Self::ConcreteArray(t),
+        }
+    }
+
+    /// The top of this type's hierarchy: `func`, `extern`, `any` or `exn`.
+    pub fn top(self) -> Self {
+        match self {
+            Self::Func | Self::NoFunc | Self::ConcreteFunc(_) => Self::Func,
+            Self::Extern | Self::NoExtern => Self::Extern,
+            Self::Exn | Self::NoExn => Self::Exn,
+            Self::Any
+            | Self::Eq
+            | Self::I31
+            | Self::Struct
+            | Self::Array
+            | Self::None
+            | Self::ConcreteStruct(_)
+            | Self::ConcreteArray(_) => Self::Any,
+        }
+    }
+
+    /// The bottom of this type's hierarchy: `nofunc`, `noextern`, `none`
+    /// or `noexn`.
+    pub fn bottom(self) -> Self {
+        match self.top() {
+            Self::Func => Self::NoFunc,
+            Self::Extern => Self::NoExtern,
+            Self::Exn => Self::NoExn,
+            _ => Self::None,
+        }
+    }
+
+    /// Whether this is a bottom type (its only value is null).
+    pub fn is_bottom(self) -> bool {
+        matches!(
+            self,
+            Self::NoFunc | Self::NoExtern | Self::NoExn | Self::None
+        )
+    }
+
+    /// This heap type with its concrete type reference rewritten by `f`.
+    pub fn map_type_ref(self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> Self {
+        match self {
+            Self::ConcreteFunc(t) => Self::ConcreteFunc(f(t)),
+            Self::ConcreteStruct(t) => Self::ConcreteStruct(f(t)),
+            Self::ConcreteArray(t) => Self::ConcreteArray(f(t)),
+            other => other,
+        }
+    }
+
+    /// Whether every value of `self` is a value of `other` (spec:
+    /// [Heap Types](https://webassembly.github.io/spec/core/valid/matching.html#heap-types)).
+    /// Concrete types are compared with `sub`, which says whether the
+    /// first defined type is (declared) a subtype of the second, both in
+    /// the same index space.
+    pub fn matches(self, other: Self, sub: &mut impl FnMut(TypeRef, TypeRef) -> bool) -> bool {
+        use WasmHeapType as H;
+        if self == other {
+            return true;
+        }
+        match (self, other) {
+            (a, b) if a.top() != b.top() => false,
+            (a, _) if a.is_bottom() => true,
+            (_, b) if b.is_bottom() => false,
+            (_, b) if b == b.top() => true,
+            (H::I31 | H::Struct | H::Array | H::ConcreteStruct(_) | H::ConcreteArray(_), H::Eq) => {
+                true
+            }
+            (H::ConcreteStruct(_), H::Struct) | (H::ConcreteArray(_), H::Array) => true,
+            (H::ConcreteFunc(a), H::ConcreteFunc(b))
+            | (H::ConcreteStruct(a), H::ConcreteStruct(b))
+            | (H::ConcreteArray(a), H::ConcreteArray(b)) => sub(a, b),
+            _ => false,
+        }
+    }
 }
 
 /// Which function type a concrete heap type names: a type of the module
@@ -83,6 +209,16 @@ pub enum TypeRef {
     RecGroup(u32),
 }
 
+impl fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeRef::Module(i) => write!(f, "{}", i.as_u32()),
+            TypeRef::Engine(i) => write!(f, "$type{}", i.as_u32()),
+            TypeRef::RecGroup(i) => write!(f, "$rec{i}"),
+        }
+    }
+}
+
 impl WasmValType {
     /// `exnref`: `(ref null exn)`, a nullable exception reference.
     pub const EXNREF: Self = Self::Ref(WasmRefType {
@@ -90,31 +226,37 @@ impl WasmValType {
         heap: WasmHeapType::Exn,
     });
 
-    /// Convert from wasmparser's value type.
+    /// Convert from wasmparser's value type; `kind` says what kind of
+    /// type each module type index is (see [`WasmValType::from_ref_type`]).
     ///
     /// # Errors
     ///
-    /// Reference types of the GC proposal are
-    /// [`WasmError::Unsupported`](crate::WasmError).
-    pub fn from_wasmparser(ty: wasmparser::ValType) -> crate::TranslateResult<Self> {
+    /// As [`WasmValType::from_ref_type`].
+    pub fn from_wasmparser(
+        ty: wasmparser::ValType,
+        kind: &impl Fn(TypeIndex) -> Option<CompositeKind>,
+    ) -> crate::TranslateResult<Self> {
         Ok(match ty {
             wasmparser::ValType::I32 => Self::I32,
             wasmparser::ValType::I64 => Self::I64,
             wasmparser::ValType::F32 => Self::F32,
             wasmparser::ValType::F64 => Self::F64,
             wasmparser::ValType::V128 => Self::V128,
-            wasmparser::ValType::Ref(r) => Self::from_ref_type(r)?,
+            wasmparser::ValType::Ref(r) => Self::from_ref_type(r, kind)?,
         })
     }
 
     /// Convert from wasmparser's reference type; a concrete type index is
-    /// the module's ([`TypeRef::Module`]).
+    /// the module's ([`TypeRef::Module`]), of the kind `kind` gives it.
     ///
     /// # Errors
     ///
-    /// Heap types outside the function, extern and exception hierarchies
-    /// (GC) and shared references are unsupported.
-    pub fn from_ref_type(r: wasmparser::RefType) -> crate::TranslateResult<Self> {
+    /// Shared references, exact types, continuation types and indices
+    /// `kind` does not know are [`WasmError::Unsupported`](crate::WasmError).
+    pub fn from_ref_type(
+        r: wasmparser::RefType,
+        kind: &impl Fn(TypeIndex) -> Option<CompositeKind>,
+    ) -> crate::TranslateResult<Self> {
         use wasmparser::{AbstractHeapType as A, HeapType as H};
         let heap = match r.heap_type() {
             H::Abstract { shared: false, ty } => match ty {
@@ -124,11 +266,20 @@ impl WasmValType {
                 A::NoExtern => WasmHeapType::NoExtern,
                 A::Exn => WasmHeapType::Exn,
                 A::NoExn => WasmHeapType::NoExn,
-                _ => crate::unsupported!("reference type {r:?} (GC)"),
+                A::Any => WasmHeapType::Any,
+                A::Eq => WasmHeapType::Eq,
+                A::I31 => WasmHeapType::I31,
+                A::Struct => WasmHeapType::Struct,
+                A::Array => WasmHeapType::Array,
+                A::None => WasmHeapType::None,
+                _ => crate::unsupported!("reference type {r:?}"),
             },
-            H::Concrete(wasmparser::UnpackedIndex::Module(index))
-            | H::Exact(wasmparser::UnpackedIndex::Module(index)) => {
-                WasmHeapType::ConcreteFunc(TypeRef::Module(TypeIndex::from_u32(index)))
+            H::Concrete(wasmparser::UnpackedIndex::Module(index)) => {
+                let index = TypeIndex::from_u32(index);
+                match kind(index) {
+                    Some(k) => WasmHeapType::of_kind(k, TypeRef::Module(index)),
+                    None => crate::unsupported!("reference type {r:?} of an unknown type"),
+                }
             }
             _ => crate::unsupported!("reference type {r:?}"),
         };
@@ -173,6 +324,21 @@ impl WasmValType {
             .is_some_and(|r| matches!(r.heap, WasmHeapType::Exn | WasmHeapType::NoExn))
     }
 
+    /// Whether this is a reference into the `any` hierarchy (its values
+    /// are null, `i31` or GC-heap objects).
+    pub fn is_any_ref(self) -> bool {
+        self.ref_type()
+            .is_some_and(|r| r.heap.top() == WasmHeapType::Any)
+    }
+
+    /// Whether this is a reference into the extern hierarchy (its values
+    /// are null, host values, or `any` values `extern.convert_any` made
+    /// external).
+    pub fn is_extern_ref(self) -> bool {
+        self.ref_type()
+            .is_some_and(|r| r.heap.top() == WasmHeapType::Extern)
+    }
+
     /// Whether this is a reference into the function hierarchy (its
     /// values are null or `VMFuncRef` pointers).
     pub fn is_func_ref(self) -> bool {
@@ -187,12 +353,9 @@ impl WasmValType {
     /// This type with every concrete type reference rewritten by `f`.
     pub fn map_type_refs(self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> Self {
         match self {
-            Self::Ref(WasmRefType {
+            Self::Ref(WasmRefType { nullable, heap }) => Self::Ref(WasmRefType {
                 nullable,
-                heap: WasmHeapType::ConcreteFunc(t),
-            }) => Self::Ref(WasmRefType {
-                nullable,
-                heap: WasmHeapType::ConcreteFunc(f(t)),
+                heap: heap.map_type_ref(f),
             }),
             other => other,
         }
@@ -200,31 +363,24 @@ impl WasmValType {
 
     /// Whether every value of `self` is a value of `other`, as the spec's
     /// [subtyping](https://webassembly.github.io/spec/core/valid/matching.html#value-types)
-    /// rules say for types without declared supertypes: numbers and
-    /// vectors only match themselves; `(ref null? h1)` matches
-    /// `(ref null? h2)` when null is allowed by the second wherever by the
-    /// first and `h1` is `h2`, a bottom type below it, or a concrete
-    /// function type below `func`. Concrete types compare by reference, so
-    /// both must be expressed in the same index space.
-    pub fn is_subtype_of(self, other: Self) -> bool {
+    /// rules say: numbers and vectors only match themselves;
+    /// `(ref null? h1)` matches `(ref null? h2)` when null is allowed by
+    /// the second wherever by the first and `h1` matches `h2`
+    /// ([`WasmHeapType::matches`]). Concrete types are compared with
+    /// `sub` (see there), so both must be in the same index space.
+    pub fn matches(self, other: Self, sub: &mut impl FnMut(TypeRef, TypeRef) -> bool) -> bool {
         match (self.ref_type(), other.ref_type()) {
-            (Some(a), Some(b)) => {
-                (!a.nullable || b.nullable)
-                    && match (a.heap, b.heap) {
-                        (x, y) if x == y => true,
-                        (
-                            WasmHeapType::NoFunc,
-                            WasmHeapType::Func | WasmHeapType::ConcreteFunc(_),
-                        ) => true,
-                        (WasmHeapType::ConcreteFunc(_), WasmHeapType::Func) => true,
-                        (WasmHeapType::NoExtern, WasmHeapType::Extern) => true,
-                        (WasmHeapType::NoExn, WasmHeapType::Exn) => true,
-                        _ => false,
-                    }
-            }
+            (Some(a), Some(b)) => (!a.nullable || b.nullable) && a.heap.matches(b.heap, sub),
             (None, None) => self == other,
             _ => false,
         }
+    }
+
+    /// [`WasmValType::matches`] where a concrete type matches only
+    /// itself: right for types without declared supertypes; with them,
+    /// use `matches` with the type registry.
+    pub fn is_subtype_of(self, other: Self) -> bool {
+        self.matches(other, &mut |a, b| a == b)
     }
 }
 
@@ -248,9 +404,15 @@ impl fmt::Display for WasmValType {
             WasmHeapType::NoExtern => f.write_str("noextern")?,
             WasmHeapType::Exn => f.write_str("exn")?,
             WasmHeapType::NoExn => f.write_str("noexn")?,
-            WasmHeapType::ConcreteFunc(TypeRef::Module(i)) => write!(f, "{}", i.as_u32())?,
-            WasmHeapType::ConcreteFunc(TypeRef::Engine(i)) => write!(f, "$type{}", i.as_u32())?,
-            WasmHeapType::ConcreteFunc(TypeRef::RecGroup(i)) => write!(f, "$rec{i}")?,
+            WasmHeapType::Any => f.write_str("any")?,
+            WasmHeapType::Eq => f.write_str("eq")?,
+            WasmHeapType::I31 => f.write_str("i31")?,
+            WasmHeapType::Struct => f.write_str("struct")?,
+            WasmHeapType::Array => f.write_str("array")?,
+            WasmHeapType::None => f.write_str("none")?,
+            WasmHeapType::ConcreteFunc(t)
+            | WasmHeapType::ConcreteStruct(t)
+            | WasmHeapType::ConcreteArray(t) => write!(f, "{t}")?,
         }
         f.write_str(")")
     }
@@ -325,6 +487,268 @@ impl fmt::Display for WasmFuncType {
             f.write_str(")")?;
         }
         f.write_str(")")
+    }
+}
+
+/// A [storage type](https://webassembly.github.io/spec/core/syntax/types.html#aggregate-types):
+/// what a struct field or an array element holds.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum WasmStorageType {
+    /// A packed 8-bit integer (read with sign or zero extension to `i32`).
+    I8,
+    /// A packed 16-bit integer.
+    I16,
+    /// A value of a value type.
+    Val(WasmValType),
+}
+
+impl WasmStorageType {
+    /// Bytes a field of this type takes in an object: 1, 2, 4, 8, 16,
+    /// or pointer-sized (8) for references.
+    pub fn byte_size(self) -> u32 {
+        match self {
+            Self::I8 => 1,
+            Self::I16 => 2,
+            Self::Val(WasmValType::I32 | WasmValType::F32) => 4,
+            Self::Val(WasmValType::V128) => 16,
+            Self::Val(_) => 8,
+        }
+    }
+
+    /// The value type a field of this type reads as (`i32` for packed
+    /// types; spec: [unpack](https://webassembly.github.io/spec/core/valid/conventions.html#aggregate-types)).
+    pub fn unpacked(self) -> WasmValType {
+        match self {
+            Self::I8 | Self::I16 => WasmValType::I32,
+            Self::Val(t) => t,
+        }
+    }
+
+    /// Whether every value of `self` is a value of `other`: packed types
+    /// only match themselves, value types as [`WasmValType::matches`].
+    pub fn matches(self, other: Self, sub: &mut impl FnMut(TypeRef, TypeRef) -> bool) -> bool {
+        match (self, other) {
+            (Self::Val(a), Self::Val(b)) => a.matches(b, sub),
+            (a, b) => a == b,
+        }
+    }
+
+    fn map_type_refs(self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> Self {
+        match self {
+            Self::Val(t) => Self::Val(t.map_type_refs(f)),
+            other => other,
+        }
+    }
+}
+
+impl fmt::Display for WasmStorageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::I8 => f.write_str("i8"),
+            Self::I16 => f.write_str("i16"),
+            Self::Val(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// A [field type](https://webassembly.github.io/spec/core/syntax/types.html#aggregate-types):
+/// a storage type and whether it may be written after allocation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct WasmFieldType {
+    /// What the field holds.
+    pub element: WasmStorageType,
+    /// Whether `struct.set` / `array.set` (and the bulk array operators)
+    /// may write it.
+    pub mutable: bool,
+}
+
+impl WasmFieldType {
+    /// Whether a field of type `self` may stand where one of `other` is
+    /// expected (spec:
+    /// [Field Types](https://webassembly.github.io/spec/core/valid/matching.html#field-types)):
+    /// the same mutability; an immutable field may be of a subtype, a
+    /// mutable one must be of the same type.
+    pub fn matches(self, other: Self, sub: &mut impl FnMut(TypeRef, TypeRef) -> bool) -> bool {
+        self.mutable == other.mutable
+            && if self.mutable {
+                self.element.matches(other.element, sub) && other.element.matches(self.element, sub)
+            } else {
+                self.element.matches(other.element, sub)
+            }
+    }
+}
+
+impl fmt::Display for WasmFieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mutable {
+            write!(f, "(mut {})", self.element)
+        } else {
+            write!(f, "{}", self.element)
+        }
+    }
+}
+
+/// A [composite type](https://webassembly.github.io/spec/core/syntax/types.html#composite-types):
+/// what a defined type describes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum WasmCompositeType {
+    /// A function type.
+    Func(WasmFuncType),
+    /// A struct type: its fields, in order.
+    Struct(Box<[WasmFieldType]>),
+    /// An array type: its element field.
+    Array(WasmFieldType),
+}
+
+impl WasmCompositeType {
+    /// Which kind of composite type this is.
+    pub fn kind(&self) -> CompositeKind {
+        match self {
+            Self::Func(_) => CompositeKind::Func,
+            Self::Struct(_) => CompositeKind::Struct,
+            Self::Array(_) => CompositeKind::Array,
+        }
+    }
+
+    /// This type with every concrete type reference rewritten by `f`.
+    pub fn map_type_refs(&self, mut f: impl FnMut(TypeRef) -> TypeRef) -> Self {
+        match self {
+            Self::Func(ty) => Self::Func(ty.map_type_refs(f)),
+            Self::Struct(fields) => Self::Struct(
+                fields
+                    .iter()
+                    .map(|field| WasmFieldType {
+                        element: field.element.map_type_refs(&mut f),
+                        mutable: field.mutable,
+                    })
+                    .collect(),
+            ),
+            Self::Array(field) => Self::Array(WasmFieldType {
+                element: field.element.map_type_refs(&mut f),
+                mutable: field.mutable,
+            }),
+        }
+    }
+
+    /// Whether `self` may be declared a subtype of `other` (spec:
+    /// [Composite Types](https://webassembly.github.io/spec/core/valid/matching.html#composite-types)):
+    /// functions contravariant in parameters and covariant in results,
+    /// structs with a prefix of matching fields, arrays with matching
+    /// elements.
+    pub fn matches(&self, other: &Self, sub: &mut impl FnMut(TypeRef, TypeRef) -> bool) -> bool {
+        match (self, other) {
+            (Self::Func(a), Self::Func(b)) => {
+                a.params.len() == b.params.len()
+                    && a.results.len() == b.results.len()
+                    && a.params
+                        .iter()
+                        .zip(b.params.iter())
+                        .all(|(x, y)| y.matches(*x, sub))
+                    && a.results
+                        .iter()
+                        .zip(b.results.iter())
+                        .all(|(x, y)| x.matches(*y, sub))
+            }
+            (Self::Struct(a), Self::Struct(b)) => {
+                a.len() >= b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.matches(*y, sub))
+            }
+            (Self::Array(a), Self::Array(b)) => a.matches(*b, sub),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for WasmCompositeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Func(ty) => write!(f, "{ty}"),
+            Self::Struct(fields) => {
+                f.write_str("(struct")?;
+                for field in fields.iter() {
+                    write!(f, " (field {field})")?;
+                }
+                f.write_str(")")
+            }
+            Self::Array(field) => write!(f, "(array {field})"),
+        }
+    }
+}
+
+/// A [sub type](https://webassembly.github.io/spec/core/syntax/types.html#recursive-types):
+/// a defined type with its declared supertype and whether further
+/// subtypes may be declared.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct WasmSubType {
+    /// Whether no type may declare this one its supertype (`final`, the
+    /// default for a type written without `sub`).
+    pub is_final: bool,
+    /// The declared supertype, if any (the spec allows at most one).
+    pub supertype: Option<TypeRef>,
+    /// The type's structure.
+    pub composite: WasmCompositeType,
+}
+
+impl WasmSubType {
+    /// A final function type without supertype, as every type was before
+    /// the GC proposal.
+    pub fn func(ty: WasmFuncType) -> Self {
+        Self {
+            is_final: true,
+            supertype: None,
+            composite: WasmCompositeType::Func(ty),
+        }
+    }
+
+    /// The function type, if this is one.
+    pub fn as_func(&self) -> Option<&WasmFuncType> {
+        match &self.composite {
+            WasmCompositeType::Func(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
+    /// The function type, for indices that validation (or
+    /// [`Module::check`](crate::Module::check), for metadata from an
+    /// artifact) guarantees to name function types: those of functions,
+    /// tags, blocks and calls.
+    ///
+    /// # Panics
+    ///
+    /// If this is a struct or array type.
+    pub fn unwrap_func(&self) -> &WasmFuncType {
+        self.as_func()
+            .expect("validation: the index names a function type")
+    }
+
+    /// Which kind of composite type this is.
+    pub fn kind(&self) -> CompositeKind {
+        self.composite.kind()
+    }
+
+    /// This type with every concrete type reference (the supertype's too)
+    /// rewritten by `f`.
+    pub fn map_type_refs(&self, mut f: impl FnMut(TypeRef) -> TypeRef) -> Self {
+        Self {
+            is_final: self.is_final,
+            supertype: self.supertype.map(&mut f),
+            composite: self.composite.map_type_refs(f),
+        }
+    }
+}
+
+impl fmt::Display for WasmSubType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_final && self.supertype.is_none() {
+            return write!(f, "{}", self.composite);
+        }
+        f.write_str("(sub")?;
+        if self.is_final {
+            f.write_str(" final")?;
+        }
+        if let Some(s) = self.supertype {
+            write!(f, " {s}")?;
+        }
+        write!(f, " {})", self.composite)
     }
 }
 

@@ -319,7 +319,7 @@ mod impls {
             let Some(ty) = module.tags.get(index) else {
                 abort_activation("throw of a tag the module does not have");
             };
-            let params = &module.types[*ty].params;
+            let params = &module.func_type_at(*ty).params;
             let tag = instance.tag_ptr(index);
             // SAFETY: compiled code stored one `ValRaw` per parameter of the
             // tag's type at `values`, in its frame.
@@ -398,6 +398,18 @@ mod impls {
         // store (validation types it; objects live as long as the store);
         // the stub passed the frame's return address and frame pointer.
         unsafe { crate::throw(exn, pc as usize, fp as usize) }
+    }
+
+    pub(super) unsafe extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u32 {
+        use keel_translate::SharedTypeIndex;
+        // SAFETY: called by compiled code with its own VMContext.
+        match unsafe { running_store(vmctx) } {
+            Some(store) => u32::from(store.is_subtype(
+                SharedTypeIndex::from_u32(actual),
+                SharedTypeIndex::from_u32(expected),
+            )),
+            None => 0,
+        }
     }
 
     pub(super) unsafe extern "C" fn out_of_gas(vmctx: *mut u8) -> u32 {

@@ -60,6 +60,14 @@ pub trait VMStore {
     /// look at the deadline.
     fn epoch_interruption(&self) -> bool;
 
+    /// Whether engine type `a` is `b` or declares it as a (transitive)
+    /// supertype (the engine's type registry answers).
+    fn is_subtype(
+        &self,
+        a: keel_translate::SharedTypeIndex,
+        b: keel_translate::SharedTypeIndex,
+    ) -> bool;
+
     /// The store's exception objects, where `throw` allocates.
     fn exn_heap(&mut self) -> &mut crate::ExnHeap;
 

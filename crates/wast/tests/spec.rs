@@ -167,6 +167,7 @@ struct Proposals {
     wide_arithmetic: bool,
     custom_page_sizes: bool,
     exceptions: bool,
+    gc: bool,
 }
 
 /// The proposals script `name` (`<suite>/<file>`) runs with.
@@ -185,6 +186,7 @@ fn proposals_for(name: &str) -> Proposals {
             wide_arithmetic: true,
             custom_page_sizes: true,
             exceptions: true,
+            gc: true,
         };
     }
     // 2.0 proposals' tests of later ones: SIMD loads and stores on a
@@ -273,7 +275,8 @@ fn engine(bounds: Bounds, proposals: Proposals) -> keel::Engine {
         .wasm_threads(proposals.threads)
         .wasm_wide_arithmetic(proposals.wide_arithmetic)
         .wasm_custom_page_sizes(proposals.custom_page_sizes)
-        .wasm_exceptions(proposals.exceptions);
+        .wasm_exceptions(proposals.exceptions)
+        .wasm_gc(proposals.gc);
     config.signals_based_traps(!matches!(bounds, Bounds::Explicit));
     if matches!(bounds, Bounds::Metered) {
         config.consume_fuel(true).epoch_interruption(true);

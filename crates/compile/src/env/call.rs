@@ -17,8 +17,8 @@ use cranelift_codegen::ir::{
     condcodes::IntCC, types,
 };
 use keel_translate::{
-    FuncIndex, TableIndex, Trap, TypeIndex, VMOffsets, vmfuncref, vmfunction_import,
-    vmtable_definition,
+    BuiltinFunctionIndex, FuncIndex, TableIndex, Trap, TypeIndex, VMOffsets, vmfuncref,
+    vmfunction_import, vmtable_definition,
 };
 
 impl FuncTranslator<'_, '_> {
@@ -54,7 +54,7 @@ impl FuncTranslator<'_, '_> {
         let ty_index = *module.functions.get(index).ok_or_else(|| {
             CompileError::Bug(format!("function index {function_index} out of range"))
         })?;
-        let nparams = module.types[ty_index].params.len();
+        let nparams = module.func_type_at(ty_index).params.len();
         let mut args = vec![self.vmctx, self.vmctx];
         args.extend(self.popn(nparams)?);
         if module.defined_func_index(index).is_some() {
@@ -66,7 +66,7 @@ impl FuncTranslator<'_, '_> {
             }
             let sig = self.wasm_sig_ref(ty_index);
             let results = self.emit_call(Callee::Direct(callee), sig, &args)?;
-            self.declare_refs(&results, &module.types[ty_index].results);
+            self.declare_refs(&results, &module.func_type_at(ty_index).results);
             self.push_all(&results);
         } else {
             let off = self.env.offsets.imported_function(index);
@@ -82,9 +82,14 @@ impl FuncTranslator<'_, '_> {
     /// Module type `type_index` and its number of parameters.
     fn type_param_count(&self, type_index: u32) -> Result<(TypeIndex, usize), CompileError> {
         let ty_index = TypeIndex::from_u32(type_index);
-        let ty =
-            self.env.module.types.get(ty_index).ok_or_else(|| {
-                CompileError::Bug(format!("type index {type_index} out of range"))
+        let ty = self
+            .env
+            .module
+            .types
+            .get(ty_index)
+            .and_then(|t| t.as_func())
+            .ok_or_else(|| {
+                CompileError::Bug(format!("type index {type_index} is not a function type"))
             })?;
         Ok((ty_index, ty.params.len()))
     }
@@ -126,7 +131,7 @@ impl FuncTranslator<'_, '_> {
         } else {
             let results = self.emit_call(Callee::Indirect(sig, callee), sig, args)?;
             let module = self.env.module;
-            self.declare_refs(&results, &module.types[ty].results);
+            self.declare_refs(&results, &module.func_type_at(ty).results);
             self.push_all(&results);
         }
         Ok(())
@@ -191,9 +196,32 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .load(types::I32, readonly(), type_ids, (type_index * 4) as i32);
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.builder
-            .ins()
-            .trapnz(mismatch, clif_trap_code(Trap::BadSignature));
+        if self.env.module.types[ty_index].is_final {
+            self.builder
+                .ins()
+                .trapnz(mismatch, clif_trap_code(Trap::BadSignature));
+        } else {
+            // A function of a declared subtype matches too (spec:
+            // [`call_indirect`](https://webassembly.github.io/spec/core/exec/instructions.html#exec-call-indirect)):
+            // when the ids differ, ask the type registry.
+            let slow = self.builder.create_block();
+            let done = self.builder.create_block();
+            self.builder.set_cold_block(slow);
+            self.builder.ins().brif(mismatch, slow, &[], done, &[]);
+            self.builder.switch_to_block(slow);
+            self.builder.seal_block(slow);
+            let call = self.call_builtin(
+                BuiltinFunctionIndex::is_subtype,
+                &[self.vmctx, actual, expected],
+            );
+            let ok = self.builder.inst_results(call)[0];
+            self.builder
+                .ins()
+                .trapz(ok, clif_trap_code(Trap::BadSignature));
+            self.builder.ins().jump(done, &[]);
+            self.builder.switch_to_block(done);
+            self.builder.seal_block(done);
+        }
 
         self.call_func_ref(ty_index, func_ref, params, tail)
     }

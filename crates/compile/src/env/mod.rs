@@ -97,7 +97,7 @@ impl FuncTranslator<'_, '_> {
         if let Some(s) = self.env.sig_refs.get(&index) {
             return *s;
         }
-        let sig = abi::wasm_signature(self.env.isa, &self.env.module.types[index]);
+        let sig = abi::wasm_signature(self.env.isa, self.env.module.func_type_at(index));
         let s = self.builder.import_signature(sig);
         self.env.sig_refs.insert(index, s);
         s

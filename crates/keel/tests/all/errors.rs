@@ -95,8 +95,11 @@ fn refused_modules_are_typed() {
         err.downcast_ref::<WasmError>(),
         Some(WasmError::InvalidWasm { .. })
     ));
-    // GC types are not implemented (the GC proposal is off).
-    let err = Module::new(&engine, "(module (type (struct)))").unwrap_err();
+    // GC types with the GC proposal off.
+    let mut no_gc = keel::Config::new();
+    no_gc.wasm_gc(false);
+    let no_gc = Engine::new(&no_gc).unwrap();
+    let err = Module::new(&no_gc, "(module (type (struct)))").unwrap_err();
     assert!(
         matches!(
             err.downcast_ref::<WasmError>(),

@@ -5,6 +5,7 @@ mod control;
 mod errors;
 mod exceptions;
 mod fuel_workloads;
+mod gc;
 mod lazy_funcrefs;
 mod lazy_tables;
 mod memory;
