@@ -17,6 +17,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use hashbrown::HashMap;
+use keel_translate::gc_layout::is_gc_ref;
 use keel_translate::{BuiltinFunctionIndex, Trap, WasmFuncType, WasmValType};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
@@ -105,7 +106,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let mut locals = Vec::new();
         for (value, wasm_ty) in params.iter().zip(ty.params.iter()) {
             let var = builder.declare_var(abi::value_type(env.isa, *wasm_ty));
-            if wasm_ty.is_exn_ref() {
+            if is_gc_ref(*wasm_ty) {
                 builder.declare_var_needs_stack_map(var);
             }
             builder.def_var(var, *value);
@@ -127,7 +128,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             };
             for _ in 0..count {
                 let var = builder.declare_var(clif_ty);
-                if local_ty.is_exn_ref() {
+                if is_gc_ref(local_ty) {
                     builder.declare_var_needs_stack_map(var);
                 }
                 builder.def_var(var, zero);
@@ -138,7 +139,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         let ret = builder.create_block();
         for r in ty.results.iter() {
             let v = builder.append_block_param(ret, abi::value_type(env.isa, *r));
-            if r.is_exn_ref() {
+            if is_gc_ref(*r) {
                 builder.declare_value_needs_stack_map(v);
             }
         }
@@ -280,13 +281,14 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
     }
 
     /// Tell Cranelift which of `values` (of wasm types `tys`) are
-    /// `exnref`s, references the exception collector must find: across
+    /// references the collector must find (`exnref`, `externref` and the
+    /// `any` hierarchy; [`is_gc_ref`]): across
     /// every call they live in a stack slot its stack map names. Every
     /// operator that makes a new value of a reference type calls this (or
     /// defines a local, whose variable is declared once).
     pub(crate) fn declare_refs(&mut self, values: &[Value], tys: &[WasmValType]) {
         for (v, t) in values.iter().zip(tys) {
-            if t.is_exn_ref() {
+            if is_gc_ref(*t) {
                 self.builder.declare_value_needs_stack_map(*v);
             }
         }

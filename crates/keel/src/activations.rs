@@ -34,7 +34,7 @@ use keel_vm::{VMStore, VMStoreContext};
 /// In the list of interrupted activations' exit frames: an activation
 /// interrupted by a builtin's callback, whose wasm frames cannot be
 /// walked, so exception objects are not collected until it resumes (see
-/// [`keel_vm::ExnHeap::defer_collection`]).
+/// [`keel_vm::GcHeap::defer_collection`]).
 pub(crate) const UNKNOWN_WASM_EXIT: (usize, usize) = (usize::MAX, usize::MAX);
 
 /// The calls into wasm active on one store: how many, and the exit frames

@@ -167,9 +167,9 @@ impl ExnRef {
         }
         // SAFETY: the store keeps its tags' definitions; a non-null
         // exnref of this store (checked by `to_raw`) is a pinned object.
-        let obj = unsafe { store.exceptions.heap_mut().alloc(def, &raw, &params) }?;
+        let obj = unsafe { store.exceptions.heap_mut().alloc_exn(def, &raw, &params) }?;
         // SAFETY: just allocated; the host holds it from here on.
-        unsafe { keel_vm::ExnHeap::pin(obj.as_ptr()) };
+        unsafe { keel_vm::GcHeap::pin(obj.as_ptr().cast()) };
         Ok(ExnRef {
             store: store.id,
             raw: obj.as_ptr() as usize,
@@ -254,7 +254,7 @@ impl ExnRef {
     /// which the host now holds: the object lives as long as the store.
     pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> ExnRef {
         // SAFETY: a non-null exnref of this store is a live object.
-        unsafe { keel_vm::ExnHeap::pin(raw as *mut keel_vm::VMExnObject) };
+        unsafe { keel_vm::GcHeap::pin(raw as *mut keel_vm::VMGcHeader) };
         ExnRef {
             store: store.id,
             raw,
@@ -306,7 +306,7 @@ impl ThrownException {
     pub(crate) fn uncaught(store: &mut StoreOpaque, raw: usize) -> ThrownException {
         // SAFETY: `raw` is the live object the call threw. Marked
         // escaped, only roots keep it alive from here on: the hold below.
-        unsafe { keel_vm::ExnHeap::mark_escaped(raw as *mut keel_vm::VMExnObject) };
+        unsafe { keel_vm::GcHeap::mark_escaped(raw as *mut keel_vm::VMExnObject) };
         let (id, hold) = store.exceptions.hold(raw);
         ThrownException {
             exn: ExnRef {
@@ -357,8 +357,8 @@ impl<T> crate::Store<T> {
         if inner.opaque.activations.active() {
             return;
         }
-        let mut roots = keel_vm::ExnRoots::default();
-        let complete = keel_vm::VMStore::trace_exn_roots(inner, &mut |raw| roots.visit(raw));
+        let mut roots = keel_vm::GcRoots::default();
+        let complete = keel_vm::VMStore::trace_gc_roots(inner, &mut |raw| roots.visit(raw));
         debug_assert!(complete, "no activation outside calls");
         // SAFETY: no wasm runs on this store, so no frame holds a
         // reference; the roots are its globals, tables and live

@@ -14,7 +14,7 @@ use keel_vm::VMTagDefinition;
 #[derive(Default)]
 pub(crate) struct ExceptionState {
     /// Exception objects.
-    heap: keel_vm::ExnHeap,
+    heap: keel_vm::GcHeap,
     /// Tags handed out as [`Tag`]s, and their indices by the address of
     /// their definition.
     tags: Vec<TagData>,
@@ -29,12 +29,12 @@ pub(crate) struct ExceptionState {
 
 impl ExceptionState {
     /// The heap, for the runtime's builtins.
-    pub(crate) fn heap_mut(&mut self) -> &mut keel_vm::ExnHeap {
+    pub(crate) fn heap_mut(&mut self) -> &mut keel_vm::GcHeap {
         &mut self.heap
     }
 
     /// The heap, for the store's statistics.
-    pub(crate) fn heap(&self) -> &keel_vm::ExnHeap {
+    pub(crate) fn heap(&self) -> &keel_vm::GcHeap {
         &self.heap
     }
 

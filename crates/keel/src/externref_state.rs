@@ -17,15 +17,23 @@ pub(crate) struct ExternRefs {
     by_ptr: HashMap<usize, ExternRef>,
 }
 
-/// The host data behind an `externref`; its address is the raw reference.
+/// The host data behind an `externref`; its address is the raw
+/// reference. It starts with a GC header of type `EXTERN_TYPE`, so that
+/// casts and the collector can tell it from a GC object when it flows
+/// into the `any` hierarchy (`any.convert_extern`).
+#[repr(C)]
 struct ExternData {
+    header: keel_vm::VMGcHeader,
     data: Box<dyn Any + Send + Sync>,
 }
 
 impl ExternRefs {
     /// Keep `data` for a new reference of store `store`.
     pub(crate) fn push(&mut self, store: StoreId, data: Box<dyn Any + Send + Sync>) -> ExternRef {
-        let boxed = Box::new(ExternData { data });
+        let boxed = Box::new(ExternData {
+            header: keel_vm::VMGcHeader::EXTERN,
+            data,
+        });
         let raw = &*boxed as *const ExternData as usize;
         let r = ExternRef {
             store,

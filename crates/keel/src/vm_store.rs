@@ -102,11 +102,11 @@ impl<T> VMStore for StoreInner<T> {
         self.opaque.engine.is_subtype(a, b)
     }
 
-    fn exn_heap(&mut self) -> &mut keel_vm::ExnHeap {
+    fn gc_heap(&mut self) -> &mut keel_vm::GcHeap {
         self.opaque.exceptions.heap_mut()
     }
 
-    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool {
+    fn trace_gc_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool {
         let Some(outer_exits) = self.opaque.activations.outer_exits() else {
             return false;
         };
@@ -118,7 +118,7 @@ impl<T> VMStore for StoreInner<T> {
             unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, visit) };
         }
         for instance in &self.opaque.instances {
-            instance.handle.trace_exn_roots(visit);
+            instance.handle.trace_gc_roots(visit);
         }
         true
     }

@@ -97,6 +97,16 @@ trap_codes! {
     /// `memory.atomic.wait32`/`wait64` on a platform that cannot block a
     /// thread (`Platform::atomic_wait` is not implemented).
     AtomicWaitUnsupported = 15, "atomic wait is not supported by this platform";
+    /// `ref.cast` (or `br_on_cast` lowered to one) of a value not of the
+    /// target type.
+    CastFailure = 16, "cast failure";
+    /// An array access, fill, copy or initialization out of the array's
+    /// bounds.
+    ArrayOutOfBounds = 17, "out of bounds array access";
+    /// A GC allocation (`struct.new`, `array.new*`) the store's GC heap
+    /// cannot hold: larger than an object may be, or past the heap's
+    /// limit after a collection.
+    AllocationTooLarge = 18, "allocation size too large";
 }
 
 impl fmt::Display for Trap {

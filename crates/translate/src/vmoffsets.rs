@@ -113,17 +113,18 @@ pub mod vmstore_context {
 pub const VMTAG_DEFINITION_SIZE: u32 = 8;
 
 /// Offsets of the fields of an exception object (`VMExnObject`), the
-/// target of a non-null `exnref`: its tag, whether it ever became a
-/// value, and its payload, one 16-byte `ValRaw` slot per parameter of the
-/// tag's type.
+/// target of a non-null `exnref`: a GC object (its header first, see
+/// [`vmgc_header`](crate::gc_layout::vmgc_header)) holding its tag,
+/// whether it ever became a value, and its payload, one 16-byte `ValRaw`
+/// slot per parameter of the tag's type.
 pub mod vmexn_object {
     /// `tag: *const VMTagDefinition`, the thrown tag.
-    pub const TAG: u32 = 0;
+    pub const TAG: u32 = 8;
     /// `escaped: u32`: non-zero once the exception was an `exnref` value
     /// (caught with `catch_ref`/`catch_all_ref`, part of a payload, or
     /// seen by the host). Until then only the throw in flight refers to
     /// it, and a `catch` that has read its payload frees it.
-    pub const ESCAPED: u32 = 12;
+    pub const ESCAPED: u32 = 20;
     /// Offset of the first payload slot; slot `i` is at `PAYLOAD + 16 * i`.
     pub const PAYLOAD: u32 = 32;
 }

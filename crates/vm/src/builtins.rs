@@ -297,7 +297,7 @@ mod impls {
         // store that only the caught throw refers to unless it escaped.
         unsafe {
             if let Some(store) = running_store(vmctx) {
-                store.exn_heap().release(exn.cast());
+                store.gc_heap().release(exn.cast());
             }
         }
         0
@@ -329,7 +329,7 @@ mod impls {
             let Some(store) = (unsafe { running_store(vmctx) }) else {
                 abort_activation("throw without a running store");
             };
-            if store.exn_heap().should_collect() {
+            if store.gc_heap().should_collect() {
                 // SAFETY: the stub passed this frame's return address and
                 // frame pointer, so the walk starts at a call with a stack
                 // map; the payload is about to be referenced.
@@ -337,7 +337,7 @@ mod impls {
             }
             // SAFETY: the tag is this instance's or an import's, which the
             // store keeps; the payload's references are live objects.
-            match unsafe { store.exn_heap().alloc(tag, payload, params) } {
+            match unsafe { store.gc_heap().alloc_exn(tag, payload, params) } {
                 Ok(exn) => exn,
                 Err(_) => abort_activation("out of memory allocating an exception"),
             }
@@ -363,24 +363,24 @@ mod impls {
         pc: usize,
         fp: usize,
     ) {
-        let mut roots = crate::ExnRoots::default();
+        let mut roots = crate::GcRoots::default();
         for (value, ty) in payload.iter().zip(types) {
-            if ty.is_exn_ref() {
+            if keel_translate::gc_layout::is_gc_ref(*ty) {
                 roots.visit(value.get_ptr());
             }
         }
         let mut visit = |raw: usize| roots.visit(raw);
         // SAFETY: per the contract.
         unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, &mut visit) };
-        if !store.trace_exn_roots(&mut visit) {
-            store.exn_heap().defer_collection();
+        if !store.trace_gc_roots(&mut visit) {
+            store.gc_heap().defer_collection();
             return;
         }
         // SAFETY: the roots are every place compiled code, the runtime or
         // the host can read an `exnref` from: this activation's frames
         // (above), the store's other activations, globals and tables
-        // (`trace_exn_roots`), the pinned objects and the unescaped ones.
-        unsafe { store.exn_heap().collect(&roots) };
+        // (`trace_gc_roots`), the pinned objects and the unescaped ones.
+        unsafe { store.gc_heap().collect(&roots) };
     }
 
     pub(super) unsafe extern "C" fn throw_ref(

@@ -1177,17 +1177,20 @@ impl Instance {
         Ok(None)
     }
 
-    /// Visit every `exnref` (null ones included) this instance defines: the values of
-    /// its `exnref` globals and the elements of its `exnref` tables
-    /// (imported ones are visited through the instance defining them).
-    pub fn trace_exn_roots(&self, visit: &mut dyn FnMut(usize)) {
+    /// Visit every GC reference (null ones included) this instance
+    /// defines: the values of its globals and the elements of its tables
+    /// of reference types the collector traces
+    /// ([`is_gc_ref`]; imported ones are visited through the instance
+    /// defining them).
+    pub fn trace_gc_roots(&self, visit: &mut dyn FnMut(usize)) {
+        use keel_translate::gc_layout::is_gc_ref;
         let module = &*self.module;
         for (index, global) in module
             .globals
             .iter()
             .skip(module.num_imported_globals as usize)
         {
-            if global.ty.content.is_exn_ref() {
+            if is_gc_ref(global.ty.content) {
                 // SAFETY: a defined global's definition lives in this
                 // VMContext, 16-byte aligned; compiled code stores a
                 // reference as a native pointer in its first bytes.
@@ -1195,7 +1198,7 @@ impl Instance {
             }
         }
         for (def, table) in self.tables.iter() {
-            if !module.tables[module.table_index(def)].element.is_exn_ref() {
+            if !is_gc_ref(module.tables[module.table_index(def)].element) {
                 continue;
             }
             for i in 0..table.len() {

@@ -51,6 +51,7 @@ mod builtins;
 mod code_memory;
 mod error;
 mod exception;
+mod gc;
 mod instance;
 mod memory;
 mod memory_image;
@@ -66,7 +67,8 @@ pub use backtrace::{FrameInfo, symbolize};
 pub use builtins::BUILTINS;
 pub use code_memory::{CodeMemory, ModuleCode};
 pub use error::VmError;
-pub use exception::{ExnHeap, ExnRoots, VMExnObject, VMTagDefinition, throw};
+pub use exception::{VMExnObject, VMTagDefinition, throw};
+pub use gc::{GcAllocError, GcHeap, GcRoots, VMGcHeader};
 pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
     MAX_TABLE_ELEMENTS, MemorySetup,

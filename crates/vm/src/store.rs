@@ -69,16 +69,16 @@ pub trait VMStore {
     ) -> bool;
 
     /// The store's exception objects, where `throw` allocates.
-    fn exn_heap(&mut self) -> &mut crate::ExnHeap;
+    fn gc_heap(&mut self) -> &mut crate::GcHeap;
 
     /// Visit every `exnref` value, null ones included, that the store's
     /// collector must treat as a root besides the frames of the running
     /// activation: the wasm frames of the activations it interrupted (a
     /// host function that called wasm again), and the `exnref` globals and
     /// table elements of every instance (see
-    /// [`Instance::trace_exn_roots`](crate::Instance::trace_exn_roots)).
+    /// [`Instance::trace_gc_roots`](crate::Instance::trace_gc_roots)).
     /// Returns `false`, having visited nothing, when some interrupted
     /// activation's frames cannot be walked (a store callback run by a
     /// builtin called wasm): then no collection may run.
-    fn trace_exn_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool;
+    fn trace_gc_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool;
 }

@@ -1,0 +1,569 @@
+//! A store's GC heap ([`GcHeap`]): every object a reference of the `any`
+//! or `exn` hierarchy can point to (structs, arrays and exception
+//! objects), collected by one non-moving mark-sweep collector with one
+//! root set.
+//!
+//! Objects are laid out as [`keel_translate::gc_layout`] says: a
+//! [`VMGcHeader`] (engine type id, flags), then fields at offsets known at
+//! compile time. Each object is its own allocation from the global
+//! allocator (`alloc` only, so the heap works in a kernel), aligned to
+//! [`GC_ALIGN`]; the heap keeps a list of them for the sweep. The
+//! heap's size is bounded ([`GcHeap::set_limit`]): an allocation past the
+//! limit after a collection fails, and compiled code traps.
+
+use crate::exception::{VMExnObject, VMTagDefinition};
+use crate::{ValRaw, VmError};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::alloc::Layout;
+use core::ptr::NonNull;
+use keel_translate::gc_layout::{
+    GC_ALIGN, GcTypeLayout, array_size, is_gc_ref, vmgc_array, vmgc_header,
+};
+use keel_translate::{SharedTypeIndex, WasmValType};
+
+/// The header every GC object starts with (see
+/// [`vmgc_header`]).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMGcHeader {
+    /// The engine type id, or `EXN_TYPE` / `EXTERN_TYPE`.
+    pub ty: u32,
+    /// `STRUCT`/`ARRAY` and the collector's bits.
+    pub flags: u32,
+}
+
+const _: () = {
+    assert!(core::mem::offset_of!(VMGcHeader, ty) == vmgc_header::TYPE as usize);
+    assert!(core::mem::offset_of!(VMGcHeader, flags) == vmgc_header::FLAGS as usize);
+    assert!(core::mem::size_of::<VMGcHeader>() == vmgc_header::SIZE as usize);
+};
+
+impl VMGcHeader {
+    /// The header of a host value behind an `externref`, which lives
+    /// outside the heap: the collector neither marks nor frees it.
+    pub const EXTERN: VMGcHeader = VMGcHeader {
+        ty: vmgc_header::EXTERN_TYPE,
+        flags: 0,
+    };
+}
+
+/// Reached from a root in the collection running now.
+pub(crate) const MARKED: u32 = 1;
+/// Held by the host: a root until the store drops.
+pub(crate) const PINNED: u32 = 2;
+/// An exception whose payload has reference fields (its tag type's entry
+/// in `exn_ref_fields`).
+pub(crate) const HAS_REFS: u32 = 4;
+
+/// A collection runs once the heap has grown by at least this many bytes
+/// since the last one.
+const MIN_COLLECTION_BYTES: usize = 64 << 10;
+
+/// Why a struct or array could not be allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcAllocError {
+    /// The object would be larger than any object may be.
+    TooLarge,
+    /// The heap's limit, or the global allocator, refused it.
+    OutOfMemory,
+    /// The type is not a struct or array type registered with the heap.
+    UnknownType,
+}
+
+/// The GC objects of one store.
+///
+/// The roots of a collection ([`GcHeap::collect`]) are the references in
+/// wasm frames (from the stack maps compiled code records at each call),
+/// in globals and tables, those the host holds ([`GcHeap::pin`]) and
+/// exceptions that never became values. An exception that never became
+/// an `exnref` value (see [`vmexn_object::ESCAPED`](keel_translate::vmexn_object::ESCAPED))
+/// is referred to only by its throw, and the `catch` that handles it
+/// frees it at once ([`GcHeap::release`]). Objects never move.
+#[derive(Debug)]
+pub struct GcHeap {
+    objects: Vec<NonNull<VMGcHeader>>,
+    bytes: usize,
+    /// The most bytes the objects may take.
+    limit: usize,
+    /// Struct and array layouts by engine type id.
+    layouts: BTreeMap<u32, GcTypeLayout>,
+    /// The payload fields of exceptions that are references, by tag type
+    /// (filled as objects of the type are allocated).
+    exn_ref_fields: BTreeMap<SharedTypeIndex, Box<[u32]>>,
+    /// Collect when `bytes` reaches this.
+    next_collection: usize,
+}
+
+impl Default for GcHeap {
+    fn default() -> Self {
+        Self {
+            objects: Vec::new(),
+            bytes: 0,
+            limit: usize::MAX,
+            layouts: BTreeMap::new(),
+            exn_ref_fields: BTreeMap::new(),
+            next_collection: MIN_COLLECTION_BYTES,
+        }
+    }
+}
+
+// SAFETY: the heap owns its objects; their tag pointers are only compared
+// and read under the store, which is `Send`.
+unsafe impl Send for GcHeap {}
+// SAFETY: as above; `&GcHeap` reads nothing through the pointers.
+unsafe impl Sync for GcHeap {}
+
+impl GcHeap {
+    /// Bound the bytes the heap's objects may take (default: no bound
+    /// but the allocator's).
+    pub fn set_limit(&mut self, bytes: usize) {
+        self.limit = bytes;
+    }
+
+    /// Record the layout of struct or array type `ty`; allocating objects
+    /// of a type needs it. A type's layout never changes, so registering
+    /// it again does nothing.
+    pub fn register_type(&mut self, ty: SharedTypeIndex, layout: GcTypeLayout) {
+        self.layouts.entry(ty.as_u32()).or_insert(layout);
+    }
+
+    /// Take `size` bytes, zeroed, aligned to [`GC_ALIGN`], with a header
+    /// of type `ty` and flags `flags`, and list the object.
+    fn alloc_raw(&mut self, size: usize, ty: u32, flags: u32) -> Result<NonNull<u8>, GcAllocError> {
+        if self.bytes.saturating_add(size) > self.limit {
+            return Err(GcAllocError::OutOfMemory);
+        }
+        let layout =
+            Layout::from_size_align(size, GC_ALIGN as usize).map_err(|_| GcAllocError::TooLarge)?;
+        self.objects
+            .try_reserve(1)
+            .map_err(|_| GcAllocError::OutOfMemory)?;
+        // SAFETY: the layout has a non-zero size (at least a header).
+        let raw = unsafe { alloc::alloc::alloc_zeroed(layout) };
+        let obj = NonNull::new(raw).ok_or(GcAllocError::OutOfMemory)?;
+        // SAFETY: a fresh allocation of at least a header, aligned.
+        unsafe {
+            obj.cast::<VMGcHeader>()
+                .as_ptr()
+                .write(VMGcHeader { ty, flags })
+        };
+        self.objects.push(obj.cast());
+        self.bytes += size;
+        Ok(obj)
+    }
+
+    /// Allocate a struct of type `ty`, its fields zero (the default
+    /// values: 0 and null).
+    ///
+    /// # Errors
+    ///
+    /// [`GcAllocError`]: an unregistered or non-struct type, or no room.
+    pub fn alloc_struct(&mut self, ty: SharedTypeIndex) -> Result<NonNull<u8>, GcAllocError> {
+        match self.layouts.get(&ty.as_u32()) {
+            Some(GcTypeLayout::Struct { size, .. }) => {
+                let size = *size as usize;
+                self.alloc_raw(size, ty.as_u32(), vmgc_header::STRUCT)
+            }
+            _ => Err(GcAllocError::UnknownType),
+        }
+    }
+
+    /// Allocate an array of type `ty` with `len` elements, all zero.
+    ///
+    /// # Errors
+    ///
+    /// [`GcAllocError`]: an unregistered or non-array type, an array
+    /// larger than an object may be, or no room.
+    pub fn alloc_array(
+        &mut self,
+        ty: SharedTypeIndex,
+        len: u32,
+    ) -> Result<NonNull<u8>, GcAllocError> {
+        let Some(GcTypeLayout::Array { elem_size, .. }) = self.layouts.get(&ty.as_u32()) else {
+            return Err(GcAllocError::UnknownType);
+        };
+        let size = array_size(*elem_size, len).ok_or(GcAllocError::TooLarge)?;
+        let obj = self.alloc_raw(size as usize, ty.as_u32(), vmgc_header::ARRAY)?;
+        // SAFETY: a fresh array object, which has room for its length.
+        unsafe {
+            obj.as_ptr()
+                .add(vmgc_array::LEN as usize)
+                .cast::<u32>()
+                .write(len)
+        };
+        Ok(obj)
+    }
+
+    /// Allocate an exception of `tag` carrying `payload`, whose values
+    /// have the parameter types `types` of the tag's type.
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::OutOfMemory`] when the allocation fails.
+    ///
+    /// # Safety
+    ///
+    /// `tag` must be a tag definition that outlives the heap, and each
+    /// non-null reference in `payload` a live object of this heap (or an
+    /// `i31` or host value).
+    pub unsafe fn alloc_exn(
+        &mut self,
+        tag: *const VMTagDefinition,
+        payload: &[ValRaw],
+        types: &[WasmValType],
+    ) -> Result<NonNull<VMExnObject>, VmError> {
+        let oom = |bytes| VmError::OutOfMemory {
+            what: "an exception object",
+            bytes,
+        };
+        let len = u32::try_from(payload.len()).map_err(|_| oom(usize::MAX))?;
+        let size = VMExnObject::size(payload.len()).ok_or(oom(usize::MAX))?;
+        let has_refs = types.iter().any(|t| is_gc_ref(*t));
+        if has_refs {
+            // SAFETY: `tag` is a live definition (the contract).
+            let ty = unsafe { (*tag).type_index };
+            self.exn_ref_fields.entry(ty).or_insert_with(|| {
+                (0u32..)
+                    .zip(types)
+                    .filter(|(_, t)| is_gc_ref(**t))
+                    .map(|(i, _)| i)
+                    .collect()
+            });
+            // Exceptions in the payload are now reachable from another
+            // one: they are values.
+            // SAFETY: per the contract.
+            unsafe { Self::mark_escaped_refs(payload, types) };
+        }
+        let flags = if has_refs { HAS_REFS } else { 0 };
+        let obj = self
+            .alloc_raw(size, vmgc_header::EXN_TYPE, flags)
+            .map_err(|_| oom(size))?
+            .cast::<VMExnObject>();
+        // SAFETY: a fresh allocation of the header plus `len` slots, its
+        // header written.
+        unsafe {
+            VMExnObject::init(obj, tag, len, self.objects.len() - 1);
+            let first = obj.as_ptr().add(1).cast::<ValRaw>();
+            core::ptr::copy_nonoverlapping(payload.as_ptr(), first, payload.len());
+        }
+        Ok(obj)
+    }
+
+    /// Mark `exn` as having become a value (its reference may now be
+    /// anywhere): from here on only roots keep it alive, where before
+    /// it lived until a `catch` released it.
+    ///
+    /// # Safety
+    ///
+    /// `exn` must be a live exception object of a heap.
+    pub unsafe fn mark_escaped(exn: *mut VMExnObject) {
+        // SAFETY: per the contract.
+        unsafe { VMExnObject::set_escaped(exn) };
+    }
+
+    /// Mark every non-null exception among `values` (whose types are
+    /// `types`) escaped: they are now reachable from another object.
+    ///
+    /// # Safety
+    ///
+    /// Each non-null `exnref` among `values` must be a live object.
+    pub unsafe fn mark_escaped_refs(values: &[ValRaw], types: &[WasmValType]) {
+        for (value, ty) in values.iter().zip(types) {
+            if ty.is_exn_ref() && value.get_ptr() != 0 {
+                // SAFETY: per the contract.
+                unsafe { Self::mark_escaped(value.get_ptr() as *mut VMExnObject) };
+            }
+        }
+    }
+
+    /// Free `exn` if it never escaped: a handler that did not keep the
+    /// reference has read its payload.
+    ///
+    /// # Safety
+    ///
+    /// `exn` must be a live exception object of this heap that nothing
+    /// but the caught throw refers to unless it escaped.
+    pub unsafe fn release(&mut self, exn: *mut VMExnObject) {
+        // SAFETY: per the contract `exn` is live and ours.
+        let (escaped, index) = unsafe { ((*exn).escaped(), (*exn).index()) };
+        let listed = self
+            .objects
+            .get(index)
+            .map(|o| o.as_ptr().cast::<VMExnObject>());
+        if escaped || listed != Some(exn) {
+            return;
+        }
+        // SAFETY: per the contract nothing else refers to it.
+        unsafe { self.free_at(index) };
+    }
+
+    /// The allocation layout of a live object.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of this heap.
+    unsafe fn layout_of(&self, obj: NonNull<VMGcHeader>) -> Layout {
+        // SAFETY: per the contract.
+        let ty = unsafe { obj.as_ref().ty };
+        let size = if ty == vmgc_header::EXN_TYPE {
+            // SAFETY: an exception object, live.
+            let len = unsafe { (*obj.as_ptr().cast::<VMExnObject>()).len() };
+            VMExnObject::size(len as usize)
+        } else {
+            match self.layouts.get(&ty) {
+                Some(GcTypeLayout::Struct { size, .. }) => Some(*size as usize),
+                Some(GcTypeLayout::Array { elem_size, .. }) => {
+                    // SAFETY: an array object, live: it has its length.
+                    let len = unsafe {
+                        *obj.as_ptr()
+                            .cast::<u8>()
+                            .add(vmgc_array::LEN as usize)
+                            .cast::<u32>()
+                    };
+                    array_size(*elem_size, len).map(|s| s as usize)
+                }
+                None => None,
+            }
+        };
+        let size = size.expect("the object's size was valid at allocation");
+        Layout::from_size_align(size, GC_ALIGN as usize).expect("valid at allocation")
+    }
+
+    /// Free the object at `index` of `objects`.
+    ///
+    /// # Safety
+    ///
+    /// Nothing may refer to the object any more.
+    unsafe fn free_at(&mut self, index: usize) {
+        let obj = self.objects[index];
+        // SAFETY: every object in `objects` is live.
+        let layout = unsafe { self.layout_of(obj) };
+        self.objects.swap_remove(index);
+        if let Some(moved) = self.objects.get(index) {
+            // SAFETY: every object in `objects` is live.
+            if unsafe { moved.as_ref().ty } == vmgc_header::EXN_TYPE {
+                // SAFETY: as above; an exception keeps its position.
+                unsafe { VMExnObject::set_index(moved.as_ptr().cast(), index) };
+            }
+        }
+        self.bytes -= layout.size();
+        // SAFETY: allocated by `alloc_raw` with this layout; removed from
+        // `objects`, so freed once.
+        unsafe { alloc::alloc::dealloc(obj.as_ptr().cast(), layout) };
+    }
+
+    /// Keep `obj` alive as long as the heap: the host holds its
+    /// reference, which nothing traces. An exception has escaped too.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of a heap.
+    pub unsafe fn pin(obj: *mut VMGcHeader) {
+        // SAFETY: per the contract.
+        unsafe {
+            (*obj).flags |= PINNED;
+            if (*obj).ty == vmgc_header::EXN_TYPE {
+                VMExnObject::set_escaped(obj.cast());
+            }
+        }
+    }
+
+    /// Whether the next allocation should be preceded by a collection:
+    /// the heap has grown past twice what the last one kept (and past
+    /// the work the last one did); with the `gc-zeal` feature, whenever
+    /// it is not empty.
+    pub fn should_collect(&self) -> bool {
+        if cfg!(feature = "gc-zeal") {
+            return !self.objects.is_empty();
+        }
+        self.bytes >= self.next_collection
+    }
+
+    /// Whether allocating `bytes` more would pass the limit: then a
+    /// collection should run first, whatever [`GcHeap::should_collect`]
+    /// says.
+    pub fn is_near_limit(&self, bytes: usize) -> bool {
+        self.bytes.saturating_add(bytes) > self.limit
+    }
+
+    /// Skip the collection that is due (its roots cannot all be found):
+    /// the next one waits until the heap has doubled again.
+    pub fn defer_collection(&mut self) {
+        self.next_collection = self.bytes.saturating_mul(2).max(MIN_COLLECTION_BYTES);
+    }
+
+    /// Mark-sweep: free every object no root reaches. The roots are those
+    /// in `roots`, the pinned objects and the exceptions that never
+    /// escaped; marking follows the reference fields of structs, arrays
+    /// and exception payloads. The next collection waits until the heap
+    /// has doubled, and at least as many bytes as `roots` looked at
+    /// places, so that its cost stays proportional to the allocations
+    /// between collections.
+    ///
+    /// Does nothing (the heap grows instead) when memory for the mark
+    /// stack runs out.
+    ///
+    /// # Safety
+    ///
+    /// Every non-null, non-`i31` value in `roots` must be a live object of
+    /// this heap or a host value (a [`VMGcHeader::EXTERN`] header), and
+    /// every reference that compiled code or the runtime can still read
+    /// must be reachable from `roots` or from a pinned or unescaped
+    /// object.
+    pub unsafe fn collect(&mut self, roots: &GcRoots) {
+        let mut stack: Vec<NonNull<VMGcHeader>> = Vec::new();
+        // Each object is pushed at most once: no push below reallocates.
+        if stack.try_reserve_exact(self.objects.len()).is_err() {
+            return;
+        }
+        let mark = |raw: usize, stack: &mut Vec<NonNull<VMGcHeader>>| {
+            if raw & 1 != 0 {
+                return; // an i31
+            }
+            let Some(obj) = NonNull::new(raw as *mut VMGcHeader) else {
+                return;
+            };
+            // SAFETY: a non-null, non-i31 reference is a live object of
+            // this heap or a host value (the contract, and the fields of
+            // live objects).
+            let header = unsafe { &mut *obj.as_ptr() };
+            if header.ty != vmgc_header::EXTERN_TYPE && header.flags & MARKED == 0 {
+                header.flags |= MARKED;
+                stack.push(obj);
+            }
+        };
+        for &root in &roots.found {
+            mark(root, &mut stack);
+        }
+        for obj in &self.objects {
+            // SAFETY: every object in `objects` is live.
+            let header = unsafe { obj.as_ref() };
+            let unescaped = header.ty == vmgc_header::EXN_TYPE
+                // SAFETY: an exception object, live.
+                && !unsafe { (*obj.as_ptr().cast::<VMExnObject>()).escaped() };
+            if unescaped || header.flags & PINNED != 0 {
+                mark(obj.as_ptr() as usize, &mut stack);
+            }
+        }
+        while let Some(obj) = stack.pop() {
+            // SAFETY: marked objects are live.
+            let ty = unsafe { obj.as_ref().ty };
+            let base = obj.as_ptr().cast::<u8>();
+            if ty == vmgc_header::EXN_TYPE {
+                // SAFETY: a live exception object.
+                let exn = unsafe { &*obj.as_ptr().cast::<VMExnObject>() };
+                if exn.flags() & HAS_REFS == 0 {
+                    continue;
+                }
+                // SAFETY: the tag definition outlives the heap.
+                let tag_ty = unsafe { (*exn.tag()).type_index };
+                let Some(fields) = self.exn_ref_fields.get(&tag_ty) else {
+                    continue;
+                };
+                let payload = exn.payload();
+                for &i in fields.iter() {
+                    if let Some(value) = payload.get(i as usize) {
+                        mark(value.get_ptr(), &mut stack);
+                    }
+                }
+                continue;
+            }
+            match self.layouts.get(&ty) {
+                Some(GcTypeLayout::Struct { refs, .. }) => {
+                    for &off in refs.iter() {
+                        // SAFETY: a reference field of a live struct of
+                        // this layout, pointer-aligned.
+                        mark(
+                            unsafe { *base.add(off as usize).cast::<usize>() },
+                            &mut stack,
+                        );
+                    }
+                }
+                Some(GcTypeLayout::Array { elem_ref: true, .. }) => {
+                    // SAFETY: a live array of references: `len` pointers
+                    // from `ELEMS`.
+                    unsafe {
+                        let len = *base.add(vmgc_array::LEN as usize).cast::<u32>();
+                        let elems = base.add(vmgc_array::ELEMS as usize).cast::<usize>();
+                        for i in 0..len as usize {
+                            mark(*elems.add(i), &mut stack);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut i = 0;
+        while i < self.objects.len() {
+            let obj = self.objects[i];
+            // SAFETY: every object in `objects` is live.
+            let header = unsafe { &mut *obj.as_ptr() };
+            if header.flags & MARKED != 0 {
+                header.flags &= !MARKED;
+                i += 1;
+            } else {
+                // SAFETY: no root reaches it: nothing can read it again.
+                // The last object moves to `i`, which is examined next.
+                unsafe { self.free_at(i) };
+            }
+        }
+        self.defer_collection();
+        self.next_collection = self
+            .next_collection
+            .max(roots.scanned.saturating_mul(core::mem::size_of::<usize>()));
+    }
+
+    /// Number of live objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the heap holds no objects.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Bytes held by the objects.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The number of exception objects (for statistics).
+    pub fn exn_count(&self) -> usize {
+        self.objects
+            .iter()
+            // SAFETY: every object in `objects` is live.
+            .filter(|o| unsafe { o.as_ref().ty } == vmgc_header::EXN_TYPE)
+            .count()
+    }
+}
+
+impl Drop for GcHeap {
+    fn drop(&mut self) {
+        while let Some(last) = self.objects.len().checked_sub(1) {
+            // SAFETY: the store is gone: nothing refers to the objects.
+            unsafe { self.free_at(last) };
+        }
+    }
+}
+
+/// The roots of one collection ([`GcHeap::collect`]) besides the heap's
+/// own: every place a reference was found in, and the non-null ones.
+#[derive(Debug, Default)]
+pub struct GcRoots {
+    found: Vec<usize>,
+    scanned: usize,
+}
+
+impl GcRoots {
+    /// Record the reference (null or not) in one place the collector
+    /// looks.
+    pub fn visit(&mut self, raw: usize) {
+        self.scanned += 1;
+        if raw != 0 {
+            self.found.push(raw);
+        }
+    }
+}
