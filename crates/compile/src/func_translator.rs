@@ -219,7 +219,7 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
         self.stack.push(v);
     }
 
-    fn peekn(&self, n: usize) -> Result<&[Value], CompileError> {
+    pub(crate) fn peekn(&self, n: usize) -> Result<&[Value], CompileError> {
         let len = self.stack.len();
         len.checked_sub(n)
             .map(|start| &self.stack[start..])
@@ -1128,7 +1128,10 @@ impl<'a, 'b> FuncTranslator<'a, 'b> {
             Operator::I64Extend32S => sext!(I32, I64),
 
             other => {
-                if !self.translate_simd(&other)? && !self.translate_atomic(&other)? {
+                if !self.translate_gc(&other)?
+                    && !self.translate_simd(&other)?
+                    && !self.translate_atomic(&other)?
+                {
                     return Err(CompileError::unsupported(format!(
                         "operator {other:?} at byte offset {:#x}",
                         self.offset

@@ -31,6 +31,7 @@ mod atomics;
 mod env;
 mod exceptions;
 mod func_translator;
+mod gc;
 mod link;
 mod simd;
 mod trampoline;

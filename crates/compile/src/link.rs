@@ -417,7 +417,13 @@ fn build_function(
 
     let mut fctx = FunctionBuilderContext::new();
     let builder = FunctionBuilder::new(&mut func, &mut fctx);
-    let mut env = FuncEnv::new(isa, module, &translation.offsets, &compiler.options);
+    let mut env = FuncEnv::new(
+        isa,
+        module,
+        &translation.offsets,
+        &compiler.options,
+        translation.gc,
+    );
     let body = &translation.function_bodies[index].body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
         CompileError::Translate(WasmError::Unsupported(m)) => {

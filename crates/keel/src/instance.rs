@@ -308,6 +308,19 @@ impl Instance {
         }
         store.funcs.fill_wasm_calls(&store.engine)?;
         let (vm_imports, imported) = Self::match_imports(store, module, imports)?;
+        // The store's GC heap allocates objects of the module's struct
+        // and array types.
+        for ((_, ty), id) in module
+            .inner
+            .module
+            .types
+            .iter()
+            .zip(module.inner.type_ids.iter())
+        {
+            if let Some(layout) = keel_translate::gc_layout::GcTypeLayout::of(&ty.composite) {
+                store.exceptions.heap_mut().register_type(*id, layout);
+            }
+        }
         let handle = Self::allocate(store, module, vm_imports)?;
         let index = store.instances.len();
         store

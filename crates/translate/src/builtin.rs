@@ -94,6 +94,36 @@ macro_rules! foreach_builtin {
             /// `call_indirect` to a non-final type and of casts to
             /// concrete types.
             is_subtype(vmctx: vmctx, actual: i32, expected: i32) -> i32;
+            /// `struct.new*` and `array.new*`: allocate a zeroed object of
+            /// module type `type_index` (an array of `len` elements) on
+            /// the store's GC heap, collecting first when the heap is due;
+            /// returns the object, or 0 when it cannot be allocated (the
+            /// caller traps with `AllocationTooLarge`). Compiled code
+            /// reaches it through the unwind stub (as `throw`), so that a
+            /// collection can walk the calling frames.
+            gc_alloc(vmctx: vmctx, type_index: i32, len: i32, target: ptr, pc: ptr, fp: ptr) -> ptr;
+            /// `array.new_data` / `array.new_elem` of module array type
+            /// `indices & 0xffff_ffff` from segment `indices >> 32`, `len`
+            /// (`range >> 32`) elements from element or byte offset
+            /// `range & 0xffff_ffff`, through the unwind stub as
+            /// `gc_alloc`. Returns the array, or 0 when the segment range
+            /// is out of bounds, or 1 when it cannot be allocated.
+            array_new_segment(vmctx: vmctx, indices: i64, range: i64, target: ptr, pc: ptr, fp: ptr) -> ptr;
+            /// `array.fill` of `len` elements of `elem_size` bytes from
+            /// `index` of the non-null `array` with the value in the
+            /// 16-byte slot at `value`: returns 0, or non-zero if out of
+            /// bounds.
+            array_fill(vmctx: vmctx, array: ptr, index: i32, value: ptr, len: i32, elem_size: i32) -> i32;
+            /// `array.copy` of `len` elements of `elem_size` bytes from
+            /// `src_index` of the non-null `src` to `dst_index` of the
+            /// non-null `dst`: returns 0, or non-zero if out of bounds.
+            array_copy(vmctx: vmctx, dst: ptr, dst_index: i32, src: ptr, src_index: i32, len: i32, elem_size: i32) -> i32;
+            /// `array.init_data` / `array.init_elem` of the non-null
+            /// `array` of module type `indices & 0xffff_ffff` from segment
+            /// `indices >> 32`: `len` elements from `src` to `dst`.
+            /// Returns 0, 1 if out of the array's bounds, 2 if out of the
+            /// segment's.
+            array_init_segment(vmctx: vmctx, array: ptr, indices: i64, dst: i32, src: i32, len: i32) -> i32;
         }
     };
 }

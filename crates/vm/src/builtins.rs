@@ -412,6 +412,281 @@ mod impls {
         }
     }
 
+    /// Allocate a struct (`len` ignored) or an array of `len` elements
+    /// of engine type `ty` on the running store's heap, collecting first
+    /// when the heap is due, and again when the heap is full; null when
+    /// it cannot.
+    ///
+    /// # Safety
+    ///
+    /// `pc`/`fp` must be the return address into the calling wasm frame,
+    /// at a call with a stack map, and its frame pointer.
+    unsafe fn alloc_object(
+        store: &mut dyn VMStore,
+        ty: keel_translate::SharedTypeIndex,
+        array: bool,
+        len: u32,
+        pc: usize,
+        fp: usize,
+    ) -> *mut u8 {
+        if store.gc_heap().should_collect() {
+            // SAFETY: per the contract.
+            unsafe { collect_exceptions(store, &[], &[], pc, fp) };
+        }
+        let mut collected = false;
+        loop {
+            let heap = store.gc_heap();
+            let r = if array {
+                heap.alloc_array(ty, len)
+            } else {
+                heap.alloc_struct(ty)
+            };
+            match r {
+                Ok(obj) => return obj.as_ptr(),
+                Err(crate::GcAllocError::OutOfMemory) if !collected => {
+                    collected = true;
+                    // SAFETY: per the contract.
+                    unsafe { collect_exceptions(store, &[], &[], pc, fp) };
+                }
+                Err(_) => return core::ptr::null_mut(),
+            }
+        }
+    }
+
+    /// The engine type id of module type `index` of the calling instance,
+    /// and whether it is an array type (else a struct type); `None` for
+    /// any other.
+    fn gc_type(instance: &Instance, index: u32) -> Option<(keel_translate::SharedTypeIndex, bool)> {
+        let module = instance.module();
+        let ty = module
+            .types
+            .get(keel_translate::TypeIndex::from_u32(index))?;
+        let array = match ty.composite {
+            keel_translate::WasmCompositeType::Struct(_) => false,
+            keel_translate::WasmCompositeType::Array(_) => true,
+            keel_translate::WasmCompositeType::Func(_) => return None,
+        };
+        Some((*instance.type_ids().get(index as usize)?, array))
+    }
+
+    pub(super) unsafe extern "C" fn gc_alloc(
+        vmctx: *mut u8,
+        type_index: u32,
+        len: u32,
+        _target: *mut u8,
+        pc: *mut u8,
+        fp: *mut u8,
+    ) -> *mut u8 {
+        // SAFETY: called by compiled code with its own VMContext.
+        let (instance, store) = unsafe { (instance(vmctx), running_store(vmctx)) };
+        let (Some((ty, array)), Some(store)) = (gc_type(instance, type_index), store) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: the stub passed the calling frame's return address and
+        // frame pointer, at a call with a stack map.
+        unsafe { alloc_object(store, ty, array, len, pc as usize, fp as usize) }
+    }
+
+    pub(super) unsafe extern "C" fn array_new_segment(
+        vmctx: *mut u8,
+        indices: u64,
+        range: u64,
+        _target: *mut u8,
+        pc: *mut u8,
+        fp: *mut u8,
+    ) -> *mut u8 {
+        use keel_translate::{WasmCompositeType, WasmStorageType};
+        const OUT_OF_BOUNDS: *mut u8 = core::ptr::null_mut();
+        const FULL: *mut u8 = 1 as *mut u8;
+        let (type_index, segment) = (indices as u32, (indices >> 32) as u32);
+        let (offset, len) = (range as u32, (range >> 32) as u32);
+        // SAFETY: called by compiled code with its own VMContext.
+        let (instance, store) = unsafe { (instance(vmctx), running_store(vmctx)) };
+        let (Some((ty, true)), Some(store)) = (gc_type(instance, type_index), store) else {
+            return FULL;
+        };
+        let WasmCompositeType::Array(field) =
+            &instance.module().types[keel_translate::TypeIndex::from_u32(type_index)].composite
+        else {
+            return FULL;
+        };
+        let size = field.element.byte_size() as usize;
+        let elems = vmgc_array_elems();
+        if matches!(field.element, WasmStorageType::Val(t) if t.is_ref()) {
+            let index = ElemIndex::from_u32(segment);
+            let available = instance.elem_segment(index).map_or(0, |s| s.len());
+            if !fits(u64::from(offset), u64::from(len), available) {
+                return OUT_OF_BOUNDS;
+            }
+            // SAFETY: the stub passed the calling frame's return address
+            // and frame pointer.
+            let obj = unsafe { alloc_object(store, ty, true, len, pc as usize, fp as usize) };
+            if obj.is_null() {
+                return FULL;
+            }
+            if let Some(items) = instance.elem_segment(index) {
+                for i in 0..len as usize {
+                    let item = instance.elem_item(items, offset as usize + i);
+                    // SAFETY: a fresh array of `len` pointer-sized
+                    // elements.
+                    unsafe {
+                        obj.add(elems + i * size)
+                            .cast::<usize>()
+                            .write(item as usize)
+                    };
+                }
+            }
+            obj
+        } else {
+            let bytes = len as u64 * size as u64;
+            let data = instance.data_segment(DataIndex::from_u32(segment));
+            if !fits(u64::from(offset), bytes, data.len()) {
+                return OUT_OF_BOUNDS;
+            }
+            // SAFETY: as above.
+            let obj = unsafe { alloc_object(store, ty, true, len, pc as usize, fp as usize) };
+            if obj.is_null() {
+                return FULL;
+            }
+            let data = instance.data_segment(DataIndex::from_u32(segment));
+            let src = &data[offset as usize..offset as usize + bytes as usize];
+            // SAFETY: a fresh array of `len` elements of `size` bytes.
+            unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), obj.add(elems), src.len()) };
+            obj
+        }
+    }
+
+    /// The offset of an array's first element.
+    fn vmgc_array_elems() -> usize {
+        keel_translate::gc_layout::vmgc_array::ELEMS as usize
+    }
+
+    /// The length of a live array object.
+    ///
+    /// # Safety
+    ///
+    /// `array` must be a live array object.
+    unsafe fn array_len(array: *mut u8) -> u32 {
+        // SAFETY: per the contract.
+        unsafe {
+            *array
+                .add(keel_translate::gc_layout::vmgc_array::LEN as usize)
+                .cast::<u32>()
+        }
+    }
+
+    pub(super) unsafe extern "C" fn array_fill(
+        _vmctx: *mut u8,
+        array: *mut u8,
+        index: u32,
+        value: *mut u8,
+        len: u32,
+        elem_size: u32,
+    ) -> u32 {
+        // SAFETY: compiled code passes a live (null-checked) array whose
+        // elements are `elem_size` bytes, and a 16-byte slot holding the
+        // value.
+        unsafe {
+            if !fits(u64::from(index), u64::from(len), array_len(array) as usize) {
+                return 1;
+            }
+            let size = elem_size as usize;
+            let first = array.add(vmgc_array_elems() + index as usize * size);
+            for i in 0..len as usize {
+                core::ptr::copy_nonoverlapping(value, first.add(i * size), size);
+            }
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn array_copy(
+        _vmctx: *mut u8,
+        dst: *mut u8,
+        dst_index: u32,
+        src: *mut u8,
+        src_index: u32,
+        len: u32,
+        elem_size: u32,
+    ) -> u32 {
+        // SAFETY: compiled code passes live (null-checked) arrays whose
+        // elements are `elem_size` bytes; the ranges are checked.
+        unsafe {
+            if !fits(
+                u64::from(dst_index),
+                u64::from(len),
+                array_len(dst) as usize,
+            ) || !fits(
+                u64::from(src_index),
+                u64::from(len),
+                array_len(src) as usize,
+            ) {
+                return 1;
+            }
+            let size = elem_size as usize;
+            let from = src.add(vmgc_array_elems() + src_index as usize * size);
+            let to = dst.add(vmgc_array_elems() + dst_index as usize * size);
+            core::ptr::copy(from, to, len as usize * size);
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn array_init_segment(
+        vmctx: *mut u8,
+        array: *mut u8,
+        indices: u64,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> u32 {
+        use keel_translate::{WasmCompositeType, WasmStorageType};
+        let (type_index, segment) = (indices as u32, (indices >> 32) as u32);
+        // SAFETY: called by compiled code with its own VMContext and a
+        // live (null-checked) array of module type `type_index`.
+        let (instance, alen) = unsafe { (instance(vmctx), array_len(array)) };
+        if !fits(u64::from(dst), u64::from(len), alen as usize) {
+            return 1;
+        }
+        let Some(WasmCompositeType::Array(field)) = instance
+            .module()
+            .types
+            .get(keel_translate::TypeIndex::from_u32(type_index))
+            .map(|t| &t.composite)
+        else {
+            return 1;
+        };
+        let size = field.element.byte_size() as usize;
+        let first = vmgc_array_elems() + dst as usize * size;
+        if matches!(field.element, WasmStorageType::Val(t) if t.is_ref()) {
+            let index = ElemIndex::from_u32(segment);
+            let available = instance.elem_segment(index).map_or(0, |s| s.len());
+            if !fits(u64::from(src), u64::from(len), available) {
+                return 2;
+            }
+            if let Some(items) = instance.elem_segment(index) {
+                for i in 0..len as usize {
+                    let item = instance.elem_item(items, src as usize + i);
+                    // SAFETY: `dst + len` is within the array.
+                    unsafe {
+                        array
+                            .add(first + i * size)
+                            .cast::<usize>()
+                            .write(item as usize);
+                    }
+                }
+            }
+        } else {
+            let bytes = len as u64 * size as u64;
+            let data = instance.data_segment(DataIndex::from_u32(segment));
+            if !fits(u64::from(src), bytes, data.len()) {
+                return 2;
+            }
+            let from = &data[src as usize..src as usize + bytes as usize];
+            // SAFETY: `dst + len` elements are within the array.
+            unsafe { core::ptr::copy_nonoverlapping(from.as_ptr(), array.add(first), from.len()) };
+        }
+        0
+    }
+
     pub(super) unsafe extern "C" fn out_of_gas(vmctx: *mut u8) -> u32 {
         // SAFETY: called by compiled code with its own VMContext.
         match unsafe { running_store(vmctx) } {

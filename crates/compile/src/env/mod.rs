@@ -35,6 +35,8 @@ pub(crate) struct FuncEnv<'a> {
     /// Lower relaxed SIMD operators deterministically (see
     /// [`crate::CompilerOptions::relaxed_simd_deterministic`]).
     pub(crate) relaxed_simd_deterministic: bool,
+    /// Whether GC operators may be compiled (the GC proposal is on).
+    pub(crate) gc: bool,
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
@@ -57,6 +59,7 @@ impl<'a> FuncEnv<'a> {
         module: &'a Module,
         offsets: &'a VMOffsets,
         options: &crate::CompilerOptions,
+        gc: bool,
     ) -> Self {
         Self {
             isa,
@@ -68,6 +71,7 @@ impl<'a> FuncEnv<'a> {
             consume_fuel: options.consume_fuel,
             epoch_interruption: options.epoch_interruption,
             relaxed_simd_deterministic: options.relaxed_simd_deterministic,
+            gc,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
