@@ -38,6 +38,7 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
                 images: &keel_vm::MemoryImages::new(),
                 table_images: &keel_vm::TableImages::new(),
                 pool: None,
+                gc_heap: store.exceptions.heap_mut(),
             },
         )
     }

@@ -472,7 +472,7 @@ impl Instance {
     ///
     /// If a memory or table cannot be reserved (a [`VmError`](crate::VmError)).
     fn allocate(
-        store: &StoreOpaque,
+        store: &mut StoreOpaque,
         module: &Module,
         vm_imports: Imports,
     ) -> Result<keel_vm::InstanceHandle> {
@@ -495,6 +495,7 @@ impl Instance {
                     images: &module.inner.memory_images,
                     table_images: &module.inner.table_images,
                     pool: store.engine.inner.pool.as_ref(),
+                    gc_heap: store.exceptions.heap_mut(),
                 },
             )
         }

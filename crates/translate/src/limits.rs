@@ -44,3 +44,7 @@ pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 /// (160 MB of references), so that many tables at the per-table limit
 /// cannot add up to more.
 pub const MAX_INSTANCE_TABLE_ELEMENTS: u64 = 2 * MAX_TABLE_ELEMENTS;
+
+/// The most elements an `array.new_fixed` may have (wasmparser's limit,
+/// as in Wasmtime).
+pub const MAX_ARRAY_NEW_FIXED: usize = 10_000;

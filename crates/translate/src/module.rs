@@ -38,6 +38,22 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`.
     I64Mul,
+    /// `struct.new`: a struct of the type from its field values.
+    StructNew(TypeIndex),
+    /// `struct.new_default`.
+    StructNewDefault(TypeIndex),
+    /// `array.new`: an array of the type from a value and a length.
+    ArrayNew(TypeIndex),
+    /// `array.new_default`: from a length.
+    ArrayNewDefault(TypeIndex),
+    /// `array.new_fixed`: from its elements.
+    ArrayNewFixed(TypeIndex, u32),
+    /// `ref.i31`.
+    RefI31,
+    /// `any.convert_extern`.
+    AnyConvertExtern,
+    /// `extern.convert_any`.
+    ExternConvertAny,
 }
 
 /// A constant expression: a short stack program yielding one value.
@@ -897,6 +913,72 @@ impl Module {
                         return Err(format!("`ref.func` of unknown function {}", f.as_u32()));
                     }
                 },
+                ConstOp::StructNew(t)
+                | ConstOp::StructNewDefault(t)
+                | ConstOp::ArrayNew(t)
+                | ConstOp::ArrayNewDefault(t)
+                | ConstOp::ArrayNewFixed(t, _) => {
+                    let operands: Vec<WasmValType> = match (op, self.types.get(t).map(|t| &t.composite)) {
+                        (ConstOp::StructNew(_), Some(WasmCompositeType::Struct(fields))) => {
+                            fields.iter().map(|f| f.element.unpacked()).collect()
+                        }
+                        (ConstOp::StructNewDefault(_), Some(WasmCompositeType::Struct(_))) => {
+                            Vec::new()
+                        }
+                        (ConstOp::ArrayNew(_), Some(WasmCompositeType::Array(f))) => {
+                            alloc::vec![f.element.unpacked(), WasmValType::I32]
+                        }
+                        (ConstOp::ArrayNewDefault(_), Some(WasmCompositeType::Array(_))) => {
+                            alloc::vec![WasmValType::I32]
+                        }
+                        (ConstOp::ArrayNewFixed(_, n), Some(WasmCompositeType::Array(f)))
+                            if *n as usize <= limits::MAX_ARRAY_NEW_FIXED =>
+                        {
+                            alloc::vec![f.element.unpacked(); *n as usize]
+                        }
+                        _ => return Err(format!("`{op:?}` of a type of another kind")),
+                    };
+                    let popped = stack
+                        .len()
+                        .checked_sub(operands.len())
+                        .map(|n| stack.split_off(n));
+                    let fits = popped.is_some_and(|p| {
+                        p.iter().zip(&operands).all(|(v, t)| self.fits(*v, *t))
+                    });
+                    if !fits {
+                        return Err(format!("`{op:?}` without operands of its field types"));
+                    }
+                    let kind = self.types[t].kind();
+                    Operand::Val(WasmValType::Ref(WasmRefType {
+                        nullable: false,
+                        heap: WasmHeapType::of_kind(kind, TypeRef::Module(t)),
+                    }))
+                }
+                ConstOp::RefI31 => {
+                    if stack.pop() != Some(Operand::Val(WasmValType::I32)) {
+                        return Err("`ref.i31` without an i32 operand".into());
+                    }
+                    Operand::Val(WasmValType::Ref(WasmRefType {
+                        nullable: false,
+                        heap: WasmHeapType::I31,
+                    }))
+                }
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => {
+                    let (from, to) = if *op == ConstOp::AnyConvertExtern {
+                        (WasmHeapType::Extern, WasmHeapType::Any)
+                    } else {
+                        (WasmHeapType::Any, WasmHeapType::Extern)
+                    };
+                    let nullable = match stack.pop() {
+                        Some(Operand::Null) => true,
+                        Some(Operand::Val(v)) => match v.ref_type() {
+                            Some(r) if r.heap.top() == from => r.nullable,
+                            _ => return Err(format!("`{op:?}` of a {v}")),
+                        },
+                        None => return Err(format!("`{op:?}` without an operand")),
+                    };
+                    Operand::Val(WasmValType::reference(nullable, to))
+                }
                 ConstOp::I32Add
                 | ConstOp::I32Sub
                 | ConstOp::I32Mul

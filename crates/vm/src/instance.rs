@@ -135,6 +135,11 @@ pub struct Instance {
     /// This instance's place in the pooling allocator's instance count,
     /// given back when it drops (after its memories and tables).
     _pool_permit: Option<PoolPermit>,
+    /// The store's GC heap (see [`MemorySetup::gc_heap`]).
+    gc_heap: *mut crate::GcHeap,
+    /// Set when a constant expression could not allocate (the value is
+    /// null instead); instantiation fails on it.
+    const_alloc_failed: core::cell::Cell<bool>,
 }
 
 /// One instance counted by a pool ([`InstancePool::acquire_instance`](crate::InstancePool)).
@@ -219,6 +224,11 @@ pub struct MemorySetup<'a> {
     /// The pooling allocator to take memories, tables and the instance's
     /// count from, or `None` to allocate on demand.
     pub pool: Option<&'a Arc<crate::InstancePool>>,
+    /// The store's GC heap, where constant expressions allocate
+    /// (`struct.new` in a global's initializer); it must outlive the
+    /// instance, and have the layouts of the module's struct and array
+    /// types.
+    pub gc_heap: *mut crate::GcHeap,
 }
 
 impl Instance {
@@ -256,6 +266,7 @@ impl Instance {
     ) -> Result<InstanceHandle, InstantiationError> {
         let (tunables, memory_images, pool) = (memory.tunables, memory.images, memory.pool);
         let table_images = memory.table_images;
+        let gc_heap = memory.gc_heap;
         let pool_permit = match pool {
             Some(pool) => {
                 let memories = module.memories.len() - module.num_imported_memories as usize;
@@ -333,6 +344,8 @@ impl Instance {
             vmctx,
             vmctx_layout,
             _pool_permit: pool_permit,
+            gc_heap,
+            const_alloc_failed: core::cell::Cell::new(false),
         });
         // The instance is owned through one raw root pointer from here on
         // (VM-5): the VMContext's back pointer and every later access
@@ -345,6 +358,10 @@ impl Instance {
         // is the instance's owning pointer. On error the handle drops the
         // instance (and its VMContext).
         unsafe { (*root).init_vmctx(root, &imports, store_context)? };
+        // SAFETY: as above.
+        if unsafe { (*root).const_alloc_failed.get() } {
+            return Err(InstantiationError::Trap(Trap::AllocationTooLarge));
+        }
         Ok(handle)
     }
 
@@ -506,6 +523,7 @@ impl Instance {
         for op in ops {
             let v = match self.eval_const_leaf(op) {
                 Some(v) => v,
+                None if self.is_gc_const(op) => self.eval_gc_const(op, &mut stack),
                 None => {
                     let b = stack.pop();
                     let a = stack.pop();
@@ -522,6 +540,123 @@ impl Instance {
             stack.push(v);
         }
         stack.pop()
+    }
+
+    /// Whether `op` is a GC instruction of constant expressions.
+    fn is_gc_const(&self, op: &ConstOp) -> bool {
+        matches!(
+            op,
+            ConstOp::StructNew(_)
+                | ConstOp::StructNewDefault(_)
+                | ConstOp::ArrayNew(_)
+                | ConstOp::ArrayNewDefault(_)
+                | ConstOp::ArrayNewFixed(..)
+                | ConstOp::RefI31
+                | ConstOp::AnyConvertExtern
+                | ConstOp::ExternConvertAny
+        )
+    }
+
+    /// Evaluate GC instruction `op` on `stack` (spec:
+    /// [Aggregate Reference Instructions](https://webassembly.github.io/spec/core/exec/instructions.html#aggregate-reference-instructions)):
+    /// allocations go to the store's heap; one that fails yields null and
+    /// fails the instantiation.
+    fn eval_gc_const(&self, op: &ConstOp, stack: &mut smallstack::Stack) -> ValRaw {
+        use keel_translate::gc_layout::{GcStructLayout, vmgc_array};
+        use keel_translate::WasmCompositeType;
+        /// Write `size` bytes of `value` (its low bytes) at `at`.
+        ///
+        /// # Safety
+        ///
+        /// `at` must be valid for `size <= 16` bytes of writes.
+        unsafe fn put(at: *mut u8, value: ValRaw, size: usize) {
+            let bytes = value.get_v128().to_le_bytes();
+            // SAFETY: per the contract.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), at, size) };
+        }
+        let t = match *op {
+            ConstOp::RefI31 => {
+                let x = stack.pop().get_i32() as u32;
+                return ValRaw::ptr(((x << 1) | 1) as usize);
+            }
+            ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => return stack.pop(),
+            ConstOp::StructNew(t)
+            | ConstOp::StructNewDefault(t)
+            | ConstOp::ArrayNew(t)
+            | ConstOp::ArrayNewDefault(t)
+            | ConstOp::ArrayNewFixed(t, _) => t,
+            _ => return ValRaw::ptr(0),
+        };
+        let composite = &self.module.types[t].composite;
+        let id = self.type_ids[t.index()];
+        // SAFETY: the store's heap outlives its instances
+        // (`MemorySetup::gc_heap`); nothing else uses it while a constant
+        // expression runs.
+        let heap = unsafe { self.gc_heap.as_mut() };
+        let alloc = |heap: Option<&mut crate::GcHeap>, len: Option<u32>| {
+            let r = match (heap, len) {
+                (Some(heap), None) => heap.alloc_struct(id).ok(),
+                (Some(heap), Some(len)) => heap.alloc_array(id, len).ok(),
+                (None, _) => None,
+            };
+            if r.is_none() {
+                self.const_alloc_failed.set(true);
+            }
+            r
+        };
+        match (op, composite) {
+            (ConstOp::StructNew(_) | ConstOp::StructNewDefault(_), WasmCompositeType::Struct(fields)) => {
+                let values: Vec<ValRaw> = match op {
+                    ConstOp::StructNew(_) => {
+                        let mut v: Vec<ValRaw> = (0..fields.len()).map(|_| stack.pop()).collect();
+                        v.reverse();
+                        v
+                    }
+                    _ => Vec::new(),
+                };
+                let Some(obj) = alloc(heap, None) else {
+                    return ValRaw::ptr(0);
+                };
+                let layout = GcStructLayout::new(fields);
+                for ((f, off), v) in fields.iter().zip(layout.offsets.iter()).zip(values) {
+                    // SAFETY: the field lies inside the fresh struct.
+                    unsafe { put(obj.as_ptr().add(*off as usize), v, f.element.byte_size() as usize) };
+                }
+                ValRaw::ptr(obj.as_ptr() as usize)
+            }
+            (_, WasmCompositeType::Array(field)) => {
+                let (values, len): (Vec<ValRaw>, u32) = match *op {
+                    ConstOp::ArrayNew(_) => {
+                        let len = stack.pop().get_i32() as u32;
+                        let value = stack.pop();
+                        (alloc::vec![value], len)
+                    }
+                    ConstOp::ArrayNewDefault(_) => (Vec::new(), stack.pop().get_i32() as u32),
+                    ConstOp::ArrayNewFixed(_, n) => {
+                        let mut v: Vec<ValRaw> = (0..n).map(|_| stack.pop()).collect();
+                        v.reverse();
+                        (v, n)
+                    }
+                    _ => (Vec::new(), 0),
+                };
+                let Some(obj) = alloc(heap, Some(len)) else {
+                    return ValRaw::ptr(0);
+                };
+                let size = field.element.byte_size() as usize;
+                let elems = vmgc_array::ELEMS as usize;
+                for i in 0..len as usize {
+                    let v = match *op {
+                        ConstOp::ArrayNew(_) => values[0],
+                        ConstOp::ArrayNewFixed(..) => values[i],
+                        _ => break,
+                    };
+                    // SAFETY: element `i < len` lies inside the fresh array.
+                    unsafe { put(obj.as_ptr().add(elems + i * size), v, size) };
+                }
+                ValRaw::ptr(obj.as_ptr() as usize)
+            }
+            _ => ValRaw::ptr(0),
+        }
     }
 
     /// The value of an instruction that pushes without popping, or `None`
@@ -669,6 +804,9 @@ impl Instance {
                     data.data.len(),
                 );
             }
+        }
+        if self.const_alloc_failed.get() {
+            return Err(Trap::AllocationTooLarge);
         }
         Ok(())
     }
