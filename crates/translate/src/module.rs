@@ -918,33 +918,33 @@ impl Module {
                 | ConstOp::ArrayNew(t)
                 | ConstOp::ArrayNewDefault(t)
                 | ConstOp::ArrayNewFixed(t, _) => {
-                    let operands: Vec<WasmValType> = match (op, self.types.get(t).map(|t| &t.composite)) {
-                        (ConstOp::StructNew(_), Some(WasmCompositeType::Struct(fields))) => {
-                            fields.iter().map(|f| f.element.unpacked()).collect()
-                        }
-                        (ConstOp::StructNewDefault(_), Some(WasmCompositeType::Struct(_))) => {
-                            Vec::new()
-                        }
-                        (ConstOp::ArrayNew(_), Some(WasmCompositeType::Array(f))) => {
-                            alloc::vec![f.element.unpacked(), WasmValType::I32]
-                        }
-                        (ConstOp::ArrayNewDefault(_), Some(WasmCompositeType::Array(_))) => {
-                            alloc::vec![WasmValType::I32]
-                        }
-                        (ConstOp::ArrayNewFixed(_, n), Some(WasmCompositeType::Array(f)))
-                            if *n as usize <= limits::MAX_ARRAY_NEW_FIXED =>
-                        {
-                            alloc::vec![f.element.unpacked(); *n as usize]
-                        }
-                        _ => return Err(format!("`{op:?}` of a type of another kind")),
-                    };
+                    let operands: Vec<WasmValType> =
+                        match (op, self.types.get(t).map(|t| &t.composite)) {
+                            (ConstOp::StructNew(_), Some(WasmCompositeType::Struct(fields))) => {
+                                fields.iter().map(|f| f.element.unpacked()).collect()
+                            }
+                            (ConstOp::StructNewDefault(_), Some(WasmCompositeType::Struct(_))) => {
+                                Vec::new()
+                            }
+                            (ConstOp::ArrayNew(_), Some(WasmCompositeType::Array(f))) => {
+                                alloc::vec![f.element.unpacked(), WasmValType::I32]
+                            }
+                            (ConstOp::ArrayNewDefault(_), Some(WasmCompositeType::Array(_))) => {
+                                alloc::vec![WasmValType::I32]
+                            }
+                            (ConstOp::ArrayNewFixed(_, n), Some(WasmCompositeType::Array(f)))
+                                if *n as usize <= limits::MAX_ARRAY_NEW_FIXED =>
+                            {
+                                alloc::vec![f.element.unpacked(); *n as usize]
+                            }
+                            _ => return Err(format!("`{op:?}` of a type of another kind")),
+                        };
                     let popped = stack
                         .len()
                         .checked_sub(operands.len())
                         .map(|n| stack.split_off(n));
-                    let fits = popped.is_some_and(|p| {
-                        p.iter().zip(&operands).all(|(v, t)| self.fits(*v, *t))
-                    });
+                    let fits = popped
+                        .is_some_and(|p| p.iter().zip(&operands).all(|(v, t)| self.fits(*v, *t)));
                     if !fits {
                         return Err(format!("`{op:?}` without operands of its field types"));
                     }

@@ -263,10 +263,8 @@ mod impls {
                 return 1;
             }
             instance.table_written(table, dst as usize, len as usize);
-            let empty = ElemItems::default();
-            let items = instance.elem_segment(elem).unwrap_or(&empty);
             for i in 0..len as usize {
-                *(*def).base.add(dst as usize + i) = instance.elem_item(items, src as usize + i);
+                *(*def).base.add(dst as usize + i) = instance.segment_item(elem, src as usize + i);
             }
         }
         0
@@ -524,9 +522,9 @@ mod impls {
             if obj.is_null() {
                 return FULL;
             }
-            if let Some(items) = instance.elem_segment(index) {
+            {
                 for i in 0..len as usize {
-                    let item = instance.elem_item(items, offset as usize + i);
+                    let item = instance.segment_item(index, offset as usize + i);
                     // SAFETY: a fresh array of `len` pointer-sized
                     // elements.
                     unsafe {
@@ -662,9 +660,9 @@ mod impls {
             if !fits(u64::from(src), u64::from(len), available) {
                 return 2;
             }
-            if let Some(items) = instance.elem_segment(index) {
+            {
                 for i in 0..len as usize {
-                    let item = instance.elem_item(items, src as usize + i);
+                    let item = instance.segment_item(index, src as usize + i);
                     // SAFETY: `dst + len` is within the array.
                     unsafe {
                         array

@@ -140,6 +140,12 @@ pub struct Instance {
     /// Set when a constant expression could not allocate (the value is
     /// null instead); instantiation fails on it.
     const_alloc_failed: core::cell::Cell<bool>,
+    /// The items of passive element segments whose expressions allocate
+    /// GC objects, evaluated once at instantiation (the spec evaluates
+    /// every segment then, and object identity shows it), by segment;
+    /// `None` for the others, which are evaluated when used. Roots of the
+    /// collector until the segment is dropped.
+    elem_values: Vec<Option<Box<[usize]>>>,
 }
 
 /// One instance counted by a pool ([`InstancePool::acquire_instance`](crate::InstancePool)).
@@ -346,6 +352,7 @@ impl Instance {
             _pool_permit: pool_permit,
             gc_heap,
             const_alloc_failed: core::cell::Cell::new(false),
+            elem_values: Vec::new(),
         });
         // The instance is owned through one raw root pointer from here on
         // (VM-5): the VMContext's back pointer and every later access
@@ -562,8 +569,8 @@ impl Instance {
     /// allocations go to the store's heap; one that fails yields null and
     /// fails the instantiation.
     fn eval_gc_const(&self, op: &ConstOp, stack: &mut smallstack::Stack) -> ValRaw {
-        use keel_translate::gc_layout::{GcStructLayout, vmgc_array};
         use keel_translate::WasmCompositeType;
+        use keel_translate::gc_layout::{GcStructLayout, vmgc_array};
         /// Write `size` bytes of `value` (its low bytes) at `at`.
         ///
         /// # Safety
@@ -605,7 +612,10 @@ impl Instance {
             r
         };
         match (op, composite) {
-            (ConstOp::StructNew(_) | ConstOp::StructNewDefault(_), WasmCompositeType::Struct(fields)) => {
+            (
+                ConstOp::StructNew(_) | ConstOp::StructNewDefault(_),
+                WasmCompositeType::Struct(fields),
+            ) => {
                 let values: Vec<ValRaw> = match op {
                     ConstOp::StructNew(_) => {
                         let mut v: Vec<ValRaw> = (0..fields.len()).map(|_| stack.pop()).collect();
@@ -620,7 +630,13 @@ impl Instance {
                 let layout = GcStructLayout::new(fields);
                 for ((f, off), v) in fields.iter().zip(layout.offsets.iter()).zip(values) {
                     // SAFETY: the field lies inside the fresh struct.
-                    unsafe { put(obj.as_ptr().add(*off as usize), v, f.element.byte_size() as usize) };
+                    unsafe {
+                        put(
+                            obj.as_ptr().add(*off as usize),
+                            v,
+                            f.element.byte_size() as usize,
+                        )
+                    };
                 }
                 ValRaw::ptr(obj.as_ptr() as usize)
             }
@@ -697,6 +713,32 @@ impl Instance {
             .elems
             .values()
             .map(|e| !matches!(e.mode, ElemMode::Passive))
+            .collect();
+        let allocates = |op: &ConstOp| {
+            matches!(
+                op,
+                ConstOp::StructNew(_)
+                    | ConstOp::StructNewDefault(_)
+                    | ConstOp::ArrayNew(_)
+                    | ConstOp::ArrayNewDefault(_)
+                    | ConstOp::ArrayNewFixed(..)
+            )
+        };
+        self.elem_values = module
+            .elems
+            .values()
+            .map(|e| match &e.items {
+                ElemItems::Expressions { ops, .. }
+                    if matches!(e.mode, ElemMode::Passive) && ops.iter().any(allocates) =>
+                {
+                    Some(
+                        (0..e.items.len())
+                            .map(|i| self.elem_item(&e.items, i) as usize)
+                            .collect(),
+                    )
+                }
+                _ => None,
+            })
             .collect();
         self.dropped_data = module
             .data
@@ -847,6 +889,24 @@ impl Instance {
     pub fn drop_elem(&mut self, index: ElemIndex) {
         if let Some(d) = self.dropped_elems.get_mut(index.index()) {
             *d = true;
+        }
+        if let Some(v) = self.elem_values.get_mut(index.index()) {
+            *v = None;
+        }
+    }
+
+    /// Item `i` of element segment `index` (null once dropped or out of
+    /// range): its value from instantiation when its expressions allocate,
+    /// else evaluated now.
+    pub fn segment_item(&self, index: ElemIndex, i: usize) -> *const VMFuncRef {
+        if let Some(Some(values)) = self.elem_values.get(index.index()) {
+            return values
+                .get(i)
+                .map_or(core::ptr::null(), |v| *v as *const VMFuncRef);
+        }
+        match self.elem_segment(index) {
+            Some(items) if i < items.len() => self.elem_item(items, i),
+            _ => core::ptr::null(),
         }
     }
 
@@ -1333,6 +1393,11 @@ impl Instance {
                 // VMContext, 16-byte aligned; compiled code stores a
                 // reference as a native pointer in its first bytes.
                 visit(unsafe { *self.global_ptr(index).cast::<usize>() });
+            }
+        }
+        for values in self.elem_values.iter().flatten() {
+            for v in values.iter() {
+                visit(*v);
             }
         }
         for (def, table) in self.tables.iter() {

@@ -564,8 +564,15 @@ fn expect_message(err: &anyhow::Error, expected: &str) -> Result<()> {
 /// The shorter message accepted for an expected message carrying detail
 /// keel does not report.
 fn accepted_variant(expected: &str) -> Option<&'static str> {
-    // `call_ref` of null: keel raises the one null-reference trap.
-    if expected == "null function reference" {
+    // `call_ref` of null and the GC accessors of null: keel raises the
+    // one null-reference trap, as Wasmtime does.
+    if matches!(
+        expected,
+        "null function reference"
+            | "null structure reference"
+            | "null array reference"
+            | "null i31 reference"
+    ) {
         return Some("null reference");
     }
     const UNINITIALIZED: &str = "uninitialized element";
