@@ -495,18 +495,19 @@ mod impls {
     ) -> *mut u8 {
         use keel_translate::{WasmCompositeType, WasmStorageType};
         const OUT_OF_BOUNDS: *mut u8 = core::ptr::null_mut();
-        const FULL: *mut u8 = 1 as *mut u8;
+        // Status 1 (never an object: objects are 16-byte aligned).
+        let full: *mut u8 = core::ptr::without_provenance_mut(1);
         let (type_index, segment) = (indices as u32, (indices >> 32) as u32);
         let (offset, len) = (range as u32, (range >> 32) as u32);
         // SAFETY: called by compiled code with its own VMContext.
         let (instance, store) = unsafe { (instance(vmctx), running_store(vmctx)) };
         let (Some((ty, true)), Some(store)) = (gc_type(instance, type_index), store) else {
-            return FULL;
+            return full;
         };
         let WasmCompositeType::Array(field) =
             &instance.module().types[keel_translate::TypeIndex::from_u32(type_index)].composite
         else {
-            return FULL;
+            return full;
         };
         let size = field.element.byte_size() as usize;
         let elems = vmgc_array_elems();
@@ -520,7 +521,7 @@ mod impls {
             // and frame pointer.
             let obj = unsafe { alloc_object(store, ty, true, len, pc as usize, fp as usize) };
             if obj.is_null() {
-                return FULL;
+                return full;
             }
             {
                 for i in 0..len as usize {
@@ -544,7 +545,7 @@ mod impls {
             // SAFETY: as above.
             let obj = unsafe { alloc_object(store, ty, true, len, pc as usize, fp as usize) };
             if obj.is_null() {
-                return FULL;
+                return full;
             }
             let data = instance.data_segment(DataIndex::from_u32(segment));
             let src = &data[offset as usize..offset as usize + bytes as usize];

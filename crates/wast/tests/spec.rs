@@ -43,8 +43,7 @@ const PROPOSALS_IN_2_0: &[Proposal] = &[
 ];
 
 /// The proposal directories of WebAssembly 3.0 (and the two small
-/// proposals Wasmtime also ships) that keel implements; exception handling
-/// and GC have issues of their own.
+/// proposals Wasmtime also ships) that keel implements.
 const PROPOSALS_IN_3_0: &[Proposal] = &[
     Proposal::TailCall,
     Proposal::FunctionReferences,
@@ -56,6 +55,7 @@ const PROPOSALS_IN_3_0: &[Proposal] = &[
     Proposal::WideArithmetic,
     Proposal::CustomPageSizes,
     Proposal::ExceptionHandling,
+    Proposal::GC,
 ];
 
 /// Stack size for the threads that run scripts: the deepest recursion tests
@@ -248,6 +248,12 @@ fn proposals_for(name: &str) -> Proposals {
             custom_page_sizes: true,
             multi_memory: true,
             memory64: true,
+            ..none
+        },
+        "gc" => Proposals {
+            gc: true,
+            function_references: true,
+            tail_call: true,
             ..none
         },
         // Its scripts use typed references (`(ref exn)`, `(ref null $t)`)
