@@ -277,6 +277,13 @@ pub struct Module {
     /// array-to-wasm trampolines.
     #[serde(with = "func_set")]
     pub escaped_funcs: EntitySet<FuncIndex>,
+    /// Each type's canonical representative (the first type equal to it
+    /// by [type equivalence](https://webassembly.github.io/spec/core/valid/conventions.html#type-equivalence)),
+    /// set by [`Module::canonicalize_types`] (translation and
+    /// [`Module::check`] call it); until then types are equal only to
+    /// themselves.
+    #[serde(skip)]
+    canonical: Box<[u32]>,
 }
 
 macro_rules! index_conversions {
@@ -344,12 +351,56 @@ impl Module {
         false
     }
 
-    /// Whether types `a` and `b` are equal, approximately: the same index
-    /// or equal definitions. (Exact equality is isorecursive, by
-    /// recursion group; this is a consistency check of metadata that
-    /// validation already typed, so it errs on the side of accepting.)
+    /// Whether types `a` and `b` are equal: isorecursively, their
+    /// recursion groups equal with references outside them canonical and
+    /// at the same positions in them (as the engine's type registry
+    /// decides for every module).
     fn same_type(&self, a: TypeIndex, b: TypeIndex) -> bool {
-        a == b || matches!((self.types.get(a), self.types.get(b)), (Some(x), Some(y)) if x == y)
+        let canon = &self.canonical;
+        a == b
+            || matches!((canon.get(a.index()), canon.get(b.index())), (Some(x), Some(y)) if x == y)
+    }
+
+    /// Compute each type's canonical representative (see
+    /// `canonicalize`), which type equality and subtyping checks use.
+    pub fn canonicalize_types(&mut self) {
+        self.canonical = self.canonicalize();
+    }
+
+    /// Each type's canonical representative: types are keyed by their
+    /// recursion group (references to earlier groups replaced by the
+    /// representatives, to the group itself by position) and their
+    /// position in it. A type whose group is malformed is its own
+    /// representative (`check` reports the group).
+    fn canonicalize(&self) -> Box<[u32]> {
+        let mut canon: Vec<u32> = (0..self.types.len() as u32).collect();
+        let mut groups: hashbrown::HashMap<Vec<WasmSubType>, u32> = hashbrown::HashMap::new();
+        for &(start, len) in &self.rec_groups {
+            let Some(end) = start
+                .checked_add(len)
+                .filter(|e| *e as usize <= self.types.len())
+            else {
+                break;
+            };
+            let key: Vec<WasmSubType> = (start..end)
+                .map(|i| {
+                    self.types[TypeIndex::from_u32(i)].map_type_refs(|r| match r {
+                        TypeRef::Module(t) if t.as_u32() < start => {
+                            TypeRef::Engine(SharedTypeIndex::from_u32(canon[t.index()]))
+                        }
+                        TypeRef::Module(t) if t.as_u32() < end => {
+                            TypeRef::RecGroup(t.as_u32() - start)
+                        }
+                        other => other,
+                    })
+                })
+                .collect();
+            let base = *groups.entry(key).or_insert(start);
+            for i in 0..len {
+                canon[(start + i) as usize] = base + i;
+            }
+        }
+        canon.into()
     }
 
     /// [`WasmValType::matches`] for this module's types.
@@ -474,7 +525,8 @@ impl Module {
     ///
     /// A [`ModuleError`]: the part that is inconsistent, and the first
     /// entry that breaks a rule.
-    pub fn check(&self) -> Result<(), ModuleError> {
+    pub fn check(&mut self) -> Result<(), ModuleError> {
+        self.canonicalize_types();
         let counts = [
             ("types", self.types.len(), limits::MAX_TYPES),
             ("functions", self.functions.len(), limits::MAX_FUNCTIONS),

@@ -326,6 +326,7 @@ pub fn translate_module(
     if !gc {
         refuse_gc_types(&module)?;
     }
+    module.canonicalize_types();
     let offsets = VMOffsets::new(&module)?;
     Ok(ModuleTranslation {
         module,

@@ -289,7 +289,7 @@ impl<'a> ArtifactFile<'a> {
                 .map_err(|e| ArtifactError::BadMetadata(e.to_string()))?;
         let digest_matches = sealed.digest_matches();
         let metadata = sealed.metadata;
-        let module = metadata.module;
+        let mut module = metadata.module;
         module.check().map_err(ArtifactError::InconsistentModule)?;
         let table = |name: &str| {
             let bytes = section(&self.file, name)?;
