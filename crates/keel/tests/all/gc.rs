@@ -110,3 +110,142 @@ fn struct_types_compile_with_gc_on() {
     let back = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
     assert_eq!(back.exports().count(), 1);
 }
+
+/// Binary trees: a long-lived tree of 2^17 - 1 nodes (4 MB) stays intact
+/// while `iters` short-lived trees of `2^(depth+1) - 1` nodes are built,
+/// checked and dropped. The store's heap stays bounded by a small multiple
+/// of the live set.
+const TREES: &str = r#"
+(module
+  (type $node (struct (field (mut (ref null $node))) (field (mut (ref null $node))) (field i32)))
+  (func $make (param $d i32) (result (ref $node))
+    (if (result (ref $node)) (i32.eqz (local.get $d))
+      (then (struct.new $node (ref.null $node) (ref.null $node) (i32.const 1)))
+      (else (struct.new $node
+              (call $make (i32.sub (local.get $d) (i32.const 1)))
+              (call $make (i32.sub (local.get $d) (i32.const 1)))
+              (local.get $d)))))
+  (func $count (param $n (ref null $node)) (result i32)
+    (if (result i32) (ref.is_null (local.get $n))
+      (then (i32.const 0))
+      (else (i32.add (i32.const 1)
+              (i32.add (call $count (struct.get $node 0 (local.get $n)))
+                       (call $count (struct.get $node 1 (local.get $n))))))))
+  (func (export "run") (param $iters i32) (param $depth i32) (result i32)
+    (local $long (ref null $node)) (local $sum i32)
+    (local.set $long (call $make (i32.const 16)))
+    (loop $l
+      (local.set $sum (i32.add (local.get $sum) (call $count (call $make (local.get $depth)))))
+      (local.set $iters (i32.sub (local.get $iters) (i32.const 1)))
+      (br_if $l (local.get $iters)))
+    (i32.add (local.get $sum) (call $count (local.get $long))))
+)
+"#;
+
+/// Nodes of a tree of depth `d`.
+fn tree_nodes(d: u32) -> i32 {
+    (1 << (d + 1)) - 1
+}
+
+#[test]
+fn short_lived_trees_are_collected_and_the_long_lived_one_survives() {
+    for engine in crate::engines() {
+        let module = Module::new(&engine, TREES).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let run = instance
+            .get_typed_func::<(i32, i32), i32>(&mut store, "run")
+            .unwrap();
+        // 2000 trees of 2047 nodes of 32 bytes: 131 MB allocated in all.
+        let (iters, depth) = (2000, 10);
+        let sum = run.call(&mut store, (iters, depth)).unwrap();
+        assert_eq!(sum, iters * tree_nodes(depth as u32) + tree_nodes(16));
+        let (_, bytes) = store.exception_heap_usage();
+        assert!(
+            bytes < 32 << 20,
+            "{bytes} bytes on the heap after the run; the live set is 4 MB"
+        );
+        store.gc();
+        let (objects, bytes) = store.exception_heap_usage();
+        assert_eq!((objects, bytes), (0, 0), "nothing is live after the call");
+    }
+}
+
+/// A ring of structs kept in a global survives collections (allocation
+/// churn between its creation and its check), and is freed once the
+/// global lets go of it although every node is still referred to (a
+/// cycle).
+#[test]
+fn cycles_survive_while_rooted_and_are_collected_after() {
+    let wat = r#"
+    (module
+      (type $node (struct (field $next (mut (ref null $node))) (field $id i32)))
+      (global $ring (mut (ref null $node)) (ref.null $node))
+      (func (export "make") (param $n i32)
+        (local $first (ref null $node)) (local $cur (ref null $node)) (local $i i32)
+        (local.set $first (struct.new $node (ref.null $node) (i32.const 0)))
+        (local.set $cur (local.get $first))
+        (local.set $i (i32.const 1))
+        (block $done (loop $l
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (struct.set $node $next (local.get $cur) (struct.new $node (ref.null $node) (local.get $i)))
+          (local.set $cur (struct.get $node $next (local.get $cur)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+        (struct.set $node $next (local.get $cur) (local.get $first))
+        (global.set $ring (local.get $first)))
+      (func (export "churn") (param $n i32)
+        (loop $l
+          (drop (array.new_default $bytes (i32.const 1000)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br_if $l (local.get $n))))
+      (type $bytes (array (mut i8)))
+      ;; Walks the ring once: the sum of the ids if they run 0..n in
+      ;; order and the ring closes after n nodes, else -1.
+      (func (export "check") (param $n i32) (result i32)
+        (local $cur (ref null $node)) (local $i i32) (local $sum i32)
+        (local.set $cur (global.get $ring))
+        (block $bad (loop $l
+          (br_if $bad (i32.ne (struct.get $node $id (local.get $cur)) (local.get $i)))
+          (local.set $sum (i32.add (local.get $sum) (local.get $i)))
+          (local.set $cur (struct.get $node $next (local.get $cur)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (return (select (local.get $sum) (i32.const -1)
+            (ref.eq (local.get $cur) (global.get $ring)))))
+        (i32.const -1))
+      (func (export "drop") (global.set $ring (ref.null $node))))
+    "#;
+    for engine in crate::engines() {
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let make = instance
+            .get_typed_func::<i32, ()>(&mut store, "make")
+            .unwrap();
+        let churn = instance
+            .get_typed_func::<i32, ()>(&mut store, "churn")
+            .unwrap();
+        let check = instance
+            .get_typed_func::<i32, i32>(&mut store, "check")
+            .unwrap();
+        let drop = instance
+            .get_typed_func::<(), ()>(&mut store, "drop")
+            .unwrap();
+        let n = 10_000;
+        make.call(&mut store, n).unwrap();
+        // 100 MB of arrays, dropped at once: many collections.
+        churn.call(&mut store, 100_000).unwrap();
+        assert_eq!(check.call(&mut store, n).unwrap(), n * (n - 1) / 2);
+        store.gc();
+        let (ring_objects, _) = store.exception_heap_usage();
+        assert_eq!(ring_objects, n as usize, "only the ring is live");
+        drop.call(&mut store, ()).unwrap();
+        store.gc();
+        assert_eq!(
+            store.exception_heap_usage(),
+            (0, 0),
+            "the cycle was collected"
+        );
+    }
+}
