@@ -233,6 +233,21 @@ impl Engine {
         self.inner.types.lookup(id)
     }
 
+    /// The id of defined type `ty` (a recursion group of its own; its
+    /// references are engine ids).
+    pub(crate) fn register_sub_type(&self, ty: &keel_translate::WasmSubType) -> SharedTypeIndex {
+        self.inner.types.register_sub(ty)
+    }
+
+    /// The defined type (function, struct or array) with id `id`, if this
+    /// engine registered it; its references are engine ids.
+    pub(crate) fn lookup_sub_type(
+        &self,
+        id: SharedTypeIndex,
+    ) -> Option<keel_translate::WasmSubType> {
+        self.inner.types.lookup_sub(id)
+    }
+
     /// Whether type `a` is `b` or one of its declared subtypes.
     pub(crate) fn is_subtype(&self, a: SharedTypeIndex, b: SharedTypeIndex) -> bool {
         self.inner.types.is_subtype(a, b)

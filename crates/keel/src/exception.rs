@@ -353,16 +353,6 @@ impl<T> crate::Store<T> {
     /// host function or a callback): there the references in the wasm
     /// frames are only known at throws, where collections run anyway.
     pub fn gc(&mut self) {
-        let inner = &mut *self.inner;
-        if inner.opaque.activations.active() {
-            return;
-        }
-        let mut roots = keel_vm::GcRoots::default();
-        let complete = keel_vm::VMStore::trace_gc_roots(inner, &mut |raw| roots.visit(raw));
-        debug_assert!(complete, "no activation outside calls");
-        // SAFETY: no wasm runs on this store, so no frame holds a
-        // reference; the roots are its globals, tables and live
-        // `ThrownException`s, besides the pinned and unescaped objects.
-        unsafe { inner.opaque.exceptions.heap_mut().collect(&roots) };
+        self.inner.opaque.collect_garbage();
     }
 }

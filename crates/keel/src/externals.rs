@@ -9,8 +9,8 @@ use crate::prelude::*;
 use crate::resource_limiter::{check_new_memory, check_new_table};
 use crate::store::{InstanceData, StoreContext, StoreContextMut, StoreOpaque};
 use crate::{
-    AsContext, AsContextMut, Global, GlobalType, Memory, MemoryType, Result, Table, TableType, Val,
-    ValType,
+    AsContext, AsContextMut, Global, GlobalType, Memory, MemoryType, Ref, Result, Table, TableType,
+    Val, ValType,
 };
 use alloc::sync::Arc;
 use keel_translate::{
@@ -264,7 +264,8 @@ impl Memory {
 }
 
 /// The raw table slot value of reference `val` for a table of `element`s.
-fn ref_ptr(store: &StoreOpaque, val: Val, element: ValType) -> Result<*const VMFuncRef> {
+fn ref_ptr(store: &StoreOpaque, val: impl Into<Val>, element: ValType) -> Result<*const VMFuncRef> {
+    let val: Val = val.into();
     if !val.matches(store, element) {
         anyhow::bail!(
             "table element type mismatch: expected {element}, got {}",
@@ -289,7 +290,7 @@ impl Table {
     ///
     /// If `init` does not match the element type, or the minimum exceeds
     /// the maximum.
-    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Ref) -> Result<Table> {
         let inner = store.as_context_mut().0;
         if ty.0.limits.max.is_some_and(|max| max < ty.0.limits.min) {
             anyhow::bail!("table minimum exceeds its maximum");
@@ -346,7 +347,7 @@ impl Table {
     /// # Panics
     ///
     /// If `store` does not own this table.
-    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Ref> {
         let store = &mut store.as_context_mut().0.opaque;
         store.check(self.store);
         let i = usize::try_from(index).ok()?;
@@ -355,7 +356,9 @@ impl Table {
             .handle
             .defined_table_get(self.index, i)?;
         let element = self.ty_opaque(store).element();
-        Val::from_raw(store, ValRaw::ptr(ptr as usize), element).ok()
+        Val::from_raw(store, ValRaw::ptr(ptr as usize), element)
+            .ok()?
+            .ref_()
     }
 
     /// Set element `index` to `val`.
@@ -363,7 +366,7 @@ impl Table {
     /// # Errors
     ///
     /// If `index` is out of bounds or `val` has the wrong type.
-    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Ref) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         let element = self.ty_opaque(store).element();
         let ptr = ref_ptr(store, val, element)?;
@@ -396,7 +399,7 @@ impl Table {
     /// # Errors
     ///
     /// If `init` has the wrong type or the table would exceed its maximum.
-    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Ref) -> Result<u64> {
         let inner = store.as_context_mut().0;
         let ty = self.ty_opaque(&inner.opaque);
         let init = ref_ptr(&inner.opaque, init, ty.element())?;

@@ -1,42 +1,85 @@
 //! [`ExternRef`]: host values that wasm can hold as `externref` (spec:
-//! [Reference Types](https://webassembly.github.io/spec/core/syntax/types.html#reference-types)).
-//! The store's part, the host data, is in `externref_state.rs`.
+//! [Reference Types](https://webassembly.github.io/spec/core/syntax/types.html#reference-types)),
+//! on the store's GC heap.
 
 use crate::prelude::*;
-use crate::store::{StoreContext, StoreOpaque};
-use crate::{AsContextMut, ExternRef};
+use crate::rooting::Rooted;
+use crate::store::StoreContext;
+use crate::{AnyRef, AsContextMut, ExternRef, GcHeapOutOfMemory, Result};
 use core::any::Any;
 
 impl ExternRef {
-    /// Wrap `data` in a new reference owned by `store`.
-    pub fn new(mut store: impl AsContextMut, data: impl Any + Send + Sync) -> ExternRef {
+    /// Wrap `value` in a new reference on `store`'s GC heap, rooted in
+    /// the current scope.
+    ///
+    /// # Errors
+    ///
+    /// [`GcHeapOutOfMemory`] (carrying `value`) when the heap cannot hold
+    /// it.
+    pub fn new<T: Any + Send + Sync>(
+        mut store: impl AsContextMut,
+        value: T,
+    ) -> Result<Rooted<ExternRef>> {
         let store = &mut store.as_context_mut().0.opaque;
-        store.externrefs.push(store.id, Box::new(data))
+        if !store.activations.active() && store.exceptions.heap().should_collect() {
+            store.collect_garbage();
+        }
+        let data: Box<dyn Any + Send + Sync> = Box::new(value);
+        match store.exceptions.heap_mut().alloc_extern(data) {
+            Ok(obj) => Ok(Rooted::new(store, obj.as_ptr() as usize)),
+            Err(_) => Err(anyhow::Error::new(GcHeapOutOfMemory::new(()))),
+        }
     }
 
-    /// The host value.
+    /// The `any` value `anyref` made external (`extern.convert_any`).
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// If `store` does not own this reference.
+    /// If `anyref` is not rooted in `store`.
+    pub fn convert_any(
+        mut store: impl AsContextMut,
+        anyref: Rooted<AnyRef>,
+    ) -> Result<Rooted<ExternRef>> {
+        let store = &mut store.as_context_mut().0.opaque;
+        anyref.raw(store)?;
+        Ok(anyref.cast())
+    }
+
+    /// The host value, or `None` for an `any` value made external.
+    ///
+    /// # Errors
+    ///
+    /// If the reference is not rooted in `store`.
     pub fn data<'a, T: 'a>(
         &self,
         store: impl Into<StoreContext<'a, T>>,
-    ) -> &'a (dyn Any + Send + Sync) {
+    ) -> Result<Option<&'a (dyn Any + Send + Sync)>> {
         let store: StoreContext<'a, T> = store.into();
-        let opaque = &store.0.opaque;
-        opaque.check(self.store);
-        opaque.externrefs.data(self.index)
+        let raw = self.inner.raw(&store.0.opaque)?;
+        let Some(obj) = core::ptr::NonNull::new(raw as *mut u8).filter(|_| raw & 1 == 0) else {
+            return Ok(None);
+        };
+        // SAFETY: a rooted reference is a live object of the store's heap,
+        // which lives as long as the borrow of the store.
+        Ok(unsafe { keel_vm::GcHeap::extern_data(obj) }.map(|d| &*d))
     }
 
-    /// The raw reference compiled code holds.
-    pub(crate) fn to_raw(self, store: &StoreOpaque) -> usize {
-        store.check(self.store);
-        store.externrefs.raw(self.index)
-    }
-
-    /// The reference behind raw value `raw` (non-null, from this store).
-    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
-        store.externrefs.by_raw(raw)
+    /// The host value, mutably, or `None` for an `any` value made
+    /// external.
+    ///
+    /// # Errors
+    ///
+    /// If the reference is not rooted in `store`.
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::StoreContextMut<'a, T>>,
+    ) -> Result<Option<&'a mut (dyn Any + Send + Sync)>> {
+        let store: crate::StoreContextMut<'a, T> = store.into();
+        let raw = self.inner.raw(&store.0.opaque)?;
+        let Some(obj) = core::ptr::NonNull::new(raw as *mut u8).filter(|_| raw & 1 == 0) else {
+            return Ok(None);
+        };
+        // SAFETY: as in `data`; the store is borrowed exclusively.
+        Ok(unsafe { keel_vm::GcHeap::extern_data(obj) })
     }
 }

@@ -131,11 +131,16 @@ unsafe extern "C" fn host_array_call<T: 'static, B>(
         };
         // SAFETY: the trampoline passes `values_len` valid slots.
         let values = unsafe { core::slice::from_raw_parts_mut(values, values_len) };
+        // The references the host function roots are unrooted when it
+        // returns (Wasmtime's scope for host calls).
+        let roots = store.opaque.gc_roots.depth();
         let caller = Caller {
             store,
             caller_vmctx,
         };
-        match catch_host_panic(|| body(caller, values)) {
+        let result = catch_host_panic(|| body(caller, values));
+        store.opaque.gc_roots.truncate(roots);
+        match result {
             Ok(Ok(())) => return,
             Ok(Err(e)) => {
                 // SAFETY: the store context is alive (as above); these are

@@ -72,14 +72,15 @@ pub struct Tag {
     pub(crate) index: usize,
 }
 
-/// A reference to a host value, usable as a wasm `externref`.
-///
-/// The store keeps the value alive until the store itself is dropped (keel
-/// has no reference counting or GC of extern references yet).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A reference into the `extern` hierarchy: a host value (made with
+/// [`ExternRef::new`]) or an `any` value made external
+/// (`extern.convert_any`). Held as a [`Rooted<ExternRef>`](crate::Rooted);
+/// host values live on the store's GC heap and are dropped once no
+/// root, wasm frame, global, table or object refers to them.
+#[derive(Clone, Copy, Debug)]
+#[repr(transparent)]
 pub struct ExternRef {
-    pub(crate) store: StoreId,
-    pub(crate) index: usize,
+    pub(crate) inner: crate::rooting::GcRootIndex,
 }
 
 /// An instantiated module in a store.

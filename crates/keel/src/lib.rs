@@ -102,12 +102,13 @@ mod exception;
 mod exception_state;
 mod externals;
 mod externref;
-mod externref_state;
 mod fiber;
 mod fiber_state;
 mod fuel;
 mod func;
 mod func_state;
+mod gc_refs;
+mod gc_state;
 mod handles;
 mod instance;
 mod linker;
@@ -116,6 +117,7 @@ mod module;
 mod pooling;
 mod profiling;
 mod resource_limiter;
+mod rooting;
 mod shared_memory;
 mod store;
 mod trap;
@@ -131,6 +133,10 @@ pub use engine::Engine;
 pub use epoch::EpochDeadline;
 pub use exception::{ExnRef, ThrownException};
 pub use func::Caller;
+pub use gc_refs::{
+    AnyRef, ArrayRef, ArrayRefPre, ArrayType, EqRef, FieldType, GcHeapOutOfMemory, I31,
+    StorageType, StructRef, StructRefPre, StructType,
+};
 pub use handles::{Extern, ExternRef, Func, Global, Instance, Memory, Table, Tag};
 pub use instance::Export;
 #[cfg(feature = "std")]
@@ -147,15 +153,18 @@ pub use resource_limiter::{
     DEFAULT_INSTANCE_LIMIT, DEFAULT_MEMORY_LIMIT, DEFAULT_TABLE_LIMIT, ResourceLimiter,
     StoreLimits, StoreLimitsBuilder,
 };
+pub use rooting::{GcRef, GcRootIndex, OwnedRooted, RootScope, Rooted};
 pub use shared_memory::{SharedMemory, WaitResult};
 pub use store::{Store, StoreContext, StoreContextMut, UpdateDeadline};
 pub use trap::{FrameInfo, WasmBacktrace};
+#[doc(hidden)]
+pub use typed::RawStore;
 pub use typed::{IntoFunc, TypedFunc, WasmParams, WasmResults, WasmRet, WasmTy};
 pub use types::{
     ExportType, ExternType, FuncType, GlobalType, HeapType, ImportType, MemoryType, Mutability,
     RefType, TableType, TagType, ValType,
 };
-pub use values::Val;
+pub use values::{Ref, Val};
 
 pub use keel_translate::{DisplayName, SharedTypeIndex, Trap, TypeRef};
 

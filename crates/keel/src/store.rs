@@ -10,9 +10,9 @@
 
 use crate::activations::Activations;
 use crate::exception_state::ExceptionState;
-use crate::externref_state::ExternRefs;
 use crate::fiber_state::AsyncState;
 use crate::func_state::FuncState;
+use crate::gc_state::GcRootSet;
 use crate::handles::{Extern, StoreId};
 use crate::module::Module;
 use crate::prelude::*;
@@ -34,7 +34,7 @@ pub(crate) struct StoreOpaque {
     pub(crate) funcs: FuncState,
     pub(crate) instance_by_vmctx: HashMap<usize, usize>,
     /// Host data of extern references.
-    pub(crate) externrefs: ExternRefs,
+    pub(crate) gc_roots: GcRootSet,
     /// Exception objects, tags and the host's holds on uncaught
     /// exceptions.
     pub(crate) exceptions: ExceptionState,
@@ -156,7 +156,7 @@ impl<T> Store<T> {
                     instances: Vec::new(),
                     funcs: FuncState::default(),
                     instance_by_vmctx: HashMap::new(),
-                    externrefs: ExternRefs::default(),
+                    gc_roots: GcRootSet::default(),
                     exceptions: ExceptionState::default(),
                     activations: Activations::default(),
                     fuel_reserve: 0,

@@ -80,9 +80,18 @@ impl TypeRegistry {
     /// references to other types are engine ids (as in the types the
     /// engine hands out).
     pub(crate) fn register(&self, ty: &WasmFuncType) -> SharedTypeIndex {
-        self.0
-            .lock()
-            .intern(Box::new([WasmSubType::func(ty.clone())]))
+        self.register_sub(&WasmSubType::func(ty.clone()))
+    }
+
+    /// The id of `ty`, a group of its own, whose references to other types
+    /// are engine ids.
+    pub(crate) fn register_sub(&self, ty: &WasmSubType) -> SharedTypeIndex {
+        self.0.lock().intern(Box::new([ty.clone()]))
+    }
+
+    /// The type with id `id`, if it was registered.
+    pub(crate) fn lookup_sub(&self, id: SharedTypeIndex) -> Option<WasmSubType> {
+        Some(self.0.lock().types.get(id.index())?.ty.clone())
     }
 
     /// The ids of `module`'s types, registering its recursion groups in

@@ -3,69 +3,139 @@
 
 use crate::func::{Caller, HostFn, call_raw};
 use crate::prelude::*;
-use crate::{AsContextMut, Func, FuncType, Result, ValType};
+use crate::store::StoreOpaque;
+use crate::{AsContextMut, Func, FuncType, Result, Rooted, ValType};
 use core::marker::PhantomData;
 use keel_vm::ValRaw;
 
+/// The store a typed value is encoded in or decoded from (it roots the
+/// GC references it decodes).
+#[doc(hidden)]
+pub struct RawStore<'a>(pub(crate) &'a mut StoreOpaque);
+
 /// A Rust type that is a wasm value type.
-pub trait WasmTy: Copy + Send + Sync + 'static {
+pub trait WasmTy: Send + Sync + 'static {
     /// The wasm type.
     fn valtype() -> ValType;
     /// Encode for the array-call convention.
-    fn to_raw(self) -> ValRaw;
+    ///
+    /// # Errors
+    ///
+    /// If a reference is not rooted in the store.
+    #[doc(hidden)]
+    fn to_raw(self, store: &mut RawStore<'_>) -> Result<ValRaw>;
     /// Decode from the array-call convention.
-    fn from_raw(raw: ValRaw) -> Self;
+    #[doc(hidden)]
+    fn from_raw(store: &mut RawStore<'_>, raw: ValRaw) -> Self;
 }
 
-impl WasmTy for i32 {
-    fn valtype() -> ValType {
-        ValType::I32
-    }
-    fn to_raw(self) -> ValRaw {
-        ValRaw::i32(self)
-    }
-    fn from_raw(raw: ValRaw) -> Self {
-        raw.get_i32()
-    }
+macro_rules! number_types {
+    ($($ty:ty => $valtype:ident, $to:ident, $from:ident;)*) => {$(
+        impl WasmTy for $ty {
+            #[inline]
+            fn valtype() -> ValType {
+                ValType::$valtype
+            }
+            #[inline]
+            fn to_raw(self, _: &mut RawStore<'_>) -> Result<ValRaw> {
+                Ok(ValRaw::$to(self))
+            }
+            #[inline]
+            fn from_raw(_: &mut RawStore<'_>, raw: ValRaw) -> Self {
+                raw.$from()
+            }
+        }
+    )*};
 }
 
-impl WasmTy for i64 {
-    fn valtype() -> ValType {
-        ValType::I64
-    }
-    fn to_raw(self) -> ValRaw {
-        ValRaw::i64(self)
-    }
-    fn from_raw(raw: ValRaw) -> Self {
-        raw.get_i64()
-    }
+number_types! {
+    i32 => I32, i32, get_i32;
+    i64 => I64, i64, get_i64;
 }
 
 impl WasmTy for f32 {
+    #[inline]
     fn valtype() -> ValType {
         ValType::F32
     }
-    fn to_raw(self) -> ValRaw {
-        ValRaw::f32(self.to_bits())
+    #[inline]
+    fn to_raw(self, _: &mut RawStore<'_>) -> Result<ValRaw> {
+        Ok(ValRaw::f32(self.to_bits()))
     }
-    fn from_raw(raw: ValRaw) -> Self {
+    #[inline]
+    fn from_raw(_: &mut RawStore<'_>, raw: ValRaw) -> Self {
         f32::from_bits(raw.get_f32())
     }
 }
 
 impl WasmTy for f64 {
+    #[inline]
     fn valtype() -> ValType {
         ValType::F64
     }
-    fn to_raw(self) -> ValRaw {
-        ValRaw::f64(self.to_bits())
+    #[inline]
+    fn to_raw(self, _: &mut RawStore<'_>) -> Result<ValRaw> {
+        Ok(ValRaw::f64(self.to_bits()))
     }
-    fn from_raw(raw: ValRaw) -> Self {
+    #[inline]
+    fn from_raw(_: &mut RawStore<'_>, raw: ValRaw) -> Self {
         f64::from_bits(raw.get_f64())
     }
 }
 
-/// `Ok` if `mine` (a Rust signature's types) equals `tys` (a function's).
+/// Rooted references: `(ref extern)`, `(ref any)` and, as `Option`s,
+/// `externref` and `anyref`.
+macro_rules! ref_types {
+    ($($ty:ident => $heap:ident;)*) => {$(
+        impl WasmTy for Rooted<crate::$ty> {
+            fn valtype() -> ValType {
+                ValType::reference(false, keel_translate::WasmHeapType::$heap)
+            }
+            fn to_raw(self, store: &mut RawStore<'_>) -> Result<ValRaw> {
+                Ok(ValRaw::ptr(self.raw(store.0)?))
+            }
+            fn from_raw(store: &mut RawStore<'_>, raw: ValRaw) -> Self {
+                Rooted::new(store.0, raw.get_ptr())
+            }
+        }
+
+        impl WasmTy for Option<Rooted<crate::$ty>> {
+            fn valtype() -> ValType {
+                ValType::reference(true, keel_translate::WasmHeapType::$heap)
+            }
+            fn to_raw(self, store: &mut RawStore<'_>) -> Result<ValRaw> {
+                match self {
+                    Some(r) => r.to_raw(store),
+                    None => Ok(ValRaw::ptr(0)),
+                }
+            }
+            fn from_raw(store: &mut RawStore<'_>, raw: ValRaw) -> Self {
+                match raw.get_ptr() {
+                    0 => None,
+                    p => Some(Rooted::new(store.0, p)),
+                }
+            }
+        }
+    )*};
+}
+
+ref_types! {
+    ExternRef => Extern;
+    AnyRef => Any;
+}
+
+impl WasmTy for crate::I31 {
+    fn valtype() -> ValType {
+        ValType::reference(false, keel_translate::WasmHeapType::I31)
+    }
+    fn to_raw(self, _: &mut RawStore<'_>) -> Result<ValRaw> {
+        Ok(ValRaw::ptr(self.raw()))
+    }
+    fn from_raw(_: &mut RawStore<'_>, raw: ValRaw) -> Self {
+        crate::I31::wrapping_u32((raw.get_ptr() >> 1) as u32)
+    }
+}
+
 fn same_types(mine: &[ValType], tys: &[ValType]) -> Result<(), String> {
     if mine == tys {
         Ok(())
@@ -89,9 +159,15 @@ pub trait WasmParams: Send + Sync {
         same_types(&Self::valtypes(), tys)
     }
     /// Write into slots `0..COUNT`.
-    fn store(self, slots: &mut [ValRaw]);
+    ///
+    /// # Errors
+    ///
+    /// If a reference is not rooted in the store.
+    #[doc(hidden)]
+    fn store(self, store: &mut RawStore<'_>, slots: &mut [ValRaw]) -> Result<()>;
     /// Read from slots `0..COUNT` (an async host function's parameters).
-    fn load(slots: &[ValRaw]) -> Self;
+    #[doc(hidden)]
+    fn load(store: &mut RawStore<'_>, slots: &[ValRaw]) -> Self;
 }
 
 /// Results of a [`TypedFunc`] or a host closure: `()`, one [`WasmTy`], or
@@ -110,9 +186,15 @@ pub trait WasmResults: Sized {
         same_types(&Self::valtypes(), tys)
     }
     /// Read from slots `0..COUNT`.
-    fn load(slots: &[ValRaw]) -> Self;
+    #[doc(hidden)]
+    fn load(store: &mut RawStore<'_>, slots: &[ValRaw]) -> Self;
     /// Write into slots `0..COUNT`.
-    fn store(self, slots: &mut [ValRaw]);
+    ///
+    /// # Errors
+    ///
+    /// If a reference is not rooted in the store.
+    #[doc(hidden)]
+    fn store(self, store: &mut RawStore<'_>, slots: &mut [ValRaw]) -> Result<()>;
 }
 
 impl<A: WasmTy> WasmParams for A {
@@ -120,11 +202,14 @@ impl<A: WasmTy> WasmParams for A {
     fn valtypes() -> Vec<ValType> {
         vec![A::valtype()]
     }
-    fn store(self, slots: &mut [ValRaw]) {
-        slots[0] = self.to_raw();
+    #[inline]
+    fn store(self, store: &mut RawStore<'_>, slots: &mut [ValRaw]) -> Result<()> {
+        slots[0] = self.to_raw(store)?;
+        Ok(())
     }
-    fn load(slots: &[ValRaw]) -> Self {
-        A::from_raw(slots[0])
+    #[inline]
+    fn load(store: &mut RawStore<'_>, slots: &[ValRaw]) -> Self {
+        A::from_raw(store, slots[0])
     }
 }
 
@@ -133,11 +218,14 @@ impl<A: WasmTy> WasmResults for A {
     fn valtypes() -> Vec<ValType> {
         vec![A::valtype()]
     }
-    fn load(slots: &[ValRaw]) -> Self {
-        A::from_raw(slots[0])
+    #[inline]
+    fn load(store: &mut RawStore<'_>, slots: &[ValRaw]) -> Self {
+        A::from_raw(store, slots[0])
     }
-    fn store(self, slots: &mut [ValRaw]) {
-        slots[0] = self.to_raw();
+    #[inline]
+    fn store(self, store: &mut RawStore<'_>, slots: &mut [ValRaw]) -> Result<()> {
+        slots[0] = self.to_raw(store)?;
+        Ok(())
     }
 }
 
@@ -154,15 +242,18 @@ macro_rules! impl_tuples {
                 vec![$($A::valtype()),*]
             }
             #[allow(unused_variables, unused_mut, unused_assignments, reason = "empty tuple")]
-            fn store(self, slots: &mut [ValRaw]) {
+            #[inline]
+            fn store(self, store: &mut RawStore<'_>, slots: &mut [ValRaw]) -> Result<()> {
                 let ($($a,)*) = self;
                 let mut i = 0;
-                $(slots[i] = $a.to_raw(); i += 1;)*
+                $(slots[i] = $a.to_raw(store)?; i += 1;)*
+                Ok(())
             }
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit, reason = "empty tuple")]
-            fn load(slots: &[ValRaw]) -> Self {
+            #[inline]
+            fn load(store: &mut RawStore<'_>, slots: &[ValRaw]) -> Self {
                 let mut i = 0;
-                ($({ let v = $A::from_raw(slots[i]); i += 1; v },)*)
+                ($({ let v = $A::from_raw(store, slots[i]); i += 1; v },)*)
             }
         }
 
@@ -172,15 +263,18 @@ macro_rules! impl_tuples {
                 vec![$($A::valtype()),*]
             }
             #[allow(unused_variables, unused_mut, unused_assignments, clippy::unused_unit, reason = "empty tuple")]
-            fn load(slots: &[ValRaw]) -> Self {
+            #[inline]
+            fn load(store: &mut RawStore<'_>, slots: &[ValRaw]) -> Self {
                 let mut i = 0;
-                ($({ let v = $A::from_raw(slots[i]); i += 1; v },)*)
+                ($({ let v = $A::from_raw(store, slots[i]); i += 1; v },)*)
             }
             #[allow(unused_variables, unused_mut, unused_assignments, reason = "empty tuple")]
-            fn store(self, slots: &mut [ValRaw]) {
+            #[inline]
+            fn store(self, store: &mut RawStore<'_>, slots: &mut [ValRaw]) -> Result<()> {
                 let ($($a,)*) = self;
                 let mut i = 0;
-                $(slots[i] = $a.to_raw(); i += 1;)*
+                $(slots[i] = $a.to_raw(store)?; i += 1;)*
+                Ok(())
             }
         }
 
@@ -193,11 +287,11 @@ macro_rules! impl_tuples {
             #[allow(unused_variables, unused_mut, unused_assignments, reason = "no parameters")]
             fn into_func(self) -> (FuncType, HostFn<T>) {
                 let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
-                let body: HostFn<T> = HostFn::new(move |_caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                let body: HostFn<T> = HostFn::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                    let mut store = RawStore(&mut caller.store.opaque);
                     let mut i = 0;
-                    $(let $a = $A::from_raw(slots[i]); i += 1;)*
-                    (self)($($a),*).into_result()?.store(slots);
-                    Ok(())
+                    $(let $a = $A::from_raw(&mut store, slots[i]); i += 1;)*
+                    (self)($($a),*).into_result()?.store(&mut store, slots)
                 });
                 (ty, body)
             }
@@ -213,10 +307,15 @@ macro_rules! impl_tuples {
             fn into_func(self) -> (FuncType, HostFn<T>) {
                 let ty = FuncType::new([$($A::valtype()),*], R::Results::valtypes());
                 let body: HostFn<T> = HostFn::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
+                    let opaque: *mut StoreOpaque = &mut caller.store.opaque;
                     let mut i = 0;
-                    $(let $a = $A::from_raw(slots[i]); i += 1;)*
-                    (self)(caller, $($a),*).into_result()?.store(slots);
-                    Ok(())
+                    // SAFETY: the caller's store, which nothing else uses
+                    // while the parameters are decoded.
+                    $(let $a = $A::from_raw(&mut RawStore(unsafe { &mut *opaque }), slots[i]); i += 1;)*
+                    let results = (self)(caller, $($a),*).into_result()?;
+                    // SAFETY: the closure has returned and dropped its
+                    // `Caller`, the only other borrow of the store.
+                    results.store(&mut RawStore(unsafe { &mut *opaque }), slots)
                 });
                 (ty, body)
             }
@@ -278,14 +377,21 @@ where
 {
     let ty = FuncType::new(P::valtypes(), R::Results::valtypes());
     let body: HostFn<T> = HostFn::new(move |caller: Caller<'_, T>, slots: &mut [ValRaw]| {
-        let params = P::load(slots);
+        let opaque: *mut StoreOpaque = &mut caller.store.opaque;
+        // SAFETY: the caller's store, which nothing else uses while the
+        // parameters are decoded.
+        let params = P::load(&mut RawStore(unsafe { &mut *opaque }), slots);
         let async_cx = caller.store.opaque.async_state.cx();
         let mut future = core::pin::Pin::from(func(caller, params));
         // SAFETY: the store's `async_cx` is null or the context of the
         // fiber running this call.
         let output = unsafe { crate::fiber::block_on(async_cx, future.as_mut())? };
-        output.into_result()?.store(slots);
-        Ok(())
+        drop(future);
+        // SAFETY: the future (and its `Caller`) is gone: nothing else
+        // borrows the store.
+        output
+            .into_result()?
+            .store(&mut RawStore(unsafe { &mut *opaque }), slots)
     });
     (ty, body)
 }
@@ -355,11 +461,11 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
             heap = vec![ValRaw::default(); n];
             &mut heap
         };
-        params.store(slots);
+        params.store(&mut RawStore(&mut inner.opaque), slots)?;
         // SAFETY: the types were checked when this TypedFunc was made and
         // `slots` has room for parameters and results.
         unsafe { call_raw(inner, func_ref, slots)? };
-        Ok(R::load(slots))
+        Ok(R::load(&mut RawStore(&mut inner.opaque), slots))
     }
 
     /// As [`TypedFunc::call`], on a stack of its own that async host
@@ -383,11 +489,12 @@ impl<P: WasmParams, R: WasmResults> TypedFunc<P, R> {
         inner.opaque.check(self.func.store);
         let func_ref = crate::fiber::SendPtr(inner.opaque.funcs.func_ref(self.func.index));
         let mut slots = vec![ValRaw::default(); P::COUNT.max(R::COUNT)];
-        params.store(&mut slots);
+        params.store(&mut RawStore(&mut inner.opaque), &mut slots)?;
         crate::fiber::on_fiber(inner, move |store| {
             let func_ref = func_ref.get();
             // SAFETY: as in `call`.
-            unsafe { call_raw(store, func_ref, &mut slots) }.map(|()| R::load(&slots))
+            unsafe { call_raw(store, func_ref, &mut slots) }
+                .map(|()| R::load(&mut RawStore(&mut store.opaque), &slots))
         })
         .await?
     }

@@ -2,7 +2,8 @@
 //! [Values](https://webassembly.github.io/spec/core/exec/runtime.html#values)).
 
 use crate::store::StoreOpaque;
-use crate::{ExnRef, ExternRef, Func, Result, ValType};
+use crate::{AnyRef, ExnRef, ExternRef, Func, Result, Rooted, ValType};
+use keel_translate::WasmHeapType;
 use keel_vm::ValRaw;
 
 /// A WebAssembly value.
@@ -22,8 +23,12 @@ pub enum Val {
     V128(u128),
     /// A `funcref`: a function or null.
     FuncRef(Option<Func>),
-    /// An `externref`: a host value or null.
-    ExternRef(Option<ExternRef>),
+    /// A reference into the `extern` hierarchy: a host value, an `any`
+    /// value made external, or null.
+    ExternRef(Option<Rooted<ExternRef>>),
+    /// A reference into the `any` hierarchy (GC): a struct, an array, an
+    /// `i31`, a host value made internal, or null.
+    AnyRef(Option<Rooted<AnyRef>>),
     /// An `exnref`: an exception or null.
     ExnRef(Option<ExnRef>),
 }
@@ -39,6 +44,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::AnyRef(_) => ValType::reference(true, WasmHeapType::Any),
             Val::ExnRef(_) => ValType::EXNREF,
         }
     }
@@ -98,12 +104,56 @@ impl Val {
     }
 
     /// The externref, if it is one (`Some(None)` is a null externref).
-    pub fn externref(&self) -> Option<Option<ExternRef>> {
+    pub fn externref(&self) -> Option<Option<Rooted<ExternRef>>> {
         if let Val::ExternRef(v) = self {
             Some(*v)
         } else {
             None
         }
+    }
+
+    /// The externref (`None` for null).
+    ///
+    /// # Panics
+    ///
+    /// If the value is not an externref.
+    pub fn unwrap_externref(&self) -> Option<&Rooted<ExternRef>> {
+        match self {
+            Val::ExternRef(r) => r.as_ref(),
+            other => panic!("expected an externref, found {other:?}"),
+        }
+    }
+
+    /// The anyref, if it is one (`Some(None)` is a null anyref).
+    pub fn anyref(&self) -> Option<Option<Rooted<AnyRef>>> {
+        if let Val::AnyRef(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
+    }
+
+    /// The anyref (`None` for null).
+    ///
+    /// # Panics
+    ///
+    /// If the value is not an anyref.
+    pub fn unwrap_anyref(&self) -> Option<&Rooted<AnyRef>> {
+        match self {
+            Val::AnyRef(r) => r.as_ref(),
+            other => panic!("expected an anyref, found {other:?}"),
+        }
+    }
+
+    /// The reference, if this is one.
+    pub fn ref_(self) -> Option<Ref> {
+        Some(match self {
+            Val::FuncRef(f) => Ref::Func(f),
+            Val::ExternRef(e) => Ref::Extern(e),
+            Val::AnyRef(a) => Ref::Any(a),
+            Val::ExnRef(e) => Ref::Exn(e),
+            _ => return None,
+        })
     }
 
     /// The exnref, if it is one (`Some(None)` is a null exnref).
@@ -119,7 +169,7 @@ impl Val {
     pub fn is_null(&self) -> bool {
         matches!(
             self,
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None)
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) | Val::ExnRef(None)
         )
     }
 
@@ -170,6 +220,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ty if ty.is_func_ref() => Val::FuncRef(None),
             ty if ty.is_exn_ref() => Val::ExnRef(None),
+            ty if ty.is_any_ref() => Val::AnyRef(None),
             _ => Val::ExternRef(None),
         }
     }
@@ -189,14 +240,18 @@ impl Val {
     }
 
     pub(crate) fn matches(&self, store: &StoreOpaque, ty: ValType) -> bool {
-        use keel_translate::{TypeRef, WasmHeapType};
+        use keel_translate::TypeRef;
         let Some(r) = ty.ref_type() else {
             return self.ty() == ty;
         };
         match self {
             Val::FuncRef(None) => r.nullable && ty.is_func_ref(),
             Val::ExternRef(None) => r.nullable && r.heap.top() == WasmHeapType::Extern,
-            Val::ExternRef(Some(_)) => r.heap == WasmHeapType::Extern,
+            Val::ExternRef(Some(e)) => r.heap == WasmHeapType::Extern && e.raw(store).is_ok(),
+            Val::AnyRef(None) => r.nullable && r.heap.top() == WasmHeapType::Any,
+            Val::AnyRef(Some(a)) => a
+                .raw(store)
+                .is_ok_and(|raw| crate::gc_refs::any_matches(store, raw, r.heap)),
             Val::ExnRef(None) => r.nullable && ty.is_exn_ref(),
             Val::ExnRef(Some(e)) => r.heap == WasmHeapType::Exn && e.store == store.id,
             Val::FuncRef(Some(f)) => match r.heap {
@@ -226,12 +281,9 @@ impl Val {
                 ValRaw::ptr(store.funcs.func_ref(f.index) as usize)
             }
             Val::ExternRef(None) => ValRaw::ptr(0),
-            Val::ExternRef(Some(r)) => {
-                if r.store != store.id {
-                    anyhow::bail!("extern reference belongs to another store");
-                }
-                ValRaw::ptr(r.to_raw(store))
-            }
+            Val::ExternRef(Some(r)) => ValRaw::ptr(r.raw(store)?),
+            Val::AnyRef(None) => ValRaw::ptr(0),
+            Val::AnyRef(Some(r)) => ValRaw::ptr(r.raw(store)?),
             Val::ExnRef(None) => ValRaw::ptr(0),
             Val::ExnRef(Some(e)) => ValRaw::ptr(e.to_raw(store)?),
         })
@@ -256,11 +308,13 @@ impl Val {
                 0 => Val::ExnRef(None),
                 p => Val::ExnRef(Some(ExnRef::from_raw(store, p))),
             },
+            ty if ty.is_any_ref() => match raw.get_ptr() {
+                0 => Val::AnyRef(None),
+                p => Val::AnyRef(Some(Rooted::new(store, p))),
+            },
             _ => match raw.get_ptr() {
                 0 => Val::ExternRef(None),
-                p => Val::ExternRef(Some(ExternRef::from_raw(store, p).ok_or_else(|| {
-                    anyhow::anyhow!("externref {p:#x} does not belong to this store")
-                })?)),
+                p => Val::ExternRef(Some(Rooted::new(store, p))),
             },
         })
     }
@@ -290,9 +344,166 @@ impl From<f64> for Val {
     }
 }
 
-impl From<ExternRef> for Val {
-    fn from(r: ExternRef) -> Val {
+impl From<Rooted<ExternRef>> for Val {
+    fn from(r: Rooted<ExternRef>) -> Val {
         Val::ExternRef(Some(r))
+    }
+}
+
+impl From<Option<Rooted<ExternRef>>> for Val {
+    fn from(r: Option<Rooted<ExternRef>>) -> Val {
+        Val::ExternRef(r)
+    }
+}
+
+impl From<Rooted<AnyRef>> for Val {
+    fn from(r: Rooted<AnyRef>) -> Val {
+        Val::AnyRef(Some(r))
+    }
+}
+
+impl From<Option<Rooted<AnyRef>>> for Val {
+    fn from(r: Option<Rooted<AnyRef>>) -> Val {
+        Val::AnyRef(r)
+    }
+}
+
+impl From<Ref> for Val {
+    fn from(r: Ref) -> Val {
+        match r {
+            Ref::Func(f) => Val::FuncRef(f),
+            Ref::Extern(e) => Val::ExternRef(e),
+            Ref::Any(a) => Val::AnyRef(a),
+            Ref::Exn(e) => Val::ExnRef(e),
+        }
+    }
+}
+
+/// A reference value: a table's element (spec:
+/// [Reference Types](https://webassembly.github.io/spec/core/syntax/types.html#reference-types)).
+#[derive(Clone, Copy, Debug)]
+pub enum Ref {
+    /// A function reference or null.
+    Func(Option<Func>),
+    /// A reference into the `extern` hierarchy or null.
+    Extern(Option<Rooted<ExternRef>>),
+    /// A reference into the `any` hierarchy or null.
+    Any(Option<Rooted<AnyRef>>),
+    /// An exception reference or null.
+    Exn(Option<ExnRef>),
+}
+
+impl Ref {
+    /// The function reference, if this is one (`Some(None)` is null).
+    pub fn funcref(&self) -> Option<Option<Func>> {
+        match self {
+            Ref::Func(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The `extern` reference, if this is one (`Some(None)` is null).
+    pub fn externref(&self) -> Option<Option<Rooted<ExternRef>>> {
+        match self {
+            Ref::Extern(e) => Some(*e),
+            _ => None,
+        }
+    }
+
+    /// The `any` reference, if this is one (`Some(None)` is null).
+    pub fn anyref(&self) -> Option<Option<Rooted<AnyRef>>> {
+        match self {
+            Ref::Any(a) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// The exception reference, if this is one (`Some(None)` is null).
+    pub fn exnref(&self) -> Option<Option<ExnRef>> {
+        match self {
+            Ref::Exn(e) => Some(*e),
+            _ => None,
+        }
+    }
+
+    /// Whether this is null.
+    pub fn is_null(&self) -> bool {
+        matches!(
+            self,
+            Ref::Func(None) | Ref::Extern(None) | Ref::Any(None) | Ref::Exn(None)
+        )
+    }
+
+    /// The function (`None` for null).
+    ///
+    /// # Panics
+    ///
+    /// If this is not a function reference.
+    pub fn unwrap_func(&self) -> Option<&Func> {
+        match self {
+            Ref::Func(f) => f.as_ref(),
+            other => panic!("expected a function reference, found {other:?}"),
+        }
+    }
+
+    /// The `extern` reference (`None` for null).
+    ///
+    /// # Panics
+    ///
+    /// If this is not an `extern` reference.
+    pub fn unwrap_extern(&self) -> Option<&Rooted<ExternRef>> {
+        match self {
+            Ref::Extern(e) => e.as_ref(),
+            other => panic!("expected an extern reference, found {other:?}"),
+        }
+    }
+
+    /// The `any` reference (`None` for null).
+    ///
+    /// # Panics
+    ///
+    /// If this is not an `any` reference.
+    pub fn unwrap_any(&self) -> Option<&Rooted<AnyRef>> {
+        match self {
+            Ref::Any(a) => a.as_ref(),
+            other => panic!("expected an any reference, found {other:?}"),
+        }
+    }
+}
+
+impl From<Option<Func>> for Ref {
+    fn from(f: Option<Func>) -> Ref {
+        Ref::Func(f)
+    }
+}
+
+impl From<Func> for Ref {
+    fn from(f: Func) -> Ref {
+        Ref::Func(Some(f))
+    }
+}
+
+impl From<Option<Rooted<ExternRef>>> for Ref {
+    fn from(e: Option<Rooted<ExternRef>>) -> Ref {
+        Ref::Extern(e)
+    }
+}
+
+impl From<Rooted<ExternRef>> for Ref {
+    fn from(e: Rooted<ExternRef>) -> Ref {
+        Ref::Extern(Some(e))
+    }
+}
+
+impl From<Option<Rooted<AnyRef>>> for Ref {
+    fn from(a: Option<Rooted<AnyRef>>) -> Ref {
+        Ref::Any(a)
+    }
+}
+
+impl From<Rooted<AnyRef>> for Ref {
+    fn from(a: Rooted<AnyRef>) -> Ref {
+        Ref::Any(Some(a))
     }
 }
 

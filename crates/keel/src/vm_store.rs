@@ -4,7 +4,7 @@
 //! [`StoreTrap`] with the error recorded in the store.
 
 use crate::StoreContextMut;
-use crate::store::StoreInner;
+use crate::store::{StoreInner, StoreOpaque};
 use crate::{ResourceLimiter, Result, UpdateDeadline};
 use keel_vm::{StoreTrap, VMStore, VmError};
 
@@ -107,20 +107,7 @@ impl<T> VMStore for StoreInner<T> {
     }
 
     fn trace_gc_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool {
-        let Some(outer_exits) = self.opaque.activations.outer_exits() else {
-            return false;
-        };
-        self.opaque.exceptions.trace_holds(visit);
-        for &(pc, fp) in outer_exits {
-            // SAFETY: each is the exit frame of an activation that called
-            // the host, which called wasm again (`call_raw`): its wasm
-            // frames are live below the running one, at calls.
-            unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, visit) };
-        }
-        for instance in &self.opaque.instances {
-            instance.handle.trace_gc_roots(visit);
-        }
-        true
+        self.opaque.trace_gc_roots(visit)
     }
 
     fn epoch_deadline_reached(&self) -> bool {
@@ -160,5 +147,48 @@ impl<T> VMStore for StoreInner<T> {
             }
         }
         Ok(())
+    }
+}
+
+impl StoreOpaque {
+    /// Visit every GC root of the store besides the frames of the running
+    /// activation: the wasm frames of the activations it interrupted, the
+    /// host's roots ([`Rooted`](crate::Rooted), [`OwnedRooted`](crate::OwnedRooted),
+    /// held exceptions), and the globals, tables and segments of every
+    /// instance. `false`, having visited nothing, when an interrupted
+    /// activation's frames cannot be walked.
+    pub(crate) fn trace_gc_roots(&mut self, visit: &mut dyn FnMut(usize)) -> bool {
+        let Some(outer_exits) = self.activations.outer_exits() else {
+            return false;
+        };
+        self.exceptions.trace_holds(visit);
+        self.gc_roots.trace(visit);
+        for &(pc, fp) in outer_exits {
+            // SAFETY: each is the exit frame of an activation that called
+            // the host, which called wasm again (`call_raw`): its wasm
+            // frames are live below the running one, at calls.
+            unsafe { keel_trap::unwind::trace_stack_roots(pc, fp, visit) };
+        }
+        for instance in &self.instances {
+            instance.handle.trace_gc_roots(visit);
+        }
+        true
+    }
+
+    /// Collect the GC heap now, when no wasm runs on the store (whose
+    /// frames hold references only their stack maps know); otherwise do
+    /// nothing.
+    pub(crate) fn collect_garbage(&mut self) {
+        if self.activations.active() {
+            return;
+        }
+        let mut roots = keel_vm::GcRoots::default();
+        if !self.trace_gc_roots(&mut |raw| roots.visit(raw)) {
+            return;
+        }
+        // SAFETY: no wasm runs on this store, so no frame holds a
+        // reference; the roots are every other place one can be read from
+        // (`trace_gc_roots`), besides the pinned and unescaped objects.
+        unsafe { self.exceptions.heap_mut().collect(&roots) };
     }
 }

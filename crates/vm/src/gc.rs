@@ -40,14 +40,17 @@ const _: () = {
     assert!(core::mem::size_of::<VMGcHeader>() == vmgc_header::SIZE as usize);
 };
 
-impl VMGcHeader {
-    /// The header of a host value behind an `externref`, which lives
-    /// outside the heap: the collector neither marks nor frees it.
-    pub const EXTERN: VMGcHeader = VMGcHeader {
-        ty: vmgc_header::EXTERN_TYPE,
-        flags: 0,
-    };
+/// A host value behind an `externref`: a GC object of type
+/// `EXTERN_TYPE` that owns the host's data, dropped when the object is
+/// collected.
+#[repr(C, align(16))]
+struct VMExternData {
+    header: VMGcHeader,
+    data: Box<dyn core::any::Any + Send + Sync>,
 }
+
+/// The size of a host-value object.
+const EXTERN_SIZE: usize = core::mem::size_of::<VMExternData>();
 
 /// Reached from a root in the collection running now.
 pub(crate) const MARKED: u32 = 1;
@@ -196,6 +199,45 @@ impl GcHeap {
         Ok(obj)
     }
 
+    /// Allocate an object holding host value `data`, the target of an
+    /// `externref` the host made.
+    ///
+    /// # Errors
+    ///
+    /// [`GcAllocError::OutOfMemory`] past the heap's limit.
+    pub fn alloc_extern(
+        &mut self,
+        data: Box<dyn core::any::Any + Send + Sync>,
+    ) -> Result<NonNull<u8>, GcAllocError> {
+        let obj = self.alloc_raw(EXTERN_SIZE, vmgc_header::EXTERN_TYPE, 0)?;
+        // SAFETY: a fresh allocation of a `VMExternData`, its header
+        // written.
+        unsafe {
+            let o = obj.cast::<VMExternData>().as_ptr();
+            (&raw mut (*o).data).write(data);
+        }
+        Ok(obj)
+    }
+
+    /// The host value of an object `alloc_extern` made, or `None` for
+    /// any other object (an `any` value made external).
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be a live object of a heap, and the returned reference
+    /// not outlive it.
+    pub unsafe fn extern_data<'a>(
+        obj: NonNull<u8>,
+    ) -> Option<&'a mut (dyn core::any::Any + Send + Sync)> {
+        // SAFETY: per the contract.
+        unsafe {
+            if obj.cast::<VMGcHeader>().as_ref().ty != vmgc_header::EXTERN_TYPE {
+                return None;
+            }
+            Some(&mut *(*obj.cast::<VMExternData>().as_ptr()).data)
+        }
+    }
+
     /// Allocate an exception of `tag` carrying `payload`, whose values
     /// have the parameter types `types` of the tag's type.
     ///
@@ -307,7 +349,9 @@ impl GcHeap {
     unsafe fn layout_of(&self, obj: NonNull<VMGcHeader>) -> Layout {
         // SAFETY: per the contract.
         let ty = unsafe { obj.as_ref().ty };
-        let size = if ty == vmgc_header::EXN_TYPE {
+        let size = if ty == vmgc_header::EXTERN_TYPE {
+            Some(EXTERN_SIZE)
+        } else if ty == vmgc_header::EXN_TYPE {
             // SAFETY: an exception object, live.
             let len = unsafe { (*obj.as_ptr().cast::<VMExnObject>()).len() };
             VMExnObject::size(len as usize)
@@ -349,6 +393,14 @@ impl GcHeap {
             }
         }
         self.bytes -= layout.size();
+        // SAFETY: the object is live until freed below.
+        if unsafe { obj.as_ref().ty } == vmgc_header::EXTERN_TYPE {
+            // SAFETY: a host-value object owns its data, initialized at
+            // allocation; dropped once, here.
+            unsafe {
+                core::ptr::drop_in_place(&raw mut (*obj.as_ptr().cast::<VMExternData>()).data)
+            };
+        }
         // SAFETY: allocated by `alloc_raw` with this layout; removed from
         // `objects`, so freed once.
         unsafe { alloc::alloc::dealloc(obj.as_ptr().cast(), layout) };
@@ -408,7 +460,7 @@ impl GcHeap {
     /// # Safety
     ///
     /// Every non-null, non-`i31` value in `roots` must be a live object of
-    /// this heap or a host value (a [`VMGcHeader::EXTERN`] header), and
+    /// this heap, and
     /// every reference that compiled code or the runtime can still read
     /// must be reachable from `roots` or from a pinned or unescaped
     /// object.
@@ -426,10 +478,9 @@ impl GcHeap {
                 return;
             };
             // SAFETY: a non-null, non-i31 reference is a live object of
-            // this heap or a host value (the contract, and the fields of
-            // live objects).
+            // this heap (the contract, and the fields of live objects).
             let header = unsafe { &mut *obj.as_ptr() };
-            if header.ty != vmgc_header::EXTERN_TYPE && header.flags & MARKED == 0 {
+            if header.flags & MARKED == 0 {
                 header.flags |= MARKED;
                 stack.push(obj);
             }

@@ -392,7 +392,7 @@ impl WastContext {
                     let WastRet::Core(expected) = expected else {
                         bail!("unsupported: component-model result pattern");
                     };
-                    match_val(&self.store, actual, expected)
+                    match_val(&mut self.store, actual, expected)
                         .with_context(|| format!("result {i}"))?;
                 }
                 Ok(())

@@ -44,7 +44,7 @@ pub(crate) fn define(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<(
     let table = Table::new(
         &mut *store,
         TableType::new(ValType::FuncRef, 10, Some(20)),
-        Val::FuncRef(None),
+        keel::Ref::Func(None),
     )?;
     linker.define(&mut *store, MODULE, "table", table)?;
 
@@ -52,7 +52,7 @@ pub(crate) fn define(store: &mut Store<()>, linker: &mut Linker<()>) -> Result<(
     if let Ok(table64) = Table::new(
         &mut *store,
         TableType::new64(ValType::FuncRef, 10, Some(20)),
-        Val::FuncRef(None),
+        keel::Ref::Func(None),
     ) {
         linker.define(&mut *store, MODULE, "table64", table64)?;
     }

@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, anyhow, bail};
-use keel::{ExternRef, Store, Val};
+use keel::{AnyRef, ExternRef, Rooted, Store, Val};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::token::{F32, F64};
 
@@ -86,12 +86,34 @@ pub(crate) fn arg_to_val(store: &mut Store<()>, arg: &WastArgCore<'_>) -> Result
         WastArgCore::RefNull(ty) if is_func_heap_type(ty) => Val::FuncRef(None),
         WastArgCore::RefNull(ty) if is_extern_heap_type(ty) => Val::ExternRef(None),
         WastArgCore::RefNull(ty) if is_exn_heap_type(ty) => Val::ExnRef(None),
+        WastArgCore::RefNull(ty) if is_any_heap_type(ty) => Val::AnyRef(None),
         WastArgCore::RefNull(_) => {
-            bail!("unsupported argument: a null reference of a GC heap type")
+            bail!("unsupported argument: a null reference of a concrete or shared heap type")
         }
-        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
-        WastArgCore::RefHost(_) => bail!("unsupported argument: host reference"),
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut *store, *n)?)),
+        // The `any` view of host value `n` (`any.convert_extern`).
+        WastArgCore::RefHost(n) => {
+            let host = ExternRef::new(&mut *store, *n)?;
+            Val::AnyRef(Some(AnyRef::convert_extern(store, host)?))
+        }
     })
+}
+
+/// Whether `ty` is in the `any` hierarchy (GC), whose null is a null
+/// anyref.
+fn is_any_heap_type(ty: &HeapType<'_>) -> bool {
+    matches!(
+        ty,
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::I31
+                | AbstractHeapType::Struct
+                | AbstractHeapType::Array
+                | AbstractHeapType::None,
+        }
+    )
 }
 
 /// Whether `ty` is `func` or `nofunc`, the heap types whose null is a null
@@ -140,7 +162,15 @@ fn is_exn_heap_type(ty: &HeapType<'_>) -> bool {
 ///
 /// Says what was expected and what was found when they differ, and reports
 /// patterns keel's [`Val`] cannot represent (host and GC references).
-pub(crate) fn match_val(store: &Store<()>, actual: &Val, expected: &WastRetCore<'_>) -> Result<()> {
+pub(crate) fn match_val(
+    store: &mut Store<()>,
+    actual: &Val,
+    expected: &WastRetCore<'_>,
+) -> Result<()> {
+    // The host value `n` behind an externref, if it has one.
+    fn host_value(store: &Store<()>, r: &Rooted<ExternRef>) -> Option<u32> {
+        r.data(store).ok()??.downcast_ref::<u32>().copied()
+    }
     let matched = match (actual, expected) {
         (Val::I32(a), WastRetCore::I32(e)) => a == e,
         (Val::I64(a), WastRetCore::I64(e)) => a == e,
@@ -156,11 +186,37 @@ pub(crate) fn match_val(store: &Store<()>, actual: &Val, expected: &WastRetCore<
         (Val::ExnRef(r), WastRetCore::RefNull(ty)) => {
             r.is_none() && ty.as_ref().is_none_or(is_exn_heap_type)
         }
+        (Val::AnyRef(r), WastRetCore::RefNull(ty)) => {
+            r.is_none()
+                && ty
+                    .as_ref()
+                    .is_none_or(|t| !matches!(t, HeapType::Abstract { .. }) || is_any_heap_type(t))
+        }
         (Val::ExternRef(r), WastRetCore::RefExtern(expected)) => match (r, expected) {
             (None, _) => false,
             (Some(_), None) => true,
-            (Some(r), Some(n)) => r.data(store).downcast_ref::<u32>() == Some(n),
+            (Some(r), Some(n)) => host_value(store, r) == Some(*n),
         },
+        (Val::AnyRef(None), WastRetCore::RefHost(_)) => false,
+        (Val::AnyRef(Some(r)), WastRetCore::RefHost(n)) => {
+            let host = ExternRef::convert_any(&mut *store, *r)?;
+            host_value(store, &host) == Some(*n)
+        }
+        (
+            Val::AnyRef(None),
+            WastRetCore::RefAny
+            | WastRetCore::RefEq
+            | WastRetCore::RefI31
+            | WastRetCore::RefStruct
+            | WastRetCore::RefArray,
+        ) => false,
+        (Val::AnyRef(Some(r)), WastRetCore::RefAny) => {
+            r.matches_ty(&*store, &keel::HeapType::Any)?
+        }
+        (Val::AnyRef(Some(r)), WastRetCore::RefEq) => r.is_eqref(&*store)?,
+        (Val::AnyRef(Some(r)), WastRetCore::RefI31) => r.is_i31(&*store)?,
+        (Val::AnyRef(Some(r)), WastRetCore::RefStruct) => r.is_struct(&*store)?,
+        (Val::AnyRef(Some(r)), WastRetCore::RefArray) => r.is_array(&*store)?,
         // keel cannot tell which function a funcref points to from outside
         // the instance, so `(ref.func $f)` is checked as "not null".
         (Val::FuncRef(f), WastRetCore::RefFunc(_)) => f.is_some(),
@@ -182,16 +238,7 @@ pub(crate) fn match_val(store: &Store<()>, actual: &Val, expected: &WastRetCore<
                 );
             }
         }
-        (
-            _,
-            WastRetCore::RefHost(_)
-            | WastRetCore::RefAny
-            | WastRetCore::RefEq
-            | WastRetCore::RefArray
-            | WastRetCore::RefStruct
-            | WastRetCore::RefI31
-            | WastRetCore::RefI31Shared,
-        ) => bail!(
+        (_, WastRetCore::RefI31Shared) => bail!(
             "unsupported result pattern {}: keel has no value of that type",
             describe_pattern(expected)
         ),
@@ -254,6 +301,8 @@ pub(crate) fn describe_val(val: &Val) -> String {
         Val::FuncRef(Some(_)) => "funcref:non-null".to_string(),
         Val::ExternRef(None) => "externref:null".to_string(),
         Val::ExternRef(Some(_)) => "externref:non-null".to_string(),
+        Val::AnyRef(None) => "anyref:null".to_string(),
+        Val::AnyRef(Some(_)) => "anyref:non-null".to_string(),
         Val::ExnRef(None) => "exnref:null".to_string(),
         Val::ExnRef(Some(_)) => "exnref:non-null".to_string(),
     }
@@ -422,15 +471,15 @@ mod tests {
 
     #[test]
     fn match_val_checks_type_and_value() {
-        let store = new_store();
-        assert!(match_val(&store, &Val::I32(7), &WastRetCore::I32(7)).is_ok());
-        assert!(match_val(&store, &Val::I32(7), &WastRetCore::I32(8)).is_err());
-        assert!(match_val(&store, &Val::I64(7), &WastRetCore::I32(7)).is_err());
-        let err = match_val(&store, &Val::I64(-1), &WastRetCore::I64(1)).unwrap_err();
+        let mut store = new_store();
+        assert!(match_val(&mut store, &Val::I32(7), &WastRetCore::I32(7)).is_ok());
+        assert!(match_val(&mut store, &Val::I32(7), &WastRetCore::I32(8)).is_err());
+        assert!(match_val(&mut store, &Val::I64(7), &WastRetCore::I32(7)).is_err());
+        let err = match_val(&mut store, &Val::I64(-1), &WastRetCore::I64(1)).unwrap_err();
         assert_eq!(err.to_string(), "expected i64:1, got i64:-1");
         assert!(
             match_val(
-                &store,
+                &mut store,
                 &Val::F32(0x7fc0_0000),
                 &WastRetCore::F32(NanPattern::CanonicalNan)
             )
@@ -438,7 +487,7 @@ mod tests {
         );
         assert!(
             match_val(
-                &store,
+                &mut store,
                 &Val::F64(0x7ff8_0000_0000_0000),
                 &WastRetCore::F32(NanPattern::CanonicalNan)
             )
@@ -448,18 +497,18 @@ mod tests {
 
     #[test]
     fn match_val_either() {
-        let store = new_store();
+        let mut store = new_store();
         let either = WastRetCore::Either(vec![WastRetCore::I32(1), WastRetCore::I32(2)]);
-        assert!(match_val(&store, &Val::I32(2), &either).is_ok());
-        assert!(match_val(&store, &Val::I32(3), &either).is_err());
+        assert!(match_val(&mut store, &Val::I32(2), &either).is_ok());
+        assert!(match_val(&mut store, &Val::I32(3), &either).is_err());
     }
 
     #[test]
     fn match_val_refs() {
-        let store = new_store();
-        assert!(match_val(&store, &Val::FuncRef(None), &WastRetCore::RefNull(None)).is_ok());
-        assert!(match_val(&store, &Val::FuncRef(None), &WastRetCore::RefFunc(None)).is_err());
-        assert!(match_val(&store, &Val::I32(0), &WastRetCore::RefExtern(None)).is_err());
+        let mut store = new_store();
+        assert!(match_val(&mut store, &Val::FuncRef(None), &WastRetCore::RefNull(None)).is_ok());
+        assert!(match_val(&mut store, &Val::FuncRef(None), &WastRetCore::RefFunc(None)).is_err());
+        assert!(match_val(&mut store, &Val::I32(0), &WastRetCore::RefExtern(None)).is_err());
     }
 
     #[test]
@@ -512,10 +561,17 @@ mod tests {
             Val::F64(0x8000_0000_0000_0000)
         ));
         let r = arg_to_val(&mut store, &WastArgCore::RefExtern(7)).unwrap();
-        assert!(match_val(&store, &r, &WastRetCore::RefExtern(Some(7))).is_ok());
-        assert!(match_val(&store, &r, &WastRetCore::RefExtern(Some(8))).is_err());
-        assert!(match_val(&store, &r, &WastRetCore::RefExtern(None)).is_ok());
-        assert!(match_val(&store, &r, &WastRetCore::RefNull(None)).is_err());
-        assert!(arg_to_val(&mut store, &WastArgCore::RefHost(1)).is_err());
+        assert!(match_val(&mut store, &r, &WastRetCore::RefExtern(Some(7))).is_ok());
+        assert!(match_val(&mut store, &r, &WastRetCore::RefExtern(Some(8))).is_err());
+        assert!(match_val(&mut store, &r, &WastRetCore::RefExtern(None)).is_ok());
+        assert!(match_val(&mut store, &r, &WastRetCore::RefNull(None)).is_err());
+        // `ref.host N` is the `any` view of host value N.
+        let h = arg_to_val(&mut store, &WastArgCore::RefHost(1)).unwrap();
+        assert!(matches!(h, Val::AnyRef(Some(_))));
+        assert!(match_val(&mut store, &h, &WastRetCore::RefHost(1)).is_ok());
+        assert!(match_val(&mut store, &h, &WastRetCore::RefHost(2)).is_err());
+        assert!(match_val(&mut store, &h, &WastRetCore::RefAny).is_ok());
+        assert!(match_val(&mut store, &h, &WastRetCore::RefEq).is_err());
+        assert!(match_val(&mut store, &h, &WastRetCore::RefStruct).is_err());
     }
 }

@@ -454,7 +454,7 @@ fn store_limits_refuse_table_growth_at_and_past_the_limit() {
     assert_eq!(grow.call(&mut store, i32::MAX).unwrap(), -1);
     let table = instance.get_table(&mut store, "table").unwrap();
     assert_eq!(table.size(&store), 10);
-    assert!(table.grow(&mut store, 1, Val::FuncRef(None)).is_err());
+    assert!(table.grow(&mut store, 1, keel::Ref::Func(None)).is_err());
 }
 
 #[test]
@@ -532,7 +532,7 @@ fn oversized_minimums_fail_instantiation_with_both_sizes() {
         Table::new(
             &mut store,
             TableType::new(ValType::FuncRef, 101, None),
-            Val::FuncRef(None)
+            keel::Ref::Func(None)
         )
         .is_err()
     );

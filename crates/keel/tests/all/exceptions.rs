@@ -571,7 +571,7 @@ fn collections_keep_reachable_exceptions() {
             };
             assert_eq!(g.field(&mut store, 0).unwrap().unwrap_i32(), 2);
             let t = instance.get_table(&mut store, "t").unwrap();
-            let Some(Val::ExnRef(Some(t3))) = t.get(&mut store, 3) else {
+            let Some(keel::Ref::Exn(Some(t3))) = t.get(&mut store, 3) else {
                 panic!("table element 3")
             };
             assert_eq!(t3.field(&mut store, 0).unwrap().unwrap_i32(), 3);

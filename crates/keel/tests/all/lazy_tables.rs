@@ -128,7 +128,7 @@ fn null_writes_over_pending_slots_stay_null() {
 
         let mut g = Guest::new(&engine);
         let table = g.instance.get_table(&mut g.store, "table").unwrap();
-        table.set(&mut g.store, 3, Val::FuncRef(None)).unwrap();
+        table.set(&mut g.store, 3, keel::Ref::Func(None)).unwrap();
         assert_eq!(g.call("call", 3), NULL);
         assert_eq!(g.run("is_null", &[3]).unwrap(), Some(1));
 

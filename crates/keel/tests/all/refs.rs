@@ -2,8 +2,8 @@
 //! globals and parameters.
 
 use keel::{
-    Engine, ExternRef, Func, GlobalType, Linker, Module, Mutability, Store, Table, TableType, Val,
-    ValType,
+    Engine, ExternRef, Func, GlobalType, Linker, Module, Mutability, Ref, Rooted, Store, Table,
+    TableType, Val, ValType,
 };
 
 #[test]
@@ -19,14 +19,17 @@ fn externref_round_trips_and_stays_alive() -> keel::Result<()> {
     )?;
     let mut store = Store::new(&engine, ());
     let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
-    let r = ExternRef::new(&mut store, String::from("host value"));
+    let r = ExternRef::new(&mut store, String::from("host value"))?;
     let id = instance.get_func(&mut store, "id").unwrap();
     let mut out = [Val::ExternRef(None)];
     id.call(&mut store, &[Val::from(r)], &mut out)?;
     let back = out[0].externref().unwrap().unwrap();
-    assert_eq!(back, r);
+    assert!(Rooted::ref_eq(&store, &back, &r)?);
     assert_eq!(
-        back.data(&store).downcast_ref::<String>().unwrap(),
+        back.data(&store)?
+            .unwrap()
+            .downcast_ref::<String>()
+            .unwrap(),
         "host value"
     );
 
@@ -34,7 +37,13 @@ fn externref_round_trips_and_stays_alive() -> keel::Result<()> {
     store_fn.call(&mut store, &[Val::from(r)], &mut [])?;
     let table = instance.get_table(&mut store, "t").unwrap();
     assert!(table.get(&mut store, 0).unwrap().is_null());
-    assert_eq!(table.get(&mut store, 1).unwrap().externref(), Some(Some(r)));
+    let elem = table
+        .get(&mut store, 1)
+        .unwrap()
+        .externref()
+        .unwrap()
+        .unwrap();
+    assert!(Rooted::ref_eq(&store, &elem, &r)?);
     assert!(table.get(&mut store, 2).is_none());
 
     let is_null = instance.get_func(&mut store, "is_null").unwrap();
@@ -57,12 +66,12 @@ fn host_table_of_funcrefs_called_indirectly() -> keel::Result<()> {
     let table = Table::new(
         &mut store,
         TableType::new(ValType::FuncRef, 2, Some(4)),
-        Val::FuncRef(None),
+        Ref::Func(None),
     )?;
     let double = Func::wrap(&mut store, |x: i32| x * 2);
     table.set(&mut store, 1, double.into())?;
-    assert_eq!(table.grow(&mut store, 2, Val::FuncRef(None))?, 2);
-    assert!(table.grow(&mut store, 1, Val::FuncRef(None)).is_err());
+    assert_eq!(table.grow(&mut store, 2, Ref::Func(None))?, 2);
+    assert!(table.grow(&mut store, 1, Ref::Func(None)).is_err());
     let global = keel::Global::new(
         &mut store,
         GlobalType::new(ValType::FuncRef, Mutability::Var),

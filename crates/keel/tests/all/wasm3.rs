@@ -317,7 +317,7 @@ fn memory64_and_table64() {
     let tab64 = Table::new(
         &mut store,
         TableType::new64(ValType::FuncRef, 1, None),
-        Val::FuncRef(None),
+        keel::Ref::Func(None),
     )
     .unwrap();
     let mut linker = Linker::new(&engine);
