@@ -1,6 +1,7 @@
 //! Wasmtime's API examples, ported: each test does what one of Wasmtime's
 //! examples (`examples/*.rs` in its repository: hello, gcd, memory,
-//! multi, threads, fuel, interrupt, epochs, serialize, linking) does, with
+//! multi, threads, fuel, interrupt, epochs, serialize, linking,
+//! externref) does, with
 //! the same calls in the same shapes (paths only renamed, `wasmtime` to
 //! `keel` and `wasmtime_wasi` to `keel_wasi`), written here in our own
 //! words and with our own modules, and asserts what the example prints.
@@ -392,6 +393,67 @@ fn linking() -> Result<()> {
 
 /// What the examples rely on without saying: the handles they move or
 /// share across threads are `Send` (and `Sync`).
+/// externref: a host value on the GC heap, through a table, a global and
+/// a typed call, compared with `Rooted::ref_eq`; then a collection.
+#[test]
+fn externref() -> Result<()> {
+    let mut config = Config::new();
+    config.wasm_reference_types(true);
+    let engine = Engine::new(&config)?;
+    let mut store = Store::new(&engine, ());
+    let module = Module::from_file(
+        &engine,
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/wasmtime_examples/externref.wat"
+        ),
+    )?;
+    let instance = Instance::new(&mut store, &module, &[])?;
+
+    let externref = ExternRef::new(&mut store, "Hello, World!")?;
+    assert!(
+        externref
+            .data(&store)?
+            .expect("should have host data")
+            .is::<&'static str>()
+    );
+    assert_eq!(
+        *externref
+            .data(&store)?
+            .expect("should have host data")
+            .downcast_ref::<&'static str>()
+            .unwrap(),
+        "Hello, World!"
+    );
+
+    let table = instance.get_table(&mut store, "table").unwrap();
+    table.set(&mut store, 3, Some(externref).into())?;
+    let elem = table
+        .get(&mut store, 3)
+        .unwrap()
+        .unwrap_extern()
+        .copied()
+        .unwrap();
+    assert!(Rooted::ref_eq(&store, &elem, &externref)?);
+
+    let global = instance.get_global(&mut store, "global").unwrap();
+    global.set(&mut store, Some(externref).into())?;
+    let global_val = global.get(&mut store).unwrap_externref().copied().unwrap();
+    assert!(Rooted::ref_eq(&store, &global_val, &externref)?);
+
+    let func = instance.get_typed_func::<Option<Rooted<ExternRef>>, Option<Rooted<ExternRef>>>(
+        &mut store, "func",
+    )?;
+    let ret = func.call(&mut store, Some(externref))?;
+    assert!(ret.is_some());
+    assert!(Rooted::ref_eq(&store, &ret.unwrap(), &externref)?);
+
+    store.gc();
+    // The table and the global still hold the value.
+    assert_eq!(store.exception_heap_usage().0, 1);
+    Ok(())
+}
+
 #[test]
 fn shared_handles_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}

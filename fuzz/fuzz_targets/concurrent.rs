@@ -34,6 +34,7 @@ fn describe(v: &keel::Val) -> String {
         keel::Val::V128(x) => format!("v128 {x:#x}"),
         keel::Val::FuncRef(f) => format!("funcref {}", f.is_some()),
         keel::Val::ExternRef(e) => format!("externref {}", e.is_some()),
+        keel::Val::AnyRef(a) => format!("anyref {}", a.is_some()),
         keel::Val::ExnRef(e) => format!("exnref {}", e.is_some()),
     }
 }
