@@ -5,10 +5,14 @@
 use crate::Result;
 use crate::prelude::*;
 
+/// [`Config::max_gc_heap_size`]'s default.
+const DEFAULT_MAX_GC_HEAP_SIZE: usize = if usize::BITS >= 64 { 4 << 30 } else { 1 << 30 };
+
 /// Settings for an [`Engine`](crate::Engine).
 #[derive(Clone)]
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
+    pub(crate) max_gc_heap_size: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) nan_canonicalization: bool,
     pub(crate) heap_spectre: bool,
@@ -34,6 +38,7 @@ impl core::fmt::Debug for Config {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Config")
             .field("max_wasm_stack", &self.max_wasm_stack)
+            .field("max_gc_heap_size", &self.max_gc_heap_size)
             .field("parallel_compilation", &self.parallel_compilation)
             .field("nan_canonicalization", &self.nan_canonicalization)
             .field("heap_access_spectre_mitigation", &self.heap_spectre)
@@ -62,6 +67,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             max_wasm_stack: 512 * 1024,
+            max_gc_heap_size: DEFAULT_MAX_GC_HEAP_SIZE,
             parallel_compilation: true,
             nan_canonicalization: false,
             heap_spectre: true,
@@ -100,6 +106,21 @@ impl Config {
     /// overflowing the host's stack.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;
+        self
+    }
+
+    /// The most bytes a store's GC heap (structs, arrays, exceptions and
+    /// host values behind `externref`s) may take. The heap grows on demand
+    /// up to it, each growth asked of the store's
+    /// [`ResourceLimiter`](crate::ResourceLimiter) as
+    /// `memory_growing(current, desired, Some(max_gc_heap_size))`; an
+    /// allocation that does not fit after a collection traps in wasm with
+    /// [`Trap::AllocationTooLarge`](crate::Trap::AllocationTooLarge) and
+    /// fails from the host with
+    /// [`GcHeapOutOfMemory`](crate::GcHeapOutOfMemory). Default: 4 GiB
+    /// (1 GiB on 32-bit hosts).
+    pub fn max_gc_heap_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_gc_heap_size = bytes;
         self
     }
 

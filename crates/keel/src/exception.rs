@@ -148,7 +148,10 @@ impl ExnRef {
     ///
     /// If `store` does not own `tag`.
     pub fn new(mut store: impl AsContextMut, tag: &Tag, fields: &[Val]) -> Result<ExnRef> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
+        let size = keel_vm::VMExnObject::size(fields.len()).unwrap_or(usize::MAX);
+        inner.gc_make_room(size)?;
+        let store = &mut inner.opaque;
         let def = tag.definition(store);
         let params = store.exceptions.tag_params(tag.index).to_vec();
         if params.len() != fields.len() {

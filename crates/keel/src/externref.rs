@@ -20,10 +20,9 @@ impl ExternRef {
         mut store: impl AsContextMut,
         value: T,
     ) -> Result<Rooted<ExternRef>> {
-        let store = &mut store.as_context_mut().0.opaque;
-        if !store.activations.active() && store.exceptions.heap().should_collect() {
-            store.collect_garbage();
-        }
+        let inner = store.as_context_mut().0;
+        inner.gc_make_room(keel_vm::GcHeap::EXTERN_OBJECT_SIZE)?;
+        let store = &mut inner.opaque;
         let data: Box<dyn Any + Send + Sync> = Box::new(value);
         match store.exceptions.heap_mut().alloc_extern(data) {
             Ok(obj) => Ok(Rooted::new(store, obj.as_ptr() as usize)),

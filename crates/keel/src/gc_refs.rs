@@ -353,25 +353,10 @@ pub(crate) fn any_matches(store: &StoreOpaque, raw: usize, heap: HeapType) -> bo
     }
 }
 
-/// Allocate on `store`'s heap with `alloc`, collecting first when the
-/// heap is due (and no wasm is running, whose frames hold roots only
-/// their stack maps know) and once more when it is full.
-fn alloc_with_gc(
-    store: &mut StoreOpaque,
-    mut alloc: impl FnMut(&mut keel_vm::GcHeap) -> Result<core::ptr::NonNull<u8>, GcAllocError>,
-) -> Result<usize, GcAllocError> {
-    let can_collect = !store.activations.active();
-    if can_collect && store.exceptions.heap().should_collect() {
-        store.collect_garbage();
-    }
-    match alloc(store.exceptions.heap_mut()) {
-        Err(GcAllocError::OutOfMemory) if can_collect => {
-            store.collect_garbage();
-            alloc(store.exceptions.heap_mut())
-        }
-        other => other,
-    }
-    .map(|p| p.as_ptr() as usize)
+/// The address of a new object, or [`GcHeapOutOfMemory`].
+fn alloc(r: Result<core::ptr::NonNull<u8>, GcAllocError>) -> Result<usize> {
+    r.map(|p| p.as_ptr() as usize)
+        .map_err(|_| anyhow::Error::new(GcHeapOutOfMemory::new(())))
 }
 
 /// Write `value` (checked against `field`) into the field at `at`.
@@ -649,8 +634,11 @@ impl StructRef {
         pre: &StructRefPre,
         fields: &[Val],
     ) -> Result<Rooted<StructRef>> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
         let ty = &pre.ty;
+        let size = inner.opaque.exceptions.heap().object_size(ty.id, 0);
+        inner.gc_make_room(size.unwrap_or(usize::MAX))?;
+        let store = &mut inner.opaque;
         anyhow::ensure!(
             fields.len() == ty.fields.len(),
             "{} field values for a struct of {} fields",
@@ -664,9 +652,7 @@ impl StructRef {
             };
             anyhow::ensure!(ok, "value {v:?} is not of field type {}", f.element);
         }
-        let id = ty.id;
-        let raw = alloc_with_gc(store, |heap| heap.alloc_struct(id))
-            .map_err(|_| anyhow::Error::new(GcHeapOutOfMemory::new(())))?;
+        let raw = alloc(store.exceptions.heap_mut().alloc_struct(ty.id))?;
         let layout = GcStructLayout::new(&ty.fields);
         for ((f, off), v) in ty.fields.iter().zip(layout.offsets.iter()).zip(fields) {
             // SAFETY: a fresh struct of this layout.
@@ -762,10 +748,12 @@ impl ArrayRef {
         elem: &Val,
         len: u32,
     ) -> Result<Rooted<ArrayRef>> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
         let (id, field) = (pre.ty.id, pre.ty.field);
-        let raw = alloc_with_gc(store, |heap| heap.alloc_array(id, len))
-            .map_err(|_| anyhow::Error::new(GcHeapOutOfMemory::new(())))?;
+        let size = inner.opaque.exceptions.heap().object_size(id, len);
+        inner.gc_make_room(size.unwrap_or(usize::MAX))?;
+        let store = &mut inner.opaque;
+        let raw = alloc(store.exceptions.heap_mut().alloc_array(id, len))?;
         let size = field.element.byte_size() as usize;
         for i in 0..len as usize {
             // SAFETY: element `i < len` of a fresh array.
@@ -791,11 +779,13 @@ impl ArrayRef {
         pre: &ArrayRefPre,
         elems: &[Val],
     ) -> Result<Rooted<ArrayRef>> {
-        let store = &mut store.as_context_mut().0.opaque;
+        let inner = store.as_context_mut().0;
         let (id, field) = (pre.ty.id, pre.ty.field);
         let len = u32::try_from(elems.len())?;
-        let raw = alloc_with_gc(store, |heap| heap.alloc_array(id, len))
-            .map_err(|_| anyhow::Error::new(GcHeapOutOfMemory::new(())))?;
+        let size = inner.opaque.exceptions.heap().object_size(id, len);
+        inner.gc_make_room(size.unwrap_or(usize::MAX))?;
+        let store = &mut inner.opaque;
+        let raw = alloc(store.exceptions.heap_mut().alloc_array(id, len))?;
         let size = field.element.byte_size() as usize;
         for (i, v) in elems.iter().enumerate() {
             // SAFETY: element `i < len` of a fresh array.

@@ -147,6 +147,10 @@ impl<T> core::fmt::Debug for Store<T> {
 impl<T> Store<T> {
     /// A new, empty store for modules of `engine`, holding `data`.
     pub fn new(engine: &Engine, data: T) -> Self {
+        let mut exceptions = ExceptionState::default();
+        exceptions
+            .heap_mut()
+            .set_limit(engine.config().max_gc_heap_size);
         Store {
             inner: Box::new(StoreInner {
                 opaque: StoreOpaque {
@@ -157,7 +161,7 @@ impl<T> Store<T> {
                     funcs: FuncState::default(),
                     instance_by_vmctx: HashMap::new(),
                     gc_roots: GcRootSet::default(),
-                    exceptions: ExceptionState::default(),
+                    exceptions,
                     activations: Activations::default(),
                     fuel_reserve: 0,
                     async_state: AsyncState::default(),

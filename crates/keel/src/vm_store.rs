@@ -58,6 +58,15 @@ impl<T> VMStore for StoreInner<T> {
         self.ask_limiter(true, |l| l.memory_growing(current, desired, maximum))
     }
 
+    fn gc_heap_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap> {
+        self.ask_limiter(true, |l| l.memory_growing(current, desired, maximum))
+    }
+
     fn memory_grow_failed(&mut self, error: VmError) -> Result<(), StoreTrap> {
         self.ask_limiter((), |l| l.memory_grow_failed(error.into()))
     }
@@ -190,5 +199,38 @@ impl StoreOpaque {
         // reference; the roots are every other place one can be read from
         // (`trace_gc_roots`), besides the pinned and unescaped objects.
         unsafe { self.exceptions.heap_mut().collect(&roots) };
+    }
+}
+
+impl<T> StoreInner<T> {
+    /// Make room for a host allocation of `size` bytes on the GC heap:
+    /// collect when the heap is due or full and no wasm runs (whose
+    /// frames hold references only their stack maps know), then grow the
+    /// heap as the resource limiter allows.
+    ///
+    /// # Errors
+    ///
+    /// [`GcHeapOutOfMemory`](crate::GcHeapOutOfMemory) when the heap cannot
+    /// hold `size` more bytes, or the limiter's error.
+    pub(crate) fn gc_make_room(&mut self, size: usize) -> Result<()> {
+        let heap = self.opaque.exceptions.heap();
+        if heap.should_collect() || !heap.has_room(size) {
+            self.opaque.collect_garbage();
+        }
+        let heap = self.opaque.exceptions.heap();
+        if heap.has_room(size) {
+            return Ok(());
+        }
+        let oom = || anyhow::Error::new(crate::GcHeapOutOfMemory::new(()));
+        let target = heap.growth_target(size).ok_or_else(oom)?;
+        let (current, limit) = (heap.capacity(), heap.limit());
+        match self.gc_heap_growing(current, target, Some(limit)) {
+            Ok(true) => {
+                self.opaque.exceptions.heap_mut().set_capacity(target);
+                Ok(())
+            }
+            Ok(false) => Err(oom()),
+            Err(StoreTrap) => Err(self.opaque.take_pending_error()),
+        }
     }
 }

@@ -327,11 +327,12 @@ mod impls {
             let Some(store) = (unsafe { running_store(vmctx) }) else {
                 abort_activation("throw without a running store");
             };
-            if store.gc_heap().should_collect() {
-                // SAFETY: the stub passed this frame's return address and
-                // frame pointer, so the walk starts at a call with a stack
-                // map; the payload is about to be referenced.
-                unsafe { collect_exceptions(store, payload, params, pc as usize, fp as usize) };
+            let size = crate::VMExnObject::size(payload.len()).unwrap_or(usize::MAX);
+            // SAFETY: the stub passed this frame's return address and
+            // frame pointer, so the walk starts at a call with a stack
+            // map; the payload is about to be referenced.
+            if !unsafe { make_room(store, size, payload, params, pc as usize, fp as usize) } {
+                abort_activation("the GC heap cannot hold an exception");
             }
             // SAFETY: the tag is this instance's or an import's, which the
             // store keeps; the payload's references are live objects.
@@ -427,27 +428,57 @@ mod impls {
         pc: usize,
         fp: usize,
     ) -> *mut u8 {
-        if store.gc_heap().should_collect() {
-            // SAFETY: per the contract.
-            unsafe { collect_exceptions(store, &[], &[], pc, fp) };
+        let Some(size) = store.gc_heap().object_size(ty, len) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: per the contract.
+        if !unsafe { make_room(store, size, &[], &[], pc, fp) } {
+            return core::ptr::null_mut();
         }
-        let mut collected = false;
-        loop {
-            let heap = store.gc_heap();
-            let r = if array {
-                heap.alloc_array(ty, len)
-            } else {
-                heap.alloc_struct(ty)
-            };
-            match r {
-                Ok(obj) => return obj.as_ptr(),
-                Err(crate::GcAllocError::OutOfMemory) if !collected => {
-                    collected = true;
-                    // SAFETY: per the contract.
-                    unsafe { collect_exceptions(store, &[], &[], pc, fp) };
-                }
-                Err(_) => return core::ptr::null_mut(),
+        let heap = store.gc_heap();
+        let r = if array {
+            heap.alloc_array(ty, len)
+        } else {
+            heap.alloc_struct(ty)
+        };
+        r.map_or(core::ptr::null_mut(), |obj| obj.as_ptr())
+    }
+
+    /// Make room for `size` more bytes on the running store's heap:
+    /// collect when due or full (the roots: `payload` of types `types`,
+    /// the frames from `pc`/`fp`, the store's), then grow the heap as the
+    /// store's limiter allows. Whether the bytes fit.
+    ///
+    /// # Safety
+    ///
+    /// As [`collect_exceptions`].
+    unsafe fn make_room(
+        store: &mut dyn VMStore,
+        size: usize,
+        payload: &[ValRaw],
+        types: &[WasmValType],
+        pc: usize,
+        fp: usize,
+    ) -> bool {
+        let heap = store.gc_heap();
+        if heap.should_collect() || !heap.has_room(size) {
+            // SAFETY: per the contract.
+            unsafe { collect_exceptions(store, payload, types, pc, fp) };
+        }
+        let heap = store.gc_heap();
+        if heap.has_room(size) {
+            return true;
+        }
+        let Some(target) = heap.growth_target(size) else {
+            return false;
+        };
+        let (current, limit) = (heap.capacity(), heap.limit());
+        match store.gc_heap_growing(current, target, Some(limit)) {
+            Ok(true) => {
+                store.gc_heap().set_capacity(target);
+                true
             }
+            _ => false,
         }
     }
 

@@ -61,7 +61,7 @@ const _: () = {
 
 impl VMExnObject {
     /// The size in bytes of an exception with `len` payload slots.
-    pub(crate) fn size(len: usize) -> Option<usize> {
+    pub fn size(len: usize) -> Option<usize> {
         core::mem::size_of::<ValRaw>()
             .checked_mul(len)?
             .checked_add(core::mem::size_of::<VMExnObject>())

@@ -52,6 +52,11 @@ struct VMExternData {
 /// The size of a host-value object.
 const EXTERN_SIZE: usize = core::mem::size_of::<VMExternData>();
 
+impl GcHeap {
+    /// The bytes an object holding a host value takes.
+    pub const EXTERN_OBJECT_SIZE: usize = EXTERN_SIZE;
+}
+
 /// Reached from a root in the collection running now.
 pub(crate) const MARKED: u32 = 1;
 /// Held by the host: a root until the store drops.
@@ -69,7 +74,8 @@ const MIN_COLLECTION_BYTES: usize = 64 << 10;
 pub enum GcAllocError {
     /// The object would be larger than any object may be.
     TooLarge,
-    /// The heap's limit, or the global allocator, refused it.
+    /// The heap is full (its capacity; grow it, see
+    /// [`GcHeap::growth_target`]), or the global allocator refused.
     OutOfMemory,
     /// The type is not a struct or array type registered with the heap.
     UnknownType,
@@ -88,7 +94,11 @@ pub enum GcAllocError {
 pub struct GcHeap {
     objects: Vec<NonNull<VMGcHeader>>,
     bytes: usize,
-    /// The most bytes the objects may take.
+    /// The bytes the objects may take now: the heap's size as the
+    /// store's resource limiter has allowed it, grown on demand
+    /// ([`GcHeap::growth_target`]).
+    capacity: usize,
+    /// The most bytes the objects may ever take.
     limit: usize,
     /// Struct and array layouts by engine type id.
     layouts: BTreeMap<u32, GcTypeLayout>,
@@ -104,6 +114,7 @@ impl Default for GcHeap {
         Self {
             objects: Vec::new(),
             bytes: 0,
+            capacity: 0,
             limit: usize::MAX,
             layouts: BTreeMap::new(),
             exn_ref_fields: BTreeMap::new(),
@@ -119,10 +130,39 @@ unsafe impl Send for GcHeap {}
 unsafe impl Sync for GcHeap {}
 
 impl GcHeap {
-    /// Bound the bytes the heap's objects may take (default: no bound
-    /// but the allocator's).
+    /// Bound the bytes the heap's objects may ever take (default: no
+    /// bound but the allocator's).
     pub fn set_limit(&mut self, bytes: usize) {
         self.limit = bytes;
+    }
+
+    /// The heap's limit in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The heap's current size in bytes: what its objects may take before
+    /// it must grow.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The size the heap should grow to so that `size` more bytes fit:
+    /// at least double, in steps of 1 MiB, at most the limit; `None` when
+    /// even the limit is too small.
+    pub fn growth_target(&self, size: usize) -> Option<usize> {
+        let needed = self.bytes.checked_add(size).filter(|n| *n <= self.limit)?;
+        let target = needed
+            .max(self.capacity.saturating_mul(2))
+            .max(MIN_COLLECTION_BYTES)
+            .checked_next_multiple_of(1 << 20)
+            .unwrap_or(usize::MAX);
+        Some(target.min(self.limit))
+    }
+
+    /// Set the heap's size (after the store's limiter allowed it).
+    pub fn set_capacity(&mut self, bytes: usize) {
+        self.capacity = bytes.min(self.limit);
     }
 
     /// Record the layout of struct or array type `ty`; allocating objects
@@ -135,7 +175,7 @@ impl GcHeap {
     /// Take `size` bytes, zeroed, aligned to [`GC_ALIGN`], with a header
     /// of type `ty` and flags `flags`, and list the object.
     fn alloc_raw(&mut self, size: usize, ty: u32, flags: u32) -> Result<NonNull<u8>, GcAllocError> {
-        if self.bytes.saturating_add(size) > self.limit {
+        if self.bytes.saturating_add(size) > self.capacity {
             return Err(GcAllocError::OutOfMemory);
         }
         let layout =
@@ -155,6 +195,23 @@ impl GcHeap {
         self.objects.push(obj.cast());
         self.bytes += size;
         Ok(obj)
+    }
+
+    /// The bytes an object of struct or array type `ty` (with `len`
+    /// elements) takes, or `None` for an unregistered type or an array
+    /// larger than an object may be.
+    pub fn object_size(&self, ty: SharedTypeIndex, len: u32) -> Option<usize> {
+        match self.layouts.get(&ty.as_u32())? {
+            GcTypeLayout::Struct { size, .. } => Some(*size as usize),
+            GcTypeLayout::Array { elem_size, .. } => {
+                array_size(*elem_size, len).map(|s| s as usize)
+            }
+        }
+    }
+
+    /// Whether `size` more bytes fit in the heap's current size.
+    pub fn has_room(&self, size: usize) -> bool {
+        self.bytes.saturating_add(size) <= self.capacity
     }
 
     /// Allocate a struct of type `ty`, its fields zero (the default
@@ -431,13 +488,6 @@ impl GcHeap {
             return !self.objects.is_empty();
         }
         self.bytes >= self.next_collection
-    }
-
-    /// Whether allocating `bytes` more would pass the limit: then a
-    /// collection should run first, whatever [`GcHeap::should_collect`]
-    /// says.
-    pub fn is_near_limit(&self, bytes: usize) -> bool {
-        self.bytes.saturating_add(bytes) > self.limit
     }
 
     /// Skip the collection that is due (its roots cannot all be found):

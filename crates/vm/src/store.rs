@@ -68,6 +68,17 @@ pub trait VMStore {
         b: keel_translate::SharedTypeIndex,
     ) -> bool;
 
+    /// The store's GC heap is about to grow from `current` to `desired`
+    /// bytes (`maximum`: its limit): `Ok(false)` refuses (the allocation
+    /// fails), `Err` traps with the error the store recorded. Asks the
+    /// store's resource limiter as for a linear memory.
+    fn gc_heap_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool, StoreTrap>;
+
     /// The store's exception objects, where `throw` allocates.
     fn gc_heap(&mut self) -> &mut crate::GcHeap;
 

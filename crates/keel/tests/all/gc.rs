@@ -249,3 +249,152 @@ fn cycles_survive_while_rooted_and_are_collected_after() {
         );
     }
 }
+
+/// A guest that keeps every 64 KiB array it allocates (in a linked list
+/// held by a global) until the heap is full: `grow(n)` allocates `n` more.
+const HOARD: &str = r#"
+(module
+  (type $bytes (array (mut i8)))
+  (type $cell (struct (field (ref $bytes)) (field (ref null $cell))))
+  (global $list (mut (ref null $cell)) (ref.null $cell))
+  (func (export "grow") (param $n i32)
+    (loop $l
+      (global.set $list
+        (struct.new $cell (array.new_default $bytes (i32.const 65536)) (global.get $list)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n))))
+  (func (export "churn") (param $n i32)
+    (loop $l
+      (drop (array.new_default $bytes (i32.const 65536)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (local.get $n))))
+  (func (export "release") (global.set $list (ref.null $cell)))
+  (func (export "alive") (result i32) (i32.const 1)))
+"#;
+
+/// `Config::max_gc_heap_size` bounds the heap: live data past it traps
+/// with `AllocationTooLarge` (the store stays usable), garbage past it is
+/// collected, and the limit at the exact size of the live data holds.
+#[test]
+fn the_heap_limit_traps_at_live_data_past_it() {
+    let mut config = keel::Config::new();
+    config.max_gc_heap_size(4 << 20);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, HOARD).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let grow = instance
+        .get_typed_func::<i32, ()>(&mut store, "grow")
+        .unwrap();
+    let churn = instance
+        .get_typed_func::<i32, ()>(&mut store, "churn")
+        .unwrap();
+    let release = instance
+        .get_typed_func::<(), ()>(&mut store, "release")
+        .unwrap();
+    let alive = instance
+        .get_typed_func::<(), i32>(&mut store, "alive")
+        .unwrap();
+    // 100 MB of garbage through a 4 MiB heap.
+    churn.call(&mut store, 1600).unwrap();
+    // 32 arrays (2 MiB) fit; 128 (8 MiB) do not.
+    grow.call(&mut store, 32).unwrap();
+    let err = grow.call(&mut store, 96).unwrap_err();
+    assert_eq!(
+        crate::trap_code(&err),
+        Some(Trap::AllocationTooLarge),
+        "{err:#}"
+    );
+    assert_eq!(alive.call(&mut store, ()).unwrap(), 1);
+    let (_, bytes) = store.exception_heap_usage();
+    assert!(bytes <= 4 << 20, "{bytes} bytes past the limit");
+    release.call(&mut store, ()).unwrap();
+    store.gc();
+    assert_eq!(store.exception_heap_usage(), (0, 0));
+    grow.call(&mut store, 32).unwrap();
+}
+
+/// The store's resource limiter is asked as the heap grows, as for a
+/// linear memory: a refusal fails the allocation.
+#[test]
+fn the_resource_limiter_bounds_the_heap() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, HOARD).unwrap();
+    let mut store = Store::new(
+        &engine,
+        keel::StoreLimitsBuilder::new().memory_size(3 << 20).build(),
+    );
+    store.limiter(|limits| limits);
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let grow = instance
+        .get_typed_func::<i32, ()>(&mut store, "grow")
+        .unwrap();
+    grow.call(&mut store, 16).unwrap();
+    let err = grow.call(&mut store, 64).unwrap_err();
+    assert_eq!(
+        crate::trap_code(&err),
+        Some(Trap::AllocationTooLarge),
+        "{err:#}"
+    );
+}
+
+/// Host allocations past the limit fail with `GcHeapOutOfMemory`, after a
+/// collection has freed what no root holds; objects the host keeps in
+/// `OwnedRooted`s and reads back survive the collections.
+#[test]
+fn host_allocations_respect_the_limit_and_roots() {
+    use keel::{
+        ArrayRef, ArrayRefPre, ArrayType, FieldType, GcHeapOutOfMemory, Mutability, OwnedRooted,
+        RootScope, StorageType, StructRef, StructRefPre, StructType, Val, ValType,
+    };
+    let mut config = keel::Config::new();
+    config.max_gc_heap_size(2 << 20);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let bytes_ty =
+        ArrayType::new(&engine, FieldType::new(Mutability::Var, StorageType::I8)).unwrap();
+    let bytes_pre = ArrayRefPre::new(&mut store, bytes_ty);
+    let pair_ty = StructType::new(
+        &engine,
+        [
+            FieldType::new(Mutability::Const, StorageType::ValType(ValType::I64)),
+            FieldType::new(Mutability::Var, StorageType::I16),
+        ],
+    )
+    .unwrap();
+    let pair_pre = StructRefPre::new(&mut store, pair_ty);
+    let mut kept: Vec<OwnedRooted<StructRef>> = Vec::new();
+    for i in 0..1000i64 {
+        let mut scope = RootScope::new(&mut store);
+        // 64 KiB of garbage per step, and one small struct kept.
+        ArrayRef::new(&mut scope, &bytes_pre, &Val::I32(7), 65536).unwrap();
+        let s = StructRef::new(&mut scope, &pair_pre, &[Val::I64(i), Val::I32(0x1_2345)]).unwrap();
+        kept.push(s.to_owned_rooted(&mut scope).unwrap());
+    }
+    let mut scope = RootScope::new(&mut store);
+    for (i, owned) in kept.iter().enumerate() {
+        let s = owned.to_rooted(&mut scope).unwrap();
+        assert_eq!(s.field(&mut scope, 0).unwrap().unwrap_i64(), i as i64);
+        // The i16 field kept the low 16 bits.
+        assert_eq!(s.field(&mut scope, 1).unwrap().unwrap_i32(), 0x2345);
+    }
+    // 4 MiB kept alive does not fit in 2 MiB.
+    let mut big = Vec::new();
+    let err = loop {
+        match ArrayRef::new(&mut scope, &bytes_pre, &Val::I32(0), 1 << 20) {
+            Ok(a) => big.push(a.to_owned_rooted(&mut scope).unwrap()),
+            Err(e) => break e,
+        }
+    };
+    // The scope's roots end with it.
+    drop(scope);
+    assert!(
+        err.downcast_ref::<GcHeapOutOfMemory<()>>().is_some(),
+        "{err:#}"
+    );
+    assert!(big.len() < 2);
+    drop(kept);
+    drop(big);
+    store.gc();
+    assert_eq!(store.exception_heap_usage(), (0, 0));
+}
