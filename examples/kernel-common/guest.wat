@@ -111,6 +111,31 @@
       (try_table (catch $oops $caught) (throw_ref (local.get $kept)))
       (i32.const -1)))
 
+  ;; GC: build_list makes a linked list of $n structs held by a global and
+  ;; returns the sum of their values (walking it); drop_list lets it go,
+  ;; for the store's collector to reclaim.
+  (type $node (struct (field $value i32) (field $next (mut (ref null $node)))))
+  (global $list (mut (ref null $node)) (ref.null $node))
+  (func (export "build_list") (param $n i32) (result i32)
+    (local $i i32) (local $cur (ref null $node)) (local $sum i32)
+    (block $built
+      (loop $cons
+        (br_if $built (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (global.set $list (struct.new $node (local.get $i) (global.get $list)))
+        (br $cons)))
+    (local.set $cur (global.get $list))
+    (block $walked
+      (loop $walk
+        (br_if $walked (ref.is_null (local.get $cur)))
+        (local.set $sum
+          (i32.add (local.get $sum) (struct.get $node $value (local.get $cur))))
+        (local.set $cur (struct.get $node $next (local.get $cur)))
+        (br $walk)))
+    (local.get $sum))
+  (func (export "drop_list")
+    (global.set $list (ref.null $node)))
+
   ;; Guest control (run by an engine with fuel and epochs): a loop that
   ;; never ends by itself, and memory growth by a number of pages.
   ;; A shared memory and a wait on it that nothing will ever notify: only

@@ -11,7 +11,9 @@
 #     out-of-bounds trap and its backtrace, a call after the trap, the
 #     other traps (#DE, #UD), an exception thrown in one guest function
 #     and caught in another, one the kernel catches, and one kept in a
-#     local while 10,000 more are thrown and collected, then guest control: an endless loop stopped
+#     local while 10,000 more are thrown and collected, a linked list of
+#     1000 structs built, dropped and reclaimed by the collector (heap
+#     size before and after), then guest control: an endless loop stopped
 #     by the PIT timer interrupt advancing keel's epoch (`Interrupt`), the
 #     same loop stopped by fuel (`OutOfFuel`), memory growth refused past
 #     a `StoreLimits` budget (-1), interrupts still on; then the scheduler

@@ -600,12 +600,21 @@ impl Instance {
         // (`MemorySetup::gc_heap`); nothing else uses it while a constant
         // expression runs.
         let heap = unsafe { self.gc_heap.as_mut() };
+        // Instantiation grows the heap as it needs, up to its limit (the
+        // store's limiter is not at hand here), and never collects: the
+        // objects being built are referred to only by this evaluation.
         let alloc = |heap: Option<&mut crate::GcHeap>, len: Option<u32>| {
-            let r = match (heap, len) {
-                (Some(heap), None) => heap.alloc_struct(id).ok(),
-                (Some(heap), Some(len)) => heap.alloc_array(id, len).ok(),
-                (None, _) => None,
-            };
+            let r = heap.and_then(|heap| {
+                let size = heap.object_size(id, len.unwrap_or(0))?;
+                if !heap.has_room(size) {
+                    let target = heap.growth_target(size)?;
+                    heap.set_capacity(target);
+                }
+                match len {
+                    None => heap.alloc_struct(id).ok(),
+                    Some(len) => heap.alloc_array(id, len).ok(),
+                }
+            });
             if r.is_none() {
                 self.const_alloc_failed.set(true);
             }
