@@ -450,7 +450,7 @@ fn externref() -> Result<()> {
 
     store.gc();
     // The table and the global still hold the value.
-    assert_eq!(store.exception_heap_usage().0, 1);
+    assert_eq!(store.gc_heap_usage().0, 1);
     Ok(())
 }
 

@@ -473,6 +473,38 @@ fn exceptions(c: &mut Criterion) {
     group.finish();
 }
 
+/// GC workloads (structs and arrays on the collected heap): binary trees
+/// and a chained hash map, keel and Wasmtime (its default collector, GC
+/// on); wasmi has no GC. Each runner's store lives across iterations, as
+/// a long-running guest's would.
+fn gc(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gc");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(6));
+    let mut wasmtime_config = wasmtime::Config::default();
+    wasmtime_config.wasm_gc(true).wasm_function_references(true);
+    for (workload, wat, n, expect) in [
+        ("binary_trees", include_str!("../workloads/gc_trees.wat"), 14, 3_222_190.0),
+        ("hash_map", include_str!("../workloads/gc_hashmap.wat"), 200_000, -1_992_593_274.0),
+    ] {
+        let wasm = wat::parse_str(wat).unwrap();
+        let mut runners = [
+            ("keel", keel_runner(&wasm, Ret::I32).unwrap()),
+            (
+                "wasmtime",
+                wasmtime_runner_with(&wasmtime_config, &wasm, Ret::I32).unwrap(),
+            ),
+        ];
+        for (name, run) in &mut runners {
+            assert_eq!(run(n), expect, "{workload}: {name}");
+        }
+        for (name, mut run) in runners {
+            group.bench_function(BenchmarkId::new(workload, name), |b| b.iter(|| run(n)));
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     execution,
@@ -480,6 +512,7 @@ criterion_group!(
     instantiate,
     compile,
     wasm3,
+    gc,
     exceptions
 );
 criterion_main!(benches);

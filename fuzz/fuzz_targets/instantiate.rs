@@ -43,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
                 g.into()
             }
             keel::ExternType::Table(ty) => {
-                let init = keel::Val::default_for(ty.element());
+                let Some(init) = keel::Val::default_for(ty.element()).ref_() else {
+                    return;
+                };
                 let Ok(t) = keel::Table::new(&mut store, ty, init) else {
                     return;
                 };

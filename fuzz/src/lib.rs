@@ -56,8 +56,10 @@ pub fn smith_config_all(u: &mut Unstructured<'_>, imports: bool) -> Result<wasm_
     let mut config = smith_config(u, imports)?;
     config.relaxed_simd_enabled = config.simd_enabled && u.arbitrary()?;
     config.threads_enabled = u.arbitrary()?;
-    // wasmi has no exception handling: only targets without it throw.
+    // wasmi has neither exception handling nor GC: only targets without
+    // it throw, and make structs, arrays and casts.
     config.exceptions_enabled = u.arbitrary()?;
+    config.gc_enabled = u.arbitrary()?;
     Ok(config)
 }
 
@@ -74,9 +76,9 @@ pub fn terminating_module(
     terminating_module_with(u, config, canonicalize_nans)
 }
 
-/// [`terminating_module`] that may also throw and catch exceptions (as
-/// `u` says): for targets that run keel alone (wasmi has no exception
-/// handling).
+/// [`terminating_module`] that may also throw and catch exceptions and
+/// use GC types and operators (as `u` says): for targets that run keel
+/// alone (wasmi has neither).
 pub fn terminating_module_keel(
     u: &mut Unstructured<'_>,
     imports: bool,
@@ -84,6 +86,7 @@ pub fn terminating_module_keel(
 ) -> Option<Vec<u8>> {
     let mut config = smith_config(u, imports).ok()?;
     config.exceptions_enabled = u.arbitrary().ok()?;
+    config.gc_enabled = u.arbitrary().ok()?;
     terminating_module_with(u, config, canonicalize_nans)
 }
 

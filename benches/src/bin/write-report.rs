@@ -148,6 +148,10 @@ fn main() -> Result<()> {
             "exceptions",
             "Exceptions (one call of `run`: 10,000 throws, each caught `throw_N` wasm frames above)",
         ),
+        (
+            "gc",
+            "GC (one call of `run`: binary trees of depth 14, a hash map of 200,000 insertions and lookups; Wasmtime with GC on, its default collector; wasmi has no GC)",
+        ),
     ] {
         writeln!(md, "## {title}\n")?;
         let native = group == "execution" || group == "wasm3";
@@ -192,6 +196,7 @@ fn main() -> Result<()> {
                 "instantiate_pooling" => Some(1.0),
                 "wasm3" => Some(1.05),
                 "exceptions" => Some(1.0),
+                "gc" => Some(1.0),
                 _ => None,
             };
             if let Some(target) = target {
@@ -270,6 +275,42 @@ fn main() -> Result<()> {
                 fmt_ratio(rate("wasmtime") / rate("keel")),
                 fmt_ratio(rate("wasmtime_pooling") / rate("keel_pooling")),
             )?;
+        }
+        writeln!(md)?;
+    }
+    // Peak resident memory of the GC workloads (`gc-rss` binary).
+    if let Ok(text) = std::fs::read_to_string(root.join("target/gc-rss.json")) {
+        let rss: Value = serde_json::from_str(&text)?;
+        writeln!(md, "## Peak resident memory of the GC workloads
+")?;
+        writeln!(
+            md,
+            "`cargo run --profile bench --bin gc-rss`: each runtime in a process of its own \
+             runs the workload once; the growth of the peak resident set (`VmHWM`) from \
+             before the call to after it.\n"
+        )?;
+        writeln!(
+            md,
+            "| workload | keel | Wasmtime | keel/Wasmtime |\n|---|---:|---:|---:|"
+        )?;
+        let mib = |b: f64| format!("{:.1} MiB", b / (1024.0 * 1024.0));
+        if let Some(workloads) = rss.as_object() {
+            for (workload, peaks) in workloads {
+                let get = |r: &str| peaks[r].as_f64().unwrap_or(f64::NAN);
+                let (k, w) = (get("keel"), get("wasmtime"));
+                writeln!(
+                    md,
+                    "| {workload} | {} | {} | {} |",
+                    mib(k),
+                    mib(w),
+                    fmt_ratio(k / w)
+                )?;
+                checks.push(Check {
+                    what: format!("gc peak memory `{workload}`, keel/Wasmtime"),
+                    value: k / w,
+                    target: 1.0,
+                });
+            }
         }
         writeln!(md)?;
     }

@@ -337,24 +337,36 @@ impl fmt::Display for ThrownException {
 impl core::error::Error for ThrownException {}
 
 impl<T> crate::Store<T> {
-    /// The exception objects this store holds: `(count, bytes)`. An
-    /// exception caught by `catch` or `catch_all` is freed by its handler.
-    /// One that became an `exnref` value (caught with `catch_ref` or
-    /// `catch_all_ref`, or stored in a payload) is freed by a collection
-    /// once no `exnref` in a wasm frame, global, table or live payload
-    /// refers to it; collections run inside `throw`, when the count has
-    /// doubled since the last one (and is at least 1024). An exception the
-    /// host has seen lives as long as the store.
-    pub fn exception_heap_usage(&self) -> (usize, usize) {
+    /// The objects on this store's GC heap and the bytes they take:
+    /// `(count, bytes)`. The heap holds structs and arrays, exceptions and
+    /// the host values behind `externref`s; see [`Store::gc`](crate::Store::gc)
+    /// for when they are freed.
+    pub fn gc_heap_usage(&self) -> (usize, usize) {
         let heap = self.inner.opaque.exceptions.heap();
         (heap.len(), heap.bytes())
     }
 
-    /// Collect now the exception objects no root reaches (see
-    /// [`Store::exception_heap_usage`](crate::Store::exception_heap_usage) for what they are) instead of at a
-    /// later throw. Does nothing while a call into wasm is running (from a
-    /// host function or a callback): there the references in the wasm
-    /// frames are only known at throws, where collections run anyway.
+    /// The exception objects on this store's GC heap, and the bytes of
+    /// the whole heap: `(count, bytes)`. An exception caught by `catch` or
+    /// `catch_all` is freed by its handler. One that became an `exnref`
+    /// value (caught with `catch_ref` or `catch_all_ref`, or stored in a
+    /// payload or a GC object) is freed by a collection once nothing
+    /// refers to it. An exception the host created or received as a value
+    /// lives as long as the store. Counting walks the heap.
+    pub fn exception_heap_usage(&self) -> (usize, usize) {
+        let heap = self.inner.opaque.exceptions.heap();
+        (heap.exn_count(), heap.bytes())
+    }
+
+    /// Collect now the store's GC heap: free every object no root
+    /// reaches (wasm frames of calls in progress, globals, tables, passive
+    /// element segments, the host's [`Rooted`](crate::Rooted) and
+    /// [`OwnedRooted`](crate::OwnedRooted) references, uncaught exceptions
+    /// whose error lives). Collections also run by themselves at
+    /// allocations, when the heap has doubled since the last one or is
+    /// full. Does nothing while a call into wasm is running (from a host
+    /// function or a callback): there the references in the wasm frames
+    /// are only known at allocations, where collections run anyway.
     pub fn gc(&mut self) {
         self.inner.opaque.collect_garbage();
     }

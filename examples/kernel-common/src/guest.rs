@@ -183,10 +183,10 @@ pub fn run<M: Machine>() -> keel::Result<()> {
     let drop_list = instance.get_typed_func::<(), ()>(&mut store, "drop_list")?;
     let sum = build_list.call(&mut store, 1000)?;
     store.gc();
-    let (_, before) = store.exception_heap_usage();
+    let (_, before) = store.gc_heap_usage();
     drop_list.call(&mut store, ())?;
     store.gc();
-    let (_, after) = store.exception_heap_usage();
+    let (_, after) = store.gc_heap_usage();
     let reclaimed = before.saturating_sub(after);
     // Each node is a 32-byte object.
     anyhow::ensure!(

@@ -160,13 +160,13 @@ fn short_lived_trees_are_collected_and_the_long_lived_one_survives() {
         let (iters, depth) = (2000, 10);
         let sum = run.call(&mut store, (iters, depth)).unwrap();
         assert_eq!(sum, iters * tree_nodes(depth as u32) + tree_nodes(16));
-        let (_, bytes) = store.exception_heap_usage();
+        let (_, bytes) = store.gc_heap_usage();
         assert!(
             bytes < 32 << 20,
             "{bytes} bytes on the heap after the run; the live set is 4 MB"
         );
         store.gc();
-        let (objects, bytes) = store.exception_heap_usage();
+        let (objects, bytes) = store.gc_heap_usage();
         assert_eq!((objects, bytes), (0, 0), "nothing is live after the call");
     }
 }
@@ -238,15 +238,11 @@ fn cycles_survive_while_rooted_and_are_collected_after() {
         churn.call(&mut store, 100_000).unwrap();
         assert_eq!(check.call(&mut store, n).unwrap(), n * (n - 1) / 2);
         store.gc();
-        let (ring_objects, _) = store.exception_heap_usage();
+        let (ring_objects, _) = store.gc_heap_usage();
         assert_eq!(ring_objects, n as usize, "only the ring is live");
         drop.call(&mut store, ()).unwrap();
         store.gc();
-        assert_eq!(
-            store.exception_heap_usage(),
-            (0, 0),
-            "the cycle was collected"
-        );
+        assert_eq!(store.gc_heap_usage(), (0, 0), "the cycle was collected");
     }
 }
 
@@ -306,11 +302,11 @@ fn the_heap_limit_traps_at_live_data_past_it() {
         "{err:#}"
     );
     assert_eq!(alive.call(&mut store, ()).unwrap(), 1);
-    let (_, bytes) = store.exception_heap_usage();
+    let (_, bytes) = store.gc_heap_usage();
     assert!(bytes <= 4 << 20, "{bytes} bytes past the limit");
     release.call(&mut store, ()).unwrap();
     store.gc();
-    assert_eq!(store.exception_heap_usage(), (0, 0));
+    assert_eq!(store.gc_heap_usage(), (0, 0));
     grow.call(&mut store, 32).unwrap();
 }
 
@@ -396,5 +392,5 @@ fn host_allocations_respect_the_limit_and_roots() {
     drop(kept);
     drop(big);
     store.gc();
-    assert_eq!(store.exception_heap_usage(), (0, 0));
+    assert_eq!(store.gc_heap_usage(), (0, 0));
 }

@@ -345,6 +345,79 @@ fn concurrent_type_canonicalization() {
     });
 }
 
+/// GC types in the engine's registry from several threads at once, each
+/// with its own store and collector: recursive struct types with declared
+/// subtypes, defined alike by two modules, are one type in both (objects
+/// one module makes pass the other's casts to their types and
+/// supertypes, and fail the others; its function satisfies the other's
+/// import), while every thread's heap churns through collections.
+#[test]
+fn concurrent_gc_types_and_collections() {
+    let engine = Engine::default();
+    let deadline = Instant::now() + stress_duration().min(Duration::from_secs(5));
+    let types = r#"
+        (rec (type $list (sub (struct (field i32) (field (ref null $list))))))
+        (type $tagged (sub final $list (struct (field i32) (field (ref null $list)) (field i64))))"#;
+    let exporter = format!(
+        r#"(module {types}
+            (func (export "make") (param $n i32) (result (ref $tagged))
+              (local $l (ref null $list))
+              (loop $more
+                (local.set $l (struct.new $list (local.get $n) (local.get $l)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br_if $more (local.get $n)))
+              (struct.new $tagged (i32.const -1) (local.get $l) (i64.const 7))))"#
+    );
+    let importer = format!(
+        r#"(module {types}
+            (import "m" "make" (func $make (param i32) (result (ref $tagged))))
+            ;; The sum of the list's values if the head is a $tagged and
+            ;; its tail a $list that is no $tagged.
+            (func (export "sum") (param $n i32) (result i32)
+              (local $l (ref null $list)) (local $sum i32)
+              (local.set $l (call $make (local.get $n)))
+              (if (i32.eqz (ref.test (ref $tagged) (local.get $l))) (then (return (i32.const -2))))
+              (if (i32.eqz (ref.test (ref $list) (struct.get $list 1 (local.get $l))))
+                (then (return (i32.const -3))))
+              (if (ref.test (ref $tagged) (struct.get $list 1 (local.get $l)))
+                (then (return (i32.const -4))))
+              (local.set $l (struct.get $list 1 (local.get $l)))
+              (block $end (loop $walk
+                (br_if $end (ref.is_null (local.get $l)))
+                (local.set $sum (i32.add (local.get $sum) (struct.get $list 0 (local.get $l))))
+                (local.set $l (struct.get $list 1 (local.get $l)))
+                (br $walk)))
+              (local.get $sum)))"#
+    );
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (engine, exporter, importer) = (&engine, &exporter, &importer);
+            scope.spawn(move || {
+                let mut rounds = 0;
+                while rounds < 10 || Instant::now() < deadline {
+                    let mut store = Store::new(engine, ());
+                    let exporter = Module::new(engine, exporter).unwrap();
+                    let exporter = Linker::new(engine)
+                        .instantiate(&mut store, &exporter)
+                        .unwrap();
+                    let mut linker = Linker::new(engine);
+                    linker.instance(&mut store, "m", exporter).unwrap();
+                    let importer = Module::new(engine, importer.as_str()).unwrap();
+                    let instance = linker.instantiate(&mut store, &importer).unwrap();
+                    let sum = instance
+                        .get_typed_func::<i32, i32>(&mut store, "sum")
+                        .unwrap();
+                    let n = 1000 + t * 100 + rounds;
+                    for _ in 0..20 {
+                        assert_eq!(sum.call(&mut store, n).unwrap(), n * (n + 1) / 2);
+                    }
+                    rounds += 1;
+                }
+            });
+        }
+    });
+}
+
 /// The parking lot from several threads: waiters on a few addresses of
 /// one shared memory, woken by notifiers, with and without timeouts;
 /// every wait ends (woken, mismatched or timed out) and the wake-up counts
