@@ -65,8 +65,9 @@ pub fn is_gc_ref_field(ty: WasmStorageType) -> bool {
 /// Where a struct's fields are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GcStructLayout {
-    /// The object's size in bytes, header included, a multiple of
-    /// [`GC_ALIGN`].
+    /// The object's size in bytes, header included: a multiple of 8, of
+    /// 16 when a field is a `v128` (objects are as aligned as their size
+    /// is, up to [`GC_ALIGN`]).
     pub size: u32,
     /// The byte offset of each field, in field order.
     pub offsets: Box<[u32]>,
@@ -87,8 +88,9 @@ impl GcStructLayout {
             offsets[i] = at;
             end = at + size;
         }
+        let has_v128 = fields.iter().any(|f| f.element.byte_size() == 16);
         Self {
-            size: end.next_multiple_of(GC_ALIGN),
+            size: end.next_multiple_of(if has_v128 { GC_ALIGN } else { 8 }),
             offsets: offsets.into(),
         }
     }
@@ -105,10 +107,10 @@ impl GcStructLayout {
 }
 
 /// An array object's size in bytes for `len` elements of `elem_size`
-/// bytes, rounded up to [`GC_ALIGN`]; `None` past [`GC_MAX_OBJECT_SIZE`].
+/// bytes, rounded up to 8 bytes; `None` past [`GC_MAX_OBJECT_SIZE`].
 pub fn array_size(elem_size: u32, len: u32) -> Option<u32> {
     let bytes = u64::from(vmgc_array::ELEMS) + u64::from(elem_size) * u64::from(len);
-    let bytes = bytes.next_multiple_of(u64::from(GC_ALIGN));
+    let bytes = bytes.next_multiple_of(8);
     u32::try_from(bytes)
         .ok()
         .filter(|b| u64::from(*b) < GC_MAX_OBJECT_SIZE)
@@ -182,7 +184,13 @@ mod tests {
             assert!(*o >= vmgc_header::SIZE);
         }
         let empty = GcStructLayout::new(&[]);
-        assert_eq!(empty.size, 16);
+        assert_eq!(empty.size, 8);
+        // Without a v128 field, sizes are multiples of 8.
+        let small = GcStructLayout::new(&[
+            field(WasmStorageType::Val(WasmValType::I64)),
+            field(WasmStorageType::Val(WasmValType::I32)),
+        ]);
+        assert_eq!((small.size, &*small.offsets), (24, &[8, 16][..]));
     }
 
     #[test]
@@ -201,8 +209,9 @@ mod tests {
     #[test]
     fn array_sizes_round_up_and_stop_at_the_limit() {
         assert_eq!(array_size(1, 0), Some(16));
-        assert_eq!(array_size(1, 1), Some(32));
+        assert_eq!(array_size(1, 1), Some(24));
         assert_eq!(array_size(8, 2), Some(32));
+        assert_eq!(array_size(16, 1), Some(32));
         assert_eq!(array_size(16, u32::MAX), None);
         assert_eq!(array_size(1, u32::MAX), None);
     }

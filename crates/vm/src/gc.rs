@@ -5,22 +5,22 @@
 //!
 //! Objects are laid out as [`keel_translate::gc_layout`] says: a
 //! [`VMGcHeader`] (engine type id, flags), then fields at offsets known at
-//! compile time. Each object is its own allocation from the global
-//! allocator (`alloc` only, so the heap works in a kernel), aligned to
-//! [`GC_ALIGN`]; the heap keeps a list of them for the sweep. The
-//! heap's size is bounded ([`GcHeap::set_limit`]): an allocation past the
-//! limit after a collection fails, and compiled code traps.
+//! compile time. Small objects live in 64 KiB chunks of same-size slots
+//! with a free list per size class, large ones in allocations of their
+//! own, all from the global allocator (`alloc` only, so the heap works in
+//! a kernel; see `gc_space.rs`). The heap's size is bounded
+//! ([`GcHeap::set_limit`], grown on demand as the store's limiter
+//! allows): an allocation past it after a collection fails, and compiled
+//! code traps.
 
 use crate::exception::{VMExnObject, VMTagDefinition};
+use crate::gc_space::Space;
 use crate::{ValRaw, VmError};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use core::alloc::Layout;
 use core::ptr::NonNull;
-use keel_translate::gc_layout::{
-    GC_ALIGN, GcTypeLayout, array_size, is_gc_ref, vmgc_array, vmgc_header,
-};
+use keel_translate::gc_layout::{GcTypeLayout, array_size, is_gc_ref, vmgc_array, vmgc_header};
 use keel_translate::{SharedTypeIndex, WasmValType};
 
 /// The header every GC object starts with (see
@@ -92,7 +92,10 @@ pub enum GcAllocError {
 /// frees it at once ([`GcHeap::release`]). Objects never move.
 #[derive(Debug)]
 pub struct GcHeap {
-    objects: Vec<NonNull<VMGcHeader>>,
+    space: Space,
+    /// The number of objects.
+    count: usize,
+    /// Their footprint in bytes (see `Space::footprint`).
     bytes: usize,
     /// The bytes the objects may take now: the heap's size as the
     /// store's resource limiter has allowed it, grown on demand
@@ -101,7 +104,7 @@ pub struct GcHeap {
     /// The most bytes the objects may ever take.
     limit: usize,
     /// Struct and array layouts by engine type id.
-    layouts: BTreeMap<u32, GcTypeLayout>,
+    layouts: hashbrown::HashMap<u32, GcTypeLayout>,
     /// The payload fields of exceptions that are references, by tag type
     /// (filled as objects of the type are allocated).
     exn_ref_fields: BTreeMap<SharedTypeIndex, Box<[u32]>>,
@@ -112,11 +115,12 @@ pub struct GcHeap {
 impl Default for GcHeap {
     fn default() -> Self {
         Self {
-            objects: Vec::new(),
+            space: Space::default(),
+            count: 0,
             bytes: 0,
             capacity: 0,
             limit: usize::MAX,
-            layouts: BTreeMap::new(),
+            layouts: hashbrown::HashMap::new(),
             exn_ref_fields: BTreeMap::new(),
             next_collection: MIN_COLLECTION_BYTES,
         }
@@ -172,29 +176,29 @@ impl GcHeap {
         self.layouts.entry(ty.as_u32()).or_insert(layout);
     }
 
-    /// Take `size` bytes, zeroed, aligned to [`GC_ALIGN`], with a header
-    /// of type `ty` and flags `flags`, and list the object.
-    fn alloc_raw(&mut self, size: usize, ty: u32, flags: u32) -> Result<NonNull<u8>, GcAllocError> {
-        if self.bytes.saturating_add(size) > self.capacity {
+    /// Take `size` bytes, zeroed, with a header of type `ty` and flags
+    /// `flags`; the object and, for a large one, its position in the
+    /// large list.
+    fn alloc_raw(
+        &mut self,
+        size: usize,
+        ty: u32,
+        flags: u32,
+    ) -> Result<(NonNull<u8>, usize), GcAllocError> {
+        let footprint = Space::footprint(size);
+        if self.bytes.saturating_add(footprint) > self.capacity {
             return Err(GcAllocError::OutOfMemory);
         }
-        let layout =
-            Layout::from_size_align(size, GC_ALIGN as usize).map_err(|_| GcAllocError::TooLarge)?;
-        self.objects
-            .try_reserve(1)
-            .map_err(|_| GcAllocError::OutOfMemory)?;
-        // SAFETY: the layout has a non-zero size (at least a header).
-        let raw = unsafe { alloc::alloc::alloc_zeroed(layout) };
-        let obj = NonNull::new(raw).ok_or(GcAllocError::OutOfMemory)?;
-        // SAFETY: a fresh allocation of at least a header, aligned.
+        let (obj, index) = self.space.alloc(size).ok_or(GcAllocError::OutOfMemory)?;
+        // SAFETY: a fresh block of at least a header, aligned.
         unsafe {
             obj.cast::<VMGcHeader>()
                 .as_ptr()
                 .write(VMGcHeader { ty, flags })
         };
-        self.objects.push(obj.cast());
-        self.bytes += size;
-        Ok(obj)
+        self.count += 1;
+        self.bytes += footprint;
+        Ok((obj, index))
     }
 
     /// The bytes an object of struct or array type `ty` (with `len`
@@ -211,7 +215,7 @@ impl GcHeap {
 
     /// Whether `size` more bytes fit in the heap's current size.
     pub fn has_room(&self, size: usize) -> bool {
-        self.bytes.saturating_add(size) <= self.capacity
+        self.bytes.saturating_add(Space::footprint(size)) <= self.capacity
     }
 
     /// Allocate a struct of type `ty`, its fields zero (the default
@@ -224,7 +228,7 @@ impl GcHeap {
         match self.layouts.get(&ty.as_u32()) {
             Some(GcTypeLayout::Struct { size, .. }) => {
                 let size = *size as usize;
-                self.alloc_raw(size, ty.as_u32(), vmgc_header::STRUCT)
+                Ok(self.alloc_raw(size, ty.as_u32(), vmgc_header::STRUCT)?.0)
             }
             _ => Err(GcAllocError::UnknownType),
         }
@@ -245,7 +249,7 @@ impl GcHeap {
             return Err(GcAllocError::UnknownType);
         };
         let size = array_size(*elem_size, len).ok_or(GcAllocError::TooLarge)?;
-        let obj = self.alloc_raw(size as usize, ty.as_u32(), vmgc_header::ARRAY)?;
+        let (obj, _) = self.alloc_raw(size as usize, ty.as_u32(), vmgc_header::ARRAY)?;
         // SAFETY: a fresh array object, which has room for its length.
         unsafe {
             obj.as_ptr()
@@ -266,7 +270,7 @@ impl GcHeap {
         &mut self,
         data: Box<dyn core::any::Any + Send + Sync>,
     ) -> Result<NonNull<u8>, GcAllocError> {
-        let obj = self.alloc_raw(EXTERN_SIZE, vmgc_header::EXTERN_TYPE, 0)?;
+        let (obj, _) = self.alloc_raw(EXTERN_SIZE, vmgc_header::EXTERN_TYPE, 0)?;
         // SAFETY: a fresh allocation of a `VMExternData`, its header
         // written.
         unsafe {
@@ -336,14 +340,14 @@ impl GcHeap {
             unsafe { Self::mark_escaped_refs(payload, types) };
         }
         let flags = if has_refs { HAS_REFS } else { 0 };
-        let obj = self
+        let (obj, index) = self
             .alloc_raw(size, vmgc_header::EXN_TYPE, flags)
-            .map_err(|_| oom(size))?
-            .cast::<VMExnObject>();
+            .map_err(|_| oom(size))?;
+        let obj = obj.cast::<VMExnObject>();
         // SAFETY: a fresh allocation of the header plus `len` slots, its
         // header written.
         unsafe {
-            VMExnObject::init(obj, tag, len, self.objects.len() - 1);
+            VMExnObject::init(obj, tag, len, index);
             let first = obj.as_ptr().add(1).cast::<ValRaw>();
             core::ptr::copy_nonoverlapping(payload.as_ptr(), first, payload.len());
         }
@@ -386,81 +390,27 @@ impl GcHeap {
     /// but the caught throw refers to unless it escaped.
     pub unsafe fn release(&mut self, exn: *mut VMExnObject) {
         // SAFETY: per the contract `exn` is live and ours.
-        let (escaped, index) = unsafe { ((*exn).escaped(), (*exn).index()) };
-        let listed = self
-            .objects
-            .get(index)
-            .map(|o| o.as_ptr().cast::<VMExnObject>());
-        if escaped || listed != Some(exn) {
+        let (escaped, index, len) = unsafe { ((*exn).escaped(), (*exn).index(), (*exn).len()) };
+        let Some(size) = VMExnObject::size(len as usize) else {
+            return;
+        };
+        if escaped {
             return;
         }
-        // SAFETY: per the contract nothing else refers to it.
-        unsafe { self.free_at(index) };
-    }
-
-    /// The allocation layout of a live object.
-    ///
-    /// # Safety
-    ///
-    /// `obj` must be a live object of this heap.
-    unsafe fn layout_of(&self, obj: NonNull<VMGcHeader>) -> Layout {
-        // SAFETY: per the contract.
-        let ty = unsafe { obj.as_ref().ty };
-        let size = if ty == vmgc_header::EXTERN_TYPE {
-            Some(EXTERN_SIZE)
-        } else if ty == vmgc_header::EXN_TYPE {
-            // SAFETY: an exception object, live.
-            let len = unsafe { (*obj.as_ptr().cast::<VMExnObject>()).len() };
-            VMExnObject::size(len as usize)
+        let obj = NonNull::new(exn.cast::<u8>()).expect("a live object");
+        if Space::is_small(size) {
+            // SAFETY: per the contract nothing else refers to it, and an
+            // exception owns nothing to drop.
+            unsafe { self.space.free_small(obj, size) };
         } else {
-            match self.layouts.get(&ty) {
-                Some(GcTypeLayout::Struct { size, .. }) => Some(*size as usize),
-                Some(GcTypeLayout::Array { elem_size, .. }) => {
-                    // SAFETY: an array object, live: it has its length.
-                    let len = unsafe {
-                        *obj.as_ptr()
-                            .cast::<u8>()
-                            .add(vmgc_array::LEN as usize)
-                            .cast::<u32>()
-                    };
-                    array_size(*elem_size, len).map(|s| s as usize)
-                }
-                None => None,
+            if self.space.large_at(index).map(|o| o.as_ptr().cast()) != Some(exn) {
+                return;
             }
-        };
-        let size = size.expect("the object's size was valid at allocation");
-        Layout::from_size_align(size, GC_ALIGN as usize).expect("valid at allocation")
-    }
-
-    /// Free the object at `index` of `objects`.
-    ///
-    /// # Safety
-    ///
-    /// Nothing may refer to the object any more.
-    unsafe fn free_at(&mut self, index: usize) {
-        let obj = self.objects[index];
-        // SAFETY: every object in `objects` is live.
-        let layout = unsafe { self.layout_of(obj) };
-        self.objects.swap_remove(index);
-        if let Some(moved) = self.objects.get(index) {
-            // SAFETY: every object in `objects` is live.
-            if unsafe { moved.as_ref().ty } == vmgc_header::EXN_TYPE {
-                // SAFETY: as above; an exception keeps its position.
-                unsafe { VMExnObject::set_index(moved.as_ptr().cast(), index) };
-            }
+            // SAFETY: as above.
+            unsafe { self.space.free_large(index) };
         }
-        self.bytes -= layout.size();
-        // SAFETY: the object is live until freed below.
-        if unsafe { obj.as_ref().ty } == vmgc_header::EXTERN_TYPE {
-            // SAFETY: a host-value object owns its data, initialized at
-            // allocation; dropped once, here.
-            unsafe {
-                core::ptr::drop_in_place(&raw mut (*obj.as_ptr().cast::<VMExternData>()).data)
-            };
-        }
-        // SAFETY: allocated by `alloc_raw` with this layout; removed from
-        // `objects`, so freed once.
-        unsafe { alloc::alloc::dealloc(obj.as_ptr().cast(), layout) };
+        self.count -= 1;
+        self.bytes -= Space::footprint(size);
     }
 
     /// Keep `obj` alive as long as the heap: the host holds its
@@ -485,7 +435,7 @@ impl GcHeap {
     /// it is not empty.
     pub fn should_collect(&self) -> bool {
         if cfg!(feature = "gc-zeal") {
-            return !self.objects.is_empty();
+            return self.count != 0;
         }
         self.bytes >= self.next_collection
     }
@@ -517,7 +467,7 @@ impl GcHeap {
     pub unsafe fn collect(&mut self, roots: &GcRoots) {
         let mut stack: Vec<NonNull<VMGcHeader>> = Vec::new();
         // Each object is pushed at most once: no push below reallocates.
-        if stack.try_reserve_exact(self.objects.len()).is_err() {
+        if stack.try_reserve_exact(self.count).is_err() {
             return;
         }
         let mark = |raw: usize, stack: &mut Vec<NonNull<VMGcHeader>>| {
@@ -538,8 +488,8 @@ impl GcHeap {
         for &root in &roots.found {
             mark(root, &mut stack);
         }
-        for obj in &self.objects {
-            // SAFETY: every object in `objects` is live.
+        self.space.for_each(|obj| {
+            // SAFETY: `for_each` visits live objects.
             let header = unsafe { obj.as_ref() };
             let unescaped = header.ty == vmgc_header::EXN_TYPE
                 // SAFETY: an exception object, live.
@@ -547,7 +497,7 @@ impl GcHeap {
             if unescaped || header.flags & PINNED != 0 {
                 mark(obj.as_ptr() as usize, &mut stack);
             }
-        }
+        });
         while let Some(obj) = stack.pop() {
             // SAFETY: marked objects are live.
             let ty = unsafe { obj.as_ref().ty };
@@ -596,20 +546,17 @@ impl GcHeap {
                 _ => {}
             }
         }
-        let mut i = 0;
-        while i < self.objects.len() {
-            let obj = self.objects[i];
-            // SAFETY: every object in `objects` is live.
-            let header = unsafe { &mut *obj.as_ptr() };
-            if header.flags & MARKED != 0 {
-                header.flags &= !MARKED;
-                i += 1;
-            } else {
-                // SAFETY: no root reaches it: nothing can read it again.
-                // The last object moves to `i`, which is examined next.
-                unsafe { self.free_at(i) };
-            }
-        }
+        let (mut count, mut bytes) = (self.count, self.bytes);
+        // SAFETY: no root reaches an unmarked object: nothing can read it
+        // again; a host value's data is dropped before its slot is freed.
+        unsafe {
+            self.space.sweep(|obj, footprint| {
+                drop_contents(obj);
+                count -= 1;
+                bytes -= footprint;
+            })
+        };
+        (self.count, self.bytes) = (count, bytes);
         self.defer_collection();
         self.next_collection = self
             .next_collection
@@ -618,12 +565,12 @@ impl GcHeap {
 
     /// Number of live objects.
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.count
     }
 
     /// Whether the heap holds no objects.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.count == 0
     }
 
     /// Bytes held by the objects.
@@ -633,20 +580,39 @@ impl GcHeap {
 
     /// The number of exception objects (for statistics).
     pub fn exn_count(&self) -> usize {
-        self.objects
-            .iter()
-            // SAFETY: every object in `objects` is live.
-            .filter(|o| unsafe { o.as_ref().ty } == vmgc_header::EXN_TYPE)
-            .count()
+        let mut n = 0;
+        self.space.for_each(|o| {
+            // SAFETY: `for_each` visits live objects.
+            if unsafe { o.as_ref().ty } == vmgc_header::EXN_TYPE {
+                n += 1;
+            }
+        });
+        n
+    }
+}
+
+/// Drop what a dying object owns: a host value's data.
+///
+/// # Safety
+///
+/// `obj` must be a live object, never used again.
+unsafe fn drop_contents(obj: NonNull<VMGcHeader>) {
+    // SAFETY: per the contract.
+    if unsafe { obj.as_ref().ty } == vmgc_header::EXTERN_TYPE {
+        // SAFETY: a host-value object owns its data, initialized at
+        // allocation; dropped once, here.
+        unsafe { core::ptr::drop_in_place(&raw mut (*obj.as_ptr().cast::<VMExternData>()).data) };
     }
 }
 
 impl Drop for GcHeap {
     fn drop(&mut self) {
-        while let Some(last) = self.objects.len().checked_sub(1) {
-            // SAFETY: the store is gone: nothing refers to the objects.
-            unsafe { self.free_at(last) };
-        }
+        // The store is gone: nothing refers to the objects. The space frees
+        // their memory when it drops.
+        self.space.for_each(|obj| {
+            // SAFETY: `for_each` visits live objects, each once.
+            unsafe { drop_contents(obj) }
+        });
     }
 }
 

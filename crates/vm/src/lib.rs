@@ -52,6 +52,7 @@ mod code_memory;
 mod error;
 mod exception;
 mod gc;
+mod gc_space;
 mod instance;
 mod memory;
 mod memory_image;
