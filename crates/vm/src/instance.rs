@@ -1387,7 +1387,7 @@ impl Instance {
     /// Visit every GC reference (null ones included) this instance
     /// defines: the values of its globals and the elements of its tables
     /// of reference types the collector traces
-    /// ([`is_gc_ref`]; imported ones are visited through the instance
+    /// ([`is_gc_ref`](keel_translate::gc_layout::is_gc_ref); imported ones are visited through the instance
     /// defining them).
     pub fn trace_gc_roots(&self, visit: &mut dyn FnMut(usize)) {
         use keel_translate::gc_layout::is_gc_ref;
