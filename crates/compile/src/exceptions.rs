@@ -303,6 +303,41 @@ impl FuncTranslator<'_, '_> {
         Ok(self.builder.block_params(normal).to_vec())
     }
 
+    /// Call builtin `builtin` with `a` and `b` through the unwind stub,
+    /// which adds this frame's return address and frame pointer (so that
+    /// the builtin can walk this frame: to unwind, or to collect with its
+    /// stack map); its pointer-sized result when `returns`.
+    pub(crate) fn call_through_unwind_stub(
+        &mut self,
+        builtin: BuiltinFunctionIndex,
+        a: Value,
+        b: Value,
+        returns: bool,
+    ) -> Result<Vec<Value>, CompileError> {
+        let ptr = self.env.isa.pointer_type();
+        let stay = MemFlagsData::trusted().with_readonly();
+        let builtins = self.load_ptr(stay, self.vmctx, VMOffsets::BUILTINS);
+        let stub = self.load_ptr(stay, builtins, BuiltinFunctionIndex::UNWIND_STUB * 8);
+        let target = self.load_ptr(stay, builtins, builtin.index() * 8);
+        let mut sig = Signature::new(CallConv::Tail);
+        let (a_ty, b_ty) = (
+            self.builder.func.dfg.value_type(a),
+            self.builder.func.dfg.value_type(b),
+        );
+        for ty in [ptr, a_ty, b_ty, ptr] {
+            sig.params.push(AbiParam::new(ty));
+        }
+        if returns {
+            sig.returns.push(AbiParam::new(ptr));
+        }
+        let sig = self.builder.import_signature(sig);
+        self.emit_call(
+            Callee::Indirect(sig, stub),
+            sig,
+            &[self.vmctx, a, b, target],
+        )
+    }
+
     /// Call the unwinding builtin `builtin` with `a` and `b` through the
     /// unwind stub; it never returns.
     fn call_unwinding_builtin(
@@ -311,21 +346,7 @@ impl FuncTranslator<'_, '_> {
         a: Value,
         b: Value,
     ) -> Result<(), CompileError> {
-        let ptr = self.env.isa.pointer_type();
-        let stay = MemFlagsData::trusted().with_readonly();
-        let builtins = self.load_ptr(stay, self.vmctx, VMOffsets::BUILTINS);
-        let stub = self.load_ptr(stay, builtins, BuiltinFunctionIndex::UNWIND_STUB * 8);
-        let target = self.load_ptr(stay, builtins, builtin.index() * 8);
-        let mut sig = Signature::new(CallConv::Tail);
-        for ty in [ptr, self.builder.func.dfg.value_type(a), ptr, ptr] {
-            sig.params.push(AbiParam::new(ty));
-        }
-        let sig = self.builder.import_signature(sig);
-        self.emit_call(
-            Callee::Indirect(sig, stub),
-            sig,
-            &[self.vmctx, a, b, target],
-        )?;
+        self.call_through_unwind_stub(builtin, a, b, false)?;
         self.trap(Trap::UnreachableCodeReached);
         Ok(())
     }

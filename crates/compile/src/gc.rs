@@ -13,17 +13,14 @@
 //! that a collection it starts can walk this frame's stack map; the bulk
 //! array operators call builtins.
 
-use crate::exceptions::Callee;
 use crate::func_translator::FuncTranslator;
 use crate::prelude::*;
 use crate::{CompileError, abi, clif_trap_code};
 use alloc::boxed::Box;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, AbiParam, BlockArg, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
-    Value, types,
+    self, BlockArg, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value, types,
 };
-use cranelift_codegen::isa::CallConv;
 use keel_translate::gc_layout::{GcStructLayout, vmgc_array, vmgc_header};
 use keel_translate::{
     BuiltinFunctionIndex, TypeIndex, TypeRef, VMOffsets, WasmCompositeType, WasmFieldType,
@@ -586,33 +583,19 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Call builtin `builtin` (which may collect) with `a` and `b`
-    /// through the unwind stub, which adds this frame's return address
-    /// and frame pointer; its pointer-sized result.
+    /// through the unwind stub, so that a collection walks this frame's
+    /// stack map; its pointer-sized result.
     fn call_collecting_builtin(
         &mut self,
         builtin: BuiltinFunctionIndex,
         a: Value,
         b: Value,
     ) -> Result<Value, CompileError> {
-        let ptr = self.env.isa.pointer_type();
-        let stay = MemFlagsData::trusted().with_readonly();
-        let builtins = self.load_ptr(stay, self.vmctx, VMOffsets::BUILTINS);
-        let stub = self.load_ptr(stay, builtins, BuiltinFunctionIndex::UNWIND_STUB * 8);
-        let target = self.load_ptr(stay, builtins, builtin.index() * 8);
-        let mut sig = Signature::new(CallConv::Tail);
-        let a_ty = self.builder.func.dfg.value_type(a);
-        let b_ty = self.builder.func.dfg.value_type(b);
-        for ty in [ptr, a_ty, b_ty, ptr] {
-            sig.params.push(AbiParam::new(ty));
-        }
-        sig.returns.push(AbiParam::new(ptr));
-        let sig = self.builder.import_signature(sig);
-        let results = self.emit_call(
-            Callee::Indirect(sig, stub),
-            sig,
-            &[self.vmctx, a, b, target],
-        )?;
-        Ok(results[0])
+        let results = self.call_through_unwind_stub(builtin, a, b, true)?;
+        results
+            .first()
+            .copied()
+            .ok_or_else(|| CompileError::Bug("a collecting builtin without a result".into()))
     }
 
     /// The engine type id of module type `index`, from the VMContext.

@@ -56,6 +56,31 @@ pub enum ConstOp {
     ExternConvertAny,
 }
 
+impl ConstOp {
+    /// Whether the operator allocates a GC object (`struct.new*`,
+    /// `array.new*`).
+    pub fn allocates(&self) -> bool {
+        matches!(
+            self,
+            ConstOp::StructNew(_)
+                | ConstOp::StructNewDefault(_)
+                | ConstOp::ArrayNew(_)
+                | ConstOp::ArrayNewDefault(_)
+                | ConstOp::ArrayNewFixed(..)
+        )
+    }
+
+    /// Whether the operator is one of the GC proposal's: it allocates, or
+    /// is `ref.i31`, `any.convert_extern` or `extern.convert_any`.
+    pub fn is_gc(&self) -> bool {
+        self.allocates()
+            || matches!(
+                self,
+                ConstOp::RefI31 | ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny
+            )
+    }
+}
+
 /// A constant expression: a short stack program yielding one value.
 #[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConstExpr {

@@ -530,7 +530,7 @@ impl Instance {
         for op in ops {
             let v = match self.eval_const_leaf(op) {
                 Some(v) => v,
-                None if self.is_gc_const(op) => self.eval_gc_const(op, &mut stack),
+                None if op.is_gc() => self.eval_gc_const(op, &mut stack),
                 None => {
                     let b = stack.pop();
                     let a = stack.pop();
@@ -547,21 +547,6 @@ impl Instance {
             stack.push(v);
         }
         stack.pop()
-    }
-
-    /// Whether `op` is a GC instruction of constant expressions.
-    fn is_gc_const(&self, op: &ConstOp) -> bool {
-        matches!(
-            op,
-            ConstOp::StructNew(_)
-                | ConstOp::StructNewDefault(_)
-                | ConstOp::ArrayNew(_)
-                | ConstOp::ArrayNewDefault(_)
-                | ConstOp::ArrayNewFixed(..)
-                | ConstOp::RefI31
-                | ConstOp::AnyConvertExtern
-                | ConstOp::ExternConvertAny
-        )
     }
 
     /// Evaluate GC instruction `op` on `stack` (spec:
@@ -723,22 +708,13 @@ impl Instance {
             .values()
             .map(|e| !matches!(e.mode, ElemMode::Passive))
             .collect();
-        let allocates = |op: &ConstOp| {
-            matches!(
-                op,
-                ConstOp::StructNew(_)
-                    | ConstOp::StructNewDefault(_)
-                    | ConstOp::ArrayNew(_)
-                    | ConstOp::ArrayNewDefault(_)
-                    | ConstOp::ArrayNewFixed(..)
-            )
-        };
         self.elem_values = module
             .elems
             .values()
             .map(|e| match &e.items {
                 ElemItems::Expressions { ops, .. }
-                    if matches!(e.mode, ElemMode::Passive) && ops.iter().any(allocates) =>
+                    if matches!(e.mode, ElemMode::Passive)
+                        && ops.iter().any(ConstOp::allocates) =>
                 {
                     Some(
                         (0..e.items.len())
