@@ -80,7 +80,17 @@ pub struct Tag {
 #[derive(Clone, Copy, Debug)]
 #[repr(transparent)]
 pub struct ExternRef {
-    pub(crate) inner: crate::rooting::GcRootIndex,
+    pub(crate) inner: GcRootIndex,
+}
+
+/// Where a reference the host holds is rooted: a LIFO root of a store
+/// (its index and generation). The inside of every
+/// [`GcRef`](crate::GcRef) type; see `rooting.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GcRootIndex {
+    pub(crate) store: StoreId,
+    pub(crate) index: u32,
+    pub(crate) generation: u64,
 }
 
 /// An instantiated module in a store.

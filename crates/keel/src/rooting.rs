@@ -13,14 +13,7 @@ use alloc::sync::Arc;
 use core::fmt;
 use core::marker::PhantomData;
 
-/// Where a reference the host holds is rooted: a LIFO root of a store
-/// (its index and generation). The inside of every [`GcRef`] type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct GcRootIndex {
-    pub(crate) store: StoreId,
-    pub(crate) index: u32,
-    pub(crate) generation: u64,
-}
+pub use crate::handles::GcRootIndex;
 
 impl GcRootIndex {
     /// The raw reference (what compiled code holds).
