@@ -375,13 +375,6 @@ impl WasmValType {
             _ => false,
         }
     }
-
-    /// [`WasmValType::matches`] where a concrete type matches only
-    /// itself: right for types without declared supertypes; with them,
-    /// use `matches` with the type registry.
-    pub fn is_subtype_of(self, other: Self) -> bool {
-        self.matches(other, &mut |a, b| a == b)
-    }
 }
 
 impl fmt::Display for WasmValType {

@@ -249,7 +249,7 @@ impl Space {
         }
     }
 
-    /// Whether `obj` is a small object (in a chunk).
+    /// Whether an object of `size` bytes is small (lives in a chunk).
     pub(crate) fn is_small(size: usize) -> bool {
         size <= SMALL_MAX
     }
