@@ -107,9 +107,38 @@ fn apply(bytes: &mut Vec<u8>, mutation: &Mutation) {
     }
 }
 
+/// This build's identity as artifacts record it (`VERSION+ID`), taken
+/// from a fresh artifact.
+static BUILD: LazyLock<Vec<u8>> = LazyLock::new(|| {
+    let artifact = &ARTIFACTS[0];
+    let at = build_id_at(artifact).expect("an artifact records its keel build");
+    artifact[at..at + BUILD_ID_LEN].to_vec()
+});
+
+/// The length of a workspace build id (16 hex digits).
+const BUILD_ID_LEN: usize = 16;
+
+/// Where the build id of the `VERSION+ID` string an artifact records
+/// starts in `bytes`: the first `+` after a digit and before 16 hex digits.
+fn build_id_at(bytes: &[u8]) -> Option<usize> {
+    (1..bytes.len().saturating_sub(BUILD_ID_LEN)).find_map(|at| {
+        let id = bytes.get(at + 1..at + 1 + BUILD_ID_LEN)?;
+        let found = bytes[at] == b'+'
+            && bytes[at - 1].is_ascii_digit()
+            && id.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        found.then_some(at + 1)
+    })
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut bytes = if data.starts_with(b"\x7fELF") {
-        data.to_vec()
+        // Committed seeds were written by an earlier build: give them this
+        // build's identity, or every one would stop at the stale check.
+        let mut bytes = data.to_vec();
+        if let Some(at) = build_id_at(&bytes) {
+            bytes[at..at + BUILD_ID_LEN].copy_from_slice(&BUILD);
+        }
+        bytes
     } else {
         let mut u = Unstructured::new(data);
         // Mostly the fixed artifacts (fast); now and then a generated

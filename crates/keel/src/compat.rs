@@ -17,6 +17,12 @@ use crate::{Engine, Result};
 use keel_translate::artifact::Compatibility;
 use keel_vm::artifact::ArtifactError;
 
+/// This keel's build identity, `VERSION+BUILD_ID`: the version and a
+/// hash of the sources of the crates that write and read artifacts
+/// (`build.rs`), or `release` outside the workspace. Artifacts and cache
+/// entries of another build are stale.
+pub(crate) const KEEL_BUILD: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("KEEL_BUILD_ID"));
+
 /// Cranelift settings as `(name, value)` pairs, sorted by name.
 pub(crate) type Settings = Vec<(String, String)>;
 
@@ -45,7 +51,7 @@ impl Engine {
         let config = &self.inner.config;
         let (cranelift_flags, isa_flags) = self.inner.compiler.settings();
         Compatibility {
-            keel_version: env!("CARGO_PKG_VERSION").to_string(),
+            keel_version: KEEL_BUILD.to_string(),
             target: self.target(),
             cranelift_flags,
             isa_flags,
@@ -86,6 +92,15 @@ impl Engine {
         // Equal encodings are equal settings: no need to decode.
         if file.compat_bytes == expected_bytes.as_slice() && self.targets_host() {
             return Ok(());
+        }
+        // Another build first: its section may not even decode.
+        let version = file.keel_version()?;
+        if version != expected.keel_version {
+            return Err(ArtifactError::Build {
+                artifact: version,
+                engine: expected.keel_version.clone(),
+            }
+            .into());
         }
         let artifact = &file.compat()?;
         let compiler = &self.inner.compiler;

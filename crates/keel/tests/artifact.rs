@@ -321,6 +321,53 @@ fn settings_that_differ_are_named_with_both_values() {
     assert!(!message.contains("ISA setting"), "{message}");
 }
 
+/// An artifact of another keel build (same version, other sources) is
+/// refused as stale, naming both builds, and before anything after the
+/// build identity is decoded: another build's layout is not corruption.
+#[test]
+fn artifacts_of_another_build_are_stale() {
+    let engine = Engine::default();
+    let artifact = engine.precompile_module(FIB.as_bytes()).unwrap();
+    let prefix = format!("{}+", env!("CARGO_PKG_VERSION"));
+    let at = artifact
+        .windows(prefix.len())
+        .position(|w| w == prefix.as_bytes())
+        .expect("the artifact records the keel build");
+    // The build id is the run of hex digits (or `release`) after `+`.
+    let id = at + prefix.len();
+    let mut other = artifact.clone();
+    other[id] = if other[id] == b'0' { b'1' } else { b'0' };
+    // SAFETY: refused before any code runs.
+    let err = unsafe { Module::deserialize(&engine, &other) }.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with("stale artifact: written by keel 0."),
+        "{message}"
+    );
+    assert!(
+        matches!(
+            err.downcast_ref::<ArtifactError>(),
+            Some(ArtifactError::Build { .. })
+        ),
+        "{err:?}"
+    );
+    // The settings after the build identity in another layout: still
+    // stale, not undecodable: 48 bytes of 0xff after the 16-digit id.
+    let end = id + 16;
+    for b in &mut other[end..end + 48] {
+        *b = 0xff;
+    }
+    // SAFETY: refused before any code runs.
+    let err = unsafe { Module::deserialize(&engine, &other) }.unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<ArtifactError>(),
+            Some(ArtifactError::Build { .. })
+        ),
+        "{err:?}"
+    );
+}
+
 /// An artifact validated with fewer WebAssembly features loads into an
 /// engine with more (what a riscv64 artifact compiled without the V
 /// extension, so without SIMD, meets on a riscv64 machine with V), and

@@ -250,7 +250,10 @@ pub mod sections {
 /// code or what the code assumes of the runtime.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Compatibility {
-    /// The `keel-translate` version (all keel crates share one version).
+    /// The keel build that wrote the artifact, `VERSION+BUILD_ID`: the
+    /// crates' version and a hash of their sources (`release` for a
+    /// published version). The first field, so that a loader can read it
+    /// even when the rest has another build's layout.
     pub keel_version: String,
     /// The target triple the code is for (e.g. `x86_64-unknown-linux-gnu`).
     pub target: String,

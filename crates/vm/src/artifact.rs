@@ -20,7 +20,8 @@ use object::{Endianness, Object, ObjectSection};
 /// bytes are not a well-formed keel artifact and display as `invalid keel
 /// artifact: ...`; the last three say a well-formed artifact was compiled
 /// for another machine or with other settings than the engine that loads
-/// it (keel's `Module::deserialize` reports them).
+/// it, or by another keel build (keel's `Module::deserialize` reports
+/// them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ArtifactError {
@@ -80,6 +81,16 @@ pub enum ArtifactError {
         /// `None` for the module metadata, else the table section.
         section: Option<String>,
     },
+    /// The artifact was written by another build of keel (its version,
+    /// or the same version built from other sources): its layout and
+    /// code may differ in ways no check can tell from corruption, so it
+    /// is refused as stale. Compile the module again.
+    Build {
+        /// The artifact's keel build, `VERSION+BUILD_ID`.
+        artifact: String,
+        /// The engine's.
+        engine: String,
+    },
     /// The code is for another target than the engine's.
     Target {
         /// The artifact's target triple.
@@ -102,6 +113,13 @@ impl fmt::Display for ArtifactError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use ArtifactError as E;
         match self {
+            E::Build { artifact, engine } => {
+                return write!(
+                    f,
+                    "stale artifact: written by keel {artifact}, but this is keel {engine}; \
+                     compile the module again with this keel"
+                );
+            }
             E::Target { artifact, engine } => {
                 return write!(
                     f,
@@ -159,7 +177,7 @@ impl fmt::Display for ArtifactError {
             E::Corrupted {
                 section: Some(name),
             } => write!(f, "section `{name}` does not match its seal (corrupted)"),
-            E::Target { .. } | E::Settings(_) | E::EngineNotHost { .. } => Ok(()),
+            E::Build { .. } | E::Target { .. } | E::Settings(_) | E::EngineNotHost { .. } => Ok(()),
         }
     }
 }
@@ -262,6 +280,20 @@ impl<'a> ArtifactFile<'a> {
     /// If the compatibility section does not decode.
     pub fn compat(&self) -> Result<Compatibility, ArtifactError> {
         postcard::from_bytes(self.compat_bytes)
+            .map_err(|e| ArtifactError::BadCompatibility(format!("does not decode: {e}")))
+    }
+
+    /// The keel build that wrote the artifact
+    /// ([`Compatibility::keel_version`], its first field), decoded alone
+    /// so that it can be named even when the rest of the section has a
+    /// layout this build does not read.
+    ///
+    /// # Errors
+    ///
+    /// If the section does not start with a string.
+    pub fn keel_version(&self) -> Result<String, ArtifactError> {
+        postcard::take_from_bytes::<String>(self.compat_bytes)
+            .map(|(version, _)| version)
             .map_err(|e| ArtifactError::BadCompatibility(format!("does not decode: {e}")))
     }
 
