@@ -35,6 +35,13 @@ impl Engine {
         &self.compatibility_and_bytes().0
     }
 
+    /// The encoding of [`compatibility`](Self::compatibility), part of
+    /// compilation cache keys.
+    #[cfg(feature = "cache")]
+    pub(crate) fn compatibility_bytes(&self) -> &[u8] {
+        &self.compatibility_and_bytes().1
+    }
+
     /// [`compatibility`](Self::compatibility) and its encoding, computed
     /// once per engine (it formats every Cranelift setting).
     fn compatibility_and_bytes(&self) -> &(Compatibility, Vec<u8>) {

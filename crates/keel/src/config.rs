@@ -32,6 +32,9 @@ pub struct Config {
     /// The WebAssembly proposals modules may use (the `wasm_*` toggles).
     pub(crate) features: wasmparser::WasmFeatures,
     pub(crate) relaxed_simd_deterministic: bool,
+    /// The compilation cache ([`Config::cache`]).
+    #[cfg(feature = "cache")]
+    pub(crate) cache: Option<crate::Cache>,
 }
 
 impl core::fmt::Debug for Config {
@@ -59,7 +62,7 @@ impl core::fmt::Debug for Config {
                 "relaxed_simd_deterministic",
                 &self.relaxed_simd_deterministic,
             )
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,6 +89,8 @@ impl Default for Config {
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
             features: keel_translate::wasm_features(),
             relaxed_simd_deterministic: true,
+            #[cfg(feature = "cache")]
+            cache: None,
         }
     }
 }
@@ -567,6 +572,19 @@ impl Config {
 }
 
 impl Config {
+    /// Keep compiled modules in `cache` (feature `cache`), as Wasmtime's
+    /// `Config::cache`: [`Module::new`](crate::Module::new) and
+    /// [`Engine::precompile_module`](crate::Engine::precompile_module) of
+    /// a module this keel build compiled before with the same settings
+    /// load its artifact instead of compiling it. Off (`None`) by
+    /// default; `keel run` turns it on. See [`Cache`](crate::Cache) for
+    /// what an entry is and when one is trusted.
+    #[cfg(feature = "cache")]
+    pub fn cache(&mut self, cache: Option<crate::Cache>) -> &mut Self {
+        self.cache = cache;
+        self
+    }
+
     /// The configuration an engine runs with: `self`, checked for settings
     /// that contradict each other and adjusted to what `platform` can do
     /// (without virtual memory, every memory access checks its bounds).

@@ -150,6 +150,32 @@ impl Engine {
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         #[cfg(feature = "wat")]
         let bytes = &wat::parse_bytes(bytes)?;
+        #[cfg(feature = "cache")]
+        if let Some(cache) = self.cache() {
+            let key = crate::Cache::key(self.compatibility_bytes(), bytes);
+            // The entry is intact (checksum) and under a key that names
+            // this build and these settings; a loader checks the rest.
+            let current = |artifact: &[u8]| {
+                keel_vm::artifact::ArtifactFile::parse(artifact)
+                    .and_then(|file| file.keel_version())
+                    .is_ok_and(|build| build == crate::compat::KEEL_BUILD)
+            };
+            if let Some(artifact) = cache.get(&key).filter(|a| current(a)) {
+                cache.count(true);
+                tracing::info!(bytes = bytes.len(), "artifact from the compilation cache");
+                return Ok(artifact);
+            }
+            cache.count(false);
+            let artifact = self.precompile_uncached(bytes)?;
+            cache.put(&key, &artifact);
+            return Ok(artifact);
+        }
+        self.precompile_uncached(bytes)
+    }
+
+    /// [`Engine::precompile_module`] of a binary module, without the
+    /// cache.
+    fn precompile_uncached(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         let translation = keel_translate::translate_module(bytes, self.inner.config.features)?;
         let text = self.inner.compiler.precompile_module(&translation)?;
         keel_compile::artifact::write_artifact(
@@ -159,6 +185,12 @@ impl Engine {
             self.compatibility(),
         )
         .map_err(crate::compiler::compile_error)
+    }
+
+    /// The compilation cache, if one is configured and enabled.
+    #[cfg(feature = "cache")]
+    pub(crate) fn cache(&self) -> Option<&crate::Cache> {
+        self.inner.config.cache.as_ref().filter(|c| c.enabled())
     }
 
     /// Compile `translation` to run on this machine.

@@ -88,6 +88,8 @@ mod prelude {
 }
 
 mod activations;
+#[cfg(feature = "cache")]
+mod cache;
 mod compat;
 #[cfg(feature = "compiler")]
 mod compiler;
@@ -127,6 +129,8 @@ mod types;
 mod values;
 mod vm_store;
 
+#[cfg(feature = "cache")]
+pub use cache::{Cache, CacheConfig, DEFAULT_FILES_TOTAL_SIZE_SOFT_LIMIT};
 pub use config::Config;
 pub use context::{AsContext, AsContextMut};
 pub use engine::Engine;

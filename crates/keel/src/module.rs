@@ -73,12 +73,68 @@ impl Module {
     /// As [`Module::new`], without text parsing.
     pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let _span = tracing::debug_span!("Module::new", bytes = bytes.len()).entered();
+        #[cfg(feature = "cache")]
+        if let Some(cache) = engine.cache() {
+            return Self::from_binary_cached(engine, bytes, cache);
+        }
+        Self::compile(engine, bytes)
+    }
+
+    /// [`Module::from_binary`] without the cache.
+    fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        #[cfg(feature = "std")]
+        let start = std::time::Instant::now();
         let translation = {
             let _span = tracing::debug_span!("translate").entered();
             keel_translate::translate_module(bytes, engine.inner.config.features)?
         };
         let text = engine.compile_module(&translation)?;
-        Self::from_compiled(engine, translation, text)
+        let functions = text.functions.len();
+        let module = Self::from_compiled(engine, translation, text)?;
+        #[cfg(feature = "std")]
+        tracing::info!(
+            bytes = bytes.len(),
+            functions,
+            seconds = start.elapsed().as_secs_f64(),
+            "compiled a module"
+        );
+        #[cfg(not(feature = "std"))]
+        tracing::info!(bytes = bytes.len(), functions, "compiled a module");
+        Ok(module)
+    }
+
+    /// [`Module::from_binary`] through the compilation cache: load the
+    /// module's entry, or compile it and write one.
+    #[cfg(feature = "cache")]
+    fn from_binary_cached(engine: &Engine, bytes: &[u8], cache: &crate::Cache) -> Result<Module> {
+        let start = std::time::Instant::now();
+        let key = crate::Cache::key(engine.compatibility_bytes(), bytes);
+        if let Some(artifact) = cache.get(&key) {
+            // SAFETY: the entry lies in a directory that only this user
+            // can write and that only keel writes to, under a key that
+            // names this keel build and every setting that changes code,
+            // and it matches its checksum, so its code is code this keel
+            // compiled for this engine; `deserialize` checks the rest.
+            match unsafe { Self::deserialize(engine, &artifact) } {
+                Ok(module) => {
+                    cache.count(true);
+                    tracing::info!(
+                        bytes = bytes.len(),
+                        seconds = start.elapsed().as_secs_f64(),
+                        "loaded a module from the compilation cache"
+                    );
+                    return Ok(module);
+                }
+                Err(e) => tracing::debug!("ignoring a cache entry: {e:#}"),
+            }
+        }
+        cache.count(false);
+        let module = Self::compile(engine, bytes)?;
+        match module.serialize() {
+            Ok(artifact) => cache.put(&key, &artifact),
+            Err(e) => tracing::debug!("not caching the compiled module: {e:#}"),
+        }
+        Ok(module)
     }
 
     /// The module of `translation` with its compiled code `text`.

@@ -1,5 +1,7 @@
 //! keel's integration tests, one module per topic.
 
+#[cfg(feature = "cache")]
+mod cache;
 mod calls;
 mod control;
 mod errors;
