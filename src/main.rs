@@ -36,6 +36,7 @@
 //! Errors, traps included, are printed as `error: ...` (with the wasm
 //! backtrace) on stderr and the process exits with status 1.
 
+mod codegen_options;
 mod wasm_options;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
+use codegen_options::{CodegenOption, CodegenOptions};
 use keel::{
     Config, DisplayName, Engine, ExternType, FuncType, Linker, Module, Store, StoreLimits, Val,
     ValType,
@@ -61,6 +63,20 @@ struct WasmArg(Vec<WasmOption>);
 fn parse_wasm_arg(arg: &str) -> Result<WasmArg, String> {
     wasm_options::parse(arg).map(WasmArg)
 }
+
+/// One `-C` argument: its settings (see [`codegen_options`]).
+#[derive(Clone, Debug)]
+struct CodegenArg(Vec<CodegenOption>);
+
+fn parse_codegen_arg(arg: &str) -> Result<CodegenArg, String> {
+    codegen_options::parse(arg).map(CodegenArg)
+}
+
+/// The help of `-C` for `run` and `wast`.
+const CODEGEN_HELP: &str = "Compilation options, as `wasmtime run`'s `-C`: `cache=y|n` uses the \
+compilation cache (default y: compiled modules are kept in $XDG_CACHE_HOME/keel, else \
+~/.cache/keel, and a second run loads them), `cache-config=FILE` reads the cache's \
+directory and size limit from FILE (Wasmtime's TOML format). Repeatable.";
 #[cfg(feature = "compiler")]
 use keel_wast::WastContext;
 
@@ -94,6 +110,8 @@ enum Command {
         /// Repeatable; several may be given comma-separated.
         #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
         wasm: Vec<WasmArg>,
+        #[arg(short = 'C', value_name = "KEY=VALUE", value_parser = parse_codegen_arg, help = CODEGEN_HELP)]
+        codegen: Vec<CodegenArg>,
         /// Give the guest the host directory HOST as GUEST (HOST itself
         /// when `::GUEST` is left out), readable and writable; nothing
         /// outside it is reachable. Repeatable.
@@ -149,8 +167,10 @@ enum Command {
         /// `riscv64gc-unknown-none-elf`) instead of this machine.
         #[arg(long, value_name = "TRIPLE")]
         target: Option<String>,
-        /// Code-generation options for `--target`:
-        /// `target-feature=+sse4.1,+avx2,-bmi2` enables or disables the
+        /// Compilation options: `cache=y|n` and `cache-config=FILE` as for
+        /// `run` (a module compiled before with the same settings is
+        /// written from the cache), and, with `--target`,
+        /// `target-feature=+sse4.1,+avx2,-bmi2`, which enables or disables the
         /// target's CPU features (Rust's and LLVM's names: `sse3`,
         /// `ssse3`, `sse4.1`, `sse4.2`, `popcnt`, `avx`, `avx2`, `bmi1`,
         /// `bmi2`, `lzcnt`, `fma`; riscv64's `v`, `zba`, `zbb`, ...), which
@@ -169,6 +189,8 @@ enum Command {
         /// `run`). Repeatable.
         #[arg(short = 'W', value_name = "KEY[=VALUE]", value_parser = parse_wasm_arg)]
         wasm: Vec<WasmArg>,
+        #[arg(short = 'C', value_name = "KEY=VALUE", value_parser = parse_codegen_arg, help = CODEGEN_HELP)]
+        codegen: Vec<CodegenArg>,
         /// The scripts to run.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -207,6 +229,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run {
             wasm,
+            codegen,
             dirs,
             envs,
             preloads,
@@ -227,7 +250,8 @@ fn main() -> ExitCode {
                 allow_precompiled,
                 profile,
             };
-            run(&run_options, &options)
+            let codegen = CodegenOptions::new(codegen.into_iter().flat_map(|c| c.0));
+            run(&run_options, &options, &codegen)
         }
         #[cfg(feature = "compiler")]
         Command::Compile {
@@ -238,12 +262,18 @@ fn main() -> ExitCode {
             file,
         } => {
             let options = WasmOptions::new(wasm.into_iter().flat_map(|w| w.0));
+            let codegen = CodegenOptions::new(codegen.into_iter().flat_map(|c| c.0));
             compile(&file, output, target.as_deref(), &codegen, &options)
         }
         #[cfg(feature = "compiler")]
-        Command::Wast { wasm, files } => {
+        Command::Wast {
+            wasm,
+            codegen,
+            files,
+        } => {
             let options = WasmOptions::new(wasm.into_iter().flat_map(|w| w.0));
-            wast(&files, &options)
+            let codegen = CodegenOptions::new(codegen.into_iter().flat_map(|c| c.0));
+            wast(&files, &options, &codegen)
         }
     };
     match result {
@@ -358,47 +388,6 @@ fn load(engine: &Engine, file: &Path, allow_precompiled: bool) -> Result<Module>
     }
 }
 
-/// A `-C KEY=VALUE` option of `keel compile`.
-#[cfg(feature = "compiler")]
-#[derive(Clone, Debug)]
-enum CodegenArg {
-    /// `target-feature=+a,-b`: Cranelift ISA flags (`has_a`) and whether
-    /// each is enabled.
-    TargetFeatures(Vec<(String, bool)>),
-}
-
-/// Parse `-C target-feature=+sse4.1,-avx2`: each feature's name loses its
-/// dots and gains Cranelift's `has_` prefix (`has_sse41`); unknown ones
-/// are reported by the engine, which names the setting.
-#[cfg(feature = "compiler")]
-fn parse_codegen_arg(arg: &str) -> Result<CodegenArg, String> {
-    let Some((key, value)) = arg.split_once('=') else {
-        return Err(format!(
-            "`-C {arg}`: expected KEY=VALUE (`target-feature=+sse4.1`)"
-        ));
-    };
-    match key {
-        "target-feature" => {
-            let mut features = Vec::new();
-            for item in value.split(',').filter(|s| !s.is_empty()) {
-                let (enable, name) = match item.split_at(1) {
-                    ("+", name) => (true, name),
-                    ("-", name) => (false, name),
-                    _ => (true, item),
-                };
-                if name.is_empty() {
-                    return Err(format!("`-C {arg}`: an empty feature name"));
-                }
-                features.push((format!("has_{}", name.replace('.', "")), enable));
-            }
-            Ok(CodegenArg::TargetFeatures(features))
-        }
-        _ => Err(format!(
-            "`-C {arg}`: unknown option `{key}` (known: `target-feature`)"
-        )),
-    }
-}
-
 /// `keel compile`: write `file`'s artifact to `output` (default: `file`
 /// with the extension `.cwasm`).
 #[cfg(feature = "compiler")]
@@ -406,24 +395,23 @@ fn compile(
     file: &Path,
     output: Option<PathBuf>,
     target: Option<&str>,
-    codegen: &[CodegenArg],
+    codegen: &CodegenOptions,
     options: &WasmOptions,
 ) -> Result<ExitCode> {
     let mut config = Config::new();
     options.configure(&mut config);
+    codegen.configure_cache(&mut config)?;
     if let Some(target) = target {
         config.target(target)?;
     }
-    for CodegenArg::TargetFeatures(features) in codegen {
-        if target.is_none() {
-            anyhow::bail!("`-C target-feature` needs `--target`: the host's features are detected");
-        }
-        for (flag, enable) in features {
-            if *enable {
-                config.cranelift_flag_enable(flag)?;
-            } else {
-                config.cranelift_flag_disable(flag)?;
-            }
+    if !codegen.target_features.is_empty() && target.is_none() {
+        anyhow::bail!("`-C target-feature` needs `--target`: the host's features are detected");
+    }
+    for (flag, enable) in &codegen.target_features {
+        if *enable {
+            config.cranelift_flag_enable(flag)?;
+        } else {
+            config.cranelift_flag_disable(flag)?;
         }
     }
     let engine = Engine::new(&config)?;
@@ -438,10 +426,16 @@ fn compile(
 
 /// `keel run`: instantiate the module with WASI and the preloads, then run
 /// its command or the invoked function.
-fn run(run: &RunOptions, options: &WasmOptions) -> Result<ExitCode> {
+fn run(run: &RunOptions, options: &WasmOptions, codegen: &CodegenOptions) -> Result<ExitCode> {
     let file = &run.file;
     let mut config = Config::new();
     options.configure(&mut config);
+    codegen.configure_cache(&mut config)?;
+    if !codegen.target_features.is_empty() {
+        bail!(
+            "`-C target-feature` is for `keel compile --target`: `run` detects this CPU's features"
+        );
+    }
     if let Some(Profile::Perfmap) = run.profile {
         config.profiler(keel::ProfilingStrategy::PerfMap);
     }
@@ -657,9 +651,15 @@ fn format_val(val: &Val) -> String {
 
 /// `keel wast`: run each script, print per-file counts and the total.
 #[cfg(feature = "compiler")]
-fn wast(files: &[PathBuf], options: &WasmOptions) -> Result<ExitCode> {
+fn wast(files: &[PathBuf], options: &WasmOptions, codegen: &CodegenOptions) -> Result<ExitCode> {
     let mut config = Config::new();
     options.configure(&mut config);
+    codegen.configure_cache(&mut config)?;
+    if !codegen.target_features.is_empty() {
+        bail!(
+            "`-C target-feature` is for `keel compile --target`: `wast` detects this CPU's features"
+        );
+    }
     let engine = Engine::new(&config)?;
     let (mut passed, mut failed) = (0, 0);
     for file in files {
