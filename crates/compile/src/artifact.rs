@@ -4,7 +4,7 @@
 use crate::prelude::*;
 use crate::{CompileError, Compiler};
 use keel_translate::artifact::{
-    ArtifactMetadata, Compatibility, FORMAT_VERSION, encode_table, sections,
+    ArtifactMetadata, Compatibility, FORMAT_VERSION, encode_table, seal, sections,
 };
 use keel_translate::{CompiledText, Module};
 use object::write::{Object, StandardSegment, Symbol, SymbolSection};
@@ -130,8 +130,8 @@ pub fn write_artifact(
     let metadata = postcard::to_allocvec(&metadata)
         .map_err(|e| CompileError::Bug(format!("serializing the module metadata: {e}")))?;
     let functions = encode_table(tables.functions.values().map(|l| (l.start, l.length)));
-    let traps = encode_table(tables.traps.iter().map(|t| (t.offset, t.code as u32)));
-    let address_map = encode_table(tables.address_map.iter().copied());
+    let traps = seal(tables.traps.as_bytes().to_vec());
+    let address_map = seal(tables.address_map.as_bytes().to_vec());
     for (name, data, align) in [
         (sections::COMPAT, compat_bytes, 4),
         (sections::MODULE, metadata, 8),

@@ -14,9 +14,9 @@ use cranelift_codegen::{
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use keel_translate::{
-    CompiledText, DefinedFuncIndex, ExceptionCallSite, ExceptionHandler, FunctionLoc,
-    ModuleTranslation, PrimaryMap, StackMap, TagIndex, Trap, TrapInfo, TypeIndex, VMOffsets,
-    WasmError, WasmFuncType, vmstore_context,
+    AddressMap, CompiledText, DefinedFuncIndex, ExceptionCallSite, ExceptionHandler, FunctionLoc,
+    ModuleTranslation, PrimaryMap, StackMap, TagIndex, Trap, TrapInfo, TrapTable, TypeIndex,
+    VMOffsets, WasmError, WasmFuncType, vmstore_context,
 };
 
 /// A relocation in a compiled function: a call to a defined function.
@@ -463,8 +463,20 @@ pub(crate) fn compile_functions(
     Ok(out)
 }
 
-fn append(out: &mut CompiledText, f: &CompiledFunction) -> Result<FunctionLoc, CompileError> {
-    let (text, traps) = (&mut out.text, &mut out.traps);
+/// The trap sites and address-map entries of a text being laid out,
+/// encoded when it is complete.
+#[derive(Default)]
+struct Pending {
+    traps: Vec<TrapInfo>,
+    address_map: Vec<(u32, u32)>,
+}
+
+fn append(
+    out: &mut CompiledText,
+    pending: &mut Pending,
+    f: &CompiledFunction,
+) -> Result<FunctionLoc, CompileError> {
+    let (text, traps) = (&mut out.text, &mut pending.traps);
     let align = f.alignment.max(16) as usize;
     text.resize(text.len().next_multiple_of(align), 0);
     let start = u32::try_from(text.len())
@@ -494,7 +506,8 @@ fn append(out: &mut CompiledText, f: &CompiledFunction) -> Result<FunctionLoc, C
             ret_offset: map.ret_offset + start,
             ..map.clone()
         }));
-    out.address_map
+    pending
+        .address_map
         .extend(f.srclocs.iter().map(|(code, wasm)| (start + code, *wasm)));
     Ok(FunctionLoc {
         start,
@@ -512,13 +525,14 @@ pub(crate) fn link(
     num_imported_funcs: u32,
 ) -> Result<CompiledText, CompileError> {
     let mut out = CompiledText::default();
+    let mut pending = Pending::default();
     for (_, f) in functions.iter() {
-        let loc = append(&mut out, f)?;
+        let loc = append(&mut out, &mut pending, f)?;
         out.functions.push(loc);
     }
     let mut trampoline_locs = Vec::with_capacity(array_to_wasm.len());
     for f in &array_to_wasm {
-        trampoline_locs.push(append(&mut out, f)?);
+        trampoline_locs.push(append(&mut out, &mut pending, f)?);
     }
     out.array_to_wasm_trampolines = type_trampolines
         .iter()
@@ -532,7 +546,7 @@ pub(crate) fn link(
     out.array_to_wasm_trampolines
         .sort_unstable_by_key(|(ty, _)| *ty);
     for (ty, f) in &wasm_to_array {
-        let loc = append(&mut out, f)?;
+        let loc = append(&mut out, &mut pending, f)?;
         out.wasm_to_array_trampolines.push((ty.clone(), loc));
     }
     for (index, f) in functions.iter() {
@@ -583,7 +597,8 @@ pub(crate) fn link(
             }
         }
     }
-    out.traps.sort_by_key(|t| t.offset);
+    out.traps = TrapTable::new(pending.traps).map_err(CompileError::Bug)?;
+    out.address_map = AddressMap::new(pending.address_map).map_err(CompileError::Bug)?;
     Ok(out)
 }
 

@@ -14,11 +14,11 @@
 //! | `.keel.compat` | [`FORMAT_VERSION`] (u32 LE), then a postcard [`Compatibility`] |
 //! | `.keel.module` | a postcard [`ArtifactMetadata`]: the [`Module`] and the trampoline tables, then its [code digest](ArtifactMetadata::code_digest) (u64) |
 //! | `.keel.functions` | [`FunctionLoc`] per defined function: `start: u32, length: u32` (LE) |
-//! | `.keel.traps` | [`TrapInfo`] per trap site, sorted: `offset: u32, code: u32` (LE) |
-//! | `.keel.address_map` | `(text offset: u32, wasm offset: u32)` pairs (LE), sorted |
+//! | `.keel.traps` | the [`TrapTable`]: text offset to [`Trap`] code, in the [compact encoding](crate::compact) |
+//! | `.keel.address_map` | the [`AddressMap`]: text offset to wasm offset, in the compact encoding |
 //!
-//! Each of the three tables ends with a seal record: the [`Digest`] of the
-//! records before it, low word first ([`encode_table`]).
+//! Each of the three tables ends with a seal: the [`Digest`] of the
+//! bytes before it, low word first ([`seal`]).
 //!
 //! Nothing in it is an address: every position is an offset into `.text`,
 //! so the text runs wherever it is mapped.
@@ -52,15 +52,6 @@ pub struct FunctionLoc {
     pub start: u32,
     /// Length of the function's code.
     pub length: u32,
-}
-
-/// One trapping instruction.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TrapInfo {
-    /// Offset of the instruction in the text section.
-    pub offset: u32,
-    /// The trap it raises.
-    pub code: Trap,
 }
 
 /// One entry of a call site's exception table: Cranelift's
@@ -146,25 +137,22 @@ pub struct CompiledText {
     /// host function), so that an artifact needs no compiler to call the
     /// host.
     pub wasm_to_array_trampolines: Vec<(WasmFuncType, FunctionLoc)>,
-    /// Every trapping instruction, sorted by offset.
-    pub traps: Vec<TrapInfo>,
+    /// Every trapping instruction.
+    pub traps: TrapTable,
     /// The calls that have exception handlers, sorted by return address.
     pub exception_call_sites: Vec<ExceptionCallSite>,
     /// The calls across which `exnref` values are live, sorted by return
     /// address.
     pub stack_maps: Vec<StackMap>,
     /// Text offset to wasm byte offset (in the module) of the operator the
-    /// code from there on belongs to, sorted by text offset.
-    pub address_map: Vec<(u32, u32)>,
+    /// code from there on belongs to.
+    pub address_map: AddressMap,
 }
 
 impl CompiledText {
     /// The trap raised by the instruction at `offset`, if it is a trap site.
     pub fn lookup_trap(&self, offset: u32) -> Option<Trap> {
-        self.traps
-            .binary_search_by_key(&offset, |t| t.offset)
-            .ok()
-            .map(|i| self.traps[i].code)
+        self.traps.lookup(offset)
     }
 
     /// The exception handlers of the call whose return address is at
@@ -192,12 +180,7 @@ impl CompiledText {
     /// The wasm byte offset of the operator whose code contains text
     /// `offset`.
     pub fn wasm_offset(&self, offset: u32) -> Option<u32> {
-        let i = self
-            .address_map
-            .partition_point(|(text, _)| *text <= offset);
-        self.address_map
-            .get(i.checked_sub(1)?)
-            .map(|(_, wasm)| *wasm)
+        self.address_map.lookup(offset)
     }
 
     /// The defined function whose code contains `offset`.
@@ -226,7 +209,7 @@ pub mod vmhost_func_context {
 
 /// The version of the artifact layout this keel reads and writes; bumped
 /// whenever the layout or the encoding of any section changes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Names of an artifact's ELF sections.
 pub mod sections {
@@ -582,18 +565,36 @@ fn strictly_increasing(what: &str, offsets: impl Iterator<Item = u32>) -> Result
 }
 
 /// Encode `(u32, u32)` records as the little-endian bytes of a table
-/// section, followed by its seal: the [`Digest`] of those bytes as one
-/// more record, low word first.
+/// section, followed by its seal ([`seal`]).
 pub fn encode_table(records: impl IntoIterator<Item = (u32, u32)>) -> Vec<u8> {
     let mut out = Vec::new();
     for (a, b) in records {
         out.extend_from_slice(&a.to_le_bytes());
         out.extend_from_slice(&b.to_le_bytes());
     }
-    let mut seal = Digest::new();
-    seal.write(&out);
-    out.extend_from_slice(&seal.finish().to_le_bytes());
-    out
+    seal(out)
+}
+
+/// `bytes` followed by their seal: the [`Digest`] of them, low word
+/// first, as a section ends.
+pub fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
+    let mut digest = Digest::new();
+    digest.write(&bytes);
+    bytes.extend_from_slice(&digest.finish().to_le_bytes());
+    bytes
+}
+
+/// The contents of a sealed section, without the seal, which
+/// [`table_seal_matches`] checks.
+///
+/// # Errors
+///
+/// If it is shorter than a seal.
+pub fn unseal(bytes: &[u8]) -> Result<&[u8], String> {
+    bytes
+        .split_last_chunk::<8>()
+        .map(|(contents, _)| contents)
+        .ok_or_else(|| format!("{} bytes, too short for a seal", bytes.len()))
 }
 
 /// Decode a table section into its `(u32, u32)` records (without the
@@ -947,7 +948,7 @@ impl CompiledText {
         let functions = self.functions.values().as_slice();
         let mut prev = 0;
         let mut f = 0;
-        for (i, &(text, _)) in self.address_map.iter().enumerate() {
+        for (i, (text, _)) in self.address_map.iter().enumerate() {
             if text < prev {
                 return Err(format!("address map entry {i} is out of order"));
             }
@@ -1108,7 +1109,7 @@ mod tests {
             functions,
             array_to_wasm_trampolines: vec![(TypeIndex::from_u32(0), loc(48, 12))],
             wasm_to_array_trampolines: vec![(i32_to_i32, loc(64, 16))],
-            traps: vec![
+            traps: TrapTable::new(vec![
                 TrapInfo {
                     offset: 4,
                     code: Trap::IntegerDivisionByZero,
@@ -1117,7 +1118,8 @@ mod tests {
                     offset: 70,
                     code: Trap::StackOverflow,
                 },
-            ],
+            ])
+            .unwrap(),
             exception_call_sites: vec![ExceptionCallSite {
                 ret_offset: 10,
                 frame_offset: 32,
@@ -1135,7 +1137,7 @@ mod tests {
                 frame_size: 32,
                 slots: vec![0, 16],
             }],
-            address_map: vec![(0, 100), (10, 105), (32, 110)],
+            address_map: AddressMap::new([(0, 100), (10, 105), (32, 110)]).unwrap(),
         };
         (code, text)
     }
@@ -1185,8 +1187,13 @@ mod tests {
             ("has no wasm-to-array trampoline", |_, t| {
                 t.wasm_to_array_trampolines[0].0 = WasmFuncType::new([], []);
             }),
-            ("not inside a function", |_, t| t.traps[1].offset = 25),
-            ("out of order", |_, t| t.traps.swap(0, 1)),
+            ("not inside a function", |_, t| {
+                t.traps = TrapTable::new(vec![TrapInfo {
+                    offset: 25,
+                    code: Trap::StackOverflow,
+                }])
+                .unwrap()
+            }),
             ("not inside a function", |_, t| site(t).ret_offset = 0),
             ("not inside a function", |_, t| site(t).ret_offset = 30),
             ("handler outside its function", |_, t| {
@@ -1216,8 +1223,9 @@ mod tests {
             }),
             ("out of order", |_, t| t.stack_maps[0].slots = vec![16, 0]),
             ("misaligned frame", |_, t| t.stack_maps[0].frame_size = 24),
-            ("not inside a function", |_, t| t.address_map[2].0 = 25),
-            ("out of order", |_, t| t.address_map.swap(1, 2)),
+            ("not inside a function", |_, t| {
+                t.address_map = AddressMap::new([(0, 100), (10, 105), (25, 110)]).unwrap()
+            }),
         ];
         let m = module();
         for (message, change) in breaks {

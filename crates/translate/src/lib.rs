@@ -35,6 +35,7 @@ mod prelude {
 
 pub mod artifact;
 pub mod builtin;
+pub mod compact;
 mod error;
 pub mod gc_layout;
 mod index;
@@ -48,10 +49,10 @@ mod types;
 mod vmoffsets;
 
 pub use artifact::{
-    CompiledText, ExceptionCallSite, ExceptionHandler, FunctionLoc, StackMap, TrapInfo,
-    vmhost_func_context,
+    CompiledText, ExceptionCallSite, ExceptionHandler, FunctionLoc, StackMap, vmhost_func_context,
 };
 pub use builtin::BuiltinFunctionIndex;
+pub use compact::{AddressMap, CompactTable, TrapInfo, TrapTable, TrapTableError};
 pub use error::{TranslateResult, WasmError};
 pub use index::*;
 pub use module::*;

@@ -8,9 +8,12 @@ use alloc::vec::Vec;
 use core::fmt;
 use keel_translate::artifact::{
     Compatibility, FORMAT_VERSION, SealedArtifactMetadata, TextError, decode_table, sections,
-    table_seal_matches,
+    table_seal_matches, unseal,
 };
-use keel_translate::{CompiledText, FunctionLoc, Module, ModuleError, PrimaryMap, Trap, TrapInfo};
+use keel_translate::{
+    AddressMap, CompiledText, FunctionLoc, Module, ModuleError, PrimaryMap, TrapTable,
+    TrapTableError,
+};
 use object::read::elf::{ElfFile64, FileHeader};
 use object::{Endianness, Object, ObjectSection};
 
@@ -339,15 +342,28 @@ impl<'a> ArtifactFile<'a> {
                 defined: module.num_defined_funcs(),
             });
         }
-        let traps = table(sections::TRAPS)?
-            .map(|(offset, code)| {
-                let code = u8::try_from(code)
-                    .ok()
-                    .and_then(Trap::from_u8)
-                    .ok_or(ArtifactError::UnknownTrapCode { code, offset })?;
-                Ok(TrapInfo { offset, code })
+        let compact = |name: &str| {
+            let bytes = section(&self.file, name)?;
+            unseal(bytes).map_err(|reason| ArtifactError::BadSection {
+                section: name.to_string(),
+                reason,
             })
-            .collect::<Result<Vec<_>, ArtifactError>>()?;
+        };
+        let traps =
+            TrapTable::from_bytes(compact(sections::TRAPS)?.to_vec()).map_err(|e| match e {
+                TrapTableError::UnknownCode { code, offset } => {
+                    ArtifactError::UnknownTrapCode { code, offset }
+                }
+                TrapTableError::Malformed(reason) => ArtifactError::BadSection {
+                    section: sections::TRAPS.to_string(),
+                    reason,
+                },
+            })?;
+        let address_map = AddressMap::from_bytes(compact(sections::ADDRESS_MAP)?.to_vec())
+            .map_err(|reason| ArtifactError::BadSection {
+                section: sections::ADDRESS_MAP.to_string(),
+                reason,
+            })?;
         let text = CompiledText {
             text: Vec::new(),
             functions,
@@ -356,7 +372,7 @@ impl<'a> ArtifactFile<'a> {
             traps,
             exception_call_sites: metadata.exception_call_sites,
             stack_maps: metadata.stack_maps,
-            address_map: table(sections::ADDRESS_MAP)?.collect(),
+            address_map,
         };
         text.check(self.code, &module)
             .map_err(ArtifactError::InconsistentTables)?;
