@@ -37,6 +37,7 @@
 //! backtrace) on stderr and the process exits with status 1.
 
 mod codegen_options;
+mod progress;
 mod wasm_options;
 
 use std::path::{Path, PathBuf};
@@ -401,6 +402,7 @@ fn compile(
     let mut config = Config::new();
     options.configure(&mut config);
     codegen.configure_cache(&mut config)?;
+    progress::configure(&mut config);
     if let Some(target) = target {
         config.target(target)?;
     }

@@ -395,6 +395,22 @@ impl Compiler {
         &self,
         translation: &ModuleTranslation<'_>,
     ) -> Result<CompiledText, CompileError> {
+        self.compile_module_with_progress(translation, &|_, _| {})
+    }
+
+    /// [`compile_module`](Self::compile_module), calling `progress(done,
+    /// total)` after each function body is compiled (from the compiling
+    /// threads, in no particular order of functions; `done` counts up
+    /// from 1 to `total`, the number of defined functions).
+    ///
+    /// # Errors
+    ///
+    /// As [`compile_module`](Self::compile_module).
+    pub fn compile_module_with_progress(
+        &self,
+        translation: &ModuleTranslation<'_>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<CompiledText, CompileError> {
         let _span = tracing::debug_span!(
             "compile module",
             functions = translation.function_bodies.len()
@@ -402,7 +418,7 @@ impl Compiler {
         .entered();
         let functions = {
             let _span = tracing::debug_span!("compile functions").entered();
-            link::compile_functions(self, translation)?
+            link::compile_functions(self, translation, progress)?
         };
         let module = &translation.module;
         // Array-to-wasm trampolines only for functions the host can reach,

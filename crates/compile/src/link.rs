@@ -442,23 +442,20 @@ fn build_function(
 pub(crate) fn compile_functions(
     compiler: &Compiler,
     translation: &ModuleTranslation<'_>,
+    progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PrimaryMap<DefinedFuncIndex, CompiledFunction>, CompileError> {
     let n = translation.function_bodies.len();
     let threads = compiler.options.parallelism.min(n / 4).max(1);
     let mut out = PrimaryMap::with_capacity(n);
-    if threads == 1 {
-        for (index, _) in translation.function_bodies.iter() {
-            out.push(compile_one(compiler, translation, index)?);
-        }
+    #[cfg(feature = "std")]
+    if threads > 1 {
+        compile_in_parallel(compiler, translation, threads, progress, &mut out)?;
         return Ok(out);
     }
-    #[cfg(feature = "std")]
-    {
-        compile_in_parallel(compiler, translation, threads, &mut out)?;
-    }
-    #[cfg(not(feature = "std"))]
+    let _ = threads;
     for (index, _) in translation.function_bodies.iter() {
         out.push(compile_one(compiler, translation, index)?);
+        progress(out.len(), n);
     }
     Ok(out)
 }
@@ -609,6 +606,7 @@ fn compile_in_parallel(
     compiler: &Compiler,
     translation: &ModuleTranslation<'_>,
     threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
     out: &mut PrimaryMap<DefinedFuncIndex, CompiledFunction>,
 ) -> Result<(), CompileError> {
     use keel_translate::EntityRef;
@@ -616,6 +614,7 @@ fn compile_in_parallel(
     use std::sync::atomic::{AtomicUsize, Ordering};
     let n = translation.function_bodies.len();
     let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<Result<CompiledFunction, CompileError>>>> =
         (0..n).map(|_| Mutex::new(None)).collect();
     std::thread::scope(|s| {
@@ -629,6 +628,9 @@ fn compile_in_parallel(
                     let r = compile_one(compiler, translation, DefinedFuncIndex::new(i));
                     let failed = r.is_err();
                     *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                    if !failed {
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, n);
+                    }
                     if failed {
                         // Stop handing out work; the first error wins.
                         next.store(n, Ordering::Relaxed);

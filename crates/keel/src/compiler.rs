@@ -71,6 +71,7 @@ impl Compiler {
         &self,
         translation: &ModuleTranslation<'_>,
         runs_here: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CompiledText> {
         if !runs_here {
             anyhow::bail!(
@@ -78,7 +79,9 @@ impl Compiler {
                 self.0.triple()
             );
         }
-        self.precompile_module(translation)
+        self.0
+            .compile_module_with_progress(translation, progress)
+            .map_err(compile_error)
     }
 
     /// Compile `translation` for an artifact, whatever the target.
@@ -89,8 +92,11 @@ impl Compiler {
     pub(crate) fn precompile_module(
         &self,
         translation: &ModuleTranslation<'_>,
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CompiledText> {
-        self.0.compile_module(translation).map_err(compile_error)
+        self.0
+            .compile_module_with_progress(translation, progress)
+            .map_err(compile_error)
     }
 
     /// The wasm-to-array trampoline for host functions of signature `ty`,

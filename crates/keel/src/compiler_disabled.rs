@@ -61,6 +61,7 @@ impl Compiler {
         &self,
         _translation: &ModuleTranslation<'_>,
         _runs_here: bool,
+        _progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CompiledText> {
         anyhow::bail!("compiling modules needs the `compiler` feature")
     }

@@ -8,6 +8,9 @@ use crate::prelude::*;
 /// [`Config::max_gc_heap_size`]'s default.
 const DEFAULT_MAX_GC_HEAP_SIZE: usize = if usize::BITS >= 64 { 4 << 30 } else { 1 << 30 };
 
+/// [`Config::compilation_progress`]'s callback: `(done, total)`.
+pub(crate) type CompilationProgress = alloc::sync::Arc<dyn Fn(usize, usize) + Send + Sync>;
+
 /// Settings for an [`Engine`](crate::Engine).
 #[derive(Clone)]
 pub struct Config {
@@ -32,6 +35,8 @@ pub struct Config {
     /// The WebAssembly proposals modules may use (the `wasm_*` toggles).
     pub(crate) features: wasmparser::WasmFeatures,
     pub(crate) relaxed_simd_deterministic: bool,
+    /// [`Config::compilation_progress`]'s callback.
+    pub(crate) compilation_progress: Option<CompilationProgress>,
     /// The compilation cache ([`Config::cache`]).
     #[cfg(feature = "cache")]
     pub(crate) cache: Option<crate::Cache>,
@@ -89,6 +94,7 @@ impl Default for Config {
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
             features: keel_translate::wasm_features(),
             relaxed_simd_deterministic: true,
+            compilation_progress: None,
             #[cfg(feature = "cache")]
             cache: None,
         }
@@ -572,6 +578,22 @@ impl Config {
 }
 
 impl Config {
+    /// Call `progress(done, total)` as the function bodies of a module
+    /// compile ([`Module::new`](crate::Module::new),
+    /// [`Engine::precompile_module`](crate::Engine::precompile_module)):
+    /// after each body, with `done` counting from 1 to `total`, the
+    /// module's number of defined functions. It is called from the
+    /// compiling threads, possibly several at once, so it must be cheap
+    /// and thread-safe; `keel run` draws a progress bar with it. Not
+    /// called for modules loaded from artifacts or the cache.
+    pub fn compilation_progress(
+        &mut self,
+        progress: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.compilation_progress = Some(alloc::sync::Arc::new(progress));
+        self
+    }
+
     /// Keep compiled modules in `cache` (feature `cache`), as Wasmtime's
     /// `Config::cache`: [`Module::new`](crate::Module::new) and
     /// [`Engine::precompile_module`](crate::Engine::precompile_module) of

@@ -178,7 +178,12 @@ impl Engine {
     #[cfg(feature = "compiler")]
     fn precompile_uncached(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         let translation = keel_translate::translate_module(bytes, self.inner.config.features)?;
-        let text = self.inner.compiler.precompile_module(&translation)?;
+        let text = self
+            .inner
+            .compiler
+            .precompile_module(&translation, &|done, total| {
+                self.report_progress(done, total)
+            })?;
         keel_compile::artifact::write_artifact(
             &translation.module,
             &text.text,
@@ -206,7 +211,17 @@ impl Engine {
     ) -> Result<keel_translate::CompiledText> {
         self.inner
             .compiler
-            .compile_module(translation, self.targets_host())
+            .compile_module(translation, self.targets_host(), &|done, total| {
+                self.report_progress(done, total)
+            })
+    }
+
+    /// Tell [`Config::compilation_progress`]'s callback, if any, that
+    /// `done` of `total` function bodies are compiled.
+    fn report_progress(&self, done: usize, total: usize) {
+        if let Some(progress) = &self.inner.config.compilation_progress {
+            progress(done, total);
+        }
     }
 
     /// The target this engine's code is for: [`Config::target`], or the
