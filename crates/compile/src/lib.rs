@@ -420,11 +420,35 @@ impl Compiler {
             let _span = tracing::debug_span!("compile functions").entered();
             link::compile_functions(self, translation, progress)?
         };
-        let module = &translation.module;
-        // Array-to-wasm trampolines only for functions the host can reach,
-        // one per distinct signature however many type indices share it.
+        let called = functions
+            .values()
+            .flat_map(|f| f.host_call_types.iter().copied());
+        let trampolines = self.trampolines(&translation.module, called)?;
+        let _span = tracing::debug_span!("link").entered();
+        link::link(
+            functions,
+            trampolines.array_to_wasm,
+            &trampolines.type_trampolines,
+            trampolines.wasm_to_array,
+            translation.module.num_imported_funcs,
+        )
+    }
+
+    /// The trampolines of `module`: array-to-wasm ones for the types of the
+    /// functions the host can reach, one per distinct signature however
+    /// many type indices share it; wasm-to-array ones for every signature
+    /// through which the code may call a host function (its imports' and
+    /// the `called` types, those its calls through a signature name), once
+    /// per distinct signature keyed by machine-level signature (reference
+    /// types erased, as the engine looks them up), so that loading the
+    /// code needs no compiler.
+    fn trampolines(
+        &self,
+        module: &keel_translate::Module,
+        called: impl Iterator<Item = TypeIndex>,
+    ) -> Result<Trampolines, CompileError> {
         let mut by_signature: HashMap<&WasmFuncType, usize> = HashMap::new();
-        let mut trampolines = Vec::new();
+        let mut array_to_wasm = Vec::new();
         let mut type_trampolines = Vec::new();
         let mut types_done = EntitySet::<TypeIndex>::new();
         for func in module.escaped_funcs.iter() {
@@ -439,42 +463,87 @@ impl Compiler {
             let i = match by_signature.get(signature) {
                 Some(&i) => i,
                 None => {
-                    trampolines.push(trampoline::array_to_wasm(self, signature)?);
-                    by_signature.insert(signature, trampolines.len() - 1);
-                    trampolines.len() - 1
+                    array_to_wasm.push(trampoline::array_to_wasm(self, signature)?);
+                    by_signature.insert(signature, array_to_wasm.len() - 1);
+                    array_to_wasm.len() - 1
                 }
             };
             type_trampolines.push((ty, i));
         }
-        // Wasm-to-array trampolines for every signature through which the
-        // code may call a host function: its imports' and those its calls
-        // through a signature name, once per distinct signature, so that
-        // loading the code needs no compiler.
-        // Keyed by machine-level signature (reference types erased), as
-        // the engine looks them up.
         let mut host_signatures: HashSet<WasmFuncType> = HashSet::new();
         let mut wasm_to_array = Vec::new();
         let imported = module
             .functions
             .values()
-            .take(module.num_imported_funcs as usize);
-        let called = functions.values().flat_map(|f| f.host_call_types.iter());
+            .take(module.num_imported_funcs as usize)
+            .copied();
         for ty in imported.chain(called) {
-            let signature = module.func_type_at(*ty).signature();
+            let signature = module.func_type_at(ty).signature();
             if !host_signatures.contains(&signature) {
                 let trampoline = trampoline::wasm_to_array(self, &signature)?;
                 wasm_to_array.push((signature.clone(), trampoline));
                 host_signatures.insert(signature);
             }
         }
-        let _span = tracing::debug_span!("link").entered();
-        link::link(
-            functions,
-            trampolines,
-            &type_trampolines,
+        Ok(Trampolines {
+            array_to_wasm,
+            type_trampolines,
             wasm_to_array,
+        })
+    }
+
+    /// The trampolines of a lazily compiled module, linked alone: a text
+    /// with no functions, its array-to-wasm trampolines for the types of
+    /// the functions the host can reach, and wasm-to-array trampolines for
+    /// its imports' signatures (host functions the engine creates bring
+    /// their own for other signatures).
+    ///
+    /// # Errors
+    ///
+    /// [`CompileError::Codegen`] if Cranelift fails.
+    pub fn compile_lazy_trampolines(
+        &self,
+        module: &keel_translate::Module,
+    ) -> Result<CompiledText, CompileError> {
+        let trampolines = self.trampolines(module, core::iter::empty())?;
+        link::link(
+            PrimaryMap::new(),
+            trampolines.array_to_wasm,
+            &trampolines.type_trampolines,
+            trampolines.wasm_to_array,
             module.num_imported_funcs,
         )
+    }
+
+    /// Compile defined function `index` of a lazily compiled module, whose
+    /// metadata is `module` and VMContext layout `offsets`, from its
+    /// `body`: its calls to the module's functions load their target from
+    /// the call table at address `call_table` (one code address per
+    /// defined function). The text holds the function alone, at offset 0
+    /// (`functions[0]`), with its tables.
+    ///
+    /// # Errors
+    ///
+    /// [`WasmError::Unsupported`] naming an operator keel cannot compile,
+    /// or [`CompileError::Codegen`] if Cranelift fails.
+    pub fn compile_lazy_function(
+        &self,
+        module: &keel_translate::Module,
+        offsets: &keel_translate::VMOffsets,
+        gc: bool,
+        body: &wasmparser::FunctionBody<'_>,
+        index: keel_translate::DefinedFuncIndex,
+        call_table: u64,
+    ) -> Result<CompiledText, CompileError> {
+        let source = link::BodySource {
+            module,
+            offsets,
+            gc,
+            body,
+            call_table: Some(call_table),
+        };
+        let compiled = link::compile_body(self, source, index)?;
+        link::link_alone(&compiled)
     }
 
     /// The machine code of defined function `index` of `translation`, as
@@ -524,6 +593,14 @@ impl Compiler {
         }
         link::link(PrimaryMap::new(), Vec::new(), &[], wasm_to_array, 0)
     }
+}
+
+/// A module's trampolines before linking ([`Compiler::trampolines`]).
+struct Trampolines {
+    array_to_wasm: Vec<link::CompiledFunction>,
+    /// Each escaped type's entry in `array_to_wasm`.
+    type_trampolines: Vec<(TypeIndex, usize)>,
+    wasm_to_array: Vec<(WasmFuncType, link::CompiledFunction)>,
 }
 
 #[cfg(test)]

@@ -205,18 +205,53 @@ pub(crate) fn finish(
     })
 }
 
-/// Compile defined function `index`. With `std`, a panic in the code
-/// generator (a Cranelift bug on some input) is caught and reported as
-/// [`CompileError::Bug`] instead of taking the host down.
+/// What compiling one function body needs: the module's metadata, its
+/// VMContext layout, whether GC is on, the body, and for lazy
+/// compilation the call table's address.
+#[derive(Clone, Copy)]
+pub(crate) struct BodySource<'a, 'data> {
+    pub(crate) module: &'a keel_translate::Module,
+    pub(crate) offsets: &'a VMOffsets,
+    pub(crate) gc: bool,
+    pub(crate) body: &'a wasmparser::FunctionBody<'data>,
+    pub(crate) call_table: Option<u64>,
+}
+
+impl<'a, 'data> BodySource<'a, 'data> {
+    /// Defined function `index` of `translation`, compiled eagerly.
+    fn of(translation: &'a ModuleTranslation<'data>, index: DefinedFuncIndex) -> Self {
+        BodySource {
+            module: &translation.module,
+            offsets: &translation.offsets,
+            gc: translation.gc,
+            body: &translation.function_bodies[index].body,
+            call_table: None,
+        }
+    }
+}
+
+/// Compile defined function `index` of `translation`, as
+/// [`compile_body`] does.
 fn compile_one(
     compiler: &Compiler,
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
 ) -> Result<CompiledFunction, CompileError> {
+    compile_body(compiler, BodySource::of(translation, index), index)
+}
+
+/// Compile defined function `index` from `source`. With `std`, a panic in
+/// the code generator (a Cranelift bug on some input) is caught and
+/// reported as [`CompileError::Bug`] instead of taking the host down.
+pub(crate) fn compile_body(
+    compiler: &Compiler,
+    source: BodySource<'_, '_>,
+    index: DefinedFuncIndex,
+) -> Result<CompiledFunction, CompileError> {
     #[cfg(feature = "std")]
     {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compile_one_unguarded(compiler, translation, index)
+            compile_one_unguarded(compiler, source, index)
         }));
         result.unwrap_or_else(|payload| {
             let message = payload
@@ -226,28 +261,27 @@ fn compile_one(
                 .unwrap_or_else(|| "no message".into());
             Err(CompileError::Bug(format!(
                 "the code generator panicked: {message} (in function {})",
-                translation.module.func_index(index).as_u32()
+                source.module.func_index(index).as_u32()
             )))
         })
     }
     #[cfg(not(feature = "std"))]
-    compile_one_unguarded(compiler, translation, index)
+    compile_one_unguarded(compiler, source, index)
 }
 
 fn compile_one_unguarded(
     compiler: &Compiler,
-    translation: &ModuleTranslation<'_>,
+    source: BodySource<'_, '_>,
     index: DefinedFuncIndex,
 ) -> Result<CompiledFunction, CompileError> {
+    let body = source.body;
     let _span = tracing::trace_span!(
         "compile function",
-        index = translation.module.func_index(index).as_u32(),
-        bytes = translation.function_bodies[index].body.range().end
-            - translation.function_bodies[index].body.range().start
+        index = source.module.func_index(index).as_u32(),
+        bytes = body.range().end - body.range().start
     )
     .entered();
-    let (func, host_call_types) = build_function(compiler, translation, index)?;
-    let body = &translation.function_bodies[index].body;
+    let (func, host_call_types) = build_function(compiler, source, index)?;
     let mut ctx = Context::for_function(func);
     let mut compiled = finish(compiler, &mut ctx)?;
     compiled.host_call_types = host_call_types;
@@ -306,7 +340,7 @@ pub(crate) fn disassemble(
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
 ) -> Result<String, CompileError> {
-    let (func, _) = build_function(compiler, translation, index)?;
+    let (func, _) = build_function(compiler, BodySource::of(translation, index), index)?;
     let mut ctx = Context::for_function(func);
     ctx.set_disasm(true);
     let compiled = ctx
@@ -323,7 +357,7 @@ pub(crate) fn inspect(
     translation: &ModuleTranslation<'_>,
     index: DefinedFuncIndex,
 ) -> Result<crate::FunctionInspection, CompileError> {
-    let (func, _) = build_function(compiler, translation, index)?;
+    let (func, _) = build_function(compiler, BodySource::of(translation, index), index)?;
     let mut ctx = Context::for_function(func);
     ctx.set_disasm(true);
     let vcode = ctx
@@ -381,11 +415,11 @@ pub(crate) fn inspect(
 /// [`CompiledFunction::host_call_types`]).
 fn build_function(
     compiler: &Compiler,
-    translation: &ModuleTranslation<'_>,
+    source: BodySource<'_, '_>,
     index: DefinedFuncIndex,
 ) -> Result<(ir::Function, Vec<TypeIndex>), CompileError> {
     let isa = compiler.isa();
-    let module = &translation.module;
+    let module = source.module;
     let func_index = module.func_index(index);
     let ty = module.func_type(func_index);
     let mut func = ir::Function::with_name_signature(
@@ -417,14 +451,9 @@ fn build_function(
 
     let mut fctx = FunctionBuilderContext::new();
     let builder = FunctionBuilder::new(&mut func, &mut fctx);
-    let mut env = FuncEnv::new(
-        isa,
-        module,
-        &translation.offsets,
-        &compiler.options,
-        translation.gc,
-    );
-    let body = &translation.function_bodies[index].body;
+    let mut env = FuncEnv::new(isa, module, source.offsets, &compiler.options, source.gc);
+    env.call_table = source.call_table;
+    let body = source.body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
         CompileError::Translate(WasmError::Unsupported(m)) => {
             CompileError::unsupported(format!("{m} (in function {})", func_index.as_u32()))
@@ -466,6 +495,24 @@ pub(crate) fn compile_functions(
 struct Pending {
     traps: Vec<TrapInfo>,
     address_map: Vec<(u32, u32)>,
+}
+
+/// The text of one function compiled for lazy use, alone: its code, its
+/// location (`functions[0]`, at offset 0) and its tables. It has no
+/// relocations: its calls to defined functions go through the call table.
+pub(crate) fn link_alone(f: &CompiledFunction) -> Result<CompiledText, CompileError> {
+    if !f.relocs.is_empty() {
+        return Err(CompileError::Bug(
+            "a lazily compiled function has direct calls".into(),
+        ));
+    }
+    let mut out = CompiledText::default();
+    let mut pending = Pending::default();
+    let loc = append(&mut out, &mut pending, f)?;
+    out.functions.push(loc);
+    out.traps = TrapTable::new(pending.traps).map_err(CompileError::Bug)?;
+    out.address_map = AddressMap::new(pending.address_map).map_err(CompileError::Bug)?;
+    Ok(out)
 }
 
 fn append(

@@ -99,6 +99,48 @@ impl Compiler {
             .map_err(compile_error)
     }
 
+    /// The trampolines of a lazily compiled module (see
+    /// `keel_compile::Compiler::compile_lazy_trampolines`).
+    ///
+    /// # Errors
+    ///
+    /// If the target is not this machine or Cranelift fails.
+    pub(crate) fn compile_lazy_trampolines(
+        &self,
+        module: &keel_translate::Module,
+        runs_here: bool,
+    ) -> Result<CompiledText> {
+        if !runs_here {
+            anyhow::bail!(
+                "this engine compiles for `{}`, not this machine: use `Engine::precompile_module`",
+                self.0.triple()
+            );
+        }
+        self.0
+            .compile_lazy_trampolines(module)
+            .map_err(compile_error)
+    }
+
+    /// One function of a lazily compiled module (see
+    /// `keel_compile::Compiler::compile_lazy_function`).
+    ///
+    /// # Errors
+    ///
+    /// If Cranelift fails or the body has an operator keel cannot compile.
+    pub(crate) fn compile_lazy_function(
+        &self,
+        module: &keel_translate::Module,
+        offsets: &keel_translate::VMOffsets,
+        gc: bool,
+        body: &wasmparser::FunctionBody<'_>,
+        def: keel_translate::DefinedFuncIndex,
+        call_table: u64,
+    ) -> Result<CompiledText> {
+        self.0
+            .compile_lazy_function(module, offsets, gc, body, def, call_table)
+            .map_err(compile_error)
+    }
+
     /// The wasm-to-array trampoline for host functions of signature `ty`,
     /// compiled now, unless the configuration takes host trampolines from
     /// artifacts only (`None`).

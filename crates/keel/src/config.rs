@@ -35,6 +35,8 @@ pub struct Config {
     /// The WebAssembly proposals modules may use (the `wasm_*` toggles).
     pub(crate) features: wasmparser::WasmFeatures,
     pub(crate) relaxed_simd_deterministic: bool,
+    /// [`Config::lazy_compilation`].
+    pub(crate) lazy_compilation: bool,
     /// [`Config::compilation_progress`]'s callback.
     pub(crate) compilation_progress: Option<CompilationProgress>,
     /// The compilation cache ([`Config::cache`]).
@@ -67,6 +69,7 @@ impl core::fmt::Debug for Config {
                 "relaxed_simd_deterministic",
                 &self.relaxed_simd_deterministic,
             )
+            .field("lazy_compilation", &self.lazy_compilation)
             .finish_non_exhaustive()
     }
 }
@@ -94,6 +97,7 @@ impl Default for Config {
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
             features: keel_translate::wasm_features(),
             relaxed_simd_deterministic: true,
+            lazy_compilation: false,
             compilation_progress: None,
             #[cfg(feature = "cache")]
             cache: None,
@@ -578,6 +582,30 @@ impl Config {
 }
 
 impl Config {
+    /// Compile each function body when it is first called instead of all
+    /// of them in [`Module::new`](crate::Module::new) (default: off).
+    /// `Module::new` still validates the whole module (its errors are the
+    /// same) and compiles the trampolines; a function's first call, from
+    /// wasm or from the host, through a function reference, a table or a
+    /// tail call, enters the compiler through a stub and then runs the
+    /// code, which every later call reaches directly. Its code is
+    /// identical to eager compilation's but for calls between the
+    /// module's functions, which load their target from the module's call
+    /// table (fuel and epoch checks are the same). Concurrent first calls
+    /// compile once. A function that fails to compile (an implementation
+    /// limit; the module is valid) makes that call fail with the
+    /// compiler's error.
+    ///
+    /// Artifacts are always compiled whole:
+    /// [`Engine::precompile_module`](crate::Engine::precompile_module)
+    /// ignores this setting and [`Module::serialize`](crate::Module::serialize)
+    /// compiles the whole module again. Needs the `compiler` feature; a
+    /// module compiled lazily keeps its binary in memory.
+    pub fn lazy_compilation(&mut self, enable: bool) -> &mut Self {
+        self.lazy_compilation = enable;
+        self
+    }
+
     /// Call `progress(done, total)` as the function bodies of a module
     /// compile ([`Module::new`](crate::Module::new),
     /// [`Engine::precompile_module`](crate::Engine::precompile_module)):

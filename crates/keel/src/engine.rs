@@ -176,7 +176,7 @@ impl Engine {
     /// [`Engine::precompile_module`] of a binary module, without the
     /// cache.
     #[cfg(feature = "compiler")]
-    fn precompile_uncached(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+    pub(crate) fn precompile_uncached(&self, bytes: &[u8]) -> Result<Vec<u8>> {
         let translation = keel_translate::translate_module(bytes, self.inner.config.features)?;
         let text = self
             .inner

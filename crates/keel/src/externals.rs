@@ -30,6 +30,7 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
             Arc::new(module),
             offsets,
             None,
+            None,
             Arc::from(Vec::new()),
             Imports::default(),
             store.store_context.as_ptr(),

@@ -487,6 +487,7 @@ impl Instance {
                 module.inner.module.clone(),
                 module.inner.offsets.clone(),
                 module.inner.code.clone(),
+                module.inner.lazy.clone(),
                 module.inner.type_ids.clone(),
                 vm_imports,
                 store.store_context.as_ptr(),

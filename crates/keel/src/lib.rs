@@ -113,6 +113,8 @@ mod gc_refs;
 mod gc_state;
 mod handles;
 mod instance;
+#[cfg(feature = "compiler")]
+mod lazy;
 mod linker;
 mod matching;
 mod module;

@@ -11,12 +11,28 @@ pub(crate) struct ModuleInner {
     pub(crate) module: Arc<keel_translate::Module>,
     pub(crate) offsets: VMOffsets,
     pub(crate) code: Option<Arc<CodeMemory>>,
+    /// The functions' code when the module is compiled lazily
+    /// ([`Config::lazy_compilation`](crate::Config::lazy_compilation));
+    /// `code` then holds only the trampolines.
+    pub(crate) lazy: Option<Arc<keel_vm::LazyCode>>,
+    /// The module's binary, kept when it is compiled lazily (for
+    /// [`Module::serialize`]).
+    pub(crate) wasm: Option<Arc<[u8]>>,
     pub(crate) type_ids: Arc<[SharedTypeIndex]>,
     /// Copy-on-write images of the defined memories' initial contents
     /// ([`Config::memory_init_cow`](crate::Config::memory_init_cow)).
     pub(crate) memory_images: keel_vm::MemoryImages,
     /// The defined funcref tables' initial contents, initialized lazily.
     pub(crate) table_images: keel_vm::TableImages,
+}
+
+/// What [`Module::from_parts`] needs to compile a module lazily: its
+/// binary, the ranges of its function bodies in it, and the room to
+/// leave for their code.
+pub(crate) struct LazyParts {
+    wasm: Arc<[u8]>,
+    bodies: keel_translate::PrimaryMap<keel_translate::DefinedFuncIndex, core::ops::Range<usize>>,
+    code_bytes: usize,
 }
 
 /// A compiled WebAssembly module, ready to instantiate in any
@@ -82,6 +98,10 @@ impl Module {
 
     /// [`Module::from_binary`] without the cache.
     fn compile(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        #[cfg(feature = "compiler")]
+        if engine.config().lazy_compilation {
+            return Self::compile_lazily(engine, bytes);
+        }
         #[cfg(feature = "std")]
         let start = std::time::Instant::now();
         let translation = {
@@ -100,6 +120,61 @@ impl Module {
         );
         #[cfg(not(feature = "std"))]
         tracing::info!(bytes = bytes.len(), functions, "compiled a module");
+        Ok(module)
+    }
+
+    /// [`Module::compile`] with lazy compilation: validate the whole
+    /// module, compile its trampolines, and lay out the stubs through
+    /// which each function is compiled when first called.
+    #[cfg(feature = "compiler")]
+    fn compile_lazily(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        let translation = {
+            let _span = tracing::debug_span!("translate").entered();
+            keel_translate::translate_module(bytes, engine.inner.config.features)?
+        };
+        let bodies: keel_translate::PrimaryMap<_, _> = translation
+            .function_bodies
+            .values()
+            .map(|b| {
+                let r = b.body.range();
+                r.start as usize..r.end as usize
+            })
+            .collect();
+        let body_bytes: usize = bodies
+            .values()
+            .map(|r: &core::ops::Range<usize>| r.len())
+            .sum();
+        let mut text = engine
+            .inner
+            .compiler
+            .compile_lazy_trampolines(&translation.module, engine.targets_host())?;
+        let code = core::mem::take(&mut text.text);
+        let wasm: Arc<[u8]> = Arc::from(bytes);
+        let offsets = translation.offsets;
+        let lazy = LazyParts {
+            wasm: wasm.clone(),
+            bodies,
+            // Compiled code is about 1.2 to 2 times the size of the
+            // bodies; leave room for 8 times.
+            code_bytes: body_bytes.saturating_mul(8),
+        };
+        let module = Self::from_parts(
+            engine,
+            translation.module,
+            Some(offsets),
+            |module| {
+                if code.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(CodeMemory::new(&code, Arc::new(text), Some(module))?))
+            },
+            Some(lazy),
+        )?;
+        tracing::info!(
+            bytes = bytes.len(),
+            functions = module.inner.module.num_defined_funcs(),
+            "validated a module for lazy compilation"
+        );
         Ok(module)
     }
 
@@ -154,16 +229,20 @@ impl Module {
                 }
                 Ok(Some(CodeMemory::new(&code, Arc::new(text), Some(module))?))
             },
+            None,
         )
     }
 
     /// The module of metadata `module` (with `offsets` if they are known
-    /// already) and the code `load_code` puts in executable memory.
+    /// already) and the code `load_code` puts in executable memory; with
+    /// `lazy`, that code is the trampolines and the functions are compiled
+    /// lazily.
     fn from_parts(
         engine: &Engine,
         module: keel_translate::Module,
         offsets: Option<VMOffsets>,
         load_code: impl FnOnce(Arc<keel_translate::Module>) -> Result<Option<CodeMemory>>,
+        lazy: Option<LazyParts>,
     ) -> Result<Module> {
         let offsets = match offsets {
             Some(offsets) => offsets,
@@ -176,14 +255,20 @@ impl Module {
         };
         match &code {
             Some(code) => {
-                code.check_module(&module)?;
+                if lazy.is_some() {
+                    code.check_trampolines(&module)?;
+                } else {
+                    code.check_module(&module)?;
+                }
                 engine.register_host_trampolines(code)?;
                 #[cfg(feature = "std")]
                 if engine.config().profiler == crate::ProfilingStrategy::PerfMap {
                     crate::profiling::write_perf_map(&module, code)?;
                 }
             }
-            None if module.functions.len() > module.num_imported_funcs as usize => {
+            None if lazy.is_none()
+                && module.functions.len() > module.num_imported_funcs as usize =>
+            {
                 anyhow::bail!("the module defines functions but has no compiled code");
             }
             None => {}
@@ -196,12 +281,33 @@ impl Module {
             keel_vm::MemoryImages::new()
         };
         let table_images = keel_vm::TableImage::for_module(&module);
+        let (lazy_code, wasm) = match lazy {
+            #[cfg(feature = "compiler")]
+            Some(parts) => {
+                let functions = crate::lazy::LazyFunctions::new(
+                    engine,
+                    module.clone(),
+                    offsets.clone(),
+                    parts.wasm.clone(),
+                    parts.bodies,
+                );
+                let lazy = keel_vm::LazyCode::new(
+                    module.clone(),
+                    alloc::boxed::Box::new(functions),
+                    parts.code_bytes,
+                )?;
+                (Some(Arc::new(lazy)), Some(parts.wasm))
+            }
+            _ => (None, None),
+        };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
                 offsets,
                 module,
                 code,
+                lazy: lazy_code,
+                wasm,
                 type_ids,
                 memory_images,
                 table_images,
@@ -220,6 +326,10 @@ impl Module {
     #[cfg(feature = "compiler")]
     pub fn serialize(&self) -> Result<alloc::vec::Vec<u8>> {
         let inner = &self.inner;
+        if let Some(wasm) = &inner.wasm {
+            // Compiled lazily: artifacts hold the whole module.
+            return inner.engine.precompile_uncached(wasm);
+        }
         let empty = keel_translate::CompiledText::default();
         let (code, tables) = match &inner.code {
             Some(code) => (code.code(), code.text()),
@@ -269,16 +379,22 @@ impl Module {
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let file = Self::open_artifact(engine, bytes.as_ref())?;
         let (module, text) = file.load()?;
-        Self::from_parts(engine, module, None, |module| {
-            if file.code.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some(CodeMemory::new(
-                file.code,
-                Arc::new(text),
-                Some(module),
-            )?))
-        })
+        Self::from_parts(
+            engine,
+            module,
+            None,
+            |module| {
+                if file.code.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(CodeMemory::new(
+                    file.code,
+                    Arc::new(text),
+                    Some(module),
+                )?))
+            },
+            None,
+        )
     }
 
     /// Load the artifact in file `path`, as [`Module::deserialize`]
@@ -336,17 +452,23 @@ impl Module {
             );
         }
         let code: &'static [u8] = file.code;
-        Self::from_parts(engine, module, None, |module| {
-            if code.is_empty() {
-                return Ok(None);
-            }
-            // SAFETY: our caller guarantees the bytes are executable and
-            // never written for the rest of the program, and vouches for
-            // the code; its tables were checked against its size.
-            Ok(Some(unsafe {
-                CodeMemory::from_static(code, Arc::new(text), Some(module))
-            }))
-        })
+        Self::from_parts(
+            engine,
+            module,
+            None,
+            |module| {
+                if code.is_empty() {
+                    return Ok(None);
+                }
+                // SAFETY: our caller guarantees the bytes are executable and
+                // never written for the rest of the program, and vouches for
+                // the code; its tables were checked against its size.
+                Ok(Some(unsafe {
+                    CodeMemory::from_static(code, Arc::new(text), Some(module))
+                }))
+            },
+            None,
+        )
     }
 
     /// Parse an artifact's headers and check its settings against

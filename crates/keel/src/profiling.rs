@@ -106,6 +106,34 @@ pub(crate) fn write_perf_map_host_trampoline(
     ))
 }
 
+/// Append a lazily compiled function of `module`, defined function
+/// `def`, `len` bytes at `address`, to this process's perf map, named as
+/// [`write_perf_map`] names functions. Errors are reported at debug
+/// level: the function is already running.
+#[cfg(feature = "std")]
+pub(crate) fn append_perf_map_line(
+    module: &keel_translate::Module,
+    def: keel_translate::DefinedFuncIndex,
+    address: usize,
+    len: usize,
+) {
+    let module_name = keel_translate::DisplayName(module.name.as_deref().unwrap_or("wasm"));
+    let index = module.func_index(def);
+    let line = match module.func_names.get(&index) {
+        Some(name) => format!(
+            "{address:x} {len:x} {module_name}::{}\n",
+            keel_translate::DisplayName(name)
+        ),
+        None => format!(
+            "{address:x} {len:x} {module_name}::function[{}]\n",
+            index.as_u32()
+        ),
+    };
+    if let Err(e) = append_perf_map(&line) {
+        tracing::debug!("{e:#}");
+    }
+}
+
 /// Append `lines` (whole lines) to this process's perf map.
 #[cfg(feature = "std")]
 fn append_perf_map(lines: &str) -> crate::Result<()> {

@@ -183,6 +183,64 @@ impl CompiledText {
         self.address_map.lookup(offset)
     }
 
+    /// Move every offset in the tables `delta` bytes on: the tables of
+    /// code placed `delta` bytes into a larger region, to be looked up
+    /// with offsets from the region's start. The function and trampoline
+    /// locations, trap sites, address map, call sites with their
+    /// handlers, and stack maps.
+    ///
+    /// # Errors
+    ///
+    /// If an offset overflows `u32`.
+    pub fn rebase(&mut self, delta: u32) -> Result<(), String> {
+        let add = |x: u32| {
+            x.checked_add(delta)
+                .ok_or_else(|| format!("offset {x} + {delta} overflows 32 bits"))
+        };
+        for loc in self.functions.values_mut() {
+            loc.start = add(loc.start)?;
+        }
+        for (_, loc) in &mut self.array_to_wasm_trampolines {
+            loc.start = add(loc.start)?;
+        }
+        for (_, loc) in &mut self.wasm_to_array_trampolines {
+            loc.start = add(loc.start)?;
+        }
+        let traps = self
+            .traps
+            .iter()
+            .map(|t| {
+                Ok(TrapInfo {
+                    offset: add(t.offset)?,
+                    code: t.code,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        self.traps = TrapTable::new(traps)?;
+        let map = self
+            .address_map
+            .iter()
+            .map(|(text, wasm)| Ok((add(text)?, wasm)))
+            .collect::<Result<Vec<_>, String>>()?;
+        self.address_map = AddressMap::new(map)?;
+        for site in &mut self.exception_call_sites {
+            site.ret_offset = add(site.ret_offset)?;
+            for h in &mut site.handlers {
+                match h {
+                    ExceptionHandler::Tag { offset, .. }
+                    | ExceptionHandler::CatchAll { offset } => {
+                        *offset = add(*offset)?;
+                    }
+                    ExceptionHandler::Context { .. } => {}
+                }
+            }
+        }
+        for map in &mut self.stack_maps {
+            map.ret_offset = add(map.ret_offset)?;
+        }
+        Ok(())
+    }
+
     /// The defined function whose code contains `offset`.
     pub fn func_by_text_offset(&self, offset: u32) -> Option<DefinedFuncIndex> {
         let i = self

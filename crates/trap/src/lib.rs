@@ -44,6 +44,7 @@ mod cpu_local;
 mod fiber;
 #[cfg(feature = "std")]
 mod hosted;
+pub mod lazy;
 #[cfg(feature = "std")]
 mod parking_lot;
 mod platform;

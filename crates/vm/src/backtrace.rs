@@ -29,24 +29,32 @@ pub fn symbolize(bt: &RawBacktrace) -> Vec<FrameInfo> {
         let Some((start, info)) = keel_trap::lookup_code(pc) else {
             break;
         };
-        let Some(code) = info.as_any().downcast_ref::<ModuleCode>() else {
-            break;
-        };
-        let Some(module) = &code.module else {
-            break;
-        };
         let Ok(offset) = u32::try_from(pc - start) else {
             break;
         };
-        let Some(defined) = code.text.func_by_text_offset(offset) else {
-            break;
-        };
+        let (module, defined, module_offset) =
+            if let Some(code) = info.as_any().downcast_ref::<ModuleCode>() {
+                let Some(module) = &code.module else {
+                    break;
+                };
+                let Some(defined) = code.text.func_by_text_offset(offset) else {
+                    break;
+                };
+                (module, defined, code.text.wasm_offset(offset))
+            } else if let Some(lazy) = info.as_any().downcast_ref::<crate::LazyInner>() {
+                let Some((defined, wasm)) = lazy.frame(offset as usize) else {
+                    break;
+                };
+                (lazy.module(), defined, wasm)
+            } else {
+                break;
+            };
         let index = module.func_index(defined);
         frames.push(FrameInfo {
             func_index: index.as_u32(),
             func_name: module.func_names.get(&index).cloned(),
             module_name: module.name.clone(),
-            module_offset: code.text.wasm_offset(offset),
+            module_offset,
         });
     }
     frames

@@ -154,8 +154,27 @@ impl CodeMemory {
     /// [`VmError::ImplLimit`] naming the first function that does not
     /// match (a corrupted or foreign artifact).
     pub fn check_module(&self, module: &Module) -> Result<(), VmError> {
+        self.check(module, true)
+    }
+
+    /// [`check_module`](Self::check_module) for the trampolines of a
+    /// lazily compiled module, whose text has no functions: every escaped
+    /// function's type has its array-to-wasm trampoline.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_module`](Self::check_module).
+    pub fn check_trampolines(&self, module: &Module) -> Result<(), VmError> {
+        self.check(module, false)
+    }
+
+    fn check(&self, module: &Module, functions: bool) -> Result<(), VmError> {
         let text = &*self.text;
-        let defined = module.functions.len() - module.num_imported_funcs as usize;
+        let defined = if functions {
+            module.functions.len() - module.num_imported_funcs as usize
+        } else {
+            0
+        };
         if text.functions.len() != defined {
             return Err(VmError::ImplLimit(format!(
                 "compiled code has {} functions, the module defines {defined}",
@@ -172,7 +191,9 @@ impl CodeMemory {
                     index.as_u32()
                 ))
             };
-            self.resolve(text.functions[def]).ok_or_else(bad)?;
+            if functions {
+                self.resolve(text.functions[def]).ok_or_else(bad)?;
+            }
             match text.array_to_wasm_trampoline(*ty) {
                 Some(loc) => {
                     self.resolve(loc).ok_or_else(bad)?;

@@ -5,7 +5,7 @@
 use crate::builtins::BUILTINS;
 use crate::table::Table;
 use crate::{
-    CodeMemory, LinearMemory, SharedMemory, StoreTrap, VMFuncRef, VMFunctionImport,
+    CodeMemory, LazyCode, LinearMemory, SharedMemory, StoreTrap, VMFuncRef, VMFunctionImport,
     VMGlobalDefinition, VMMemoryDefinition, VMStore, VMStoreContext, VMTableDefinition, ValRaw,
     VmError,
 };
@@ -118,6 +118,8 @@ pub struct Instance {
     module: Arc<Module>,
     offsets: VMOffsets,
     code: Option<Arc<CodeMemory>>,
+    /// The functions' code, when the module is compiled lazily.
+    lazy: Option<Arc<LazyCode>>,
     type_ids: Arc<[SharedTypeIndex]>,
     memories: PrimaryMap<DefinedMemoryIndex, DefinedMemory>,
     tables: PrimaryMap<DefinedTableIndex, Table>,
@@ -256,7 +258,8 @@ impl Instance {
     ///   point to definitions that outlive the instance (VM-1).
     /// * `store_context` must outlive the instance.
     /// * `code` must be the compilation of `module` whenever the module
-    ///   defines functions.
+    ///   defines functions: its trampolines and, unless `lazy` is given,
+    ///   its functions; `lazy` must be `module`'s lazily compiled code.
     #[expect(
         clippy::new_ret_no_self,
         reason = "the instance is owned through its handle (VM-5)"
@@ -265,6 +268,7 @@ impl Instance {
         module: Arc<Module>,
         offsets: VMOffsets,
         code: Option<Arc<CodeMemory>>,
+        lazy: Option<Arc<LazyCode>>,
         type_ids: Arc<[SharedTypeIndex]>,
         imports: Imports,
         store_context: *mut VMStoreContext,
@@ -339,6 +343,7 @@ impl Instance {
             module,
             offsets,
             code,
+            lazy,
             type_ids,
             memories,
             tables,
@@ -1050,14 +1055,17 @@ impl Instance {
     fn build_func_ref(&self, index: FuncIndex, def: keel_translate::DefinedFuncIndex) {
         let ty = self.module.functions[index];
         let code = self.code.as_ref();
-        let wasm_call = code
-            .and_then(|code| {
-                code.text()
-                    .functions
-                    .get(def)
-                    .and_then(|loc| code.resolve(*loc))
-            })
-            .unwrap_or(core::ptr::null());
+        let wasm_call = match &self.lazy {
+            Some(lazy) => lazy.wasm_call(def),
+            None => code
+                .and_then(|code| {
+                    code.text()
+                        .functions
+                        .get(def)
+                        .and_then(|loc| code.resolve(*loc))
+                })
+                .unwrap_or(core::ptr::null()),
+        };
         debug_assert!(!wasm_call.is_null(), "function {index:?} has no code");
         // Only escaped functions can be called through `array_call`; the
         // others have no trampoline.
@@ -1085,6 +1093,11 @@ impl Instance {
             self.field::<VMFuncRef>(self.offsets.func_ref(index))
                 .write(func_ref)
         };
+    }
+
+    /// The module's lazily compiled code, if it is compiled lazily.
+    pub fn lazy_code(&self) -> Option<&Arc<LazyCode>> {
+        self.lazy.as_ref()
     }
 
     /// The definition of global `index` (this instance's or the imported one).

@@ -44,6 +44,8 @@
 #![no_std]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
 
 pub mod artifact;
 mod backtrace;
@@ -54,6 +56,7 @@ mod exception;
 mod gc;
 mod gc_space;
 mod instance;
+mod lazy;
 mod memory;
 mod memory_image;
 mod pool;
@@ -74,6 +77,7 @@ pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
     MAX_TABLE_ELEMENTS, MemorySetup,
 };
+pub use lazy::{LazyCode, LazyCompiler, LazyInner};
 pub use memory::LinearMemory;
 pub use memory_image::{MemoryImage, MemoryImages};
 pub use pool::{InstancePool, PoolLimits};

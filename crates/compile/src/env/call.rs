@@ -57,7 +57,20 @@ impl FuncTranslator<'_, '_> {
         let nparams = module.func_type_at(ty_index).params.len();
         let mut args = vec![self.vmctx, self.vmctx];
         args.extend(self.popn(nparams)?);
-        if module.defined_func_index(index).is_some() {
+        if let (Some(def), Some(table)) = (module.defined_func_index(index), self.env.call_table) {
+            // Lazy compilation: the callee's current entry (its code, or
+            // the stub that compiles it) from the module's call table.
+            let ptr = self.env.isa.pointer_type();
+            let entry = self
+                .builder
+                .ins()
+                .iconst(ptr, (table + 8 * def.as_u32() as u64) as i64);
+            let wasm_call = self
+                .builder
+                .ins()
+                .load(ptr, MemFlagsData::trusted(), entry, 0);
+            self.emit_indirect_call(ty_index, wasm_call, &args, tail)?;
+        } else if module.defined_func_index(index).is_some() {
             let callee = self.direct_callee(index);
             if tail {
                 self.builder.ins().return_call(callee, &args);

@@ -37,6 +37,10 @@ pub(crate) struct FuncEnv<'a> {
     pub(crate) relaxed_simd_deterministic: bool,
     /// Whether GC operators may be compiled (the GC proposal is on).
     pub(crate) gc: bool,
+    /// For lazy compilation, the address of the module's call table:
+    /// calls to defined functions load their target from it
+    /// ([`LazyOptions`](crate::LazyOptions)).
+    pub(crate) call_table: Option<u64>,
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
@@ -72,6 +76,7 @@ impl<'a> FuncEnv<'a> {
             epoch_interruption: options.epoch_interruption,
             relaxed_simd_deterministic: options.relaxed_simd_deterministic,
             gc,
+            call_table: None,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),

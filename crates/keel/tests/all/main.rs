@@ -8,6 +8,7 @@ mod errors;
 mod exceptions;
 mod fuel_workloads;
 mod gc;
+mod lazy;
 mod lazy_funcrefs;
 mod lazy_tables;
 mod memory;

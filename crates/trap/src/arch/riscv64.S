@@ -29,6 +29,15 @@
 #     a0 and a1 (Cranelift's exception payload registers) and jump to pc.
 #     Every other register is dead at a handler (Cranelift's `try_call`
 #     treats all of them as clobbered on the exceptional edge).
+# keel_lazy_trampoline
+#     Jumped to (not called) by a lazily compiled module's stub for a
+#     function not compiled yet, at the function's entry: the return
+#     address in ra, the callee's VMContext in a0, the other arguments of
+#     Cranelift's `tail` convention in a1-a7 and fa0-fa7 (vectors travel
+#     on the stack), and the defined function's index in t0. Saves them,
+#     calls keel_lazy_compile_entry(vmctx, index) -> code (which compiles
+#     the function, or leaves the activation with an error), restores
+#     them and jumps to the code with sp and ra as they were at entry.
 
     # LLVM assembles global_asm! without the target's extensions, so it
     # refuses fsd/fld unless the file names D itself (GNU as, given
@@ -203,6 +212,56 @@ keel_unwind_stub:
     mv a5, s0
     jr a3
     .size keel_unwind_stub, . - keel_unwind_stub
+
+    .globl keel_lazy_trampoline
+    .type keel_lazy_trampoline,@function
+    .p2align 2
+keel_lazy_trampoline:
+    # 16 saved words and a frame record (fp, ra) for backtraces.
+    addi sp, sp, -144
+    sd ra, 136(sp)
+    sd s0, 128(sp)
+    addi s0, sp, 128
+    sd a0, 0(sp)
+    sd a1, 8(sp)
+    sd a2, 16(sp)
+    sd a3, 24(sp)
+    sd a4, 32(sp)
+    sd a5, 40(sp)
+    sd a6, 48(sp)
+    sd a7, 56(sp)
+    fsd fa0, 64(sp)
+    fsd fa1, 72(sp)
+    fsd fa2, 80(sp)
+    fsd fa3, 88(sp)
+    fsd fa4, 96(sp)
+    fsd fa5, 104(sp)
+    fsd fa6, 112(sp)
+    fsd fa7, 120(sp)
+    mv a1, t0
+    call keel_lazy_compile_entry
+    mv t1, a0
+    ld a0, 0(sp)
+    ld a1, 8(sp)
+    ld a2, 16(sp)
+    ld a3, 24(sp)
+    ld a4, 32(sp)
+    ld a5, 40(sp)
+    ld a6, 48(sp)
+    ld a7, 56(sp)
+    fld fa0, 64(sp)
+    fld fa1, 72(sp)
+    fld fa2, 80(sp)
+    fld fa3, 88(sp)
+    fld fa4, 96(sp)
+    fld fa5, 104(sp)
+    fld fa6, 112(sp)
+    fld fa7, 120(sp)
+    ld ra, 136(sp)
+    ld s0, 128(sp)
+    addi sp, sp, 144
+    jr t1
+    .size keel_lazy_trampoline, . - keel_lazy_trampoline
 
     .globl keel_resume
     .type keel_resume,@function

@@ -24,6 +24,16 @@
 #     rax and rdx (Cranelift's exception payload registers) and jump to pc.
 #     Every other register is dead at a handler (Cranelift's `try_call`
 #     treats all of them as clobbered on the exceptional edge).
+# keel_lazy_trampoline
+#     Jumped to (not called) by a lazily compiled module's stub for a
+#     function not compiled yet, at the function's entry: the return
+#     address on top of the stack, stack arguments above it, the callee's
+#     VMContext in rdi, the other arguments of Cranelift's `tail`
+#     convention in rsi, rdx, rcx, r8, r9 and xmm0-xmm7, and the defined
+#     function's index in r11d. Saves the argument registers, calls
+#     keel_lazy_compile_entry(vmctx, index) -> code (which compiles the
+#     function, or leaves the activation with an error), restores them and
+#     jumps to the code with the stack exactly as it was at entry.
 
     .text
 
@@ -127,3 +137,47 @@ keel_resume:
     mov rdx, r8
     jmp rdi
     .size keel_resume, . - keel_resume
+
+    .globl keel_lazy_trampoline
+    .type keel_lazy_trampoline,@function
+    .p2align 4
+keel_lazy_trampoline:
+    # A frame record for backtraces; rsp is then 16-byte aligned.
+    push rbp
+    mov rbp, rsp
+    sub rsp, 176
+    mov [rsp], rdi
+    mov [rsp + 8], rsi
+    mov [rsp + 16], rdx
+    mov [rsp + 24], rcx
+    mov [rsp + 32], r8
+    mov [rsp + 40], r9
+    movdqu [rsp + 48], xmm0
+    movdqu [rsp + 64], xmm1
+    movdqu [rsp + 80], xmm2
+    movdqu [rsp + 96], xmm3
+    movdqu [rsp + 112], xmm4
+    movdqu [rsp + 128], xmm5
+    movdqu [rsp + 144], xmm6
+    movdqu [rsp + 160], xmm7
+    mov esi, r11d
+    call keel_lazy_compile_entry
+    mov r11, rax
+    mov rdi, [rsp]
+    mov rsi, [rsp + 8]
+    mov rdx, [rsp + 16]
+    mov rcx, [rsp + 24]
+    mov r8, [rsp + 32]
+    mov r9, [rsp + 40]
+    movdqu xmm0, [rsp + 48]
+    movdqu xmm1, [rsp + 64]
+    movdqu xmm2, [rsp + 80]
+    movdqu xmm3, [rsp + 96]
+    movdqu xmm4, [rsp + 112]
+    movdqu xmm5, [rsp + 128]
+    movdqu xmm6, [rsp + 144]
+    movdqu xmm7, [rsp + 160]
+    mov rsp, rbp
+    pop rbp
+    jmp r11
+    .size keel_lazy_trampoline, . - keel_lazy_trampoline

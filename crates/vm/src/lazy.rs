@@ -1,0 +1,476 @@
+//! Lazily compiled code ([`LazyCode`]): a module whose function bodies
+//! are compiled when first called.
+//!
+//! # Layout
+//!
+//! One reservation of address space per module holds, in order:
+//!
+//! 1. the **call table** (read-write pages): one code address per defined
+//!    function, which calls between the module's functions load and call;
+//! 2. the **stubs** (read+execute pages): per function a `stub` that
+//!    jumps through its table entry and a `lazy` entry that enters the
+//!    compiler, then one far jump to `keel_lazy_trampoline`
+//!    ([`keel_trap::lazy`] has the machine code);
+//! 3. the **segments**: each compiled function's code, in pages of its
+//!    own, written read-write and then made read+execute before it is
+//!    published, never written again (W^X per segment).
+//!
+//! A table entry starts as the function's `lazy` entry and becomes its
+//! code once compiled: later calls go straight to the code. A function
+//! reference made before then points at the `stub`, which follows the
+//! table, so it never goes stale.
+//!
+//! The whole reservation is one entry of the code registry, whose
+//! [`CodeInfo`] finds the segment of a pc among the published ones by
+//! binary search, without a lock (segments are only appended, in address
+//! order, and freed with the module).
+//!
+//! # Compiling
+//!
+//! The first call of function `i` enters `keel_lazy_trampoline`, which
+//! calls [`lazy_compile_hook`] with the callee's VMContext: its instance
+//! leads to this `LazyCode`, whose [`LazyCompiler`] (keel's Cranelift)
+//! compiles the body. One thread compiles a function; others calling it
+//! meanwhile wait for that compilation. An error leaves the wasm call as
+//! the embedder's error would ([`keel_trap::raise`]), and the function
+//! stays uncompiled.
+
+use crate::{VmError, sys};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::sync::Arc;
+use core::any::Any;
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use keel_translate::{CompiledText, DefinedFuncIndex, EntityRef, Module, Trap};
+use keel_trap::Access;
+use keel_trap::lazy::{FAR_SIZE, STUB_SIZE};
+
+/// Compiles one function of a lazily compiled module.
+pub trait LazyCompiler: Send + Sync {
+    /// Compile defined function `def` with its calls to the module's
+    /// functions going through the call table at address `call_table`.
+    /// The result's `text` is the code; its tables are relative to it and
+    /// its `functions` has the one function, at index 0.
+    ///
+    /// # Errors
+    ///
+    /// Why it could not: the value is what the failing wasm call returns
+    /// (`keel` passes an `anyhow::Error`).
+    fn compile(
+        &self,
+        def: DefinedFuncIndex,
+        call_table: usize,
+    ) -> Result<CompiledText, Box<dyn Any + Send>>;
+
+    /// Called after each function is published at `address`, for
+    /// profilers and logging.
+    fn compiled(&self, _def: DefinedFuncIndex, _address: usize, _len: usize) {}
+}
+
+/// One compiled function's code and tables.
+#[derive(Debug)]
+pub struct Segment {
+    /// Its first byte.
+    start: usize,
+    /// Bytes of code.
+    len: usize,
+    /// Its tables, with offsets from the start of the reservation (the
+    /// registry's offsets).
+    text: CompiledText,
+    /// The function.
+    def: DefinedFuncIndex,
+}
+
+/// Not compiled; being compiled; compiled (the table holds the code).
+const UNCOMPILED: u8 = 0;
+const COMPILING: u8 = 1;
+const COMPILED: u8 = 2;
+
+/// What the registry and the instances share.
+pub struct LazyInner {
+    module: Arc<Module>,
+    compiler: Box<dyn LazyCompiler>,
+    base: *mut u8,
+    reserved: usize,
+    /// The call table: `functions` addresses at `base`.
+    table: *const AtomicUsize,
+    functions: usize,
+    /// Address of `stub[0]`; `lazy[0]` follows the stubs.
+    stubs: usize,
+    /// Compilation state per function.
+    states: Box<[AtomicU8]>,
+    /// The next free byte for a segment, and the end of the reservation;
+    /// placing a segment takes this lock, lookups never do.
+    next: spin::Mutex<usize>,
+    /// The published segments, in address order; `published` of them.
+    segments: Box<[AtomicPtr<Segment>]>,
+    published: AtomicUsize,
+}
+
+// SAFETY: the raw pointers are to the reservation this value owns until
+// it drops; the call table is only accessed atomically, stubs and
+// published segments are immutable, and `next` is behind a lock.
+unsafe impl Send for LazyInner {}
+// SAFETY: as above.
+unsafe impl Sync for LazyInner {}
+
+impl core::fmt::Debug for LazyInner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LazyCode")
+            .field("functions", &self.functions)
+            .field("compiled", &self.published.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A lazily compiled module's code: its call table, stubs and compiled
+/// segments, registered for trap handling. Shared by the module and its
+/// instances.
+#[derive(Debug)]
+pub struct LazyCode {
+    inner: Arc<LazyInner>,
+    /// Dropped (unregistered) before `inner` can be.
+    _registration: keel_trap::CodeRegistration,
+}
+
+impl LazyCode {
+    /// Reserve and lay out the code of `module`, of which `compiler`
+    /// compiles each function when first called, with room for
+    /// `code_bytes` bytes of compiled code (each function also takes up
+    /// to a page more).
+    ///
+    /// # Errors
+    ///
+    /// [`VmError::Platform`] if memory cannot be reserved or protected,
+    /// [`VmError::ImplLimit`] if the module has 2^31 functions or more.
+    pub fn new(
+        module: Arc<Module>,
+        compiler: Box<dyn LazyCompiler>,
+        code_bytes: usize,
+    ) -> Result<Self, VmError> {
+        keel_trap::lazy::set_lazy_compile_hook(lazy_compile_hook);
+        let functions = module.num_defined_funcs() as usize;
+        if functions >= 1 << 31 {
+            return Err(VmError::ImplLimit(format!(
+                "{functions} functions are too many to compile lazily"
+            )));
+        }
+        let page = sys::page_size();
+        let table_len = (functions * 8).next_multiple_of(page).max(page);
+        let stubs_len = (2 * functions * STUB_SIZE + FAR_SIZE).next_multiple_of(page);
+        let code_len = code_bytes
+            .checked_add(functions.saturating_mul(page))
+            .and_then(|n| n.checked_add(1 << 20))
+            .ok_or_else(|| VmError::ImplLimit("the lazy code reservation overflows".into()))?
+            .next_multiple_of(page);
+        // Tables address code by u32 offsets from the reservation's start.
+        let reserved = (table_len + stubs_len + code_len).min(u32::MAX as usize / page * page);
+        if reserved < table_len + stubs_len + page {
+            return Err(VmError::ImplLimit(format!(
+                "{functions} functions leave no room for lazily compiled code"
+            )));
+        }
+        let base = sys::reserve(reserved)
+            .map_err(|e| VmError::platform("cannot reserve memory for lazily compiled code", e))?;
+        let base_addr = base as usize;
+        let stubs = base_addr + table_len;
+        let lazies = stubs + functions * STUB_SIZE;
+        let far = lazies + functions * STUB_SIZE;
+        // SAFETY: `base..base + reserved` is our fresh reservation; the
+        // table and stub pages lie inside it. Both are written while
+        // read-write, and the stubs made read+execute before any address
+        // into them is handed out.
+        let setup = unsafe {
+            (|| -> Result<(), VmError> {
+                sys::protect(base, table_len + stubs_len, Access::ReadWrite)
+                    .map_err(|e| VmError::platform("cannot make the call table writable", e))?;
+                let table = base.cast::<usize>();
+                let out_of_range = || VmError::ImplLimit("lazy stubs out of branch range".into());
+                for i in 0..functions {
+                    let stub = stubs + i * STUB_SIZE;
+                    let lazy = lazies + i * STUB_SIZE;
+                    let slot = base_addr + i * 8;
+                    table.add(i).write(lazy);
+                    let code =
+                        keel_trap::lazy::encode_stub(stub, slot).map_err(|_| out_of_range())?;
+                    core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, STUB_SIZE);
+                    let code = keel_trap::lazy::encode_lazy(lazy, i as u32, far)
+                        .map_err(|_| out_of_range())?;
+                    core::ptr::copy_nonoverlapping(code.as_ptr(), lazy as *mut u8, STUB_SIZE);
+                }
+                let code = keel_trap::lazy::encode_far(keel_trap::lazy::trampoline_address());
+                core::ptr::copy_nonoverlapping(code.as_ptr(), far as *mut u8, FAR_SIZE);
+                sys::protect(stubs as *mut u8, stubs_len, Access::ReadExecute)
+                    .map_err(|e| VmError::platform("cannot make the lazy stubs executable", e))?;
+                keel_trap::arch::flush_icache(stubs as *const u8, stubs_len);
+                Ok(())
+            })()
+        };
+        if let Err(e) = setup {
+            // SAFETY: nothing refers to the reservation yet.
+            unsafe { sys::release(base, reserved) };
+            return Err(e);
+        }
+        let inner = Arc::new(LazyInner {
+            module,
+            compiler,
+            base,
+            reserved,
+            table: base.cast::<AtomicUsize>(),
+            functions,
+            stubs,
+            states: (0..functions).map(|_| AtomicU8::new(UNCOMPILED)).collect(),
+            next: spin::Mutex::new(stubs + stubs_len),
+            segments: (0..functions)
+                .map(|_| AtomicPtr::new(core::ptr::null_mut()))
+                .collect(),
+            published: AtomicUsize::new(0),
+        });
+        let registration = keel_trap::register_code(base_addr, reserved, inner.clone());
+        Ok(Self {
+            inner,
+            _registration: registration,
+        })
+    }
+
+    /// The call table's address: what the compiler bakes into calls.
+    pub fn call_table(&self) -> usize {
+        self.inner.base as usize
+    }
+
+    /// The entry of defined function `def` for a function reference: its
+    /// code once compiled, else its stub (which follows the call table,
+    /// so the reference stays right after compilation).
+    ///
+    /// # Panics
+    ///
+    /// If `def` is not a defined function of the module (a keel bug).
+    pub fn wasm_call(&self, def: DefinedFuncIndex) -> *const u8 {
+        self.inner.wasm_call(def)
+    }
+
+    /// How many functions are compiled.
+    pub fn compiled(&self) -> usize {
+        self.inner.published.load(Ordering::Acquire)
+    }
+
+    /// Compile defined function `def` now if it is not yet, as its first
+    /// call would; its code address.
+    ///
+    /// # Errors
+    ///
+    /// The compiler's error.
+    pub fn compile(&self, def: DefinedFuncIndex) -> Result<*const u8, Box<dyn Any + Send>> {
+        self.inner.ensure(def)
+    }
+}
+
+impl LazyInner {
+    fn slot(&self, def: DefinedFuncIndex) -> &AtomicUsize {
+        assert!(def.index() < self.functions, "no defined function {def:?}");
+        // SAFETY: the table has `functions` entries, initialized in `new`,
+        // and lives as long as `self`.
+        unsafe { &*self.table.add(def.index()) }
+    }
+
+    fn wasm_call(&self, def: DefinedFuncIndex) -> *const u8 {
+        if self.states[def.index()].load(Ordering::Acquire) == COMPILED {
+            self.slot(def).load(Ordering::Acquire) as *const u8
+        } else {
+            (self.stubs + def.index() * STUB_SIZE) as *const u8
+        }
+    }
+
+    /// The code of `def`, compiling it unless it is (or another thread
+    /// is compiling it: then wait for that).
+    fn ensure(&self, def: DefinedFuncIndex) -> Result<*const u8, Box<dyn Any + Send>> {
+        let state = &self.states[def.index()];
+        loop {
+            match state.compare_exchange(
+                UNCOMPILED,
+                COMPILING,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(COMPILED) => return Ok(self.slot(def).load(Ordering::Acquire) as *const u8),
+                Err(_) => wait(),
+            }
+        }
+        let result = self
+            .compiler
+            .compile(def, self.base as usize)
+            .and_then(|text| {
+                self.place(def, text)
+                    .map_err(|e| Box::new(e) as Box<dyn Any + Send>)
+            });
+        match result {
+            Ok(address) => {
+                self.slot(def).store(address, Ordering::Release);
+                state.store(COMPILED, Ordering::Release);
+                Ok(address as *const u8)
+            }
+            Err(e) => {
+                state.store(UNCOMPILED, Ordering::Release);
+                Err(e)
+            }
+        }
+    }
+
+    /// Copy `text`'s code into fresh pages of the reservation, make them
+    /// executable and publish the segment; its address.
+    fn place(&self, def: DefinedFuncIndex, mut text: CompiledText) -> Result<usize, VmError> {
+        let code = core::mem::take(&mut text.text);
+        let page = sys::page_size();
+        let len = code.len().max(1).next_multiple_of(page);
+        let mut next = self.next.lock();
+        let start = *next;
+        let end = self.base as usize + self.reserved;
+        if end - start < len {
+            return Err(VmError::ImplLimit(format!(
+                "the lazily compiled code of this module outgrew its {} byte reservation",
+                self.reserved
+            )));
+        }
+        // SAFETY: `start..start + len` lies in our reservation past every
+        // published segment and the stubs: no code runs there yet. It is
+        // written while read-write, then made read+execute before the
+        // segment is published (W^X), and never written again.
+        unsafe {
+            sys::protect(start as *mut u8, len, Access::ReadWrite)
+                .map_err(|e| VmError::platform("cannot make code memory writable", e))?;
+            core::ptr::copy_nonoverlapping(code.as_ptr(), start as *mut u8, code.len());
+            sys::protect(start as *mut u8, len, Access::ReadExecute)
+                .map_err(|e| VmError::platform("cannot make code memory executable", e))?;
+        }
+        keel_trap::arch::flush_icache(start as *const u8, code.len());
+        *next = start + len;
+        // The reservation is under 4 GiB (`new`).
+        text.rebase((start - self.base as usize) as u32)
+            .map_err(VmError::ImplLimit)?;
+        let segment = Box::into_raw(Box::new(Segment {
+            start,
+            len: code.len(),
+            text,
+            def,
+        }));
+        let n = self.published.load(Ordering::Relaxed);
+        self.segments[n].store(segment, Ordering::Release);
+        self.published.store(n + 1, Ordering::Release);
+        drop(next);
+        self.compiler.compiled(def, start, code.len());
+        Ok(start)
+    }
+
+    /// The published segment containing address `pc`.
+    fn segment(&self, pc: usize) -> Option<&Segment> {
+        let n = self.published.load(Ordering::Acquire);
+        let get = |i: usize| {
+            // SAFETY: the first `n` pointers are published segments, which
+            // live as long as `self`.
+            unsafe { &*self.segments[i].load(Ordering::Acquire) }
+        };
+        let (mut lo, mut hi) = (0, n);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if get(mid).start <= pc {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let s = get(lo.checked_sub(1)?);
+        (pc < s.start + s.len).then_some(s)
+    }
+
+    /// The segment holding registry offset `offset` (from the start of
+    /// the reservation, as its tables' offsets are).
+    fn locate(&self, offset: u32) -> Option<&Segment> {
+        self.segment(self.base as usize + offset as usize)
+    }
+
+    /// The defined function at registry offset `offset` and the wasm
+    /// offset of its code there, for backtraces.
+    pub fn frame(&self, offset: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
+        let offset = u32::try_from(offset).ok()?;
+        let s = self.locate(offset)?;
+        Some((s.def, s.text.wasm_offset(offset)))
+    }
+
+    /// The module.
+    pub fn module(&self) -> &Arc<Module> {
+        &self.module
+    }
+}
+
+impl keel_trap::CodeInfo for LazyInner {
+    fn lookup_trap(&self, offset: u32) -> Option<Trap> {
+        self.locate(offset)?.text.lookup_trap(offset)
+    }
+
+    fn exception_call_site(&self, ret_offset: u32) -> Option<&keel_translate::ExceptionCallSite> {
+        self.locate(ret_offset)?
+            .text
+            .lookup_exception_call_site(ret_offset)
+    }
+
+    fn stack_map(&self, ret_offset: u32) -> Option<&keel_translate::StackMap> {
+        self.locate(ret_offset)?.text.lookup_stack_map(ret_offset)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Drop for LazyInner {
+    fn drop(&mut self) {
+        let n = *self.published.get_mut();
+        for slot in &self.segments[..n] {
+            // SAFETY: published segments came from `Box::into_raw` in
+            // `place` and nothing refers to them once we drop.
+            drop(unsafe { Box::from_raw(slot.load(Ordering::Relaxed)) });
+        }
+        // SAFETY: the reservation is ours; the registry entry that could
+        // lead to it is gone (it held an `Arc` to us), and no code runs in
+        // it because every instance and module using it held one too.
+        unsafe { sys::release(self.base, self.reserved) };
+    }
+}
+
+/// Wait a little for another thread's compilation.
+fn wait() {
+    #[cfg(feature = "std")]
+    std::thread::yield_now();
+    #[cfg(not(feature = "std"))]
+    core::hint::spin_loop();
+}
+
+/// The hook `keel_lazy_trampoline` calls: compile defined function
+/// `index` of the instance whose VMContext is `vmctx`, or leave the wasm
+/// call with the compiler's error.
+///
+/// # Safety
+///
+/// `vmctx` must be the live VMContext of an instance of a lazily compiled
+/// module, passed by its stub inside an activation.
+unsafe fn lazy_compile_hook(vmctx: *mut u8, index: u32) -> *const u8 {
+    // SAFETY: per the contract, a live VMContext (VM-1).
+    let instance = unsafe { crate::Instance::from_vmctx(vmctx) };
+    let lazy = instance.lazy_code().cloned();
+    let result = match lazy {
+        Some(lazy) => lazy.inner.ensure(DefinedFuncIndex::from_u32(index)),
+        None => {
+            Err(Box::new("a lazy stub called for a module compiled eagerly") as Box<dyn Any + Send>)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(payload) => {
+            let reason = keel_trap::UnwindReason::User(payload, keel_trap::RawBacktrace::default());
+            // SAFETY: stubs run inside the activation that entered wasm;
+            // nothing on this frame needs dropping (TRAP-1).
+            unsafe { keel_trap::raise(reason) }
+        }
+    }
+}
