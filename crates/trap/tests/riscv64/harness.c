@@ -174,10 +174,50 @@ static void test_unwind(void) {
           (unsigned long)probe_unwind_seen[3], (unsigned long)probe_unwind_sp);
 }
 
+// --- lazy compilation ----------------------------------------------------
+
+extern void probe_lazy(void);
+extern void keel_lazy_trampoline(void);
+extern char probe_lazy_ret[], lazy_target[];
+uint64_t probe_lazy_seen[18], probe_lazy_saved[24];
+uintptr_t probe_lazy_sp;
+static uintptr_t lazy_args[2];
+
+// What keel-trap's Rust side does for the trampoline: here, record the
+// arguments and clobber every caller-saved register the C compiler may,
+// then send the trampoline on to lazy_target.
+uintptr_t keel_lazy_compile_entry(uintptr_t vmctx, uint32_t index) {
+    lazy_args[0] = vmctx;
+    lazy_args[1] = index;
+    volatile double clobber = 1.5;
+    for (int i = 0; i < 8; i++) clobber = clobber * 3.25 + i;
+    (void)clobber;
+    return (uintptr_t)lazy_target;
+}
+
+static void test_lazy(void) {
+    probe_lazy();
+    CHECK(lazy_args[0] == 0x300 && lazy_args[1] == 42,
+          "the trampoline passed vmctx %#lx and index %lu", (unsigned long)lazy_args[0],
+          (unsigned long)lazy_args[1]);
+    for (int n = 0; n < 8; n++) {
+        CHECK(probe_lazy_seen[n] == 0x300u + n, "a%d reached the code as %#lx", n,
+              (unsigned long)probe_lazy_seen[n]);
+        CHECK(probe_lazy_seen[8 + n] == 0x400u + n, "fa%d reached the code as %#lx", n,
+              (unsigned long)probe_lazy_seen[8 + n]);
+    }
+    CHECK(probe_lazy_seen[16] == (uintptr_t)probe_lazy_ret, "ra at the code %#lx, expected %#lx",
+          (unsigned long)probe_lazy_seen[16], (unsigned long)(uintptr_t)probe_lazy_ret);
+    CHECK(probe_lazy_seen[17] == probe_lazy_sp, "sp at the code %#lx, expected %#lx",
+          (unsigned long)probe_lazy_seen[17], (unsigned long)probe_lazy_sp);
+    check_registers("around the lazy trampoline", probe_lazy_saved, 0x7c000);
+}
+
 int main(void) {
     test_jump_buffer();
     test_fiber_switch();
     test_unwind();
+    test_lazy();
     printf("riscv64 harness: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

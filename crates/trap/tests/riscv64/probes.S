@@ -131,3 +131,46 @@ probe_unwind_landing:
     restore_callee
     ret
     .size probe_unwind, . - probe_unwind
+
+# void probe_lazy(void): call keel_lazy_trampoline the way a lazy stub
+# enters it, with a0-a7 = 0x300 + n, fa0-fa7 = 0x400 + n (raw bits), t0 =
+# 42 (the function index), s0-s11 = 0x7c000 + n; keel_lazy_compile_entry
+# (harness.c) returns lazy_target, which records a0-a7, fa0-fa7, ra and
+# sp in probe_lazy_seen[0..18] and returns. The stack pointer at the call
+# is left in probe_lazy_sp; the callee-saved registers after the return go
+# to probe_lazy_saved[0..24].
+    .globl probe_lazy
+    .type probe_lazy,@function
+probe_lazy:
+    save_callee
+    fill 0x7c000
+    .irp n, 0,1,2,3,4,5,6,7
+    li a\n, (0x300 + \n)
+    li t1, (0x400 + \n)
+    fmv.d.x fa\n, t1
+    .endr
+    la t1, probe_lazy_sp
+    sd sp, 0(t1)
+    li t0, 42
+    call keel_lazy_trampoline
+    .globl probe_lazy_ret
+probe_lazy_ret:
+    la t1, probe_lazy_saved
+    record
+    restore_callee
+    ret
+    .size probe_lazy, . - probe_lazy
+
+    .globl lazy_target
+    .type lazy_target,@function
+lazy_target:
+    la t1, probe_lazy_seen
+    .irp n, 0,1,2,3,4,5,6,7
+    sd a\n, (8 * \n)(t1)
+    fmv.x.d t2, fa\n
+    sd t2, (64 + 8 * \n)(t1)
+    .endr
+    sd ra, 128(t1)
+    sd sp, 136(t1)
+    ret
+    .size lazy_target, . - lazy_target
