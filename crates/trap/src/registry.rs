@@ -127,8 +127,13 @@ struct Writer {
 }
 
 impl Writer {
-    /// Publish `entries` as the new snapshot and retire the old one.
-    fn publish(&mut self, entries: Vec<Entry>) {
+    /// Publish `entries` as the new snapshot and retire the old one;
+    /// return the retired snapshots no reader can hold any more, for the
+    /// caller to drop after releasing the writer lock (dropping an entry
+    /// may drop the last reference to code whose owner unregisters more
+    /// code, which takes the lock again).
+    #[must_use = "drop the returned snapshots after releasing the writer lock"]
+    fn publish(&mut self, entries: Vec<Entry>) -> Vec<Box<Snapshot>> {
         let new = Box::into_raw(Box::new(Snapshot { entries }));
         let old = CURRENT.swap(new, Ordering::SeqCst);
         if !old.is_null() {
@@ -141,8 +146,9 @@ impl Writer {
         // here only if its increment comes later in the SeqCst order, so it
         // loads `new` (or a newer snapshot), never a retired one.
         if READERS.load(Ordering::SeqCst) == 0 {
-            self.retired.clear();
+            return core::mem::take(&mut self.retired);
         }
+        Vec::new()
     }
 
     /// The entries of the current snapshot, copied.
@@ -209,7 +215,9 @@ pub fn register_code(start: usize, len: usize, info: Arc<dyn CodeInfo>) -> CodeR
     let mut entries = writer.current_entries();
     let at = entries.partition_point(|e| e.start <= start);
     entries.insert(at, entry);
-    writer.publish(entries);
+    let garbage = writer.publish(entries);
+    drop(writer);
+    drop(garbage);
     CodeRegistration { id }
 }
 
@@ -217,8 +225,13 @@ impl Drop for CodeRegistration {
     fn drop(&mut self) {
         let mut writer = WRITER.lock();
         let mut entries = writer.current_entries();
-        entries.retain(|e| e.id != self.id);
-        writer.publish(entries);
+        let removed: Vec<Entry> = entries.extract_if(.., |e| e.id == self.id).collect();
+        let garbage = writer.publish(entries);
+        // Dropped without the lock: the entry may hold the last reference
+        // to code whose owner unregisters more code.
+        drop(writer);
+        drop(removed);
+        drop(garbage);
     }
 }
 

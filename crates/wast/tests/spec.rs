@@ -141,6 +141,11 @@ enum Bounds {
     /// (`precompile_module`, then `Module::deserialize`): the round trip
     /// must not change any result.
     Artifact,
+    /// Guard pages, every function compiled lazily, at its first call
+    /// (`lazy_compilation(true)`): must not change any result.
+    Lazy,
+    /// Explicit bounds checks and lazy compilation.
+    LazyExplicit,
     /// Guard pages, relaxed SIMD lowered to the host's fastest sequences
     /// (`relaxed_simd_deterministic(false)`): every result must still be
     /// one the proposal allows.
@@ -292,7 +297,8 @@ fn engine(bounds: Bounds, proposals: Proposals) -> keel::Engine {
         .wasm_custom_page_sizes(proposals.custom_page_sizes)
         .wasm_exceptions(proposals.exceptions)
         .wasm_gc(proposals.gc);
-    config.signals_based_traps(!matches!(bounds, Bounds::Explicit));
+    config.signals_based_traps(!matches!(bounds, Bounds::Explicit | Bounds::LazyExplicit));
+    config.lazy_compilation(matches!(bounds, Bounds::Lazy | Bounds::LazyExplicit));
     if matches!(bounds, Bounds::Metered) {
         config.consume_fuel(true).epoch_interruption(true);
     }
@@ -683,4 +689,29 @@ fn spec_testsuite_wasm_v3_with_fuel_and_epochs() {
 #[test]
 fn spec_testsuite_proposals_in_3_0_with_fuel_and_epochs() {
     check_suite("proposals-3.0", Bounds::Metered);
+}
+
+#[test]
+fn spec_testsuite_wasm_v2_lazy() {
+    check_suite("wasm-v2", Bounds::Lazy);
+}
+
+#[test]
+fn spec_testsuite_wasm_v3_lazy() {
+    check_suite("wasm-v3", Bounds::Lazy);
+}
+
+#[test]
+fn spec_testsuite_wasm_v3_lazy_explicit_bounds() {
+    check_suite("wasm-v3", Bounds::LazyExplicit);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_3_0_lazy() {
+    check_suite("proposals-3.0", Bounds::Lazy);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_3_0_lazy_explicit_bounds() {
+    check_suite("proposals-3.0", Bounds::LazyExplicit);
 }
