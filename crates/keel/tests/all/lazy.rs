@@ -69,3 +69,211 @@ fn calls_with_many_arguments_of_every_type() {
     );
     assert_eq!(results[2].unwrap_i32(), 6 + 11);
 }
+
+/// Traps and backtraces in freshly compiled code are those of eager
+/// compilation: the same trap, frames, names and wasm offsets.
+#[test]
+fn traps_and_backtraces_match_eager_compilation() {
+    let wat = r#"(module $m
+      (memory 1)
+      (func $c (param i32) (result i32) local.get 0 i32.const 0 i32.div_u)
+      (func $b (param i32) (result i32) local.get 0 call $c i32.const 1 i32.add)
+      (func $a (export "a") (param i32) (result i32) local.get 0 call $b)
+      (func (export "oob") (result i32) i32.const -4 i32.load)
+      (func $deep (export "deep") (param i64) (result i64)
+        local.get 0 i64.const 1000000 i64.eq
+        if (result i64) local.get 0
+        else local.get 0 i64.const 1 i64.add return_call $deep end))"#;
+    let run = |engine: &Engine| {
+        let module = Module::new(engine, wat).unwrap();
+        let mut store = Store::new(engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let a = instance.get_typed_func::<i32, i32>(&mut store, "a").unwrap();
+        let err = a.call(&mut store, 5).unwrap_err();
+        let trap = *err.downcast_ref::<keel::Trap>().unwrap();
+        let frames: Vec<(u32, Option<String>, Option<u32>)> = err
+            .downcast_ref::<keel::WasmBacktrace>()
+            .unwrap()
+            .frames()
+            .iter()
+            .map(|f| (f.func_index, f.func_name.clone(), f.module_offset))
+            .collect();
+        let oob = instance.get_typed_func::<(), i32>(&mut store, "oob").unwrap();
+        let oob = *oob.call(&mut store, ()).unwrap_err().downcast_ref::<keel::Trap>().unwrap();
+        // A million tail calls run in constant stack.
+        let deep = instance.get_typed_func::<i64, i64>(&mut store, "deep").unwrap();
+        assert_eq!(deep.call(&mut store, 0).unwrap(), 1_000_000);
+        (trap, frames, oob)
+    };
+    let eager = run(&Engine::default());
+    let lazy = run(&lazy_engine());
+    assert_eq!(eager.0, keel::Trap::IntegerDivisionByZero);
+    assert_eq!(eager.1.len(), 3, "{:?}", eager.1);
+    assert_eq!(eager.2, keel::Trap::MemoryOutOfBounds);
+    assert_eq!(eager, lazy);
+}
+
+/// Exceptions thrown, caught and rethrown across lazily compiled frames,
+/// and collections walking their stack maps.
+#[test]
+fn exceptions_unwind_through_lazily_compiled_frames() {
+    let wat = format!(
+        r#"(module
+          (tag $e (param i32))
+          (func $throw (param i32) (throw $e (local.get 0)))
+          (func $middle (param i32) (call $throw (local.get 0)))
+          (func (export "catch") (param i32) (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $middle (local.get 0)))
+              (i32.const -1)))
+          (func (export "escape") (param i32) (call $middle (local.get 0)))
+          (func (export "keep") (param $v i32) (param $n i32) (result i32)
+            (local $kept exnref)
+            (local.set $kept (call $caught_ref (local.get $v)))
+            (call $churn (local.get $n))
+            (block $h (result i32)
+              (try_table (catch $e $h) (throw_ref (local.get $kept)))
+              (i32.const -1)))
+          {})"#,
+        crate::EXNREF_HELPERS
+    );
+    let engine = lazy_engine();
+    let module = Module::new(&engine, &wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let catch = instance.get_typed_func::<i32, i32>(&mut store, "catch").unwrap();
+    assert_eq!(catch.call(&mut store, 17).unwrap(), 17);
+    let escape = instance.get_typed_func::<i32, ()>(&mut store, "escape").unwrap();
+    let err = escape.call(&mut store, 18).unwrap_err();
+    assert!(err.downcast_ref::<keel::ThrownException>().is_some(), "{err:#}");
+    let keep = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "keep")
+        .unwrap();
+    assert_eq!(keep.call(&mut store, (19, 2500)).unwrap(), 19);
+}
+
+/// Tables, references and tail calls reach lazily compiled functions,
+/// and a reference taken before the first
+/// call works after it.
+#[test]
+fn tables_references_and_tail_calls() {
+    let wat = r#"(module
+      (type $t (func (param i32) (result i32)))
+      (table 4 funcref)
+      (elem (i32.const 0) $double $inc)
+      (func $double (type $t) local.get 0 i32.const 2 i32.mul)
+      (func $inc (type $t) local.get 0 i32.const 1 i32.add)
+      (func (export "indirect") (param i32 i32) (result i32)
+        local.get 1 local.get 0 call_indirect (type $t))
+      (func (export "tail_indirect") (param i32 i32) (result i32)
+        local.get 1 local.get 0 return_call_indirect (type $t))
+      (func (export "tail") (param i32) (result i32) local.get 0 return_call $inc)
+      (func (export "by_ref") (param i32) (result i32)
+        local.get 0 ref.func $double call_ref $t)
+      (func (export "set_and_call") (param i32) (result i32)
+        i32.const 3 ref.func $inc table.set
+        local.get 0 i32.const 3 call_indirect (type $t))
+      (func (export "get") (result funcref) ref.func $double))"#;
+    let engine = lazy_engine();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    // A reference taken before anything was compiled.
+    let get = instance.get_func(&mut store, "get").unwrap();
+    let mut result = [Val::I32(0)];
+    get.call(&mut store, &[], &mut result).unwrap();
+    let Val::FuncRef(Some(double)) = &result[0] else {
+        panic!("{:?}", result[0]);
+    };
+    let double = double.typed::<i32, i32>(&store).unwrap();
+    assert_eq!(double.call(&mut store, 21).unwrap(), 42);
+    let indirect = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "indirect")
+        .unwrap();
+    assert_eq!(indirect.call(&mut store, (0, 5)).unwrap(), 10);
+    assert_eq!(indirect.call(&mut store, (1, 5)).unwrap(), 6);
+    let err = indirect.call(&mut store, (3, 5)).unwrap_err();
+    assert_eq!(*err.downcast_ref::<keel::Trap>().unwrap(), keel::Trap::IndirectCallToNull);
+    let tail_indirect = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "tail_indirect")
+        .unwrap();
+    assert_eq!(tail_indirect.call(&mut store, (1, 9)).unwrap(), 10);
+    let tail = instance.get_typed_func::<i32, i32>(&mut store, "tail").unwrap();
+    assert_eq!(tail.call(&mut store, 41).unwrap(), 42);
+    let by_ref = instance.get_typed_func::<i32, i32>(&mut store, "by_ref").unwrap();
+    assert_eq!(by_ref.call(&mut store, 4).unwrap(), 8);
+    let set_and_call = instance
+        .get_typed_func::<i32, i32>(&mut store, "set_and_call")
+        .unwrap();
+    assert_eq!(set_and_call.call(&mut store, 6).unwrap(), 7);
+    // The reference from before compilation still calls the code.
+    assert_eq!(double.call(&mut store, 50).unwrap(), 100);
+}
+
+/// Fuel and epoch checks count the same with lazy compilation.
+#[test]
+fn fuel_counts_match_eager_compilation() {
+    let consumed = |lazy: bool| {
+        let mut config = Config::new();
+        config.consume_fuel(true).lazy_compilation(lazy);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, FIB).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(1 << 40).unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib").unwrap();
+        assert_eq!(fib.call(&mut store, 15).unwrap(), 610);
+        (1u64 << 40) - store.get_fuel().unwrap()
+    };
+    let eager = consumed(false);
+    assert!(eager > 1000);
+    assert_eq!(consumed(true), eager);
+}
+
+/// A lazily compiled module serializes whole, and its artifact loads.
+#[test]
+fn serializing_compiles_the_whole_module() {
+    let engine = lazy_engine();
+    let module = Module::new(&engine, FIB).unwrap();
+    let artifact = module.serialize().unwrap();
+    assert_eq!(artifact, Engine::default().precompile_module(FIB.as_bytes()).unwrap());
+    // SAFETY: this keel's artifact, just written.
+    let loaded = unsafe { Module::deserialize(&engine, &artifact) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &loaded, &[]).unwrap();
+    let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib").unwrap();
+    assert_eq!(fib.call(&mut store, 12).unwrap(), 144);
+}
+
+/// Host functions called from lazily compiled code, and wasm called back
+/// from them.
+#[test]
+fn host_calls_both_ways() {
+    let engine = lazy_engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "host" "twice" (func $twice (param i32) (result i32)))
+          (func $inc (export "inc") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+          (func (export "run") (param i32) (result i32) local.get 0 call $twice call $inc))"#,
+    )
+    .unwrap();
+    let mut linker = keel::Linker::new(&engine);
+    linker
+        .func_wrap("host", "twice", |mut caller: keel::Caller<'_, ()>, x: i32| {
+            // Call back into wasm (an uncompiled function the first time).
+            let inc = caller
+                .get_export("inc")
+                .and_then(|e| e.into_func())
+                .unwrap()
+                .typed::<i32, i32>(&caller)
+                .unwrap();
+            let y = inc.call(&mut caller, x).unwrap();
+            Ok(y * 2)
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    assert_eq!(run.call(&mut store, 4).unwrap(), 11);
+}
