@@ -473,3 +473,71 @@ fn concurrent_wait_and_notify() {
     assert_eq!(waits, notifies, "every wake-up counted once on each side");
     assert!(waits > 0);
 }
+
+/// Lazy compilation under contention: each round, eight threads call the
+/// same uncompiled functions of one module at once (one compilation per
+/// function wins, the others wait for it), including ones that trap,
+/// throw and collect, while two more threads compile, run and drop other
+/// lazily compiled modules, changing the code registry.
+#[test]
+fn concurrent_first_calls_of_lazily_compiled_functions() {
+    let mut config = keel::Config::new();
+    config.lazy_compilation(true);
+    let engine = Engine::new(&config).unwrap();
+    let wat = module_text(20);
+    let other = module_text(3);
+    let deadline = Instant::now() + stress_duration();
+    let stop = AtomicBool::new(false);
+    let rounds = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    round(&engine, &other);
+                }
+            });
+        }
+        while Instant::now() < deadline {
+            let module = Module::new(&engine, &wat).unwrap();
+            let barrier = std::sync::Barrier::new(8);
+            std::thread::scope(|s| {
+                for t in 0..8 {
+                    let (module, barrier, engine) = (&module, &barrier, &engine);
+                    s.spawn(move || {
+                        let mut store = Store::new(engine, ());
+                        let instance = Linker::new(engine)
+                            .instantiate(&mut store, module)
+                            .unwrap();
+                        let add = instance
+                            .get_typed_func::<(i32, i32), i32>(&mut store, "add")
+                            .unwrap();
+                        let div = instance
+                            .get_typed_func::<(i32, i32), i32>(&mut store, "div")
+                            .unwrap();
+                        let catch = instance
+                            .get_typed_func::<i32, i32>(&mut store, "catch")
+                            .unwrap();
+                        let keep = instance
+                            .get_typed_func::<(i32, i32), i32>(&mut store, "keep")
+                            .unwrap();
+                        barrier.wait();
+                        // Half the threads trap first, half call first.
+                        if t % 2 == 0 {
+                            let err = div.call(&mut store, (1, 0)).unwrap_err();
+                            assert_eq!(trap_code(&err), Trap::IntegerDivisionByZero);
+                        }
+                        assert_eq!(add.call(&mut store, (t, 1)).unwrap(), t + 1);
+                        assert_eq!(div.call(&mut store, (9, 3)).unwrap(), 3);
+                        assert_eq!(catch.call(&mut store, t).unwrap(), t);
+                        assert_eq!(keep.call(&mut store, (t, 300)).unwrap(), t);
+                        let err = div.call(&mut store, (1, 0)).unwrap_err();
+                        assert_eq!(trap_code(&err), Trap::IntegerDivisionByZero);
+                    });
+                }
+            });
+            rounds.fetch_add(1, Ordering::Relaxed);
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(rounds.load(Ordering::Relaxed) > 0);
+}
