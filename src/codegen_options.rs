@@ -1,8 +1,10 @@
 //! `-C` options of `keel run`, `keel compile` and `keel wast`, in
 //! Wasmtime's spelling: `-C KEY=VALUE[,KEY=VALUE...]`, repeatable.
 //! `cache=y|n` and `cache-config=FILE` choose the compilation cache (on
-//! by default, in the user's cache directory); `target-feature=+a,-b`
-//! sets CPU features for `keel compile --target`.
+//! by default, in the user's cache directory); `lazy=y|n` compiles each
+//! function at its first call (`keel run`; by default for modules of
+//! [`LAZY_THRESHOLD`] bytes or more); `target-feature=+a,-b` sets CPU
+//! features for `keel compile --target`.
 
 use std::path::PathBuf;
 
@@ -21,10 +23,20 @@ pub enum CodegenOption {
     /// `target-feature=+a,-b`: Cranelift ISA flags (`has_a`) and whether
     /// each is enabled (`keel compile --target` only).
     TargetFeatures(Vec<(String, bool)>),
+    /// `lazy[=y|n]`: compile each function at its first call.
+    Lazy(bool),
 }
 
+/// `keel run` compiles modules of this many bytes or more lazily unless
+/// `-C lazy=n` says otherwise: 4 MiB. Eager compilation runs at about
+/// 1.5 MB of wasm a second on two cores here, so below this size it ends
+/// within about two seconds (and the cache makes later runs load at
+/// once); above it, the wait grows with the module while a short run
+/// calls a small part of its functions.
+pub const LAZY_THRESHOLD: usize = 4 << 20;
+
 /// The `-C` keys keel understands, for error messages.
-const KEYS: &str = "`cache`, `cache-config`, `target-feature`";
+const KEYS: &str = "`cache`, `cache-config`, `lazy`, `target-feature`";
 
 /// Parse one `-C` argument: comma-separated `KEY=VALUE` pairs, except
 /// that `target-feature`'s value runs to the end (it is itself a
@@ -46,6 +58,9 @@ pub fn parse(arg: &str) -> Result<Vec<CodegenOption>, String> {
         out.push(match key {
             "cache" => {
                 CodegenOption::Cache(parse_bool(value).map_err(|e| format!("`-C {pair}`: {e}"))?)
+            }
+            "lazy" => {
+                CodegenOption::Lazy(parse_bool(value).map_err(|e| format!("`-C {pair}`: {e}"))?)
             }
             "cache-config" => match value {
                 Some(file) if !file.is_empty() => CodegenOption::CacheConfig(file.into()),
@@ -103,6 +118,8 @@ pub struct CodegenOptions {
     pub cache_config: Option<PathBuf>,
     /// CPU features for `--target`, in order.
     pub target_features: Vec<(String, bool)>,
+    /// `-C lazy`, if given.
+    pub lazy: Option<bool>,
 }
 
 impl CodegenOptions {
@@ -112,12 +129,14 @@ impl CodegenOptions {
             cache: true,
             cache_config: None,
             target_features: Vec::new(),
+            lazy: None,
         };
         for option in options {
             match option {
                 CodegenOption::Cache(on) => out.cache = on,
                 CodegenOption::CacheConfig(file) => out.cache_config = Some(file),
                 CodegenOption::TargetFeatures(f) => out.target_features.extend(f),
+                CodegenOption::Lazy(on) => out.lazy = Some(on),
             }
         }
         out

@@ -77,7 +77,8 @@ fn parse_codegen_arg(arg: &str) -> Result<CodegenArg, String> {
 const CODEGEN_HELP: &str = "Compilation options, as `wasmtime run`'s `-C`: `cache=y|n` uses the \
 compilation cache (default y: compiled modules are kept in $XDG_CACHE_HOME/keel, else \
 ~/.cache/keel, and a second run loads them), `cache-config=FILE` reads the cache's \
-directory and size limit from FILE (Wasmtime's TOML format). Repeatable.";
+directory and size limit from FILE (Wasmtime's TOML format), `lazy=y|n` (run only) compiles \
+each function when it is first called (default: for modules of 4 MiB or more). Repeatable.";
 #[cfg(feature = "compiler")]
 use keel_wast::WastContext;
 
@@ -433,11 +434,19 @@ fn run(run: &RunOptions, options: &WasmOptions, codegen: &CodegenOptions) -> Res
     let mut config = Config::new();
     options.configure(&mut config);
     codegen.configure_cache(&mut config)?;
+    progress::configure(&mut config);
     if !codegen.target_features.is_empty() {
         bail!(
             "`-C target-feature` is for `keel compile --target`: `run` detects this CPU's features"
         );
     }
+    // Large modules compile lazily (see `LAZY_THRESHOLD`); artifacts are
+    // whole anyway.
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    let lazy = codegen
+        .lazy
+        .unwrap_or(size >= codegen_options::LAZY_THRESHOLD as u64);
+    config.lazy_compilation(lazy);
     if let Some(Profile::Perfmap) = run.profile {
         config.profiler(keel::ProfilingStrategy::PerfMap);
     }
@@ -662,6 +671,7 @@ fn wast(files: &[PathBuf], options: &WasmOptions, codegen: &CodegenOptions) -> R
             "`-C target-feature` is for `keel compile --target`: `wast` detects this CPU's features"
         );
     }
+    config.lazy_compilation(codegen.lazy.unwrap_or(false));
     let engine = Engine::new(&config)?;
     let (mut passed, mut failed) = (0, 0);
     for file in files {

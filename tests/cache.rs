@@ -256,3 +256,36 @@ fn no_cache_directory_still_runs() {
         .env_remove("HOME"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), MAIN);
 }
+
+/// `-C lazy=y` compiles functions at their first call; a small module is
+/// compiled whole by default.
+#[test]
+fn lazy_compilation_on_request() {
+    let (dir, wat) = setup();
+    let home = dir.path().join("cache-home");
+    let wat = wat.to_str().unwrap();
+    let lazy = run(&mut keel(
+        &home,
+        &[
+            "run", "-C", "cache=n", "-C", "lazy=y", "--invoke", "main", wat,
+        ],
+    ));
+    assert_eq!(String::from_utf8_lossy(&lazy.stdout), MAIN);
+    let log = stderr(&lazy);
+    assert!(
+        log.contains("validated a module for lazy compilation"),
+        "{log}"
+    );
+    // main, f1999 and f7: three functions of 2001.
+    assert_eq!(
+        log.matches("compiled a function lazily").count(),
+        3,
+        "{log}"
+    );
+    let eager = run(&mut keel(
+        &home,
+        &["run", "-C", "cache=n", "--invoke", "main", wat],
+    ));
+    assert!(stderr(&eager).contains(COMPILED), "{}", stderr(&eager));
+    assert!(!stderr(&eager).contains("lazily"), "{}", stderr(&eager));
+}

@@ -599,8 +599,12 @@ impl Config {
     /// Artifacts are always compiled whole:
     /// [`Engine::precompile_module`](crate::Engine::precompile_module)
     /// ignores this setting and [`Module::serialize`](crate::Module::serialize)
-    /// compiles the whole module again. Needs the `compiler` feature; a
-    /// module compiled lazily keeps its binary in memory.
+    /// compiles the whole module again. With [`Config::cache`], a module
+    /// the cache does not have is compiled lazily to run at once, and
+    /// whole on a background thread for the cache (so a later run loads
+    /// all of its code); the entry is lost if the process ends first.
+    /// Needs the `compiler` feature; a module compiled lazily keeps its
+    /// binary in memory.
     pub fn lazy_compilation(&mut self, enable: bool) -> &mut Self {
         self.lazy_compilation = enable;
         self

@@ -29,8 +29,7 @@ fn host_instance(store: &mut StoreOpaque, module: keel_translate::Module) -> Res
         keel_vm::Instance::new(
             Arc::new(module),
             offsets,
-            None,
-            None,
+            keel_vm::InstanceCode::default(),
             Arc::from(Vec::new()),
             Imports::default(),
             store.store_context.as_ptr(),

@@ -486,8 +486,10 @@ impl Instance {
             keel_vm::Instance::new(
                 module.inner.module.clone(),
                 module.inner.offsets.clone(),
-                module.inner.code.clone(),
-                module.inner.lazy.clone(),
+                keel_vm::InstanceCode {
+                    code: module.inner.code.clone(),
+                    lazy: module.inner.lazy.clone(),
+                },
                 module.inner.type_ids.clone(),
                 vm_imports,
                 store.store_context.as_ptr(),

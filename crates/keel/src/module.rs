@@ -17,6 +17,10 @@ pub(crate) struct ModuleInner {
     pub(crate) lazy: Option<Arc<keel_vm::LazyCode>>,
     /// The module's binary, kept when it is compiled lazily (for
     /// [`Module::serialize`]).
+    #[cfg_attr(
+        not(feature = "compiler"),
+        expect(dead_code, reason = "lazy compilation needs the compiler")
+    )]
     pub(crate) wasm: Option<Arc<[u8]>>,
     pub(crate) type_ids: Arc<[SharedTypeIndex]>,
     /// Copy-on-write images of the defined memories' initial contents
@@ -29,6 +33,10 @@ pub(crate) struct ModuleInner {
 /// What [`Module::from_parts`] needs to compile a module lazily: its
 /// binary, the ranges of its function bodies in it, and the room to
 /// leave for their code.
+#[cfg_attr(
+    not(feature = "compiler"),
+    expect(dead_code, reason = "lazy compilation needs the compiler")
+)]
 pub(crate) struct LazyParts {
     wasm: Arc<[u8]>,
     bodies: keel_translate::PrimaryMap<keel_translate::DefinedFuncIndex, core::ops::Range<usize>>,
@@ -205,6 +213,21 @@ impl Module {
         }
         cache.count(false);
         let module = Self::compile(engine, bytes)?;
+        if let Some(wasm) = module.inner.wasm.clone() {
+            // Compiled lazily: compile the whole module for the cache on
+            // another thread, while this one runs it.
+            let (engine, cache) = (engine.clone(), cache.clone());
+            let spawned = std::thread::Builder::new()
+                .name("keel-cache-writer".into())
+                .spawn(move || match engine.precompile_uncached(&wasm) {
+                    Ok(artifact) => cache.put(&key, &artifact),
+                    Err(e) => tracing::debug!("not caching the compiled module: {e:#}"),
+                });
+            if let Err(e) = spawned {
+                tracing::debug!("not caching the compiled module: {e}");
+            }
+            return Ok(module);
+        }
         match module.serialize() {
             Ok(artifact) => cache.put(&key, &artifact),
             Err(e) => tracing::debug!("not caching the compiled module: {e:#}"),

@@ -110,7 +110,7 @@ pub(crate) fn write_perf_map_host_trampoline(
 /// `def`, `len` bytes at `address`, to this process's perf map, named as
 /// [`write_perf_map`] names functions. Errors are reported at debug
 /// level: the function is already running.
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", feature = "compiler"))]
 pub(crate) fn append_perf_map_line(
     module: &keel_translate::Module,
     def: keel_translate::DefinedFuncIndex,

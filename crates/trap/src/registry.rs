@@ -133,6 +133,10 @@ impl Writer {
     /// may drop the last reference to code whose owner unregisters more
     /// code, which takes the lock again).
     #[must_use = "drop the returned snapshots after releasing the writer lock"]
+    #[expect(
+        clippy::vec_box,
+        reason = "the retired snapshots are boxes readers held the addresses of"
+    )]
     fn publish(&mut self, entries: Vec<Entry>) -> Vec<Box<Snapshot>> {
         let new = Box::into_raw(Box::new(Snapshot { entries }));
         let old = CURRENT.swap(new, Ordering::SeqCst);

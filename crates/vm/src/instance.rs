@@ -112,6 +112,17 @@ impl From<VmError> for InstantiationError {
     }
 }
 
+/// The code an instance runs: its module's compiled text (with lazy
+/// compilation, only the trampolines) and, for a module compiled lazily,
+/// its [`LazyCode`].
+#[derive(Clone, Debug, Default)]
+pub struct InstanceCode {
+    /// The text.
+    pub code: Option<Arc<CodeMemory>>,
+    /// The functions, when compiled lazily.
+    pub lazy: Option<Arc<LazyCode>>,
+}
+
 /// An instance of a module: its VMContext and the memories and tables it
 /// defines (VM-1).
 pub struct Instance {
@@ -257,9 +268,10 @@ impl Instance {
     /// * `imports` must match the module's imports in number and type, and
     ///   point to definitions that outlive the instance (VM-1).
     /// * `store_context` must outlive the instance.
-    /// * `code` must be the compilation of `module` whenever the module
-    ///   defines functions: its trampolines and, unless `lazy` is given,
-    ///   its functions; `lazy` must be `module`'s lazily compiled code.
+    /// * `code.code` must be the compilation of `module` whenever the
+    ///   module defines functions: its trampolines and, unless `code.lazy`
+    ///   is given, its functions; `code.lazy` must be `module`'s lazily
+    ///   compiled code.
     #[expect(
         clippy::new_ret_no_self,
         reason = "the instance is owned through its handle (VM-5)"
@@ -267,8 +279,7 @@ impl Instance {
     pub unsafe fn new(
         module: Arc<Module>,
         offsets: VMOffsets,
-        code: Option<Arc<CodeMemory>>,
-        lazy: Option<Arc<LazyCode>>,
+        code: InstanceCode,
         type_ids: Arc<[SharedTypeIndex]>,
         imports: Imports,
         store_context: *mut VMStoreContext,
@@ -339,6 +350,7 @@ impl Instance {
         let fixed = (offsets.func_refs_start() as usize).min(vmctx_layout.size());
         // SAFETY: `fixed` bytes lie inside the fresh allocation.
         unsafe { vmctx.as_ptr().write_bytes(0, fixed) };
+        let InstanceCode { code, lazy } = code;
         let instance = Box::new(Instance {
             module,
             offsets,

@@ -74,8 +74,8 @@ pub use error::VmError;
 pub use exception::{VMExnObject, VMTagDefinition, throw};
 pub use gc::{GcAllocError, GcHeap, GcRoots, VMGcHeader};
 pub use instance::{
-    ImportedMemory, ImportedTable, Imports, Instance, InstanceHandle, InstantiationError,
-    MAX_TABLE_ELEMENTS, MemorySetup,
+    ImportedMemory, ImportedTable, Imports, Instance, InstanceCode, InstanceHandle,
+    InstantiationError, MAX_TABLE_ELEMENTS, MemorySetup,
 };
 pub use lazy::{LazyCode, LazyCompiler, LazyInner};
 pub use memory::LinearMemory;

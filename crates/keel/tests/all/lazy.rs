@@ -88,7 +88,9 @@ fn traps_and_backtraces_match_eager_compilation() {
         let module = Module::new(engine, wat).unwrap();
         let mut store = Store::new(engine, ());
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
-        let a = instance.get_typed_func::<i32, i32>(&mut store, "a").unwrap();
+        let a = instance
+            .get_typed_func::<i32, i32>(&mut store, "a")
+            .unwrap();
         let err = a.call(&mut store, 5).unwrap_err();
         let trap = *err.downcast_ref::<keel::Trap>().unwrap();
         let frames: Vec<(u32, Option<String>, Option<u32>)> = err
@@ -98,10 +100,18 @@ fn traps_and_backtraces_match_eager_compilation() {
             .iter()
             .map(|f| (f.func_index, f.func_name.clone(), f.module_offset))
             .collect();
-        let oob = instance.get_typed_func::<(), i32>(&mut store, "oob").unwrap();
-        let oob = *oob.call(&mut store, ()).unwrap_err().downcast_ref::<keel::Trap>().unwrap();
+        let oob = instance
+            .get_typed_func::<(), i32>(&mut store, "oob")
+            .unwrap();
+        let oob = *oob
+            .call(&mut store, ())
+            .unwrap_err()
+            .downcast_ref::<keel::Trap>()
+            .unwrap();
         // A million tail calls run in constant stack.
-        let deep = instance.get_typed_func::<i64, i64>(&mut store, "deep").unwrap();
+        let deep = instance
+            .get_typed_func::<i64, i64>(&mut store, "deep")
+            .unwrap();
         assert_eq!(deep.call(&mut store, 0).unwrap(), 1_000_000);
         (trap, frames, oob)
     };
@@ -141,11 +151,18 @@ fn exceptions_unwind_through_lazily_compiled_frames() {
     let module = Module::new(&engine, &wat).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let catch = instance.get_typed_func::<i32, i32>(&mut store, "catch").unwrap();
+    let catch = instance
+        .get_typed_func::<i32, i32>(&mut store, "catch")
+        .unwrap();
     assert_eq!(catch.call(&mut store, 17).unwrap(), 17);
-    let escape = instance.get_typed_func::<i32, ()>(&mut store, "escape").unwrap();
+    let escape = instance
+        .get_typed_func::<i32, ()>(&mut store, "escape")
+        .unwrap();
     let err = escape.call(&mut store, 18).unwrap_err();
-    assert!(err.downcast_ref::<keel::ThrownException>().is_some(), "{err:#}");
+    assert!(
+        err.downcast_ref::<keel::ThrownException>().is_some(),
+        "{err:#}"
+    );
     let keep = instance
         .get_typed_func::<(i32, i32), i32>(&mut store, "keep")
         .unwrap();
@@ -193,14 +210,21 @@ fn tables_references_and_tail_calls() {
     assert_eq!(indirect.call(&mut store, (0, 5)).unwrap(), 10);
     assert_eq!(indirect.call(&mut store, (1, 5)).unwrap(), 6);
     let err = indirect.call(&mut store, (3, 5)).unwrap_err();
-    assert_eq!(*err.downcast_ref::<keel::Trap>().unwrap(), keel::Trap::IndirectCallToNull);
+    assert_eq!(
+        *err.downcast_ref::<keel::Trap>().unwrap(),
+        keel::Trap::IndirectCallToNull
+    );
     let tail_indirect = instance
         .get_typed_func::<(i32, i32), i32>(&mut store, "tail_indirect")
         .unwrap();
     assert_eq!(tail_indirect.call(&mut store, (1, 9)).unwrap(), 10);
-    let tail = instance.get_typed_func::<i32, i32>(&mut store, "tail").unwrap();
+    let tail = instance
+        .get_typed_func::<i32, i32>(&mut store, "tail")
+        .unwrap();
     assert_eq!(tail.call(&mut store, 41).unwrap(), 42);
-    let by_ref = instance.get_typed_func::<i32, i32>(&mut store, "by_ref").unwrap();
+    let by_ref = instance
+        .get_typed_func::<i32, i32>(&mut store, "by_ref")
+        .unwrap();
     assert_eq!(by_ref.call(&mut store, 4).unwrap(), 8);
     let set_and_call = instance
         .get_typed_func::<i32, i32>(&mut store, "set_and_call")
@@ -221,7 +245,9 @@ fn fuel_counts_match_eager_compilation() {
         let mut store = Store::new(&engine, ());
         store.set_fuel(1 << 40).unwrap();
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
-        let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib").unwrap();
+        let fib = instance
+            .get_typed_func::<i32, i32>(&mut store, "fib")
+            .unwrap();
         assert_eq!(fib.call(&mut store, 15).unwrap(), 610);
         (1u64 << 40) - store.get_fuel().unwrap()
     };
@@ -236,12 +262,17 @@ fn serializing_compiles_the_whole_module() {
     let engine = lazy_engine();
     let module = Module::new(&engine, FIB).unwrap();
     let artifact = module.serialize().unwrap();
-    assert_eq!(artifact, Engine::default().precompile_module(FIB.as_bytes()).unwrap());
+    assert_eq!(
+        artifact,
+        Engine::default().precompile_module(FIB.as_bytes()).unwrap()
+    );
     // SAFETY: this keel's artifact, just written.
     let loaded = unsafe { Module::deserialize(&engine, &artifact) }.unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &loaded, &[]).unwrap();
-    let fib = instance.get_typed_func::<i32, i32>(&mut store, "fib").unwrap();
+    let fib = instance
+        .get_typed_func::<i32, i32>(&mut store, "fib")
+        .unwrap();
     assert_eq!(fib.call(&mut store, 12).unwrap(), 144);
 }
 
@@ -260,20 +291,26 @@ fn host_calls_both_ways() {
     .unwrap();
     let mut linker = keel::Linker::new(&engine);
     linker
-        .func_wrap("host", "twice", |mut caller: keel::Caller<'_, ()>, x: i32| {
-            // Call back into wasm (an uncompiled function the first time).
-            let inc = caller
-                .get_export("inc")
-                .and_then(|e| e.into_func())
-                .unwrap()
-                .typed::<i32, i32>(&caller)
-                .unwrap();
-            let y = inc.call(&mut caller, x).unwrap();
-            Ok(y * 2)
-        })
+        .func_wrap(
+            "host",
+            "twice",
+            |mut caller: keel::Caller<'_, ()>, x: i32| {
+                // Call back into wasm (an uncompiled function the first time).
+                let inc = caller
+                    .get_export("inc")
+                    .and_then(|e| e.into_func())
+                    .unwrap()
+                    .typed::<i32, i32>(&caller)
+                    .unwrap();
+                let y = inc.call(&mut caller, x).unwrap();
+                Ok(y * 2)
+            },
+        )
         .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, 4).unwrap(), 11);
 }

@@ -505,9 +505,7 @@ fn concurrent_first_calls_of_lazily_compiled_functions() {
                     let (module, barrier, engine) = (&module, &barrier, &engine);
                     s.spawn(move || {
                         let mut store = Store::new(engine, ());
-                        let instance = Linker::new(engine)
-                            .instantiate(&mut store, module)
-                            .unwrap();
+                        let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
                         let add = instance
                             .get_typed_func::<(i32, i32), i32>(&mut store, "add")
                             .unwrap();
