@@ -97,6 +97,7 @@ check_guests() {
         '^throw_uncaught\(5\): exception with payload 5$' \
         '^keep_through_garbage\(42, 10000\) = 42, [0-9]{1,4} exception objects left$' \
         '^gc: list of 1000 structs, sum 500500, heap [0-9]+ bytes; dropped: heap [0-9]+ bytes$' \
+        '^lazy: (compiled [1-9][0-9]* functions at their first call|none, the guest is precompiled)$' \
         '^spin\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
         '^wait_forever\(\) with a deadline of 5 timer ticks: trap Interrupt after [0-9]+ ticks$' \
         '^spin\(\) with 10000 fuel: trap OutOfFuel, fuel left 0$' \

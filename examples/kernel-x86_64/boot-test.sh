@@ -101,6 +101,10 @@ check_normal() {
 }
 boot normal ""
 check_normal normal
+# The JIT kernel compiles the guest lazily, each function at its first call.
+expect_in_order normal \
+    '^keel: validated guest, compiling each function at its first call \([0-9]+ bytes of wasm\)$' \
+    '^lazy: compiled [1-9][0-9]* functions at their first call$'
 
 # --- A fault that is not keel's ends the kernel ----------------------------
 boot fault fault-test
@@ -113,6 +117,7 @@ expect_status fault 3
 # --- The kernel without the compiler: the same guest from artifacts -------
 boot no-compiler "" "$kernel_aot"
 expect_in_order no-compiler '^keel: loaded precompiled guest \([0-9]+ bytes of artifact, no compiler'
+expect_in_order no-compiler '^lazy: none, the guest is precompiled$'
 check_normal no-compiler
 
 echo "$passed passed, $failed failed"

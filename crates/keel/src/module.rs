@@ -515,6 +515,24 @@ impl Module {
         Ok(())
     }
 
+    /// How many of the module's defined functions have machine code: all
+    /// of them, unless the module is compiled lazily
+    /// ([`Config::lazy_compilation`](crate::Config::lazy_compilation)),
+    /// where it counts the functions compiled so far (by first calls from
+    /// any store).
+    pub fn compiled_functions(&self) -> usize {
+        match &self.inner.lazy {
+            Some(lazy) => lazy.compiled(),
+            None => self.inner.module.num_defined_funcs() as usize,
+        }
+    }
+
+    /// Whether the module's functions are compiled at their first call
+    /// ([`Config::lazy_compilation`](crate::Config::lazy_compilation)).
+    pub fn is_lazy(&self) -> bool {
+        self.inner.lazy.is_some()
+    }
+
     /// The module's engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine

@@ -57,7 +57,12 @@ pub fn load_guest(engine: &Engine, guest: Guest) -> keel::Result<Module> {
     #[cfg(feature = "compiler")]
     {
         let module = Module::from_binary(engine, wasm)?;
-        kprintln!("keel: compiled guest ({} bytes of wasm)", wasm.len());
+        let how = if module.is_lazy() {
+            "validated guest, compiling each function at its first call"
+        } else {
+            "compiled guest"
+        };
+        kprintln!("keel: {how} ({} bytes of wasm)", wasm.len());
         Ok(module)
     }
     #[cfg(not(feature = "compiler"))]
@@ -100,8 +105,12 @@ pub fn config<M: Machine>() -> keel::Result<Config> {
 }
 
 /// Compiles and runs the guest, printing each result on the serial port.
+/// The JIT kernel compiles it lazily: each function when first called.
 pub fn run<M: Machine>() -> keel::Result<()> {
-    let engine = Engine::new(&config::<M>()?)?;
+    let mut config = config::<M>()?;
+    #[cfg(feature = "compiler")]
+    config.lazy_compilation(true);
+    let engine = Engine::new(&config)?;
     let module = load_guest(&engine, Guest::Plain)?;
 
     let mut store = Store::new(&engine, ());
@@ -196,6 +205,14 @@ pub fn run<M: Machine>() -> keel::Result<()> {
     kprintln!(
         "gc: list of 1000 structs, sum {sum}, heap {before} bytes; dropped: heap {after} bytes"
     );
+    if module.is_lazy() {
+        kprintln!(
+            "lazy: compiled {} functions at their first call",
+            module.compiled_functions()
+        );
+    } else {
+        kprintln!("lazy: none, the guest is precompiled");
+    }
     Ok(())
 }
 
