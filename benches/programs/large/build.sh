@@ -41,6 +41,7 @@ PKGS=(
   "bzip2   bzip2      bzip2_1.0.8.orig.tar.gz          ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269"
   "xz      xz-utils   xz-utils_5.4.1.orig.tar.xz       5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5"
   "sqlite  sqlite3    sqlite3_3.40.1.orig.tar.xz       aaa776260ab4dc976db34aa7891819484c8676b5b2783123ebc6301e2ca5d655"
+  "openssl openssl    openssl_3.0.17.orig.tar.gz       dfdd77e4ea1b57ff3a6dbde6b0bdc3f31db5ac99e7fdd4eaf9e1fbb6ec2db8ce"
 )
 
 log() { printf '\n=== %s\n' "$*" >&2; }
@@ -59,10 +60,11 @@ need_pkgs=()
 command -v clang >/dev/null            || need_pkgs+=(clang)
 command -v wasm-ld >/dev/null          || need_pkgs+=(lld)
 command -v llvm-ar >/dev/null          || need_pkgs+=(llvm)
+command -v llvm-objcopy >/dev/null     || need_pkgs+=(llvm)
 [ -e /usr/lib/wasm32-wasi/libc.a ]     || need_pkgs+=(wasi-libc)
 compgen -G '/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a' >/dev/null \
                                        || need_pkgs+=(libclang-rt-14-dev-wasm32)
-command -v python3.11 >/dev/null       || need_pkgs+=(python3.11)
+[ -x /usr/bin/python3.11 ]             || need_pkgs+=(python3.11)
 command -v tclsh >/dev/null            || need_pkgs+=(tcl)
 command -v pkg-config >/dev/null       || need_pkgs+=(pkgconf)
 command -v gcc >/dev/null              || need_pkgs+=(gcc)
@@ -76,7 +78,8 @@ fi
 
 # The build ("host" in autoconf speak: this machine) Python must be the same
 # 3.11 line as the source: it compiles the frozen modules' byte code.
-BUILD_PYTHON="$(command -v python3.11)"
+# Debian's own /usr/bin/python3.11 (3.11.2), not whatever pyenv puts first.
+BUILD_PYTHON=/usr/bin/python3.11
 "$BUILD_PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
   || die "$BUILD_PYTHON is not Python 3.11"
 # llvm-ranlib may only exist with a version suffix.
@@ -112,7 +115,9 @@ fetch() { # debian-source-name orig-tarball sha256
   ensure_deb_src
   # Try the versions apt knows about, newest first: a security-suite index can
   # name a version whose files are gone from the mirror.
+  local up="${file#*_}"; up="${up%%.orig*}"   # upstream version, e.g. 3.11.2
   for ver in $(apt-cache showsrc "$name" | awk '/^Version:/ {print $2}' | sort -ruV); do
+    case "${ver#*:}" in "$up"-*) ;; *) continue ;; esac
     log "apt-get source --download-only $name=$ver"
     if (cd "$SRC" && apt-get source --download-only "$name=$ver") && [ -e "$SRC/$file" ]; then
       break
@@ -222,17 +227,81 @@ if ! stamp sqlite; then
   done_stamp sqlite
 fi
 
+# ----------------------------------------------------------------- OpenSSL
+# libcrypto for the _hashlib module.  libssl is built too, only because
+# CPython's configure test links against it; the _ssl module itself is left
+# out (WASI preview 1 has no sockets to put TLS on).
+if ! stamp openssl; then
+  log "OpenSSL 3.0.17 (libcrypto, libssl)"
+  unpack openssl_3.0.17.orig.tar.gz openssl-3.0.17
+  # WASI has no user ids: report "not set-uid", as on Windows/VxWorks/UEFI.
+  sed -i 's/^#if defined(OPENSSL_SYS_WIN32) || defined(OPENSSL_SYS_VXWORKS) || defined(OPENSSL_SYS_UEFI)$/& || defined(__wasi__)/' \
+    "$WORK/openssl-3.0.17/crypto/uid.c"
+  grep -q 'defined(__wasi__)' "$WORK/openssl-3.0.17/crypto/uid.c" || die "OpenSSL uid.c patch did not apply"
+  (cd "$WORK/openssl-3.0.17" \
+    && CFLAGS="$OPTFLAGS" ./Configure linux-generic32 \
+         no-asm no-async no-egd no-ktls no-module no-secure-memory no-shared \
+         no-sock no-dso no-threads no-ui-console no-tests no-afalgeng \
+         no-devcryptoeng no-engine -DNO_SYSLOG \
+         -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS \
+         -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_GETPID \
+         --prefix="$PREFIX" --libdir=lib --openssldir=/etc/ssl \
+    && make -j"$JOBS" build_generated && make -j"$JOBS" libcrypto.a libssl.a \
+    && make install_dev)
+  done_stamp openssl
+fi
+
 # ------------------------------------------------------------------ CPython
 PYSRC="$WORK/Python-3.11.2"
 PYBLD="$PYSRC/builddir/wasi"
 if ! stamp python; then
   log "CPython 3.11.2"
   unpack python3.11_3.11.2.orig.tar.gz Python-3.11.2
-  # Freeze the `encodings` package (upstream leaves it commented out only to
-  # keep build output short), so start-up needs no Lib/ directory.
-  sed -i "s|^        #'<encodings\.\*>',|        '<encodings.*>',|" "$PYSRC/Tools/scripts/freeze_modules.py"
-  grep -q "^        '<encodings\.\*>'," "$PYSRC/Tools/scripts/freeze_modules.py" \
-    || die "freeze_modules.py patch did not apply"
+  # _hashlib insists on a thread-safe OpenSSL; a WASI preview 1 CPython has no
+  # threads at all, so a no-threads libcrypto is fine there.
+  sed -i 's/^#ifndef OPENSSL_THREADS$/#if !defined(OPENSSL_THREADS) \&\& !defined(__wasi__)/' \
+    "$PYSRC/Modules/_hashopenssl.c"
+  grep -q '^#if !defined(OPENSSL_THREADS) && !defined(__wasi__)$' "$PYSRC/Modules/_hashopenssl.c" \
+    || die "_hashopenssl.c patch did not apply"
+  # Freeze (and deep-freeze) the `encodings` package -- upstream leaves it
+  # commented out only to keep build output short -- and the pure-Python
+  # stdlib modules that the benchmark's short run imports, so the module
+  # starts and runs with no Lib/ directory on disk.  The rest of the stdlib
+  # is not included; mount a Lib/ for anything else.
+  "$BUILD_PYTHON" - "$PYSRC/Tools/scripts/freeze_modules.py" <<'EOF'
+import sys
+path = sys.argv[1]
+src = open(path).read()
+old = "        #'<encodings.*>',\n"
+assert old in src, "encodings line not found"
+src = src.replace(old, "        '<encodings.*>',\n", 1)
+anchor = "    (TESTS_SECTION, ["
+assert anchor in src, "TESTS_SECTION not found"
+extra = """    ('keel benchmark: stdlib modules used by the short run', [
+        'functools', '<collections.*>', 'keyword', 'operator', 'reprlib',
+        'heapq', 'types', 'copyreg', 'numbers', 'weakref', '_weakrefset',
+        'copy', 'enum', '<re.*>', 'warnings', 'contextlib', 'struct',
+        'base64', 'datetime', 'decimal', '<json.*>', '<sqlite3.*>',
+        'hashlib', 'hmac',
+        ]),
+"""
+src = src.replace(anchor, extra + anchor, 1)
+open(path, "w").write(src)
+EOF
+  # deepfreeze.py bug in 3.11.2: its table of static strings is keyed by the
+  # C literal text as written (not unescaped), so the 2-character constant
+  # r"\n" was replaced by the static newline string (breaking re's escape
+  # tables once `re` is frozen).  Never share a static string for text that
+  # contains a backslash.
+  "$BUILD_PYTHON" - "$PYSRC/Tools/scripts/deepfreeze.py" <<'EOF'
+import sys
+path = sys.argv[1]
+src = open(path).read()
+old = "        if s in strings:\n"
+assert src.count(old) == 1, "deepfreeze.py: strings lookup not found"
+src = src.replace(old, "        if s in strings and '\\\\' not in s:\n", 1)
+open(path, "w").write(src)
+EOF
   (cd "$PYSRC" && "$BUILD_PYTHON" Tools/scripts/freeze_modules.py)
   mkdir -p "$PYBLD"
   # Upstream's WASI recipe (Tools/wasm/): config.site-wasm32-wasi; configure
@@ -242,10 +311,11 @@ if ! stamp python; then
   (cd "$PYBLD" \
     && CONFIG_SITE=../../Tools/wasm/config.site-wasm32-wasi \
        OPT="-DNDEBUG -fwrapv $OPTFLAGS -Wall" \
+       ac_cv_working_openssl_ssl=no \
        ../../configure -C --host=wasm32-unknown-wasi --build="$(gcc -dumpmachine)" \
-         --with-build-python="$BUILD_PYTHON" \
+         --with-build-python="$BUILD_PYTHON" --with-openssl="$PREFIX" \
     && make -j"$JOBS")
-  for mod in zlib _bz2 _lzma _sqlite3 _decimal pyexpat; do
+  for mod in zlib _bz2 _lzma _sqlite3 _decimal pyexpat _hashlib; do
     grep -q "^MODULE_$(echo "$mod" | tr '[:lower:]' '[:upper:]')_STATE=yes" "$PYBLD/Makefile" \
       || die "module $mod was not configured"
   done
@@ -253,5 +323,7 @@ if ! stamp python; then
 fi
 
 [ -s "$PYBLD/python.wasm" ] || die "$PYBLD/python.wasm missing"
-cp "$PYBLD/python.wasm" "$OUT.tmp" && mv "$OUT.tmp" "$OUT"
+# Drop the DWARF that comes with Debian's wasi-libc objects (~0.5 MB); the
+# `name` section stays, so traps and profiles still show function names.
+llvm-objcopy --strip-debug "$PYBLD/python.wasm" "$OUT.tmp" && mv "$OUT.tmp" "$OUT"
 log "wrote $OUT ($(stat -c %s "$OUT") bytes)"
