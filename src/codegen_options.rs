@@ -142,36 +142,48 @@ impl CodegenOptions {
         out
     }
 
-    /// Set up `config`'s compilation cache. The default cache is skipped
-    /// (reported at debug level) when there is no user cache directory;
-    /// a configuration file that does not load is an error.
+    /// Set up `config`'s compilation cache and return it (`None`: no
+    /// cache). The default cache is skipped (reported at debug level) when
+    /// there is no user cache directory; a configuration file that does
+    /// not load is an error.
     ///
     /// # Errors
     ///
     /// If `cache-config` names a file that cannot be read or parsed.
     #[cfg(feature = "compiler")]
-    pub fn configure_cache(&self, config: &mut Config) -> Result<()> {
+    pub fn configure_cache(&self, config: &mut Config) -> Result<Option<keel::Cache>> {
         use anyhow::Context as _;
         if !self.cache {
-            return Ok(());
+            return Ok(None);
         }
         match keel::Cache::from_file(self.cache_config.as_deref()) {
             Ok(cache) => {
-                config.cache(Some(cache));
+                config.cache(Some(cache.clone()));
+                Ok(Some(cache))
             }
             Err(e) if self.cache_config.is_none() => {
                 tracing::debug!("running without the compilation cache: {e:#}");
+                Ok(None)
             }
-            Err(e) => return Err(e).context("-C cache-config"),
+            Err(e) => Err(e).context("-C cache-config"),
         }
-        Ok(())
     }
 
     /// Without the compiler there is nothing to cache.
     #[cfg(not(feature = "compiler"))]
-    pub fn configure_cache(&self, _config: &mut Config) -> Result<()> {
-        Ok(())
+    pub fn configure_cache(&self, _config: &mut Config) -> Result<Option<Cache>> {
+        Ok(None)
     }
+}
+
+/// Stands in for `keel::Cache` in a build without the compiler.
+#[cfg(not(feature = "compiler"))]
+pub struct Cache;
+
+#[cfg(not(feature = "compiler"))]
+impl Cache {
+    /// Nothing is ever written in the background without a compiler.
+    pub fn wait_for_background_writes(&self) {}
 }
 
 #[cfg(test)]

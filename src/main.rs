@@ -433,7 +433,7 @@ fn run(run: &RunOptions, options: &WasmOptions, codegen: &CodegenOptions) -> Res
     let file = &run.file;
     let mut config = Config::new();
     options.configure(&mut config);
-    codegen.configure_cache(&mut config)?;
+    let cache = codegen.configure_cache(&mut config)?;
     progress::configure(&mut config);
     if !codegen.target_features.is_empty() {
         bail!(
@@ -540,13 +540,20 @@ fn run(run: &RunOptions, options: &WasmOptions, codegen: &CodegenOptions) -> Res
             .with_context(|| format!("calling `{name}`"))?;
         Ok(results)
     })();
-    match outcome {
-        Ok(results) => {
-            for result in &results {
-                println!("{}", format_val(result));
-            }
-            Ok(ExitCode::SUCCESS)
+    let outcome = outcome.map(|results| {
+        for result in &results {
+            println!("{}", format_val(result));
         }
+    });
+    // A lazily compiled module's cache entry is compiled whole on another
+    // thread; let it finish so that the next run loads it. The guest's
+    // output is out first.
+    if let Some(cache) = cache {
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        cache.wait_for_background_writes();
+    }
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) => match err.downcast_ref::<I32Exit>() {
             // The guest's `proc_exit`: its code is the process's status.
             Some(&I32Exit(code)) => match u8::try_from(code) {
@@ -665,7 +672,7 @@ fn format_val(val: &Val) -> String {
 fn wast(files: &[PathBuf], options: &WasmOptions, codegen: &CodegenOptions) -> Result<ExitCode> {
     let mut config = Config::new();
     options.configure(&mut config);
-    codegen.configure_cache(&mut config)?;
+    let cache = codegen.configure_cache(&mut config)?;
     if !codegen.target_features.is_empty() {
         bail!(
             "`-C target-feature` is for `keel compile --target`: `wast` detects this CPU's features"
@@ -704,6 +711,9 @@ fn wast(files: &[PathBuf], options: &WasmOptions, codegen: &CodegenOptions) -> R
         }
     }
     println!("{passed} passed, {failed} failed");
+    if let Some(cache) = cache {
+        cache.wait_for_background_writes();
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -289,3 +289,34 @@ fn lazy_compilation_on_request() {
     assert!(stderr(&eager).contains(COMPILED), "{}", stderr(&eager));
     assert!(!stderr(&eager).contains("lazily"), "{}", stderr(&eager));
 }
+
+/// A lazy run with the cache on compiles the whole module for the cache
+/// in the background and waits for it before exiting, so the next run,
+/// lazy or not, loads it.
+#[test]
+fn lazy_runs_fill_the_cache() {
+    let (dir, wat) = setup();
+    let home = dir.path().join("cache-home");
+    let wat = wat.to_str().unwrap();
+    let first = run(&mut keel(
+        &home,
+        &["run", "-C", "lazy=y", "--invoke", "main", wat],
+    ));
+    assert_eq!(String::from_utf8_lossy(&first.stdout), MAIN);
+    assert!(
+        stderr(&first).contains("compiled a function lazily"),
+        "{}",
+        stderr(&first)
+    );
+    assert_eq!(entries(&home).len(), 1);
+    for lazy in ["lazy=y", "lazy=n"] {
+        let again = run(&mut keel(
+            &home,
+            &["run", "-C", lazy, "--invoke", "main", wat],
+        ));
+        assert_eq!(String::from_utf8_lossy(&again.stdout), MAIN);
+        let log = stderr(&again);
+        assert!(log.contains(LOADED), "{log}");
+        assert!(!log.contains("lazily"), "{log}");
+    }
+}

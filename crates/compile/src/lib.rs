@@ -255,6 +255,9 @@ pub struct Compiler {
     /// would make Cranelift's optimizer superlinear (see
     /// `link::MAX_OPTIMIZED_DOMTREE_DEPTH`).
     isa_unoptimized: OwnedTargetIsa,
+    /// The unoptimized ISA with single-pass register allocation: lazy
+    /// compilation's first, quick tier.
+    isa_baseline: OwnedTargetIsa,
     options: CompilerOptions,
 }
 
@@ -329,6 +332,12 @@ impl Compiler {
             .set("opt_level", "none")
             .map_err(|e| CompileError::Isa(format!("setting opt_level=none: {e}")))?;
         let isa_unoptimized = isa_builder
+            .finish(settings::Flags::new(flags.clone()))
+            .map_err(|e| CompileError::Isa(e.to_string()))?;
+        flags
+            .set("regalloc_algorithm", "single_pass")
+            .map_err(|e| CompileError::Isa(format!("setting regalloc_algorithm: {e}")))?;
+        let isa_baseline = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Isa(e.to_string()))?;
         check_simd_support(&*isa, target)?;
@@ -336,6 +345,7 @@ impl Compiler {
             simd: isa_supports_simd(&*isa),
             isa,
             isa_unoptimized,
+            isa_baseline,
             options,
         })
     }
@@ -520,12 +530,16 @@ impl Compiler {
     /// `body`: its calls to the module's functions load their target from
     /// the call table at address `call_table` (one code address per
     /// defined function). The text holds the function alone, at offset 0
-    /// (`functions[0]`), with its tables.
+    /// (`functions[0]`), with its tables. With `baseline`, Cranelift
+    /// compiles it without optimizations and with single-pass register
+    /// allocation: about twice as fast, slower code, the same
+    /// semantics, traps, fuel and epoch counts.
     ///
     /// # Errors
     ///
     /// [`WasmError::Unsupported`] naming an operator keel cannot compile,
     /// or [`CompileError::Codegen`] if Cranelift fails.
+    #[allow(clippy::too_many_arguments)]
     pub fn compile_lazy_function(
         &self,
         module: &keel_translate::Module,
@@ -534,6 +548,7 @@ impl Compiler {
         body: &wasmparser::FunctionBody<'_>,
         index: keel_translate::DefinedFuncIndex,
         call_table: u64,
+        baseline: bool,
     ) -> Result<CompiledText, CompileError> {
         let source = link::BodySource {
             module,
@@ -541,6 +556,7 @@ impl Compiler {
             gc,
             body,
             call_table: Some(call_table),
+            baseline,
         };
         let compiled = link::compile_body(self, source, index)?;
         link::link_alone(&compiled)

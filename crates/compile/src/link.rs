@@ -81,9 +81,12 @@ fn too_deep_to_optimize(func: &ir::Function) -> bool {
 pub(crate) fn finish(
     compiler: &Compiler,
     ctx: &mut Context,
+    baseline: bool,
 ) -> Result<CompiledFunction, CompileError> {
     let mut raw_relocs = Vec::new();
-    let isa = if too_deep_to_optimize(&ctx.func) {
+    let isa = if baseline {
+        &*compiler.isa_baseline
+    } else if too_deep_to_optimize(&ctx.func) {
         &*compiler.isa_unoptimized
     } else {
         compiler.isa()
@@ -215,6 +218,8 @@ pub(crate) struct BodySource<'a, 'data> {
     pub(crate) gc: bool,
     pub(crate) body: &'a wasmparser::FunctionBody<'data>,
     pub(crate) call_table: Option<u64>,
+    /// Compile quickly without optimizations ([`Compiler`]'s baseline ISA).
+    pub(crate) baseline: bool,
 }
 
 impl<'a, 'data> BodySource<'a, 'data> {
@@ -226,6 +231,7 @@ impl<'a, 'data> BodySource<'a, 'data> {
             gc: translation.gc,
             body: &translation.function_bodies[index].body,
             call_table: None,
+            baseline: false,
         }
     }
 }
@@ -283,7 +289,7 @@ fn compile_one_unguarded(
     .entered();
     let (func, host_call_types) = build_function(compiler, source, index)?;
     let mut ctx = Context::for_function(func);
-    let mut compiled = finish(compiler, &mut ctx)?;
+    let mut compiled = finish(compiler, &mut ctx, source.baseline)?;
     compiled.host_call_types = host_call_types;
     // Code before the first operator (the prologue, its stack check) maps
     // to the start of the function body.

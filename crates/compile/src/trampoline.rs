@@ -132,5 +132,5 @@ pub(crate) fn wasm_to_array(
 
 fn compile(compiler: &Compiler, func: ir::Function) -> Result<CompiledFunction, CompileError> {
     let mut ctx = Context::for_function(func);
-    crate::link::finish(compiler, &mut ctx)
+    crate::link::finish(compiler, &mut ctx, false)
 }

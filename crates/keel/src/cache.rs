@@ -39,8 +39,9 @@
 use std::fs::{self, File};
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, bail};
@@ -253,6 +254,9 @@ struct CacheInner {
     enabled: bool,
     hits: AtomicUsize,
     misses: AtomicUsize,
+    /// Threads compiling whole modules for entries (see
+    /// [`Cache::wait_for_background_writes`]).
+    background: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl core::fmt::Debug for Cache {
@@ -296,6 +300,7 @@ impl Cache {
                 enabled: config.enabled,
                 hits: AtomicUsize::new(0),
                 misses: AtomicUsize::new(0),
+                background: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -331,6 +336,59 @@ impl Cache {
     /// corrupted or untrusted) and compiled.
     pub fn misses(&self) -> usize {
         self.inner.misses.load(Ordering::Relaxed)
+    }
+
+    /// Wait until the entries being written on background threads are
+    /// written (or given up).
+    ///
+    /// A module compiled lazily ([`Config::lazy_compilation`](crate::Config::lazy_compilation))
+    /// on a cache miss is compiled whole for the cache on a thread of its
+    /// own while the guest runs; a process that exits before that thread
+    /// is done leaves no entry, and its next run compiles again. `keel run`
+    /// calls this after the guest has returned and its output is flushed.
+    /// Returns at once when nothing is pending.
+    pub fn wait_for_background_writes(&self) {
+        let pending = core::mem::take(
+            &mut *self
+                .inner
+                .background
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for thread in pending {
+            if thread.join().is_err() {
+                tracing::debug!("a thread writing a cache entry panicked");
+            }
+        }
+    }
+
+    /// Compile an entry for `key` on a thread of its own: `compile`
+    /// returns the artifact to store, or an error that leaves the entry
+    /// unwritten (reported at debug level).
+    pub(crate) fn put_in_background(
+        &self,
+        key: String,
+        compile: impl FnOnce() -> Result<Vec<u8>> + Send + 'static,
+    ) {
+        let cache = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("keel-cache-writer".into())
+            .spawn(move || match compile() {
+                Ok(artifact) => cache.put(&key, &artifact),
+                Err(e) => tracing::debug!("not caching the compiled module: {e:#}"),
+            });
+        match spawned {
+            Ok(thread) => {
+                let mut pending = self
+                    .inner
+                    .background
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                pending.retain(|t| !t.is_finished());
+                pending.push(thread);
+            }
+            Err(e) => tracing::debug!("not caching the compiled module: {e}"),
+        }
     }
 
     /// Whether the cache is on ([`CacheConfig::with_enabled`]).

@@ -127,6 +127,7 @@ impl Compiler {
     /// # Errors
     ///
     /// If Cranelift fails or the body has an operator keel cannot compile.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn compile_lazy_function(
         &self,
         module: &keel_translate::Module,
@@ -135,9 +136,10 @@ impl Compiler {
         body: &wasmparser::FunctionBody<'_>,
         def: keel_translate::DefinedFuncIndex,
         call_table: u64,
+        baseline: bool,
     ) -> Result<CompiledText> {
         self.0
-            .compile_lazy_function(module, offsets, gc, body, def, call_table)
+            .compile_lazy_function(module, offsets, gc, body, def, call_table, baseline)
             .map_err(compile_error)
     }
 

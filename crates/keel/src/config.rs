@@ -37,6 +37,8 @@ pub struct Config {
     pub(crate) relaxed_simd_deterministic: bool,
     /// [`Config::lazy_compilation`].
     pub(crate) lazy_compilation: bool,
+    /// [`Config::lazy_baseline`].
+    pub(crate) lazy_baseline: bool,
     /// [`Config::compilation_progress`]'s callback.
     pub(crate) compilation_progress: Option<CompilationProgress>,
     /// The compilation cache ([`Config::cache`]).
@@ -70,6 +72,7 @@ impl core::fmt::Debug for Config {
                 &self.relaxed_simd_deterministic,
             )
             .field("lazy_compilation", &self.lazy_compilation)
+            .field("lazy_baseline", &self.lazy_baseline)
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +101,7 @@ impl Default for Config {
             features: keel_translate::wasm_features(),
             relaxed_simd_deterministic: true,
             lazy_compilation: false,
+            lazy_baseline: false,
             compilation_progress: None,
             #[cfg(feature = "cache")]
             cache: None,
@@ -602,11 +606,31 @@ impl Config {
     /// compiles the whole module again. With [`Config::cache`], a module
     /// the cache does not have is compiled lazily to run at once, and
     /// whole on a background thread for the cache (so a later run loads
-    /// all of its code); the entry is lost if the process ends first.
+    /// all of its code); the entry is lost if the process ends before
+    /// [`Cache::wait_for_background_writes`](crate::Cache::wait_for_background_writes).
     /// Needs the `compiler` feature; a module compiled lazily keeps its
-    /// binary in memory.
+    /// binary in memory. See also [`Config::lazy_baseline`].
     pub fn lazy_compilation(&mut self, enable: bool) -> &mut Self {
         self.lazy_compilation = enable;
+        self
+    }
+
+    /// With [`Config::lazy_compilation`], compile a function at its first
+    /// call without optimizations first (Cranelift's `opt_level=none` with
+    /// single-pass register allocation, about twice as fast to compile,
+    /// slower to run), then compile its optimized code on a background
+    /// thread of the engine and switch later calls to it (default: off;
+    /// experimental). Both tiers have the same semantics, traps,
+    /// backtraces and fuel and epoch counts, but unoptimized frames are
+    /// larger, so deep recursion exhausts the stack sooner (functions with
+    /// bodies over 16 KiB are compiled optimized at once for that reason);
+    /// calls already running the baseline code finish there. Off, or
+    /// without the `std` feature (no threads), a first call compiles
+    /// optimized code at once.
+    /// [`Module::wait_for_optimized_code`](crate::Module::wait_for_optimized_code)
+    /// waits for the background compiler.
+    pub fn lazy_baseline(&mut self, enable: bool) -> &mut Self {
+        self.lazy_baseline = enable;
         self
     }
 

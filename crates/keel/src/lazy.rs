@@ -42,6 +42,7 @@ impl LazyFunctions {
         &self,
         def: DefinedFuncIndex,
         call_table: usize,
+        optimized: bool,
     ) -> Result<keel_translate::CompiledText> {
         let range = self
             .bodies
@@ -63,29 +64,61 @@ impl LazyFunctions {
             &body,
             def,
             call_table as u64,
+            !optimized,
         )
     }
 }
+
+/// Functions with bodies of more bytes are compiled optimized at once,
+/// even with [`Config::lazy_baseline`](crate::Config::lazy_baseline):
+/// unoptimized code gives every value a stack slot of its own, and the
+/// frames of large functions grow so much that programs recursing
+/// through them (CPython's interpreter loop, 50 KB of wasm) exhaust the
+/// wasm stack where optimized code does not.
+const BASELINE_MAX_BODY_BYTES: usize = 16 << 10;
 
 impl keel_vm::LazyCompiler for LazyFunctions {
     fn compile(
         &self,
         def: DefinedFuncIndex,
         call_table: usize,
+        optimized: bool,
     ) -> core::result::Result<keel_translate::CompiledText, Box<dyn Any + Send>> {
         #[cfg(feature = "std")]
         let start = std::time::Instant::now();
-        let result = self.compile_body(def, call_table).map_err(|e| {
-            let index = self.module.func_index(def).as_u32();
+        let index = self.module.func_index(def).as_u32();
+        let result = self.compile_body(def, call_table, optimized).map_err(|e| {
+            #[cfg(feature = "std")]
+            tracing::debug!("lazily compiling function {index}: {e:#}");
             Box::new(e.context(format!("lazily compiling function {index}"))) as Box<dyn Any + Send>
         });
         #[cfg(feature = "std")]
         tracing::info!(
-            function = self.module.func_index(def).as_u32(),
+            function = index,
+            optimized,
             seconds = start.elapsed().as_secs_f64(),
             "compiled a function lazily"
         );
         result
+    }
+
+    fn tiers(&self, def: DefinedFuncIndex) -> bool {
+        self.may_tier()
+            && self
+                .bodies
+                .get(def)
+                .is_some_and(|b| b.len() <= BASELINE_MAX_BODY_BYTES)
+    }
+
+    fn may_tier(&self) -> bool {
+        cfg!(feature = "std") && self.engine.inner.config.lazy_baseline
+    }
+
+    fn tier_up(&self, job: keel_vm::TierUp) {
+        #[cfg(feature = "std")]
+        self.engine.tier_up(job);
+        #[cfg(not(feature = "std"))]
+        job.abandon();
     }
 
     fn compiled(&self, def: DefinedFuncIndex, address: usize, len: usize) {

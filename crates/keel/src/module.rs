@@ -216,16 +216,9 @@ impl Module {
         if let Some(wasm) = module.inner.wasm.clone() {
             // Compiled lazily: compile the whole module for the cache on
             // another thread, while this one runs it.
-            let (engine, cache) = (engine.clone(), cache.clone());
-            let spawned = std::thread::Builder::new()
-                .name("keel-cache-writer".into())
-                .spawn(move || match engine.precompile_uncached(&wasm) {
-                    Ok(artifact) => cache.put(&key, &artifact),
-                    Err(e) => tracing::debug!("not caching the compiled module: {e:#}"),
-                });
-            if let Err(e) = spawned {
-                tracing::debug!("not caching the compiled module: {e}");
-            }
+            // (`Cache::wait_for_background_writes` waits for it.)
+            let engine = engine.clone();
+            cache.put_in_background(key, move || engine.precompile_uncached(&wasm));
             return Ok(module);
         }
         match module.serialize() {
@@ -524,6 +517,21 @@ impl Module {
         match &self.inner.lazy {
             Some(lazy) => lazy.compiled(),
             None => self.inner.module.num_defined_funcs() as usize,
+        }
+    }
+
+    /// Wait until every function compiled at the baseline tier so far
+    /// runs its optimized code ([`Config::lazy_baseline`](crate::Config::lazy_baseline)):
+    /// the engine's background compiler has caught up with this module.
+    /// Returns at once for a module compiled eagerly or without tiers.
+    /// Functions first called meanwhile (by other threads) are waited
+    /// for too.
+    #[cfg(feature = "std")]
+    pub fn wait_for_optimized_code(&self) {
+        if let Some(lazy) = &self.inner.lazy {
+            while lazy.pending_tier_ups() > 0 {
+                std::thread::sleep(core::time::Duration::from_micros(200));
+            }
         }
     }
 

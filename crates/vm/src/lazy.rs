@@ -25,6 +25,17 @@
 //! binary search, without a lock (segments are only appended, in address
 //! order, and freed with the module).
 //!
+//! # Tiers
+//!
+//! When the compiler says so ([`LazyCompiler::tiers`]), a first call
+//! compiles the function quickly, without optimizations (the *baseline*
+//! tier), and hands a [`TierUp`] to the compiler, which runs it on
+//! another thread: that compiles the optimized code into a segment of its
+//! own and stores its address in the table, so later calls run it. The
+//! baseline segment stays (a thread may still run it) until the module
+//! drops. A function reference made while a function is at the baseline
+//! tier points at its stub, so it follows the table too.
+//!
 //! # Compiling
 //!
 //! The first call of function `i` enters `keel_lazy_trampoline`, which
@@ -38,7 +49,7 @@
 use crate::{VmError, sys};
 use alloc::boxed::Box;
 use alloc::format;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use core::any::Any;
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use keel_translate::{CompiledText, DefinedFuncIndex, EntityRef, Module, Trap};
@@ -56,15 +67,65 @@ pub trait LazyCompiler: Send + Sync {
     ///
     /// Why it could not: the value is what the failing wasm call returns
     /// (`keel` passes an `anyhow::Error`).
+    /// With `optimized` false, compile quickly without optimizations
+    /// (the baseline tier, see [`LazyCompiler::tiers`]).
     fn compile(
         &self,
         def: DefinedFuncIndex,
         call_table: usize,
+        optimized: bool,
     ) -> Result<CompiledText, Box<dyn Any + Send>>;
 
     /// Called after each function is published at `address`, for
     /// profilers and logging.
     fn compiled(&self, _def: DefinedFuncIndex, _address: usize, _len: usize) {}
+
+    /// Whether the first call of `def` compiles the baseline tier and
+    /// passes a [`TierUp`] to [`LazyCompiler::tier_up`] (default: no,
+    /// first calls compile optimized code).
+    fn tiers(&self, _def: DefinedFuncIndex) -> bool {
+        false
+    }
+
+    /// Whether [`LazyCompiler::tiers`] may say yes for some function
+    /// (it sizes the reservation for two tiers).
+    fn may_tier(&self) -> bool {
+        false
+    }
+
+    /// Run `job` when convenient, on another thread (it compiles the
+    /// optimized code). The default runs nothing, which leaves the
+    /// function at the baseline tier ([`TierUp::abandon`]).
+    fn tier_up(&self, job: TierUp) {
+        job.abandon();
+    }
+}
+
+/// Optimizing one function compiled at the baseline tier
+/// ([`LazyCompiler::tier_up`]). Holds the module's code weakly: a job for
+/// a dropped module does nothing.
+#[derive(Debug)]
+pub struct TierUp {
+    code: Weak<LazyInner>,
+    def: DefinedFuncIndex,
+}
+
+impl TierUp {
+    /// Compile the optimized code and switch later calls to it. A
+    /// compilation error leaves the function at the baseline tier (the
+    /// compiler reports it).
+    pub fn run(self) {
+        if let Some(inner) = self.code.upgrade() {
+            inner.tier_up(self.def, true);
+        }
+    }
+
+    /// Leave the function at the baseline tier for good.
+    pub fn abandon(self) {
+        if let Some(inner) = self.code.upgrade() {
+            inner.tier_up(self.def, false);
+        }
+    }
 }
 
 /// One compiled function's code and tables.
@@ -81,13 +142,18 @@ pub struct Segment {
     def: DefinedFuncIndex,
 }
 
-/// Not compiled; being compiled; compiled (the table holds the code).
+/// Not compiled; being compiled; compiled at the baseline tier, the
+/// optimized code pending (the table holds the baseline code); compiled
+/// for good (the table holds the code).
 const UNCOMPILED: u8 = 0;
 const COMPILING: u8 = 1;
-const COMPILED: u8 = 2;
+const BASELINE: u8 = 2;
+const COMPILED: u8 = 3;
 
 /// What the registry and the instances share.
 pub struct LazyInner {
+    /// Itself, for [`TierUp`] jobs.
+    me: Weak<LazyInner>,
     module: Arc<Module>,
     compiler: Box<dyn LazyCompiler>,
     base: *mut u8,
@@ -102,9 +168,14 @@ pub struct LazyInner {
     /// The next free byte for a segment, and the end of the reservation;
     /// placing a segment takes this lock, lookups never do.
     next: spin::Mutex<usize>,
-    /// The published segments, in address order; `published` of them.
+    /// The published segments, in address order; `published` of them
+    /// (up to two per function: baseline and optimized).
     segments: Box<[AtomicPtr<Segment>]>,
     published: AtomicUsize,
+    /// Functions compiled (at either tier).
+    compiled: AtomicUsize,
+    /// Functions at the baseline tier whose optimized code is pending.
+    baseline: AtomicUsize,
 }
 
 // SAFETY: the raw pointers are to the reservation this value owns until
@@ -158,8 +229,12 @@ impl LazyCode {
         let page = sys::page_size();
         let table_len = (functions * 8).next_multiple_of(page).max(page);
         let stubs_len = (2 * functions * STUB_SIZE + FAR_SIZE).next_multiple_of(page);
+        // Each function may be compiled twice (baseline and optimized),
+        // each in pages of its own.
+        let tiers = if compiler.may_tier() { 2 } else { 1 };
         let code_len = code_bytes
-            .checked_add(functions.saturating_mul(page))
+            .saturating_mul(tiers)
+            .checked_add(functions.saturating_mul(page * tiers))
             .and_then(|n| n.checked_add(1 << 20))
             .ok_or_else(|| VmError::ImplLimit("the lazy code reservation overflows".into()))?
             .next_multiple_of(page);
@@ -211,7 +286,8 @@ impl LazyCode {
             unsafe { sys::release(base, reserved) };
             return Err(e);
         }
-        let inner = Arc::new(LazyInner {
+        let inner = Arc::new_cyclic(|me| LazyInner {
+            me: me.clone(),
             module,
             compiler,
             base,
@@ -221,10 +297,12 @@ impl LazyCode {
             stubs,
             states: (0..functions).map(|_| AtomicU8::new(UNCOMPILED)).collect(),
             next: spin::Mutex::new(stubs + stubs_len),
-            segments: (0..functions)
+            segments: (0..functions * tiers)
                 .map(|_| AtomicPtr::new(core::ptr::null_mut()))
                 .collect(),
             published: AtomicUsize::new(0),
+            compiled: AtomicUsize::new(0),
+            baseline: AtomicUsize::new(0),
         });
         let registration = keel_trap::register_code(base_addr, reserved, inner.clone());
         Ok(Self {
@@ -249,9 +327,15 @@ impl LazyCode {
         self.inner.wasm_call(def)
     }
 
-    /// How many functions are compiled.
+    /// How many functions are compiled (at either tier).
     pub fn compiled(&self) -> usize {
-        self.inner.published.load(Ordering::Acquire)
+        self.inner.compiled.load(Ordering::Acquire)
+    }
+
+    /// How many functions run baseline code while their optimized code is
+    /// pending ([`LazyCompiler::tiers`]).
+    pub fn pending_tier_ups(&self) -> usize {
+        self.inner.baseline.load(Ordering::Acquire)
     }
 
     /// Compile defined function `def` now if it is not yet, as its first
@@ -293,13 +377,16 @@ impl LazyInner {
                 Ordering::Acquire,
             ) {
                 Ok(_) => break,
-                Err(COMPILED) => return Ok(self.slot(def).load(Ordering::Acquire) as *const u8),
+                Err(BASELINE | COMPILED) => {
+                    return Ok(self.slot(def).load(Ordering::Acquire) as *const u8);
+                }
                 Err(_) => wait(),
             }
         }
+        let tiers = self.compiler.tiers(def);
         let result = self
             .compiler
-            .compile(def, self.base as usize)
+            .compile(def, self.base as usize, !tiers)
             .and_then(|text| {
                 self.place(def, text)
                     .map_err(|e| Box::new(e) as Box<dyn Any + Send>)
@@ -307,7 +394,17 @@ impl LazyInner {
         match result {
             Ok(address) => {
                 self.slot(def).store(address, Ordering::Release);
-                state.store(COMPILED, Ordering::Release);
+                self.compiled.fetch_add(1, Ordering::AcqRel);
+                if tiers {
+                    self.baseline.fetch_add(1, Ordering::AcqRel);
+                    state.store(BASELINE, Ordering::Release);
+                    self.compiler.tier_up(TierUp {
+                        code: self.me.clone(),
+                        def,
+                    });
+                } else {
+                    state.store(COMPILED, Ordering::Release);
+                }
                 Ok(address as *const u8)
             }
             Err(e) => {
@@ -315,6 +412,28 @@ impl LazyInner {
                 Err(e)
             }
         }
+    }
+
+    /// Move `def` from the baseline tier to its final code: the optimized
+    /// code compiled now when `optimize`, else (or if that fails) the
+    /// baseline code it has.
+    fn tier_up(&self, def: DefinedFuncIndex, optimize: bool) {
+        let state = &self.states[def.index()];
+        if state.load(Ordering::Acquire) != BASELINE {
+            return;
+        }
+        if optimize {
+            let placed = self
+                .compiler
+                .compile(def, self.base as usize, true)
+                .ok()
+                .and_then(|text| self.place(def, text).ok());
+            if let Some(address) = placed {
+                self.slot(def).store(address, Ordering::Release);
+            }
+        }
+        state.store(COMPILED, Ordering::Release);
+        self.baseline.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Copy `text`'s code into fresh pages of the reservation, make them

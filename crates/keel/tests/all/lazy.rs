@@ -123,6 +123,92 @@ fn traps_and_backtraces_match_eager_compilation() {
     assert_eq!(eager, lazy);
 }
 
+/// `Config::lazy_baseline`: first calls run unoptimized code, the
+/// engine's background thread replaces it with optimized code; results,
+/// traps, backtraces and fuel are the same on both tiers and eagerly, also
+/// while calls race with the switch.
+#[test]
+fn baseline_tier_then_optimized_code() {
+    let wat = r#"(module
+      (func $c (param i32) (result i32) local.get 0 i32.const 0 i32.div_u)
+      (func $b (param i32) (result i32) local.get 0 call $c i32.const 1 i32.add)
+      (func $a (export "a") (param i32) (result i32) local.get 0 call $b)
+      (func $fib (export "fib") (param i32) (result i32)
+        local.get 0 i32.const 2 i32.lt_u
+        if (result i32) local.get 0
+        else
+          local.get 0 i32.const 1 i32.sub call $fib
+          local.get 0 i32.const 2 i32.sub call $fib
+          i32.add
+        end))"#;
+    type Frames = Vec<(u32, Option<u32>)>;
+    let run = |store: &mut Store<()>, instance: &Instance| -> (i32, u64, keel::Trap, Frames) {
+        store.set_fuel(1 << 40).unwrap();
+        let fib = instance
+            .get_typed_func::<i32, i32>(&mut *store, "fib")
+            .unwrap();
+        let r = fib.call(&mut *store, 16).unwrap();
+        let fuel = (1u64 << 40) - store.get_fuel().unwrap();
+        let a = instance
+            .get_typed_func::<i32, i32>(&mut *store, "a")
+            .unwrap();
+        let err = a.call(&mut *store, 5).unwrap_err();
+        let frames = err
+            .downcast_ref::<keel::WasmBacktrace>()
+            .unwrap()
+            .frames()
+            .iter()
+            .map(|f| (f.func_index, f.module_offset))
+            .collect();
+        (r, fuel, *err.downcast_ref::<keel::Trap>().unwrap(), frames)
+    };
+    let engine = |lazy: bool| {
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .lazy_compilation(lazy)
+            .lazy_baseline(true);
+        Engine::new(&config).unwrap()
+    };
+    let eager_engine = engine(false);
+    let eager_module = Module::new(&eager_engine, wat).unwrap();
+    let mut store = Store::new(&eager_engine, ());
+    let instance = Instance::new(&mut store, &eager_module, &[]).unwrap();
+    let eager = run(&mut store, &instance);
+    assert_eq!(eager.0, 987);
+    assert_eq!(eager.2, keel::Trap::IntegerDivisionByZero);
+    assert_eq!(eager.3.len(), 3);
+
+    let lazy_engine = engine(true);
+    let module = Module::new(&lazy_engine, wat).unwrap();
+    // Four threads call while the functions move from the baseline tier
+    // to optimized code.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let mut store = Store::new(&lazy_engine, ());
+                let instance = Instance::new(&mut store, &module, &[]).unwrap();
+                for _ in 0..20 {
+                    assert_eq!(run(&mut store, &instance), eager);
+                }
+            });
+        }
+    });
+    module.wait_for_optimized_code();
+    assert_eq!(module.compiled_functions(), 4);
+    // Optimized code now, for old and new instances alike.
+    let mut store = Store::new(&lazy_engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(run(&mut store, &instance), eager);
+    drop(module);
+    // A module dropped with optimizations pending.
+    let module = Module::new(&lazy_engine, wat).unwrap();
+    let mut store = Store::new(&lazy_engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(run(&mut store, &instance), eager);
+    drop((instance, store, module));
+}
+
 /// Exceptions thrown, caught and rethrown across lazily compiled frames,
 /// and collections walking their stack maps.
 #[test]
