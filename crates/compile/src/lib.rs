@@ -539,7 +539,10 @@ impl Compiler {
     ///
     /// [`WasmError::Unsupported`] naming an operator keel cannot compile,
     /// or [`CompileError::Codegen`] if Cranelift fails.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the module's parts, the body, its index and how to compile it"
+    )]
     pub fn compile_lazy_function(
         &self,
         module: &keel_translate::Module,

@@ -127,7 +127,10 @@ impl Compiler {
     /// # Errors
     ///
     /// If Cranelift fails or the body has an operator keel cannot compile.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the module's parts, the body, its index and how to compile it"
+    )]
     pub(crate) fn compile_lazy_function(
         &self,
         module: &keel_translate::Module,
