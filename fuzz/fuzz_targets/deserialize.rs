@@ -125,7 +125,9 @@ fn build_id_at(bytes: &[u8]) -> Option<usize> {
         let id = bytes.get(at + 1..at + 1 + BUILD_ID_LEN)?;
         let found = bytes[at] == b'+'
             && bytes[at - 1].is_ascii_digit()
-            && id.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+            && id
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
         found.then_some(at + 1)
     })
 }

@@ -104,12 +104,26 @@ fn terminating_module_with(
 /// A keel engine for fuzzing: one thread per compilation (the fuzzer runs
 /// one input at a time).
 pub fn keel_engine() -> keel::Engine {
+    keel_engine_compiling(false)
+}
+
+/// [`keel_engine`], compiling each function at its first call when `lazy`
+/// (`Config::lazy_compilation`).
+pub fn keel_engine_compiling(lazy: bool) -> keel::Engine {
     let mut config = keel::Config::new();
     config
         .parallel_compilation(false)
         .wasm_wide_arithmetic(true)
-        .wasm_custom_page_sizes(true);
+        .wasm_custom_page_sizes(true)
+        .lazy_compilation(lazy);
     keel::Engine::new(&config).expect("keel engine")
+}
+
+/// Whether an input runs with lazy compilation: the low bit of its last
+/// byte, which the module generator reads last if at all, so that adding
+/// the choice did not change what the committed seeds generate.
+pub fn lazy_choice(data: &[u8]) -> bool {
+    data.last().is_some_and(|b| b & 1 == 1)
 }
 
 /// The largest linear memory a fuzzed store may grow to (64 MiB), the
@@ -366,11 +380,13 @@ fn compare_state(
     }
 }
 
-/// A keel engine with fuel metering, in either memory mode.
-pub fn keel_fuel_engine(signals_based_traps: bool) -> keel::Engine {
+/// A keel engine with fuel metering, in either memory mode, compiling
+/// each function at its first call when `lazy`.
+pub fn keel_fuel_engine(signals_based_traps: bool, lazy: bool) -> keel::Engine {
     let mut config = keel::Config::new();
     config
         .parallel_compilation(false)
+        .lazy_compilation(lazy)
         .wasm_wide_arithmetic(true)
         .wasm_custom_page_sizes(true)
         .consume_fuel(true)
