@@ -484,8 +484,18 @@ fn gc(c: &mut Criterion) {
     let mut wasmtime_config = wasmtime::Config::default();
     wasmtime_config.wasm_gc(true).wasm_function_references(true);
     for (workload, wat, n, expect) in [
-        ("binary_trees", include_str!("../workloads/gc_trees.wat"), 14, 3_222_190.0),
-        ("hash_map", include_str!("../workloads/gc_hashmap.wat"), 200_000, 2_302_374_022.0),
+        (
+            "binary_trees",
+            include_str!("../workloads/gc_trees.wat"),
+            14,
+            3_222_190.0,
+        ),
+        (
+            "hash_map",
+            include_str!("../workloads/gc_hashmap.wat"),
+            200_000,
+            2_302_374_022.0,
+        ),
     ] {
         let wasm = wat::parse_str(wat).unwrap();
         let mut runners = [

@@ -432,6 +432,13 @@ pub fn real_programs() -> Vec<(&'static str, std::path::PathBuf)> {
     ]
 }
 
+/// The large real program of issue 33 (`programs/large/python.wasm`,
+/// CPython 3.11 for WASI, 11.1 MiB of wasm): (name, path).
+pub fn large_program() -> (&'static str, std::path::PathBuf) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs/large/python.wasm");
+    ("python", path)
+}
+
 /// The instantiation benchmarks' modules, by case name: `empty` (no
 /// items), `data_64k` (one page of memory filled by a 64 KiB active data
 /// segment) and `funcs_1000` (1,000 functions, all placed in a 1,000-slot

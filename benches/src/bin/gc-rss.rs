@@ -15,8 +15,16 @@ use std::process::Command;
 /// long-lived tree, 2^26 nodes allocated in all) and a hash map of one
 /// million insertions.
 const WORKLOADS: [(&str, &str, i32); 2] = [
-    ("binary_trees", include_str!("../../workloads/gc_trees.wat"), 18),
-    ("hash_map", include_str!("../../workloads/gc_hashmap.wat"), 1_000_000),
+    (
+        "binary_trees",
+        include_str!("../../workloads/gc_trees.wat"),
+        18,
+    ),
+    (
+        "hash_map",
+        include_str!("../../workloads/gc_hashmap.wat"),
+        1_000_000,
+    ),
 ];
 
 /// The runtimes measured.

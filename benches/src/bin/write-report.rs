@@ -5,7 +5,9 @@
 //! instantiation throughput on two threads, the real programs, the
 //! resident memory per idle instance (`target/idle-rss.json`, written by
 //! the `idle-rss` binary), the targets of issue 15 checked against all of
-//! these, and the machine and versions. `benches/earlier-results.md`, the
+//! these, the start-up measures of issue 33 (`startup-cli.sh`'s
+//! `target/startup-cli.json`, the `startup` benchmark, `artifact-sizes`'
+//! `target/artifact-sizes.json`), and the machine and versions. `benches/earlier-results.md`, the
 //! hand-kept tables of benchmarks the report does not run, is appended as
 //! it is.
 
@@ -77,6 +79,192 @@ struct Check {
     what: String,
     value: f64,
     target: f64,
+}
+
+/// The start-up section (issue 33): whole-process times of
+/// `startup-cli.sh` (`target/startup-cli.json`, hyperfine's), the
+/// criterion groups of `benches/startup.rs` and the artifact sizes of the
+/// `artifact-sizes` binary (`target/artifact-sizes.json`). Parts whose
+/// results are missing are left out.
+fn startup(md: &mut String, results: &Results, root: &Path, checks: &mut Vec<Check>) -> Result<()> {
+    let cli: Option<Value> = std::fs::read_to_string(root.join("target/startup-cli.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t))
+        .transpose()?;
+    let sizes: Option<Value> = std::fs::read_to_string(root.join("target/artifact-sizes.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t))
+        .transpose()?;
+    let group = |g: &'static str| results.iter().filter(move |((rg, _), _)| rg == g);
+    if cli.is_none() && sizes.is_none() && group("lazy_execution").next().is_none() {
+        return Ok(());
+    }
+    writeln!(md, "## Start-up: compilation cache and lazy compilation\n")?;
+    if let Some(cli) = &cli {
+        // `case/runtime` -> median seconds.
+        let mut by_case: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
+        for r in cli["results"].as_array().into_iter().flatten() {
+            let name = r["command"].as_str().unwrap_or_default();
+            if let Some((case, runtime)) = name.split_once('/') {
+                let median = r["median"].as_f64().unwrap_or(f64::NAN);
+                by_case
+                    .entry(case.into())
+                    .or_default()
+                    .insert(runtime.into(), median);
+            }
+        }
+        writeln!(
+            md,
+            "`benches/startup-cli.sh`: wall time of the whole `keel run` / `wasmtime run` \
+             process (Wasmtime's release CLI), hyperfine's median of 5 runs. `python_pass`: \
+             the large program (`programs/large`, CPython 3.11, 11.1 MiB of wasm) with `-c \
+             pass`; `python_short`: its short run (SQLite, JSON, decimal, SHA-256, zlib); both \
+             without a cache (`-C cache=n`), keel lazily (its default at this size) and \
+             eagerly (`-C lazy=n`). `*_cached`: a second run with a warm compilation cache.\n"
+        )?;
+        writeln!(
+            md,
+            "| case | keel lazy | keel | Wasmtime | keel lazy/Wasmtime | keel/Wasmtime |\n\
+             |---|---:|---:|---:|---:|---:|"
+        )?;
+        let s = |x: f64| {
+            if x.is_finite() {
+                format!("{x:.3} s")
+            } else {
+                "–".into()
+            }
+        };
+        for (case, rt) in &by_case {
+            let get = |r: &str| rt.get(r).copied().unwrap_or(f64::NAN);
+            let (lazy, keel, wt) = (get("keel_lazy"), get("keel"), get("wasmtime"));
+            writeln!(
+                md,
+                "| {case} | {} | {} | {} | {} | {} |",
+                s(lazy),
+                s(keel),
+                s(wt),
+                fmt_ratio(lazy / wt),
+                fmt_ratio(keel / wt)
+            )?;
+            if case == "python_short" {
+                checks.push(Check {
+                    what: "large program's short run, uncached, keel lazy/Wasmtime".into(),
+                    value: lazy / wt,
+                    target: 0.2,
+                });
+            }
+            if case.ends_with("_cached") {
+                checks.push(Check {
+                    what: format!("`{case}` second run (cache), keel/Wasmtime"),
+                    value: keel / wt,
+                    target: 1.0,
+                });
+            }
+        }
+        writeln!(md)?;
+    }
+    let mut rows = group("programs_cached").peekable();
+    if rows.peek().is_some() {
+        writeln!(
+            md,
+            "`benches/startup.rs` `programs_cached`: `Module::new` of a program in a warm \
+             compilation cache, in process.\n\n| program | keel | Wasmtime | keel/Wasmtime |\n\
+             |---|---:|---:|---:|"
+        )?;
+        for ((_, case), rt) in rows {
+            let get = |r: &str| rt.get(r).copied().unwrap_or(f64::NAN);
+            let (k, w) = (get("keel"), get("wasmtime"));
+            writeln!(
+                md,
+                "| {case} | {} | {} | {} |",
+                fmt_ns(k),
+                fmt_ns(w),
+                fmt_ratio(k / w)
+            )?;
+            checks.push(Check {
+                what: format!("`{case}` from the cache (`Module::new`), keel/Wasmtime"),
+                value: k / w,
+                target: 1.0,
+            });
+        }
+        writeln!(md)?;
+    }
+    for ((_, case), rt) in group("module_new_large") {
+        let get = |r: &str| rt.get(r).copied().unwrap_or(f64::NAN);
+        let (lazy, k, w) = (get("keel_lazy"), get("keel"), get("wasmtime"));
+        writeln!(
+            md,
+            "`module_new_large`: `Module::new` of `{case}` without a cache, in process: keel \
+             lazily {} (validation and tables; {} of Wasmtime's), keel eagerly {} ({}), \
+             Wasmtime {}.\n",
+            fmt_ns(lazy),
+            fmt_ratio(lazy / w),
+            fmt_ns(k),
+            fmt_ratio(k / w),
+            fmt_ns(w)
+        )?;
+    }
+    let mut rows = group("lazy_execution").peekable();
+    if rows.peek().is_some() {
+        writeln!(
+            md,
+            "`lazy_execution`: one call of `run` of the execution workloads after a first \
+             call, keel compiling eagerly and lazily.\n\n| workload | eager | lazy | \
+             lazy/eager |\n|---|---:|---:|---:|"
+        )?;
+        for ((_, case), rt) in rows {
+            let get = |r: &str| rt.get(r).copied().unwrap_or(f64::NAN);
+            let (eager, lazy) = (get("keel"), get("keel_lazy"));
+            writeln!(
+                md,
+                "| {case} | {} | {} | {} |",
+                fmt_ns(eager),
+                fmt_ns(lazy),
+                fmt_ratio(lazy / eager)
+            )?;
+            checks.push(Check {
+                what: format!("execution `{case}` compiled lazily, lazy/eager"),
+                value: lazy / eager,
+                target: 1.02,
+            });
+        }
+        writeln!(md)?;
+    }
+    if let Some(sizes) = &sizes {
+        writeln!(
+            md,
+            "`artifact-sizes`: bytes of each program's artifact, keel's (the format of its \
+             cache entries) and Wasmtime's `.cwasm`.\n\n| program | wasm | keel | Wasmtime | \
+             keel/Wasmtime |\n|---|---:|---:|---:|---:|"
+        )?;
+        let (mut keel_total, mut wt_total) = (0.0, 0.0);
+        for row in sizes.as_array().into_iter().flatten() {
+            let n = |k: &str| row[k].as_f64().unwrap_or(f64::NAN);
+            let (k, w) = (n("keel"), n("wasmtime"));
+            keel_total += k;
+            wt_total += w;
+            writeln!(
+                md,
+                "| {} | {:.0} | {:.0} | {:.0} | {} |",
+                row["program"].as_str().unwrap_or_default(),
+                n("wasm"),
+                k,
+                w,
+                fmt_ratio(k / w)
+            )?;
+        }
+        writeln!(
+            md,
+            "| total | | {keel_total:.0} | {wt_total:.0} | {} |\n",
+            fmt_ratio(keel_total / wt_total)
+        )?;
+        checks.push(Check {
+            what: "artifact sizes in total, keel/Wasmtime".into(),
+            value: keel_total / wt_total,
+            target: 0.8,
+        });
+    }
+    Ok(())
 }
 
 fn version_of(lock: &str, name: &str) -> String {
@@ -281,8 +469,11 @@ fn main() -> Result<()> {
     // Peak resident memory of the GC workloads (`gc-rss` binary).
     if let Ok(text) = std::fs::read_to_string(root.join("target/gc-rss.json")) {
         let rss: Value = serde_json::from_str(&text)?;
-        writeln!(md, "## Peak resident memory of the GC workloads
-")?;
+        writeln!(
+            md,
+            "## Peak resident memory of the GC workloads
+"
+        )?;
         writeln!(
             md,
             "`cargo run --profile bench --bin gc-rss`: each runtime in a process of its own \
@@ -347,6 +538,7 @@ fn main() -> Result<()> {
             target: 1.0,
         });
     }
+    startup(&mut md, &results, &root, &mut checks)?;
     // Whole WASI programs (`benches/programs.rs`).
     if results.keys().any(|(g, _)| g == "programs_run") {
         writeln!(md, "## Real programs\n")?;
