@@ -39,6 +39,8 @@ pub struct Config {
     pub(crate) lazy_compilation: bool,
     /// [`Config::lazy_baseline`].
     pub(crate) lazy_baseline: bool,
+    /// [`Config::lazy_background_compilation`].
+    pub(crate) lazy_background_compilation: bool,
     /// [`Config::compilation_progress`]'s callback.
     pub(crate) compilation_progress: Option<CompilationProgress>,
     /// The compilation cache ([`Config::cache`]).
@@ -73,6 +75,10 @@ impl core::fmt::Debug for Config {
             )
             .field("lazy_compilation", &self.lazy_compilation)
             .field("lazy_baseline", &self.lazy_baseline)
+            .field(
+                "lazy_background_compilation",
+                &self.lazy_background_compilation,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -102,6 +108,7 @@ impl Default for Config {
             relaxed_simd_deterministic: true,
             lazy_compilation: false,
             lazy_baseline: false,
+            lazy_background_compilation: true,
             compilation_progress: None,
             #[cfg(feature = "cache")]
             cache: None,
@@ -631,6 +638,20 @@ impl Config {
     /// waits for the background compiler.
     pub fn lazy_baseline(&mut self, enable: bool) -> &mut Self {
         self.lazy_baseline = enable;
+        self
+    }
+
+    /// With [`Config::lazy_compilation`], compile ahead of their first
+    /// call, on the engine's background threads (up to one less than the
+    /// machine's cores, at least one), the functions that the module's
+    /// call graph reaches from the ones already called: first the direct
+    /// callees of the function a call just compiled, then further out
+    /// while the threads are idle (default: on). A call that finds its
+    /// function being compiled waits for it; a long-running guest ends
+    /// with all its reachable code compiled. Without the `std` feature
+    /// (no threads) it has no effect.
+    pub fn lazy_background_compilation(&mut self, enable: bool) -> &mut Self {
+        self.lazy_background_compilation = enable;
         self
     }
 

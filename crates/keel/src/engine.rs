@@ -32,11 +32,18 @@ pub(crate) struct EngineInner {
     /// The pooling allocator, with
     /// [`InstanceAllocationStrategy::Pooling`](crate::InstanceAllocationStrategy::Pooling).
     pub(crate) pool: Option<Arc<keel_vm::InstancePool>>,
-    /// The queue of the thread that compiles the optimized code of lazily
-    /// compiled functions ([`Config::lazy_baseline`]), started with the
-    /// first job; the thread ends when the engine drops.
+    /// The threads that compile lazily compiled functions ahead of their
+    /// calls and optimize baseline code ([`Config::lazy_baseline`]),
+    /// started with the first job; they end when the engine drops.
     #[cfg(all(feature = "std", feature = "compiler"))]
-    tier_up: std::sync::Mutex<Option<std::sync::mpsc::Sender<keel_vm::TierUp>>>,
+    pub(crate) background: crate::lazy::Background,
+}
+
+#[cfg(all(feature = "std", feature = "compiler"))]
+impl Drop for EngineInner {
+    fn drop(&mut self) {
+        self.background.close();
+    }
 }
 
 /// Compiles modules and owns what they share: the code generator, the
@@ -120,43 +127,9 @@ impl Engine {
                 host_trampolines: Mutex::new(HashMap::new()),
                 compatibility: spin::Once::new(),
                 #[cfg(all(feature = "std", feature = "compiler"))]
-                tier_up: std::sync::Mutex::new(None),
+                background: crate::lazy::Background::default(),
             }),
         })
-    }
-
-    /// Queue `job` for the engine's tier-up thread (started now if it is
-    /// not running). If no thread can be started, the function stays at
-    /// the baseline tier.
-    #[cfg(all(feature = "std", feature = "compiler"))]
-    pub(crate) fn tier_up(&self, job: keel_vm::TierUp) {
-        let mut queue = self.inner.tier_up.lock().unwrap_or_else(|e| e.into_inner());
-        let job = match queue.as_ref() {
-            Some(q) => match q.send(job) {
-                Ok(()) => return,
-                Err(std::sync::mpsc::SendError(job)) => job,
-            },
-            None => job,
-        };
-        let (sender, receiver) = std::sync::mpsc::channel::<keel_vm::TierUp>();
-        let spawned = std::thread::Builder::new()
-            .name("keel-tier-up".into())
-            .spawn(move || {
-                for job in receiver {
-                    job.run();
-                }
-            });
-        match spawned {
-            Ok(_) => {
-                // The receiver is alive in the new thread.
-                let _ = sender.send(job);
-                *queue = Some(sender);
-            }
-            Err(e) => {
-                tracing::debug!("no thread to optimize lazily compiled code: {e}");
-                job.abandon();
-            }
-        }
     }
 
     /// Whether this engine's code runs on this machine's architecture.

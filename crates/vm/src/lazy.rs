@@ -29,12 +29,21 @@
 //!
 //! When the compiler says so ([`LazyCompiler::tiers`]), a first call
 //! compiles the function quickly, without optimizations (the *baseline*
-//! tier), and hands a [`TierUp`] to the compiler, which runs it on
-//! another thread: that compiles the optimized code into a segment of its
-//! own and stores its address in the table, so later calls run it. The
-//! baseline segment stays (a thread may still run it) until the module
-//! drops. A function reference made while a function is at the baseline
-//! tier points at its stub, so it follows the table too.
+//! tier), and asks the compiler for its optimized code
+//! ([`LazyCompiler::tier_up`]), which another thread compiles into a
+//! segment of its own ([`LazyHandle::optimize`]) and stores in the table,
+//! so later calls run it. The baseline segment stays (a thread may still
+//! run it) until the module drops. A function reference made while a
+//! function is at the baseline tier points at its stub, so it follows the
+//! table too.
+//!
+//! # Ahead of calls
+//!
+//! After a call compiled a function, the compiler hears of it
+//! ([`LazyCompiler::called_first`]) and may compile the functions it
+//! calls ([`LazyHandle::callees`]) on other threads before they are
+//! called ([`LazyHandle::precompile`]); a call that finds its function
+//! being compiled waits for that compilation.
 //!
 //! # Compiling
 //!
@@ -81,8 +90,8 @@ pub trait LazyCompiler: Send + Sync {
     fn compiled(&self, _def: DefinedFuncIndex, _address: usize, _len: usize) {}
 
     /// Whether the first call of `def` compiles the baseline tier and
-    /// passes a [`TierUp`] to [`LazyCompiler::tier_up`] (default: no,
-    /// first calls compile optimized code).
+    /// hands it to [`LazyCompiler::tier_up`] (default: no, first calls
+    /// compile optimized code).
     fn tiers(&self, _def: DefinedFuncIndex) -> bool {
         false
     }
@@ -93,38 +102,86 @@ pub trait LazyCompiler: Send + Sync {
         false
     }
 
-    /// Run `job` when convenient, on another thread (it compiles the
-    /// optimized code). The default runs nothing, which leaves the
-    /// function at the baseline tier ([`TierUp::abandon`]).
-    fn tier_up(&self, job: TierUp) {
-        job.abandon();
+    /// `def` runs baseline code: compile its optimized code when
+    /// convenient, on another thread, with [`LazyHandle::optimize`]. The
+    /// default leaves it at the baseline tier
+    /// ([`LazyHandle::keep_baseline`]).
+    fn tier_up(&self, code: LazyHandle, def: DefinedFuncIndex) {
+        code.keep_baseline(def);
+    }
+
+    /// A call compiled `def` (not [`LazyHandle::precompile`]): the
+    /// compiler may compile what it calls ahead of time, on other threads.
+    /// Called on the calling thread; the default does nothing.
+    fn called_first(&self, _code: LazyHandle, _def: DefinedFuncIndex) {}
+
+    /// The defined functions that `def` calls directly, for
+    /// [`LazyHandle::callees`] (default: none known).
+    fn callees(&self, _def: DefinedFuncIndex) -> alloc::vec::Vec<DefinedFuncIndex> {
+        alloc::vec::Vec::new()
     }
 }
 
-/// Optimizing one function compiled at the baseline tier
-/// ([`LazyCompiler::tier_up`]). Holds the module's code weakly: a job for
-/// a dropped module does nothing.
-#[derive(Debug)]
-pub struct TierUp {
+/// A lazily compiled module's code, held weakly for work on other threads
+/// ([`LazyCompiler::tier_up`], [`LazyCompiler::called_first`]): once the
+/// module and its instances are gone, every method does nothing.
+#[derive(Clone, Debug)]
+pub struct LazyHandle {
     code: Weak<LazyInner>,
-    def: DefinedFuncIndex,
 }
 
-impl TierUp {
-    /// Compile the optimized code and switch later calls to it. A
-    /// compilation error leaves the function at the baseline tier (the
-    /// compiler reports it).
-    pub fn run(self) {
+impl LazyHandle {
+    /// Compile the optimized code of `def`, which runs baseline code, and
+    /// switch later calls to it. A compilation error leaves the function
+    /// at the baseline tier (the compiler reports it).
+    pub fn optimize(&self, def: DefinedFuncIndex) {
         if let Some(inner) = self.code.upgrade() {
-            inner.tier_up(self.def, true);
+            inner.tier_up(def, true);
         }
     }
 
-    /// Leave the function at the baseline tier for good.
-    pub fn abandon(self) {
+    /// Leave `def` at the baseline tier for good.
+    pub fn keep_baseline(&self, def: DefinedFuncIndex) {
         if let Some(inner) = self.code.upgrade() {
-            inner.tier_up(self.def, false);
+            inner.tier_up(def, false);
         }
+    }
+
+    /// Compile `def` ahead of its first call unless it is compiled or
+    /// being compiled; whether this call compiled it. An error is left
+    /// for the first call to meet again.
+    pub fn precompile(&self, def: DefinedFuncIndex) -> bool {
+        let Some(inner) = self.code.upgrade() else {
+            return false;
+        };
+        if def.index() >= inner.functions
+            || inner.states[def.index()].load(Ordering::Acquire) != UNCOMPILED
+        {
+            return false;
+        }
+        matches!(inner.ensure(def, false), Ok((_, true)))
+    }
+
+    /// Whether `def` is not compiled yet (nor being compiled).
+    pub fn is_uncompiled(&self, def: DefinedFuncIndex) -> bool {
+        self.code.upgrade().is_some_and(|inner| {
+            def.index() < inner.functions
+                && inner.states[def.index()].load(Ordering::Acquire) == UNCOMPILED
+        })
+    }
+
+    /// The defined functions `def` calls directly
+    /// ([`LazyCompiler::callees`]).
+    pub fn callees(&self, def: DefinedFuncIndex) -> alloc::vec::Vec<DefinedFuncIndex> {
+        self.code
+            .upgrade()
+            .map(|inner| inner.compiler.callees(def))
+            .unwrap_or_default()
+    }
+
+    /// Whether the module's code is still alive.
+    pub fn is_alive(&self) -> bool {
+        self.code.strong_count() > 0
     }
 }
 
@@ -152,7 +209,7 @@ const COMPILED: u8 = 3;
 
 /// What the registry and the instances share.
 pub struct LazyInner {
-    /// Itself, for [`TierUp`] jobs.
+    /// Itself, for [`LazyHandle`]s.
     me: Weak<LazyInner>,
     module: Arc<Module>,
     compiler: Box<dyn LazyCompiler>,
@@ -345,7 +402,7 @@ impl LazyCode {
     ///
     /// The compiler's error.
     pub fn compile(&self, def: DefinedFuncIndex) -> Result<*const u8, Box<dyn Any + Send>> {
-        self.inner.ensure(def)
+        self.inner.ensure(def, false).map(|(code, _)| code)
     }
 }
 
@@ -366,8 +423,13 @@ impl LazyInner {
     }
 
     /// The code of `def`, compiling it unless it is (or another thread
-    /// is compiling it: then wait for that).
-    fn ensure(&self, def: DefinedFuncIndex) -> Result<*const u8, Box<dyn Any + Send>> {
+    /// is compiling it: then wait for that), and whether this call
+    /// compiled it; `from_call` when a call of `def` asks.
+    fn ensure(
+        &self,
+        def: DefinedFuncIndex,
+        from_call: bool,
+    ) -> Result<(*const u8, bool), Box<dyn Any + Send>> {
         let state = &self.states[def.index()];
         loop {
             match state.compare_exchange(
@@ -378,7 +440,7 @@ impl LazyInner {
             ) {
                 Ok(_) => break,
                 Err(BASELINE | COMPILED) => {
-                    return Ok(self.slot(def).load(Ordering::Acquire) as *const u8);
+                    return Ok((self.slot(def).load(Ordering::Acquire) as *const u8, false));
                 }
                 Err(_) => wait(),
             }
@@ -398,19 +460,25 @@ impl LazyInner {
                 if tiers {
                     self.baseline.fetch_add(1, Ordering::AcqRel);
                     state.store(BASELINE, Ordering::Release);
-                    self.compiler.tier_up(TierUp {
-                        code: self.me.clone(),
-                        def,
-                    });
+                    self.compiler.tier_up(self.handle(), def);
                 } else {
                     state.store(COMPILED, Ordering::Release);
                 }
-                Ok(address as *const u8)
+                if from_call {
+                    self.compiler.called_first(self.handle(), def);
+                }
+                Ok((address as *const u8, true))
             }
             Err(e) => {
                 state.store(UNCOMPILED, Ordering::Release);
                 Err(e)
             }
+        }
+    }
+
+    fn handle(&self) -> LazyHandle {
+        LazyHandle {
+            code: self.me.clone(),
         }
     }
 
@@ -578,7 +646,10 @@ unsafe fn lazy_compile_hook(vmctx: *mut u8, index: u32) -> *const u8 {
     let instance = unsafe { crate::Instance::from_vmctx(vmctx) };
     let lazy = instance.lazy_code().cloned();
     let result = match lazy {
-        Some(lazy) => lazy.inner.ensure(DefinedFuncIndex::from_u32(index)),
+        Some(lazy) => lazy
+            .inner
+            .ensure(DefinedFuncIndex::from_u32(index), true)
+            .map(|(code, _)| code),
         None => {
             Err(Box::new("a lazy stub called for a module compiled eagerly") as Box<dyn Any + Send>)
         }

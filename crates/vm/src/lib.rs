@@ -77,7 +77,7 @@ pub use instance::{
     ImportedMemory, ImportedTable, Imports, Instance, InstanceCode, InstanceHandle,
     InstantiationError, MAX_TABLE_ELEMENTS, MemorySetup,
 };
-pub use lazy::{LazyCode, LazyCompiler, LazyInner, TierUp};
+pub use lazy::{LazyCode, LazyCompiler, LazyHandle, LazyInner};
 pub use memory::LinearMemory;
 pub use memory_image::{MemoryImage, MemoryImages};
 pub use pool::{InstancePool, PoolLimits};

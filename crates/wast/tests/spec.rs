@@ -146,6 +146,11 @@ enum Bounds {
     Lazy,
     /// Explicit bounds checks and lazy compilation.
     LazyExplicit,
+    /// Guard pages and lazy compilation with the baseline tier
+    /// (`lazy_baseline(true)`: unoptimized code first, optimized code
+    /// switched in by a background thread): neither tier may change a
+    /// result.
+    LazyBaseline,
     /// Guard pages, relaxed SIMD lowered to the host's fastest sequences
     /// (`relaxed_simd_deterministic(false)`): every result must still be
     /// one the proposal allows.
@@ -298,7 +303,11 @@ fn engine(bounds: Bounds, proposals: Proposals) -> keel::Engine {
         .wasm_exceptions(proposals.exceptions)
         .wasm_gc(proposals.gc);
     config.signals_based_traps(!matches!(bounds, Bounds::Explicit | Bounds::LazyExplicit));
-    config.lazy_compilation(matches!(bounds, Bounds::Lazy | Bounds::LazyExplicit));
+    config.lazy_compilation(matches!(
+        bounds,
+        Bounds::Lazy | Bounds::LazyExplicit | Bounds::LazyBaseline
+    ));
+    config.lazy_baseline(matches!(bounds, Bounds::LazyBaseline));
     if matches!(bounds, Bounds::Metered) {
         config.consume_fuel(true).epoch_interruption(true);
     }
@@ -704,6 +713,16 @@ fn spec_testsuite_wasm_v3_lazy() {
 #[test]
 fn spec_testsuite_wasm_v3_lazy_explicit_bounds() {
     check_suite("wasm-v3", Bounds::LazyExplicit);
+}
+
+#[test]
+fn spec_testsuite_wasm_v3_lazy_baseline() {
+    check_suite("wasm-v3", Bounds::LazyBaseline);
+}
+
+#[test]
+fn spec_testsuite_proposals_in_3_0_lazy_baseline() {
+    check_suite("proposals-3.0", Bounds::LazyBaseline);
 }
 
 #[test]

@@ -209,6 +209,48 @@ fn baseline_tier_then_optimized_code() {
     drop((instance, store, module));
 }
 
+/// `Config::lazy_background_compilation`: after a call compiled `a`, the
+/// engine's background threads compile what the call graph reaches from
+/// it (`b`, `c` and, through `b`, `d`) although none of them is called,
+/// and nothing unreachable (`e`); off, only what runs is compiled.
+#[test]
+fn background_compilation_follows_the_call_graph() {
+    let wat = r#"(module
+      (func $a (export "a") (param i32) (result i32)
+        local.get 0
+        if (result i32) call $b call $c i32.add else i32.const 7 end)
+      (func $b (result i32) call $d)
+      (func $c (result i32) i32.const 2)
+      (func $d (result i32) i32.const 3)
+      (func $e (export "e") (result i32) i32.const 4))"#;
+    let run = |background: bool| {
+        let mut config = Config::new();
+        config
+            .lazy_compilation(true)
+            .lazy_background_compilation(background);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let a = instance
+            .get_typed_func::<i32, i32>(&mut store, "a")
+            .unwrap();
+        assert_eq!(module.compiled_functions(), 0);
+        assert_eq!(a.call(&mut store, 0).unwrap(), 7);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while background && module.compiled_functions() < 4 && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let compiled = module.compiled_functions();
+        // The precompiled functions run right.
+        assert_eq!(a.call(&mut store, 1).unwrap(), 5);
+        (compiled, module.compiled_functions())
+    };
+    assert_eq!(run(true), (4, 4));
+    assert_eq!(run(false), (1, 4));
+}
+
 /// Exceptions thrown, caught and rethrown across lazily compiled frames,
 /// and collections walking their stack maps.
 #[test]
