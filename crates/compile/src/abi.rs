@@ -45,6 +45,31 @@ pub fn wasm_signature(isa: &dyn TargetIsa, ty: &WasmFuncType) -> Signature {
     sig
 }
 
+/// Whether Cranelift passes a wasm function of type `ty` a return-area
+/// pointer (`enable_multi_ret_implicit_sret`) as its *first* argument,
+/// ahead of the callee VMContext: when its results do not fit the `tail`
+/// convention's return registers. Mirrors Cranelift's
+/// `compute_arg_locs`: x86_64 returns in eight integer (rax, rcx, rdx,
+/// rsi, rdi, r8, r9, r10) and eight vector registers (xmm0-xmm7),
+/// aarch64 in eight of each (x0-x7, v0-v7), riscv64 in two integer (a0,
+/// a1) and two float registers (fa0, fa1) and vectors in memory. Lazy
+/// compilation's stubs need it to find the VMContext.
+pub fn uses_return_area(isa: &dyn TargetIsa, ty: &WasmFuncType) -> bool {
+    let (mut ints, mut floats, mut vectors) = (0usize, 0usize, 0usize);
+    for t in ty.results.iter() {
+        match value_type(isa, *t) {
+            types::F32 | types::F64 => floats += 1,
+            types::I8X16 => vectors += 1,
+            _ => ints += 1,
+        }
+    }
+    match isa.triple().architecture {
+        target_lexicon::Architecture::Riscv64(_) => ints > 2 || floats > 2 || vectors > 0,
+        // x86_64 and aarch64 return vectors in the float registers.
+        _ => ints > 8 || floats + vectors > 8,
+    }
+}
+
 /// The signature of every array-call entry point.
 pub fn array_call_signature(isa: &dyn TargetIsa) -> Signature {
     let ptr = isa.pointer_type();

@@ -525,6 +525,14 @@ impl Compiler {
         )
     }
 
+    /// Whether a wasm function of type `ty` takes a return-area pointer as
+    /// its first argument, ahead of its VMContext (its results do not fit
+    /// the return registers): where lazy compilation's stubs find the
+    /// VMContext.
+    pub fn uses_return_area(&self, ty: &keel_translate::WasmFuncType) -> bool {
+        abi::uses_return_area(&*self.isa, ty)
+    }
+
     /// Compile defined function `index` of a lazily compiled module, whose
     /// metadata is `module` and VMContext layout `offsets`, from its
     /// `body`: its calls to the module's functions load their target from

@@ -121,6 +121,12 @@ impl Compiler {
             .map_err(compile_error)
     }
 
+    /// Whether a function of type `ty` takes a return-area pointer ahead
+    /// of its VMContext (`keel_compile::Compiler::uses_return_area`).
+    pub(crate) fn uses_return_area(&self, ty: &keel_translate::WasmFuncType) -> bool {
+        self.0.uses_return_area(ty)
+    }
+
     /// One function of a lazily compiled module (see
     /// `keel_compile::Compiler::compile_lazy_function`).
     ///

@@ -137,6 +137,11 @@ impl keel_vm::LazyCompiler for LazyFunctions {
         let _ = (code, def);
     }
 
+    fn vmctx_in_second_argument(&self, def: DefinedFuncIndex) -> bool {
+        let ty = self.module.func_type(self.module.func_index(def));
+        self.engine.inner.compiler.uses_return_area(ty)
+    }
+
     fn callees(&self, def: DefinedFuncIndex) -> Vec<DefinedFuncIndex> {
         let Some(range) = self.bodies.get(def).cloned() else {
             return Vec::new();

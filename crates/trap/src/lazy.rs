@@ -52,7 +52,18 @@ pub fn set_lazy_compile_hook(hook: LazyCompileHook) {
 /// Only the trampoline calls it, from a lazily compiled module's stub,
 /// inside an activation, after [`set_lazy_compile_hook`].
 #[unsafe(no_mangle)]
-unsafe extern "C" fn keel_lazy_compile_entry(vmctx: *mut u8, index: u32) -> *const u8 {
+unsafe extern "C" fn keel_lazy_compile_entry(
+    arg0: *mut u8,
+    arg1: *mut u8,
+    index: u32,
+) -> *const u8 {
+    // A function whose results need a return area takes its pointer
+    // first, and the VMContext second; its stub says so.
+    let (vmctx, index) = if index & VMCTX_IN_SECOND_ARGUMENT != 0 {
+        (arg1, index & !VMCTX_IN_SECOND_ARGUMENT)
+    } else {
+        (arg0, index)
+    };
     let hook = HOOK.load(Ordering::Acquire);
     // No stub is written before the hook is set (keel-vm sets it when
     // it makes the first stubs); a panic here aborts.
@@ -65,6 +76,12 @@ unsafe extern "C" fn keel_lazy_compile_entry(vmctx: *mut u8, index: u32) -> *con
     // SAFETY: our caller's contract is the hook's.
     unsafe { hook(vmctx, index) }
 }
+
+/// Set in the index a `lazy` stub passes ([`encode_lazy`]) when the
+/// function's VMContext is its second argument, not its first: Cranelift
+/// passes a return-area pointer first when the results do not fit the
+/// return registers. Indices stay below this bit.
+pub const VMCTX_IN_SECOND_ARGUMENT: u32 = 1 << 30;
 
 /// The address of the architecture's `keel_lazy_trampoline`.
 pub fn trampoline_address() -> usize {

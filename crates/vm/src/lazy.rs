@@ -115,6 +115,13 @@ pub trait LazyCompiler: Send + Sync {
     /// Called on the calling thread; the default does nothing.
     fn called_first(&self, _code: LazyHandle, _def: DefinedFuncIndex) {}
 
+    /// Whether the code of `def` takes a return-area pointer as its first
+    /// argument and its VMContext second (its results do not fit the
+    /// return registers), which its stub must tell the compile hook.
+    fn vmctx_in_second_argument(&self, _def: DefinedFuncIndex) -> bool {
+        false
+    }
+
     /// The defined functions that `def` calls directly, for
     /// [`LazyHandle::callees`] (default: none known).
     fn callees(&self, _def: DefinedFuncIndex) -> alloc::vec::Vec<DefinedFuncIndex> {
@@ -270,7 +277,7 @@ impl LazyCode {
     /// # Errors
     ///
     /// [`VmError::Platform`] if memory cannot be reserved or protected,
-    /// [`VmError::ImplLimit`] if the module has 2^31 functions or more.
+    /// [`VmError::ImplLimit`] if the module has 2^30 functions or more.
     pub fn new(
         module: Arc<Module>,
         compiler: Box<dyn LazyCompiler>,
@@ -278,7 +285,7 @@ impl LazyCode {
     ) -> Result<Self, VmError> {
         keel_trap::lazy::set_lazy_compile_hook(lazy_compile_hook);
         let functions = module.num_defined_funcs() as usize;
-        if functions >= 1 << 31 {
+        if functions >= keel_trap::lazy::VMCTX_IN_SECOND_ARGUMENT as usize {
             return Err(VmError::ImplLimit(format!(
                 "{functions} functions are too many to compile lazily"
             )));
@@ -326,7 +333,11 @@ impl LazyCode {
                     let code =
                         keel_trap::lazy::encode_stub(stub, slot).map_err(|_| out_of_range())?;
                     core::ptr::copy_nonoverlapping(code.as_ptr(), stub as *mut u8, STUB_SIZE);
-                    let code = keel_trap::lazy::encode_lazy(lazy, i as u32, far)
+                    let mut index = i as u32;
+                    if compiler.vmctx_in_second_argument(DefinedFuncIndex::new(i)) {
+                        index |= keel_trap::lazy::VMCTX_IN_SECOND_ARGUMENT;
+                    }
+                    let code = keel_trap::lazy::encode_lazy(lazy, index, far)
                         .map_err(|_| out_of_range())?;
                     core::ptr::copy_nonoverlapping(code.as_ptr(), lazy as *mut u8, STUB_SIZE);
                 }

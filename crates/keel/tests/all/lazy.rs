@@ -251,6 +251,158 @@ fn background_compilation_follows_the_call_graph() {
     assert_eq!(run(false), (1, 4));
 }
 
+/// Functions whose results do not fit the return registers take a
+/// return-area pointer ahead of their VMContext: their first calls, from
+/// wasm directly, through a table and from the host, must still find it.
+/// Result counts around every architecture's register limits: 8 and 9
+/// integers, 8 and 9 floats, vectors, 20 mixed.
+#[test]
+fn many_results_go_through_a_return_area() {
+    let shapes: [&[&str]; 7] = [
+        &["i32"; 8],
+        &["i64"; 9],
+        &["f32"; 8],
+        &["f64"; 9],
+        &["v128", "v128", "i32"],
+        &[
+            "f32", "i32", "f64", "i64", "f32", "i32", "f64", "i64", "f32", "i32", "f64", "i64",
+            "f32", "i32", "f64", "i64", "f32", "i32", "f64", "i64",
+        ],
+        &["i32", "i32", "i32"],
+    ];
+    let mut wat = String::from("(module (table 16 funcref)\n");
+    // A second module calls them through imports: the caller's VMContext
+    // (the second argument) is then another instance's.
+    let mut importer = String::from("(module\n");
+    let mut importer_funcs = String::new();
+    for (n, shape) in shapes.iter().enumerate() {
+        let results = shape.join(" ");
+        let value = |i: usize, t: &str| match t {
+            "v128" => format!("v128.const i32x4 {i} {n} 0 {i}"),
+            t => format!("{t}.const {}", 100 * n + i),
+        };
+        let body: Vec<String> = shape.iter().enumerate().map(|(i, t)| value(i, t)).collect();
+        // f{n}: the results, from a lazily compiled function with a
+        // parameter so the VMContext is not the only argument.
+        wat += &format!(
+            "(type $t{n} (func (param i32) (result {results})))\n\
+             (func $f{n} (export \"f{n}\") (type $t{n}) {})\n\
+             (elem (i32.const {n}) func $f{n})\n",
+            body.join(" ")
+        );
+        // d{n} calls it directly, i{n} through the table; both fold the
+        // results into one i64 (vectors by a lane).
+        let fold = |call: &str| {
+            let mut s = format!(
+                "(local {}) local.get 0 {call}",
+                shape
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            for i in (0..shape.len()).rev() {
+                s += &format!(" local.set {}", i + 1);
+            }
+            s += " i64.const 0";
+            for (i, t) in shape.iter().enumerate() {
+                let get = format!(" local.get {}", i + 1);
+                s += &get;
+                s += match *t {
+                    "i32" => " i64.extend_i32_u",
+                    "i64" => "",
+                    "f32" => " i64.trunc_f32_u",
+                    "f64" => " i64.trunc_f64_u",
+                    _ => " i32x4.extract_lane 1 i64.extend_i32_u",
+                };
+                s += " i64.add";
+            }
+            s
+        };
+        wat += &format!(
+            "(func (export \"d{n}\") (param i32) (result i64) {})\n",
+            fold(&format!("call $f{n}"))
+        );
+        wat += &format!(
+            "(func (export \"i{n}\") (param i32) (result i64) {})\n",
+            fold(&format!("i32.const {n} call_indirect (type $t{n})"))
+        );
+        importer +=
+            &format!("(import \"a\" \"f{n}\" (func $f{n} (param i32) (result {results})))\n");
+        importer_funcs += &format!(
+            "(func (export \"g{n}\") (param i32) (result i64) {})\n",
+            fold(&format!("call $f{n}"))
+        );
+    }
+    wat += ")";
+    importer += &importer_funcs;
+    importer += ")";
+    let expected = |n: usize, shape: &[&str]| -> i64 {
+        shape
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if *t == "v128" {
+                    n as i64
+                } else {
+                    (100 * n + i) as i64
+                }
+            })
+            .sum()
+    };
+    for lazy in [false, true] {
+        let mut config = Config::new();
+        config.lazy_compilation(lazy);
+        let engine = Engine::new(&config).unwrap();
+        let importer = Module::new(&engine, &importer).unwrap();
+        // Each way first: modules of their own, compiled anew.
+        for way in ["d", "i", "f", "g"] {
+            let module = Module::new(&engine, &wat).unwrap();
+            let mut store = Store::new(&engine, ());
+            let mut instance = Instance::new(&mut store, &module, &[]).unwrap();
+            if way == "g" {
+                let imports: Vec<keel::Extern> = (0..shapes.len())
+                    .map(|n| {
+                        instance
+                            .get_func(&mut store, &format!("f{n}"))
+                            .unwrap()
+                            .into()
+                    })
+                    .collect();
+                instance = Instance::new(&mut store, &importer, &imports).unwrap();
+            }
+            for (n, shape) in shapes.iter().enumerate() {
+                let func = instance.get_func(&mut store, &format!("{way}{n}")).unwrap();
+                let ty = func.ty(&store);
+                let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+                func.call(&mut store, &[Val::I32(1)], &mut results).unwrap();
+                if way == "f" {
+                    for (i, (r, t)) in results.iter().zip(shape.iter()).enumerate() {
+                        let want = (100 * n + i) as f64;
+                        let got = match (r, *t) {
+                            (Val::I32(x), _) => *x as f64,
+                            (Val::I64(x), _) => *x as f64,
+                            (Val::F32(x), _) => f32::from_bits(*x) as f64,
+                            (Val::F64(x), _) => f64::from_bits(*x),
+                            (Val::V128(x), _) => {
+                                assert_eq!((*x >> 32) as u32, n as u32, "lazy {lazy}: f{n} lane");
+                                want
+                            }
+                            _ => f64::NAN,
+                        };
+                        assert_eq!(got, want, "lazy {lazy}: f{n} result {i}");
+                    }
+                } else {
+                    let Val::I64(got) = results[0] else {
+                        panic!("lazy {lazy}: {way}{n} returned {:?}", results[0]);
+                    };
+                    assert_eq!(got, expected(n, shape), "lazy {lazy}: {way}{n}");
+                }
+            }
+        }
+    }
+}
+
 /// Exceptions thrown, caught and rethrown across lazily compiled frames,
 /// and collections walking their stack maps.
 #[test]

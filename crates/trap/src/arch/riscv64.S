@@ -32,10 +32,12 @@
 # keel_lazy_trampoline
 #     Jumped to (not called) by a lazily compiled module's stub for a
 #     function not compiled yet, at the function's entry: the return
-#     address in ra, the callee's VMContext in a0, the other arguments of
-#     Cranelift's `tail` convention in a1-a7 and fa0-fa7 (vectors travel
-#     on the stack), and the defined function's index in t0. Saves them,
-#     calls keel_lazy_compile_entry(vmctx, index) -> code (which compiles
+#     address in ra, the callee's VMContext in a0 (in a1 after a
+#     return-area pointer in a0), the other arguments of Cranelift's
+#     `tail` convention in a1-a7 and fa0-fa7 (vectors travel on the
+#     stack), and the defined function's index (with
+#     VMCTX_IN_SECOND_ARGUMENT set for the second case) in t0. Saves them,
+#     calls keel_lazy_compile_entry(a0, a1, index) -> code (which compiles
 #     the function, or leaves the activation with an error), restores
 #     them and jumps to the code with sp and ra as they were at entry.
 
@@ -238,7 +240,7 @@ keel_lazy_trampoline:
     fsd fa5, 104(sp)
     fsd fa6, 112(sp)
     fsd fa7, 120(sp)
-    mv a1, t0
+    mv a2, t0
     call keel_lazy_compile_entry
     mv t1, a0
     ld a0, 0(sp)

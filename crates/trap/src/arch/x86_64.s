@@ -28,12 +28,14 @@
 #     Jumped to (not called) by a lazily compiled module's stub for a
 #     function not compiled yet, at the function's entry: the return
 #     address on top of the stack, stack arguments above it, the callee's
-#     VMContext in rdi, the other arguments of Cranelift's `tail`
-#     convention in rsi, rdx, rcx, r8, r9 and xmm0-xmm7, and the defined
-#     function's index in r11d. Saves the argument registers, calls
-#     keel_lazy_compile_entry(vmctx, index) -> code (which compiles the
-#     function, or leaves the activation with an error), restores them and
-#     jumps to the code with the stack exactly as it was at entry.
+#     VMContext in rdi (in rsi after a return-area pointer in rdi), the
+#     other arguments of Cranelift's `tail` convention in rsi, rdx, rcx,
+#     r8, r9 and xmm0-xmm7, and the defined function's index (with
+#     VMCTX_IN_SECOND_ARGUMENT set for the second case) in r11d. Saves the
+#     argument registers, calls keel_lazy_compile_entry(rdi, rsi, index)
+#     -> code (which compiles the function, or leaves the activation with
+#     an error), restores them and jumps to the code with the stack
+#     exactly as it was at entry.
 
     .text
 
@@ -160,7 +162,7 @@ keel_lazy_trampoline:
     movdqu [rsp + 128], xmm5
     movdqu [rsp + 144], xmm6
     movdqu [rsp + 160], xmm7
-    mov esi, r11d
+    mov edx, r11d
     call keel_lazy_compile_entry
     mov r11, rax
     mov rdi, [rsp]

@@ -181,14 +181,15 @@ extern void keel_lazy_trampoline(void);
 extern char probe_lazy_ret[], lazy_target[];
 uint64_t probe_lazy_seen[18], probe_lazy_saved[24];
 uintptr_t probe_lazy_sp;
-static uintptr_t lazy_args[2];
+static uintptr_t lazy_args[3];
 
 // What keel-trap's Rust side does for the trampoline: here, record the
 // arguments and clobber every caller-saved register the C compiler may,
 // then send the trampoline on to lazy_target.
-uintptr_t keel_lazy_compile_entry(uintptr_t vmctx, uint32_t index) {
-    lazy_args[0] = vmctx;
+uintptr_t keel_lazy_compile_entry(uintptr_t arg0, uintptr_t arg1, uint32_t index) {
+    lazy_args[0] = arg0;
     lazy_args[1] = index;
+    lazy_args[2] = arg1;
     volatile double clobber = 1.5;
     for (int i = 0; i < 8; i++) clobber = clobber * 3.25 + i;
     (void)clobber;
@@ -197,9 +198,9 @@ uintptr_t keel_lazy_compile_entry(uintptr_t vmctx, uint32_t index) {
 
 static void test_lazy(void) {
     probe_lazy();
-    CHECK(lazy_args[0] == 0x300 && lazy_args[1] == 42,
-          "the trampoline passed vmctx %#lx and index %lu", (unsigned long)lazy_args[0],
-          (unsigned long)lazy_args[1]);
+    CHECK(lazy_args[0] == 0x300 && lazy_args[2] == 0x301 && lazy_args[1] == 42,
+          "the trampoline passed a0 %#lx, a1 %#lx and index %lu", (unsigned long)lazy_args[0],
+          (unsigned long)lazy_args[2], (unsigned long)lazy_args[1]);
     for (int n = 0; n < 8; n++) {
         CHECK(probe_lazy_seen[n] == 0x300u + n, "a%d reached the code as %#lx", n,
               (unsigned long)probe_lazy_seen[n]);
