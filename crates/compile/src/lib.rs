@@ -570,7 +570,7 @@ impl Compiler {
             baseline,
         };
         let compiled = link::compile_body(self, source, index)?;
-        link::link_alone(&compiled)
+        link::link_alone(&compiled, module.func_index(index))
     }
 
     /// The machine code of defined function `index` of `translation`, as

@@ -459,6 +459,7 @@ fn build_function(
     let builder = FunctionBuilder::new(&mut func, &mut fctx);
     let mut env = FuncEnv::new(isa, module, source.offsets, &compiler.options, source.gc);
     env.call_table = source.call_table;
+    env.lazy_self = source.call_table.map(|_| func_index);
     let body = source.body;
     FuncTranslator::translate(&mut env, builder, ty, body).map_err(|e| match e {
         CompileError::Translate(WasmError::Unsupported(m)) => {
@@ -506,19 +507,65 @@ struct Pending {
 /// The text of one function compiled for lazy use, alone: its code, its
 /// location (`functions[0]`, at offset 0) and its tables. It has no
 /// relocations: its calls to defined functions go through the call table.
-pub(crate) fn link_alone(f: &CompiledFunction) -> Result<CompiledText, CompileError> {
-    if !f.relocs.is_empty() {
-        return Err(CompileError::Bug(
-            "a lazily compiled function has direct calls".into(),
-        ));
-    }
+pub(crate) fn link_alone(
+    f: &CompiledFunction,
+    index: keel_translate::FuncIndex,
+) -> Result<CompiledText, CompileError> {
     let mut out = CompiledText::default();
     let mut pending = Pending::default();
     let loc = append(&mut out, &mut pending, f)?;
+    // Its only direct calls are to itself.
+    for r in &f.relocs {
+        if r.target != index.as_u32() {
+            return Err(CompileError::Bug(format!(
+                "a lazily compiled function calls function {} directly",
+                r.target
+            )));
+        }
+        patch_call(&mut out.text, loc.start + r.offset, r, loc.start)?;
+    }
     out.functions.push(loc);
     out.traps = TrapTable::new(pending.traps).map_err(CompileError::Bug)?;
     out.address_map = AddressMap::new(pending.address_map).map_err(CompileError::Bug)?;
     Ok(out)
+}
+
+/// Point the call of relocation `r`, at `site` in `text`, at offset
+/// `target` of `text`.
+fn patch_call(text: &mut [u8], site: u32, r: &FuncReloc, target: u32) -> Result<(), CompileError> {
+    let site = i64::from(site);
+    match r.kind {
+        Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
+            let value = i64::from(target) + r.addend - site;
+            let value = i32::try_from(value)
+                .map_err(|_| CompileError::Bug("call displacement out of range".into()))?;
+            let site = site as usize;
+            text[site..site + 4].copy_from_slice(&value.to_le_bytes());
+        }
+        Reloc::RiscvCallPlt => {
+            // `auipc ra, hi20; jalr ra, lo12(ra)`: split the pc-relative
+            // displacement so that the sign-extended low 12 bits plus the
+            // high 20 bits give it back.
+            let value = i64::from(target) + r.addend - site;
+            let value = i32::try_from(value)
+                .map_err(|_| CompileError::Bug("call displacement out of range".into()))?;
+            let hi20 = value.wrapping_add(0x800) as u32 & 0xffff_f000;
+            let lo12 = (value as u32).wrapping_sub(hi20) & 0xfff;
+            let site = site as usize;
+            let auipc = u32::from_le_bytes(text[site..site + 4].try_into().unwrap_or_default());
+            let jalr = u32::from_le_bytes(text[site + 4..site + 8].try_into().unwrap_or_default());
+            let auipc = (auipc & 0xfff) | hi20;
+            let jalr = (jalr & 0x000f_ffff) | (lo12 << 20);
+            text[site..site + 4].copy_from_slice(&auipc.to_le_bytes());
+            text[site + 4..site + 8].copy_from_slice(&jalr.to_le_bytes());
+        }
+        other => {
+            return Err(CompileError::unsupported(format!(
+                "relocation kind {other:?}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn append(
@@ -610,41 +657,7 @@ pub(crate) fn link(
                 .ok_or_else(|| {
                     CompileError::Bug(format!("call to unknown function {}", r.target))
                 })?;
-            let site = i64::from(base + r.offset);
-            match r.kind {
-                Reloc::X86CallPCRel4 | Reloc::X86PCRel4 => {
-                    let value = i64::from(target.start) + r.addend - site;
-                    let value = i32::try_from(value)
-                        .map_err(|_| CompileError::Bug("call displacement out of range".into()))?;
-                    let site = site as usize;
-                    out.text[site..site + 4].copy_from_slice(&value.to_le_bytes());
-                }
-                Reloc::RiscvCallPlt => {
-                    // `auipc ra, hi20; jalr ra, lo12(ra)`: split the
-                    // pc-relative displacement so that the sign-extended
-                    // low 12 bits plus the high 20 bits give it back.
-                    let value = i64::from(target.start) + r.addend - site;
-                    let value = i32::try_from(value)
-                        .map_err(|_| CompileError::Bug("call displacement out of range".into()))?;
-                    let hi20 = value.wrapping_add(0x800) as u32 & 0xffff_f000;
-                    let lo12 = (value as u32).wrapping_sub(hi20) & 0xfff;
-                    let site = site as usize;
-                    let auipc =
-                        u32::from_le_bytes(out.text[site..site + 4].try_into().unwrap_or_default());
-                    let jalr = u32::from_le_bytes(
-                        out.text[site + 4..site + 8].try_into().unwrap_or_default(),
-                    );
-                    let auipc = (auipc & 0xfff) | hi20;
-                    let jalr = (jalr & 0x000f_ffff) | (lo12 << 20);
-                    out.text[site..site + 4].copy_from_slice(&auipc.to_le_bytes());
-                    out.text[site + 4..site + 8].copy_from_slice(&jalr.to_le_bytes());
-                }
-                other => {
-                    return Err(CompileError::unsupported(format!(
-                        "relocation kind {other:?}"
-                    )));
-                }
-            }
+            patch_call(&mut out.text, base + r.offset, r, target.start)?;
         }
     }
     out.traps = TrapTable::new(pending.traps).map_err(CompileError::Bug)?;

@@ -57,7 +57,9 @@ impl FuncTranslator<'_, '_> {
         let nparams = module.func_type_at(ty_index).params.len();
         let mut args = vec![self.vmctx, self.vmctx];
         args.extend(self.popn(nparams)?);
-        if let (Some(def), Some(table)) = (module.defined_func_index(index), self.env.call_table) {
+        if let (Some(def), Some(table)) = (module.defined_func_index(index), self.env.call_table)
+            && self.env.lazy_self != Some(index)
+        {
             // Lazy compilation: the callee's current entry (its code, or
             // the stub that compiles it) from the module's call table.
             let ptr = self.env.isa.pointer_type();

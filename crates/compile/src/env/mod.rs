@@ -41,6 +41,9 @@ pub(crate) struct FuncEnv<'a> {
     /// calls to defined functions load their target from it
     /// ([`LazyOptions`](crate::LazyOptions)).
     pub(crate) call_table: Option<u64>,
+    /// For lazy compilation, the function being compiled: its calls to
+    /// itself are direct (they need no table, and recursion is hot).
+    pub(crate) lazy_self: Option<keel_translate::FuncIndex>,
     sig_refs: HashMap<TypeIndex, SigRef>,
     func_refs: HashMap<FuncIndex, ir::FuncRef>,
     builtin_sigs: HashMap<u32, SigRef>,
@@ -77,6 +80,7 @@ impl<'a> FuncEnv<'a> {
             relaxed_simd_deterministic: options.relaxed_simd_deterministic,
             gc,
             call_table: None,
+            lazy_self: None,
             sig_refs: HashMap::new(),
             func_refs: HashMap::new(),
             builtin_sigs: HashMap::new(),
