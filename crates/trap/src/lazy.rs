@@ -251,6 +251,30 @@ mod tests {
         assert_eq!(&stub[..6], &[0xff, 0x25, 0xfa, 0x0f, 0, 0]);
         let lazy = encode_lazy(0x3000, 7, 0x3010).unwrap();
         assert_eq!(&lazy[..11], &[0x41, 0xbb, 7, 0, 0, 0, 0xe9, 5, 0, 0, 0]);
+        let lazy = encode_lazy(0x3000, 7 | VMCTX_IN_SECOND_ARGUMENT, 0x3010).unwrap();
+        assert_eq!(&lazy[..6], &[0x41, 0xbb, 7, 0, 0, 0x40]);
+        assert!(encode_stub(0, 1 << 40).is_err());
+    }
+
+    #[test]
+    #[cfg(target_arch = "riscv64")]
+    fn riscv64_encodings() {
+        let word = |code: &[u8; STUB_SIZE], i: usize| {
+            u32::from_le_bytes(code[4 * i..4 * i + 4].try_into().unwrap())
+        };
+        // `lui t0, hi; addiw t0, t0, lo` loads the index, flag included.
+        for index in [0, 7, 0x7ff, 0x800, 12345, 7 | VMCTX_IN_SECOND_ARGUMENT] {
+            let lazy = encode_lazy(0x3000, index, 0x3010).unwrap();
+            let (lui, addiw) = (word(&lazy, 0), word(&lazy, 1));
+            assert_eq!(lui & 0xfff, 0x2b7, "lui t0");
+            assert_eq!(addiw & 0xfffff, 0x2829b, "addiw t0, t0");
+            let value = (lui & 0xffff_f000) as i32 + ((addiw as i32) >> 20);
+            assert_eq!(value as u32, index);
+        }
+        // `auipc t0, hi; ld t0, lo(t0); jr t0` reaches the slot.
+        let stub = encode_stub(0x1000, 0x2000).unwrap();
+        let (auipc, ld) = (word(&stub, 0), word(&stub, 1));
+        assert_eq!((auipc & 0xffff_f000) as i32 + ((ld as i32) >> 20), 0x1000);
         assert!(encode_stub(0, 1 << 40).is_err());
     }
 }
