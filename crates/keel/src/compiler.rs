@@ -73,15 +73,20 @@ impl Compiler {
         runs_here: bool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CompiledText> {
+        self.check_runs_here(runs_here)?;
+        self.precompile_module(translation, progress)
+    }
+
+    /// An error unless this engine's code runs on this machine
+    /// (`runs_here`): code for another target only goes into artifacts.
+    fn check_runs_here(&self, runs_here: bool) -> Result<()> {
         if !runs_here {
             anyhow::bail!(
                 "this engine compiles for `{}`, not this machine: use `Engine::precompile_module`",
                 self.0.triple()
             );
         }
-        self.0
-            .compile_module_with_progress(translation, progress)
-            .map_err(compile_error)
+        Ok(())
     }
 
     /// Compile `translation` for an artifact, whatever the target.
@@ -110,12 +115,7 @@ impl Compiler {
         module: &keel_translate::Module,
         runs_here: bool,
     ) -> Result<CompiledText> {
-        if !runs_here {
-            anyhow::bail!(
-                "this engine compiles for `{}`, not this machine: use `Engine::precompile_module`",
-                self.0.triple()
-            );
-        }
+        self.check_runs_here(runs_here)?;
         self.0
             .compile_lazy_trampolines(module)
             .map_err(compile_error)

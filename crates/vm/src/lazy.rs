@@ -185,11 +185,6 @@ impl LazyHandle {
             .map(|inner| inner.compiler.callees(def))
             .unwrap_or_default()
     }
-
-    /// Whether the module's code is still alive.
-    pub fn is_alive(&self) -> bool {
-        self.code.strong_count() > 0
-    }
 }
 
 /// One compiled function's code and tables.
