@@ -17,10 +17,10 @@ use core::alloc::Layout;
 use core::fmt;
 use core::ptr::NonNull;
 use keel_translate::{
-    ConstExpr, ConstOp, DataIndex, DataMode, DefinedMemoryIndex, DefinedTableIndex, ElemIndex,
-    ElemItems, ElemMode, EntityRef, FuncIndex, GlobalIndex, MemoryIndex, MemoryTunables, Module,
-    PrimaryMap, SharedTypeIndex, TableIndex, TagIndex, Trap, VMCONTEXT_MAGIC, VMOffsets,
-    WasmValType,
+    ConstExpr, ConstOp, DataIndex, DataMode, DefinedFuncIndex, DefinedMemoryIndex,
+    DefinedTableIndex, ElemIndex, ElemItems, ElemMode, EntityRef, FuncIndex, GlobalIndex,
+    MemoryIndex, MemoryTunables, Module, PrimaryMap, SharedTypeIndex, TableIndex, TagIndex, Trap,
+    VMCONTEXT_MAGIC, VMOffsets, WasmValType,
 };
 
 pub use keel_translate::limits::{MAX_INSTANCE_TABLE_ELEMENTS, MAX_TABLE_ELEMENTS};
@@ -583,6 +583,32 @@ impl Instance {
             // SAFETY: per the contract.
             unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), at, size) };
         }
+        /// Write `value` (its low `size` bytes) into each of the `len`
+        /// elements at `at`, which are zero: nothing for a zero value,
+        /// else the first element and then doubling copies, so a large
+        /// array costs a memset's time, not a call per element.
+        ///
+        /// # Safety
+        ///
+        /// `at` must be valid for `len * size` bytes of writes, all zero,
+        /// and `size <= 16`.
+        unsafe fn fill(at: *mut u8, value: ValRaw, size: usize, len: usize) {
+            let bytes = value.get_v128().to_le_bytes();
+            let total = len * size;
+            if total == 0 || bytes[..size].iter().all(|b| *b == 0) {
+                return;
+            }
+            // SAFETY: per the contract, element 0 is in bounds.
+            unsafe { put(at, value, size) };
+            let mut done = size;
+            while done < total {
+                let n = done.min(total - done);
+                // SAFETY: `at..at + done` is written and does not overlap
+                // `at + done..at + done + n`, within the `total` bytes.
+                unsafe { core::ptr::copy_nonoverlapping(at, at.add(done), n) };
+                done += n;
+            }
+        }
         let t = match *op {
             ConstOp::RefI31 => {
                 let x = stack.pop().get_i32() as u32;
@@ -670,15 +696,20 @@ impl Instance {
                     return ValRaw::ptr(0);
                 };
                 let size = field.element.byte_size() as usize;
-                let elems = vmgc_array::ELEMS as usize;
-                for i in 0..len as usize {
-                    let v = match *op {
-                        ConstOp::ArrayNew(_) => values[0],
-                        ConstOp::ArrayNewFixed(..) => values[i],
-                        _ => break,
-                    };
-                    // SAFETY: element `i < len` lies inside the fresh array.
-                    unsafe { put(obj.as_ptr().add(elems + i * size), v, size) };
+                // SAFETY: the fresh array's elements follow its header.
+                let elems = unsafe { obj.as_ptr().add(vmgc_array::ELEMS as usize) };
+                match *op {
+                    // SAFETY: the fresh array has `len` elements of `size`
+                    // bytes, all zero.
+                    ConstOp::ArrayNew(_) => unsafe { fill(elems, values[0], size, len as usize) },
+                    ConstOp::ArrayNewFixed(..) => {
+                        for (i, v) in values.iter().enumerate() {
+                            // SAFETY: element `i < len` lies inside the
+                            // fresh array.
+                            unsafe { put(elems.add(i * size), *v, size) };
+                        }
+                    }
+                    _ => {}
                 }
                 ValRaw::ptr(obj.as_ptr() as usize)
             }
@@ -1105,6 +1136,27 @@ impl Instance {
             self.field::<VMFuncRef>(self.offsets.func_ref(index))
                 .write(func_ref)
         };
+    }
+
+    /// Point the reference of defined function `def` at `wasm_call`
+    /// (lazy compilation: the code once `def` is compiled), leaving its
+    /// other fields as they are.
+    ///
+    /// # Safety
+    ///
+    /// `wasm_call` must be an entry of `def` with its signature, and no
+    /// other thread may use this instance's store meanwhile (VM-5).
+    pub(crate) unsafe fn set_func_ref_wasm_call(
+        &self,
+        def: DefinedFuncIndex,
+        wasm_call: *const u8,
+    ) {
+        let index = self.module.func_index(def);
+        let func_ref = self.field::<VMFuncRef>(self.offsets.func_ref(index));
+        // SAFETY: the field is function `index`'s `VMFuncRef` (VM-3); per
+        // the contract nothing reads it meanwhile, and wasm code that reads
+        // it later finds either entry valid.
+        unsafe { (&raw mut (*func_ref).wasm_call).write(wasm_call) };
     }
 
     /// The module's lazily compiled code, if it is compiled lazily.

@@ -395,3 +395,83 @@ fn host_allocations_respect_the_limit_and_roots() {
     store.gc();
     assert_eq!(store.gc_heap_usage(), (0, 0));
 }
+
+/// `array.new` in a global's initializer fills every element, whatever
+/// the element size and length (the evaluator fills by doubling copies:
+/// a 4 MiB array costs a memset, not four million calls); a zero value
+/// leaves the zeroed allocation as it is.
+#[test]
+fn constant_array_new_fills_every_element() {
+    let wat = r#"
+        (module
+          (type $i8 (array (mut i8)))
+          (type $i16 (array (mut i16)))
+          (type $i64 (array (mut i64)))
+          (type $v (array (mut v128)))
+          (type $r (array (mut i31ref)))
+          (global $a (ref $i8) (array.new $i8 (i32.const 0x1a5) (i32.const 4194301)))
+          (global $b (ref $i16) (array.new $i16 (i32.const -2) (i32.const 3)))
+          (global $c (ref $i64) (array.new $i64 (i64.const 0x0102030405060708) (i32.const 1000)))
+          (global $d (ref $v) (array.new $v (v128.const i32x4 1 2 3 4) (i32.const 17)))
+          (global $e (ref $r) (array.new $r (ref.i31 (i32.const 9)) (i32.const 5)))
+          (global $z (ref $i64) (array.new $i64 (i64.const 0) (i32.const 1000)))
+          (global $one (ref $i16) (array.new $i16 (i32.const 5) (i32.const 1)))
+          (global $none (ref $i8) (array.new $i8 (i32.const 5) (i32.const 0)))
+          (func (export "a") (param i32) (result i32) (array.get_u $i8 (global.get $a) (local.get 0)))
+          (func (export "b") (param i32) (result i32) (array.get_s $i16 (global.get $b) (local.get 0)))
+          (func (export "c") (param i32) (result i64) (array.get $i64 (global.get $c) (local.get 0)))
+          (func (export "d") (param i32) (result i32)
+            (i32x4.extract_lane 3 (array.get $v (global.get $d) (local.get 0))))
+          (func (export "e") (param i32) (result i32)
+            (i31.get_s (array.get $r (global.get $e) (local.get 0))))
+          (func (export "z") (param i32) (result i64) (array.get $i64 (global.get $z) (local.get 0)))
+          (func (export "one") (result i32) (array.get_u $i16 (global.get $one) (i32.const 0)))
+          (func (export "lens") (result i32)
+            (i32.add (array.len (global.get $none))
+              (i32.add (array.len (global.get $a)) (array.len (global.get $d))))))
+    "#;
+    for engine in crate::engines() {
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let get32 = |store: &mut Store<()>, name: &str, i: i32| {
+            instance
+                .get_typed_func::<i32, i32>(&mut *store, name)
+                .unwrap()
+                .call(&mut *store, i)
+                .unwrap()
+        };
+        for i in [0, 1, 2, 1 << 20, 4194300] {
+            assert_eq!(get32(&mut store, "a", i), 0xa5, "a[{i}]");
+        }
+        for i in 0..3 {
+            assert_eq!(get32(&mut store, "b", i), -2, "b[{i}]");
+        }
+        for i in 0..17 {
+            assert_eq!(get32(&mut store, "d", i), 4, "d[{i}]");
+        }
+        for i in 0..5 {
+            assert_eq!(get32(&mut store, "e", i), 9, "e[{i}]");
+        }
+        let c = instance
+            .get_typed_func::<i32, i64>(&mut store, "c")
+            .unwrap();
+        let z = instance
+            .get_typed_func::<i32, i64>(&mut store, "z")
+            .unwrap();
+        for i in [0, 1, 511, 998, 999] {
+            assert_eq!(c.call(&mut store, i).unwrap(), 0x0102030405060708, "c[{i}]");
+            assert_eq!(z.call(&mut store, i).unwrap(), 0, "z[{i}]");
+        }
+        let trap = c.call(&mut store, 1000).unwrap_err();
+        assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::ArrayOutOfBounds));
+        let one = instance
+            .get_typed_func::<(), i32>(&mut store, "one")
+            .unwrap();
+        assert_eq!(one.call(&mut store, ()).unwrap(), 5);
+        let lens = instance
+            .get_typed_func::<(), i32>(&mut store, "lens")
+            .unwrap();
+        assert_eq!(lens.call(&mut store, ()).unwrap(), 4194301 + 17);
+    }
+}
