@@ -417,7 +417,9 @@ impl Instance {
                     // SAFETY: the func ref belongs to this store and is live.
                     let fr = unsafe { *store.funcs.func_ref(f.index) };
                     vm_imports.functions.push(VMFunctionImport {
-                        wasm_call: fr.wasm_call,
+                        // Not a lazily compiled function's `lazy` entry,
+                        // which only its own references may hold.
+                        wasm_call: keel_vm::LazyCode::import_wasm_call(fr.wasm_call),
                         array_call: fr.array_call,
                         vmctx: fr.vmctx,
                     });

@@ -8,12 +8,14 @@
 //! defined function, and three runs of code, all [`STUB_SIZE`] bytes a
 //! function, within 2 GiB of the table:
 //!
-//! * `stub[i]` jumps to the address in `table[i]`. A function reference
-//!   (`VMFuncRef::wasm_call`) made before function `i` was compiled points
-//!   here, so it never goes stale.
+//! * `stub[i]` jumps to the address in `table[i]`. A function import
+//!   made before function `i` was compiled points here, so it never goes
+//!   stale.
 //! * `lazy[i]` puts `i` in a scratch register (x86_64 `r11d`, riscv64
 //!   `t0`) and jumps to `far`. `table[i]` starts as `lazy[i]`'s address,
-//!   and becomes the compiled code's once function `i` is compiled.
+//!   and becomes the compiled code's once function `i` is compiled. A
+//!   function reference made before then points here too; the hook
+//!   refreshes it.
 //! * `far` (one) jumps to `keel_lazy_trampoline` at its absolute address.
 //!
 //! The trampoline saves the argument registers, calls the hook installed

@@ -17,8 +17,13 @@
 //!
 //! A table entry starts as the function's `lazy` entry and becomes its
 //! code once compiled: later calls go straight to the code. A function
-//! reference made before then points at the `stub`, which follows the
-//! table, so it never goes stale.
+//! reference (`VMFuncRef`) made before then holds the `lazy` entry too;
+//! the first call through it enters the compile hook, which compiles the
+//! function if it is not yet and points the reference at the code, so
+//! `call_indirect` and `call_ref` do not keep a detour. A function import
+//! copies its entry from a reference but the hook cannot refresh copies:
+//! an import made before compilation holds the `stub`, which follows the
+//! table, so it never goes stale ([`LazyCode::import_wasm_call`]).
 //!
 //! The whole reservation is one entry of the code registry, whose
 //! [`CodeInfo`] finds the segment of a pc among the published ones by
@@ -33,9 +38,9 @@
 //! ([`LazyCompiler::tier_up`]), which another thread compiles into a
 //! segment of its own ([`LazyHandle::optimize`]) and stores in the table,
 //! so later calls run it. The baseline segment stays (a thread may still
-//! run it) until the module drops. A function reference made while a
-//! function is at the baseline tier points at its stub, so it follows the
-//! table too.
+//! run it) until the module drops. A function reference made or refreshed
+//! while a function is at the baseline tier points at its stub, so it
+//! follows the table too.
 //!
 //! # Ahead of calls
 //!
@@ -380,14 +385,34 @@ impl LazyCode {
     }
 
     /// The entry of defined function `def` for a function reference: its
-    /// code once compiled, else its stub (which follows the call table,
-    /// so the reference stays right after compilation).
+    /// code once compiled, its stub at the baseline tier, else its `lazy`
+    /// entry (the first call through the reference compiles it and
+    /// points the reference at the code).
     ///
     /// # Panics
     ///
     /// If `def` is not a defined function of the module (a keel bug).
     pub fn wasm_call(&self, def: DefinedFuncIndex) -> *const u8 {
         self.inner.wasm_call(def)
+    }
+
+    /// The entry point to copy into a function import from a function
+    /// reference whose entry is `wasm_call`: `wasm_call` itself, unless it
+    /// is the `lazy` entry of a lazily compiled function, which only a
+    /// reference may hold (the compile hook refreshes references, not
+    /// copies); then that function's code if it is compiled, else its
+    /// stub.
+    pub fn import_wasm_call(wasm_call: *const u8) -> *const u8 {
+        let Some((_, info)) = keel_trap::lookup_code(wasm_call as usize) else {
+            return wasm_call;
+        };
+        let Some(inner) = info.as_any().downcast_ref::<LazyInner>() else {
+            return wasm_call;
+        };
+        match inner.lazy_entry_at(wasm_call as usize) {
+            Some(def) => inner.stable_wasm_call(def),
+            None => wasm_call,
+        }
     }
 
     /// How many functions are compiled (at either tier).
@@ -420,12 +445,46 @@ impl LazyInner {
         unsafe { &*self.table.add(def.index()) }
     }
 
+    /// `stub[def]`'s address.
+    fn stub(&self, def: DefinedFuncIndex) -> *const u8 {
+        (self.stubs + def.index() * STUB_SIZE) as *const u8
+    }
+
+    /// `lazy[def]`'s address (the lazy entries follow the stubs).
+    fn lazy_entry(&self, def: DefinedFuncIndex) -> *const u8 {
+        (self.stubs + (self.functions + def.index()) * STUB_SIZE) as *const u8
+    }
+
+    /// The entry of `def` for a function reference: its code once
+    /// compiled for good; its stub at the baseline tier (the table will
+    /// move to the optimized code); before that its `lazy` entry, so the
+    /// first call through the reference enters the compile hook, which
+    /// points the reference at the code ([`lazy_compile_hook`]).
     fn wasm_call(&self, def: DefinedFuncIndex) -> *const u8 {
-        if self.states[def.index()].load(Ordering::Acquire) == COMPILED {
-            self.slot(def).load(Ordering::Acquire) as *const u8
-        } else {
-            (self.stubs + def.index() * STUB_SIZE) as *const u8
+        match self.states[def.index()].load(Ordering::Acquire) {
+            COMPILED => self.slot(def).load(Ordering::Acquire) as *const u8,
+            BASELINE => self.stub(def),
+            _ => self.lazy_entry(def),
         }
+    }
+
+    /// The entry of `def` for a copy the compile hook cannot refresh (a
+    /// function import of another instance): its code once compiled for
+    /// good, else its stub, which follows the call table.
+    fn stable_wasm_call(&self, def: DefinedFuncIndex) -> *const u8 {
+        match self.states[def.index()].load(Ordering::Acquire) {
+            COMPILED => self.slot(def).load(Ordering::Acquire) as *const u8,
+            _ => self.stub(def),
+        }
+    }
+
+    /// The defined function whose `lazy` entry is at `address`, if it is
+    /// one.
+    fn lazy_entry_at(&self, address: usize) -> Option<DefinedFuncIndex> {
+        let lazies = self.lazy_entry(DefinedFuncIndex::new(0)) as usize;
+        let offset = address.checked_sub(lazies)?;
+        (offset % STUB_SIZE == 0 && offset / STUB_SIZE < self.functions)
+            .then(|| DefinedFuncIndex::new(offset / STUB_SIZE))
     }
 
     /// The code of `def`, compiling it unless it is (or another thread
@@ -661,7 +720,22 @@ unsafe fn lazy_compile_hook(vmctx: *mut u8, index: u32) -> *const u8 {
         }
     };
     match result {
-        Ok(code) => code,
+        Ok(code) => {
+            // A call through a function reference made before the
+            // compilation arrives here once: point the reference at the
+            // code, so later calls skip the stub. (Calls through the call
+            // table or a stub arrive here at most once per compilation
+            // anyway; then the reference may not be handed out yet, and
+            // writing its entry is harmless.)
+            let def = DefinedFuncIndex::from_u32(index);
+            if let Some(lazy) = instance.lazy_code() {
+                // SAFETY: this thread runs wasm code of `instance`'s
+                // store, so it has the store to itself (VM-5), and the
+                // entry is one a reference of `def` may hold.
+                unsafe { instance.set_func_ref_wasm_call(def, lazy.inner.wasm_call(def)) };
+            }
+            code
+        }
         Err(payload) => {
             let reason = keel_trap::UnwindReason::User(payload, keel_trap::RawBacktrace::default());
             // SAFETY: stubs run inside the activation that entered wasm;
