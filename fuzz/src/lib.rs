@@ -115,7 +115,10 @@ pub fn keel_engine_compiling(lazy: bool) -> keel::Engine {
         .parallel_compilation(false)
         .wasm_wide_arithmetic(true)
         .wasm_custom_page_sizes(true)
-        .lazy_compilation(lazy);
+        .lazy_compilation(lazy)
+        // As linear memories: a generated `array.new` cannot take
+        // gigabytes (the concurrent target has no store limits).
+        .max_gc_heap_size(MAX_MEMORY_BYTES);
     keel::Engine::new(&config).expect("keel engine")
 }
 
@@ -390,7 +393,8 @@ pub fn keel_fuel_engine(signals_based_traps: bool, lazy: bool) -> keel::Engine {
         .wasm_wide_arithmetic(true)
         .wasm_custom_page_sizes(true)
         .consume_fuel(true)
-        .signals_based_traps(signals_based_traps);
+        .signals_based_traps(signals_based_traps)
+        .max_gc_heap_size(MAX_MEMORY_BYTES);
     keel::Engine::new(&config).expect("keel engine")
 }
 

@@ -175,10 +175,12 @@ struct ImportedExterns {
 
 /// An instantiation error as keel reports it: resource failures as the
 /// downcastable [`VmError`](crate::VmError) (with the OS error as its
-/// source).
+/// source), traps (a constant expression's allocation failing) as the
+/// downcastable [`Trap`](crate::Trap), as a segment's trap is.
 pub(crate) fn instantiation_error(e: keel_vm::InstantiationError) -> anyhow::Error {
     match e {
         keel_vm::InstantiationError::Resource(e) => anyhow::Error::new(e),
+        keel_vm::InstantiationError::Trap(t) => anyhow::Error::new(t),
         e => anyhow::Error::new(e),
     }
 }
@@ -243,7 +245,35 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         Self::check_limits(store, module)?;
-        let (instance, start) = Self::new_without_start(&mut store.opaque, module, imports)?;
+        // Constant expressions (`array.new` in a global's initializer or an
+        // element segment) allocate in the store's GC heap, which grows
+        // without the limiter at hand: for the time of the instantiation
+        // the heap is bounded by the limiter's fixed size limit if it has
+        // one, and any growth is put to the limiter afterwards.
+        let (before, limit) = {
+            let heap = store.opaque.exceptions.heap();
+            (heap.capacity(), heap.limit())
+        };
+        if let Some(cap) = store.resource_limiter().and_then(|l| l.memory_size_limit()) {
+            store
+                .opaque
+                .exceptions
+                .heap_mut()
+                .set_limit(limit.min(cap.max(before)));
+        }
+        let result = Self::new_without_start(&mut store.opaque, module, imports);
+        store.opaque.exceptions.heap_mut().set_limit(limit);
+        let (instance, start) = result?;
+        let after = store.opaque.exceptions.heap().capacity();
+        if after > before
+            && let Some(limiter) = store.resource_limiter()
+            && !limiter.memory_growing(before, after, Some(limit))?
+        {
+            anyhow::bail!(
+                "instantiation: constant expressions grew the store's GC heap from {before} to \
+                 {after} bytes, which the store's resource limiter refused"
+            );
+        }
         if let Some(func_ref) = start {
             let _span = tracing::debug_span!("start function").entered();
             let mut slots = [ValRaw::default()];

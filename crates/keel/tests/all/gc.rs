@@ -475,3 +475,72 @@ fn constant_array_new_fills_every_element() {
         assert_eq!(lens.call(&mut store, ()).unwrap(), 4194301 + 17);
     }
 }
+
+/// Arrays allocated by constant expressions at instantiation (a global's
+/// initializer, an element segment) count against the store's resource
+/// limiter: under a fixed limit the instantiation fails with
+/// `AllocationTooLarge` without growing past it; a limiter without a
+/// fixed size is asked afterwards and its refusal fails the
+/// instantiation; an array within the limit instantiates.
+#[test]
+fn instantiation_allocations_respect_the_limiter() {
+    let module_of = |elems: u32| {
+        format!(
+            r#"(module
+                 (type $a (array (mut i8)))
+                 (global (export "g") (ref $a) (array.new $a (i32.const 1) (i32.const {elems})))
+                 (table 1 anyref)
+                 (elem (table 0) (i32.const 0) anyref (array.new $a (i32.const 2) (i32.const {elems}))))"#
+        )
+    };
+    let engine = Engine::default();
+    let small = Module::new(&engine, module_of(1 << 10)).unwrap();
+    let large = Module::new(&engine, module_of(64 << 20)).unwrap();
+
+    // A fixed limit of 16 MiB: 64 MiB arrays fail, 1 KiB ones succeed.
+    let mut store = Store::new(
+        &engine,
+        keel::StoreLimitsBuilder::new()
+            .memory_size(16 << 20)
+            .build(),
+    );
+    store.limiter(|limits| limits);
+    let err = Instance::new(&mut store, &large, &[]).unwrap_err();
+    assert_eq!(
+        crate::trap_code(&err),
+        Some(Trap::AllocationTooLarge),
+        "{err:#}"
+    );
+    let (_, bytes) = store.gc_heap_usage();
+    assert!(bytes <= 16 << 20, "the heap holds {bytes} bytes");
+    Instance::new(&mut store, &small, &[]).unwrap();
+
+    // A limiter that refuses any growth past 8 MiB but names no size.
+    struct Refusing;
+    impl keel::ResourceLimiter for Refusing {
+        fn memory_growing(
+            &mut self,
+            _current: usize,
+            desired: usize,
+            _maximum: Option<usize>,
+        ) -> keel::Result<bool> {
+            Ok(desired <= 8 << 20)
+        }
+        fn table_growing(
+            &mut self,
+            _current: usize,
+            _desired: usize,
+            _maximum: Option<usize>,
+        ) -> keel::Result<bool> {
+            Ok(true)
+        }
+    }
+    let mut store = Store::new(&engine, Refusing);
+    store.limiter(|r| r);
+    let err = Instance::new(&mut store, &large, &[]).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("resource limiter refused"),
+        "{err:#}"
+    );
+    Instance::new(&mut store, &small, &[]).unwrap();
+}
