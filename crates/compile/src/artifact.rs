@@ -87,7 +87,10 @@ pub fn write_artifact(
         SectionKind::Text,
     );
     obj.set_section_data(text, code.to_vec(), TEXT_ALIGN);
-    // One symbol per function and trampoline, so `objdump -d` names them.
+    // One symbol per function and trampoline, so `objdump -d` names them:
+    // `wasm[N]` by function index only (the name section's names are in
+    // the module's metadata already; repeating them cost CPython's
+    // artifact a third of a megabyte).
     let mut symbol = |name: String, loc: keel_translate::FunctionLoc| {
         obj.add_symbol(Symbol {
             name: name.into_bytes(),
@@ -101,12 +104,7 @@ pub fn write_artifact(
         });
     };
     for (index, loc) in tables.functions.iter() {
-        let func = module.func_index(index);
-        let name = match module.func_names.get(&func) {
-            Some(name) => format!("wasm[{}]::{name}", func.as_u32()),
-            None => format!("wasm[{}]", func.as_u32()),
-        };
-        symbol(name, *loc);
+        symbol(format!("wasm[{}]", module.func_index(index).as_u32()), *loc);
     }
     for (ty, loc) in &tables.array_to_wasm_trampolines {
         symbol(format!("array_to_wasm[type {}]", ty.as_u32()), *loc);

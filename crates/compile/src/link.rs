@@ -39,6 +39,9 @@ pub(crate) struct CompiledFunction {
     stack_maps: Vec<StackMap>,
     /// (code offset, wasm offset) pairs, sorted by code offset.
     srclocs: Vec<(u32, u32)>,
+    /// The return offset of every call (with or without exception
+    /// handlers), in order.
+    call_returns: Vec<u32>,
     alignment: u32,
     /// The types through which the function calls other than directly:
     /// `call_indirect`s and calls to imported functions. Each may reach a
@@ -91,7 +94,7 @@ pub(crate) fn finish(
     } else {
         compiler.isa()
     };
-    let (code, traps, exception_call_sites, stack_maps, srclocs, alignment) = {
+    let (code, traps, exception_call_sites, stack_maps, srclocs, call_returns, alignment) = {
         let compiled = ctx
             .compile(isa, &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
@@ -105,7 +108,9 @@ pub(crate) fn finish(
             traps.push((t.offset, code));
         }
         let mut exception_call_sites = Vec::new();
+        let mut call_returns = Vec::new();
         for site in compiled.buffer.call_sites() {
+            call_returns.push(site.ret_addr);
             if site.exception_handlers.is_empty() {
                 continue;
             }
@@ -169,6 +174,7 @@ pub(crate) fn finish(
             exception_call_sites,
             stack_maps,
             srclocs,
+            call_returns,
             compiled.buffer.alignment,
         )
     };
@@ -203,6 +209,7 @@ pub(crate) fn finish(
         exception_call_sites,
         stack_maps,
         srclocs,
+        call_returns,
         alignment,
         host_call_types: Vec::new(),
     })
@@ -568,6 +575,38 @@ fn patch_call(text: &mut [u8], site: u32, r: &FuncReloc, target: u32) -> Result<
     Ok(())
 }
 
+/// The address-map records of `f`: the wasm offset of each code offset a
+/// backtrace looks up, which are its trap sites (a trapping instruction's
+/// own offset) and the last byte of each call (a return address minus
+/// one), each with the offset Cranelift's source locations give it, and
+/// the function's first byte.
+///
+/// Code between those points never shows in a backtrace, so its own
+/// records are left out: a lookup there finds the point before it. That
+/// keeps a third to a half of the records (the full map had one per
+/// instruction whose operator changed).
+fn backtrace_points(f: &CompiledFunction) -> Vec<(u32, u32)> {
+    // Offset 0 too, so that no lookup inside `f` finds the function
+    // before it.
+    let mut points: Vec<u32> = core::iter::once(0)
+        .chain(f.traps.iter().map(|(offset, _)| *offset))
+        .chain(f.call_returns.iter().filter_map(|r| r.checked_sub(1)))
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(points.len());
+    for at in points {
+        let i = f.srclocs.partition_point(|(code, _)| *code <= at);
+        let Some(&(_, wasm)) = i.checked_sub(1).and_then(|i| f.srclocs.get(i)) else {
+            continue;
+        };
+        if out.last().is_none_or(|(_, last)| *last != wasm) {
+            out.push((at, wasm));
+        }
+    }
+    out
+}
+
 fn append(
     out: &mut CompiledText,
     pending: &mut Pending,
@@ -603,9 +642,11 @@ fn append(
             ret_offset: map.ret_offset + start,
             ..map.clone()
         }));
-    pending
-        .address_map
-        .extend(f.srclocs.iter().map(|(code, wasm)| (start + code, *wasm)));
+    pending.address_map.extend(
+        backtrace_points(f)
+            .into_iter()
+            .map(|(code, wasm)| (start + code, wasm)),
+    );
     Ok(FunctionLoc {
         start,
         length: f.code.len() as u32,
@@ -719,4 +760,48 @@ fn compile_in_parallel(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The address map keeps the function's first byte, each trap site and
+    /// the last byte of each call, with the wasm offset of the source
+    /// location covering it; a point with the offset of the one before
+    /// is left out.
+    #[test]
+    fn backtrace_points_are_traps_and_calls() {
+        let f = CompiledFunction {
+            code: vec![0; 100],
+            relocs: Vec::new(),
+            traps: vec![(30, Trap::MemoryOutOfBounds), (12, Trap::StackOverflow)],
+            exception_call_sites: Vec::new(),
+            stack_maps: Vec::new(),
+            // Operators at wasm offsets 100.. over code offsets.
+            srclocs: vec![
+                (0, 100),
+                (10, 101),
+                (20, 102),
+                (25, 103),
+                (40, 104),
+                (60, 105),
+            ],
+            call_returns: vec![45, 27, 50],
+            alignment: 16,
+            host_call_types: Vec::new(),
+        };
+        // Points: 0 -> 100, 12 -> 101, 26 -> 103, 30 -> 103 (left out),
+        // 44 -> 104, 49 -> 104 (left out).
+        assert_eq!(
+            backtrace_points(&f),
+            [(0, 100), (12, 101), (26, 103), (44, 104)]
+        );
+        // No source locations (a trampoline): no records.
+        let bare = CompiledFunction {
+            srclocs: Vec::new(),
+            ..f
+        };
+        assert_eq!(backtrace_points(&bare), []);
+    }
 }

@@ -267,7 +267,7 @@ pub mod vmhost_func_context {
 
 /// The version of the artifact layout this keel reads and writes; bumped
 /// whenever the layout or the encoding of any section changes.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Names of an artifact's ELF sections.
 pub mod sections {

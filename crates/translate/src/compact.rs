@@ -9,18 +9,21 @@
 //! |---|---|
 //! | header | `count: u32`, `blocks: u32` (LE); `blocks` is `count` / [`BLOCK`] rounded up |
 //! | index | per block: `first key: u32`, `first value: u32`, `data offset: u32` (LE) |
-//! | data | per block, its records after the first: the key's increase over the previous key (at least 1) as an unsigned LEB128, then the value's change as a zigzag LEB128 |
+//! | data | per block, its records after the first: the key's increase over the previous key (at least 1) shifted left by one, with the low bit set when the value changes, as an unsigned LEB128; then, only when that bit is set, the value's change (not zero) as a zigzag LEB128 |
 //!
 //! A lookup binary-searches the index and decodes at most one block
 //! ([`BLOCK`] records). Keys strictly increase. A text offset and the
 //! wasm offset of its code change little from one record to the next, so
-//! a record takes two or three bytes instead of eight.
+//! an address-map record takes two or three bytes instead of eight; the
+//! trap code of one trap site is mostly the one before's, so a trap-table
+//! record mostly takes one byte.
 
 use crate::Trap;
 use crate::prelude::*;
 
-/// Records per block: a lookup decodes at most this many.
-pub const BLOCK: usize = 32;
+/// Records per block: a lookup decodes at most this many (a few hundred
+/// bytes), and each block costs an index entry of 12 bytes.
+pub const BLOCK: usize = 64;
 
 /// Bytes of the header.
 const HEADER: usize = 8;
@@ -103,8 +106,14 @@ impl CompactTable {
                 if count.is_multiple_of(BLOCK) {
                     push_index(&mut index, key, value, data.len())?;
                 } else {
-                    put_varint(&mut data, u64::from(key - prev_key));
-                    put_varint(&mut data, zigzag(i64::from(value) - i64::from(prev_value)));
+                    let change = i64::from(value) - i64::from(prev_value);
+                    put_varint(
+                        &mut data,
+                        (u64::from(key - prev_key) << 1) | u64::from(change != 0),
+                    );
+                    if change != 0 {
+                        put_varint(&mut data, zigzag(change));
+                    }
                 }
             } else {
                 push_index(&mut index, key, value, 0)?;
@@ -236,10 +245,25 @@ impl CompactTable {
         f(key, value);
         let records = (self.len() - b * BLOCK).min(BLOCK);
         for _ in 1..records {
-            let (Some(dk), Some(dv)) = (get_varint(&self.bytes, at), get_varint(&self.bytes, at))
-            else {
+            let Some(head) = get_varint(&self.bytes, at) else {
                 *bad = Some("a record is truncated");
                 return;
+            };
+            let dk = head >> 1;
+            let dv = if head & 1 == 1 {
+                match get_varint(&self.bytes, at) {
+                    Some(0) => {
+                        *bad = Some("a record flags a value change of zero");
+                        return;
+                    }
+                    Some(dv) => dv,
+                    None => {
+                        *bad = Some("a record is truncated");
+                        return;
+                    }
+                }
+            } else {
+                0
             };
             let next_key = u64::from(key) + dk;
             let next_value = i64::from(value) + unzigzag(dv);
@@ -504,7 +528,7 @@ mod tests {
 
     #[test]
     fn round_trips_and_lookups() {
-        for n in [0, 1, 2, 31, 32, 33, 64, 65, 1000] {
+        for n in [0, 1, 2, 31, 32, 33, 63, 64, 65, 128, 129, 1000] {
             let recs = records(n);
             let table = CompactTable::from_sorted(recs.iter().copied()).unwrap();
             assert_eq!(table.len(), n as usize);
@@ -533,6 +557,32 @@ mod tests {
         let table = CompactTable::from_sorted(edge).unwrap();
         assert_eq!(table.iter().collect::<Vec<_>>(), edge);
         CompactTable::from_bytes(table.as_bytes().to_vec()).unwrap();
+    }
+
+    /// A record whose value does not change takes one flag bit, not a
+    /// byte; a flagged change of zero (not what the encoder writes) is
+    /// refused.
+    #[test]
+    fn unchanged_values_take_no_byte() {
+        let same: Vec<(u32, u32)> = (0..64).map(|i| (i * 10, 7)).collect();
+        let table = CompactTable::from_sorted(same.iter().copied()).unwrap();
+        // Header, one index entry, 63 one-byte records.
+        assert_eq!(table.as_bytes().len(), HEADER + INDEX_ENTRY + 63);
+        assert_eq!(table.iter().collect::<Vec<_>>(), same);
+        let mut bytes = 2u32.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&[0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]);
+        // Key +10 with the change flag, then a change of zero.
+        bytes.extend_from_slice(&[(10 << 1) | 1, 0]);
+        assert_eq!(
+            CompactTable::from_bytes(bytes.clone()),
+            Err("block 0: a record flags a value change of zero".into())
+        );
+        // The same without the flag is fine.
+        bytes.truncate(bytes.len() - 2);
+        bytes.push(10 << 1);
+        let t = CompactTable::from_bytes(bytes).unwrap();
+        assert_eq!(t.iter().collect::<Vec<_>>(), [(0, 7), (10, 7)]);
     }
 
     #[test]
