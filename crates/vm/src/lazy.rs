@@ -723,33 +723,29 @@ fn wait() {
 unsafe fn lazy_compile_hook(vmctx: *mut u8, index: u32) -> *const u8 {
     // SAFETY: per the contract, a live VMContext (VM-1).
     let instance = unsafe { crate::Instance::from_vmctx(vmctx) };
-    let lazy = instance.lazy_code().cloned();
-    let result = match lazy {
-        Some(lazy) => lazy
-            .inner
-            .ensure(DefinedFuncIndex::from_u32(index), true)
-            .map(|(code, _)| code),
-        None => {
-            Err(Box::new("a lazy stub called for a module compiled eagerly") as Box<dyn Any + Send>)
-        }
-    };
-    match result {
-        Ok(code) => {
+    let def = DefinedFuncIndex::from_u32(index);
+    // The `Arc` is dropped before `raise` below, which drops nothing on
+    // this frame (TRAP-1).
+    let result = match instance.lazy_code().cloned() {
+        Some(lazy) => lazy.inner.ensure(def, true).map(|(code, _)| {
             // A call through a function reference made before the
             // compilation arrives here once: point the reference at the
             // code, so later calls skip the stub. (Calls through the call
             // table or a stub arrive here at most once per compilation
             // anyway; then the reference may not be handed out yet, and
             // writing its entry is harmless.)
-            let def = DefinedFuncIndex::from_u32(index);
-            if let Some(lazy) = instance.lazy_code() {
-                // SAFETY: this thread runs wasm code of `instance`'s
-                // store, so it has the store to itself (VM-5), and the
-                // entry is one a reference of `def` may hold.
-                unsafe { instance.set_func_ref_wasm_call(def, lazy.inner.wasm_call(def)) };
-            }
+            // SAFETY: this thread runs wasm code of `instance`'s store, so
+            // it has the store to itself (VM-5), and the entry is one a
+            // reference of `def` may hold.
+            unsafe { instance.set_func_ref_wasm_call(def, lazy.inner.wasm_call(def)) };
             code
+        }),
+        None => {
+            Err(Box::new("a lazy stub called for a module compiled eagerly") as Box<dyn Any + Send>)
         }
+    };
+    match result {
+        Ok(code) => code,
         Err(payload) => {
             let reason = keel_trap::UnwindReason::User(payload, keel_trap::RawBacktrace::default());
             // SAFETY: stubs run inside the activation that entered wasm;
