@@ -259,6 +259,10 @@ pub struct Compiler {
     /// compilation's first, quick tier.
     isa_baseline: OwnedTargetIsa,
     options: CompilerOptions,
+    /// Cranelift contexts kept between functions, one per thread that
+    /// compiled at once: reusing them keeps their allocations (the
+    /// register allocator's above all) instead of making them anew.
+    contexts: spin::Mutex<Vec<alloc::boxed::Box<link::CompileContext>>>,
 }
 
 impl fmt::Debug for Compiler {
@@ -347,6 +351,7 @@ impl Compiler {
             isa_unoptimized,
             isa_baseline,
             options,
+            contexts: spin::Mutex::new(Vec::new()),
         })
     }
 

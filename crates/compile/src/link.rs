@@ -243,6 +243,41 @@ impl<'a, 'data> BodySource<'a, 'data> {
     }
 }
 
+/// A Cranelift context and function-builder state, reused from one
+/// function to the next by the compiler's pool ([`Compiler::take_context`]).
+pub(crate) struct CompileContext {
+    codegen: Context,
+    builder: FunctionBuilderContext,
+}
+
+impl Default for CompileContext {
+    fn default() -> Self {
+        Self {
+            codegen: Context::new(),
+            builder: FunctionBuilderContext::new(),
+        }
+    }
+}
+
+/// Contexts kept in the pool beyond this many are dropped.
+const MAX_POOLED_CONTEXTS: usize = 16;
+
+impl Compiler {
+    /// A context from the pool, or a new one.
+    fn take_context(&self) -> alloc::boxed::Box<CompileContext> {
+        self.contexts.lock().pop().unwrap_or_default()
+    }
+
+    /// Return `context` to the pool. (A compilation that fails or panics
+    /// drops its context instead: a partly built function is not reused.)
+    fn put_context(&self, context: alloc::boxed::Box<CompileContext>) {
+        let mut pool = self.contexts.lock();
+        if pool.len() < MAX_POOLED_CONTEXTS {
+            pool.push(context);
+        }
+    }
+}
+
 /// Compile defined function `index` of `translation`, as
 /// [`compile_body`] does.
 fn compile_one(
@@ -294,9 +329,12 @@ fn compile_one_unguarded(
         bytes = body.range().end - body.range().start
     )
     .entered();
-    let (func, host_call_types) = build_function(compiler, source, index)?;
-    let mut ctx = Context::for_function(func);
-    let mut compiled = finish(compiler, &mut ctx, source.baseline)?;
+    let mut reused = compiler.take_context();
+    let CompileContext { codegen, builder } = &mut *reused;
+    codegen.clear();
+    let host_call_types = build_function_in(compiler, source, index, &mut codegen.func, builder)?;
+    let mut compiled = finish(compiler, codegen, source.baseline)?;
+    compiler.put_context(reused);
     compiled.host_call_types = host_call_types;
     // Code before the first operator (the prologue, its stack check) maps
     // to the start of the function body.
@@ -431,14 +469,27 @@ fn build_function(
     source: BodySource<'_, '_>,
     index: DefinedFuncIndex,
 ) -> Result<(ir::Function, Vec<TypeIndex>), CompileError> {
+    let mut func = ir::Function::new();
+    let mut fctx = FunctionBuilderContext::new();
+    let called = build_function_in(compiler, source, index, &mut func, &mut fctx)?;
+    Ok((func, called))
+}
+
+/// [`build_function`] into `func` (cleared) with builder state `fctx`,
+/// both reused from earlier functions; the types it calls through.
+fn build_function_in(
+    compiler: &Compiler,
+    source: BodySource<'_, '_>,
+    index: DefinedFuncIndex,
+    func: &mut ir::Function,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<Vec<TypeIndex>, CompileError> {
     let isa = compiler.isa();
     let module = source.module;
     let func_index = module.func_index(index);
     let ty = module.func_type(func_index);
-    let mut func = ir::Function::with_name_signature(
-        UserFuncName::user(0, func_index.as_u32()),
-        abi::wasm_signature(isa, ty),
-    );
+    func.name = UserFuncName::user(0, func_index.as_u32());
+    func.signature = abi::wasm_signature(isa, ty);
     // The prologue compares the stack pointer with the store's stack
     // limit and traps with StackOverflow below it.
     let ptr = isa.pointer_type();
@@ -462,8 +513,7 @@ fn build_function(
     });
     func.stack_limit = Some(stack_limit);
 
-    let mut fctx = FunctionBuilderContext::new();
-    let builder = FunctionBuilder::new(&mut func, &mut fctx);
+    let builder = FunctionBuilder::new(func, fctx);
     let mut env = FuncEnv::new(isa, module, source.offsets, &compiler.options, source.gc);
     env.call_table = source.call_table;
     env.lazy_self = source.call_table.map(|_| func_index);
@@ -477,8 +527,7 @@ fn build_function(
         }
         e => e,
     })?;
-    let host_call_types = env.called_types();
-    Ok((func, host_call_types))
+    Ok(env.called_types())
 }
 
 /// Compile every defined function, on up to `parallelism` threads.
