@@ -237,9 +237,9 @@ pub struct LazyInner {
     stubs: usize,
     /// Compilation state per function.
     states: Box<[AtomicU8]>,
-    /// The next free byte for a segment, and the end of the reservation;
-    /// placing a segment takes this lock, lookups never do.
-    next: spin::Mutex<usize>,
+    /// Where segments go; placing a segment takes this lock, lookups
+    /// never do.
+    next: spin::Mutex<Frontier>,
     /// The published segments, in address order; `published` of them
     /// (up to two per function: baseline and optimized).
     segments: Box<[AtomicPtr<Segment>]>,
@@ -249,6 +249,18 @@ pub struct LazyInner {
     /// Functions at the baseline tier whose optimized code is pending.
     baseline: AtomicUsize,
 }
+
+/// Where the next segment goes in a [`LazyInner`]'s reservation.
+#[derive(Debug)]
+struct Frontier {
+    /// The first page past the published segments.
+    next: usize,
+    /// The end of the read-write pages made ahead of `next`.
+    writable: usize,
+}
+
+/// Bytes of code pages made read-write at a time ahead of the segments.
+const WRITABLE_CHUNK: usize = 64 << 10;
 
 // SAFETY: the raw pointers are to the reservation this value owns until
 // it drops; the call table is only accessed atomically, stubs and
@@ -372,7 +384,10 @@ impl LazyCode {
             functions,
             stubs,
             states: (0..functions).map(|_| AtomicU8::new(UNCOMPILED)).collect(),
-            next: spin::Mutex::new(stubs + stubs_len),
+            next: spin::Mutex::new(Frontier {
+                next: stubs + stubs_len,
+                writable: stubs + stubs_len,
+            }),
             segments: (0..functions * tiers)
                 .map(|_| AtomicPtr::new(core::ptr::null_mut()))
                 .collect(),
@@ -589,7 +604,7 @@ impl LazyInner {
         // (branch predictors index by them: page-aligned targets of one
         // `call_indirect` ran the `indirect` workload 4-10 % slower).
         let stagger = (n * STAGGER_STEP) % STAGGER_SPAN;
-        let pages = *next;
+        let pages = next.next;
         let len = (stagger + code.len().max(1)).next_multiple_of(page);
         let start = pages + stagger;
         let end = self.base as usize + self.reserved;
@@ -599,19 +614,35 @@ impl LazyInner {
                 self.reserved
             )));
         }
-        // SAFETY: `pages..pages + len` lies in our reservation past every
-        // published segment and the stubs: no code runs there yet. It is
-        // written while read-write, then made read+execute before the
-        // segment is published (W^X), and never written again.
-        unsafe {
-            sys::protect(pages as *mut u8, len, Access::ReadWrite)
+        // The pages past the last segment are made read-write ahead, a
+        // chunk at a time, so that placing a segment changes the access of
+        // its pages once (to read+execute), not twice.
+        if next.writable < pages + len {
+            let to = (pages + len).max(next.writable + WRITABLE_CHUNK).min(end);
+            // SAFETY: `writable..to` lies in our reservation past every
+            // published segment: no code runs there and nothing refers to
+            // it.
+            unsafe {
+                sys::protect(
+                    next.writable as *mut u8,
+                    to - next.writable,
+                    Access::ReadWrite,
+                )
                 .map_err(|e| VmError::platform("cannot make code memory writable", e))?;
+            }
+            next.writable = to;
+        }
+        // SAFETY: `pages..pages + len` lies in our reservation past every
+        // published segment and the stubs, and is read-write (above): no
+        // code runs there yet. It is made read+execute before the segment
+        // is published (W^X), and never written again.
+        unsafe {
             core::ptr::copy_nonoverlapping(code.as_ptr(), start as *mut u8, code.len());
             sys::protect(pages as *mut u8, len, Access::ReadExecute)
                 .map_err(|e| VmError::platform("cannot make code memory executable", e))?;
         }
         keel_trap::arch::flush_icache(start as *const u8, code.len());
-        *next = pages + len;
+        next.next = pages + len;
         // The reservation is under 4 GiB (`new`).
         text.rebase((start - self.base as usize) as u32)
             .map_err(VmError::ImplLimit)?;
