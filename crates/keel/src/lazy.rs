@@ -231,6 +231,9 @@ struct Jobs {
     optimize: alloc::collections::VecDeque<Job>,
     reach: alloc::collections::VecDeque<Job>,
     threads: usize,
+    /// The most threads to start, once known (asking the system for its
+    /// cores reads files: not on every push).
+    most_threads: Option<usize>,
     closed: bool,
 }
 
@@ -271,8 +274,12 @@ impl Shared {
             Job::Optimize { .. } => jobs.optimize.push_back(job),
             _ => jobs.reach.push_back(job),
         }
-        let most = std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1));
-        if jobs.threads < most.clamp(1, 4) {
+        let most = *jobs.most_threads.get_or_insert_with(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .clamp(1, 4)
+        });
+        if jobs.threads < most {
             let shared = this.clone();
             let spawned = std::thread::Builder::new()
                 .name("keel-background-compiler".into())
