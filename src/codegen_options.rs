@@ -3,7 +3,8 @@
 //! `cache=y|n` and `cache-config=FILE` choose the compilation cache (on
 //! by default, in the user's cache directory); `lazy=y|n` compiles each
 //! function at its first call (`keel run`; by default for modules of
-//! [`LAZY_THRESHOLD`] bytes or more); `target-feature=+a,-b` sets CPU
+//! [`LAZY_THRESHOLD`] bytes or more), and `lazy-baseline=y|n` first
+//! without optimizations; `target-feature=+a,-b` sets CPU
 //! features for `keel compile --target`.
 
 use std::path::PathBuf;
@@ -25,6 +26,10 @@ pub enum CodegenOption {
     TargetFeatures(Vec<(String, bool)>),
     /// `lazy[=y|n]`: compile each function at its first call.
     Lazy(bool),
+    /// `lazy-baseline[=y|n]`: with lazy compilation, compile first calls
+    /// without optimizations and optimize on a background thread
+    /// ([`Config::lazy_baseline`]; default `n`).
+    LazyBaseline(bool),
 }
 
 /// `keel run` compiles modules of this many bytes or more lazily unless
@@ -36,7 +41,7 @@ pub enum CodegenOption {
 pub const LAZY_THRESHOLD: usize = 4 << 20;
 
 /// The `-C` keys keel understands, for error messages.
-const KEYS: &str = "`cache`, `cache-config`, `lazy`, `target-feature`";
+const KEYS: &str = "`cache`, `cache-config`, `lazy`, `lazy-baseline`, `target-feature`";
 
 /// Parse one `-C` argument: comma-separated `KEY=VALUE` pairs, except
 /// that `target-feature`'s value runs to the end (it is itself a
@@ -62,6 +67,9 @@ pub fn parse(arg: &str) -> Result<Vec<CodegenOption>, String> {
             "lazy" => {
                 CodegenOption::Lazy(parse_bool(value).map_err(|e| format!("`-C {pair}`: {e}"))?)
             }
+            "lazy-baseline" => CodegenOption::LazyBaseline(
+                parse_bool(value).map_err(|e| format!("`-C {pair}`: {e}"))?,
+            ),
             "cache-config" => match value {
                 Some(file) if !file.is_empty() => CodegenOption::CacheConfig(file.into()),
                 _ => return Err(format!("`-C {pair}`: expected `cache-config=FILE`")),
@@ -120,6 +128,8 @@ pub struct CodegenOptions {
     pub target_features: Vec<(String, bool)>,
     /// `-C lazy`, if given.
     pub lazy: Option<bool>,
+    /// `-C lazy-baseline`.
+    pub lazy_baseline: bool,
 }
 
 impl CodegenOptions {
@@ -130,6 +140,7 @@ impl CodegenOptions {
             cache_config: None,
             target_features: Vec::new(),
             lazy: None,
+            lazy_baseline: false,
         };
         for option in options {
             match option {
@@ -137,6 +148,7 @@ impl CodegenOptions {
                 CodegenOption::CacheConfig(file) => out.cache_config = Some(file),
                 CodegenOption::TargetFeatures(f) => out.target_features.extend(f),
                 CodegenOption::Lazy(on) => out.lazy = Some(on),
+                CodegenOption::LazyBaseline(on) => out.lazy_baseline = on,
             }
         }
         out

@@ -78,7 +78,9 @@ const CODEGEN_HELP: &str = "Compilation options, as `wasmtime run`'s `-C`: `cach
 compilation cache (default y: compiled modules are kept in $XDG_CACHE_HOME/keel, else \
 ~/.cache/keel, and a second run loads them), `cache-config=FILE` reads the cache's \
 directory and size limit from FILE (Wasmtime's TOML format), `lazy=y|n` (run only) compiles \
-each function when it is first called (default: for modules of 4 MiB or more). Repeatable.";
+each function when it is first called (default: for modules of 4 MiB or more), and \
+`lazy-baseline=y|n` first without optimizations, optimizing on a background thread \
+(default n: quicker to start, slower until optimized). Repeatable.";
 #[cfg(feature = "compiler")]
 use keel_wast::WastContext;
 
@@ -447,6 +449,7 @@ fn run(run: &RunOptions, options: &WasmOptions, codegen: &CodegenOptions) -> Res
         .lazy
         .unwrap_or(size >= codegen_options::LAZY_THRESHOLD as u64);
     config.lazy_compilation(lazy);
+    config.lazy_baseline(codegen.lazy_baseline);
     if let Some(Profile::Perfmap) = run.profile {
         config.profiler(keel::ProfilingStrategy::PerfMap);
     }
@@ -679,6 +682,7 @@ fn wast(files: &[PathBuf], options: &WasmOptions, codegen: &CodegenOptions) -> R
         );
     }
     config.lazy_compilation(codegen.lazy.unwrap_or(false));
+    config.lazy_baseline(codegen.lazy_baseline);
     let engine = Engine::new(&config)?;
     let (mut passed, mut failed) = (0, 0);
     for file in files {

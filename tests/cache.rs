@@ -290,6 +290,38 @@ fn lazy_compilation_on_request() {
     assert!(!stderr(&eager).contains("lazily"), "{}", stderr(&eager));
 }
 
+/// `-C lazy-baseline=y` compiles first calls without optimizations
+/// (and the program still runs to its end).
+#[test]
+fn lazy_baseline_on_request() {
+    let (dir, wat) = setup();
+    let home = dir.path().join("cache-home");
+    let wat = wat.to_str().unwrap();
+    let out = run(&mut keel(
+        &home,
+        &[
+            "run",
+            "-C",
+            "cache=n,lazy=y",
+            "-C",
+            "lazy-baseline=y",
+            "--invoke",
+            "main",
+            wat,
+        ],
+    ));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), MAIN);
+    let log = stderr(&out);
+    assert!(log.contains("optimized=false"), "{log}");
+    let out = run(&mut keel(
+        &home,
+        &["run", "-C", "cache=n,lazy=y", "--invoke", "main", wat],
+    ));
+    let log = stderr(&out);
+    assert!(log.contains("optimized=true"), "{log}");
+    assert!(!log.contains("optimized=false"), "{log}");
+}
+
 /// A lazy run with the cache on compiles the whole module for the cache
 /// in the background and waits for it before exiting, so the next run,
 /// lazy or not, loads it.
