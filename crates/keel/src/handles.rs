@@ -26,7 +26,7 @@ impl StoreId {
 /// A function in a store: exported by an instance or defined by the host.
 ///
 /// A `Func` is a handle; it is only valid with the store that created it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: StoreId,
     pub(crate) index: usize,
@@ -36,7 +36,7 @@ pub struct Func {
 /// [Memory Instances](https://webassembly.github.io/spec/core/exec/runtime.html#memory-instances)):
 /// a byte array of a whole number of
 /// 64 KiB pages, growable up to its maximum.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory {
     pub(crate) store: StoreId,
     pub(crate) instance: usize,
@@ -45,7 +45,7 @@ pub struct Memory {
 
 /// A table of references (spec:
 /// [Table Instances](https://webassembly.github.io/spec/core/exec/runtime.html#table-instances)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Table {
     pub(crate) store: StoreId,
     pub(crate) instance: usize,
@@ -54,7 +54,7 @@ pub struct Table {
 
 /// A global variable (spec:
 /// [Global Instances](https://webassembly.github.io/spec/core/exec/runtime.html#global-instances)).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Global {
     pub(crate) store: StoreId,
     pub(crate) instance: usize,
@@ -94,7 +94,7 @@ pub struct GcRootIndex {
 }
 
 /// An instantiated module in a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     pub(crate) store: StoreId,
     pub(crate) index: usize,
