@@ -35,22 +35,14 @@ macro_rules! declare_vec {
             ///
             /// `data` points at `size` initialized elements, or `size` is 0.
             pub unsafe fn as_slice(&self) -> &[$elem] {
-                if self.size == 0 || self.data.is_null() {
-                    &[]
-                } else {
-                    // SAFETY: per the contract.
-                    unsafe { core::slice::from_raw_parts(self.data, self.size) }
-                }
+                // SAFETY: per the contract.
+                unsafe { $crate::vec::raw_slice(self.data, self.size) }
             }
 
             /// A vector owning `items`.
             pub fn from_vec(items: Vec<$elem>) -> Self {
-                let items: Box<[$elem]> = items.into_boxed_slice();
-                let size = items.len();
-                if size == 0 {
-                    return Self { size: 0, data: core::ptr::null_mut() };
-                }
-                Self { size, data: Box::into_raw(items).cast::<$elem>() }
+                let (size, data) = $crate::vec::into_raw_parts(items);
+                Self { size, data }
             }
 
             /// Take the elements out, leaving the vector empty.
@@ -60,16 +52,8 @@ macro_rules! declare_vec {
             /// The vector was made by this module (its storage is a boxed
             /// slice of `size` elements), or is empty.
             pub unsafe fn take(&mut self) -> Vec<$elem> {
-                if self.size == 0 || self.data.is_null() {
-                    self.size = 0;
-                    self.data = core::ptr::null_mut();
-                    return Vec::new();
-                }
-                let slice = core::ptr::slice_from_raw_parts_mut(self.data, self.size);
-                self.size = 0;
-                self.data = core::ptr::null_mut();
-                // SAFETY: per the contract, a boxed slice we made.
-                unsafe { Box::from_raw(slice) }.into_vec()
+                // SAFETY: per the contract.
+                unsafe { $crate::vec::take_raw(&mut self.size, &mut self.data) }
             }
         }
 
@@ -128,9 +112,7 @@ macro_rules! declare_vec {
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $copy(out: *mut $vec, src: *const $vec) {
             // SAFETY: per the contract.
-            let items = unsafe { (*src).as_slice() }.iter().map($crate::vec::ValueElem::copy).collect();
-            // SAFETY: per the contract.
-            unsafe { out.write($vec::from_vec(items)) };
+            unsafe { out.write((*src).clone()) };
         }
 
         #[doc = concat!("Free the storage of `v`, a `", stringify!($vec), "`, and leave it empty.")]
@@ -192,12 +174,8 @@ macro_rules! declare_vec {
             ///
             /// `data` points at `size` element pointers, or `size` is 0.
             pub unsafe fn as_slice(&self) -> &[*mut $elem] {
-                if self.size == 0 || self.data.is_null() {
-                    &[]
-                } else {
-                    // SAFETY: per the contract.
-                    unsafe { core::slice::from_raw_parts(self.data, self.size) }
-                }
+                // SAFETY: per the contract.
+                unsafe { $crate::vec::raw_slice(self.data, self.size) }
             }
 
             /// A vector owning `items`.
@@ -207,12 +185,8 @@ macro_rules! declare_vec {
             }
 
             fn from_ptrs(ptrs: Vec<*mut $elem>) -> Self {
-                let ptrs: Box<[*mut $elem]> = ptrs.into_boxed_slice();
-                let size = ptrs.len();
-                if size == 0 {
-                    return Self { size: 0, data: core::ptr::null_mut() };
-                }
-                Self { size, data: Box::into_raw(ptrs).cast::<*mut $elem>() }
+                let (size, data) = $crate::vec::into_raw_parts(ptrs);
+                Self { size, data }
             }
 
             /// Take the element pointers out (owned), leaving the vector
@@ -222,16 +196,8 @@ macro_rules! declare_vec {
             ///
             /// The vector was made by this module, or is empty.
             pub unsafe fn take(&mut self) -> Vec<*mut $elem> {
-                if self.size == 0 || self.data.is_null() {
-                    self.size = 0;
-                    self.data = core::ptr::null_mut();
-                    return Vec::new();
-                }
-                let slice = core::ptr::slice_from_raw_parts_mut(self.data, self.size);
-                self.size = 0;
-                self.data = core::ptr::null_mut();
-                // SAFETY: per the contract, a boxed slice we made.
-                unsafe { Box::from_raw(slice) }.into_vec()
+                // SAFETY: per the contract.
+                unsafe { $crate::vec::take_raw(&mut self.size, &mut self.data) }
             }
         }
 
@@ -284,16 +250,7 @@ macro_rules! declare_vec {
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $copy(out: *mut $vec, src: *const $vec) {
             // SAFETY: per the contract.
-            let ptrs = unsafe { (*src).as_slice() }
-                .iter()
-                // SAFETY: elements are null or valid.
-                .map(|&p| match unsafe { p.as_ref() } {
-                    Some(elem) => Box::into_raw(Box::new(elem.clone())),
-                    None => core::ptr::null_mut(),
-                })
-                .collect();
-            // SAFETY: per the contract.
-            unsafe { out.write($vec::from_ptrs(ptrs)) };
+            unsafe { out.write((*src).clone()) };
         }
 
         #[doc = concat!("Delete the elements of `v`, a `", stringify!($vec), "`, free its storage and leave it empty.")]
@@ -342,6 +299,47 @@ macro_rules! declare_vec {
     };
 }
 pub(crate) use declare_vec;
+
+/// The `size` elements at `data` (none if `size` is 0 or `data` null).
+///
+/// # Safety
+///
+/// Otherwise `data` points at `size` initialized elements, alive for `'a`.
+pub(crate) unsafe fn raw_slice<'a, T>(data: *mut T, size: usize) -> &'a [T] {
+    if size == 0 || data.is_null() {
+        &[]
+    } else {
+        // SAFETY: per the contract.
+        unsafe { core::slice::from_raw_parts(data, size) }
+    }
+}
+
+/// `items` as a vector's size and data: a boxed slice, or null when
+/// empty.
+pub(crate) fn into_raw_parts<T>(items: Vec<T>) -> (usize, *mut T) {
+    let items: Box<[T]> = items.into_boxed_slice();
+    match items.len() {
+        0 => (0, core::ptr::null_mut()),
+        size => (size, Box::into_raw(items).cast::<T>()),
+    }
+}
+
+/// Take the elements of the vector `(size, data)`, leaving it empty.
+///
+/// # Safety
+///
+/// The vector was made by `into_raw_parts`, or is empty.
+pub(crate) unsafe fn take_raw<T>(size: &mut usize, data: &mut *mut T) -> Vec<T> {
+    let (n, p) = (
+        core::mem::take(size),
+        core::mem::replace(data, core::ptr::null_mut()),
+    );
+    if n == 0 || p.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: per the contract, a boxed slice of `n` elements.
+    unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(p, n)) }.into_vec()
+}
 
 /// An element of a vector of values (`wasm_byte_vec_t`,
 /// `wasm_val_vec_t`).
