@@ -610,6 +610,33 @@ impl Instance {
             .map(|(_, e)| e.clone())
     }
 
+    /// The instance of `store` whose code `frame` (of a trap's
+    /// [`WasmBacktrace`](crate::WasmBacktrace)) ran in, if `store` holds
+    /// exactly one instance of the frame's module; `None` when it holds
+    /// none or several (a frame records its module, not which instance
+    /// of it the code ran for). An instance whose instantiation trapped
+    /// in its start function counts: it stays in its store.
+    pub fn of_frame(store: impl AsContext, frame: &crate::FrameInfo) -> Option<Instance> {
+        let store = store.as_context();
+        let opaque = &store.0.opaque;
+        let mut found = None;
+        for (index, data) in opaque.instances.iter().enumerate() {
+            if data._module.is_none()
+                || alloc::sync::Arc::as_ptr(data.handle.module()) as usize != frame.module_id
+            {
+                continue;
+            }
+            if found.is_some() {
+                return None;
+            }
+            found = Some(Instance {
+                store: opaque.id,
+                index,
+            });
+        }
+        found
+    }
+
     /// The exported function `name`.
     pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()

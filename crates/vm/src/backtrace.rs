@@ -3,6 +3,7 @@
 
 use crate::code_memory::ModuleCode;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use keel_trap::RawBacktrace;
 
@@ -18,6 +19,16 @@ pub struct FrameInfo {
     /// Byte offset, in the module binary, of the trapping instruction or
     /// of the call this frame is suspended in.
     pub module_offset: Option<u32>,
+    /// The same position as a byte offset from the start of the
+    /// function's body in the module binary (its locals declaration, the
+    /// spec's [`func`](https://webassembly.github.io/spec/core/binary/modules.html#code-section)
+    /// after the size): what the C API's `wasm_frame_func_offset` gives.
+    pub func_offset: Option<u32>,
+    /// Which module's code the frame runs: equal for frames of one
+    /// module, different for modules alive at the same time (the address
+    /// of the module's metadata; compare with an instance's through
+    /// `keel::Instance::of_frame`).
+    pub module_id: usize,
 }
 
 /// The wasm frames of `bt`, innermost first; stops at the first pc that is
@@ -32,7 +43,7 @@ pub fn symbolize(bt: &RawBacktrace) -> Vec<FrameInfo> {
         let Ok(offset) = u32::try_from(pc - start) else {
             break;
         };
-        let (module, defined, module_offset) =
+        let (module, defined, module_offset, body_start) =
             if let Some(code) = info.as_any().downcast_ref::<ModuleCode>() {
                 let Some(module) = &code.module else {
                     break;
@@ -40,21 +51,30 @@ pub fn symbolize(bt: &RawBacktrace) -> Vec<FrameInfo> {
                 let Some(defined) = code.text.func_by_text_offset(offset) else {
                     break;
                 };
-                (module, defined, code.text.wasm_offset(offset))
+                let body_start = code.text.wasm_offset(code.text.functions[defined].start);
+                (module, defined, code.text.wasm_offset(offset), body_start)
             } else if let Some(lazy) = info.as_any().downcast_ref::<crate::LazyInner>() {
-                let Some((defined, wasm)) = lazy.frame(offset as usize) else {
+                let Some((defined, wasm, body_start)) = lazy.frame(offset as usize) else {
                     break;
                 };
-                (lazy.module(), defined, wasm)
+                (lazy.module(), defined, wasm, body_start)
             } else {
                 break;
             };
         let index = module.func_index(defined);
+        // The prologue's code maps to the body's start (keel-compile's
+        // `link`), so the map's entry at the function's first byte is it.
+        let func_offset = match (module_offset, body_start) {
+            (Some(at), Some(start)) => at.checked_sub(start),
+            _ => None,
+        };
         frames.push(FrameInfo {
             func_index: index.as_u32(),
             func_name: module.func_names.get(&index).cloned(),
             module_name: module.name.clone(),
             module_offset,
+            func_offset,
+            module_id: Arc::as_ptr(module) as usize,
         });
     }
     frames

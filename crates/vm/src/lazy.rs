@@ -686,12 +686,19 @@ impl LazyInner {
         self.segment(self.base as usize + offset as usize)
     }
 
-    /// The defined function at registry offset `offset` and the wasm
-    /// offset of its code there, for backtraces.
-    pub fn frame(&self, offset: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
+    /// The defined function at registry offset `offset`, the wasm offset
+    /// of its code there and that of the function's first byte (its
+    /// body's start), for backtraces.
+    pub fn frame(
+        &self,
+        offset: usize,
+    ) -> Option<(DefinedFuncIndex, Option<u32>, Option<u32>)> {
         let offset = u32::try_from(offset).ok()?;
         let s = self.locate(offset)?;
-        Some((s.def, s.text.wasm_offset(offset)))
+        // The segment starts with the function; the reservation is under
+        // 4 GiB (`new`).
+        let first = u32::try_from(s.start - self.base as usize).ok()?;
+        Some((s.def, s.text.wasm_offset(offset), s.text.wasm_offset(first)))
     }
 
     /// The module.

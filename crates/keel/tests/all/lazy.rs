@@ -93,12 +93,15 @@ fn traps_and_backtraces_match_eager_compilation() {
             .unwrap();
         let err = a.call(&mut store, 5).unwrap_err();
         let trap = *err.downcast_ref::<keel::Trap>().unwrap();
-        let frames: Vec<(u32, Option<String>, Option<u32>)> = err
-            .downcast_ref::<keel::WasmBacktrace>()
-            .unwrap()
+        let backtrace = err.downcast_ref::<keel::WasmBacktrace>().unwrap();
+        // Every frame ran in the store's one instance of the module.
+        for frame in backtrace.frames() {
+            assert_eq!(Instance::of_frame(&store, frame), Some(instance));
+        }
+        let frames: Vec<(u32, Option<String>, Option<u32>, Option<u32>)> = backtrace
             .frames()
             .iter()
-            .map(|f| (f.func_index, f.func_name.clone(), f.module_offset))
+            .map(|f| (f.func_index, f.func_name.clone(), f.module_offset, f.func_offset))
             .collect();
         let oob = instance
             .get_typed_func::<(), i32>(&mut store, "oob")

@@ -1,7 +1,7 @@
 //! Traps come back as errors holding a `Trap` with its code and a wasm
 //! backtrace; nothing a guest does crashes the host.
 
-use keel::{Config, Engine, Linker, Module, Store, Trap, Val, WasmBacktrace};
+use keel::{Config, Engine, Instance, Linker, Module, Store, Trap, Val, WasmBacktrace};
 use std::panic::{self, AssertUnwindSafe};
 
 fn engine(guard_pages: bool) -> Engine {
@@ -430,6 +430,21 @@ fn wasm_trap_backtrace_points_at_the_trapping_instruction() {
     // Offsets point at `i32.div_u` (0x6e) and `call` (0x10) in the binary.
     assert_eq!(wasm[frames[0].module_offset.unwrap() as usize], 0x6e);
     assert_eq!(wasm[frames[1].module_offset.unwrap() as usize], 0x10);
+    // Both bodies are a locals count (0) and four bytes of operators
+    // before the trapping one.
+    assert_eq!(frames[0].func_offset, Some(5));
+    assert_eq!(frames[1].func_offset, Some(5));
+    // The store holds one instance of the module: the frames ran there.
+    assert_eq!(Instance::of_frame(&store, &frames[0]), Some(instance));
+    // A second instance makes it ambiguous; another module's instance
+    // does not.
+    let other = Module::new(&engine, "(module)").unwrap();
+    Instance::new(&mut store, &other, &[]).unwrap();
+    assert_eq!(Instance::of_frame(&store, &frames[1]), Some(instance));
+    Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(Instance::of_frame(&store, &frames[1]), None);
+    // Another store does not hold it at all.
+    assert_eq!(Instance::of_frame(&Store::new(&engine, ()), &frames[0]), None);
 }
 
 #[test]
