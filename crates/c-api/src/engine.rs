@@ -85,11 +85,45 @@ pub unsafe extern "C" fn wasm_engine_delete(engine: *mut wasm_engine_t) {
 }
 
 /// What a store keeps for the C API: the host info of its objects
-/// (their finalizers run when the store is deleted).
-#[derive(Default)]
+/// (their finalizers run when the store is deleted) and its resource
+/// limits.
 pub struct StoreData {
     pub(crate) host_info:
         std::collections::HashMap<crate::host_info::ObjectKey, crate::host_info::HostInfo>,
+    pub(crate) limits: keel_rt::StoreLimits,
+    /// The next host info's [`HostInfo::seq`](crate::host_info::HostInfo).
+    pub(crate) next_host_info_seq: u64,
+}
+
+impl Drop for StoreData {
+    /// Runs the finalizers in the order the infos were attached (the
+    /// objects' creation order, in the common case), not the map's.
+    fn drop(&mut self) {
+        let mut infos: Vec<_> = self.host_info.drain().map(|(_, info)| info).collect();
+        infos.sort_by_key(|info| info.seq);
+        drop(infos);
+    }
+}
+
+impl Default for StoreData {
+    /// No limit on the number of instances, tables and memories (keel's
+    /// Rust default is 10,000 each): the standard C API frees an object
+    /// only with its store and has no call to set limits, and its users
+    /// instantiate as often as its reference implementation, which
+    /// collects unreachable instances, lets them (the wasm-c-api's
+    /// `finalize` example makes 300,000). Memory and table sizes stay
+    /// bounded by the engine's configuration.
+    fn default() -> Self {
+        Self {
+            host_info: Default::default(),
+            next_host_info_seq: 0,
+            limits: keel_rt::StoreLimitsBuilder::new()
+                .instances(usize::MAX)
+                .tables(usize::MAX)
+                .memories(usize::MAX)
+                .build(),
+        }
+    }
 }
 
 /// A store: the instances, functions, globals, tables and memories made
@@ -110,7 +144,12 @@ pub unsafe extern "C" fn wasm_store_new(engine: *mut wasm_engine_t) -> *mut wasm
     }
     // SAFETY: per the contract.
     let engine = unsafe { &(*engine).engine };
-    match guard(|| keel_rt::Store::new(engine, StoreData::default())) {
+    let new = || {
+        let mut store = keel_rt::Store::new(engine, StoreData::default());
+        store.limiter(|data| &mut data.limits);
+        store
+    };
+    match guard(new) {
         Some(store) => Box::into_raw(Box::new(wasm_store_t { store })),
         None => core::ptr::null_mut(),
     }

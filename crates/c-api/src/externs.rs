@@ -12,27 +12,25 @@ use crate::engine::{StoreData, wasm_store_t};
 use crate::guard;
 use crate::trap::wasm_trap_t;
 use crate::types::{wasm_externkind_t, wasm_externtype_t, wasm_functype_t};
-use crate::val::wasm_ref_t;
+use crate::val::{Object, wasm_ref_t};
 use crate::val::{wasm_val_t, wasm_val_vec_t};
 use crate::vec::{ValueElem, declare_vec};
-use core::cell::OnceCell;
 use core::ffi::c_void;
 use keel_rt::{Caller, Extern, Func, Val};
 
 /// An external value of a store: a function, global, table or memory.
-#[derive(Debug)]
+/// It is a [`wasm_ref_t`] (always of an [`Object::Extern`]).
+#[repr(transparent)]
+#[derive(Clone, Debug)]
 pub struct wasm_extern_t {
-    /// The store it belongs to.
-    pub(crate) store: *mut wasm_store_t,
-    /// What it is.
-    pub(crate) which: Extern,
-    /// A function's `wasm_func_as_ref` view, made at the first call.
-    ref_view: OnceCell<Box<wasm_ref_t>>,
+    base: wasm_ref_t,
 }
 
-impl Clone for wasm_extern_t {
-    fn clone(&self) -> Self {
-        Self::new(self.store, self.which.clone())
+impl core::ops::Deref for wasm_extern_t {
+    type Target = wasm_ref_t;
+
+    fn deref(&self) -> &wasm_ref_t {
+        &self.base
     }
 }
 
@@ -40,9 +38,31 @@ impl wasm_extern_t {
     /// A handle to `which`, of `store`.
     pub(crate) fn new(store: *mut wasm_store_t, which: Extern) -> Self {
         Self {
-            store,
-            which,
-            ref_view: OnceCell::new(),
+            base: wasm_ref_t {
+                store,
+                obj: Object::Extern(which),
+            },
+        }
+    }
+
+    /// `r` viewed as an extern, if it refers to one.
+    pub(crate) fn from_ref(r: &wasm_ref_t) -> Option<&wasm_extern_t> {
+        match r.obj {
+            // SAFETY: `wasm_extern_t` is a transparent `wasm_ref_t` whose
+            // object is an extern, which this one is.
+            Object::Extern(_) => Some(unsafe { &*core::ptr::from_ref(r).cast::<wasm_extern_t>() }),
+            Object::Instance(_) | Object::Ref(_) => None,
+        }
+    }
+
+    /// What it is.
+    pub(crate) fn which(&self) -> &Extern {
+        match &self.base.obj {
+            Object::Extern(e) => e,
+            // `new` and `from_ref` make only externs.
+            Object::Instance(_) | Object::Ref(_) => {
+                unreachable!("a wasm_extern_t that is not an extern")
+            }
         }
     }
 
@@ -107,7 +127,7 @@ declare_vec!(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_extern_kind(e: *const wasm_extern_t) -> wasm_externkind_t {
     // SAFETY: per the contract.
-    match unsafe { &(*e).which } {
+    match unsafe { (*e).which() } {
         Extern::Func(_) => 0,
         Extern::Global(_) => 1,
         Extern::Table(_) => 2,
@@ -128,7 +148,7 @@ pub unsafe extern "C" fn wasm_extern_type(e: *const wasm_extern_t) -> *mut wasm_
     let e = unsafe { &*e };
     // SAFETY: per the contract.
     let store = unsafe { e.store_mut() };
-    match guard(|| wasm_externtype_t::from_keel(e.which.ty(&*store))) {
+    match guard(|| wasm_externtype_t::from_keel(e.which().ty(&*store))) {
         Some(Some(ty)) => Box::into_raw(Box::new(ty)),
         _ => core::ptr::null_mut(),
     }
@@ -149,7 +169,7 @@ impl wasm_func_t {
 
     /// The function.
     fn func(&self) -> Func {
-        match &self.ext.which {
+        match self.ext.which() {
             Extern::Func(f) => *f,
             _ => unreachable!("a wasm_func_t that is not a function"),
         }
@@ -187,7 +207,7 @@ macro_rules! extern_conversions {
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $ext_as(e: *mut wasm_extern_t) -> *mut $ty {
             // SAFETY: per the contract.
-            match unsafe { &(*e).which } {
+            match unsafe { (*e).which() } {
                 Extern::$variant(_) => e.cast(),
                 _ => core::ptr::null_mut(),
             }
@@ -201,7 +221,7 @@ macro_rules! extern_conversions {
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $ext_as_const(e: *const wasm_extern_t) -> *const $ty {
             // SAFETY: per the contract.
-            match unsafe { &(*e).which } {
+            match unsafe { (*e).which() } {
                 Extern::$variant(_) => e.cast(),
                 _ => core::ptr::null(),
             }
@@ -211,6 +231,70 @@ macro_rules! extern_conversions {
 
 pub(crate) use extern_conversions;
 
+/// Defines the conversions between `wasm_ref_t` and an extern kind
+/// (`$is` says whether an extern `$e` is of it): `wasm_xxx_as_ref` and
+/// `wasm_ref_as_xxx` with their const forms, pointer casts (every extern
+/// type wraps `wasm_ref_t` transparently).
+macro_rules! ref_conversions {
+    ($ty:ident, |$e:ident| $is:expr, $as_ref:ident, $as_ref_const:ident, $ref_as:ident, $ref_as_const:ident) => {
+        #[doc = concat!("`x` as a reference: the same object (a pointer cast; deleting either deletes it).")]
+        ///
+        /// # Safety
+        ///
+        /// `x` is valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $as_ref(x: *mut $ty) -> *mut $crate::val::wasm_ref_t {
+            x.cast()
+        }
+
+        #[doc = concat!("`x` as a const reference: the same object.")]
+        ///
+        /// # Safety
+        ///
+        /// `x` is valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $as_ref_const(x: *const $ty) -> *const $crate::val::wasm_ref_t {
+            x.cast()
+        }
+
+        #[doc = concat!("`r` as a `", stringify!($ty), "`: the same object, or null if it refers to something else (or is null).")]
+        ///
+        /// # Safety
+        ///
+        /// `r` is null or valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $ref_as(r: *mut $crate::val::wasm_ref_t) -> *mut $ty {
+            // SAFETY: per the contract.
+            unsafe { $ref_as_const(r) }.cast_mut()
+        }
+
+        #[doc = concat!("`r` as a const `", stringify!($ty), "`: the same object, or null if it refers to something else (or is null).")]
+        ///
+        /// # Safety
+        ///
+        /// `r` is null or valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $ref_as_const(r: *const $crate::val::wasm_ref_t) -> *const $ty {
+            // SAFETY: per the contract.
+            match unsafe { r.as_ref() }.and_then($crate::externs::wasm_extern_t::from_ref) {
+                Some(ext) if { let $e = ext.which(); $is } => r.cast(),
+                _ => core::ptr::null(),
+            }
+        }
+    };
+}
+
+pub(crate) use ref_conversions;
+
+ref_conversions!(
+    wasm_extern_t,
+    |_e| true,
+    wasm_extern_as_ref,
+    wasm_extern_as_ref_const,
+    wasm_ref_as_extern,
+    wasm_ref_as_extern_const
+);
+
 extern_conversions!(
     wasm_func_t,
     Func,
@@ -218,6 +302,14 @@ extern_conversions!(
     wasm_func_as_extern_const,
     wasm_extern_as_func,
     wasm_extern_as_func_const
+);
+ref_conversions!(
+    wasm_func_t,
+    |e| matches!(e, Extern::Func(_)),
+    wasm_func_as_ref,
+    wasm_func_as_ref_const,
+    wasm_ref_as_func,
+    wasm_ref_as_func_const
 );
 
 /// Delete `f` (null is ignored); the function lives on in its store.
@@ -469,8 +561,9 @@ pub unsafe extern "C" fn wasm_func_result_arity(f: *const wasm_func_t) -> usize 
 /// Call `f` with `args`, writing its results into `results` (whose
 /// `size` must be the function's result count; each element is
 /// overwritten, so it must own nothing). Returns null on success, else
-/// an owned trap: the wasm trap, the host function's trap, or one saying
-/// what was wrong with the arguments.
+/// an owned trap: the wasm trap (with its frames), the host function's
+/// trap, or one saying what was wrong with the arguments or, after a
+/// call that returned, with the room for results.
 ///
 /// # Safety
 ///
@@ -519,15 +612,16 @@ pub unsafe extern "C" fn wasm_func_call(
         // SAFETY: per the contract.
         unsafe { (*results).size }
     };
-    if out_len != ty.results().len() {
-        return fail(format!(
-            "wasm_func_call: room for {out_len} results for a function of {} results",
-            ty.results().len()
-        ));
-    }
+    // The room for results matters only once there are results to write:
+    // a call that traps reports its trap whatever the room (the
+    // wasm-c-api's own trap example passes none).
     let mut vals: Vec<Val> = ty.results().map(Val::default_for).collect();
     let outcome = guard(|| func.call(&mut *store, &params, &mut vals));
     match outcome {
+        Some(Ok(())) if out_len != vals.len() => fail(format!(
+            "wasm_func_call: room for {out_len} results for a function of {} results",
+            vals.len()
+        )),
         Some(Ok(())) => {
             for (i, v) in vals.iter().enumerate() {
                 match wasm_val_t::from_keel(store_ptr, v) {
@@ -539,68 +633,8 @@ pub unsafe extern "C" fn wasm_func_call(
             }
             core::ptr::null_mut()
         }
-        Some(Err(e)) => Box::into_raw(Box::new(wasm_trap_t::from_error(e))),
+        Some(Err(e)) => Box::into_raw(Box::new(wasm_trap_t::from_error(store_ptr, e))),
         None => fail("wasm_func_call: a host function panicked".into()),
-    }
-}
-
-/// `f` viewed as a reference (owned by `f`, living as long as it); for
-/// tables and values of type `funcref`.
-///
-/// # Safety
-///
-/// `f` is valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_func_as_ref(f: *mut wasm_func_t) -> *mut wasm_ref_t {
-    // SAFETY: per the contract.
-    unsafe { wasm_func_as_ref_const(f) }.cast_mut()
-}
-
-/// `f` viewed as a const reference (owned by `f`).
-///
-/// # Safety
-///
-/// `f` is valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_func_as_ref_const(f: *const wasm_func_t) -> *const wasm_ref_t {
-    // SAFETY: per the contract.
-    let f = unsafe { &*f };
-    let view = f.ext.ref_view.get_or_init(|| {
-        Box::new(wasm_ref_t::new(
-            f.ext.store,
-            keel_rt::Ref::Func(Some(f.func())),
-        ))
-    });
-    &**view
-}
-
-/// `r` viewed as a function (owned by `r`), or null if it refers to
-/// something else.
-///
-/// # Safety
-///
-/// `r` is null or valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_ref_as_func(r: *mut wasm_ref_t) -> *mut wasm_func_t {
-    // SAFETY: per the contract.
-    unsafe { wasm_ref_as_func_const(r) }.cast_mut()
-}
-
-/// `r` viewed as a const function (owned by `r`), or null if it refers
-/// to something else.
-///
-/// # Safety
-///
-/// `r` is null or valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_ref_as_func_const(r: *const wasm_ref_t) -> *const wasm_func_t {
-    // SAFETY: per the contract.
-    let Some(r) = (unsafe { r.as_ref() }) else {
-        return core::ptr::null();
-    };
-    match r.func_view() {
-        Some(e) => core::ptr::from_ref(e).cast(),
-        None => core::ptr::null(),
     }
 }
 
@@ -626,7 +660,11 @@ pub unsafe extern "C" fn wasm_extern_same(
     b: *const wasm_extern_t,
 ) -> bool {
     // SAFETY: per the contract.
-    let (a, b) = unsafe { (&(*a).which, &(*b).which) };
+    unsafe { extern_same((*a).which(), (*b).which()) }
+}
+
+/// Whether `a` and `b` are the same object.
+pub(crate) fn extern_same(a: &Extern, b: &Extern) -> bool {
     match (a, b) {
         (Extern::Func(x), Extern::Func(y)) => x == y,
         (Extern::Global(x), Extern::Global(y)) => x == y,

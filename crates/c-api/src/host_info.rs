@@ -14,8 +14,7 @@ use crate::engine::wasm_store_t;
 use crate::externs::{wasm_extern_t, wasm_func_t};
 use crate::module::wasm_instance_t;
 use crate::objects::{wasm_global_t, wasm_memory_t, wasm_table_t};
-use crate::val::wasm_ref_t;
-use core::cell::OnceCell;
+use crate::val::{Object, wasm_ref_t};
 use core::ffi::c_void;
 use keel_rt::{Extern, ExternRef, Ref, Rooted};
 use std::sync::Mutex;
@@ -28,6 +27,9 @@ pub type Finalizer = Option<extern "C" fn(*mut c_void)>;
 pub(crate) struct HostInfo {
     info: *mut c_void,
     finalizer: Finalizer,
+    /// When it was attached, in its store's count: finalizers run in
+    /// this order when the store is deleted.
+    pub(crate) seq: u64,
 }
 
 // SAFETY: the C API's contract: host info is used from the thread using
@@ -96,8 +98,11 @@ unsafe fn set(store: *mut wasm_store_t, key: Option<ObjectKey>, new: HostInfo) {
         return;
     };
     // SAFETY: per the contract.
-    let store = unsafe { &mut (*store).store };
-    let old = store.data_mut().host_info.insert(key, new);
+    let data = unsafe { &mut (*store).store }.data_mut();
+    let mut new = new;
+    new.seq = data.next_host_info_seq;
+    data.next_host_info_seq += 1;
+    let old = data.host_info.insert(key, new);
     drop(old);
 }
 
@@ -139,7 +144,7 @@ macro_rules! host_info_fns {
             // SAFETY: per the contract.
             let $x = unsafe { &*p };
             // SAFETY: per the contract.
-            unsafe { set($store, $key, HostInfo { info, finalizer }) }
+            unsafe { set($store, $key, HostInfo { info, finalizer, seq: 0 }) }
         }
     };
 }
@@ -150,7 +155,7 @@ host_info_fns!(
     wasm_extern_set_host_info,
     wasm_extern_set_host_info_with_finalizer,
     |e| e.store,
-    ObjectKey::of_extern(&e.which)
+    ObjectKey::of_extern(e.which())
 );
 host_info_fns!(
     wasm_func_t,
@@ -158,7 +163,7 @@ host_info_fns!(
     wasm_func_set_host_info,
     wasm_func_set_host_info_with_finalizer,
     |f| f.as_extern().store,
-    ObjectKey::of_extern(&f.as_extern().which)
+    ObjectKey::of_extern(f.as_extern().which())
 );
 host_info_fns!(
     wasm_global_t,
@@ -166,7 +171,7 @@ host_info_fns!(
     wasm_global_set_host_info,
     wasm_global_set_host_info_with_finalizer,
     |g| g.as_extern().store,
-    ObjectKey::of_extern(&g.as_extern().which)
+    ObjectKey::of_extern(g.as_extern().which())
 );
 host_info_fns!(
     wasm_table_t,
@@ -174,7 +179,7 @@ host_info_fns!(
     wasm_table_set_host_info,
     wasm_table_set_host_info_with_finalizer,
     |t| t.as_extern().store,
-    ObjectKey::of_extern(&t.as_extern().which)
+    ObjectKey::of_extern(t.as_extern().which())
 );
 host_info_fns!(
     wasm_memory_t,
@@ -182,7 +187,7 @@ host_info_fns!(
     wasm_memory_set_host_info,
     wasm_memory_set_host_info_with_finalizer,
     |m| m.as_extern().store,
-    ObjectKey::of_extern(&m.as_extern().which)
+    ObjectKey::of_extern(m.as_extern().which())
 );
 host_info_fns!(
     wasm_instance_t,
@@ -190,7 +195,7 @@ host_info_fns!(
     wasm_instance_set_host_info,
     wasm_instance_set_host_info_with_finalizer,
     |i| i.store,
-    Some(ObjectKey::Instance(i.instance))
+    Some(ObjectKey::Instance(i.instance()))
 );
 
 /// What a foreign object holds inside its `externref`: its host info.
@@ -200,20 +205,29 @@ struct ForeignData {
 }
 
 /// A foreign object: a host object of a store that wasm can hold as an
-/// `externref` (see `wasm_foreign_as_ref`).
-#[derive(Debug)]
+/// `externref`. It is a [`wasm_ref_t`] (of an `externref` whose data is
+/// a `ForeignData`), so `wasm_foreign_as_ref` is a pointer cast.
+#[repr(transparent)]
+#[derive(Clone, Debug)]
 pub struct wasm_foreign_t {
-    store: *mut wasm_store_t,
-    obj: Rooted<ExternRef>,
-    ref_view: OnceCell<Box<wasm_ref_t>>,
+    base: wasm_ref_t,
 }
 
-impl Clone for wasm_foreign_t {
-    fn clone(&self) -> Self {
-        Self {
-            store: self.store,
-            obj: self.obj,
-            ref_view: OnceCell::new(),
+impl core::ops::Deref for wasm_foreign_t {
+    type Target = wasm_ref_t;
+
+    fn deref(&self) -> &wasm_ref_t {
+        &self.base
+    }
+}
+
+impl wasm_foreign_t {
+    /// The `externref`.
+    fn obj(&self) -> Rooted<ExternRef> {
+        match self.base.obj {
+            Object::Ref(Ref::Extern(Some(obj))) => obj,
+            // `wasm_foreign_new` and `wasm_ref_as_foreign` make only these.
+            _ => unreachable!("a wasm_foreign_t that is not an externref"),
         }
     }
 }
@@ -233,9 +247,7 @@ pub unsafe extern "C" fn wasm_foreign_new(store: *mut wasm_store_t) -> *mut wasm
     let keel_store = unsafe { &mut (*store).store };
     match crate::guard(|| ExternRef::new(&mut *keel_store, ForeignData::default())) {
         Some(Ok(obj)) => Box::into_raw(Box::new(wasm_foreign_t {
-            store,
-            obj,
-            ref_view: OnceCell::new(),
+            base: wasm_ref_t::new(store, Ref::Extern(Some(obj))),
         })),
         _ => core::ptr::null_mut(),
     }
@@ -280,31 +292,62 @@ pub unsafe extern "C" fn wasm_foreign_same(
     let (a, b) = unsafe { (&*a, &*b) };
     // SAFETY: per the contract.
     a.store == b.store
-        && Rooted::ref_eq(unsafe { &(*a.store).store }, &a.obj, &b.obj).unwrap_or(false)
+        && Rooted::ref_eq(unsafe { &(*a.store).store }, &a.obj(), &b.obj()).unwrap_or(false)
 }
 
-/// `f` viewed as a reference (an `externref`; owned by `f`).
+/// `f` as a reference (an `externref`): the same object (a pointer
+/// cast; deleting either deletes it).
 ///
 /// # Safety
 ///
 /// `f` is valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_foreign_as_ref(f: *mut wasm_foreign_t) -> *mut wasm_ref_t {
-    // SAFETY: per the contract.
-    unsafe { wasm_foreign_as_ref_const(f) }.cast_mut()
+    f.cast()
 }
 
-/// `f` viewed as a const reference (owned by `f`).
+/// `f` as a const reference: the same object.
 ///
 /// # Safety
 ///
 /// `f` is valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_foreign_as_ref_const(f: *const wasm_foreign_t) -> *const wasm_ref_t {
+    f.cast()
+}
+
+/// `r` as a foreign object: the same object, or null if it refers to
+/// something else (or is null).
+///
+/// # Safety
+///
+/// `r` is null or valid, and its store alive.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_ref_as_foreign(r: *mut wasm_ref_t) -> *mut wasm_foreign_t {
     // SAFETY: per the contract.
-    let f = unsafe { &*f };
-    &**f.ref_view
-        .get_or_init(|| Box::new(wasm_ref_t::new(f.store, Ref::Extern(Some(f.obj)))))
+    unsafe { wasm_ref_as_foreign_const(r) }.cast_mut()
+}
+
+/// `r` as a const foreign object: the same object, or null if it refers
+/// to something else (or is null).
+///
+/// # Safety
+///
+/// `r` is null or valid, and its store alive.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_ref_as_foreign_const(r: *const wasm_ref_t) -> *const wasm_foreign_t {
+    // SAFETY: per the contract.
+    let Some(rr) = (unsafe { r.as_ref() }) else {
+        return core::ptr::null();
+    };
+    let Object::Ref(Ref::Extern(Some(obj))) = rr.obj else {
+        return core::ptr::null();
+    };
+    // SAFETY: per the contract, the store is alive.
+    let foreign = unsafe { foreign_data(rr.store, &obj) }.is_some();
+    // `wasm_foreign_t` is a transparent `wasm_ref_t` of such an
+    // `externref`.
+    if foreign { r.cast() } else { core::ptr::null() }
 }
 
 /// The foreign data of the `externref` `obj` of `store`, if it is a
@@ -336,7 +379,7 @@ pub unsafe extern "C" fn wasm_foreign_get_host_info(f: *const wasm_foreign_t) ->
     // SAFETY: per the contract.
     let f = unsafe { &*f };
     // SAFETY: per the contract.
-    unsafe { foreign_info(f.store, &f.obj) }
+    unsafe { foreign_info(f.store, &f.obj()) }
 }
 
 /// Set the host info of the foreign object `f`, without a finalizer.
@@ -365,7 +408,17 @@ pub unsafe extern "C" fn wasm_foreign_set_host_info_with_finalizer(
     // SAFETY: per the contract.
     let f = unsafe { &*f };
     // SAFETY: per the contract.
-    unsafe { set_foreign_info(f.store, &f.obj, HostInfo { info, finalizer }) };
+    unsafe {
+        set_foreign_info(
+            f.store,
+            &f.obj(),
+            HostInfo {
+                info,
+                finalizer,
+                seq: 0,
+            },
+        )
+    };
 }
 
 /// The host info of foreign object `obj`, or null.
@@ -413,12 +466,14 @@ unsafe fn set_foreign_info(store: *mut wasm_store_t, obj: &Rooted<ExternRef>, in
 pub unsafe extern "C" fn wasm_ref_get_host_info(r: *const wasm_ref_t) -> *mut c_void {
     // SAFETY: per the contract.
     let r = unsafe { &*r };
-    match r.r {
+    match &r.obj {
         // SAFETY: per the contract.
-        Ref::Extern(Some(obj)) => unsafe { foreign_info(r.store, &obj) },
+        Object::Ref(Ref::Extern(Some(obj))) => unsafe { foreign_info(r.store, obj) },
         // SAFETY: per the contract.
-        Ref::Func(Some(f)) => unsafe { get(r.store, Some(ObjectKey::Func(f))) },
-        _ => core::ptr::null_mut(),
+        Object::Extern(e) => unsafe { get(r.store, ObjectKey::of_extern(e)) },
+        // SAFETY: per the contract.
+        Object::Instance(i) => unsafe { get(r.store, Some(ObjectKey::Instance(*i))) },
+        Object::Ref(_) => core::ptr::null_mut(),
     }
 }
 
@@ -435,8 +490,9 @@ pub unsafe extern "C" fn wasm_ref_set_host_info(r: *mut wasm_ref_t, info: *mut c
 
 /// Set the host info of the object `r` refers to; `finalizer` (if not
 /// null) is called with `info` when it is replaced or the object freed.
-/// Only foreign objects and functions keep host info; for other objects
-/// the info is finalized at once.
+/// Foreign objects, functions, globals, tables and memories keep host
+/// info; for other objects (`anyref`s, plain `externref`s) the info is
+/// finalized at once.
 ///
 /// # Safety
 ///
@@ -449,12 +505,18 @@ pub unsafe extern "C" fn wasm_ref_set_host_info_with_finalizer(
 ) {
     // SAFETY: per the contract.
     let r = unsafe { &*r };
-    let new = HostInfo { info, finalizer };
-    match r.r {
+    let new = HostInfo {
+        info,
+        finalizer,
+        seq: 0,
+    };
+    match &r.obj {
         // SAFETY: per the contract.
-        Ref::Extern(Some(obj)) => unsafe { set_foreign_info(r.store, &obj, new) },
+        Object::Ref(Ref::Extern(Some(obj))) => unsafe { set_foreign_info(r.store, obj, new) },
         // SAFETY: per the contract.
-        Ref::Func(Some(f)) => unsafe { set(r.store, Some(ObjectKey::Func(f)), new) },
-        _ => drop(new),
+        Object::Extern(e) => unsafe { set(r.store, ObjectKey::of_extern(e), new) },
+        // SAFETY: per the contract.
+        Object::Instance(i) => unsafe { set(r.store, Some(ObjectKey::Instance(*i)), new) },
+        Object::Ref(_) => drop(new),
     }
 }

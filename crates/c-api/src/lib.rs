@@ -20,6 +20,7 @@
 )]
 
 mod engine;
+mod error;
 mod externs;
 mod host_info;
 mod module;
@@ -28,8 +29,10 @@ mod trap;
 mod types;
 mod val;
 mod vec;
+mod wat;
 
 pub use engine::*;
+pub use error::*;
 pub use externs::*;
 pub use host_info::*;
 pub use module::*;
@@ -38,6 +41,7 @@ pub use trap::*;
 pub use types::*;
 pub use val::*;
 pub use vec::*;
+pub use wat::*;
 
 /// Run `f`, catching a panic (a keel bug, or an allocation failure keel
 /// reports by panicking) so that it does not unwind into C: `None` then,

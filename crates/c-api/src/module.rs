@@ -10,6 +10,7 @@ use crate::types::{
     wasm_exporttype_t, wasm_exporttype_vec_t, wasm_externtype_t, wasm_importtype_t,
     wasm_importtype_vec_t,
 };
+use crate::val::{Object, wasm_ref_t};
 use crate::{guard, report, wasm_byte_vec_t};
 use keel_rt::{Extern, Instance, Module};
 
@@ -265,11 +266,93 @@ pub unsafe extern "C" fn wasm_shared_module_delete(m: *mut wasm_shared_module_t)
     }
 }
 
-/// An instance of a module in a store.
+/// An instance of a module in a store. It is a [`wasm_ref_t`] (of an
+/// [`Object::Instance`]), so `wasm_instance_as_ref` is a pointer cast.
+#[repr(transparent)]
 #[derive(Clone)]
 pub struct wasm_instance_t {
-    pub(crate) store: *mut wasm_store_t,
-    pub(crate) instance: Instance,
+    base: wasm_ref_t,
+}
+
+impl core::ops::Deref for wasm_instance_t {
+    type Target = wasm_ref_t;
+
+    fn deref(&self) -> &wasm_ref_t {
+        &self.base
+    }
+}
+
+impl wasm_instance_t {
+    /// A handle to `instance`, of `store`.
+    pub(crate) fn new(store: *mut wasm_store_t, instance: Instance) -> Self {
+        Self {
+            base: wasm_ref_t {
+                store,
+                obj: Object::Instance(instance),
+            },
+        }
+    }
+
+    /// The instance.
+    pub(crate) fn instance(&self) -> Instance {
+        match self.base.obj {
+            Object::Instance(i) => i,
+            // `new` and `wasm_ref_as_instance` make only instances.
+            _ => unreachable!("a wasm_instance_t that is not an instance"),
+        }
+    }
+}
+
+/// `i` as a reference: the same object (a pointer cast; deleting either
+/// deletes it).
+///
+/// # Safety
+///
+/// `i` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_instance_as_ref(i: *mut wasm_instance_t) -> *mut wasm_ref_t {
+    i.cast()
+}
+
+/// `i` as a const reference: the same object.
+///
+/// # Safety
+///
+/// `i` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_instance_as_ref_const(
+    i: *const wasm_instance_t,
+) -> *const wasm_ref_t {
+    i.cast()
+}
+
+/// `r` as an instance: the same object, or null if it refers to
+/// something else (or is null).
+///
+/// # Safety
+///
+/// `r` is null or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_ref_as_instance(r: *mut wasm_ref_t) -> *mut wasm_instance_t {
+    // SAFETY: per the contract.
+    unsafe { wasm_ref_as_instance_const(r) }.cast_mut()
+}
+
+/// `r` as a const instance: the same object, or null if it refers to
+/// something else (or is null).
+///
+/// # Safety
+///
+/// `r` is null or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_ref_as_instance_const(
+    r: *const wasm_ref_t,
+) -> *const wasm_instance_t {
+    // SAFETY: per the contract.
+    match unsafe { r.as_ref() }.map(|r| &r.obj) {
+        Some(Object::Instance(_)) => r.cast(),
+        _ => core::ptr::null(),
+    }
 }
 
 /// Instantiate `module` in `store` with `imports` (in the module's import
@@ -311,7 +394,7 @@ pub unsafe extern "C" fn wasm_instance_new(
     for (i, &e) in given.iter().enumerate() {
         // SAFETY: per the contract.
         match unsafe { e.as_ref() } {
-            Some(e) if e.store == store => externs.push(e.which.clone()),
+            Some(e) if e.store == store => externs.push(e.which().clone()),
             Some(_) => {
                 return fail(format!(
                     "wasm_instance_new: import {i} belongs to another store"
@@ -323,13 +406,13 @@ pub unsafe extern "C" fn wasm_instance_new(
     // SAFETY: per the contract.
     let (keel_store, module) = (unsafe { &mut (*store).store }, unsafe { &(*module).module });
     match guard(|| Instance::new(&mut *keel_store, module, &externs)) {
-        Some(Ok(instance)) => Box::into_raw(Box::new(wasm_instance_t { store, instance })),
+        Some(Ok(instance)) => Box::into_raw(Box::new(wasm_instance_t::new(store, instance))),
         Some(Err(e)) => {
             if trap.is_null() {
                 report(&format!("wasm_instance_new: {e:#}"));
             } else {
                 // SAFETY: per the contract.
-                unsafe { trap.write(Box::into_raw(Box::new(wasm_trap_t::from_error(e)))) };
+                unsafe { trap.write(Box::into_raw(Box::new(wasm_trap_t::from_error(store, e)))) };
             }
             core::ptr::null_mut()
         }
@@ -378,7 +461,7 @@ pub unsafe extern "C" fn wasm_instance_exports(
     // SAFETY: per the contract.
     let store = unsafe { &mut (*i.store).store };
     let externs = i
-        .instance
+        .instance()
         .exports(&mut *store)
         .filter_map(|e| {
             let which = e.into_extern();
@@ -400,5 +483,5 @@ pub unsafe extern "C" fn wasm_instance_same(
     b: *const wasm_instance_t,
 ) -> bool {
     // SAFETY: per the contract.
-    unsafe { (*a).instance == (*b).instance }
+    unsafe { (*a).instance() == (*b).instance() }
 }

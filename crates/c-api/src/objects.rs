@@ -8,7 +8,7 @@
 //! Each *is* a `wasm_extern_t` of its kind (see `externs`).
 
 use crate::engine::wasm_store_t;
-use crate::externs::{extern_conversions, wasm_extern_t};
+use crate::externs::{extern_conversions, ref_conversions, wasm_extern_t};
 use crate::types::{wasm_externtype_t, wasm_globaltype_t, wasm_memorytype_t, wasm_tabletype_t};
 use crate::val::{null_of, wasm_ref_t, wasm_val_t};
 use crate::vec::ValueElem;
@@ -21,7 +21,8 @@ macro_rules! extern_object {
     (
         $(#[$meta:meta])*
         $ty:ident, $variant:ident, $keel:ty, $delete:ident, $copy:ident, $same:ident,
-        $as_ext:ident, $as_ext_const:ident, $ext_as:ident, $ext_as_const:ident
+        $as_ext:ident, $as_ext_const:ident, $ext_as:ident, $ext_as_const:ident,
+        $as_ref:ident, $as_ref_const:ident, $ref_as:ident, $ref_as_const:ident
     ) => {
         $(#[$meta])*
         #[repr(transparent)]
@@ -38,7 +39,7 @@ macro_rules! extern_object {
 
             /// The object.
             fn get(&self) -> $keel {
-                match &self.ext.which {
+                match self.ext.which() {
                     Extern::$variant(x) => *x,
                     _ => unreachable!(concat!("a ", stringify!($ty), " of another kind")),
                 }
@@ -88,6 +89,7 @@ macro_rules! extern_object {
         }
 
         extern_conversions!($ty, $variant, $as_ext, $as_ext_const, $ext_as, $ext_as_const);
+        ref_conversions!($ty, |e| matches!(e, Extern::$variant(_)), $as_ref, $as_ref_const, $ref_as, $ref_as_const);
     };
 }
 
@@ -95,19 +97,22 @@ extern_object!(
     /// A global of a store.
     wasm_global_t, Global, Global, wasm_global_delete, wasm_global_copy, wasm_global_same,
     wasm_global_as_extern, wasm_global_as_extern_const,
-    wasm_extern_as_global, wasm_extern_as_global_const
+    wasm_extern_as_global, wasm_extern_as_global_const,
+    wasm_global_as_ref, wasm_global_as_ref_const, wasm_ref_as_global, wasm_ref_as_global_const
 );
 extern_object!(
     /// A table of a store.
     wasm_table_t, Table, Table, wasm_table_delete, wasm_table_copy, wasm_table_same,
     wasm_table_as_extern, wasm_table_as_extern_const,
-    wasm_extern_as_table, wasm_extern_as_table_const
+    wasm_extern_as_table, wasm_extern_as_table_const,
+    wasm_table_as_ref, wasm_table_as_ref_const, wasm_ref_as_table, wasm_ref_as_table_const
 );
 extern_object!(
     /// A linear memory of a store.
     wasm_memory_t, Memory, Memory, wasm_memory_delete, wasm_memory_copy, wasm_memory_same,
     wasm_memory_as_extern, wasm_memory_as_extern_const,
-    wasm_extern_as_memory, wasm_extern_as_memory_const
+    wasm_extern_as_memory, wasm_extern_as_memory_const,
+    wasm_memory_as_ref, wasm_memory_as_ref_const, wasm_ref_as_memory, wasm_ref_as_memory_const
 );
 
 /// A new global of type `ty` in `store`, holding `val`; null if `val`
@@ -207,21 +212,23 @@ pub unsafe extern "C" fn wasm_global_set(g: *mut wasm_global_t, val: *const wasm
     }
 }
 
-/// keel's reference of `r` for a table of element type `element` (null
-/// for a null pointer).
+/// keel's reference of `r` for a table of element type `element`: a
+/// null reference for a null pointer, `None` for a reference to a
+/// global, table or memory (not a reference value).
 ///
 /// # Safety
 ///
 /// `r` is null or valid.
-unsafe fn table_ref(r: *const wasm_ref_t, element: keel_rt::ValType) -> Ref {
+unsafe fn table_ref(r: *const wasm_ref_t, element: keel_rt::ValType) -> Option<Ref> {
     // SAFETY: per the contract.
     match unsafe { r.as_ref() } {
-        Some(r) => r.r,
-        None => null_of(
+        // A global, table or memory is not an element: `None`.
+        Some(r) => r.value(),
+        None => Some(null_of(
             element
                 .ref_type()
                 .map_or(keel_rt::HeapType::Func, |t| t.heap.top()),
-        ),
+        )),
     }
 }
 
@@ -243,7 +250,10 @@ pub unsafe extern "C" fn wasm_table_new(
     // SAFETY: per the contract.
     let ty = unsafe { &*ty }.view().ty;
     // SAFETY: per the contract.
-    let init = unsafe { table_ref(init, ty.element()) };
+    let Some(init) = (unsafe { table_ref(init, ty.element()) }) else {
+        report("wasm_table_new: the initial element is not a reference value");
+        return core::ptr::null_mut();
+    };
     // SAFETY: per the contract.
     let keel_store = unsafe { &mut (*store).store };
     match guard(|| Table::new(&mut *keel_store, ty, init)) {
@@ -305,7 +315,9 @@ pub unsafe extern "C" fn wasm_table_set(
     let store = unsafe { t.ext.store_mut() };
     let table = t.get();
     // SAFETY: per the contract.
-    let r = unsafe { table_ref(r, table.ty(&*store).element()) };
+    let Some(r) = (unsafe { table_ref(r, table.ty(&*store).element()) }) else {
+        return false;
+    };
     table.set(&mut *store, u64::from(index), r).is_ok()
 }
 
@@ -340,7 +352,9 @@ pub unsafe extern "C" fn wasm_table_grow(
     let store = unsafe { t.ext.store_mut() };
     let table = t.get();
     // SAFETY: per the contract.
-    let init = unsafe { table_ref(init, table.ty(&*store).element()) };
+    let Some(init) = (unsafe { table_ref(init, table.ty(&*store).element()) }) else {
+        return false;
+    };
     matches!(
         guard(|| table.grow(&mut *store, u64::from(delta), init)),
         Some(Ok(_))

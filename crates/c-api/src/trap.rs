@@ -3,32 +3,82 @@
 
 use crate::engine::wasm_store_t;
 use crate::externs::HostTrap;
+use crate::module::wasm_instance_t;
 use crate::wasm_byte_vec_t;
+use keel_rt::{Instance, WasmBacktrace};
 
-/// A trap: its message, owned by the C side once returned.
-#[derive(Clone, Debug)]
+/// A trap: its message and the wasm frames it unwound through, owned by
+/// the C side once returned.
+#[derive(Clone)]
 pub struct wasm_trap_t {
     /// The message, without a terminating NUL.
     message: String,
+    /// The frames, innermost (the trap's origin) first; empty for a trap
+    /// made by `wasm_trap_new` that has not crossed wasm code.
+    frames: Vec<wasm_frame_t>,
+}
+
+/// One wasm frame of a trap's trace: spec "Frames" in wasm.h.
+#[derive(Clone)]
+pub struct wasm_frame_t {
+    /// The instance the frame ran in, when keel knows it.
+    instance: Option<Box<wasm_instance_t>>,
+    /// The function's index in its module's function index space.
+    func_index: u32,
+    /// Byte offset of the frame's instruction from its function body's
+    /// start.
+    func_offset: usize,
+    /// Byte offset of the frame's instruction in the module binary.
+    module_offset: usize,
+}
+
+impl core::fmt::Debug for wasm_trap_t {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("wasm_trap_t")
+            .field("message", &self.message)
+            .field("frames", &self.frames.len())
+            .finish()
+    }
 }
 
 impl wasm_trap_t {
-    /// A trap saying `message`.
+    /// A trap saying `message`, without frames.
     pub(crate) fn new(message: String) -> Self {
-        Self { message }
+        Self {
+            message,
+            frames: Vec::new(),
+        }
     }
 
-    /// The trap a failed call or instantiation returns for `error`: the
-    /// host function's own trap if one unwound, else keel's message (a
-    /// wasm trap's is its kind, e.g. "unreachable").
-    pub(crate) fn from_error(error: anyhow::Error) -> Self {
-        if let Some(HostTrap(trap)) = error.downcast_ref::<HostTrap>() {
-            return (**trap).clone();
+    /// The trap a failed call or instantiation in `store` returns for
+    /// `error`: the host function's own trap if one unwound, else keel's
+    /// message (a wasm trap's is its kind, e.g. "unreachable"); with the
+    /// wasm frames the error unwound through.
+    pub(crate) fn from_error(store: *mut wasm_store_t, error: anyhow::Error) -> Self {
+        let mut trap = if let Some(HostTrap(trap)) = error.downcast_ref::<HostTrap>() {
+            (**trap).clone()
+        } else if let Some(trap) = error.downcast_ref::<keel_rt::Trap>() {
+            Self::new(trap.to_string())
+        } else {
+            Self::new(format!("{error:#}"))
+        };
+        if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
+            // A host function's trap that came out of a nested call
+            // already has that call's frames, which are inside (more
+            // recent than) these.
+            trap.frames.extend(backtrace.frames().iter().map(|f| {
+                // SAFETY: the caller's store is valid and not in use.
+                let keel_store = unsafe { &(*store).store };
+                wasm_frame_t {
+                    instance: Instance::of_frame(keel_store, f)
+                        .map(|instance| Box::new(wasm_instance_t::new(store, instance))),
+                    func_index: f.func_index,
+                    func_offset: f.func_offset.unwrap_or(0) as usize,
+                    module_offset: f.module_offset.unwrap_or(0) as usize,
+                }
+            }));
         }
-        if let Some(trap) = error.downcast_ref::<keel_rt::Trap>() {
-            return Self::new(trap.to_string());
-        }
-        Self::new(format!("{error:#}"))
+        trap
     }
 
     /// The message.
@@ -97,4 +147,126 @@ pub unsafe extern "C" fn wasm_trap_message(t: *const wasm_trap_t, out: *mut wasm
     bytes.push(0);
     // SAFETY: per the contract.
     unsafe { out.write(wasm_byte_vec_t::from_vec(bytes)) };
+}
+
+/// A copy of the trap's origin (its innermost frame), owned by the
+/// caller; null if the trap has no frames (a host trap that has not
+/// crossed wasm code).
+///
+/// # Safety
+///
+/// `t` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_origin(t: *const wasm_trap_t) -> *mut wasm_frame_t {
+    // SAFETY: per the contract.
+    match unsafe { &*t }.frames.first() {
+        Some(frame) => Box::into_raw(Box::new(frame.clone())),
+        None => core::ptr::null_mut(),
+    }
+}
+
+/// Make `*out` a copy of the trap's frames, innermost first, owned by the
+/// caller (empty if it has none).
+///
+/// # Safety
+///
+/// `t` is valid; `out` points at writable memory for a vector.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_trace(t: *const wasm_trap_t, out: *mut wasm_frame_vec_t) {
+    // SAFETY: per the contract.
+    let frames = unsafe { &*t }
+        .frames
+        .iter()
+        .cloned()
+        .map(Box::new)
+        .collect();
+    // SAFETY: per the contract.
+    unsafe { out.write(wasm_frame_vec_t::from_boxes(frames)) };
+}
+
+crate::declare_vec!(
+    /// `wasm_frame_vec_t`: owned frames (a trap's trace).
+    wasm_frame_vec_t of owned wasm_frame_t,
+    wasm_frame_vec_new_empty,
+    wasm_frame_vec_new_uninitialized,
+    wasm_frame_vec_new,
+    wasm_frame_vec_copy,
+    wasm_frame_vec_delete
+);
+
+/// Delete `f` (null is ignored).
+///
+/// # Safety
+///
+/// `f` is null or owned, made by keel, and not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_delete(f: *mut wasm_frame_t) {
+    if !f.is_null() {
+        // SAFETY: per the contract.
+        drop(unsafe { Box::from_raw(f) });
+    }
+}
+
+/// A copy of `f`, owned by the caller.
+///
+/// # Safety
+///
+/// `f` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_copy(f: *const wasm_frame_t) -> *mut wasm_frame_t {
+    // SAFETY: per the contract.
+    Box::into_raw(Box::new(unsafe { (*f).clone() }))
+}
+
+/// The instance the frame ran in (owned by the frame, living as long as
+/// it), or null when keel does not know it: a frame records its module,
+/// so the instance is known when the store holds exactly one instance of
+/// that module (also one whose start function trapped).
+///
+/// # Safety
+///
+/// `f` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_instance(f: *const wasm_frame_t) -> *mut wasm_instance_t {
+    // SAFETY: per the contract.
+    match &unsafe { &*f }.instance {
+        Some(instance) => (&raw const **instance).cast_mut(),
+        None => core::ptr::null_mut(),
+    }
+}
+
+/// The frame's function: its index in the module's function index space
+/// (imports first).
+///
+/// # Safety
+///
+/// `f` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_func_index(f: *const wasm_frame_t) -> u32 {
+    // SAFETY: per the contract.
+    unsafe { &*f }.func_index
+}
+
+/// Byte offset of the frame's instruction (the trapping one, or the call
+/// the frame is suspended in) from the start of its function's body in
+/// the module binary (the body's locals declaration, after its size).
+///
+/// # Safety
+///
+/// `f` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_func_offset(f: *const wasm_frame_t) -> usize {
+    // SAFETY: per the contract.
+    unsafe { &*f }.func_offset
+}
+
+/// Byte offset of the frame's instruction in the module binary.
+///
+/// # Safety
+///
+/// `f` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_frame_module_offset(f: *const wasm_frame_t) -> usize {
+    // SAFETY: per the contract.
+    unsafe { &*f }.module_offset
 }

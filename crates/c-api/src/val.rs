@@ -3,61 +3,67 @@
 //! [values](https://webassembly.github.io/spec/core/exec/runtime.html#values).
 
 use crate::engine::wasm_store_t;
-use crate::externs::wasm_extern_t;
 use crate::types::{
     KEEL_ANYREF, KEEL_V128, WASM_EXTERNREF, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32, WASM_I64,
     wasm_valkind_t,
 };
 use crate::vec::{ValueElem, declare_vec};
-use core::cell::OnceCell;
 use keel_rt::{Ref, Val, ValType};
 
-/// A reference to a function, a host object or another reference-typed
-/// value of a store, owned by the C side. It keeps its object alive while
-/// it exists (and at least as long as the store: references the C API
-/// hands out are rooted for the store's lifetime).
-#[derive(Debug)]
+/// A reference to an object of a store, owned by the C side: as in
+/// wasm.h's design, every object is a reference, and an extern, a
+/// function, a global, a table, a memory and a foreign object *are*
+/// `wasm_ref_t`s (their types wrap this one), so the standard's
+/// `wasm_xxx_as_ref` and `wasm_ref_as_xxx` are pointer casts and deleting
+/// through either pointer frees the one object. It keeps its object
+/// alive while it exists (and at least as long as the store: references
+/// the C API hands out are rooted for the store's lifetime).
+#[derive(Clone, Debug)]
 pub struct wasm_ref_t {
     /// The store the object lives in.
     pub(crate) store: *mut wasm_store_t,
-    /// The object (never a null reference: null is a null pointer).
-    pub(crate) r: Ref,
-    /// The `wasm_ref_as_func` view of a function reference, made at the
-    /// first call.
-    func_view: OnceCell<Box<wasm_extern_t>>,
+    /// The object.
+    pub(crate) obj: Object,
 }
 
-impl Clone for wasm_ref_t {
-    fn clone(&self) -> Self {
-        Self::new(self.store, self.r)
-    }
+/// What a [`wasm_ref_t`] refers to.
+#[derive(Clone, Debug)]
+pub(crate) enum Object {
+    /// A function, global, table, memory or tag (a function reference is
+    /// always this, never `Ref(Ref::Func)`).
+    Extern(keel_rt::Extern),
+    /// An instance.
+    Instance(keel_rt::Instance),
+    /// Any other non-null reference value: an `externref` (a foreign
+    /// object is one), an `anyref`, an exception.
+    Ref(Ref),
 }
 
 impl wasm_ref_t {
-    /// A reference to `r`, of `store`.
+    /// A reference to the non-null `r`, of `store`.
     pub(crate) fn new(store: *mut wasm_store_t, r: Ref) -> Self {
-        Self {
-            store,
-            r,
-            func_view: OnceCell::new(),
-        }
+        let obj = match r {
+            Ref::Func(Some(f)) => Object::Extern(keel_rt::Extern::Func(f)),
+            r => Object::Ref(r),
+        };
+        Self { store, obj }
     }
 
-    /// The function this refers to, viewed as an extern (owned by this
-    /// reference); `None` for other references.
-    pub(crate) fn func_view(&self) -> Option<&wasm_extern_t> {
-        let Ref::Func(Some(f)) = self.r else {
-            return None;
-        };
-        Some(
-            self.func_view
-                .get_or_init(|| Box::new(wasm_extern_t::new(self.store, keel_rt::Extern::Func(f)))),
-        )
+    /// The reference value this is, for wasm (a table element, a global,
+    /// an argument); `None` for a global, table, memory, tag or instance,
+    /// which are not values.
+    pub(crate) fn value(&self) -> Option<Ref> {
+        match &self.obj {
+            Object::Extern(keel_rt::Extern::Func(f)) => Some(Ref::Func(Some(*f))),
+            Object::Extern(_) | Object::Instance(_) => None,
+            Object::Ref(r) => Some(*r),
+        }
     }
 }
 
-/// Delete `r` (null is ignored); the object it referred to lives on while
-/// something else refers to it.
+/// Delete `r` (null is ignored), whatever object type it was made as
+/// (`wasm_func_as_ref`'s result deletes the function handle); the object
+/// lives on while something else refers to it.
 ///
 /// # Safety
 ///
@@ -195,7 +201,12 @@ impl wasm_val_t {
                 WASM_F32 => Val::F32(self.of.f32.to_bits()),
                 WASM_F64 => Val::F64(self.of.f64.to_bits()),
                 WASM_EXTERNREF | WASM_FUNCREF | KEEL_ANYREF => match self.of.r#ref.as_ref() {
-                    Some(r) => Val::from(r.r),
+                    Some(r) => match r.value() {
+                        Some(r) => Val::from(r),
+                        None => {
+                            return Err("a global, table or memory is not a reference value".into());
+                        }
+                    },
                     None => match expected.ref_type() {
                         Some(rt) => Val::from(null_of(rt.heap.top())),
                         None => {
@@ -304,7 +315,15 @@ pub unsafe extern "C" fn wasm_ref_same(a: *const wasm_ref_t, b: *const wasm_ref_
     }
     // SAFETY: per the contract, the store is alive.
     let store = unsafe { &(*a.store).store };
-    match (a.r, b.r) {
+    let (a, b) = match (&a.obj, &b.obj) {
+        (Object::Extern(x), Object::Extern(y)) => return crate::externs::extern_same(x, y),
+        (Object::Instance(x), Object::Instance(y)) => return x == y,
+        _ => match (a.value(), b.value()) {
+            (Some(a), Some(b)) => (a, b),
+            _ => return false,
+        },
+    };
+    match (a, b) {
         (Ref::Func(x), Ref::Func(y)) => x == y,
         (Ref::Extern(Some(x)), Ref::Extern(Some(y))) => {
             keel_rt::Rooted::ref_eq(store, &x, &y).unwrap_or(false)

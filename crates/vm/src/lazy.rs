@@ -689,10 +689,7 @@ impl LazyInner {
     /// The defined function at registry offset `offset`, the wasm offset
     /// of its code there and that of the function's first byte (its
     /// body's start), for backtraces.
-    pub fn frame(
-        &self,
-        offset: usize,
-    ) -> Option<(DefinedFuncIndex, Option<u32>, Option<u32>)> {
+    pub fn frame(&self, offset: usize) -> Option<(DefinedFuncIndex, Option<u32>, Option<u32>)> {
         let offset = u32::try_from(offset).ok()?;
         let s = self.locate(offset)?;
         // The segment starts with the function; the reservation is under

@@ -98,10 +98,19 @@ fn traps_and_backtraces_match_eager_compilation() {
         for frame in backtrace.frames() {
             assert_eq!(Instance::of_frame(&store, frame), Some(instance));
         }
-        let frames: Vec<(u32, Option<String>, Option<u32>, Option<u32>)> = backtrace
+        // (index, name, module offset, function offset)
+        type Frame = (u32, Option<String>, Option<u32>, Option<u32>);
+        let frames: Vec<Frame> = backtrace
             .frames()
             .iter()
-            .map(|f| (f.func_index, f.func_name.clone(), f.module_offset, f.func_offset))
+            .map(|f| {
+                (
+                    f.func_index,
+                    f.func_name.clone(),
+                    f.module_offset,
+                    f.func_offset,
+                )
+            })
             .collect();
         let oob = instance
             .get_typed_func::<(), i32>(&mut store, "oob")

@@ -444,7 +444,10 @@ fn wasm_trap_backtrace_points_at_the_trapping_instruction() {
     Instance::new(&mut store, &module, &[]).unwrap();
     assert_eq!(Instance::of_frame(&store, &frames[1]), None);
     // Another store does not hold it at all.
-    assert_eq!(Instance::of_frame(&Store::new(&engine, ()), &frames[0]), None);
+    assert_eq!(
+        Instance::of_frame(Store::new(&engine, ()), &frames[0]),
+        None
+    );
 }
 
 #[test]

@@ -1,0 +1,28 @@
+/*
+ * keel.h: keel's extensions to the standard WebAssembly C API (wasm.h).
+ *
+ * Include this header instead of wasm.h (it includes it). Each topic has
+ * its own header under keel/, included here:
+ *
+ *   keel/error.h   keel_error_t: the errors of keel's own functions
+ *   keel/wat.h     keel_wat2wasm: the text format to a binary module
+ *
+ * Conventions (as wasm.h's and Wasmtime's wasmtime.h): a function that can
+ * fail returns an owned keel_error_t* (null on success) and writes its
+ * results through out-pointers only on success; what a comment calls
+ * "owned by the caller" (wasm.h's "own") the caller frees with the
+ * matching _delete. No function aborts or unwinds on bad input: a keel
+ * bug surfaces as an error, too.
+ *
+ * Link with libkeel.a (plus -lpthread -ldl -lm) or libkeel.so; see
+ * crates/c-api/README.md.
+ */
+#ifndef KEEL_H
+#define KEEL_H
+
+#include <wasm.h>
+
+#include <keel/error.h>
+#include <keel/wat.h>
+
+#endif /* KEEL_H */
