@@ -5,6 +5,14 @@
  * its own header under keel/, included here:
  *
  *   keel/error.h   keel_error_t: the errors of keel's own functions
+ *   keel/config.h  configuration setters (fuel, epochs, stack, bounds
+ *                  checks, features, target); engines with errors
+ *   keel/module.h  compilation with errors; artifacts (serialize,
+ *                  deserialize, precompile for another target)
+ *   keel/store.h   fuel, epoch deadlines and resource limits
+ *   keel/trap.h    trap codes and WASI exit statuses
+ *   keel/linker.h  linking imports by name, WASI included
+ *   keel/wasi.h    WASI preview 1 contexts
  *   keel/wat.h     keel_wat2wasm: the text format to a binary module
  *
  * Conventions (as wasm.h's and Wasmtime's wasmtime.h): a function that can
@@ -22,7 +30,13 @@
 
 #include <wasm.h>
 
+#include <keel/config.h>
 #include <keel/error.h>
+#include <keel/linker.h>
+#include <keel/module.h>
+#include <keel/store.h>
+#include <keel/trap.h>
+#include <keel/wasi.h>
 #include <keel/wat.h>
 
 #endif /* KEEL_H */

@@ -91,6 +91,9 @@ pub struct StoreData {
     pub(crate) host_info:
         std::collections::HashMap<crate::host_info::ObjectKey, crate::host_info::HostInfo>,
     pub(crate) limits: keel_rt::StoreLimits,
+    /// The WASI context of `keel_linker_define_wasi`'s functions
+    /// (`keel_store_set_wasi`; empty by default).
+    pub(crate) wasi: keel_wasi::WasiCtx,
     /// The next host info's [`HostInfo::seq`](crate::host_info::HostInfo).
     pub(crate) next_host_info_seq: u64,
 }
@@ -117,6 +120,7 @@ impl Default for StoreData {
         Self {
             host_info: Default::default(),
             next_host_info_seq: 0,
+            wasi: keel_wasi::WasiCtxBuilder::new().build(),
             limits: keel_rt::StoreLimitsBuilder::new()
                 .instances(usize::MAX)
                 .tables(usize::MAX)

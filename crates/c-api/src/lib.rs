@@ -19,28 +19,38 @@
     reason = "the C API's type names are wasm.h's (`wasm_store_t`)"
 )]
 
+mod config;
 mod engine;
 mod error;
 mod externs;
 mod host_info;
+mod linker;
 mod module;
+mod module_ext;
 mod objects;
+mod store_ext;
 mod trap;
 mod types;
 mod val;
 mod vec;
+mod wasi;
 mod wat;
 
+pub use config::*;
 pub use engine::*;
 pub use error::*;
 pub use externs::*;
 pub use host_info::*;
+pub use linker::*;
 pub use module::*;
+pub use module_ext::*;
 pub use objects::*;
+pub use store_ext::*;
 pub use trap::*;
 pub use types::*;
 pub use val::*;
 pub use vec::*;
+pub use wasi::*;
 pub use wat::*;
 
 /// Run `f`, catching a panic (a keel bug, or an allocation failure keel

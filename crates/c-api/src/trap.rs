@@ -16,6 +16,10 @@ pub struct wasm_trap_t {
     /// The frames, innermost (the trap's origin) first; empty for a trap
     /// made by `wasm_trap_new` that has not crossed wasm code.
     frames: Vec<wasm_frame_t>,
+    /// The wasm trap code, for a trap wasm code raised.
+    code: Option<keel_rt::Trap>,
+    /// The exit status of a WASI `proc_exit`, which unwinds as a trap.
+    exit_status: Option<i32>,
 }
 
 /// One wasm frame of a trap's trace: spec "Frames" in wasm.h.
@@ -47,7 +51,15 @@ impl wasm_trap_t {
         Self {
             message,
             frames: Vec::new(),
+            code: None,
+            exit_status: None,
         }
+    }
+
+    /// Whether `error` is one a call hands back as a trap: a wasm trap, a
+    /// host function's trap or a WASI exit (not a link or limit error).
+    pub(crate) fn is_trap(error: &anyhow::Error) -> bool {
+        error.is::<HostTrap>() || error.is::<keel_rt::Trap>() || error.is::<keel_wasi::I32Exit>()
     }
 
     /// The trap a failed call or instantiation in `store` returns for
@@ -57,8 +69,17 @@ impl wasm_trap_t {
     pub(crate) fn from_error(store: *mut wasm_store_t, error: anyhow::Error) -> Self {
         let mut trap = if let Some(HostTrap(trap)) = error.downcast_ref::<HostTrap>() {
             (**trap).clone()
-        } else if let Some(trap) = error.downcast_ref::<keel_rt::Trap>() {
-            Self::new(trap.to_string())
+        } else if let Some(&code) = error.downcast_ref::<keel_rt::Trap>() {
+            Self {
+                code: Some(code),
+                ..Self::new(code.to_string())
+            }
+        } else if let Some(&keel_wasi::I32Exit(status)) = error.downcast_ref::<keel_wasi::I32Exit>()
+        {
+            Self {
+                exit_status: Some(status),
+                ..Self::new(format!("exited with i32 exit status {status}"))
+            }
         } else {
             Self::new(format!("{error:#}"))
         };
@@ -269,4 +290,44 @@ pub unsafe extern "C" fn wasm_frame_func_offset(f: *const wasm_frame_t) -> usize
 pub unsafe extern "C" fn wasm_frame_module_offset(f: *const wasm_frame_t) -> usize {
     // SAFETY: per the contract.
     unsafe { &*f }.module_offset
+}
+
+/// Whether `t` is a trap wasm code raised; if so, `*code` is its code:
+/// keel's trap discriminant, `KEEL_TRAP_CODE_*` in `keel/trap.h`
+/// (1 stack overflow, 2 memory out of bounds, ..., 11 out of fuel, 12
+/// interrupt). False for a host function's trap and a WASI exit.
+///
+/// # Safety
+///
+/// `t` is valid; `code` points at writable memory.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn keel_trap_code(t: *const wasm_trap_t, code: *mut u8) -> bool {
+    // SAFETY: per the contract.
+    match unsafe { &*t }.code {
+        Some(c) => {
+            // SAFETY: per the contract.
+            unsafe { code.write(c as u8) };
+            true
+        }
+        None => false,
+    }
+}
+
+/// Whether `t` is a WASI program's exit (`proc_exit`, which unwinds the
+/// call as a trap); if so, `*status` is its exit status.
+///
+/// # Safety
+///
+/// `t` is valid; `status` points at writable memory.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn keel_trap_exit_status(t: *const wasm_trap_t, status: *mut i32) -> bool {
+    // SAFETY: per the contract.
+    match unsafe { &*t }.exit_status {
+        Some(s) => {
+            // SAFETY: per the contract.
+            unsafe { status.write(s) };
+            true
+        }
+        None => false,
+    }
 }
