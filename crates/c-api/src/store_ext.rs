@@ -112,5 +112,9 @@ pub unsafe extern "C" fn keel_store_limiter(
         builder = builder.table_elements(elements);
     }
     // SAFETY: per the contract.
-    unsafe { &mut (*store).store }.data_mut().limits = builder.build();
+    let store = unsafe { &mut (*store).store };
+    store.data_mut().limits = builder.build();
+    // keel reads the counts when the limiter is installed: install it
+    // again.
+    store.limiter(|data| &mut data.limits);
 }

@@ -52,8 +52,8 @@ unsafe fn strings<'a>(
     items
         .iter()
         .enumerate()
-        // SAFETY: per the contract.
         .map(|(i, &p)| {
+            // SAFETY: per the contract, each is a NUL-terminated string.
             unsafe { CStr::from_ptr(p) }
                 .to_str()
                 .map_err(|_| format!("{what} {i} is not UTF-8"))

@@ -26,7 +26,7 @@ failed=0
 for name in "${tests[@]}"; do
     for cc in gcc clang; do
         exe="$work/$cc-$name"
-        "$cc" -std=c11 -Wall -Wextra -Werror -O1 -I"$include" "$here/c/$name.c" "$lib" -lpthread -ldl -lm -o "$exe"
+        "$cc" -std=gnu11 -Wall -Wextra -Werror -O1 -I"$include" "$here/c/$name.c" "$lib" -lpthread -ldl -lm -o "$exe"
         if (cd "$work" && "$exe" > "$exe.out" 2>&1); then
             echo "ok   $name ($cc)"
         else
