@@ -12,6 +12,8 @@
  *   keel/store.h   fuel, epoch deadlines and resource limits
  *   keel/trap.h    trap codes and WASI exit statuses
  *   keel/linker.h  linking imports by name, WASI included
+ *   keel/platform.h  keel's platform as C callbacks, the trap entry, and
+ *                  what the freestanding (no C library) libkeel.a needs
  *   keel/wasi.h    WASI preview 1 contexts
  *   keel/wat.h     keel_wat2wasm: the text format to a binary module
  *
@@ -34,6 +36,7 @@
 #include <keel/error.h>
 #include <keel/linker.h>
 #include <keel/module.h>
+#include <keel/platform.h>
 #include <keel/store.h>
 #include <keel/trap.h>
 #include <keel/wasi.h>

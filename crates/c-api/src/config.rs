@@ -2,6 +2,8 @@
 //! `wasmtime_config_*_set`) and `keel_engine_new_with_config`, which
 //! returns the reason an engine cannot be made.
 
+use crate::prelude::*;
+
 use crate::engine::{wasm_config_t, wasm_engine_t};
 use crate::error::keel_error_t;
 use core::ffi::{CStr, c_char};
@@ -106,6 +108,31 @@ pub unsafe extern "C" fn keel_config_target_set(
     match unsafe { (*config).config.target(triple) } {
         Ok(_) => core::ptr::null_mut(),
         Err(e) => keel_error_t::boxed(format_args!("keel_config_target_set: {e:#}")),
+    }
+}
+
+/// Enable the Cranelift ISA flag `flag` (NUL-terminated, e.g.
+/// `has_sse41`): a CPU feature the code may use. Needed with
+/// `keel_config_target_set`, and in the freestanding library, which
+/// cannot probe the CPU. Returns null, or an error if the target has no
+/// such flag.
+///
+/// # Safety
+///
+/// `config` is valid; `flag` is a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn keel_config_cranelift_flag_enable(
+    config: *mut wasm_config_t,
+    flag: *const c_char,
+) -> *mut keel_error_t {
+    // SAFETY: per the contract.
+    let Ok(flag) = unsafe { CStr::from_ptr(flag) }.to_str() else {
+        return keel_error_t::boxed("keel_config_cranelift_flag_enable: the flag is not UTF-8");
+    };
+    // SAFETY: per the contract.
+    match unsafe { (*config).config.cranelift_flag_enable(flag) } {
+        Ok(_) => core::ptr::null_mut(),
+        Err(e) => keel_error_t::boxed(format_args!("keel_config_cranelift_flag_enable: {e:#}")),
     }
 }
 

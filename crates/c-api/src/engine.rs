@@ -2,6 +2,8 @@
 //! "Runtime Environment" in wasm.h; the store is the core spec's
 //! [store](https://webassembly.github.io/spec/core/exec/runtime.html#store)).
 
+use crate::prelude::*;
+
 use crate::guard;
 
 /// Compilation and runtime settings, consumed by
@@ -89,10 +91,11 @@ pub unsafe extern "C" fn wasm_engine_delete(engine: *mut wasm_engine_t) {
 /// limits.
 pub struct StoreData {
     pub(crate) host_info:
-        std::collections::HashMap<crate::host_info::ObjectKey, crate::host_info::HostInfo>,
+        hashbrown::HashMap<crate::host_info::ObjectKey, crate::host_info::HostInfo>,
     pub(crate) limits: keel_rt::StoreLimits,
     /// The WASI context of `keel_linker_define_wasi`'s functions
     /// (`keel_store_set_wasi`; empty by default).
+    #[cfg(feature = "std")]
     pub(crate) wasi: keel_wasi::WasiCtx,
     /// The next host info's [`HostInfo::seq`](crate::host_info::HostInfo).
     pub(crate) next_host_info_seq: u64,
@@ -120,6 +123,7 @@ impl Default for StoreData {
         Self {
             host_info: Default::default(),
             next_host_info_seq: 0,
+            #[cfg(feature = "std")]
             wasi: keel_wasi::WasiCtxBuilder::new().build(),
             limits: keel_rt::StoreLimitsBuilder::new()
                 .instances(usize::MAX)

@@ -2,6 +2,8 @@
 //! `wasmtime_error_t`): an owned message, with the error's whole chain of
 //! causes.
 
+use crate::prelude::*;
+
 use crate::wasm_byte_vec_t;
 
 /// An error a `keel.h` function returns: null means success, anything

@@ -8,6 +8,8 @@
 //! `wasm_extern_t` of that kind, so the standard's non-owning
 //! conversions between them are pointer casts.
 
+use crate::prelude::*;
+
 use crate::engine::{StoreData, wasm_store_t};
 use crate::guard;
 use crate::trap::wasm_trap_t;

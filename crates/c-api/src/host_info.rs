@@ -10,6 +10,8 @@
 //! `externref`). Finalizers run when the info is replaced or the object
 //! is freed: with its store for store objects.
 
+use crate::prelude::*;
+
 use crate::engine::wasm_store_t;
 use crate::externs::{wasm_extern_t, wasm_func_t};
 use crate::module::wasm_instance_t;
@@ -17,7 +19,7 @@ use crate::objects::{wasm_global_t, wasm_memory_t, wasm_table_t};
 use crate::val::{Object, wasm_ref_t};
 use core::ffi::c_void;
 use keel_rt::{Extern, ExternRef, Ref, Rooted};
-use std::sync::Mutex;
+use spin::Mutex;
 
 /// A finalizer: called with the info it was set with.
 pub type Finalizer = Option<extern "C" fn(*mut c_void)>;
@@ -432,7 +434,6 @@ unsafe fn foreign_info(store: *mut wasm_store_t, obj: &Rooted<ExternRef>) -> *mu
         Some(d) => d
             .info
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .as_ref()
             .map_or(core::ptr::null_mut(), |h| h.info),
         None => core::ptr::null_mut(),
@@ -448,11 +449,7 @@ unsafe fn foreign_info(store: *mut wasm_store_t, obj: &Rooted<ExternRef>) -> *mu
 unsafe fn set_foreign_info(store: *mut wasm_store_t, obj: &Rooted<ExternRef>, info: HostInfo) {
     // SAFETY: per the contract.
     if let Some(d) = unsafe { foreign_data(store, obj) } {
-        let old = d
-            .info
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(info);
+        let old = d.info.lock().replace(info);
         drop(old);
     }
 }

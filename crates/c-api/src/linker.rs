@@ -1,6 +1,8 @@
 //! `keel.h`'s linker (`keel_linker_t`, as Wasmtime's `wasmtime_linker_t`):
 //! imports resolved by module and field name, WASI preview 1 included.
 
+use crate::prelude::*;
+
 use crate::engine::{StoreData, wasm_engine_t, wasm_store_t};
 use crate::error::keel_error_t;
 use crate::externs::wasm_extern_t;
@@ -153,6 +155,7 @@ pub unsafe extern "C" fn keel_linker_define_instance(
     }
 }
 
+#[cfg(feature = "std")]
 /// Define the functions of WASI preview 1 (module
 /// `wasi_snapshot_preview1`), working on the calling store's WASI context
 /// (`keel_store_set_wasi`). Returns null on success, else an error if a

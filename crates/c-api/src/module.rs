@@ -3,6 +3,8 @@
 //! [modules](https://webassembly.github.io/spec/core/syntax/modules.html)
 //! and [instantiation](https://webassembly.github.io/spec/core/exec/modules.html#instantiation).
 
+use crate::prelude::*;
+
 use crate::engine::wasm_store_t;
 use crate::externs::{wasm_extern_t, wasm_extern_vec_t};
 use crate::trap::wasm_trap_t;
@@ -170,7 +172,7 @@ pub unsafe extern "C" fn wasm_module_exports(
 pub unsafe extern "C" fn wasm_module_serialize(m: *const wasm_module_t, out: *mut wasm_byte_vec_t) {
     // SAFETY: per the contract.
     let m = unsafe { &(*m).module };
-    let bytes = match guard(|| m.serialize()) {
+    let bytes = match guard(|| crate::module_ext::serialize(m)) {
         Some(Ok(bytes)) => bytes,
         Some(Err(e)) => {
             report(&format!("wasm_module_serialize: {e:#}"));

@@ -3,6 +3,8 @@
 //! (`keel_module_serialize`, the unsafe `keel_module_deserialize`) and
 //! precompilation for another target; as Wasmtime's `wasmtime_module_*`.
 
+use crate::prelude::*;
+
 use crate::engine::wasm_engine_t;
 use crate::error::keel_error_t;
 use crate::module::wasm_module_t;
@@ -17,6 +19,30 @@ use keel_rt::Module;
 unsafe fn slice<'a>(data: *const u8, len: usize) -> &'a [u8] {
     // SAFETY: per the contract.
     unsafe { crate::vec::raw_slice(data.cast_mut(), len) }
+}
+
+/// The artifact of `module`; an error in a build without the compiler
+/// (which writes no artifacts).
+pub(crate) fn serialize(module: &Module) -> anyhow::Result<Vec<u8>> {
+    #[cfg(feature = "compiler")]
+    return module.serialize();
+    #[cfg(not(feature = "compiler"))]
+    {
+        let _ = module;
+        anyhow::bail!("this build of keel has no compiler: it loads artifacts but writes none")
+    }
+}
+
+/// `engine.precompile_module(wasm)`; an error in a build without the
+/// compiler.
+fn precompile(engine: &keel_rt::Engine, wasm: &[u8]) -> anyhow::Result<Vec<u8>> {
+    #[cfg(feature = "compiler")]
+    return engine.precompile_module(wasm);
+    #[cfg(not(feature = "compiler"))]
+    {
+        let _ = (engine, wasm);
+        anyhow::bail!("this build of keel has no compiler: it loads artifacts but compiles none")
+    }
 }
 
 /// Run `f`, turning its error or panic into an owned `keel_error_t`
@@ -94,7 +120,7 @@ pub unsafe extern "C" fn keel_module_serialize(
 ) -> *mut keel_error_t {
     // SAFETY: per the contract.
     let module = unsafe { &(*module).module };
-    match attempt("keel_module_serialize", || module.serialize()) {
+    match attempt("keel_module_serialize", || serialize(module)) {
         Ok(bytes) => {
             // SAFETY: per the contract.
             unsafe { out.write(wasm_byte_vec_t::from_vec(bytes)) };
@@ -158,7 +184,7 @@ pub unsafe extern "C" fn keel_engine_precompile_module(
     // SAFETY: per the contract.
     let (engine, bytes) = (unsafe { &(*engine).engine }, unsafe { slice(wasm, len) });
     match attempt("keel_engine_precompile_module", || {
-        engine.precompile_module(bytes)
+        precompile(engine, bytes)
     }) {
         Ok(artifact) => {
             // SAFETY: per the contract.

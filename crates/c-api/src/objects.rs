@@ -7,6 +7,8 @@
 //!
 //! Each *is* a `wasm_extern_t` of its kind (see `externs`).
 
+use crate::prelude::*;
+
 use crate::engine::wasm_store_t;
 use crate::externs::{extern_conversions, ref_conversions, wasm_extern_t};
 use crate::types::{wasm_externtype_t, wasm_globaltype_t, wasm_memorytype_t, wasm_tabletype_t};

@@ -1,6 +1,8 @@
 //! Traps (`wasm_trap_t`): spec "Traps" in wasm.h; the core spec's
 //! [traps](https://webassembly.github.io/spec/core/intro/overview.html#trap).
 
+use crate::prelude::*;
+
 use crate::engine::wasm_store_t;
 use crate::externs::HostTrap;
 use crate::module::wasm_instance_t;
@@ -36,6 +38,16 @@ pub struct wasm_frame_t {
     module_offset: usize,
 }
 
+/// The exit status of a WASI `proc_exit` that `error` is.
+fn exit_status(error: &anyhow::Error) -> Option<i32> {
+    #[cfg(feature = "std")]
+    if let Some(&keel_wasi::I32Exit(status)) = error.downcast_ref::<keel_wasi::I32Exit>() {
+        return Some(status);
+    }
+    let _ = error;
+    None
+}
+
 impl core::fmt::Debug for wasm_trap_t {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("wasm_trap_t")
@@ -59,7 +71,11 @@ impl wasm_trap_t {
     /// Whether `error` is one a call hands back as a trap: a wasm trap, a
     /// host function's trap or a WASI exit (not a link or limit error).
     pub(crate) fn is_trap(error: &anyhow::Error) -> bool {
-        error.is::<HostTrap>() || error.is::<keel_rt::Trap>() || error.is::<keel_wasi::I32Exit>()
+        #[cfg(feature = "std")]
+        if error.is::<keel_wasi::I32Exit>() {
+            return true;
+        }
+        error.is::<HostTrap>() || error.is::<keel_rt::Trap>()
     }
 
     /// The trap a failed call or instantiation in `store` returns for
@@ -74,8 +90,7 @@ impl wasm_trap_t {
                 code: Some(code),
                 ..Self::new(code.to_string())
             }
-        } else if let Some(&keel_wasi::I32Exit(status)) = error.downcast_ref::<keel_wasi::I32Exit>()
-        {
+        } else if let Some(status) = exit_status(&error) {
             Self {
                 exit_status: Some(status),
                 ..Self::new(format!("exited with i32 exit status {status}"))

@@ -8,6 +8,8 @@
 //! the `as_externtype` conversions are pointer casts, as the standard's
 //! non-owning conversions require.
 
+use crate::prelude::*;
+
 use crate::vec::declare_vec;
 use crate::wasm_byte_vec_t;
 use keel_rt::{

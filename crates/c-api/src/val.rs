@@ -2,6 +2,8 @@
 //! "References" in wasm.h; the values are the core spec's
 //! [values](https://webassembly.github.io/spec/core/exec/runtime.html#values).
 
+use crate::prelude::*;
+
 use crate::engine::wasm_store_t;
 use crate::types::{
     KEEL_ANYREF, KEEL_V128, WASM_EXTERNREF, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32, WASM_I64,

@@ -7,6 +7,8 @@
 //! Spec: the "Vectors" section of
 //! [wasm.h](https://github.com/WebAssembly/wasm-c-api/blob/main/include/wasm.h).
 
+use crate::prelude::*;
+
 /// Defines `$vec` (`{ size, data }` of `$elem`) and its five functions
 /// `$new_empty`, `$new_uninitialized`, `$new`, `$copy` and `$delete`.
 /// `$elem` is either a plain value (copied with `Clone`, dropped with

@@ -4,6 +4,8 @@
 //! (`keel_store_set_wasi`), whose functions a linker provides
 //! (`keel_linker_define_wasi`).
 
+use crate::prelude::*;
+
 use crate::engine::wasm_store_t;
 use crate::error::keel_error_t;
 use core::ffi::{CStr, c_char};

@@ -71,6 +71,15 @@ WASM_API_EXTERN void keel_config_wasm_custom_page_sizes_set(wasm_config_t *confi
  * triple. */
 WASM_API_EXTERN keel_error_t *keel_config_target_set(wasm_config_t *config, const char *triple);
 
+/* Enable the Cranelift ISA flag `flag` (NUL-terminated, e.g.
+ * "has_sse41"): a CPU feature compiled code may use. Give the CPU's
+ * features this way with keel_config_target_set, and in the freestanding
+ * library, which cannot probe the CPU (x86_64 needs has_sse3, has_ssse3,
+ * has_sse41 and has_sse42 for wasm SIMD). Returns null, or an error if the
+ * target has no such flag. */
+WASM_API_EXTERN keel_error_t *keel_config_cranelift_flag_enable(wasm_config_t *config,
+                                                                const char *flag);
+
 /* Make `*out` a new engine (owned by the caller) with the settings of
  * `config`, which is taken (deleted, also on failure). Returns null on
  * success, else an error saying why the settings are invalid or the host
