@@ -258,10 +258,17 @@ static void init_traps(void *env) {
 
 /* ---- The guest ---------------------------------------------------------------- */
 
-/* guest.wasm, built from guest.wat by run.sh, embedded by the assembler. */
+/* The guest, embedded by the assembler: guest.wasm (built from guest.wat
+ * by run.sh) to compile, or with KEEL_FROM_ARTIFACT (for the library
+ * without the compiler) guest.cwasm, the artifact precompile.c made. */
+#ifdef KEEL_FROM_ARTIFACT
+#define GUEST_FILE "guest.cwasm"
+#else
+#define GUEST_FILE "guest.wasm"
+#endif
 __asm__(".section .rodata\n"
         ".balign 16\n"
-        "guest_wasm: .incbin \"guest.wasm\"\n"
+        "guest_wasm: .incbin \"" GUEST_FILE "\"\n"
         "guest_wasm_end:\n"
         ".text\n");
 extern const char guest_wasm[], guest_wasm_end[];
@@ -322,9 +329,17 @@ static int run(void) {
   wasm_engine_t *engine;
   if (keel_engine_new_with_config(config, &engine)) die("no engine");
   wasm_store_t *store = wasm_store_new(engine);
-  wasm_byte_vec_t binary = {(size_t)(guest_wasm_end - guest_wasm), (wasm_byte_t *)guest_wasm};
+  size_t guest_len = (size_t)(guest_wasm_end - guest_wasm);
+#ifdef KEEL_FROM_ARTIFACT
+  wasm_module_t *module;
+  if (keel_module_deserialize(engine, (const uint8_t *)guest_wasm, guest_len, &module)) {
+    die("the guest's artifact does not load");
+  }
+#else
+  wasm_byte_vec_t binary = {guest_len, (wasm_byte_t *)guest_wasm};
   wasm_module_t *module = wasm_module_new(store, &binary);
   if (!module) die("the guest does not compile");
+#endif
 
   wasm_valtype_t *i32a = wasm_valtype_new_i32(), *i32b = wasm_valtype_new_i32();
   wasm_functype_t *report_type = wasm_functype_new_2_0(i32a, i32b);
