@@ -65,7 +65,7 @@ impl Tag {
         let ty = store
             .engine
             .lookup_type(type_index)
-            .map(|t| TagType(FuncType(t)))
+            .map(|t| TagType(FuncType::from_wasm(t)))
             .unwrap_or_else(|| TagType(FuncType::new([], [])));
         Tag::insert(store, def, ty, None)
     }

@@ -192,6 +192,10 @@ unsafe extern "C" fn host_array_call<T: 'static, B>(
     unsafe { keel_trap::raise(reason) }
 }
 
+/// Parameters and results a [`Func::new`] call keeps on the stack (more
+/// take one allocation per call).
+const INLINE_VALS: usize = 8;
+
 /// Register a host function in `store`.
 pub(crate) fn new_host_func<T: 'static>(
     store: &mut StoreInner<T>,
@@ -255,7 +259,7 @@ impl Func {
         let ty = store
             .engine
             .lookup_type(type_index)
-            .map(FuncType)
+            .map(FuncType::from_wasm)
             .unwrap_or_else(|| FuncType::new([], []));
         Func::register(store, func_ref, ty)
     }
@@ -335,12 +339,33 @@ impl Func {
         let fty = ty.clone();
         let body: HostFn<T> =
             HostFn::new(move |mut caller: Caller<'_, T>, slots: &mut [ValRaw]| {
-                let mut params = Vec::with_capacity(fty.0.params.len());
-                for (raw, t) in slots.iter().zip(fty.params()) {
-                    params.push(Val::from_raw(&mut caller.store.opaque, *raw, t)?);
+                let (n_params, n_results) = (fty.0.params.len(), fty.0.results.len());
+                // Values of small signatures live on the stack: no
+                // allocation per call, and only the slots used are
+                // written.
+                let mut inline = [core::mem::MaybeUninit::<Val>::uninit(); INLINE_VALS];
+                let mut heap = Vec::new();
+                let buffer: &mut [core::mem::MaybeUninit<Val>] =
+                    if n_params + n_results <= INLINE_VALS {
+                        &mut inline[..n_params + n_results]
+                    } else {
+                        heap.resize(n_params + n_results, core::mem::MaybeUninit::uninit());
+                        &mut heap
+                    };
+                for ((slot, raw), t) in buffer.iter_mut().zip(slots.iter()).zip(fty.params()) {
+                    slot.write(Val::from_raw(&mut caller.store.opaque, *raw, t)?);
                 }
-                let mut results: Vec<Val> = fty.results().map(Val::default_for).collect();
-                func(caller.reborrow(), &params, &mut results)?;
+                for (slot, t) in buffer[n_params..].iter_mut().zip(fty.results()) {
+                    slot.write(Val::default_for(t));
+                }
+                // SAFETY: every element was written just above (the type
+                // has `n_params` parameters and `n_results` results), and
+                // `Val` is `Copy`: nothing needs dropping.
+                let vals = unsafe {
+                    core::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<Val>(), buffer.len())
+                };
+                let (params, results) = vals.split_at_mut(n_params);
+                func(caller.reborrow(), params, results)?;
                 for (i, (r, t)) in results.iter().zip(fty.results()).enumerate() {
                     if !r.matches(&caller.store.opaque, t) {
                         anyhow::bail!("host function result {i}: expected {t}, got {}", r.ty());

@@ -560,7 +560,7 @@ impl Instance {
                             None => Extern::Func(Func::register(
                                 store,
                                 fr,
-                                FuncType(m.func_type(f).map_type_refs(|r| {
+                                FuncType::from_wasm(m.func_type(f).map_type_refs(|r| {
                                     crate::types::engine_type_ref(&module.inner.type_ids, r)
                                 })),
                             )),

@@ -9,8 +9,9 @@ pub use keel_translate::{WasmHeapType as HeapType, WasmRefType as RefType};
 
 /// A function type: parameter and result types (spec:
 /// [Function Types](https://webassembly.github.io/spec/core/syntax/types.html#function-types)).
+/// Cloning shares it (no allocation).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct FuncType(pub(crate) keel_translate::WasmFuncType);
+pub struct FuncType(pub(crate) alloc::sync::Arc<keel_translate::WasmFuncType>);
 
 impl FuncType {
     /// A function type with these parameters and results.
@@ -18,7 +19,14 @@ impl FuncType {
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> Self {
-        Self(keel_translate::WasmFuncType::new(params, results))
+        Self(alloc::sync::Arc::new(keel_translate::WasmFuncType::new(
+            params, results,
+        )))
+    }
+
+    /// keel-translate's function type, shared.
+    pub(crate) fn from_wasm(ty: keel_translate::WasmFuncType) -> Self {
+        Self(alloc::sync::Arc::new(ty))
     }
 
     /// The parameter types.
@@ -237,7 +245,7 @@ impl ExternType {
     ) -> Self {
         let engine = |t: ValType| engine_val_type(type_ids, t);
         match ty {
-            keel_translate::EntityType::Function(t) => ExternType::Func(FuncType(
+            keel_translate::EntityType::Function(t) => ExternType::Func(FuncType::from_wasm(
                 module
                     .func_type_at(*t)
                     .map_type_refs(|r| engine_type_ref(type_ids, r)),
@@ -254,7 +262,7 @@ impl ExternType {
                 ExternType::Global(GlobalType(g))
             }
             keel_translate::EntityType::Tag(t) => {
-                ExternType::Tag(crate::TagType::from_func_type(FuncType(
+                ExternType::Tag(crate::TagType::from_func_type(FuncType::from_wasm(
                     module
                         .func_type_at(*t)
                         .map_type_refs(|r| engine_type_ref(type_ids, r)),
