@@ -399,6 +399,19 @@ impl core::fmt::Display for HostTrap {
 
 impl core::error::Error for HostTrap {}
 
+/// Values a host function call or `wasm_func_call` keeps on the stack
+/// (more take one allocation per call).
+const INLINE_VALS: usize = 8;
+
+/// Release the references `vals` own, leaving plain values.
+fn release_vals(vals: &mut [wasm_val_t]) {
+    for v in vals {
+        // SAFETY: each value is one of ours: a reference value owns its
+        // reference (or holds null).
+        unsafe { ValueElem::release(v) };
+    }
+}
+
 impl HostCallback {
     /// Call the callback with `params`, writing `results`.
     fn invoke(
@@ -407,30 +420,73 @@ impl HostCallback {
         results: &mut [Val],
         ty: &keel_rt::FuncType,
     ) -> anyhow::Result<()> {
-        let mut args = Vec::with_capacity(params.len());
-        for p in params {
-            args.push(wasm_val_t::from_keel(self.store, p).map_err(anyhow::Error::msg)?);
+        // Small signatures' values live on the stack: no allocation per
+        // call. The vectors the callback sees are views of these buffers
+        // (never dropped as vectors; the arguments' references are
+        // released below).
+        let (n_params, n_results) = (params.len(), results.len());
+        let mut inline = [core::mem::MaybeUninit::<wasm_val_t>::uninit(); INLINE_VALS];
+        let mut heap = Vec::new();
+        let buffer: &mut [core::mem::MaybeUninit<wasm_val_t>] =
+            if n_params + n_results <= INLINE_VALS {
+                &mut inline[..n_params + n_results]
+            } else {
+                heap.resize(n_params + n_results, core::mem::MaybeUninit::uninit());
+                &mut heap
+            };
+        for i in 0..n_params {
+            match wasm_val_t::from_keel(self.store, &params[i]) {
+                Ok(v) => {
+                    buffer[i].write(v);
+                }
+                Err(e) => {
+                    for v in &mut buffer[..i] {
+                        // SAFETY: written above.
+                        release_vals(core::slice::from_mut(unsafe { v.assume_init_mut() }));
+                    }
+                    return Err(anyhow::Error::msg(e));
+                }
+            }
         }
-        let args = wasm_val_vec_t::from_vec(args);
-        let mut out =
-            wasm_val_vec_t::from_vec((0..results.len()).map(|_| wasm_val_t::zeroed()).collect());
-        let trap = match self.call {
-            Callback::Plain(f) => f(&args, &mut out),
-            Callback::WithEnv(f) => f(self.env, &args, &mut out),
+        for slot in &mut buffer[n_params..] {
+            slot.write(wasm_val_t::zeroed());
+        }
+        // SAFETY: every element was written above; `wasm_val_t` is `Copy`.
+        let vals = unsafe {
+            core::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<wasm_val_t>(), buffer.len())
         };
-        drop(args);
+        let (args, out) = vals.split_at_mut(n_params);
+        let args_view = core::mem::ManuallyDrop::new(wasm_val_vec_t {
+            size: n_params,
+            data: args.as_mut_ptr(),
+        });
+        let mut out_view = core::mem::ManuallyDrop::new(wasm_val_vec_t {
+            size: n_results,
+            data: out.as_mut_ptr(),
+        });
+        let trap = match self.call {
+            Callback::Plain(f) => f(&*args_view, &mut *out_view),
+            Callback::WithEnv(f) => f(self.env, &*args_view, &mut *out_view),
+        };
+        release_vals(args);
         if !trap.is_null() {
             // SAFETY: a callback returns an owned trap made by keel.
             return Err(anyhow::Error::new(HostTrap(unsafe { Box::from_raw(trap) })));
         }
-        // SAFETY: `out` is ours; the callback wrote values into it.
-        let written = unsafe { out.as_slice() };
-        for ((slot, v), expected) in results.iter_mut().zip(written).zip(ty.results()) {
-            // SAFETY: a value the callback wrote: a reference is null or
-            // valid.
-            *slot = unsafe { v.to_keel(expected) }.map_err(anyhow::Error::msg)?;
-        }
-        Ok(())
+        // The callback wrote values into `out`; their references are
+        // owned by this call now.
+        let converted = results
+            .iter_mut()
+            .zip(out.iter())
+            .zip(ty.results())
+            .try_for_each(|((slot, v), expected)| {
+                // SAFETY: a value the callback wrote: a reference is null
+                // or valid.
+                *slot = unsafe { v.to_keel(expected) }.map_err(anyhow::Error::msg)?;
+                Ok::<(), anyhow::Error>(())
+            });
+        release_vals(out);
+        converted
     }
 }
 
@@ -599,13 +655,26 @@ pub unsafe extern "C" fn wasm_func_call(
             ty.params().len()
         ));
     }
-    let mut params = Vec::with_capacity(args.len());
+    // Small signatures' values live on the stack.
+    let n_results = ty.results().len();
+    let mut inline = [Val::I32(0); INLINE_VALS];
+    let mut heap = Vec::new();
+    let keel_vals: &mut [Val] = if args.len() + n_results <= INLINE_VALS {
+        &mut inline[..args.len() + n_results]
+    } else {
+        heap.resize(args.len() + n_results, Val::I32(0));
+        &mut heap
+    };
+    let (params, vals) = keel_vals.split_at_mut(args.len());
     for (i, (a, t)) in args.iter().zip(ty.params()).enumerate() {
         // SAFETY: per the contract, valid values.
         match unsafe { a.to_keel(t) } {
-            Ok(v) => params.push(v),
+            Ok(v) => params[i] = v,
             Err(e) => return fail(format!("wasm_func_call: argument {i}: {e}")),
         }
+    }
+    for (slot, t) in vals.iter_mut().zip(ty.results()) {
+        *slot = Val::default_for(t);
     }
     // SAFETY: per the contract.
     let out_len = if results.is_null() {
@@ -617,8 +686,7 @@ pub unsafe extern "C" fn wasm_func_call(
     // The room for results matters only once there are results to write:
     // a call that traps reports its trap whatever the room (the
     // wasm-c-api's own trap example passes none).
-    let mut vals: Vec<Val> = ty.results().map(Val::default_for).collect();
-    let outcome = guard(|| func.call(&mut *store, &params, &mut vals));
+    let outcome = guard(|| func.call(&mut *store, params, vals));
     match outcome {
         Some(Ok(())) if out_len != vals.len() => fail(format!(
             "wasm_func_call: room for {out_len} results for a function of {} results",
