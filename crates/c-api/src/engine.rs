@@ -15,9 +15,11 @@ pub struct wasm_config_t {
 /// A new configuration with keel's defaults (those of `keel::Config`).
 #[unsafe(no_mangle)]
 pub extern "C" fn wasm_config_new() -> *mut wasm_config_t {
-    Box::into_raw(Box::new(wasm_config_t {
-        config: keel_rt::Config::new(),
-    }))
+    let mut config = keel_rt::Config::new();
+    if let Some(platform) = crate::platform::registered() {
+        config.platform(platform);
+    }
+    Box::into_raw(Box::new(wasm_config_t { config }))
 }
 
 /// Delete `config` (null is ignored).

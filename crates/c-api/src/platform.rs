@@ -10,7 +10,7 @@ use core::ffi::{c_char, c_void};
 use core::ops::Range;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
-use keel_trap::{Access, CpuLocal, Platform, PlatformError};
+use keel_rt::{Access, CpuLocal, Platform, PlatformError};
 
 /// No access: touching the range faults.
 pub const KEEL_ACCESS_NONE: u32 = 0;
@@ -64,6 +64,15 @@ unsafe impl Sync for CPlatform {}
 
 /// The registered platform's table, for [`log`].
 static REGISTERED: AtomicPtr<CPlatform> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The registered platform as keel's `Config::platform` takes it.
+static REGISTERED_DYN: spin::Once<&'static &'static dyn Platform> = spin::Once::new();
+
+/// The platform `keel_platform_register` registered, if any: every
+/// configuration made afterwards uses it.
+pub(crate) fn registered() -> Option<&'static &'static dyn Platform> {
+    REGISTERED_DYN.get().copied()
+}
 
 // SAFETY: `keel_platform_register`'s contract makes the C callbacks keep
 // the promises `Platform` asks for (fresh address space, exact
@@ -182,10 +191,12 @@ pub(crate) fn log(message: &str) {
 }
 
 /// Register `platform` (copied) as keel's platform for the rest of the
-/// process: before the first engine is made, once. Returns null on
-/// success, else why not (a required callback is null, the page size is
-/// not a power of two, or a platform is already in use; the hosted
-/// library registers its own at the first engine).
+/// process: once, before the first engine; every configuration made
+/// afterwards (`wasm_config_new`, `wasm_engine_new`) uses it. Returns null
+/// on success, else why not (a required callback is null, the page size
+/// is not a power of two, or one is already registered). An engine made
+/// with it fails if keel already runs on another platform (the hosted
+/// library's own, which its first engine takes when none is registered).
 ///
 /// # Safety
 ///
@@ -216,16 +227,22 @@ pub unsafe extern "C" fn keel_platform_register(
             table.page_size
         ));
     }
+    if REGISTERED_DYN.is_completed() {
+        return keel_error_t::boxed("keel_platform_register: a platform is already registered");
+    }
     let platform: &'static CPlatform = Box::leak(Box::new(CPlatform(table)));
     let dynamic: &'static &'static dyn Platform =
         Box::leak(Box::new(platform as &'static dyn Platform));
-    match keel_trap::set_platform(dynamic) {
-        Ok(()) => {
-            REGISTERED.store(core::ptr::from_ref(platform).cast_mut(), Ordering::Release);
-            core::ptr::null_mut()
-        }
-        Err(e) => keel_error_t::boxed(format_args!("keel_platform_register: {e}")),
+    let mut first = false;
+    REGISTERED_DYN.call_once(|| {
+        first = true;
+        dynamic
+    });
+    if !first {
+        return keel_error_t::boxed("keel_platform_register: a platform is already registered");
     }
+    REGISTERED.store(core::ptr::from_ref(platform).cast_mut(), Ordering::Release);
+    core::ptr::null_mut()
 }
 
 /// The trap entry a signal handler or exception vector calls when a fault
@@ -246,5 +263,5 @@ pub unsafe extern "C" fn keel_platform_register(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn keel_trap_entry(pc: usize, fp: usize, fault_address: usize) -> bool {
     // SAFETY: per the contract.
-    unsafe { keel_trap::trap_entry(pc, fp, fault_address) }
+    unsafe { keel_rt::trap_entry(pc, fp, fault_address) }
 }

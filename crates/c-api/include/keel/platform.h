@@ -99,10 +99,11 @@ typedef struct keel_platform_t {
 } keel_platform_t;
 
 /* Register `platform` (copied) for the rest of the process: once, before
- * the first engine. Returns null, or an error if a required callback is
- * null, the page size is not a power of two, or a platform is already in
- * use. keel's memory safety rests on the callbacks keeping the contracts
- * above. */
+ * the first engine; configurations made afterwards (wasm_config_new,
+ * wasm_engine_new) use it. Returns null, or an error if a required
+ * callback is null, the page size is not a power of two, or one is
+ * already registered. keel's memory safety rests on the callbacks keeping
+ * the contracts above. */
 WASM_API_EXTERN keel_error_t *keel_platform_register(const keel_platform_t *platform);
 
 /* The trap entry: call it from the fault handler of the CPU (thread) that

@@ -141,6 +141,13 @@ int main(void) {
   EXPECT(keel_wasi_config_set_env(wasi, 1, names, values), "name 0");
   keel_wasi_config_delete(wasi);
 
+  /* A platform table without its required callbacks is refused; a fault
+   * outside wasm is not keel's. */
+  keel_platform_t incomplete = {0};
+  incomplete.page_size = 4096;
+  EXPECT(keel_platform_register(&incomplete), "`reserve` is null");
+  CHECK(!keel_trap_entry(0x1234, 0, 0));
+
   wasm_global_delete(g);
   wasm_func_delete(f2);
   wasm_func_delete(f);
