@@ -53,7 +53,7 @@ impl wasm_extern_t {
             // SAFETY: `wasm_extern_t` is a transparent `wasm_ref_t` whose
             // object is an extern, which this one is.
             Object::Extern(_) => Some(unsafe { &*core::ptr::from_ref(r).cast::<wasm_extern_t>() }),
-            Object::Instance(_) | Object::Ref(_) => None,
+            _ => None,
         }
     }
 
@@ -62,9 +62,7 @@ impl wasm_extern_t {
         match &self.base.obj {
             Object::Extern(e) => e,
             // `new` and `from_ref` make only externs.
-            Object::Instance(_) | Object::Ref(_) => {
-                unreachable!("a wasm_extern_t that is not an extern")
-            }
+            _ => unreachable!("a wasm_extern_t that is not an extern"),
         }
     }
 
@@ -288,6 +286,61 @@ macro_rules! ref_conversions {
 
 pub(crate) use ref_conversions;
 
+/// Defines the conversions between `wasm_ref_t` and an object type that
+/// is not an extern (`$is` says whether an [`Object`] `$obj` is of it):
+/// pointer casts, as in [`ref_conversions`].
+macro_rules! object_ref_conversions {
+    ($ty:ident, |$obj:ident| $is:expr, $as_ref:ident, $as_ref_const:ident, $ref_as:ident, $ref_as_const:ident) => {
+        #[doc = concat!("`x` as a reference: the same object (a pointer cast; deleting either deletes it).")]
+        ///
+        /// # Safety
+        ///
+        /// `x` is valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $as_ref(x: *mut $ty) -> *mut $crate::val::wasm_ref_t {
+            x.cast()
+        }
+
+        #[doc = concat!("`x` as a const reference: the same object.")]
+        ///
+        /// # Safety
+        ///
+        /// `x` is valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $as_ref_const(x: *const $ty) -> *const $crate::val::wasm_ref_t {
+            x.cast()
+        }
+
+        #[doc = concat!("`r` as a `", stringify!($ty), "`: the same object, or null if it refers to something else (or is null).")]
+        ///
+        /// # Safety
+        ///
+        /// `r` is null or valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $ref_as(r: *mut $crate::val::wasm_ref_t) -> *mut $ty {
+            // SAFETY: per the contract.
+            unsafe { $ref_as_const(r) }.cast_mut()
+        }
+
+        #[doc = concat!("`r` as a const `", stringify!($ty), "`: the same object, or null if it refers to something else (or is null).")]
+        ///
+        /// # Safety
+        ///
+        /// `r` is null or valid.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $ref_as_const(r: *const $crate::val::wasm_ref_t) -> *const $ty {
+            // SAFETY: per the contract.
+            match unsafe { r.as_ref() }.map(|r| &r.obj) {
+                // The type is a transparent `wasm_ref_t` of such objects.
+                Some($obj) if $is => r.cast(),
+                _ => core::ptr::null(),
+            }
+        }
+    };
+}
+
+pub(crate) use object_ref_conversions;
+
 ref_conversions!(
     wasm_extern_t,
     |_e| true,
@@ -386,7 +439,9 @@ impl Drop for HostCallback {
 #[derive(Debug)]
 pub(crate) struct HostTrap(pub(crate) Box<wasm_trap_t>);
 
-// SAFETY: a trap holds no reference to a store.
+// SAFETY: a host function's trap travels as an error from the callback
+// back to `wasm_func_call` or the instantiation on the thread that uses
+// its store, and is never touched by another thread.
 unsafe impl Send for HostTrap {}
 // SAFETY: as above.
 unsafe impl Sync for HostTrap {}

@@ -38,6 +38,22 @@ pub(crate) struct HostInfo {
 // its object's store (a foreign object's, from its store's thread too).
 unsafe impl Send for HostInfo {}
 
+impl HostInfo {
+    /// `info` with `finalizer`.
+    pub(crate) fn new(info: *mut c_void, finalizer: Finalizer) -> Self {
+        Self {
+            info,
+            finalizer,
+            seq: 0,
+        }
+    }
+
+    /// The info.
+    pub(crate) fn info(&self) -> *mut c_void {
+        self.info
+    }
+}
+
 impl Drop for HostInfo {
     fn drop(&mut self) {
         if let Some(f) = self.finalizer {
@@ -470,6 +486,16 @@ pub unsafe extern "C" fn wasm_ref_get_host_info(r: *const wasm_ref_t) -> *mut c_
         Object::Extern(e) => unsafe { get(r.store, ObjectKey::of_extern(e)) },
         // SAFETY: per the contract.
         Object::Instance(i) => unsafe { get(r.store, Some(ObjectKey::Instance(*i))) },
+        Object::Trap(t) => t
+            .info
+            .lock()
+            .as_ref()
+            .map_or(core::ptr::null_mut(), |h| h.info),
+        Object::Module(m) => m
+            .info
+            .lock()
+            .as_ref()
+            .map_or(core::ptr::null_mut(), |h| h.info),
         Object::Ref(_) => core::ptr::null_mut(),
     }
 }
@@ -514,6 +540,8 @@ pub unsafe extern "C" fn wasm_ref_set_host_info_with_finalizer(
         Object::Extern(e) => unsafe { set(r.store, ObjectKey::of_extern(e), new) },
         // SAFETY: per the contract.
         Object::Instance(i) => unsafe { set(r.store, Some(ObjectKey::Instance(*i)), new) },
+        Object::Trap(t) => drop(t.info.lock().replace(new)),
+        Object::Module(m) => drop(m.info.lock().replace(new)),
         Object::Ref(_) => drop(new),
     }
 }

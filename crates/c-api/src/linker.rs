@@ -196,7 +196,7 @@ pub unsafe extern "C" fn keel_linker_instantiate(
 ) -> *mut keel_error_t {
     // SAFETY: per the contract.
     let (linker, keel_store, keel_module) =
-        unsafe { (&(*linker).linker, &mut (*store).store, &(*module).module) };
+        unsafe { (&(*linker).linker, &mut (*store).store, (*module).module()) };
     match crate::guard(|| linker.instantiate(&mut *keel_store, keel_module)) {
         Some(Ok(i)) => {
             // SAFETY: per the contract.

@@ -17,11 +17,133 @@ use crate::{guard, report, wasm_byte_vec_t};
 use keel_rt::{Extern, Instance, Module};
 
 /// A compiled module. Not tied to a store: any store of its engine can
-/// instantiate it, and `wasm_module_share` hands it to other threads.
+/// instantiate it, and `wasm_module_share` hands it to other threads. As
+/// every object of wasm.h it is a reference (a transparent [`wasm_ref_t`]
+/// of an [`Object::Module`]): copies are new handles to the one module,
+/// which they share with its host info.
+#[repr(transparent)]
 #[derive(Clone)]
 pub struct wasm_module_t {
-    pub(crate) module: Module,
+    base: wasm_ref_t,
 }
+
+/// What a module handle refers to.
+pub(crate) struct ModuleData {
+    /// The module.
+    module: Module,
+    /// Its host info, finalized when the last handle goes.
+    pub(crate) info: spin::Mutex<Option<crate::host_info::HostInfo>>,
+}
+
+impl core::fmt::Debug for ModuleData {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ModuleData").finish_non_exhaustive()
+    }
+}
+
+impl wasm_module_t {
+    /// A new module object of `module`, made in `store` (null for none).
+    pub(crate) fn new(store: *mut wasm_store_t, module: Module) -> Self {
+        Self {
+            base: wasm_ref_t {
+                store,
+                obj: Object::Module(alloc::sync::Arc::new(ModuleData {
+                    module,
+                    info: spin::Mutex::new(None),
+                })),
+            },
+        }
+    }
+
+    /// The module's data.
+    pub(crate) fn data(&self) -> &ModuleData {
+        match &self.base.obj {
+            Object::Module(data) => data,
+            // `new` and `wasm_ref_as_module` make only modules.
+            _ => unreachable!("a wasm_module_t that is not a module"),
+        }
+    }
+
+    /// The module.
+    pub(crate) fn module(&self) -> &Module {
+        &self.data().module
+    }
+}
+
+/// Whether `a` and `b` are handles to the same module.
+///
+/// # Safety
+///
+/// `a` and `b` are valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_module_same(
+    a: *const wasm_module_t,
+    b: *const wasm_module_t,
+) -> bool {
+    // SAFETY: per the contract.
+    let (a, b) = unsafe { (&*a, &*b) };
+    core::ptr::eq(a.data(), b.data())
+}
+
+/// The host info of the module `m`, or null.
+///
+/// # Safety
+///
+/// `m` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_module_get_host_info(
+    m: *const wasm_module_t,
+) -> *mut core::ffi::c_void {
+    // SAFETY: per the contract.
+    unsafe { &*m }
+        .data()
+        .info
+        .lock()
+        .as_ref()
+        .map_or(core::ptr::null_mut(), crate::host_info::HostInfo::info)
+}
+
+/// Set the host info of the module `m`, without a finalizer.
+///
+/// # Safety
+///
+/// `m` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_module_set_host_info(
+    m: *mut wasm_module_t,
+    info: *mut core::ffi::c_void,
+) {
+    // SAFETY: per the contract.
+    unsafe { wasm_module_set_host_info_with_finalizer(m, info, None) }
+}
+
+/// Set the host info of the module `m`; `finalizer` (if not null) is
+/// called with `info` when it is replaced or the last handle of the
+/// module is deleted.
+///
+/// # Safety
+///
+/// `m` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_module_set_host_info_with_finalizer(
+    m: *mut wasm_module_t,
+    info: *mut core::ffi::c_void,
+    finalizer: crate::host_info::Finalizer,
+) {
+    let new = crate::host_info::HostInfo::new(info, finalizer);
+    // SAFETY: per the contract.
+    let old = unsafe { &*m }.data().info.lock().replace(new);
+    drop(old);
+}
+
+crate::externs::object_ref_conversions!(
+    wasm_module_t,
+    |obj| matches!(obj, Object::Module(_)),
+    wasm_module_as_ref,
+    wasm_module_as_ref_const,
+    wasm_ref_as_module,
+    wasm_ref_as_module_const
+);
 
 /// A module handed to another thread (`wasm_module_share`), which makes
 /// its own `wasm_module_t` of it with `wasm_module_obtain`.
@@ -61,7 +183,7 @@ pub unsafe extern "C" fn wasm_module_new(
     // SAFETY: per the contract.
     let (engine, bytes) = (unsafe { (*store).store.engine() }, unsafe { bytes(binary) });
     match guard(|| Module::new(engine, bytes)) {
-        Some(Ok(module)) => Box::into_raw(Box::new(wasm_module_t { module })),
+        Some(Ok(module)) => Box::into_raw(Box::new(wasm_module_t::new(store, module))),
         Some(Err(e)) => {
             report(&format!("wasm_module_new: {e:#}"));
             core::ptr::null_mut()
@@ -125,7 +247,7 @@ pub unsafe extern "C" fn wasm_module_imports(
     out: *mut wasm_importtype_vec_t,
 ) {
     // SAFETY: per the contract.
-    let m = unsafe { &(*m).module };
+    let m = unsafe { &(*m).module() };
     let imports = m
         .imports()
         .filter_map(|i| {
@@ -149,7 +271,7 @@ pub unsafe extern "C" fn wasm_module_exports(
     out: *mut wasm_exporttype_vec_t,
 ) {
     // SAFETY: per the contract.
-    let m = unsafe { &(*m).module };
+    let m = unsafe { &(*m).module() };
     let exports = m
         .exports()
         .filter_map(|e| {
@@ -171,7 +293,7 @@ pub unsafe extern "C" fn wasm_module_exports(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_module_serialize(m: *const wasm_module_t, out: *mut wasm_byte_vec_t) {
     // SAFETY: per the contract.
-    let m = unsafe { &(*m).module };
+    let m = unsafe { &(*m).module() };
     let bytes = match guard(|| crate::module_ext::serialize(m)) {
         Some(Ok(bytes)) => bytes,
         Some(Err(e)) => {
@@ -208,7 +330,7 @@ pub unsafe extern "C" fn wasm_module_deserialize(
     });
     // SAFETY: per the contract, the bytes are a trusted artifact.
     match guard(|| unsafe { Module::deserialize(engine, bytes) }) {
-        Some(Ok(module)) => Box::into_raw(Box::new(wasm_module_t { module })),
+        Some(Ok(module)) => Box::into_raw(Box::new(wasm_module_t::new(store, module))),
         Some(Err(e)) => {
             report(&format!("wasm_module_deserialize: {e:#}"));
             core::ptr::null_mut()
@@ -225,7 +347,7 @@ pub unsafe extern "C" fn wasm_module_deserialize(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_module_share(m: *const wasm_module_t) -> *mut wasm_shared_module_t {
     // SAFETY: per the contract.
-    let module = unsafe { (*m).module.clone() };
+    let module = unsafe { (*m).module().clone() };
     Box::into_raw(Box::new(wasm_shared_module_t { module }))
 }
 
@@ -250,9 +372,7 @@ pub unsafe extern "C" fn wasm_module_obtain(
     if !keel_rt::Engine::same(engine, module.engine()) {
         return core::ptr::null_mut();
     }
-    Box::into_raw(Box::new(wasm_module_t {
-        module: module.clone(),
-    }))
+    Box::into_raw(Box::new(wasm_module_t::new(store, module.clone())))
 }
 
 /// Delete `m` (null is ignored).
@@ -406,7 +526,9 @@ pub unsafe extern "C" fn wasm_instance_new(
         }
     }
     // SAFETY: per the contract.
-    let (keel_store, module) = (unsafe { &mut (*store).store }, unsafe { &(*module).module });
+    let (keel_store, module) = (unsafe { &mut (*store).store }, unsafe {
+        (*module).module()
+    });
     match guard(|| Instance::new(&mut *keel_store, module, &externs)) {
         Some(Ok(instance)) => Box::into_raw(Box::new(wasm_instance_t::new(store, instance))),
         Some(Err(e)) => {

@@ -77,7 +77,12 @@ pub unsafe extern "C" fn keel_module_new(
     match attempt("keel_module_new", || Module::new(engine, bytes)) {
         Ok(module) => {
             // SAFETY: per the contract.
-            unsafe { out.write(Box::into_raw(Box::new(wasm_module_t { module }))) };
+            unsafe {
+                out.write(Box::into_raw(Box::new(wasm_module_t::new(
+                    core::ptr::null_mut(),
+                    module,
+                ))))
+            };
             core::ptr::null_mut()
         }
         Err(e) => e,
@@ -119,7 +124,7 @@ pub unsafe extern "C" fn keel_module_serialize(
     out: *mut wasm_byte_vec_t,
 ) -> *mut keel_error_t {
     // SAFETY: per the contract.
-    let module = unsafe { &(*module).module };
+    let module = unsafe { (*module).module() };
     match attempt("keel_module_serialize", || serialize(module)) {
         Ok(bytes) => {
             // SAFETY: per the contract.
@@ -158,7 +163,12 @@ pub unsafe extern "C" fn keel_module_deserialize(
     }) {
         Ok(module) => {
             // SAFETY: per the contract.
-            unsafe { out.write(Box::into_raw(Box::new(wasm_module_t { module }))) };
+            unsafe {
+                out.write(Box::into_raw(Box::new(wasm_module_t::new(
+                    core::ptr::null_mut(),
+                    module,
+                ))))
+            };
             core::ptr::null_mut()
         }
         Err(e) => e,

@@ -5,14 +5,26 @@ use crate::prelude::*;
 
 use crate::engine::wasm_store_t;
 use crate::externs::HostTrap;
+use crate::host_info::{Finalizer, HostInfo};
 use crate::module::wasm_instance_t;
+use crate::val::{Object, wasm_ref_t};
 use crate::wasm_byte_vec_t;
+use alloc::rc::Rc;
+use core::ffi::c_void;
 use keel_rt::{Instance, WasmBacktrace};
 
 /// A trap: its message and the wasm frames it unwound through, owned by
-/// the C side once returned.
+/// the C side once returned. As every object of wasm.h it is a reference
+/// (a transparent [`wasm_ref_t`] of an [`Object::Trap`]): copies are new
+/// handles to the one trap, which they share with its host info.
+#[repr(transparent)]
 #[derive(Clone)]
 pub struct wasm_trap_t {
+    base: wasm_ref_t,
+}
+
+/// What a trap is (behind every handle of it).
+pub struct TrapData {
     /// The message, without a terminating NUL.
     message: String,
     /// The frames, innermost (the trap's origin) first; empty for a trap
@@ -22,6 +34,44 @@ pub struct wasm_trap_t {
     code: Option<keel_rt::Trap>,
     /// The exit status of a WASI `proc_exit`, which unwinds as a trap.
     exit_status: Option<i32>,
+    /// Its host info, finalized when the last handle goes.
+    pub(crate) info: spin::Mutex<Option<HostInfo>>,
+}
+
+impl core::ops::Deref for wasm_trap_t {
+    type Target = TrapData;
+
+    fn deref(&self) -> &TrapData {
+        match &self.base.obj {
+            Object::Trap(data) => data,
+            // `from_data` and `wasm_ref_as_trap` make only traps.
+            _ => unreachable!("a wasm_trap_t that is not a trap"),
+        }
+    }
+}
+
+impl TrapData {
+    /// A trap saying `message`, without frames.
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            frames: Vec::new(),
+            code: None,
+            exit_status: None,
+            info: spin::Mutex::new(None),
+        }
+    }
+
+    /// A copy of what the trap says and where (not its host info).
+    fn copy(&self) -> Self {
+        Self {
+            message: self.message.clone(),
+            frames: self.frames.clone(),
+            code: self.code,
+            exit_status: self.exit_status,
+            info: spin::Mutex::new(None),
+        }
+    }
 }
 
 /// One wasm frame of a trap's trace: spec "Frames" in wasm.h.
@@ -48,24 +98,35 @@ fn exit_status(error: &anyhow::Error) -> Option<i32> {
     None
 }
 
-impl core::fmt::Debug for wasm_trap_t {
+impl core::fmt::Debug for TrapData {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("wasm_trap_t")
+        f.debug_struct("TrapData")
             .field("message", &self.message)
             .field("frames", &self.frames.len())
             .finish()
     }
 }
 
+impl core::fmt::Debug for wasm_trap_t {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 impl wasm_trap_t {
+    /// The trap `data`, of `store` (null for none).
+    fn from_data(store: *mut wasm_store_t, data: TrapData) -> Self {
+        Self {
+            base: wasm_ref_t {
+                store,
+                obj: Object::Trap(Rc::new(data)),
+            },
+        }
+    }
+
     /// A trap saying `message`, without frames.
     pub(crate) fn new(message: String) -> Self {
-        Self {
-            message,
-            frames: Vec::new(),
-            code: None,
-            exit_status: None,
-        }
+        Self::from_data(core::ptr::null_mut(), TrapData::new(message))
     }
 
     /// Whether `error` is one a call hands back as a trap: a wasm trap, a
@@ -84,19 +145,19 @@ impl wasm_trap_t {
     /// wasm frames the error unwound through.
     pub(crate) fn from_error(store: *mut wasm_store_t, error: anyhow::Error) -> Self {
         let mut trap = if let Some(HostTrap(trap)) = error.downcast_ref::<HostTrap>() {
-            (**trap).clone()
+            trap.copy()
         } else if let Some(&code) = error.downcast_ref::<keel_rt::Trap>() {
-            Self {
+            TrapData {
                 code: Some(code),
-                ..Self::new(code.to_string())
+                ..TrapData::new(code.to_string())
             }
         } else if let Some(status) = exit_status(&error) {
-            Self {
+            TrapData {
                 exit_status: Some(status),
-                ..Self::new(format!("exited with i32 exit status {status}"))
+                ..TrapData::new(format!("exited with i32 exit status {status}"))
             }
         } else {
-            Self::new(format!("{error:#}"))
+            TrapData::new(format!("{error:#}"))
         };
         if let Some(backtrace) = error.downcast_ref::<WasmBacktrace>() {
             // A host function's trap that came out of a nested call
@@ -114,7 +175,7 @@ impl wasm_trap_t {
                 }
             }));
         }
-        trap
+        Self::from_data(store, trap)
     }
 
     /// The message.
@@ -136,7 +197,8 @@ pub unsafe extern "C" fn wasm_trap_delete(t: *mut wasm_trap_t) {
     }
 }
 
-/// A copy of `t`, owned by the caller.
+/// A new handle to the trap `t` (the same trap, sharing its host info),
+/// owned by the caller.
 ///
 /// # Safety
 ///
@@ -155,7 +217,7 @@ pub unsafe extern "C" fn wasm_trap_copy(t: *const wasm_trap_t) -> *mut wasm_trap
 /// `message` is null or a valid byte vector.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasm_trap_new(
-    _store: *mut wasm_store_t,
+    store: *mut wasm_store_t,
     message: *const wasm_byte_vec_t,
 ) -> *mut wasm_trap_t {
     // SAFETY: per the contract.
@@ -165,8 +227,9 @@ pub unsafe extern "C" fn wasm_trap_new(
         None => &[],
     };
     let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
-    Box::into_raw(Box::new(wasm_trap_t::new(
-        String::from_utf8_lossy(text).into_owned(),
+    Box::into_raw(Box::new(wasm_trap_t::from_data(
+        store,
+        TrapData::new(String::from_utf8_lossy(text).into_owned()),
     )))
 }
 
@@ -346,3 +409,71 @@ pub unsafe extern "C" fn keel_trap_exit_status(t: *const wasm_trap_t, status: *m
         None => false,
     }
 }
+
+/// Whether `a` and `b` are handles to the same trap.
+///
+/// # Safety
+///
+/// `a` and `b` are valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_same(a: *const wasm_trap_t, b: *const wasm_trap_t) -> bool {
+    // SAFETY: per the contract.
+    let (a, b) = unsafe { (&*a, &*b) };
+    core::ptr::eq::<TrapData>(&**a, &**b)
+}
+
+/// The host info of the trap `t`, or null.
+///
+/// # Safety
+///
+/// `t` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_get_host_info(t: *const wasm_trap_t) -> *mut c_void {
+    // SAFETY: per the contract.
+    unsafe { &*t }
+        .info
+        .lock()
+        .as_ref()
+        .map_or(core::ptr::null_mut(), HostInfo::info)
+}
+
+/// Set the host info of the trap `t`, without a finalizer.
+///
+/// # Safety
+///
+/// `t` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_set_host_info(t: *mut wasm_trap_t, info: *mut c_void) {
+    // SAFETY: per the contract.
+    unsafe { wasm_trap_set_host_info_with_finalizer(t, info, None) }
+}
+
+/// Set the host info of the trap `t`; `finalizer` (if not null) is
+/// called with `info` when it is replaced or the last handle of the trap
+/// is deleted.
+///
+/// # Safety
+///
+/// `t` is valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasm_trap_set_host_info_with_finalizer(
+    t: *mut wasm_trap_t,
+    info: *mut c_void,
+    finalizer: Finalizer,
+) {
+    // SAFETY: per the contract.
+    let old = unsafe { &*t }
+        .info
+        .lock()
+        .replace(HostInfo::new(info, finalizer));
+    drop(old);
+}
+
+crate::externs::object_ref_conversions!(
+    wasm_trap_t,
+    |obj| matches!(obj, Object::Trap(_)),
+    wasm_trap_as_ref,
+    wasm_trap_as_ref_const,
+    wasm_ref_as_trap,
+    wasm_ref_as_trap_const
+);

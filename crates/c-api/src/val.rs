@@ -36,6 +36,10 @@ pub(crate) enum Object {
     Extern(keel_rt::Extern),
     /// An instance.
     Instance(keel_rt::Instance),
+    /// A trap (not of a store: the handles share it; used by one thread).
+    Trap(alloc::rc::Rc<crate::trap::TrapData>),
+    /// A module (not of a store: the handles share it).
+    Module(alloc::sync::Arc<crate::module::ModuleData>),
     /// Any other non-null reference value: an `externref` (a foreign
     /// object is one), an `anyref`, an exception.
     Ref(Ref),
@@ -57,7 +61,7 @@ impl wasm_ref_t {
     pub(crate) fn value(&self) -> Option<Ref> {
         match &self.obj {
             Object::Extern(keel_rt::Extern::Func(f)) => Some(Ref::Func(Some(*f))),
-            Object::Extern(_) | Object::Instance(_) => None,
+            Object::Extern(_) | Object::Instance(_) | Object::Trap(_) | Object::Module(_) => None,
             Object::Ref(r) => Some(*r),
         }
     }
@@ -312,11 +316,19 @@ pub unsafe extern "C" fn wasm_ref_same(a: *const wasm_ref_t, b: *const wasm_ref_
         (Some(a), Some(b)) => (a, b),
         _ => return false,
     };
+    let a_store = a.store;
+    // Traps and modules are not of a store: their handles share them.
+    match (&a.obj, &b.obj) {
+        (Object::Trap(x), Object::Trap(y)) => return alloc::rc::Rc::ptr_eq(x, y),
+        (Object::Module(x), Object::Module(y)) => return alloc::sync::Arc::ptr_eq(x, y),
+        (Object::Trap(_) | Object::Module(_), _) | (_, Object::Trap(_) | Object::Module(_)) => {
+            return false;
+        }
+        _ => {}
+    }
     if a.store != b.store {
         return false;
     }
-    // SAFETY: per the contract, the store is alive.
-    let store = unsafe { &(*a.store).store };
     let (a, b) = match (&a.obj, &b.obj) {
         (Object::Extern(x), Object::Extern(y)) => return crate::externs::extern_same(x, y),
         (Object::Instance(x), Object::Instance(y)) => return x == y,
@@ -325,6 +337,8 @@ pub unsafe extern "C" fn wasm_ref_same(a: *const wasm_ref_t, b: *const wasm_ref_
             _ => return false,
         },
     };
+    // SAFETY: per the contract, the store of a store object is alive.
+    let store = unsafe { &(*a_store).store };
     match (a, b) {
         (Ref::Func(x), Ref::Func(y)) => x == y,
         (Ref::Extern(Some(x)), Ref::Extern(Some(y))) => {

@@ -25,7 +25,7 @@ nm -D --defined-only "$lib" | awk '{print $3}' | grep -E '^(wasm|keel)_' | sort 
 # keel's own assembly entry points are exported but not API.
 internal='^keel_lazy_compile_entry$'
 grep -vE "$internal" "$work/exported" > "$work/api" || true
-sort -u "$here/unimplemented.txt" > "$work/unimplemented"
+grep -v "^#" "$here/unimplemented.txt" | sort -u > "$work/unimplemented" || true
 
 failed=0
 missing=$(comm -23 "$work/declared" "$work/api" | comm -23 - "$work/unimplemented")

@@ -80,12 +80,43 @@ int main(void) {
   wasm_ref_delete(hr2);
   wasm_ref_delete(hr);
 
+  /* Modules and traps are references too, shared by their copies, with
+   * host info finalized when the last handle goes. */
+  int module_finalized = 0;
+  wasm_module_t *module2 = wasm_module_copy(module);
+  CHECK(wasm_module_same(module, module2));
+  wasm_ref_t *mr = wasm_module_as_ref(module2);
+  CHECK(wasm_ref_as_module(mr) == module2 && wasm_ref_as_trap(mr) == NULL);
+  CHECK(wasm_ref_as_module(fr) == NULL);
+  wasm_module_set_host_info_with_finalizer(module2, &module_finalized, finalize);
+  CHECK(wasm_module_get_host_info(module) == &module_finalized);
+  CHECK(wasm_ref_get_host_info(mr) == &module_finalized);
+  wasm_ref_delete(mr); /* frees module2; `module` still holds it */
+  CHECK(module_finalized == 0);
+
+  wasm_message_t text;
+  wasm_name_new_from_string_nt(&text, "a trap");
+  wasm_trap_t *trap = wasm_trap_new(store, &text);
+  wasm_byte_vec_delete(&text);
+  int trap_finalized = 0;
+  wasm_trap_set_host_info_with_finalizer(trap, &trap_finalized, finalize);
+  wasm_trap_t *trap2 = wasm_trap_copy(trap);
+  CHECK(wasm_trap_same(trap, trap2) && wasm_trap_get_host_info(trap2) == &trap_finalized);
+  wasm_ref_t *tr = wasm_trap_as_ref(trap2);
+  CHECK(wasm_ref_as_trap(tr) == trap2 && wasm_ref_as_module(tr) == NULL);
+  CHECK(wasm_ref_same(tr, wasm_trap_as_ref(trap)) && !wasm_ref_same(tr, fr));
+  wasm_trap_delete(trap);
+  CHECK(trap_finalized == 0);
+  wasm_ref_delete(tr);
+  CHECK(trap_finalized == 1);
+
   /* Null converts to null. */
   CHECK(wasm_ref_as_func(NULL) == NULL && wasm_ref_as_foreign(NULL) == NULL);
 
   wasm_extern_vec_delete(&exports);
   wasm_instance_delete(instance);
   wasm_module_delete(module);
+  CHECK(module_finalized == 1);
   CHECK(finalized == 0 && instance_finalized == 0);
   wasm_store_delete(store);
   CHECK(finalized == 1 && instance_finalized == 1);
