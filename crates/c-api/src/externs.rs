@@ -47,21 +47,11 @@ impl wasm_extern_t {
         }
     }
 
-    /// `r` viewed as an extern, if it refers to one.
-    pub(crate) fn from_ref(r: &wasm_ref_t) -> Option<&wasm_extern_t> {
-        match r.obj {
-            // SAFETY: `wasm_extern_t` is a transparent `wasm_ref_t` whose
-            // object is an extern, which this one is.
-            Object::Extern(_) => Some(unsafe { &*core::ptr::from_ref(r).cast::<wasm_extern_t>() }),
-            _ => None,
-        }
-    }
-
     /// What it is.
     pub(crate) fn which(&self) -> &Extern {
         match &self.base.obj {
             Object::Extern(e) => e,
-            // `new` and `from_ref` make only externs.
+            // `new` and the `wasm_ref_as_*` casts make only externs.
             _ => unreachable!("a wasm_extern_t that is not an extern"),
         }
     }
@@ -231,65 +221,11 @@ macro_rules! extern_conversions {
 
 pub(crate) use extern_conversions;
 
-/// Defines the conversions between `wasm_ref_t` and an extern kind
-/// (`$is` says whether an extern `$e` is of it): `wasm_xxx_as_ref` and
-/// `wasm_ref_as_xxx` with their const forms, pointer casts (every extern
-/// type wraps `wasm_ref_t` transparently).
+/// Defines the conversions between `wasm_ref_t` and an object type
+/// (`$is` says whether an [`Object`] `$obj` is of it): `wasm_xxx_as_ref`
+/// and `wasm_ref_as_xxx` with their const forms, pointer casts (every
+/// object type wraps `wasm_ref_t` transparently).
 macro_rules! ref_conversions {
-    ($ty:ident, |$e:ident| $is:expr, $as_ref:ident, $as_ref_const:ident, $ref_as:ident, $ref_as_const:ident) => {
-        #[doc = concat!("`x` as a reference: the same object (a pointer cast; deleting either deletes it).")]
-        ///
-        /// # Safety
-        ///
-        /// `x` is valid.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $as_ref(x: *mut $ty) -> *mut $crate::val::wasm_ref_t {
-            x.cast()
-        }
-
-        #[doc = concat!("`x` as a const reference: the same object.")]
-        ///
-        /// # Safety
-        ///
-        /// `x` is valid.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $as_ref_const(x: *const $ty) -> *const $crate::val::wasm_ref_t {
-            x.cast()
-        }
-
-        #[doc = concat!("`r` as a `", stringify!($ty), "`: the same object, or null if it refers to something else (or is null).")]
-        ///
-        /// # Safety
-        ///
-        /// `r` is null or valid.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $ref_as(r: *mut $crate::val::wasm_ref_t) -> *mut $ty {
-            // SAFETY: per the contract.
-            unsafe { $ref_as_const(r) }.cast_mut()
-        }
-
-        #[doc = concat!("`r` as a const `", stringify!($ty), "`: the same object, or null if it refers to something else (or is null).")]
-        ///
-        /// # Safety
-        ///
-        /// `r` is null or valid.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $ref_as_const(r: *const $crate::val::wasm_ref_t) -> *const $ty {
-            // SAFETY: per the contract.
-            match unsafe { r.as_ref() }.and_then($crate::externs::wasm_extern_t::from_ref) {
-                Some(ext) if { let $e = ext.which(); $is } => r.cast(),
-                _ => core::ptr::null(),
-            }
-        }
-    };
-}
-
-pub(crate) use ref_conversions;
-
-/// Defines the conversions between `wasm_ref_t` and an object type that
-/// is not an extern (`$is` says whether an [`Object`] `$obj` is of it):
-/// pointer casts, as in [`ref_conversions`].
-macro_rules! object_ref_conversions {
     ($ty:ident, |$obj:ident| $is:expr, $as_ref:ident, $as_ref_const:ident, $ref_as:ident, $ref_as_const:ident) => {
         #[doc = concat!("`x` as a reference: the same object (a pointer cast; deleting either deletes it).")]
         ///
@@ -339,11 +275,11 @@ macro_rules! object_ref_conversions {
     };
 }
 
-pub(crate) use object_ref_conversions;
+pub(crate) use ref_conversions;
 
 ref_conversions!(
     wasm_extern_t,
-    |_e| true,
+    |obj| matches!(obj, Object::Extern(_)),
     wasm_extern_as_ref,
     wasm_extern_as_ref_const,
     wasm_ref_as_extern,
@@ -360,7 +296,7 @@ extern_conversions!(
 );
 ref_conversions!(
     wasm_func_t,
-    |e| matches!(e, Extern::Func(_)),
+    |obj| matches!(obj, Object::Extern(Extern::Func(_))),
     wasm_func_as_ref,
     wasm_func_as_ref_const,
     wasm_ref_as_func,

@@ -136,7 +136,7 @@ pub unsafe extern "C" fn wasm_module_set_host_info_with_finalizer(
     drop(old);
 }
 
-crate::externs::object_ref_conversions!(
+crate::externs::ref_conversions!(
     wasm_module_t,
     |obj| matches!(obj, Object::Module(_)),
     wasm_module_as_ref,
@@ -425,57 +425,14 @@ impl wasm_instance_t {
     }
 }
 
-/// `i` as a reference: the same object (a pointer cast; deleting either
-/// deletes it).
-///
-/// # Safety
-///
-/// `i` is valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_instance_as_ref(i: *mut wasm_instance_t) -> *mut wasm_ref_t {
-    i.cast()
-}
-
-/// `i` as a const reference: the same object.
-///
-/// # Safety
-///
-/// `i` is valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_instance_as_ref_const(
-    i: *const wasm_instance_t,
-) -> *const wasm_ref_t {
-    i.cast()
-}
-
-/// `r` as an instance: the same object, or null if it refers to
-/// something else (or is null).
-///
-/// # Safety
-///
-/// `r` is null or valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_ref_as_instance(r: *mut wasm_ref_t) -> *mut wasm_instance_t {
-    // SAFETY: per the contract.
-    unsafe { wasm_ref_as_instance_const(r) }.cast_mut()
-}
-
-/// `r` as a const instance: the same object, or null if it refers to
-/// something else (or is null).
-///
-/// # Safety
-///
-/// `r` is null or valid.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn wasm_ref_as_instance_const(
-    r: *const wasm_ref_t,
-) -> *const wasm_instance_t {
-    // SAFETY: per the contract.
-    match unsafe { r.as_ref() }.map(|r| &r.obj) {
-        Some(Object::Instance(_)) => r.cast(),
-        _ => core::ptr::null(),
-    }
-}
+crate::externs::ref_conversions!(
+    wasm_instance_t,
+    |obj| matches!(obj, Object::Instance(_)),
+    wasm_instance_as_ref,
+    wasm_instance_as_ref_const,
+    wasm_ref_as_instance,
+    wasm_ref_as_instance_const
+);
 
 /// Instantiate `module` in `store` with `imports` (in the module's import
 /// order); null on failure, with `*trap` (if `trap` is not null) set to

@@ -91,7 +91,11 @@ macro_rules! extern_object {
         }
 
         extern_conversions!($ty, $variant, $as_ext, $as_ext_const, $ext_as, $ext_as_const);
-        ref_conversions!($ty, |e| matches!(e, Extern::$variant(_)), $as_ref, $as_ref_const, $ref_as, $ref_as_const);
+        ref_conversions!(
+            $ty,
+            |obj| matches!(obj, $crate::val::Object::Extern(Extern::$variant(_))),
+            $as_ref, $as_ref_const, $ref_as, $ref_as_const
+        );
     };
 }
 

@@ -469,7 +469,7 @@ pub unsafe extern "C" fn wasm_trap_set_host_info_with_finalizer(
     drop(old);
 }
 
-crate::externs::object_ref_conversions!(
+crate::externs::ref_conversions!(
     wasm_trap_t,
     |obj| matches!(obj, Object::Trap(_)),
     wasm_trap_as_ref,
