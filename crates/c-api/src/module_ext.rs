@@ -45,6 +45,27 @@ fn precompile(engine: &keel_rt::Engine, wasm: &[u8]) -> anyhow::Result<Vec<u8>> 
     }
 }
 
+/// Make `*out` the module of `result` (a new module object, owned by the
+/// caller) and return null, or return the error.
+///
+/// # Safety
+///
+/// `out` points at writable memory for a pointer.
+unsafe fn write_module(
+    result: Result<Module, *mut keel_error_t>,
+    out: *mut *mut wasm_module_t,
+) -> *mut keel_error_t {
+    match result {
+        Ok(module) => {
+            let module = wasm_module_t::new(core::ptr::null_mut(), module);
+            // SAFETY: per the contract.
+            unsafe { out.write(Box::into_raw(Box::new(module))) };
+            core::ptr::null_mut()
+        }
+        Err(e) => e,
+    }
+}
+
 /// Run `f`, turning its error or panic into an owned `keel_error_t`
 /// prefixed with `what`.
 fn attempt<R>(what: &str, f: impl FnOnce() -> anyhow::Result<R>) -> Result<R, *mut keel_error_t> {
@@ -74,18 +95,12 @@ pub unsafe extern "C" fn keel_module_new(
 ) -> *mut keel_error_t {
     // SAFETY: per the contract.
     let (engine, bytes) = (unsafe { &(*engine).engine }, unsafe { slice(wasm, len) });
-    match attempt("keel_module_new", || Module::new(engine, bytes)) {
-        Ok(module) => {
-            // SAFETY: per the contract.
-            unsafe {
-                out.write(Box::into_raw(Box::new(wasm_module_t::new(
-                    core::ptr::null_mut(),
-                    module,
-                ))))
-            };
-            core::ptr::null_mut()
-        }
-        Err(e) => e,
+    // SAFETY: per the contract.
+    unsafe {
+        write_module(
+            attempt("keel_module_new", || Module::new(engine, bytes)),
+            out,
+        )
     }
 }
 
@@ -158,21 +173,11 @@ pub unsafe extern "C" fn keel_module_deserialize(
     // SAFETY: per the contract.
     let (engine, bytes) = (unsafe { &(*engine).engine }, unsafe { slice(bytes, len) });
     // SAFETY: per the contract, the artifact is trusted.
-    match attempt("keel_module_deserialize", || unsafe {
+    let module = attempt("keel_module_deserialize", || unsafe {
         Module::deserialize(engine, bytes)
-    }) {
-        Ok(module) => {
-            // SAFETY: per the contract.
-            unsafe {
-                out.write(Box::into_raw(Box::new(wasm_module_t::new(
-                    core::ptr::null_mut(),
-                    module,
-                ))))
-            };
-            core::ptr::null_mut()
-        }
-        Err(e) => e,
-    }
+    });
+    // SAFETY: per the contract.
+    unsafe { write_module(module, out) }
 }
 
 /// Compile `wasm` (`len` bytes) for `engine`'s target, which may be
