@@ -163,11 +163,23 @@ impl wasm_trap_t {
             // A host function's trap that came out of a nested call
             // already has that call's frames, which are inside (more
             // recent than) these.
+            // SAFETY: the caller's store is valid and not in use.
+            let keel_store = unsafe { &(*store).store };
+            // Finding a frame's instance scans the store's instances: do
+            // it once per module of the trace (a deep trace repeats a
+            // few modules), not once per frame.
+            let mut instances: Vec<(usize, Option<Instance>)> = Vec::new();
             trap.frames.extend(backtrace.frames().iter().map(|f| {
-                // SAFETY: the caller's store is valid and not in use.
-                let keel_store = unsafe { &(*store).store };
+                let instance = match instances.iter().find(|(id, _)| *id == f.module_id) {
+                    Some(&(_, instance)) => instance,
+                    None => {
+                        let instance = Instance::of_frame(keel_store, f);
+                        instances.push((f.module_id, instance));
+                        instance
+                    }
+                };
                 wasm_frame_t {
-                    instance: Instance::of_frame(keel_store, f)
+                    instance: instance
                         .map(|instance| Box::new(wasm_instance_t::new(store, instance))),
                     func_index: f.func_index,
                     func_offset: f.func_offset.unwrap_or(0) as usize,
