@@ -101,13 +101,34 @@ pub unsafe extern "C" fn keel_config_target_set(
     triple: *const c_char,
 ) -> *mut keel_error_t {
     // SAFETY: per the contract.
-    let Ok(triple) = unsafe { CStr::from_ptr(triple) }.to_str() else {
-        return keel_error_t::boxed("keel_config_target_set: the triple is not UTF-8");
+    unsafe {
+        set_str(config, triple, "keel_config_target_set", |c, t| {
+            c.target(t).map(drop)
+        })
+    }
+}
+
+/// Call `set` with the configuration and the string `value` (NUL-terminated
+/// UTF-8), turning a bad string or `set`'s error into an owned error
+/// prefixed with `what`.
+///
+/// # Safety
+///
+/// `config` is valid; `value` is a NUL-terminated string.
+unsafe fn set_str(
+    config: *mut wasm_config_t,
+    value: *const c_char,
+    what: &str,
+    set: impl FnOnce(&mut keel_rt::Config, &str) -> anyhow::Result<()>,
+) -> *mut keel_error_t {
+    // SAFETY: per the contract.
+    let Ok(value) = unsafe { CStr::from_ptr(value) }.to_str() else {
+        return keel_error_t::boxed(format_args!("{what}: the string is not UTF-8"));
     };
     // SAFETY: per the contract.
-    match unsafe { (*config).config.target(triple) } {
-        Ok(_) => core::ptr::null_mut(),
-        Err(e) => keel_error_t::boxed(format_args!("keel_config_target_set: {e:#}")),
+    match set(unsafe { &mut (*config).config }, value) {
+        Ok(()) => core::ptr::null_mut(),
+        Err(e) => keel_error_t::boxed(format_args!("{what}: {e:#}")),
     }
 }
 
@@ -126,13 +147,10 @@ pub unsafe extern "C" fn keel_config_cranelift_flag_enable(
     flag: *const c_char,
 ) -> *mut keel_error_t {
     // SAFETY: per the contract.
-    let Ok(flag) = unsafe { CStr::from_ptr(flag) }.to_str() else {
-        return keel_error_t::boxed("keel_config_cranelift_flag_enable: the flag is not UTF-8");
-    };
-    // SAFETY: per the contract.
-    match unsafe { (*config).config.cranelift_flag_enable(flag) } {
-        Ok(_) => core::ptr::null_mut(),
-        Err(e) => keel_error_t::boxed(format_args!("keel_config_cranelift_flag_enable: {e:#}")),
+    unsafe {
+        set_str(config, flag, "keel_config_cranelift_flag_enable", |c, f| {
+            c.cranelift_flag_enable(f).map(drop)
+        })
     }
 }
 
